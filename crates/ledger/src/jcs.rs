@@ -1,0 +1,308 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS) and strict I-JSON parsing.
+//!
+//! Owns the byte form of every signed JSON body: [`canonicalize`] turns a
+//! [`serde_json::Value`] into its unique canonical bytes, [`parse_strict`]
+//! reads untrusted JSON and refuses what I-JSON (RFC 7493) forbids and
+//! serde_json would silently accept (duplicate member names, integers outside
+//! the IEEE-754 exact range).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use crate::ErrorCode;
+
+/// Largest integer magnitude that every JSON implementation represents exactly
+/// (2^53 − 1, RFC 7493 §2.2).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Maximum nesting depth accepted by [`parse_strict`].
+pub const MAX_DEPTH: usize = 64;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JcsError {
+    #[error("invalid JSON: {0}")]
+    Syntax(String),
+    #[error("duplicate member name {0:?}")]
+    DuplicateKey(String),
+    #[error("integer {0} is outside the exact range ±(2^53−1)")]
+    IntegerOutOfRange(String),
+    #[error("JSON nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+}
+
+impl ErrorCode for JcsError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Syntax(_) => "jcs.syntax",
+            Self::DuplicateKey(_) => "jcs.duplicate_key",
+            Self::IntegerOutOfRange(_) => "jcs.integer_out_of_range",
+            Self::TooDeep => "jcs.too_deep",
+        }
+    }
+}
+
+/// Canonical bytes of `value` (RFC 8785).
+///
+/// Fails only for integers outside ±(2^53−1): JCS would round them through an
+/// IEEE-754 double and silently change the value, which a ledger must not do.
+pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
+    let mut out = Vec::with_capacity(128);
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// Canonical bytes of any serializable value (serialized to JSON first).
+pub fn canonicalize_serialize<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, JcsError> {
+    let v = serde_json::to_value(value).map_err(|e| JcsError::Syntax(e.to_string()))?;
+    canonicalize(&v)
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n)?,
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            // RFC 8785 §3.2.3: sort by the UTF-16 code units of the names.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, k);
+                out.push(b':');
+                write_value(out, v)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), JcsError> {
+    if let Some(u) = n.as_u64() {
+        if u > MAX_SAFE_INTEGER {
+            return Err(JcsError::IntegerOutOfRange(u.to_string()));
+        }
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(JcsError::IntegerOutOfRange(i.to_string()));
+        }
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else if let Some(f) = n.as_f64() {
+        // ECMAScript Number.prototype.toString (RFC 8785 §3.2.2.3); -0 → "0".
+        let mut buf = ryu_js::Buffer::new();
+        out.extend_from_slice(buf.format(f).as_bytes());
+    }
+    Ok(())
+}
+
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{08}' => out.extend_from_slice(b"\\b"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\u{0C}' => out.extend_from_slice(b"\\f"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+            c => {
+                let mut b = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Parses untrusted JSON text as I-JSON: like `serde_json::from_slice`, but
+/// duplicate member names, integers beyond ±(2^53−1) and nesting deeper than
+/// [`MAX_DEPTH`] are errors instead of being silently resolved.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, JcsError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictSeed { depth: 0 }
+        .deserialize(&mut de)
+        .map_err(classify)?;
+    de.end().map_err(classify)?;
+    Ok(value)
+}
+
+// Our visitor smuggles typed errors through serde's string errors with a prefix.
+const DUP: &str = "\u{1}dup:";
+const RANGE: &str = "\u{1}range:";
+const DEEP: &str = "\u{1}deep";
+
+fn classify(e: serde_json::Error) -> JcsError {
+    let msg = e.to_string();
+    if let Some(rest) = msg.strip_prefix(DUP) {
+        JcsError::DuplicateKey(strip_position(rest))
+    } else if let Some(rest) = msg.strip_prefix(RANGE) {
+        JcsError::IntegerOutOfRange(strip_position(rest))
+    } else if msg.starts_with(DEEP) {
+        JcsError::TooDeep
+    } else if e.is_syntax() || e.is_eof() || e.is_data() {
+        JcsError::Syntax(msg)
+    } else {
+        JcsError::Syntax(msg)
+    }
+}
+
+fn strip_position(s: &str) -> String {
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+struct StrictSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor { depth: self.depth })
+    }
+}
+
+struct StrictVisitor {
+    depth: usize,
+}
+
+impl StrictVisitor {
+    fn nested<E: de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= MAX_DEPTH {
+            Err(E::custom(DEEP))
+        } else {
+            Ok(self.depth + 1)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        if v.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(E::custom(format!("{RANGE}{v}")));
+        }
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        if v > MAX_SAFE_INTEGER {
+            return Err(E::custom(format!("{RANGE}{v}")));
+        }
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number is not finite"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let depth = self.nested()?;
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictSeed { depth })? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let depth = self.nested()?;
+        let mut seen = BTreeSet::new();
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("{DUP}{key}")));
+            }
+            let v = map.next_value_seed(StrictSeed { depth })?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        String::from_utf8(canonicalize(&parse_strict(s.as_bytes()).unwrap()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sorts_by_utf16_not_utf8() {
+        // In UTF-8 U+E000 (EE 80 80) sorts before U+1F600 (F0 9F 98 80); in
+        // UTF-16 U+1F600 is the surrogate pair D83D DE00, which sorts first.
+        let input = "{\"\u{e000}\":2,\"\u{1f600}\":1}";
+        assert_eq!(canon(input), "{\"\u{1f600}\":1,\"\u{e000}\":2}");
+    }
+
+    #[test]
+    fn rejects_duplicates_and_unsafe_integers() {
+        assert_eq!(
+            parse_strict(br#"{"a":1,"a":2}"#),
+            Err(JcsError::DuplicateKey("a".into()))
+        );
+        assert!(matches!(
+            parse_strict(b"9007199254740992"),
+            Err(JcsError::IntegerOutOfRange(_))
+        ));
+        assert!(parse_strict(b"9007199254740991").is_ok());
+        assert!(matches!(parse_strict(b"[1,]"), Err(JcsError::Syntax(_))));
+        assert!(matches!(parse_strict(b"{} x"), Err(JcsError::Syntax(_))));
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse_strict(deep.as_bytes()), Err(JcsError::TooDeep));
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        assert_eq!(
+            canon("[-0.0, 1.0, 1e21, 1e-7, 123456789012345680000]"),
+            "[0,1,1e+21,1e-7,123456789012345680000]"
+        );
+    }
+
+    #[test]
+    fn escapes_controls_lowercase() {
+        assert_eq!(canon("\"\\u001F\\u007f\""), "\"\\u001f\u{7f}\"");
+    }
+}

@@ -1,0 +1,504 @@
+//! The transaction log's Merkle tree (RFC 6962 / RFC 9162, SHA-256).
+//!
+//! Owns leaf and node hashing, the in-memory [`MerkleTree`] (O(log n) append,
+//! roots, inclusion and consistency proofs at any past size), the compact
+//! [`Frontier`] (root of a growing log from O(log n) hashes) and the proof
+//! verifiers every client runs.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::types::Hash32;
+use crate::ErrorCode;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum ProofError {
+    #[error("leaf index {index} is not below tree size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    #[error("tree size {size} is beyond the log's size {len}")]
+    SizeOutOfRange { size: u64, len: u64 },
+    #[error("second size {size2} is smaller than first size {size1}")]
+    SizesReversed { size1: u64, size2: u64 },
+    #[error("proof has {got} hashes; {want} expected")]
+    WrongLength { got: usize, want: usize },
+    #[error("computed root does not match the expected root")]
+    RootMismatch,
+    #[error("{0} is not a 32-byte SHA-256 hash")]
+    MalformedHash(String),
+    #[error("a consistency proof from the empty tree proves nothing")]
+    EmptyTree,
+}
+
+impl ErrorCode for ProofError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::IndexOutOfRange { .. } => "proof.index_out_of_range",
+            Self::SizeOutOfRange { .. } => "proof.size_out_of_range",
+            Self::SizesReversed { .. } => "proof.sizes_reversed",
+            Self::WrongLength { .. } => "proof.wrong_length",
+            Self::RootMismatch => "proof.root_mismatch",
+            Self::MalformedHash(_) => "proof.malformed_hash",
+            Self::EmptyTree => "proof.empty_tree",
+        }
+    }
+}
+
+/// MTH of the empty tree: SHA-256 of the empty string.
+pub fn empty_root() -> Hash32 {
+    Hash32::sha256(b"")
+}
+
+/// `SHA-256(0x00 || leaf)`.
+pub fn leaf_hash(leaf: &[u8]) -> Hash32 {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(leaf);
+    Hash32(h.finalize().into())
+}
+
+/// `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left.0);
+    h.update(right.0);
+    Hash32(h.finalize().into())
+}
+
+/// Largest power of two strictly below `n` (n ≥ 2).
+fn split_point(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1 << (63 - (n - 1).leading_zeros())
+}
+
+/// MTH over a list of leaf hashes (reference definition, O(n)).
+pub fn root_of(leaf_hashes: &[Hash32]) -> Hash32 {
+    match leaf_hashes.len() {
+        0 => empty_root(),
+        1 => leaf_hashes[0],
+        n => {
+            let k = usize::try_from(split_point(n as u64)).unwrap_or(n / 2);
+            node_hash(&root_of(&leaf_hashes[..k]), &root_of(&leaf_hashes[k..]))
+        }
+    }
+}
+
+/// A proof that leaf `leaf_index` is in the tree of `tree_size` leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub path: Vec<Hash32>,
+}
+
+/// A proof that the tree of `size1` leaves is a prefix of the one of `size2`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProof {
+    pub size1: u64,
+    pub size2: u64,
+    pub path: Vec<Hash32>,
+}
+
+/// All leaf hashes and every complete interior node, level by level.
+/// Appends are O(log n); proofs for any past size are O(log² n).
+#[derive(Debug, Clone, Default)]
+pub struct MerkleTree {
+    /// `levels[h][i]` = root of the perfect subtree of 2^h leaves starting at i·2^h.
+    levels: Vec<Vec<Hash32>>,
+}
+
+impl MerkleTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn push_leaf(&mut self, leaf: &[u8]) {
+        self.push_hash(leaf_hash(leaf));
+    }
+
+    pub fn push_hash(&mut self, hash: Hash32) {
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.levels[0].push(hash);
+        let mut h = 0;
+        let mut idx = self.levels[0].len() - 1;
+        while idx % 2 == 1 {
+            let parent = node_hash(&self.levels[h][idx - 1], &self.levels[h][idx]);
+            if self.levels.len() == h + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[h + 1].push(parent);
+            h += 1;
+            idx /= 2;
+        }
+    }
+
+    pub fn leaf_hash_at(&self, index: u64) -> Option<Hash32> {
+        let i = usize::try_from(index).ok()?;
+        self.levels.first()?.get(i).copied()
+    }
+
+    /// Hash of leaves `[lo, hi)`, both within the tree, lo < hi.
+    fn subtree(&self, lo: u64, hi: u64) -> Hash32 {
+        let n = hi - lo;
+        if n.is_power_of_two() && lo % n == 0 {
+            let h = n.trailing_zeros() as usize;
+            #[allow(clippy::cast_possible_truncation)] // lo < len ≤ usize::MAX
+            return self.levels[h][(lo >> h) as usize];
+        }
+        let k = split_point(n);
+        node_hash(&self.subtree(lo, lo + k), &self.subtree(lo + k, hi))
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), ProofError> {
+        if size > self.len() {
+            return Err(ProofError::SizeOutOfRange {
+                size,
+                len: self.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Root of the current tree.
+    pub fn root(&self) -> Hash32 {
+        self.root_at(self.len()).unwrap_or_else(|_| empty_root())
+    }
+
+    /// Root of the tree as it was with `size` leaves.
+    pub fn root_at(&self, size: u64) -> Result<Hash32, ProofError> {
+        self.check_size(size)?;
+        Ok(if size == 0 {
+            empty_root()
+        } else {
+            self.subtree(0, size)
+        })
+    }
+
+    /// RFC 9162 §2.1.3.1 audit path for `index` in the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
+        self.check_size(size)?;
+        if index >= size {
+            return Err(ProofError::IndexOutOfRange { index, size });
+        }
+        let mut path = Vec::new();
+        self.path(index, 0, size, &mut path);
+        Ok(InclusionProof {
+            leaf_index: index,
+            tree_size: size,
+            path,
+        })
+    }
+
+    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash32>) {
+        let n = hi - lo;
+        if n <= 1 {
+            return;
+        }
+        let k = split_point(n);
+        if m < k {
+            self.path(m, lo, lo + k, out);
+            out.push(self.subtree(lo + k, hi));
+        } else {
+            self.path(m - k, lo + k, hi, out);
+            out.push(self.subtree(lo, lo + k));
+        }
+    }
+
+    /// RFC 9162 §2.1.4.1 consistency proof between sizes `size1 ≤ size2`.
+    pub fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyProof, ProofError> {
+        self.check_size(size2)?;
+        if size1 > size2 {
+            return Err(ProofError::SizesReversed { size1, size2 });
+        }
+        let mut path = Vec::new();
+        if size1 > 0 && size1 < size2 {
+            self.subproof(size1, 0, size2, true, &mut path);
+        }
+        Ok(ConsistencyProof { size1, size2, path })
+    }
+
+    fn subproof(&self, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash32>) {
+        let n = hi - lo;
+        if m == n {
+            if !whole {
+                out.push(self.subtree(lo, hi));
+            }
+            return;
+        }
+        let k = split_point(n);
+        if m <= k {
+            self.subproof(m, lo, lo + k, whole, out);
+            out.push(self.subtree(lo + k, hi));
+        } else {
+            self.subproof(m - k, lo + k, hi, false, out);
+            out.push(self.subtree(lo, lo + k));
+        }
+    }
+}
+
+/// The right edge of a log: one root per set bit of `size`, largest first.
+/// Enough to append and to compute the root, in O(log n) space — what a
+/// block verifier keeps between blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frontier {
+    pub size: u64,
+    pub peaks: Vec<Hash32>,
+}
+
+impl Frontier {
+    pub fn push_hash(&mut self, hash: Hash32) {
+        let mut acc = hash;
+        let mut s = self.size;
+        while s & 1 == 1 {
+            match self.peaks.pop() {
+                Some(left) => acc = node_hash(&left, &acc),
+                None => break, // unreachable while peaks matches size
+            }
+            s >>= 1;
+        }
+        self.peaks.push(acc);
+        self.size += 1;
+    }
+
+    /// True when `peaks` has one hash per set bit of `size` (always so for a
+    /// frontier built by `push_hash`; check it for one read from outside).
+    pub fn is_well_formed(&self) -> bool {
+        self.peaks.len() == self.size.count_ones() as usize
+    }
+
+    pub fn root(&self) -> Hash32 {
+        let mut it = self.peaks.iter().rev();
+        match it.next() {
+            None => empty_root(),
+            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
+        }
+    }
+}
+
+/// Checks that every hash in `path` is a SHA-256 digest.
+fn typed_path<H: AsRef<[u8]>>(path: &[H]) -> Result<Vec<Hash32>, ProofError> {
+    path.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            <[u8; 32]>::try_from(h.as_ref())
+                .map(Hash32)
+                .map_err(|_| ProofError::MalformedHash(format!("proof[{i}]")))
+        })
+        .collect()
+}
+
+/// RFC 9162 §2.1.3.2: checks that `leaf` (a leaf hash) is leaf `index` of the
+/// tree of `size` leaves whose root is `root`. Hashes are byte strings as they
+/// arrive from outside; any that is not 32 bytes is an error.
+pub fn verify_inclusion<H: AsRef<[u8]>>(
+    index: u64,
+    size: u64,
+    leaf: &[u8],
+    path: &[H],
+    root: &[u8],
+) -> Result<(), ProofError> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange { index, size });
+    }
+    let leaf = <[u8; 32]>::try_from(leaf)
+        .map(Hash32)
+        .map_err(|_| ProofError::MalformedHash("leaf hash".into()))?;
+    let path = typed_path(path)?;
+    let want = inclusion_len(index, size);
+    if path.len() != want {
+        return Err(ProofError::WrongLength {
+            got: path.len(),
+            want,
+        });
+    }
+    let mut fn_ = index;
+    let mut sn = size - 1;
+    let mut r = leaf;
+    for p in &path {
+        if fn_ & 1 == 1 || fn_ == sn {
+            r = node_hash(p, &r);
+            while fn_ & 1 == 0 && fn_ != 0 {
+                fn_ >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    if sn != 0 || r.0.as_slice() != root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+/// Length of the audit path for `index` in a tree of `size` leaves.
+fn inclusion_len(index: u64, size: u64) -> usize {
+    let (inner, border) = decompose(index, size);
+    inner + border
+}
+
+/// Splits an audit path into the part below the point where the paths of
+/// `index` and `size - 1` meet (inner) and the part above it (border).
+fn decompose(index: u64, size: u64) -> (usize, usize) {
+    let inner = (64 - (index ^ (size - 1)).leading_zeros()) as usize;
+    let border = (index >> inner).count_ones() as usize;
+    (inner, border)
+}
+
+/// RFC 9162 §2.1.4.2: checks that the tree of `size1` leaves with root
+/// `root1` is a prefix of the tree of `size2` leaves with root `root2`.
+///
+/// `size1 == 0` is always an error: the empty tree is a prefix of every tree,
+/// so such a "proof" would assure nothing; start from a checkpoint of size ≥ 1.
+/// For `size1 == size2` the proof must be empty and the roots equal.
+pub fn verify_consistency<H: AsRef<[u8]>>(
+    size1: u64,
+    size2: u64,
+    path: &[H],
+    root1: &[u8],
+    root2: &[u8],
+) -> Result<(), ProofError> {
+    if size2 < size1 {
+        return Err(ProofError::SizesReversed { size1, size2 });
+    }
+    if size1 == 0 {
+        return Err(ProofError::EmptyTree);
+    }
+    if size1 == size2 {
+        if !path.is_empty() {
+            return Err(ProofError::WrongLength {
+                got: path.len(),
+                want: 0,
+            });
+        }
+        return if root1 == root2 {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
+    }
+    let path = typed_path(path)?;
+    let root1 = <[u8; 32]>::try_from(root1)
+        .map(Hash32)
+        .map_err(|_| ProofError::MalformedHash("root1".into()))?;
+    let path = path.as_slice();
+    let (inner, border) = decompose(size1 - 1, size2);
+    let shift = size1.trailing_zeros() as usize;
+    let inner = inner - shift;
+    // When size1 is a power of two its root is the proof's implicit first node.
+    let (seed, rest) = if size1 == 1 << shift {
+        (root1, path)
+    } else {
+        match path.split_first() {
+            Some((first, rest)) => (*first, rest),
+            None => {
+                return Err(ProofError::WrongLength {
+                    got: 0,
+                    want: 1 + inner + border,
+                })
+            }
+        }
+    };
+    if rest.len() != inner + border {
+        return Err(ProofError::WrongLength {
+            got: path.len(),
+            want: path.len() - rest.len() + inner + border,
+        });
+    }
+    let mask = (size1 - 1) >> shift;
+    let (inner_path, border_path) = rest.split_at(inner);
+
+    let mut h1 = seed;
+    let mut h2 = seed;
+    for (i, p) in inner_path.iter().enumerate() {
+        if (mask >> i) & 1 == 1 {
+            h1 = node_hash(p, &h1);
+            h2 = node_hash(p, &h2);
+        } else {
+            h2 = node_hash(&h2, p);
+        }
+    }
+    for p in border_path {
+        h1 = node_hash(p, &h1);
+        h2 = node_hash(p, &h2);
+    }
+    if h1 != root1 || h2.0.as_slice() != root2 {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(n: u64) -> MerkleTree {
+        let mut t = MerkleTree::new();
+        for i in 0..n {
+            t.push_leaf(&i.to_be_bytes());
+        }
+        t
+    }
+
+    #[test]
+    fn tree_frontier_and_reference_agree() {
+        let mut f = Frontier::default();
+        let mut t = MerkleTree::new();
+        let mut leaves = Vec::new();
+        for i in 0u64..70 {
+            let h = leaf_hash(&i.to_be_bytes());
+            leaves.push(h);
+            t.push_hash(h);
+            f.push_hash(h);
+            assert!(f.is_well_formed());
+            assert_eq!(t.root(), root_of(&leaves));
+            assert_eq!(f.root(), t.root());
+        }
+    }
+
+    #[test]
+    fn all_proofs_verify_small_trees() {
+        let t = tree(33);
+        for size in 1..=33 {
+            let root = t.root_at(size).unwrap();
+            for idx in 0..size {
+                let p = t.inclusion_proof(idx, size).unwrap();
+                let leaf = t.leaf_hash_at(idx).unwrap();
+                verify_inclusion(idx, size, &leaf.0, &p.path, &root.0).unwrap();
+            }
+            for s1 in 1..=size {
+                let p = t.consistency_proof(s1, size).unwrap();
+                let root1 = t.root_at(s1).unwrap();
+                verify_consistency(s1, size, &p.path, &root1.0, &root.0).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_requests_are_errors() {
+        let t = tree(4);
+        assert!(t.inclusion_proof(4, 4).is_err());
+        assert!(t.inclusion_proof(0, 5).is_err());
+        assert!(t.consistency_proof(3, 2).is_err());
+        assert!(t.root_at(5).is_err());
+    }
+}

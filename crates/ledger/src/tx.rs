@@ -1,0 +1,208 @@
+//! Transactions: the signed body, the envelope, the transaction id and the
+//! Merkle log leaf.
+//!
+//! * body = `{chain_id, signer, seq, kind, payload, created_at}`
+//! * envelope = `{body, sig}`, `sig` over `govchain/v1/tx/<chain_id> || 0x00 || JCS(body)`
+//! * tx id = SHA-256 of that signed message (so re-encoding or re-signing the
+//!   same body cannot create a second transaction)
+//! * log leaf = `JCS(envelope)`
+//!
+//! The payload's meaning per `kind` belongs to the state machine; here it is
+//! any JSON object.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::crypto::{BatchItem, CryptoError, KeyId, PublicKey, SecretKey, Signature};
+use crate::domain::{self, Domain};
+use crate::jcs::{self, JcsError};
+use crate::types::{ChainId, Hash32, Timestamp};
+use crate::ErrorCode;
+
+/// Maximum size of one encoded transaction envelope.
+pub const MAX_TX_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TxError {
+    #[error("transaction is {0} bytes; the limit is {MAX_TX_BYTES}")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Json(#[from] JcsError),
+    #[error("transaction shape: {0}")]
+    Shape(String),
+    #[error("kind {0:?} must be dotted lowercase words, e.g. \"case.sign_step\"")]
+    Kind(String),
+    #[error("payload must be a JSON object")]
+    Payload,
+    #[error("signer {signer} is not the key that signs ({key})")]
+    SignerMismatch { signer: KeyId, key: KeyId },
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl ErrorCode for TxError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge(_) => "tx.too_large",
+            Self::Json(e) => e.code(),
+            Self::Shape(_) => "tx.shape",
+            Self::Kind(_) => "tx.kind",
+            Self::Payload => "tx.payload",
+            Self::SignerMismatch { .. } => "tx.signer_mismatch",
+            Self::Crypto(e) => e.code(),
+        }
+    }
+}
+
+/// What an official signs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxBody {
+    pub chain_id: ChainId,
+    /// Key id of the signing key.
+    pub signer: KeyId,
+    /// Per-signer sequence number: must exceed the signer's last committed
+    /// one. Offline officials never collide (each has their own counter).
+    pub seq: u64,
+    pub kind: String,
+    pub payload: Value,
+    /// The signer's clock, for display only; ledger time is the block's time.
+    pub created_at: Timestamp,
+}
+
+impl TxBody {
+    fn check(&self) -> Result<(), TxError> {
+        let kind_ok = !self.kind.is_empty()
+            && self.kind.len() <= 64
+            && self
+                .kind
+                .split('.')
+                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        if !kind_ok {
+            return Err(TxError::Kind(self.kind.clone()));
+        }
+        if !self.payload.is_object() {
+            return Err(TxError::Payload);
+        }
+        Ok(())
+    }
+
+    /// The canonical JSON of the body: exactly what the officer is shown.
+    pub fn canonical_json(&self) -> Result<Vec<u8>, TxError> {
+        Ok(jcs::canonicalize_serialize(self)?)
+    }
+
+    /// `govchain/v1/tx/<chain_id> || 0x00 || JCS(body)`.
+    pub fn signed_message(&self) -> Result<Vec<u8>, TxError> {
+        Ok(domain::tagged(
+            Domain::Tx,
+            &self.chain_id,
+            &self.canonical_json()?,
+        ))
+    }
+
+    /// The transaction id this body will have once signed.
+    pub fn id(&self) -> Result<Hash32, TxError> {
+        Ok(Hash32::sha256(&self.signed_message()?))
+    }
+}
+
+/// A signed transaction as it travels and as it is logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub body: TxBody,
+    pub sig: Signature,
+}
+
+impl Envelope {
+    /// Signs `body`; the key must be the one the body names as signer.
+    pub fn sign(key: &SecretKey, body: TxBody) -> Result<Self, TxError> {
+        body.check()?;
+        let key_id = key.key_id();
+        if body.signer != key_id {
+            return Err(TxError::SignerMismatch {
+                signer: body.signer,
+                key: key_id,
+            });
+        }
+        let sig = key.sign_raw(&body.signed_message()?);
+        Ok(Self { body, sig })
+    }
+
+    /// Parses untrusted bytes: size limit, strict I-JSON, exact shape, valid
+    /// kind and payload. Does not check the signature (that needs the key).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, TxError> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(TxError::TooLarge(bytes.len()));
+        }
+        let value = jcs::parse_strict(bytes)?;
+        Self::from_value(value)
+    }
+
+    /// Like [`Envelope::from_json`] for an already strictly parsed value.
+    pub fn from_value(value: Value) -> Result<Self, TxError> {
+        let env: Envelope =
+            serde_json::from_value(value).map_err(|e| TxError::Shape(e.to_string()))?;
+        env.body.check()?;
+        Ok(env)
+    }
+
+    pub fn id(&self) -> Result<Hash32, TxError> {
+        self.body.id()
+    }
+
+    /// The log leaf: `JCS(envelope)`.
+    pub fn leaf_bytes(&self) -> Result<Vec<u8>, TxError> {
+        Ok(jcs::canonicalize_serialize(self)?)
+    }
+
+    /// Verifies the signature with `key`, which must match `body.signer`.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), TxError> {
+        let key_id = key.key_id();
+        if self.body.signer != key_id {
+            return Err(TxError::SignerMismatch {
+                signer: self.body.signer,
+                key: key_id,
+            });
+        }
+        key.verify(&self.body.signed_message()?, &self.sig)?;
+        Ok(())
+    }
+}
+
+/// Verifies many envelopes at once (batch Ed25519, same rule as one by one).
+/// `keys[i]` is the public key for `envelopes[i]`. The error names the index
+/// of the first bad transaction.
+pub fn verify_envelopes(envelopes: &[Envelope], keys: &[PublicKey]) -> Result<(), TxError> {
+    if envelopes.len() != keys.len() {
+        return Err(TxError::Shape(format!(
+            "{} envelopes but {} keys",
+            envelopes.len(),
+            keys.len()
+        )));
+    }
+    let mut msgs = Vec::with_capacity(envelopes.len());
+    for (env, key) in envelopes.iter().zip(keys) {
+        let key_id = key.key_id();
+        if env.body.signer != key_id {
+            return Err(TxError::SignerMismatch {
+                signer: env.body.signer,
+                key: key_id,
+            });
+        }
+        msgs.push(env.body.signed_message()?);
+    }
+    let items: Vec<BatchItem<'_>> = envelopes
+        .iter()
+        .zip(keys)
+        .zip(&msgs)
+        .map(|((env, key), msg)| BatchItem {
+            key,
+            msg,
+            sig: &env.sig,
+        })
+        .collect();
+    crate::crypto::verify_batch(&items)?;
+    Ok(())
+}
