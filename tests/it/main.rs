@@ -1,0 +1,4 @@
+//! Integration tests of the whole product (one binary, modules per area).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod chain;
