@@ -74,7 +74,10 @@ fn build_chain() -> Demo {
     }
 }
 
-fn verify_all(demo: &Demo, blocks: &[Block]) -> Result<ChainCursor, govchain_ledger::block::BlockError> {
+fn verify_all(
+    demo: &Demo,
+    blocks: &[Block],
+) -> Result<ChainCursor, govchain_ledger::block::BlockError> {
     let node_pk = demo.node.public_key();
     let mut cursor = ChainCursor::genesis(demo.chain.clone());
     for b in blocks {
@@ -101,7 +104,10 @@ fn any_tamper_breaks_the_chain() {
     let demo = build_chain();
     let mut bad = demo.blocks.clone();
     bad[2].txs[1].body.payload["decision"] = json!("reject");
-    assert_eq!(verify_all(&demo, &bad).unwrap_err().to_string(), "block 2: tx_root does not match the transactions");
+    assert_eq!(
+        verify_all(&demo, &bad).unwrap_err().to_string(),
+        "block 2: tx_root does not match the transactions"
+    );
 
     let mut bad = demo.blocks.clone();
     bad[1].header.state_digest = Hash32::ZERO;
@@ -137,7 +143,10 @@ fn any_tamper_breaks_the_chain() {
     bad[3] = Block::seal(&key(66), draft, &mut f).unwrap();
     assert_eq!(
         verify_all(&demo, &bad).unwrap_err().to_string(),
-        format!("block 3: proposer {} is not a known node key", key(66).key_id())
+        format!(
+            "block 3: proposer {} is not a known node key",
+            key(66).key_id()
+        )
     );
 }
 
@@ -176,12 +185,28 @@ fn inclusion_proof_against_a_cosigned_checkpoint() {
     // Transaction 7 (block 2, second tx) is in the checkpointed log.
     let tx = &demo.blocks[2].txs[1];
     let leaf = merkle::leaf_hash(&tx.leaf_bytes().unwrap());
-    let proof = demo.log.inclusion_proof(7, verified.checkpoint.size).unwrap();
-    merkle::verify_inclusion(7, proof.tree_size, &leaf.0, &proof.path, &verified.checkpoint.root.0)
+    let proof = demo
+        .log
+        .inclusion_proof(7, verified.checkpoint.size)
         .unwrap();
+    merkle::verify_inclusion(
+        7,
+        proof.tree_size,
+        &leaf.0,
+        &proof.path,
+        &verified.checkpoint.root.0,
+    )
+    .unwrap();
     // The same proof fails for any other transaction.
     let other = merkle::leaf_hash(&demo.blocks[2].txs[0].leaf_bytes().unwrap());
-    assert!(merkle::verify_inclusion(7, proof.tree_size, &other.0, &proof.path, &verified.checkpoint.root.0).is_err());
+    assert!(merkle::verify_inclusion(
+        7,
+        proof.tree_size,
+        &other.0,
+        &proof.path,
+        &verified.checkpoint.root.0
+    )
+    .is_err());
 
     // A split view: same size, different root, validly signed by the log — a
     // client holding both notes has proof of misbehaviour; witnesses that never

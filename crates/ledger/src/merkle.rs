@@ -68,7 +68,7 @@ pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
 /// Largest power of two strictly below `n` (n ≥ 2).
 fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
-    1 << (63 - (n - 1).leading_zeros())
+    1 << (n - 1).ilog2()
 }
 
 /// MTH over a list of leaf hashes (reference definition, O(n)).
@@ -152,7 +152,7 @@ impl MerkleTree {
     /// Hash of leaves `[lo, hi)`, both within the tree, lo < hi.
     fn subtree(&self, lo: u64, hi: u64) -> Hash32 {
         let n = hi - lo;
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
             let h = n.trailing_zeros() as usize;
             #[allow(clippy::cast_possible_truncation)] // lo < len ≤ usize::MAX
             return self.levels[h][(lo >> h) as usize];

@@ -319,35 +319,32 @@ pub fn verify_signature(
     if !key.matches(s) {
         return Err(invalid());
     }
-    match key.alg {
-        ALG_ED25519 => {
-            let sig: [u8; SIG_LEN] = s.sig.as_slice().try_into().map_err(|_| invalid())?;
-            key.key
-                .verify(text.as_bytes(), &Signature::from_bytes(sig))
-                .map_err(|_| invalid())?;
-            Ok(None)
-        }
-        _ => {
-            if s.sig.len() != 8 + SIG_LEN {
-                return Err(invalid());
-            }
-            let mut ts = [0u8; 8];
-            ts.copy_from_slice(&s.sig[..8]);
-            let ts = u64::from_be_bytes(ts);
-            if ts > i64::MAX as u64 {
-                return Err(invalid());
-            }
-            let mut sig = [0u8; SIG_LEN];
-            sig.copy_from_slice(&s.sig[8..]);
-            key.key
-                .verify(
-                    cosignature_message(text, ts).as_bytes(),
-                    &Signature::from_bytes(sig),
-                )
-                .map_err(|_| invalid())?;
-            Ok(Some(ts))
-        }
+    if key.alg == ALG_ED25519 {
+        let sig: [u8; SIG_LEN] = s.sig.as_slice().try_into().map_err(|_| invalid())?;
+        key.key
+            .verify(text.as_bytes(), &Signature::from_bytes(sig))
+            .map_err(|_| invalid())?;
+        return Ok(None);
     }
+    // cosignature/v1: u64 big-endian timestamp || Ed25519 signature.
+    if s.sig.len() != 8 + SIG_LEN {
+        return Err(invalid());
+    }
+    let mut ts = [0u8; 8];
+    ts.copy_from_slice(&s.sig[..8]);
+    let ts = u64::from_be_bytes(ts);
+    if ts > i64::MAX as u64 {
+        return Err(invalid());
+    }
+    let mut sig = [0u8; SIG_LEN];
+    sig.copy_from_slice(&s.sig[8..]);
+    key.key
+        .verify(
+            cosignature_message(text, ts).as_bytes(),
+            &Signature::from_bytes(sig),
+        )
+        .map_err(|_| invalid())?;
+    Ok(Some(ts))
 }
 
 /// A tlog-checkpoint body.

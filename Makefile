@@ -1,0 +1,46 @@
+# govchain — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO_FLAGS := -j2
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test setup ui ui-test rust-test lint smoke bench fmt clean
+
+## make run: install what is missing, build the UI, start the desktop app.
+run: setup ui
+	cargo run $(CARGO_FLAGS) --bin govchain
+
+## make test: install what is missing, then every check and test (UI and Rust).
+test: setup ui-test ui lint rust-test smoke
+	@echo "make test: all checks passed"
+
+setup:
+	@scripts/setup.sh
+
+ui:
+	cd ui && npm run build
+
+ui-test:
+	cd ui && npm run check && npm test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+
+rust-test:
+	cargo test $(CARGO_FLAGS) --workspace
+	@# The vector suites again, showing how many files each ran.
+	cargo test $(CARGO_FLAGS) -p govchain-ledger --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
+
+smoke:
+	cargo build $(CARGO_FLAGS) --bin govchain
+	scripts/smoke-window.sh target/debug/govchain target/smoke-window.png
+
+bench:
+	cargo bench $(CARGO_FLAGS) -p govchain-ledger --bench primitives
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf ui/dist ui/node_modules ui/.svelte-kit
