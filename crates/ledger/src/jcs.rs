@@ -18,6 +18,9 @@ use crate::ErrorCode;
 /// (2^53 − 1, RFC 7493 §2.2).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
+#[allow(clippy::cast_precision_loss)] // 2^53 − 1 is exactly representable
+const MAX_SAFE_F64: f64 = MAX_SAFE_INTEGER as f64;
+
 /// Maximum nesting depth accepted by [`parse_strict`].
 pub const MAX_DEPTH: usize = 64;
 
@@ -44,28 +47,37 @@ impl ErrorCode for JcsError {
     }
 }
 
-/// Canonical bytes of `value` (RFC 8785).
-///
-/// Fails only for integers outside ±(2^53−1): JCS would round them through an
-/// IEEE-754 double and silently change the value, which a ledger must not do.
+/// Canonical bytes of `value` under govchain's I-JSON profile: RFC 8785, and
+/// every number's magnitude must be at most 2^53−1. Larger numbers cannot be
+/// represented exactly everywhere (an ECMAScript double would round them), so
+/// they are an error rather than silently changed. This is what is signed.
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
     let mut out = Vec::with_capacity(128);
-    write_value(&mut out, value)?;
+    write_value(&mut out, value, true)?;
     Ok(out)
 }
 
-/// Canonical bytes of any serializable value (serialized to JSON first).
+/// Plain RFC 8785 canonical bytes, for any JSON value (floats of any
+/// magnitude). Integers outside ±(2^53−1) held exactly (as i64/u64) are still
+/// an error: RFC 8785 would round them through a double.
+pub fn canonicalize_any(value: &Value) -> Result<Vec<u8>, JcsError> {
+    let mut out = Vec::with_capacity(128);
+    write_value(&mut out, value, false)?;
+    Ok(out)
+}
+
+/// Canonical bytes (govchain profile) of any serializable value.
 pub fn canonicalize_serialize<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, JcsError> {
     let v = serde_json::to_value(value).map_err(|e| JcsError::Syntax(e.to_string()))?;
     canonicalize(&v)
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
+fn write_value(out: &mut Vec<u8>, value: &Value, safe_only: bool) -> Result<(), JcsError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(out, n)?,
+        Value::Number(n) => write_number(out, n, safe_only)?,
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push(b'[');
@@ -73,7 +85,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item)?;
+                write_value(out, item, safe_only)?;
             }
             out.push(b']');
         }
@@ -88,7 +100,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
                 }
                 write_string(out, k);
                 out.push(b':');
-                write_value(out, v)?;
+                write_value(out, v, safe_only)?;
             }
             out.push(b'}');
         }
@@ -96,7 +108,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
     Ok(())
 }
 
-fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), JcsError> {
+fn write_number(out: &mut Vec<u8>, n: &Number, safe_only: bool) -> Result<(), JcsError> {
     if let Some(u) = n.as_u64() {
         if u > MAX_SAFE_INTEGER {
             return Err(JcsError::IntegerOutOfRange(u.to_string()));
@@ -108,6 +120,9 @@ fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), JcsError> {
         }
         out.extend_from_slice(i.to_string().as_bytes());
     } else if let Some(f) = n.as_f64() {
+        if safe_only && f.abs() > MAX_SAFE_F64 {
+            return Err(JcsError::IntegerOutOfRange(n.to_string()));
+        }
         // ECMAScript Number.prototype.toString (RFC 8785 §3.2.2.3); -0 → "0".
         let mut buf = ryu_js::Buffer::new();
         out.extend_from_slice(buf.format(f).as_bytes());
@@ -139,8 +154,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Parses untrusted JSON text as I-JSON: like `serde_json::from_slice`, but
-/// duplicate member names, integers beyond ±(2^53−1) and nesting deeper than
-/// [`MAX_DEPTH`] are errors instead of being silently resolved.
+/// duplicate member names, numbers beyond ±(2^53−1) (however spelled) and
+/// nesting deeper than [`MAX_DEPTH`] are errors instead of being silently
+/// resolved. Everything it accepts [`canonicalize`] accepts, and vice versa.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JcsError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = StrictSeed { depth: 0 }
@@ -223,6 +239,11 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // Every double this large is an integer: same rule as integer tokens,
+        // whatever the spelling (1e30, 9.1e15 …).
+        if v.abs() > MAX_SAFE_F64 {
+            return Err(E::custom(format!("{RANGE}{v}")));
+        }
         Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| E::custom("number is not finite"))
@@ -286,6 +307,15 @@ mod tests {
             Err(JcsError::IntegerOutOfRange(_))
         ));
         assert!(parse_strict(b"9007199254740991").is_ok());
+        assert!(matches!(
+            parse_strict(b"1e30"),
+            Err(JcsError::IntegerOutOfRange(_))
+        ));
+        assert!(matches!(
+            parse_strict(b"-9.1e15"),
+            Err(JcsError::IntegerOutOfRange(_))
+        ));
+        assert!(parse_strict(b"9.0e15").is_ok());
         assert!(matches!(parse_strict(b"[1,]"), Err(JcsError::Syntax(_))));
         assert!(matches!(parse_strict(b"{} x"), Err(JcsError::Syntax(_))));
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
@@ -295,9 +325,19 @@ mod tests {
     #[test]
     fn numbers_follow_ecmascript() {
         assert_eq!(
-            canon("[-0.0, 1.0, 1e21, 1e-7, 123456789012345680000]"),
-            "[0,1,1e+21,1e-7,123456789012345680000]"
+            canon("[-0.0, 1.0, 1e-7, 4.50, 2e-3]"),
+            "[0,1,1e-7,4.5,0.002]"
         );
+        let big: Value = serde_json::from_str("[1e21, 123456789012345680000, 1.8e18]").unwrap();
+        assert_eq!(
+            canonicalize_any(&big).unwrap(),
+            b"[1e+21,123456789012345680000,1800000000000000000]".as_slice()
+        );
+        // Under the protocol profile such numbers are an error, not rounded.
+        assert!(matches!(
+            canonicalize(&big),
+            Err(JcsError::IntegerOutOfRange(_))
+        ));
     }
 
     #[test]

@@ -480,3 +480,110 @@ pub fn verify_checkpoint(
         cosigners,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::Zeroizing;
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_seed(&Zeroizing::new([n; 32]))
+    }
+
+    fn cp() -> Checkpoint {
+        Checkpoint {
+            origin: "govchain.example/gov-demo".into(),
+            size: 42,
+            root: Hash32::sha256(b"root"),
+            extensions: vec!["ext line one".into()],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_malformed_notes() {
+        let note = cp().sign("log.example", &key(1)).unwrap().to_string();
+        let parsed = SignedNote::parse(&note).unwrap();
+        assert_eq!(parsed.to_string(), note);
+        assert_eq!(Checkpoint::parse_body(&parsed.text).unwrap(), cp());
+
+        let bad = |n: &str| SignedNote::parse(n).unwrap_err().code();
+        assert_eq!(bad("a\nb\n"), "note.malformed"); // no blank line
+        assert_eq!(bad("a\n\n"), "note.malformed"); // no signatures
+        assert_eq!(bad("a\n\n— k AAAAAA==\n"), "note.bad_signature_line"); // too short
+        assert_eq!(bad("a\n\n- k AAAAAAAAAA==\n"), "note.bad_signature_line"); // hyphen, not em dash
+        assert_eq!(bad("a\n\n— k !!!\n"), "note.bad_signature_line"); // bad base64
+        assert_eq!(bad("a\n\n— k+x AAAAAAAAAA==\n"), "note.bad_signature_line"); // '+' in name
+        assert_eq!(bad("a\u{7}\n\n— k AAAAAAAAAA==\n"), "note.malformed"); // control char
+        assert_eq!(bad("a\n\n— k AAAAAAAAAA=="), "note.malformed"); // no final newline
+        assert_eq!(bad(&"x".repeat(MAX_NOTE_BYTES + 1)), "note.too_large");
+    }
+
+    #[test]
+    fn rejects_malformed_checkpoints() {
+        let root = B64.encode([7u8; 32]);
+        let bad = |t: &str| Checkpoint::parse_body(t).unwrap_err().to_string();
+        assert!(bad("origin\n12\n").contains("at least 3 lines"));
+        assert!(bad(&format!("origin\n012\n{root}\n")).contains("leading zeros"));
+        assert!(bad(&format!("origin\n-1\n{root}\n")).contains("decimal"));
+        assert!(bad(&format!("origin\n1\n{}\n", B64.encode([7u8; 31]))).contains("32 bytes"));
+        assert!(bad("origin\n1\nnot base64!\n").contains("base64"));
+        assert!(bad(&format!("\n1\n{root}\n")).contains("blank lines"));
+        assert!(Checkpoint::parse_body(&format!("o\n0\n{root}\n")).is_ok());
+    }
+
+    #[test]
+    fn cosignature_covers_extension_lines_and_timestamp() {
+        let log = key(1);
+        let wit = key(2);
+        let mut signed = cp().sign("log.example", &log).unwrap();
+        signed
+            .signatures
+            .push(cosign_note(&signed.text, "w.example", &wit, 1_700_000_000).unwrap());
+        let note = signed.to_string();
+        let log_key = NoteKey::new("log.example", ALG_ED25519, log.public_key()).unwrap();
+        let w = NoteKey::new("w.example", ALG_COSIGNATURE_V1, wit.public_key()).unwrap();
+        let ok =
+            verify_checkpoint(&note, &cp().origin, &log_key, std::slice::from_ref(&w), 1).unwrap();
+        assert_eq!(ok.cosigners["w.example"], 1_700_000_000);
+
+        // Change an extension line: the log's signature and the cosignature both cover it.
+        let tampered = note.replace("ext line one", "ext line two");
+        assert_eq!(
+            verify_checkpoint(&tampered, &cp().origin, &log_key, &[], 0)
+                .unwrap_err()
+                .code(),
+            "note.invalid_signature"
+        );
+        // Change the cosignature's timestamp bytes.
+        let mut parsed = SignedNote::parse(&note).unwrap();
+        parsed.signatures[1].sig[7] ^= 1;
+        assert!(verify_signature(&parsed.text, &w, &parsed.signatures[1]).is_err());
+        // A witness key of the wrong algorithm type has a different key id: ignored.
+        let w_as_log = NoteKey::new("w.example", ALG_ED25519, wit.public_key()).unwrap();
+        assert_eq!(
+            verify_checkpoint(&note, &cp().origin, &log_key, &[w_as_log], 1)
+                .unwrap_err()
+                .code(),
+            "checkpoint.quorum_not_met"
+        );
+        // Without the log's signature nothing is accepted, whatever the witnesses say.
+        let other_log = NoteKey::new("log.example", ALG_ED25519, key(9).public_key()).unwrap();
+        assert_eq!(
+            verify_checkpoint(&note, &cp().origin, &other_log, &[w], 1)
+                .unwrap_err()
+                .code(),
+            "checkpoint.missing_log_signature"
+        );
+    }
+
+    #[test]
+    fn vkeys_parse_and_reject_mismatches() {
+        let k = NoteKey::new("log.example", ALG_ED25519, key(3).public_key()).unwrap();
+        assert_eq!(NoteKey::parse_vkey(&k.vkey()).unwrap(), k);
+        let v = k.vkey();
+        assert!(NoteKey::parse_vkey(&v.replacen("log", "lag", 1)).is_err()); // id no longer matches
+        assert!(NoteKey::parse_vkey("log.example+00000000").is_err());
+        assert!(NoteKey::new("has space", ALG_ED25519, key(3).public_key()).is_err());
+        assert!(NoteKey::new("x", 0x02, key(3).public_key()).is_err());
+    }
+}

@@ -206,3 +206,118 @@ pub fn verify_envelopes(envelopes: &[Envelope], keys: &[PublicKey]) -> Result<()
     crate::crypto::verify_batch(&items)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use zeroize::Zeroizing;
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_seed(&Zeroizing::new([n; 32]))
+    }
+
+    fn signed() -> (SecretKey, Envelope) {
+        let k = key(4);
+        let body = TxBody {
+            chain_id: "gov-demo".parse().unwrap(),
+            signer: k.key_id(),
+            seq: 1,
+            kind: "payment.confirm".into(),
+            payload: json!({"payment_id": "p-1", "amount_fen": 1_250_000}),
+            created_at: "2026-11-24T08:00:00.000Z".parse().unwrap(),
+        };
+        let env = Envelope::sign(&k, body).unwrap();
+        (k, env)
+    }
+
+    #[test]
+    fn parse_rejects_every_malformed_shape() {
+        let (k, env) = signed();
+        let good = serde_json::to_value(&env).unwrap();
+        let code = |v: &Value| {
+            Envelope::from_json(&serde_json::to_vec(v).unwrap())
+                .unwrap_err()
+                .code()
+        };
+        let with = |path: &[&str], val: Value| {
+            let mut v = good.clone();
+            let mut cur = &mut v;
+            for p in &path[..path.len() - 1] {
+                cur = &mut cur[*p];
+            }
+            cur[path[path.len() - 1]] = val;
+            v
+        };
+        assert_eq!(code(&with(&["extra"], json!(1))), "tx.shape");
+        assert_eq!(code(&with(&["body", "extra"], json!(1))), "tx.shape");
+        assert_eq!(code(&with(&["body", "seq"], json!(1.5))), "tx.shape");
+        assert_eq!(code(&with(&["body", "seq"], json!(-1))), "tx.shape");
+        assert_eq!(
+            code(&with(&["body", "kind"], json!("Payment.Confirm"))),
+            "tx.kind"
+        );
+        assert_eq!(code(&with(&["body", "kind"], json!("a..b"))), "tx.kind");
+        assert_eq!(code(&with(&["body", "payload"], json!([1]))), "tx.payload");
+        assert_eq!(
+            code(&with(
+                &["body", "created_at"],
+                json!("2026-11-24T08:00:00Z")
+            )),
+            "tx.shape"
+        );
+        assert_eq!(code(&with(&["body", "chain_id"], json!("GOV"))), "tx.shape");
+        assert_eq!(code(&with(&["sig"], json!("00"))), "tx.shape");
+        let dup = br#"{"body":{},"body":{},"sig":""}"#;
+        assert_eq!(
+            Envelope::from_json(dup).unwrap_err().code(),
+            "jcs.duplicate_key"
+        );
+        let huge = vec![b' '; MAX_TX_BYTES + 1];
+        assert_eq!(
+            Envelope::from_json(&huge).unwrap_err().code(),
+            "tx.too_large"
+        );
+        // The untouched envelope parses and verifies; a changed amount does not verify.
+        let back = Envelope::from_json(&serde_json::to_vec(&good).unwrap()).unwrap();
+        back.verify(&k.public_key()).unwrap();
+        let changed = with(&["body", "payload", "amount_fen"], json!(1_250_001));
+        let env2 = Envelope::from_json(&serde_json::to_vec(&changed).unwrap()).unwrap();
+        assert_eq!(
+            env2.verify(&k.public_key()).unwrap_err().code(),
+            "crypto.bad_signature"
+        );
+    }
+
+    #[test]
+    fn signer_must_be_the_signing_key() {
+        let (_, env) = signed();
+        let other = key(5);
+        assert_eq!(
+            Envelope::sign(&other, env.body.clone()).unwrap_err().code(),
+            "tx.signer_mismatch"
+        );
+        assert_eq!(
+            env.verify(&other.public_key()).unwrap_err().code(),
+            "tx.signer_mismatch"
+        );
+        assert!(verify_envelopes(std::slice::from_ref(&env), &[other.public_key()]).is_err());
+        assert!(verify_envelopes(&[env], &[]).is_err());
+    }
+
+    #[test]
+    fn id_ignores_encoding_but_not_content() {
+        let (k, env) = signed();
+        let pretty = serde_json::to_vec_pretty(&env).unwrap();
+        assert_eq!(
+            Envelope::from_json(&pretty).unwrap().id().unwrap(),
+            env.id().unwrap()
+        );
+        let mut body = env.body.clone();
+        body.seq = 2;
+        assert_ne!(
+            Envelope::sign(&k, body).unwrap().id().unwrap(),
+            env.id().unwrap()
+        );
+    }
+}

@@ -75,24 +75,24 @@ const CT_ORIGIN: &str = "arche2025h1.staging.ct.transparency.dev";
 #[test]
 fn verifies_a_real_cosigned_ct_checkpoint() {
     let log = NoteKey::parse_vkey(CT_LOG_VKEY).unwrap();
-    let witness = NoteKey::parse_vkey(CT_WITNESS_VKEY).unwrap();
-    let v = note::verify_checkpoint(CT_CHECKPOINT, CT_ORIGIN, &log, &[witness.clone()], 1).unwrap();
+    let witnesses = [NoteKey::parse_vkey(CT_WITNESS_VKEY).unwrap()];
+    let v = note::verify_checkpoint(CT_CHECKPOINT, CT_ORIGIN, &log, &witnesses, 1).unwrap();
     assert_eq!(v.checkpoint.size, 1_432_088_532);
     assert_eq!(v.cosigners.len(), 1);
     assert!(v.cosigners.contains_key("remora.n621.de"));
 
     // Wrong origin, tampered size, or a quorum the note does not have.
     assert!(matches!(
-        note::verify_checkpoint(CT_CHECKPOINT, "other.log", &log, &[witness.clone()], 1),
+        note::verify_checkpoint(CT_CHECKPOINT, "other.log", &log, &witnesses, 1),
         Err(NoteError::WrongOrigin { .. })
     ));
     let tampered = CT_CHECKPOINT.replace("1432088532", "1432088533");
     assert!(matches!(
-        note::verify_checkpoint(&tampered, CT_ORIGIN, &log, &[witness.clone()], 1),
+        note::verify_checkpoint(&tampered, CT_ORIGIN, &log, &witnesses, 1),
         Err(NoteError::InvalidSignature { .. })
     ));
     assert!(matches!(
-        note::verify_checkpoint(CT_CHECKPOINT, CT_ORIGIN, &log, &[witness], 2),
+        note::verify_checkpoint(CT_CHECKPOINT, CT_ORIGIN, &log, &witnesses, 2),
         Err(NoteError::QuorumNotMet { got: 1, want: 2 })
     ));
 }

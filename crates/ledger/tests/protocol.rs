@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
 use govchain_ledger::block::{Block, BlockDraft};
@@ -48,9 +48,9 @@ fn secret_scalar(seed: &[u8; 32]) -> Scalar {
     let h = Sha512::digest(seed);
     let mut a = [0u8; 32];
     a.copy_from_slice(&h[..32]);
-    a[0] &= 248;
-    a[31] &= 127;
-    a[31] |= 64;
+    a[0] &= 0xf8;
+    a[31] &= 0x7f;
+    a[31] |= 0x40;
     Scalar::from_bytes_mod_order(a)
 }
 
@@ -252,12 +252,10 @@ fn edge_vectors_single_and_batch_agree() {
             "{} registrable",
             e.name
         );
-        let dalek = ed25519_dalek::VerifyingKey::from_bytes(&e.key)
-            .map(|vk| {
-                vk.verify_strict(&e.msg, &ed25519_dalek::Signature::from_bytes(&e.sig))
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let dalek = ed25519_dalek::VerifyingKey::from_bytes(&e.key).is_ok_and(|vk| {
+            vk.verify_strict(&e.msg, &ed25519_dalek::Signature::from_bytes(&e.sig))
+                .is_ok()
+        });
         assert_eq!(dalek, e.dalek_strict, "{} dalek strict", e.name);
     }
 }
@@ -370,12 +368,21 @@ fn render_examples() -> String {
     let official = key_from_label("govchain example official");
     let node = key_from_label("govchain example node");
     let witness = key_from_label("govchain example witness");
+    let env = render_key_and_tx(&mut out, &official);
+    let log = render_block_and_log(&mut out, &node, env);
+    render_checkpoint(&mut out, &node, &witness, &log);
+    render_edges(&mut out);
+    out
+}
+
+/// Examples 1–2; returns the signed transaction.
+fn render_key_and_tx(out: &mut String, official: &SecretKey) -> Envelope {
     let chain = chain();
 
     // 1. Keys.
     let seed = official.to_seed();
     block(
-        &mut out,
+        out,
         "official-key",
         &[
             ("seed", hex::encode(*seed)),
@@ -402,11 +409,11 @@ fn render_examples() -> String {
     };
     let canonical = body.canonical_json().unwrap();
     let msg = body.signed_message().unwrap();
-    let env = Envelope::sign(&official, body).unwrap();
+    let env = Envelope::sign(official, body).unwrap();
     env.verify(&official.public_key()).unwrap();
     let leaf = env.leaf_bytes().unwrap();
     block(
-        &mut out,
+        out,
         "tx",
         &[
             ("domain_tag", Domain::Tx.tag(&chain)),
@@ -418,11 +425,17 @@ fn render_examples() -> String {
             ("leaf_hash", merkle::leaf_hash(&leaf).to_hex()),
         ],
     );
+    env
+}
 
-    // 3. A block holding that transaction, and a log of three leaves.
+/// Example 3: a block holding the transaction, and a log of three leaves
+/// starting with it; returns the log.
+fn render_block_and_log(out: &mut String, node: &SecretKey, env: Envelope) -> MerkleTree {
+    let chain = chain();
+    let leaf = env.leaf_bytes().unwrap();
     let mut frontier = Frontier::default();
     let b = Block::seal(
-        &node,
+        node,
         BlockDraft {
             chain_id: chain.clone(),
             height: 0,
@@ -435,7 +448,7 @@ fn render_examples() -> String {
     )
     .unwrap();
     block(
-        &mut out,
+        out,
         "block",
         &[
             ("node_key", node.public_key().to_hex()),
@@ -456,7 +469,7 @@ fn render_examples() -> String {
     let proof = tree.inclusion_proof(0, 3).unwrap();
     let cons = tree.consistency_proof(2, 3).unwrap();
     block(
-        &mut out,
+        out,
         "merkle",
         &[
             ("leaf_1", hex::encode(b"second leaf")),
@@ -484,6 +497,11 @@ fn render_examples() -> String {
         ],
     );
 
+    tree
+}
+
+/// Example 4: a checkpoint of that log, signed by the node, cosigned by a witness.
+fn render_checkpoint(out: &mut String, node: &SecretKey, witness: &SecretKey, tree: &MerkleTree) {
     // 4. A checkpoint of that log, signed by the node and cosigned by a witness.
     let cp = Checkpoint {
         origin: "govchain.example/gov-demo".into(),
@@ -491,15 +509,9 @@ fn render_examples() -> String {
         root: tree.root(),
         extensions: vec![],
     };
-    let mut signed = cp.sign("node.city.example", &node).unwrap();
+    let mut signed = cp.sign("node.city.example", node).unwrap();
     signed.signatures.push(
-        note::cosign_note(
-            &signed.text,
-            "witness.fire.example",
-            &witness,
-            1_795_509_000,
-        )
-        .unwrap(),
+        note::cosign_note(&signed.text, "witness.fire.example", witness, 1_795_509_000).unwrap(),
     );
     let log_key = NoteKey::new("node.city.example", ALG_ED25519, node.public_key()).unwrap();
     let w_key = NoteKey::new(
@@ -517,7 +529,7 @@ fn render_examples() -> String {
     )
     .unwrap();
     block(
-        &mut out,
+        out,
         "checkpoint-keys",
         &[("log_vkey", log_key.vkey()), ("witness_vkey", w_key.vkey())],
     );
@@ -526,8 +538,10 @@ fn render_examples() -> String {
         "<!-- example:checkpoint-note -->\n```text\n{signed}```\n"
     )
     .unwrap();
+}
 
-    // 5. Ed25519 edge cases.
+/// Example 5: Ed25519 edge cases.
+fn render_edges(out: &mut String) {
     out.push_str("<!-- example:ed25519-edges -->\n");
     out.push_str("| case | public key | signature | protocol (single = batch) | registrable key | dalek `verify_strict` |\n");
     out.push_str("| --- | --- | --- | --- | --- | --- |\n");
@@ -552,7 +566,6 @@ fn render_examples() -> String {
         hex::encode(&edges[0].msg)
     )
     .unwrap();
-    out
 }
 
 #[test]

@@ -56,8 +56,10 @@ fn rfc8785_canonicalization_vectors() {
             .unwrap()
             .split_whitespace()
             .collect();
-        let value = jcs::parse_strict(&fs::read(input).unwrap()).unwrap();
-        let got = jcs::canonicalize(&value).unwrap();
+        // Plain RFC 8785 (the vectors include numbers like 1E30 that the
+        // protocol profile refuses), parsed with exact float round-tripping.
+        let value: Value = serde_json::from_slice(&fs::read(input).unwrap()).unwrap();
+        let got = jcs::canonicalize_any(&value).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&got),
             String::from_utf8_lossy(&want),
@@ -65,10 +67,16 @@ fn rfc8785_canonicalization_vectors() {
         );
         assert_eq!(hex::encode(&got), want_hex.to_lowercase(), "{name:?} (hex)");
         // Canonical form is a fixed point.
-        assert_eq!(
-            jcs::canonicalize(&jcs::parse_strict(&got).unwrap()).unwrap(),
-            got
-        );
+        let again: Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(jcs::canonicalize_any(&again).unwrap(), got);
+        // Where the protocol profile accepts the input, it gives the same bytes.
+        if let Ok(strict) = jcs::parse_strict(&fs::read(input).unwrap()) {
+            assert_eq!(
+                jcs::canonicalize(&strict).unwrap(),
+                got,
+                "{name:?} (profile)"
+            );
+        }
     }
     eprintln!(
         "rfc8785: {} of {} vector files pass",
