@@ -1,7 +1,12 @@
 //! Property tests: canonical encoding is a fixed point and round-trips typed
 //! values; Merkle proofs verify for random trees and fail after any bit flip;
 //! block chains fail after any tamper.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation
+)]
 
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::SecretKey;
