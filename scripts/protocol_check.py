@@ -14,9 +14,10 @@ own implementations of:
   * the block header and chain verification rules (§7),
   * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8).
 
-The PyPI package `cryptography` is used only as a second opinion (RFC 8032
-key derivation and deterministic signing); every protocol verdict comes from
-the pure-Python code below.
+The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
+RFC 8032 key derivation, deterministic re-signing of the examples, and a
+cofactorless cross-check of the honest signatures. Every protocol verdict
+(ZIP-215 validity, registrability) comes from the pure-Python code below.
 
 Usage:  python3 scripts/protocol_check.py [PATH/TO/PROTOCOL.md]
 
@@ -53,16 +54,17 @@ def sha256(data: bytes) -> bytes:
 # §1 / §2.3 value formats
 # ---------------------------------------------------------------------------
 
-HEX_RE = re.compile(r"^(?:[0-9a-f]{2})*$")  # lowercase only (§1)
-CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}$")
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-KIND_RE = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
+# All patterns are used with fullmatch (ASCII classes only, no "$" newline slack).
+HEX_RE = re.compile(r"(?:[0-9a-f]{2})*")  # lowercase only (§1)
+CHAIN_ID_RE = re.compile(r"[a-z0-9][a-z0-9.\-]{0,63}")
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+KIND_RE = re.compile(r"[a-z_]+(\.[a-z_]+)*")
 MAX_SAFE = 2**53 - 1
 
 
 def unhex(s: str, nbytes: int | None = None) -> bytes:
     """Decode protocol hex: lowercase, no prefix, optionally an exact length."""
-    if not HEX_RE.match(s):
+    if not HEX_RE.fullmatch(s):
         raise ValueError(f"not lowercase hex: {s[:20]}...")
     b = bytes.fromhex(s)
     if nbytes is not None and len(b) != nbytes:
@@ -80,13 +82,13 @@ def b64decode_strict(s: str) -> bytes:
 
 def check_time(s: str) -> None:
     """§2.3 time: exactly YYYY-MM-DDTHH:MM:SS.sssZ, and a real UTC instant."""
-    if not isinstance(s, str) or not TIME_RE.match(s):
+    if not isinstance(s, str) or not TIME_RE.fullmatch(s):
         raise ValueError(f"type.timestamp: {s!r}")
     datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")  # validates ranges
 
 
 def check_chain_id(s: str) -> None:
-    if not isinstance(s, str) or not CHAIN_ID_RE.match(s):
+    if not isinstance(s, str) or not CHAIN_ID_RE.fullmatch(s):
         raise ValueError(f"type.chain_id: {s!r}")
 
 
@@ -305,8 +307,10 @@ def pt_encode(p1) -> bytes:
 
 
 def pt_decode_zip215(b: bytes):
-    """Decode 32 bytes to a point, ZIP-215 style: a y-coordinate >= p is
-    reduced mod p, and a set sign bit with x = 0 is accepted (-0 = 0).
+    """Decode 32 bytes to a point, ZIP-215 style (§3.2 rule 2): a
+    y-coordinate >= p is reduced mod p. A set sign bit with x = 0 is also
+    accepted (x stays 0), as ZIP 215 does and RFC 8032 §5.1.3 does not;
+    PROTOCOL.md §3.2 does not mention this case explicitly.
     Returns None if no curve point has that y."""
     if len(b) != 32:
         return None
@@ -560,7 +564,7 @@ def check_body_shape(body) -> None:
     unhex(body["signer"], 32)
     check_uint(body["seq"], "seq")
     if not (isinstance(body["kind"], str) and len(body["kind"]) <= 64
-            and KIND_RE.match(body["kind"])):
+            and KIND_RE.fullmatch(body["kind"])):
         raise ValueError(f"tx.kind: {body['kind']!r}")
     if not isinstance(body["payload"], dict):
         raise ValueError("tx.shape: payload is not an object")
@@ -667,6 +671,7 @@ def parse_note(note: str):
     raw = note.encode("utf-8")
     if len(raw) > 65536:
         raise ValueError("note.too_large")
+    # "ASCII control characters" read as U+0000-U+001F and U+007F (DEL).
     if any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F or c == "\ufeff"
            for c in note):
         raise ValueError("note.malformed: control character or BOM")
@@ -764,6 +769,9 @@ def verify_checkpoint(note: str, origin: str, log_vkey, witness_vkeys, quorum: i
 # ---------------------------------------------------------------------------
 
 def extract_examples(doc: str) -> dict:
+    """`<!-- example:NAME -->` markers; each example runs up to the next HTML
+    comment. `raw` is the content of its fenced block (None for the table),
+    `text` everything up to the next marker."""
     ex = {}
     for m in re.finditer(r"<!-- example:([a-z0-9-]+) -->\n(.*?)(?=\n<!-- )", doc, re.S):
         name, block = m.group(1), m.group(2)
@@ -786,6 +794,7 @@ def parse_fields(raw: str) -> dict[str, str]:
 
 
 def parse_edge_table(text: str):
+    """The ed25519-edges markdown table and the message its signatures cover."""
     rows = []
     for line in text.split("\n"):
         if not line.startswith("|"):
