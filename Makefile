@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test lint smoke bench fmt clean
+.PHONY: run test setup ui ui-test rust-test protocol-check lint smoke bench fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
 	cargo run $(CARGO_FLAGS) --bin govchain
 
 ## make test: install what is missing, then every check and test (UI and Rust).
-test: setup ui-test ui lint rust-test smoke
+test: setup ui-test ui lint rust-test protocol-check smoke
 	@echo "make test: all checks passed"
 
 setup:
@@ -31,6 +31,10 @@ rust-test:
 	@# The vector suites again, showing how many files each ran.
 	cargo test $(CARGO_FLAGS) -p govchain-ledger --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
 
+## PROTOCOL.md's examples re-derived by an independent (Python) implementation.
+protocol-check:
+	.venv/bin/python scripts/protocol_check.py PROTOCOL.md
+
 smoke:
 	cargo build $(CARGO_FLAGS) --bin govchain
 	scripts/smoke-window.sh target/debug/govchain target/smoke-window.png
@@ -43,4 +47,4 @@ fmt:
 
 clean:
 	cargo clean
-	rm -rf ui/dist ui/node_modules ui/.svelte-kit
+	rm -rf ui/dist ui/node_modules ui/.svelte-kit .venv

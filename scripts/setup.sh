@@ -15,6 +15,9 @@ APT_PACKAGES=(
   imagemagick
 )
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -23,18 +26,27 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-    SUDO=sudo
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-for tool in cargo node npm; do
+for tool in cargo node npm python3; do
   command -v "$tool" >/dev/null || { echo "setup: '$tool' is required (Rust 1.95+, Node 20.19+)" >&2; exit 1; }
 done
+
+# Python venv for the independent protocol check (scripts/protocol_check.py).
+if [ ! -x .venv/bin/python ] || [ scripts/requirements.txt -nt .venv/.installed ]; then
+  echo "setup: python venv (.venv) for scripts/protocol_check.py"
+  if ! python3 -m venv .venv 2>/dev/null; then
+    $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+    python3 -m venv .venv
+  fi
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  touch .venv/.installed
+fi
 
 # UI dependencies: reinstall only when the lockfile changed.
 if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

@@ -180,6 +180,20 @@ fn edge_vectors() -> Vec<Edge> {
         dalek_strict: false,
     });
 
+    // x = 0 with the sign bit set: another non-canonical identity encoding.
+    let mut key = [0u8; 32];
+    key[0] = 1;
+    key[31] = 0x80;
+    out.push(Edge {
+        name: "non-canonical-a-sign-bit",
+        key,
+        msg: msg.clone(),
+        sig,
+        valid: true,
+        registrable: false,
+        dalek_strict: false,
+    });
+
     // y = p + 1 ≥ p: a non-canonical encoding of the identity point.
     let mut key = [0xffu8; 32];
     key[0] = 0xee;
@@ -464,39 +478,25 @@ fn render_block_and_log(out: &mut String, node: &SecretKey, env: Envelope) -> Me
 
     let mut tree = MerkleTree::new();
     tree.push_leaf(&leaf);
-    tree.push_leaf(b"second leaf");
-    tree.push_leaf(b"third leaf");
-    let proof = tree.inclusion_proof(0, 3).unwrap();
-    let cons = tree.consistency_proof(2, 3).unwrap();
-    block(
-        out,
-        "merkle",
-        &[
-            ("leaf_1", hex::encode(b"second leaf")),
-            ("leaf_2", hex::encode(b"third leaf")),
-            ("root_1", tree.root_at(1).unwrap().to_hex()),
-            ("root_2", tree.root_at(2).unwrap().to_hex()),
-            ("root_3", tree.root_at(3).unwrap().to_hex()),
-            (
-                "incl_0_in_3",
-                proof
-                    .path
-                    .iter()
-                    .map(Hash32::to_hex)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            (
-                "cons_2_to_3",
-                cons.path
-                    .iter()
-                    .map(Hash32::to_hex)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
-    );
-
+    let extra: Vec<String> = (1..=4).map(|i| format!("leaf {i}")).collect();
+    for e in &extra {
+        tree.push_leaf(e.as_bytes());
+    }
+    let incl = tree.inclusion_proof(3, 5).unwrap();
+    let cons = tree.consistency_proof(3, 5).unwrap();
+    let join = |p: &[Hash32]| p.iter().map(Hash32::to_hex).collect::<Vec<_>>().join(",");
+    let mut fields: Vec<(&str, String)> = vec![
+        ("leaf_1", hex::encode(&extra[0])),
+        ("leaf_2", hex::encode(&extra[1])),
+        ("leaf_3", hex::encode(&extra[2])),
+        ("leaf_4", hex::encode(&extra[3])),
+    ];
+    for (name, size) in [("root_1", 1), ("root_3", 3), ("root_5", 5)] {
+        fields.push((name, tree.root_at(size).unwrap().to_hex()));
+    }
+    fields.push(("incl_3_in_5", join(&incl.path)));
+    fields.push(("cons_3_to_5", join(&cons.path)));
+    block(out, "merkle", &fields);
     tree
 }
 
@@ -505,9 +505,9 @@ fn render_checkpoint(out: &mut String, node: &SecretKey, witness: &SecretKey, tr
     // 4. A checkpoint of that log, signed by the node and cosigned by a witness.
     let cp = Checkpoint {
         origin: "govchain.example/gov-demo".into(),
-        size: 3,
+        size: 5,
         root: tree.root(),
-        extensions: vec![],
+        extensions: vec!["example extension line: covered by every signature".into()],
     };
     let mut signed = cp.sign("node.city.example", node).unwrap();
     signed.signatures.push(
