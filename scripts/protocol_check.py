@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Independent checker for the govchain protocol's worked examples.
 
-This script was written from PROTOCOL.md alone (no access to the reference
+This script is written from PROTOCOL.md alone (no access to the reference
 implementation). It extracts the generated worked examples of §10 and
 re-derives every value that the specification allows to be derived, with its
 own implementations of:
 
-  * strict JSON parsing (§2.1) and RFC 8785 canonical JSON (§2.2),
+  * strict JSON parsing (§2.1, a hand-written single-pass parser) and
+    RFC 8785 canonical JSON with the govchain number profile (§2.2),
+  * the shapes of envelopes, bodies, headers and wire proofs (§2.1, §5, §6, §7),
   * Edwards25519 arithmetic, ZIP-215 signature validity (§3.2), batch
     verification, and the registrable-key rule (§3.3),
   * RFC 6962 Merkle tree hashing and the RFC 9162 §2.1.3.2 / §2.1.4.2 proof
     verification algorithms (§6),
-  * the block header and chain verification rules (§7),
+  * the block header and chain verification rules (§7.3),
   * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8).
 
 The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
@@ -19,10 +21,16 @@ RFC 8032 key derivation, deterministic re-signing of the examples, and a
 cofactorless cross-check of the honest signatures. Every protocol verdict
 (ZIP-215 validity, registrability) comes from the pure-Python code below.
 
+Where PROTOCOL.md leaves a choice open, the choice made here is marked with
+"INTERPRETATION" in a comment.
+
 Usage:  python3 scripts/protocol_check.py [PATH/TO/PROTOCOL.md]
+        (default: the PROTOCOL.md next to this script's directory, so the
+        script can be run from any working directory)
 
 Prints one line per check (`ok  <name>` or `FAIL <name>: <reason>`), then
-`N passed, M failed`; exits 1 if anything failed.
+`N passed, M failed`. Exit status: 0 if every check passed, 1 if any failed,
+2 if the checks could not run (missing `cryptography`, unreadable file).
 """
 
 from __future__ import annotations
@@ -30,24 +38,42 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import json
 import math
+import random
 import re
 import secrets
+import struct
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+except ImportError as _e:  # pragma: no cover - depends on the environment
+    sys.stderr.write(
+        "protocol_check.py: the Python package 'cryptography' is required "
+        f"but could not be imported ({_e}).\n"
+        "Install it with:  pip install cryptography\n"
+        "(or run `make setup`, which creates .venv from scripts/requirements.txt)\n")
+    sys.exit(2)
 
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
+
+
+class ProtocolError(ValueError):
+    """A rejection carrying a §9 error code in `.code`. Codes starting with
+    `unspecified.` mark rejections for which PROTOCOL.md names no code."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
 
 
 # ---------------------------------------------------------------------------
@@ -62,115 +88,236 @@ KIND_RE = re.compile(r"[a-z_]+(\.[a-z_]+)*")
 MAX_SAFE = 2**53 - 1
 
 
-def unhex(s: str, nbytes: int | None = None) -> bytes:
+def unhex(s: str, nbytes: int | None = None, code: str = "crypto.encoding") -> bytes:
     """Decode protocol hex: lowercase, no prefix, optionally an exact length."""
-    if not HEX_RE.fullmatch(s):
-        raise ValueError(f"not lowercase hex: {s[:20]}...")
+    if not isinstance(s, str) or not HEX_RE.fullmatch(s):
+        raise ProtocolError(code, f"not lowercase hex: {str(s)[:20]}...")
     b = bytes.fromhex(s)
     if nbytes is not None and len(b) != nbytes:
-        raise ValueError(f"expected {nbytes} bytes, got {len(b)}")
+        raise ProtocolError(code, f"expected {nbytes} bytes, got {len(b)}")
     return b
 
 
 def b64decode_strict(s: str) -> bytes:
-    """RFC 4648 §4 base64 with padding; rejects non-alphabet and non-canonical input."""
+    """RFC 4648 §4 base64 with padding; rejects non-alphabet and non-canonical
+    input (INTERPRETATION: "standard base64" is read as canonical base64,
+    i.e. unused bits zero, as Go's StdEncoding.Strict does)."""
     b = base64.b64decode(s, validate=True)
     if base64.b64encode(b).decode() != s:
         raise ValueError("non-canonical base64")
     return b
 
 
-def check_time(s: str) -> None:
+def check_time(s) -> None:
     """§2.3 time: exactly YYYY-MM-DDTHH:MM:SS.sssZ, and a real UTC instant."""
     if not isinstance(s, str) or not TIME_RE.fullmatch(s):
-        raise ValueError(f"type.timestamp: {s!r}")
-    datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")  # validates ranges
+        raise ProtocolError("type.timestamp", repr(s))
+    try:
+        datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")  # validates ranges
+    except ValueError:
+        raise ProtocolError("type.timestamp", repr(s)) from None
 
 
-def check_chain_id(s: str) -> None:
+def check_chain_id(s) -> None:
     if not isinstance(s, str) or not CHAIN_ID_RE.fullmatch(s):
-        raise ValueError(f"type.chain_id: {s!r}")
+        raise ProtocolError("type.chain_id", repr(s))
 
 
-def check_uint(v, what: str) -> None:
-    if type(v) is not int or not 0 <= v <= MAX_SAFE:
-        raise ValueError(f"{what} is not an integer in 0..2^53-1: {v!r}")
+def check_uint(v, code: str, what: str) -> None:
+    """An integer-typed member (§2.1 last paragraph): an integer token with a
+    value in 0..2^53-1. `parse_strict` returns a Python int only for integer
+    tokens (no fraction, no exponent), so `7.0` and `7e0` arrive as floats
+    and are rejected here."""
+    if type(v) is not int:
+        raise ProtocolError(code, f"{what} is not an integer token: {v!r}")
+    if not 0 <= v <= MAX_SAFE:
+        raise ProtocolError(code, f"{what} is not in 0..2^53-1: {v!r}")
 
 
 # ---------------------------------------------------------------------------
 # §2.1 strict JSON parsing
 # ---------------------------------------------------------------------------
 
-MAX_DEPTH = 64
+MAX_DEPTH = 64  # §2.1 rule 4: the outermost array or object is depth 1
+
+_WS_RE = re.compile(r"[ \t\n\r]*")  # RFC 8259 insignificant whitespace
+_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_STRING_CHUNK_RE = re.compile(r'[^"\\\x00-\x1f]+')  # unescaped string characters
+_HEX4_RE = re.compile(r"[0-9a-fA-F]{4}")
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f",
+                   "n": "\n", "r": "\r", "t": "\t"}
 
 
-class StrictJSONError(ValueError):
-    pass
+class _StrictParser:
+    """Single-pass recursive-descent parser for §2.1.
+
+    Errors are reported in document order: the first rule broken while reading
+    from left to right gives the code (INTERPRETATION: PROTOCOL.md does not say
+    which code wins when a document breaks several rules). Recursion is bounded
+    by the depth rule, so arbitrarily deep input cannot exhaust the stack.
+
+    Numbers (rule 3): every number token is converted to the nearest double
+    (Python's float() is correctly rounded, ties to even) and rejected if its
+    magnitude exceeds 2^53-1. Accepted integer tokens become Python ints
+    (exact, since they are <= 2^53-1); other tokens become the double, so
+    `9007199254740991.4` is read as the double 2^53-1. With profile=False the
+    number rule is plain I-JSON (any finite double; used only to self-test
+    RFC 8785 on its own published example)."""
+
+    def __init__(self, text: str, profile: bool):
+        self.s, self.i, self.profile = text, 0, profile
+
+    def fail(self, code: str, what: str):
+        raise ProtocolError(code, f"{what} at offset {self.i}")
+
+    def ws(self) -> None:
+        self.i = _WS_RE.match(self.s, self.i).end()
+
+    def document(self):
+        self.ws()
+        v = self.value(0)
+        self.ws()
+        if self.i != len(self.s):
+            self.fail("jcs.syntax", "data after the value")
+        return v
+
+    def value(self, depth: int):
+        s, i = self.s, self.i
+        c = s[i:i + 1]
+        if c == "{":
+            return self.obj(depth + 1)
+        if c == "[":
+            return self.arr(depth + 1)
+        if c == '"':
+            return self.string()
+        for lit, v in (("true", True), ("false", False), ("null", None)):
+            if s.startswith(lit, i):
+                self.i += len(lit)
+                return v
+        m = _NUMBER_RE.match(s, i)
+        if m:
+            return self.number(m)
+        self.fail("jcs.syntax", "expected a JSON value")
+
+    def obj(self, depth: int) -> dict:
+        if depth > MAX_DEPTH:
+            self.fail("jcs.too_deep", f"object at depth {depth}")
+        self.i += 1
+        out: dict = {}
+        self.ws()
+        if self.s.startswith("}", self.i):
+            self.i += 1
+            return out
+        while True:
+            if not self.s.startswith('"', self.i):
+                self.fail("jcs.syntax", "expected a member name")
+            name = self.string()
+            # rule 2: names are compared after unescaping ("a" == "\u0061")
+            if name in out:
+                self.fail("jcs.duplicate_key", repr(name))
+            self.ws()
+            if not self.s.startswith(":", self.i):
+                self.fail("jcs.syntax", "expected ':'")
+            self.i += 1
+            self.ws()
+            out[name] = self.value(depth)
+            self.ws()
+            if self.s.startswith(",", self.i):
+                self.i += 1
+                self.ws()
+            elif self.s.startswith("}", self.i):
+                self.i += 1
+                return out
+            else:
+                self.fail("jcs.syntax", "expected ',' or '}'")
+
+    def arr(self, depth: int) -> list:
+        if depth > MAX_DEPTH:
+            self.fail("jcs.too_deep", f"array at depth {depth}")
+        self.i += 1
+        out: list = []
+        self.ws()
+        if self.s.startswith("]", self.i):
+            self.i += 1
+            return out
+        while True:
+            out.append(self.value(depth))
+            self.ws()
+            if self.s.startswith(",", self.i):
+                self.i += 1
+                self.ws()
+            elif self.s.startswith("]", self.i):
+                self.i += 1
+                return out
+            else:
+                self.fail("jcs.syntax", "expected ',' or ']'")
+
+    def string(self) -> str:
+        s = self.s
+        start = self.i
+        self.i += 1  # opening quote
+        parts = []
+        while True:
+            m = _STRING_CHUNK_RE.match(s, self.i)
+            if m:
+                parts.append(m.group())
+                self.i = m.end()
+            c = s[self.i:self.i + 1]
+            if c == '"':
+                self.i += 1
+                break
+            if c == "\\":
+                e = s[self.i + 1:self.i + 2]
+                if e in _SIMPLE_ESCAPES:
+                    parts.append(_SIMPLE_ESCAPES[e])
+                    self.i += 2
+                elif e == "u" and _HEX4_RE.fullmatch(s, self.i + 2, self.i + 6):
+                    parts.append(chr(int(s[self.i + 2:self.i + 6], 16)))
+                    self.i += 6
+                else:
+                    self.fail("jcs.syntax", "invalid escape")
+            elif c == "":
+                self.fail("jcs.syntax", "unterminated string")
+            else:
+                self.fail("jcs.syntax", "unescaped control character in string")
+        raw = "".join(parts)
+        # rule 5: combine \uD83D\uDE00-style pairs; any surrogate left over is
+        # unpaired. (The input itself holds no surrogates: see parse_strict.)
+        try:
+            return raw.encode("utf-16-be", "surrogatepass").decode("utf-16-be")
+        except UnicodeDecodeError:
+            self.i = start
+            self.fail("jcs.syntax", "unpaired surrogate in string")
+
+    def number(self, m: re.Match):
+        tok = m.group()
+        is_integer_token = m.group(1) is None and m.group(2) is None
+        as_double = float(tok)  # nearest double, ties to even; inf if beyond range
+        if self.profile:
+            if not abs(as_double) <= MAX_SAFE:
+                self.fail("jcs.integer_out_of_range", tok[:40])
+            self.i = m.end()
+            return int(tok) if is_integer_token else as_double
+        if not math.isfinite(as_double):
+            self.fail("jcs.syntax", f"number beyond the double range: {tok[:40]}")
+        self.i = m.end()
+        if is_integer_token and abs(as_double) <= MAX_SAFE:
+            return int(tok)
+        return as_double
 
 
-def _no_duplicates(pairs):
-    obj = {}
-    for k, v in pairs:
-        if k in obj:
-            raise StrictJSONError(f"jcs.duplicate_key: {k!r}")
-        obj[k] = v
-    return obj
-
-
-def _parse_int(s: str) -> int:
-    v = int(s)
-    if abs(v) > MAX_SAFE:
-        raise StrictJSONError(f"jcs.integer_out_of_range: {s}")
-    return v
-
-
-def _parse_float(s: str) -> float:
-    v = float(s)
-    if not math.isfinite(v):  # e.g. 1e400: not representable as an I-JSON number
-        raise StrictJSONError(f"jcs.syntax: number out of double range: {s}")
-    return v
-
-
-def _reject_constant(s: str):
-    raise StrictJSONError(f"jcs.syntax: {s} is not JSON")
-
-
-def _check_tree(v, depth: int) -> None:
-    """Depth limit (containers count one level each; top-level container = 1)
-    and no unpaired surrogates (Python's json module lets them through)."""
-    if isinstance(v, (dict, list)):
-        if depth + 1 > MAX_DEPTH:
-            raise StrictJSONError("jcs.too_deep")
-        items = v.items() if isinstance(v, dict) else ((None, x) for x in v)
-        for k, x in items:
-            if k is not None:
-                _check_string(k)
-            _check_tree(x, depth + 1)
-    elif isinstance(v, str):
-        _check_string(v)
-
-
-def _check_string(s: str) -> None:
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in s):
-        raise StrictJSONError("jcs.syntax: unpaired surrogate")
-
-
-def parse_strict(text: str):
-    """Parse one JSON document under the rules of §2.1."""
-    try:
-        v = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            parse_constant=_reject_constant,
-        )
-    except StrictJSONError:
-        raise
-    except (ValueError, RecursionError) as e:
-        raise StrictJSONError(f"jcs.syntax: {e}") from None
-    _check_tree(v, 0)
-    return v
+def parse_strict(text: str | bytes, profile: bool = True):
+    """Parse one JSON document under the rules of §2.1 (codes `jcs.*`).
+    Bytes must be UTF-8 (I-JSON); a byte order mark is not JSON whitespace and
+    is rejected (INTERPRETATION: RFC 8259 §8.1 lets parsers ignore a BOM)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolError("jcs.syntax", f"not UTF-8: {e}") from None
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise ProtocolError("jcs.syntax", "surrogate code point in the input text")
+    return _StrictParser(text, profile).document()
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +329,8 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t",
 
 
 def _jcs_string(s: str) -> str:
-    _check_string(s)
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+        raise ProtocolError("jcs.syntax", "unpaired surrogate cannot be canonicalized")
     out = ['"']
     for c in s:
         if c in _ESCAPES:
@@ -226,32 +374,36 @@ def es_number_to_string(x: float) -> str:
     return f"{head}e{sign}{abs(e)}"
 
 
-def jcs(v) -> bytes:
-    """RFC 8785 canonical form, UTF-8 encoded."""
-    return _jcs(v).encode("utf-8")
+def jcs(v, profile: bool = True) -> bytes:
+    """RFC 8785 canonical form, UTF-8 encoded. With profile=True (govchain,
+    §2.2) a number of magnitude above 2^53-1 is an error, never rounded."""
+    return _jcs(v, profile).encode("utf-8")
 
 
-def _jcs(v) -> str:
+def _jcs(v, profile: bool) -> str:
     if v is None:
         return "null"
     if v is True:
         return "true"
     if v is False:
         return "false"
-    if isinstance(v, int):
-        if abs(v) > MAX_SAFE:  # govchain rule: never round silently
-            raise ValueError("integer outside ±(2^53-1) cannot be canonicalized")
-        return str(v)
-    if isinstance(v, float):
+    if isinstance(v, (int, float)):
+        if profile and not abs(v) <= MAX_SAFE:  # govchain profile (§2.2); also NaN
+            raise ProtocolError("jcs.integer_out_of_range",
+                                f"number cannot be canonicalized: {v}")
+        if isinstance(v, int):
+            if abs(v) > MAX_SAFE:  # RFC 8785 numbers are doubles: never round an int here
+                raise ValueError("integer outside ±(2^53-1) cannot be canonicalized")
+            return str(v)
         return es_number_to_string(v)
     if isinstance(v, str):
         return _jcs_string(v)
     if isinstance(v, list):
-        return "[" + ",".join(_jcs(x) for x in v) + "]"
+        return "[" + ",".join(_jcs(x, profile) for x in v) + "]"
     if isinstance(v, dict):
         # sort by UTF-16 code units: big-endian UTF-16 bytes compare the same way
         keys = sorted(v, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
-        return "{" + ",".join(_jcs_string(k) + ":" + _jcs(v[k]) for k in keys) + "}"
+        return "{" + ",".join(_jcs_string(k) + ":" + _jcs(v[k], profile) for k in keys) + "}"
     raise TypeError(f"not a JSON value: {type(v)}")
 
 
@@ -300,23 +452,15 @@ def pt_eq(p1, p2) -> bool:
 
 
 def pt_encode(p1) -> bytes:
+    """The canonical RFC 8032 encoding: y < p, sign bit = x mod 2."""
     X, Y, Z, _ = p1
     zi = pow(Z, P - 2, P)
     x, y = X * zi % P, Y * zi % P
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
 
 
-def pt_decode_zip215(b: bytes):
-    """Decode 32 bytes to a point, ZIP-215 style (§3.2 rule 2): a
-    y-coordinate >= p is reduced mod p. A set sign bit with x = 0 is also
-    accepted (x stays 0), as ZIP 215 does and RFC 8032 §5.1.3 does not;
-    PROTOCOL.md §3.2 does not mention this case explicitly.
-    Returns None if no curve point has that y."""
-    if len(b) != 32:
-        return None
-    v = int.from_bytes(b, "little")
-    sign = v >> 255
-    y = (v & (2**255 - 1)) % P
+def _recover_x(y: int):
+    """The x with x^2 = (y^2-1)/(d y^2+1), or None if there is none."""
     u = (y * y - 1) % P
     w = (D * y * y + 1) % P  # never 0: -1/d is not a square
     x2 = u * pow(w, P - 2, P) % P
@@ -325,8 +469,40 @@ def pt_decode_zip215(b: bytes):
         x = x * SQRT_M1 % P
     if (x * x - x2) % P:
         return None
+    return x
+
+
+def pt_decode_zip215(b: bytes):
+    """§3.2 rule 2 (ZIP-215) decoding: a y-coordinate >= p is reduced mod p,
+    and an encoding whose x is 0 with the sign bit set decodes to that point
+    (x stays 0). Returns None only if no curve point has that y."""
+    if len(b) != 32:
+        return None
+    v = int.from_bytes(b, "little")
+    sign = v >> 255
+    y = (v & (2**255 - 1)) % P
+    x = _recover_x(y)
+    if x is None:
+        return None
     if (x & 1) != sign:
-        x = -x % P
+        x = -x % P  # for x = 0 this is still 0: accepted with either sign bit
+    return (x, y, 1, x * y % P)
+
+
+def pt_decode_rfc8032(b: bytes):
+    """RFC 8032 §5.1.3 strict decoding (rejects y >= p, and x = 0 with the sign
+    bit set). Used only to confirm the §3.2 claim "RFC 8032 would reject both"."""
+    if len(b) != 32:
+        return None
+    v = int.from_bytes(b, "little")
+    sign, y = v >> 255, v & (2**255 - 1)
+    if y >= P:
+        return None
+    x = _recover_x(y)
+    if x is None or (x == 0 and sign == 1):
+        return None
+    if (x & 1) != sign:
+        x = P - x
     return (x, y, 1, x * y % P)
 
 
@@ -343,6 +519,7 @@ def zip215_prepare(pub: bytes, msg: bytes, sig: bytes):
     A, R = pt_decode_zip215(pub), pt_decode_zip215(sig[:32])
     if A is None or R is None:  # rule 2
         return None
+    # rule 3: k over R and A exactly as received (not re-encoded)
     k = int.from_bytes(hashlib.sha512(sig[:32] + pub + msg).digest(), "little") % L
     return A, R, S, k
 
@@ -373,16 +550,19 @@ def verify_batch_zip215(items) -> bool:
 
 
 def registrable(pub: bytes) -> str | None:
-    """§3.3: None if registrable, else the reason."""
+    """§3.3: None if registrable, else the code and the failing rule.
+    INTERPRETATION: rule 1 "decode to a curve point" uses the §3.2 (ZIP-215)
+    decoding; with RFC 8032 decoding, rule 2 could never fail and the
+    non-canonical keys of §10 would be crypto.invalid_key instead."""
     A = pt_decode_zip215(pub)
     if A is None:
-        return "crypto.invalid_key (not a curve point)"
+        return "crypto.invalid_key (rule 1: not a curve point)"
     if pt_encode(A) != pub:
-        return "crypto.weak_key (non-canonical encoding)"
+        return "crypto.weak_key (rule 2: non-canonical encoding)"
     if pt_eq(pt_mul(8, A), IDENTITY):
-        return "crypto.weak_key (small order)"
+        return "crypto.weak_key (rule 3: small order)"
     if not pt_eq(pt_mul(L, A), IDENTITY):
-        return "crypto.weak_key (not torsion-free)"
+        return "crypto.weak_key (rule 4: not torsion-free)"
     return None
 
 
@@ -450,19 +630,22 @@ class Frontier:
     """§7.3 log frontier: roots of the perfect subtrees on the right edge,
     largest first, one per set bit of the size."""
 
-    def __init__(self):
-        self.size = 0
-        self.nodes: list[bytes] = []
+    def __init__(self, size: int = 0, nodes: list[bytes] | None = None):
+        self.size = size
+        self.nodes: list[bytes] = list(nodes or [])
+
+    def copy(self) -> "Frontier":
+        return Frontier(self.size, self.nodes)
 
     def append(self, leaf: bytes) -> None:
         h = leaf_hash(leaf)
-        self.size += 1
-        # merge equal-height subtrees: one merge per trailing 1 bit of size-1
-        s = self.size - 1
+        # merge equal-height subtrees: one merge per trailing 1 bit of the old size
+        s = self.size
         while s & 1:
             h = node_hash(self.nodes.pop(), h)
             s >>= 1
         self.nodes.append(h)
+        self.size += 1
 
     def root(self) -> bytes:
         if not self.nodes:
@@ -475,17 +658,19 @@ class Frontier:
 
 def verify_inclusion(leaf_index: int, tree_size: int, lhash: bytes,
                      path: list[bytes], root: bytes) -> str | None:
-    """RFC 9162 §2.1.3.2 plus the govchain rules of §6. None = valid."""
+    """RFC 9162 §2.1.3.2 plus the govchain rules of §6. None = valid, else
+    the error code. INTERPRETATION (order unspecified): malformed hash, then
+    index, then length, then root."""
     if any(len(h) != 32 for h in [lhash, root, *path]):
         return "proof.malformed_hash"
-    if leaf_index >= tree_size:
+    if leaf_index >= tree_size:  # step 1
         return "proof.index_out_of_range"
-    fn, sn = leaf_index, tree_size - 1
-    r = lhash
-    for p in path:
-        if sn == 0:
-            return "proof.wrong_length (path too long)"
-        if fn & 1 or fn == sn:
+    fn, sn = leaf_index, tree_size - 1  # step 2
+    r = lhash  # step 3
+    for p in path:  # step 4
+        if sn == 0:  # 4a
+            return "proof.wrong_length"  # path too long
+        if fn & 1 or fn == sn:  # 4b
             r = node_hash(p, r)
             if not fn & 1:
                 while not fn & 1 and fn != 0:
@@ -493,10 +678,10 @@ def verify_inclusion(leaf_index: int, tree_size: int, lhash: bytes,
                     sn >>= 1
         else:
             r = node_hash(r, p)
-        fn >>= 1
+        fn >>= 1  # 4c
         sn >>= 1
-    if sn != 0:
-        return "proof.wrong_length (path too short)"
+    if sn != 0:  # step 5
+        return "proof.wrong_length"  # path too short
     if r != root:
         return "proof.root_mismatch"
     return None
@@ -516,7 +701,7 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
             return "proof.wrong_length"
         return None if root1 == root2 else "proof.root_mismatch"
     if not path:  # step 1
-        return "proof.wrong_length (empty path)"
+        return "proof.wrong_length"
     path = list(path)
     if size1 & (size1 - 1) == 0:  # step 2: size1 is a power of two
         path.insert(0, root1)
@@ -526,9 +711,9 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
         sn >>= 1
     fr = sr = path[0]  # step 5
     for c in path[1:]:  # step 6
-        if sn == 0:
-            return "proof.wrong_length (path too long)"
-        if fn & 1 or fn == sn:
+        if sn == 0:  # 6a
+            return "proof.wrong_length"  # path too long
+        if fn & 1 or fn == sn:  # 6b
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
             if not fn & 1:
@@ -537,101 +722,176 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
                     sn >>= 1
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
+        fn >>= 1  # 6c
         sn >>= 1
     if sn != 0:  # step 7
-        return "proof.wrong_length (path too short)"
+        return "proof.wrong_length"  # path too short
     if fr != root1 or sr != root2:
         return "proof.root_mismatch"
     return None
 
 
+def gen_path(m: int, d: list[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) (a generator, for cross-checks)."""
+    n = len(d)
+    if n == 1:
+        return []
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m < k:
+        return gen_path(m, d[:k]) + [mth(d[k:])]
+    return gen_path(m - k, d[k:]) + [mth(d[:k])]
+
+
+def gen_proof(m: int, d: list[bytes], b: bool = True) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b); PROOF(m, D[n]) = SUBPROOF(m, D[n], true)."""
+    n = len(d)
+    if m == n:
+        return [] if b else [mth(d)]
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m <= k:
+        return gen_proof(m, d[:k], b) + [mth(d[k:])]
+    return gen_proof(m - k, d[k:], False) + [mth(d[:k])]
+
+
 # ---------------------------------------------------------------------------
-# §5 transactions and §7 blocks
+# Shapes: §5 envelopes and bodies, §6 wire proofs, §7 headers and blocks
 # ---------------------------------------------------------------------------
 
 BODY_MEMBERS = {"chain_id", "signer", "seq", "kind", "payload", "created_at"}
 HEADER_MEMBERS = {"chain_id", "height", "prev_hash", "time", "proposer",
                   "tx_count", "tx_root", "log_size", "log_root", "state_digest"}
+INCLUSION_MEMBERS = {"leaf_index", "tree_size", "path"}
+CONSISTENCY_MEMBERS = {"size1", "size2", "path"}
+
+# PROTOCOL.md §2.1 names no error code for a malformed header or proof object
+# (only `tx.shape` for transactions); these placeholders say so in the output.
+HEADER_SHAPE = "unspecified.header_shape"
+PROOF_SHAPE = "unspecified.proof_shape"
+
+
+def check_members(obj, members: set, code: str, what: str) -> None:
+    """§2.1: protocol objects have exactly the listed members."""
+    if not isinstance(obj, dict):
+        raise ProtocolError(code, f"{what} is not an object")
+    if set(obj) != members:
+        raise ProtocolError(code, f"{what} members: missing {sorted(members - set(obj))}, "
+                                  f"unknown {sorted(set(obj) - members)}")
 
 
 def check_body_shape(body) -> None:
-    """§5.1 member set and types (the payload is kind-specific and not
-    defined in PROTOCOL.md, so only its JSON type is checked)."""
-    if not isinstance(body, dict) or set(body) != BODY_MEMBERS:
-        raise ValueError(f"tx.shape: members {sorted(body)}")
+    """§5.1 member set and types (the payload is kind-specific and defined
+    with the state machine, §12, so only its JSON type is checked).
+    INTERPRETATION: a malformed signer (key id) is tx.shape, as §2.3 says for
+    hashes inside transactions; a kind not matching the pattern is tx.kind."""
+    check_members(body, BODY_MEMBERS, "tx.shape", "body")
     check_chain_id(body["chain_id"])
-    unhex(body["signer"], 32)
-    check_uint(body["seq"], "seq")
-    if not (isinstance(body["kind"], str) and len(body["kind"]) <= 64
-            and KIND_RE.fullmatch(body["kind"])):
-        raise ValueError(f"tx.kind: {body['kind']!r}")
+    unhex(body["signer"], 32, code="tx.shape")
+    check_uint(body["seq"], "tx.shape", "seq")
+    kind = body["kind"]
+    if not (isinstance(kind, str) and len(kind) <= 64 and KIND_RE.fullmatch(kind)):
+        raise ProtocolError("tx.kind", repr(kind))
     if not isinstance(body["payload"], dict):
-        raise ValueError("tx.shape: payload is not an object")
+        raise ProtocolError("tx.shape", "payload is not an object")
     check_time(body["created_at"])
+
+
+def check_envelope_shape(env) -> None:
+    """§5.2: {"body", "sig"} with a 128-hex-digit signature."""
+    check_members(env, {"body", "sig"}, "tx.shape", "envelope")
+    check_body_shape(env["body"])
+    unhex(env["sig"], 64, code="tx.shape")
 
 
 def check_header_shape(h) -> None:
     """§7.1 member set and types."""
-    if not isinstance(h, dict) or set(h) != HEADER_MEMBERS:
-        raise ValueError(f"header members {sorted(h)}")
+    check_members(h, HEADER_MEMBERS, HEADER_SHAPE, "header")
     check_chain_id(h["chain_id"])
     for f in ("height", "tx_count", "log_size"):
-        check_uint(h[f], f)
+        check_uint(h[f], HEADER_SHAPE, f)
     for f in ("prev_hash", "proposer", "tx_root", "log_root", "state_digest"):
-        unhex(h[f], 32)
+        unhex(h[f], 32)  # §2.3: crypto.encoding
     check_time(h["time"])
+
+
+def _proof_path(path) -> list[bytes]:
+    """Path elements are hashes; INTERPRETATION: a malformed one is
+    proof.malformed_hash (§6) rather than crypto.encoding (§2.3)."""
+    if not isinstance(path, list):
+        raise ProtocolError(PROOF_SHAPE, "path is not an array")
+    return [unhex(h, 32, code="proof.malformed_hash") for h in path]
+
+
+def parse_inclusion_proof(obj) -> tuple[int, int, list[bytes]]:
+    """§6 wire form {"leaf_index", "tree_size", "path"}."""
+    check_members(obj, INCLUSION_MEMBERS, PROOF_SHAPE, "inclusion proof")
+    check_uint(obj["leaf_index"], PROOF_SHAPE, "leaf_index")
+    check_uint(obj["tree_size"], PROOF_SHAPE, "tree_size")
+    return obj["leaf_index"], obj["tree_size"], _proof_path(obj["path"])
+
+
+def parse_consistency_proof(obj) -> tuple[int, int, list[bytes]]:
+    """§6 wire form {"size1", "size2", "path"}."""
+    check_members(obj, CONSISTENCY_MEMBERS, PROOF_SHAPE, "consistency proof")
+    check_uint(obj["size1"], PROOF_SHAPE, "size1")
+    check_uint(obj["size2"], PROOF_SHAPE, "size2")
+    return obj["size1"], obj["size2"], _proof_path(obj["path"])
 
 
 class ChainVerifier:
     """§7.3, steps 1-8 (transaction rules and state_digest are out of scope:
-    the state machine is not specified in PROTOCOL.md)."""
+    the state machine is not yet specified, PROTOCOL.md §12). State is
+    only updated when a block is accepted."""
 
     def __init__(self, chain_id: str, node_keys: dict[bytes, bytes]):
         self.chain_id = chain_id
         self.node_keys = node_keys  # key id -> public key
         self.height = 0
-        self.last_hash = bytes(32)
+        self.last_hash = bytes(32)  # §7.1: prev_hash is 64 zeros at height 0
         self.last_time: str | None = None
         self.frontier = Frontier()
 
     def apply(self, block) -> str | None:
-        if not isinstance(block, dict) or set(block) != {"header", "sig", "txs"}:
-            return "block shape"
-        h = block["header"]
+        """None if the block is accepted, else the first failing code."""
         try:
-            check_header_shape(h)
-        except ValueError as e:
-            return f"header: {e}"
-        if h["chain_id"] != self.chain_id:
+            check_members(block, {"header", "sig", "txs"}, HEADER_SHAPE, "block")
+            check_header_shape(block["header"])
+            if not isinstance(block["txs"], list):
+                raise ProtocolError(HEADER_SHAPE, "txs is not an array")
+            sig = unhex(block["sig"], 64)
+        except ProtocolError as e:
+            return e.code
+        h = block["header"]
+        if h["chain_id"] != self.chain_id:  # 1
             return "block.wrong_chain"
-        if h["height"] != self.height:
+        if h["height"] != self.height:  # 2
             return "block.height"
-        if unhex(h["prev_hash"]) != self.last_hash:
+        if unhex(h["prev_hash"]) != self.last_hash:  # 3
             return "block.prev_hash"
-        # fixed-width time strings order like the instants they denote
+        # 4: the fixed-width time strings order like the instants they denote
         if self.last_time is not None and h["time"] < self.last_time:
             return "block.time_backwards"
-        if h["tx_count"] != len(block["txs"]):
+        if h["tx_count"] != len(block["txs"]):  # 5
             return "block.tx_count"
-        leaves = [jcs(env) for env in block["txs"]]
-        if unhex(h["tx_root"]) != mth(leaves):
+        leaves = [jcs(env) for env in block["txs"]]  # §5.3 leaf = JCS(envelope)
+        if unhex(h["tx_root"]) != mth(leaves):  # 6
             return "block.tx_root"
+        frontier = self.frontier.copy()  # 7
         for leaf in leaves:
-            self.frontier.append(leaf)
-        if h["log_size"] != self.frontier.size:
+            frontier.append(leaf)
+        if h["log_size"] != frontier.size:
             return "block.log_size"
-        if unhex(h["log_root"]) != self.frontier.root():
+        if unhex(h["log_root"]) != frontier.root():
             return "block.log_root"
-        pub = self.node_keys.get(unhex(h["proposer"]))
+        pub = self.node_keys.get(unhex(h["proposer"]))  # 8
         if pub is None:
             return "block.unknown_proposer"
         msg = tagged(f"govchain/v1/block/{self.chain_id}", jcs(h))
-        if not verify_zip215(pub, msg, unhex(block["sig"], 64)):
+        if not verify_zip215(pub, msg, sig):
             return "block.signature"
         self.height += 1
-        self.last_hash = sha256(msg)
+        self.last_hash = sha256(msg)  # block_hash
         self.last_time = h["time"]
+        self.frontier = frontier
         return None
 
 
@@ -640,69 +900,95 @@ class ChainVerifier:
 # ---------------------------------------------------------------------------
 
 EM_DASH = "\u2014"
+MAX_NOTE_BYTES = 65536
+MAX_SIGNATURE_LINES = 100
 
 
 def note_key_id(name: str, typ: int, pub: bytes) -> bytes:
+    """§8.2 / §8.4: SHA-256(name || 0x0A || type || public key)[:4]."""
     return sha256(name.encode() + b"\n" + bytes([typ]) + pub)[:4]
 
 
 def check_key_name(name: str) -> None:
+    """§8.1: non-empty, no whitespace, no '+'. INTERPRETATION: "whitespace"
+    is Unicode whitespace (str.isspace); control characters never get here."""
     if not name or "+" in name or any(c.isspace() for c in name):
-        raise ValueError(f"note.bad_key_name: {name!r}")
+        raise ProtocolError("note.bad_key_name", repr(name))
 
 
 def parse_vkey(vkey: str):
-    """`<name>+<hex key id>+base64(type || key)` -> (name, key_id, type, key).
-    The name cannot contain '+', but the base64 part may: split twice only."""
-    name, kid_hex, b64 = vkey.split("+", 2)
-    check_key_name(name)
-    kid = unhex(kid_hex, 4)
-    raw = b64decode_strict(b64)
+    """§8.2 `<name>+<hex key id>+base64(type || key)` -> (name, key_id, type, key).
+    The name cannot contain '+', but the base64 part may: split twice only.
+    INTERPRETATION: every malformed vkey (missing '+', bad name, bad hex or
+    base64) is note.bad_vkey, not only the three conditions §8.2 lists."""
+    parts = vkey.split("+", 2)
+    if len(parts) != 3:
+        raise ProtocolError("note.bad_vkey", "expected name+keyid+key")
+    name, kid_hex, b64 = parts
+    try:
+        check_key_name(name)
+        kid = unhex(kid_hex, 4)
+        raw = b64decode_strict(b64)
+    except ValueError as e:
+        raise ProtocolError("note.bad_vkey", str(e)) from None
+    if len(raw) != 33:
+        raise ProtocolError("note.bad_vkey", f"key material is {len(raw)} bytes, not 1 + 32")
     typ, key = raw[0], raw[1:]
-    if len(key) != 32 or typ not in (0x01, 0x04):
-        raise ValueError("note.bad_vkey")
+    if typ not in (0x01, 0x04):
+        raise ProtocolError("note.bad_vkey", f"type byte 0x{typ:02x}")
     if note_key_id(name, typ, key) != kid:
-        raise ValueError("note.bad_vkey: key id mismatch")
+        raise ProtocolError("note.bad_vkey", "key id does not match name and key")
     return name, kid, typ, key
 
 
-def parse_note(note: str):
-    """§8.1: returns (text, [(name, key_id, sig_bytes), ...])."""
-    raw = note.encode("utf-8")
-    if len(raw) > 65536:
-        raise ValueError("note.too_large")
-    # "ASCII control characters" read as U+0000-U+001F and U+007F (DEL).
-    if any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F or c == "\ufeff"
-           for c in note):
-        raise ValueError("note.malformed: control character or BOM")
-    i = note.rfind("\n\n")
-    if i < 0:
-        raise ValueError("note.malformed: no signature block")
-    text, sigblock = note[: i + 1], note[i + 2:]
-    if not text.endswith("\n") or any(line == "" for line in text[:-1].split("\n")):
-        raise ValueError("note.malformed: empty text line")
-    if not sigblock.endswith("\n"):
-        raise ValueError("note.malformed: signature block not newline-terminated")
-    lines = sigblock[:-1].split("\n")
-    if not 1 <= len(lines) <= 100:
-        raise ValueError("note.malformed: signature line count")
-    sigs = []
-    for line in lines:
-        if not line.startswith(EM_DASH + " "):
-            raise ValueError(f"note.bad_signature_line: {line!r}")
-        name, sep, b64 = line[2:].partition(" ")
-        if not sep:
-            raise ValueError(f"note.bad_signature_line: {line!r}")
-        check_key_name(name)
+def parse_signature_line(line: str):
+    """§8.1: "— " <key name> " " base64(key_id[4] || signature)."""
+    if not line.startswith(EM_DASH + " "):
+        raise ProtocolError("note.bad_signature_line", f"no em dash and space: {line[:30]!r}")
+    name, sep, b64 = line[2:].partition(" ")
+    if not sep:
+        raise ProtocolError("note.bad_signature_line", f"no space after the key name: {line[:30]!r}")
+    # INTERPRETATION: §8.1 lists "a valid key name" in the form of a signature
+    # line and also gives invalid names their own code; the specific code wins.
+    check_key_name(name)
+    try:
         blob = b64decode_strict(b64)
-        if len(blob) < 5:
-            raise ValueError("note.bad_signature_line: too short")
-        sigs.append((name, blob[:4], blob[4:]))
-    return text, sigs
+    except ValueError:
+        raise ProtocolError("note.bad_signature_line", f"not standard base64: {b64[:20]!r}") from None
+    if len(blob) < 5:
+        raise ProtocolError("note.bad_signature_line", "fewer than 5 bytes")
+    return name, blob[:4], blob[4:]
+
+
+def parse_note(note: bytes | str):
+    """§8.1: returns (text, [(name, key_id, sig_bytes), ...]). The text keeps
+    its final newline: it is exactly the signed message of §8.2."""
+    raw = note.encode("utf-8") if isinstance(note, str) else note
+    if len(raw) > MAX_NOTE_BYTES:
+        raise ProtocolError("note.too_large", f"{len(raw)} bytes")
+    try:
+        s = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("note.malformed", "not UTF-8") from None
+    for ch in s:
+        if (ord(ch) < 0x20 and ch != "\n") or ord(ch) == 0x7F or ch == "\ufeff":
+            raise ProtocolError("note.malformed", f"forbidden character U+{ord(ch):04X}")
+    i = s.rfind("\n\n")  # the signature block follows the LAST blank line
+    if i < 0:
+        raise ProtocolError("note.malformed", "no blank line before the signatures")
+    text, sigblock = s[: i + 1], s[i + 2:]
+    if any(line == "" for line in text[:-1].split("\n")):
+        raise ProtocolError("note.malformed", "empty text line")
+    if not sigblock.endswith("\n"):
+        raise ProtocolError("note.malformed", "missing signature line or final newline")
+    lines = sigblock[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURE_LINES:
+        raise ProtocolError("note.malformed", f"{len(lines)} signature lines")
+    return text, [parse_signature_line(line) for line in lines]
 
 
 def cosignature_message(text: str, timestamp: int) -> bytes:
-    """§8.4: "cosignature/v1\\ntime <ts>\\n" || note text."""
+    """§8.4: "cosignature/v1\\n" || "time <ts>\\n" || the whole note text."""
     return f"cosignature/v1\ntime {timestamp}\n".encode() + text.encode()
 
 
@@ -710,9 +996,9 @@ def verify_note_sig(vk, text: str, sig: bytes):
     """Verify one signature line against a parsed vkey. Returns the cosignature
     timestamp for type 0x04, True for a valid 0x01 signature, False otherwise."""
     _name, _kid, typ, key = vk
-    if typ == 0x01:
+    if typ == 0x01:  # §8.2: the signature is over the note text
         return len(sig) == 64 and verify_zip215(key, text.encode(), sig)
-    if typ == 0x04:
+    if typ == 0x04:  # §8.4: timestamp[8] || signature
         if len(sig) != 72:
             return False
         ts = int.from_bytes(sig[:8], "big")
@@ -723,40 +1009,48 @@ def verify_note_sig(vk, text: str, sig: bytes):
 
 
 def parse_checkpoint_body(text: str):
-    """§8.3: origin, size, base64 root, extension lines."""
+    """§8.3: (origin, size, root, [extension lines]). INTERPRETATION: the size
+    is bounded only by "decimal, no leading zeros" (PROTOCOL.md gives no bound)."""
     lines = text.split("\n")
     if lines[-1] != "" or len(lines) < 4:
-        raise ValueError("checkpoint.malformed")
+        raise ProtocolError("checkpoint.malformed", "fewer than three lines")
     origin, size_s, root_b64 = lines[0], lines[1], lines[2]
-    if not origin or not re.fullmatch(r"0|[1-9][0-9]*", size_s):
-        raise ValueError("checkpoint.malformed: size")
-    root = b64decode_strict(root_b64)
+    if not origin:
+        raise ProtocolError("checkpoint.malformed", "empty origin")
+    if not re.fullmatch(r"0|[1-9][0-9]*", size_s):
+        raise ProtocolError("checkpoint.malformed", f"size {size_s!r}")
+    try:
+        root = b64decode_strict(root_b64)
+    except ValueError:
+        raise ProtocolError("checkpoint.malformed", "root is not base64") from None
     if len(root) != 32:
-        raise ValueError("checkpoint.malformed: root length")
+        raise ProtocolError("checkpoint.malformed", f"root is {len(root)} bytes")
     return origin, int(size_s), root, lines[3:-1]
 
 
-def verify_checkpoint(note: str, origin: str, log_vkey, witness_vkeys, quorum: int):
-    """§8.5. Returns (None, parsed) when accepted, else (error code, None)."""
+def verify_checkpoint(note, origin: str, log_vkey, witness_vkeys, quorum: int):
+    """§8.5. Returns (None, (origin, size, root, extensions)) when accepted,
+    else (error code, None). The log key must be a type 0x01 vkey and the
+    witness keys type 0x04 vkeys (a configuration error otherwise)."""
+    assert log_vkey[2] == 0x01 and all(vk[2] == 0x04 for vk in witness_vkeys)
     try:
         text, sigs = parse_note(note)
         body = parse_checkpoint_body(text)
-    except ValueError as e:
-        return str(e), None
+    except ProtocolError as e:
+        return e.code, None
     if body[0] != origin:
         return "checkpoint.wrong_origin", None
     log_ok, witnesses = False, set()
     for name, kid, sig in sigs:
         for vk in [log_vkey, *witness_vkeys]:
             if (vk[0], vk[1]) != (name, kid):
-                continue  # unknown lines are ignored
-            res = verify_note_sig(vk, text, sig)
-            if res is False:
+                continue  # §8.1: lines matching no known key are ignored
+            if verify_note_sig(vk, text, sig) is False:
                 return "note.invalid_signature", None
             if vk is log_vkey:
                 log_ok = True
             else:
-                witnesses.add(vk[0])
+                witnesses.add((vk[0], vk[1]))  # distinct witnesses
     if not log_ok:
         return "checkpoint.missing_log_signature", None
     if len(witnesses) < quorum:
@@ -781,10 +1075,10 @@ def extract_examples(doc: str) -> dict:
 
 
 def parse_fields(raw: str) -> dict[str, str]:
-    """`field<spaces>value` lines; the value is the rest of the line."""
+    """§10: `field<spaces>value` lines; the value is the rest of the line."""
     out = {}
     for line in raw.split("\n"):
-        m = re.match(r"^(\S+) +(.*)$", line)
+        m = re.fullmatch(r"(\S+) +(.*)", line)
         if not m:
             raise ValueError(f"bad example line: {line!r}")
         if m.group(1) in out:
@@ -835,13 +1129,28 @@ class Checker:
         """`got` (a value or a thunk) must equal `want`."""
         def f():
             g = got() if callable(got) else got
-            if g == want:
+            if g == want and type(g) is type(want):
                 return None
             if isinstance(g, bytes) and isinstance(want, bytes):
                 i = next((i for i, (a, b) in enumerate(zip(g, want)) if a != b), min(len(g), len(want)))
                 return (f"{len(g)} vs {len(want)} bytes, first difference at byte {i}: "
                         f"got {_show(g[i:])}, want {_show(want[i:])}")
-            return f"got {_show(g)}, want {_show(want)}"
+            return f"got {_show(g)} ({type(g).__name__}), want {_show(want)} ({type(want).__name__})"
+        self.check(name, f)
+
+    def code(self, name: str, fn, want: str) -> None:
+        """fn() must reject with exactly the error code `want`: raise a
+        ProtocolError with that code, or return that code as a string."""
+        def f():
+            try:
+                res = fn()
+            except ProtocolError as e:
+                return None if e.code == want else f"got {e}, want {want}"
+            except Exception as e:  # noqa: BLE001
+                return f"got {type(e).__name__}: {e}, want {want}"
+            if res == want:
+                return None
+            return f"got {_show(res)}, want {want}"
         self.check(name, f)
 
     def rejects(self, name: str, fn) -> None:
@@ -862,7 +1171,7 @@ class Checker:
 def _show(v):
     if isinstance(v, bytes):
         v = v.hex()
-    elif isinstance(v, list) and all(isinstance(i, bytes) for i in v):
+    elif isinstance(v, list) and v and all(isinstance(i, bytes) for i in v):
         v = ",".join(i.hex() for i in v)
     s = str(v)
     return s if len(s) <= 80 else s[:77] + "..."
@@ -875,20 +1184,111 @@ def flip(b: bytes, i: int = 0) -> bytes:
     return bytes(a)
 
 
+def hashes(csv: str) -> list[bytes]:
+    """A §10 comma-separated list of 32-byte hex hashes."""
+    return [unhex(h, 32) for h in csv.split(",")]
+
+
 # ---------------------------------------------------------------------------
-# The checks
+# Self-tests of the primitives (independent of the §10 examples)
 # ---------------------------------------------------------------------------
 
 def self_tests(c: Checker) -> None:
-    """Sanity of the primitives against known published values."""
-    # RFC 8785 §3.2.2.3 / §3.2.3 examples
-    c.eq("self/jcs rfc8785 sample",
+    selftest_json(c)
+    selftest_jcs(c)
+    selftest_ed25519(c)
+    selftest_merkle(c)
+    selftest_notes(c)
+
+
+def selftest_json(c: Checker) -> None:
+    """§2.1, rule by rule, with the exact codes."""
+    cases = [
+        ("syntax: trailing data", "{} x", "jcs.syntax"),
+        ("syntax: NaN", "NaN", "jcs.syntax"),
+        ("syntax: trailing comma", "[1,]", "jcs.syntax"),
+        ("syntax: leading zero", "01", "jcs.syntax"),
+        ("syntax: raw control character in a string", '"a\x01"', "jcs.syntax"),
+        ("syntax: byte order mark", b"\xef\xbb\xbf{}", "jcs.syntax"),
+        ("syntax: invalid UTF-8", b'"\xff"', "jcs.syntax"),
+        ("rule 2: duplicate key", '{"a":1,"a":2}', "jcs.duplicate_key"),
+        ("rule 2: duplicate key after unescaping", '{"a":1,"\\u0061":2}', "jcs.duplicate_key"),
+        ("rule 3: 9007199254740992", "9007199254740992", "jcs.integer_out_of_range"),
+        ("rule 3: -9007199254740992", "-9007199254740992", "jcs.integer_out_of_range"),
+        ("rule 3: 1e30", "1e30", "jcs.integer_out_of_range"),
+        ("rule 3: 9.1e15", "9.1e15", "jcs.integer_out_of_range"),
+        ("rule 3: 9007199254740992.0", "9007199254740992.0", "jcs.integer_out_of_range"),
+        # exactly half-way between 2^53-1 and 2^53: ties-to-even gives 2^53
+        ("rule 3: 9007199254740991.5 (tie rounds to even 2^53)", "9007199254740991.5",
+         "jcs.integer_out_of_range"),
+        ("rule 3: 1e400 (beyond the double range)", "1e400", "jcs.integer_out_of_range"),
+        ("rule 3: 5000-digit integer", "1" + "0" * 5000, "jcs.integer_out_of_range"),
+        ("rule 4: arrays at depth 65", "[" * 65 + "]" * 65, "jcs.too_deep"),
+        ("rule 4: objects at depth 65", '{"a":' * 65 + "1" + "}" * 65, "jcs.too_deep"),
+        ("rule 4: depth 100000 (no stack overflow)", "[" * 100000 + "]" * 100000, "jcs.too_deep"),
+        ("rule 5: unpaired high surrogate", '"\\ud800"', "jcs.syntax"),
+        ("rule 5: reversed surrogate pair", '"\\udc00\\ud800"', "jcs.syntax"),
+        ("rule 5: unpaired surrogate in a key", '{"\\udfff":1}', "jcs.syntax"),
+    ]
+    for label, doc, code in cases:
+        c.code(f"self/§2.1 rejects {label}", lambda d=doc: parse_strict(d), code)
+    # accepted spellings
+    c.eq("self/§2.1 rule 3: 9007199254740991.4 is read as the double 2^53-1",
+         lambda: parse_strict("9007199254740991.4"), float(MAX_SAFE))
+    c.eq("self/§2.1 rule 3: -9007199254740991.4 is read as -(2^53-1)",
+         lambda: parse_strict("-9007199254740991.4"), -float(MAX_SAFE))
+    c.eq("self/§2.1 rule 3: 9007199254740991.4 canonicalizes to 9007199254740991",
+         lambda: jcs(parse_strict("9007199254740991.4")), b"9007199254740991")
+    c.eq("self/§2.1 rule 3: integer tokens stay exact integers",
+         lambda: parse_strict("[9007199254740991,-9007199254740991,-0]"), [MAX_SAFE, -MAX_SAFE, 0])
+    c.eq("self/§2.1 rule 3: 1e-400 underflows to 0",
+         lambda: jcs(parse_strict("1e-400")), b"0")
+    c.check("self/§2.1 rule 4: arrays at depth 64 accepted",
+            lambda: parse_strict("[" * 64 + "]" * 64) is not None)
+    c.check("self/§2.1 rule 4: objects at depth 64 accepted",
+            lambda: parse_strict('{"a":' * 63 + "{}" + "}" * 63) is not None)
+    c.eq("self/§2.1 rule 5: escaped surrogate pair accepted",
+         lambda: parse_strict('"\\ud83d\\ude00"'), "\U0001F600")
+    c.eq("self/§2.1 escapes and whitespace",
+         lambda: parse_strict(' \t\r\n{"a" : [ "\\"\\\\\\/\\b\\f\\n\\r\\t\\u00E9" , true , null ] }\n'),
+         {"a": ["\"\\/\b\f\n\r\t\u00e9", True, None]})
+    # integer-typed members must be integer tokens (§2.1 last paragraph)
+    body = '{"chain_id":"c","created_at":"2026-01-01T00:00:00.000Z","kind":"k","payload":{},' \
+           '"seq":%s,"signer":"' + "ab" * 32 + '"}'
+    c.check("self/§2.1 integer member as integer token accepted",
+            lambda: check_body_shape(parse_strict(body % "7")))
+    for spelling in ("7.0", "7e0", "70e-1", "7.4"):
+        c.code(f"self/§2.1 integer member spelled {spelling} is tx.shape",
+               lambda s=spelling: check_body_shape(parse_strict(body % s)), "tx.shape")
+    c.eq("self/§2.1 ... although 7.0 and 7e0 canonicalize like 7",
+         lambda: {jcs(parse_strict(body % s)) for s in ("7", "7.0", "7e0")},
+         {jcs(parse_strict(body % "7"))})
+    c.code("self/§2.1 seq -1 rejected", lambda: check_body_shape(parse_strict(body % "-1")), "tx.shape")
+    c.code("self/§2.1 proof tree_size 5.0 rejected",
+           lambda: parse_inclusion_proof(parse_strict('{"leaf_index":0,"tree_size":5.0,"path":[]}')),
+           PROOF_SHAPE)
+
+
+def selftest_jcs(c: Checker) -> None:
+    """§2.2 and RFC 8785 against published values."""
+    # RFC 8785 §3.2.2.3 / §3.2.3 sample, plain RFC 8785 numbers (not the profile)
+    c.eq("self/jcs rfc8785 sample (plain RFC 8785 numbers)",
          lambda: jcs(parse_strict(
              '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
              ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
-             ' "literals": [null, true, false]}')),
+             ' "literals": [null, true, false]}', profile=False), profile=False),
          '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
          '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'.encode())
+    c.eq("self/jcs §2.2 examples under the profile (4.50, 2e-3, 1e-27, -0)",
+         lambda: jcs(parse_strict("[4.50, 2e-3, 1e-27, -0, -0.0]")), b"[4.5,0.002,1e-27,0,0]")
+    c.eq("self/jcs §2.2 plain RFC 8785: 1E30 -> 1e+30",
+         lambda: jcs(parse_strict("1E30", profile=False), profile=False), b"1e+30")
+    c.code("self/jcs §2.2 profile refuses 1E30 (parse)", lambda: parse_strict("1E30"),
+           "jcs.integer_out_of_range")
+    c.code("self/jcs §2.2 profile refuses 1e30 (canonicalize)", lambda: jcs(1e30),
+           "jcs.integer_out_of_range")
+    c.code("self/jcs §2.2 profile refuses 2^53 (canonicalize)", lambda: jcs(2**53),
+           "jcs.integer_out_of_range")
     c.eq("self/jcs utf-16 key order",
          lambda: jcs(parse_strict(
              '{"\\u20ac":1,"\\r":2,"\\ufb33":3,"1":4,"\\ud83d\\ude00":5,"\\u0080":6,"\\u00f6":7}')),
@@ -898,16 +1298,31 @@ def self_tests(c: Checker) -> None:
                   (-0.0, 1e21, 1e20, 123.456, 1e-6, 1e-7, 5e-324, 1.7976931348623157e308, -1.5)],
          ["0", "1e+21", "100000000000000000000", "123.456", "0.000001", "1e-7",
           "5e-324", "1.7976931348623157e+308", "-1.5"])
-    c.eq("self/jcs integers", lambda: jcs(parse_strict("[-0, 9007199254740991, -9007199254740991]")),
-         b"[0,9007199254740991,-9007199254740991]")
-    for label, doc in [("duplicate key", '{"a":1,"a":2}'),
-                       ("integer out of range", "9007199254740992"),
-                       ("unpaired surrogate", '"\\ud800"'),
-                       ("trailing data", "{} x"),
-                       ("NaN", "NaN"),
-                       ("too deep", "[" * 65 + "]" * 65)]:
-        c.rejects(f"self/strict json rejects {label}", lambda d=doc: parse_strict(d))
-    c.check("self/strict json accepts depth 64", lambda: parse_strict("[" * 64 + "]" * 64) is not None)
+    c.eq("self/jcs profile: in-range numbers however spelled",
+         lambda: jcs(parse_strict("[9007199254740991.0, -9.007199254740991e15, 1E2, 0.5e-7, -0.0]")),
+         b"[9007199254740991,-9007199254740991,100,5e-8,0]")
+
+    def roundtrip():
+        """§2.2: every accepted value canonicalizes, and the canonical form
+        parses back to the same value (fixed cases plus random doubles)."""
+        docs = ["[1e-7, 123.456, 4.5, 0.002, 9007199254740991, 33333333.333333329]",
+                '{"b":[{}],"a":"\\u0007\\u001f\\u2028\\u007f \\ud83d\\ude00"}']
+        rng = random.Random(215)
+        for _ in range(3000):
+            x = struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+            if math.isfinite(x) and abs(x) <= MAX_SAFE:
+                docs.append(repr(x))
+            docs.append(repr(rng.uniform(-MAX_SAFE, MAX_SAFE)))
+        for doc in docs:
+            v = parse_strict(doc)
+            canon = jcs(v)
+            if parse_strict(canon) != v or jcs(parse_strict(canon)) != canon:
+                return f"round trip failed for {doc}"
+        return None
+    c.check("self/jcs profile: canonical forms parse back (incl. 6000 random doubles)", roundtrip)
+
+
+def selftest_ed25519(c: Checker) -> None:
     # RFC 8032 §7.1 TEST 1
     seed1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
     pub1 = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
@@ -916,49 +1331,94 @@ def self_tests(c: Checker) -> None:
     c.eq("self/ed25519 rfc8032 test 1 key", lambda: pubkey_from_seed_pure(seed1), pub1)
     c.check("self/ed25519 rfc8032 test 1 verifies", lambda: verify_zip215(pub1, b"", sig1))
     c.rejects("self/ed25519 rfc8032 test 1 tampered", lambda: verify_zip215(pub1, b"x", sig1))
-    # Merkle: frontier and MTH agree for many sizes; inclusion/consistency
-    # proofs generated by the RFC 9162 §2.1.3.1/§2.1.4.1 definitions verify.
-    def merkle_selftest():
-        leaves = [bytes([i]) for i in range(17)]
+    # §3.2 rule 2: x = 0 with the sign bit set (y = 1: identity; y = -1: order 2)
+    for y, label in ((1, "y=1"), (P - 1, "y=-1")):
+        enc = (y | 1 << 255).to_bytes(32, "little")
+        c.check(f"self/§3.2 sign bit with x=0 ({label}) decodes (ZIP-215)",
+                lambda e=enc, y=y: pt_eq(pt_decode_zip215(e), (0, y, 1, 0)))
+        c.check(f"self/§3.2 sign bit with x=0 ({label}) rejected by RFC 8032 decoding",
+                lambda e=enc: pt_decode_rfc8032(e) is None)
+    c.check("self/§3.2 y >= p is reduced mod p (ZIP-215)",
+            lambda: pt_eq(pt_decode_zip215((P + 1).to_bytes(32, "little")), IDENTITY))
+    c.check("self/§3.3 a y with no curve point is crypto.invalid_key",
+            lambda: (registrable((2).to_bytes(32, "little")) or "").startswith("crypto.invalid_key"))
+
+
+def selftest_merkle(c: Checker) -> None:
+    """Frontier and MTH agree for many sizes; inclusion/consistency proofs
+    generated by the RFC 9162 §2.1.3.1/§2.1.4.1 definitions verify."""
+    def run():
+        leaves = [bytes([i]) for i in range(33)]
         fr = Frontier()
-        for n in range(1, 18):
+        for n in range(1, len(leaves) + 1):
             fr.append(leaves[n - 1])
-            if fr.root() != mth(leaves[:n]):
-                return f"frontier root differs at size {n}"
+            if fr.root() != mth(leaves[:n]) or len(fr.nodes) != bin(n).count("1"):
+                return f"frontier differs at size {n}"
             for m in range(n):
                 err = verify_inclusion(m, n, leaf_hash(leaves[m]), gen_path(m, leaves[:n]), mth(leaves[:n]))
                 if err:
                     return f"inclusion {m}/{n}: {err}"
             for m in range(1, n + 1):
-                err = verify_consistency(m, n, mth(leaves[:m]), mth(leaves[:n]),
-                                         gen_proof(m, leaves[:n], True))
+                err = verify_consistency(m, n, mth(leaves[:m]), mth(leaves[:n]), gen_proof(m, leaves[:n]))
                 if err:
                     return f"consistency {m}->{n}: {err}"
         return None
-    c.check("self/merkle proofs sizes 1..17", merkle_selftest)
+    c.check("self/merkle proofs sizes 1..33", run)
 
 
-def gen_path(m: int, d: list[bytes]) -> list[bytes]:
-    """RFC 9162 §2.1.3.1 PATH(m, D[n]) (used only for self-tests)."""
-    n = len(d)
-    if n == 1:
-        return []
-    k = 1 << ((n - 1).bit_length() - 1)
-    if m < k:
-        return gen_path(m, d[:k]) + [mth(d[k:])]
-    return gen_path(m - k, d[k:]) + [mth(d[:k])]
+def selftest_notes(c: Checker) -> None:
+    """§8.1 / §8.2 error codes on synthetic notes and vkeys."""
+    seed = sha256(b"protocol_check self-test key")
+    pub = pubkey_from_seed_pure(seed)
+    name = "self.example"
+    vk = (name, note_key_id(name, 0x01, pub), 0x01, pub)
+    text = "origin.example/x\n1\n" + base64.b64encode(bytes(32)).decode() + "\n"
+    line = f"{EM_DASH} {name} " + base64.b64encode(vk[1] + sign_rfc8032(seed, text.encode())).decode()
+    good = text + "\n" + line + "\n"
+
+    def synthetic_verifies():
+        text_, sigs_ = parse_note(good)
+        return sigs_[0][:2] == vk[:2] and verify_note_sig(vk, text_, sigs_[0][2]) is True
+    c.check("self/§8.1 synthetic note parses and verifies", synthetic_verifies)
+    cases = [
+        ("DEL (U+007F) is a control character", text.replace("x", "x\x7f") + "\n" + line + "\n", "note.malformed"),
+        ("tab", text.replace("x", "x\t") + "\n" + line + "\n", "note.malformed"),
+        ("U+FEFF", "\ufeff" + good, "note.malformed"),
+        ("invalid UTF-8", good.encode() + b"\xff", "note.malformed"),
+        ("oversize", text + "\n" + (line + "\n") * 700, "note.too_large"),
+        ("101 signature lines", text + "\n" + (line + "\n") * 101, "note.malformed"),
+        ("no signature lines", text + "\n", "note.malformed"),
+        ("no final newline", good[:-1], "note.malformed"),
+        ("empty text line", "\n" + good, "note.malformed"),
+        ("hyphen instead of em dash", good.replace(EM_DASH, "-"), "note.bad_signature_line"),
+        ("no space after the dash", good.replace(EM_DASH + " ", EM_DASH), "note.bad_signature_line"),
+        ("no space after the name", text + "\n" + f"{EM_DASH} {name}\n", "note.bad_signature_line"),
+        ("two spaces after the name", good.replace(f"{name} ", f"{name}  "), "note.bad_signature_line"),
+        ("4-byte signature blob", text + "\n" + f"{EM_DASH} {name} AAAAAA==\n", "note.bad_signature_line"),
+        ("non-base64 signature", good.replace(line[-8:], "!!!!!!!!"), "note.bad_signature_line"),
+        ("'+' in the key name", good.replace(f" {name} ", " a+b "), "note.bad_key_name"),
+        ("NBSP in the key name", good.replace(f" {name} ", " a\u00a0b "), "note.bad_key_name"),
+    ]
+    for label, note, code in cases:
+        c.code(f"self/§8.1 {label}: {code}", lambda n=note: parse_note(n), code)
+    b64key = base64.b64encode(b"\x01" + pub).decode()
+    good_vkey = f"{name}+{vk[1].hex()}+{b64key}"
+    c.check("self/§8.2 synthetic vkey parses", lambda: parse_vkey(good_vkey) == vk)
+    vkeys = [
+        ("wrong key id", f"{name}+{flip(vk[1]).hex()}+{b64key}"),
+        ("type byte 0x02", f"{name}+{note_key_id(name, 2, pub).hex()}+"
+                           + base64.b64encode(b"\x02" + pub).decode()),
+        ("31-byte key", f"{name}+{vk[1].hex()}+" + base64.b64encode(b"\x01" + pub[:31]).decode()),
+        ("upper-case key id", f"{name}+{vk[1].hex().upper()}+{b64key}"),
+        ("only one '+'", f"{name}+{b64key}"),
+    ]
+    for label, v in vkeys:
+        c.code(f"self/§8.2 vkey with {label}: note.bad_vkey", lambda v=v: parse_vkey(v), "note.bad_vkey")
 
 
-def gen_proof(m: int, d: list[bytes], b: bool) -> list[bytes]:
-    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b) (used only for self-tests)."""
-    n = len(d)
-    if m == n:
-        return [] if b else [mth(d)]
-    k = 1 << ((n - 1).bit_length() - 1)
-    if m <= k:
-        return gen_proof(m, d[:k], b) + [mth(d[k:])]
-    return gen_proof(m - k, d[k:], False) + [mth(d[:k])]
-
+# ---------------------------------------------------------------------------
+# The §10 examples
+# ---------------------------------------------------------------------------
 
 def check_examples(c: Checker, doc: str) -> None:
     """Run every section; a section that cannot even be parsed is reported
@@ -1005,12 +1465,13 @@ def sec_tx(c: Checker, x) -> None:
     ex, ok, seed, pub = x.ex, x.ok, x.seed, x.pub
     x.tx = tx = parse_fields(ex["tx"]["raw"])
     body_jcs = tx["body_jcs"].encode("utf-8")
-    body = parse_strict(tx["body_jcs"])
+    body = parse_strict(body_jcs)
     x.chain_id = chain_id = body["chain_id"]
     x.tag = tag = f"govchain/v1/tx/{chain_id}"
     signed = tagged(tag, body_jcs)
     x.sig = sig = unhex(tx["sig"], 64)
     c.check("tx/body shape and types (§5.1)", lambda: check_body_shape(body))
+    c.check("tx/seq >= 1 (§5.1: committable by a signer with no history)", lambda: body["seq"] >= 1)
     c.eq("tx/body_jcs is canonical (RFC 8785)", lambda: jcs(body), body_jcs)
     c.eq("tx/signer = official key id", body["signer"], ok["key_id"])
     c.eq("tx/domain tag", tx["domain_tag"], tag)
@@ -1021,8 +1482,9 @@ def sec_tx(c: Checker, x) -> None:
     c.eq("tx/tx_id = SHA-256(signed message)", lambda: unhex(tx["tx_id"], 32), sha256(signed))
     x.envelope = envelope = {"body": body, "sig": tx["sig"]}
     x.leaf = leaf = tx["leaf_jcs"].encode("utf-8")
+    c.check("tx/envelope shape (§5.2)", lambda: check_envelope_shape(parse_strict(leaf)))
     c.eq("tx/leaf_jcs = JCS(envelope)", lambda: jcs(envelope), leaf)
-    c.eq("tx/leaf_jcs parses to the envelope", lambda: parse_strict(tx["leaf_jcs"]), envelope)
+    c.eq("tx/leaf_jcs parses to the envelope", lambda: parse_strict(leaf), envelope)
     c.check("tx/envelope size <= 65536", lambda: len(leaf) <= 65536)
     c.eq("tx/leaf_hash = SHA-256(0x00 || leaf)", lambda: unhex(tx["leaf_hash"], 32), leaf_hash(leaf))
     # negative self-checks
@@ -1037,15 +1499,22 @@ def sec_tx(c: Checker, x) -> None:
               lambda: flip(unhex(tx["leaf_hash"]), 31) == leaf_hash(leaf))
     c.rejects("tx/neg: non-canonical body detected",
               lambda: jcs(body) == tx["body_jcs"].replace(",", ", ", 1).encode())
+    c.code("tx/neg: seq written 7.0 is tx.shape",
+           lambda: check_body_shape(parse_strict(tx["body_jcs"].replace('"seq":7', '"seq":7.0'))),
+           "tx.shape")
+    c.code("tx/neg: extra body member is tx.shape",
+           lambda: check_body_shape({**body, "extra": 1}), "tx.shape")
+    c.code("tx/neg: upper-case sig in the envelope is tx.shape",
+           lambda: check_envelope_shape({**envelope, "sig": tx["sig"].upper()}), "tx.shape")
 
 
 def sec_block(c: Checker, x) -> None:
-    """§7: the genesis block holding the tx example."""
+    """§7: the genesis block holding the tx example, and §7.3 on a chain."""
     ex, labels, chain_id, tx, envelope, leaf, sig = x.ex, x.labels, x.chain_id, x.tx, x.envelope, x.leaf, x.sig
     bk = parse_fields(ex["block"]["raw"])
     x.node_pub = node_pub = unhex(bk["node_key"], 32)
     header_jcs = bk["header_jcs"].encode("utf-8")
-    header = parse_strict(bk["header_jcs"])
+    header = parse_strict(header_jcs)
     block_msg = tagged(f"govchain/v1/block/{header['chain_id']}", header_jcs)
     bsig = unhex(bk["sig"], 64)
     x.node_seed = node_seed = sha256(labels["node"].encode())
@@ -1075,85 +1544,199 @@ def sec_block(c: Checker, x) -> None:
               lambda: flip(unhex(bk["block_hash"]), 9) == sha256(block_msg))
     c.rejects("block/neg: sig over tx tag rejected",
               lambda: verify_zip215(node_pub, tagged(f"govchain/v1/tx/{chain_id}", header_jcs), bsig))
-    c.eq("block/neg: §7.3 wrong chain", lambda: ChainVerifier("other", nodes).apply(block), "block.wrong_chain")
-    c.eq("block/neg: §7.3 unknown proposer", lambda: ChainVerifier(chain_id, {}).apply(block),
-         "block.unknown_proposer")
-    c.eq("block/neg: §7.3 tampered tx", lambda: ChainVerifier(chain_id, nodes).apply(
+    c.code("block/neg: height written 0.0 rejected",
+           lambda: check_header_shape(parse_strict(bk["header_jcs"].replace('"height":0', '"height":0.0'))),
+           HEADER_SHAPE)
+
+    def verify(*blocks):
+        v = ChainVerifier(chain_id, nodes)
+        for b in blocks:
+            err = v.apply(b)
+            if err:
+                return err
+        return None
+    c.code("block/neg: §7.3 wrong chain", lambda: ChainVerifier("other", nodes).apply(block), "block.wrong_chain")
+    c.code("block/neg: §7.3 unknown proposer", lambda: ChainVerifier(chain_id, {}).apply(block),
+           "block.unknown_proposer")
+    c.code("block/neg: §7.3 tampered tx", lambda: verify(
         {**block, "txs": [{**envelope, "sig": flip(sig, 3).hex()}]}), "block.tx_root")
-    c.eq("block/neg: §7.3 flipped sig", lambda: ChainVerifier(chain_id, nodes).apply(
-        {**block, "sig": flip(bsig, 3).hex()}), "block.signature")
+    c.code("block/neg: §7.3 missing tx", lambda: verify({**block, "txs": []}), "block.tx_count")
+    c.code("block/neg: §7.3 flipped sig", lambda: verify({**block, "sig": flip(bsig, 3).hex()}),
+           "block.signature")
+
+    # A second, empty block (tx_root = MTH({}) = SHA-256("")), signed here with
+    # the node's public example seed, to exercise steps 2-4 and 7 on a chain.
+    def seal(h: dict) -> dict:
+        msg = tagged(f"govchain/v1/block/{chain_id}", jcs(h))
+        return {"header": h, "sig": sign_rfc8032(node_seed, msg).hex(), "txs": []}
+    h1 = {**header, "height": 1, "prev_hash": bk["block_hash"], "time": "2026-11-24T08:30:02.000Z",
+          "tx_count": 0, "tx_root": sha256(b"").hex()}
+    c.check("block/§7.3 genesis then an empty block", lambda: verify(block, seal(h1)))
+    c.code("block/neg: §7.3 height skipped", lambda: verify(block, seal({**h1, "height": 2})), "block.height")
+    c.code("block/neg: §7.3 wrong prev_hash",
+           lambda: verify(block, seal({**h1, "prev_hash": flip(unhex(bk["block_hash"])).hex()})),
+           "block.prev_hash")
+    c.code("block/neg: §7.3 time backwards",
+           lambda: verify(block, seal({**h1, "time": "2026-11-24T08:30:01.249Z"})), "block.time_backwards")
+    c.check("block/§7.3 equal time is allowed",
+            lambda: verify(block, seal({**h1, "time": header["time"]})))
+    c.code("block/neg: §7.3 log_size", lambda: verify(block, seal({**h1, "log_size": 2})), "block.log_size")
+    c.code("block/neg: §7.3 log_root",
+           lambda: verify(block, seal({**h1, "log_root": sha256(b"").hex()})), "block.log_root")
+
+    def rejected_block_leaves_state():
+        v = ChainVerifier(chain_id, nodes)
+        assert v.apply(block) is None
+        assert v.apply(seal({**h1, "log_root": sha256(b"").hex()})) == "block.log_root"
+        return v.apply(seal(h1))
+    c.check("block/§7.3 a rejected block does not change the verifier's state",
+            rejected_block_leaves_state)
 
 
 def sec_merkle(c: Checker, x) -> None:
-    """§6: roots at sizes 1-3, inclusion and consistency proofs."""
+    """§6: a log of five leaves, roots at sizes 1, 3, 5, the inclusion path of
+    leaf 3 in the tree of 5 and the consistency path from 3 to 5."""
     ex, tx, leaf = x.ex, x.tx, x.leaf
     mk = parse_fields(ex["merkle"]["raw"])
-    leaves = [leaf, unhex(mk["leaf_1"]), unhex(mk["leaf_2"])]
-    c.eq("merkle/leaf_1 = ASCII 'second leaf'", leaves[1], b"second leaf")
-    c.eq("merkle/leaf_2 = ASCII 'third leaf'", leaves[2], b"third leaf")
-    x.roots = roots = {n: unhex(mk[f"root_{n}"], 32) for n in (1, 2, 3)}
-    for n in (1, 2, 3):
+    expected_fields = {"leaf_1", "leaf_2", "leaf_3", "leaf_4", "root_1", "root_3", "root_5",
+                       "incl_3_in_5", "cons_3_to_5"}
+    c.eq("merkle/fields", set(mk), expected_fields)
+    leaves = [leaf] + [unhex(mk[f"leaf_{i}"]) for i in range(1, 5)]
+    for i in range(1, 5):
+        c.eq(f"merkle/leaf_{i} = ASCII 'leaf {i}'", leaves[i], f"leaf {i}".encode())
+    lh = [leaf_hash(d) for d in leaves]
+    x.roots = roots = {n: unhex(mk[f"root_{n}"], 32) for n in (1, 3, 5)}
+    for n in (1, 3, 5):
         c.eq(f"merkle/root_{n} = MTH(leaves[:{n}])", lambda n=n: mth(leaves[:n]), roots[n])
     c.eq("merkle/root_1 = tx leaf hash", mk["root_1"], tx["leaf_hash"])
-    fr = Frontier()
-    for lf in leaves:
-        fr.append(lf)
-    c.eq("merkle/frontier root at size 3", lambda: fr.root(), roots[3])
-    incl = [unhex(h, 32) for h in mk["incl_0_in_3"].split(",")]
-    cons = [unhex(h, 32) for h in mk["cons_2_to_3"].split(",")]
-    c.eq("merkle/incl_0_in_3 = RFC 9162 PATH(0, D[3])", lambda: gen_path(0, leaves), incl)
-    c.eq("merkle/cons_2_to_3 = RFC 9162 PROOF(2, D[3])", lambda: gen_proof(2, leaves, True), cons)
-    c.check("merkle/inclusion proof verifies (RFC 9162 §2.1.3.2)",
-            lambda: verify_inclusion(0, 3, leaf_hash(leaf), incl, roots[3]))
-    c.check("merkle/consistency proof verifies (RFC 9162 §2.1.4.2)",
-            lambda: verify_consistency(2, 3, roots[2], roots[3], cons))
-    c.rejects("merkle/neg: flipped inclusion path element",
-              lambda: verify_inclusion(0, 3, leaf_hash(leaf), [incl[0], flip(incl[1], 4)], roots[3]))
-    c.rejects("merkle/neg: inclusion against wrong index",
-              lambda: verify_inclusion(1, 3, leaf_hash(leaf), incl, roots[3]))
-    c.rejects("merkle/neg: inclusion path too long",
-              lambda: verify_inclusion(0, 3, leaf_hash(leaf), incl + [incl[0]], roots[3]))
-    c.rejects("merkle/neg: flipped root_3",
-              lambda: verify_inclusion(0, 3, leaf_hash(leaf), incl, flip(roots[3], 0)))
-    c.rejects("merkle/neg: flipped consistency path",
-              lambda: verify_consistency(2, 3, roots[2], roots[3], [flip(cons[0], 2)]))
-    c.rejects("merkle/neg: consistency with flipped root_2",
-              lambda: verify_consistency(2, 3, flip(roots[2], 1), roots[3], cons))
-    c.eq("merkle/neg: consistency from size 0", lambda: verify_consistency(0, 3, sha256(b""), roots[3], cons),
-         "proof.empty_tree")
-    c.eq("merkle/neg: consistency sizes reversed", lambda: verify_consistency(3, 2, roots[3], roots[2], cons),
-         "proof.sizes_reversed")
+    # the same roots written out by hand from the §6 definition of MTH
+    c.eq("merkle/root_3 = node(node(h0,h1), h2)", lambda: node_hash(node_hash(lh[0], lh[1]), lh[2]), roots[3])
+    c.eq("merkle/root_5 = node(node(node(h0,h1), node(h2,h3)), h4)",
+         lambda: node_hash(node_hash(node_hash(lh[0], lh[1]), node_hash(lh[2], lh[3])), lh[4]), roots[5])
+
+    def frontier_roots():
+        fr, out = Frontier(), []
+        for n, d in enumerate(leaves, 1):
+            fr.append(d)
+            if n in roots:
+                out.append(fr.root())
+        return out
+    c.eq("merkle/frontier roots at sizes 1, 3, 5 (§7.3)", frontier_roots, [roots[1], roots[3], roots[5]])
+
+    incl = hashes(mk["incl_3_in_5"])
+    cons = hashes(mk["cons_3_to_5"])
+    c.eq("merkle/incl_3_in_5 = [h2, MTH(D[0:2]), h4] (by hand)", incl,
+         [lh[2], node_hash(lh[0], lh[1]), lh[4]])
+    c.eq("merkle/incl_3_in_5 = RFC 9162 PATH(3, D[5])", lambda: gen_path(3, leaves), incl)
+    c.eq("merkle/cons_3_to_5 = [h2, h3, MTH(D[0:2]), h4] (by hand)", cons,
+         [lh[2], lh[3], node_hash(lh[0], lh[1]), lh[4]])
+    c.eq("merkle/cons_3_to_5 = RFC 9162 PROOF(3, D[5])", lambda: gen_proof(3, leaves), cons)
+
+    # the proofs as they travel (§6 wire form), parsed strictly and shape-checked
+    def wire(fields: str, path: list[bytes]) -> bytes:
+        return ("{" + fields + ',"path":[' + ",".join(f'"{h.hex()}"' for h in path) + "]}").encode()
+    incl_wire = wire('"leaf_index":3,"tree_size":5', incl)
+    cons_wire = wire('"size1":3,"size2":5', cons)
+    c.check("merkle/inclusion proof of leaf 3 verifies against root_5 (RFC 9162 §2.1.3.2)",
+            lambda: verify_inclusion(*(lambda i, n, p: (i, n, lh[3], p, roots[5]))(
+                *parse_inclusion_proof(parse_strict(incl_wire)))))
+    c.check("merkle/consistency proof 3 -> 5 verifies (RFC 9162 §2.1.4.2)",
+            lambda: verify_consistency(*(lambda m, n, p: (m, n, roots[3], roots[5], p))(
+                *parse_consistency_proof(parse_strict(cons_wire)))))
+    # the consistency path also proves that root_1 (size 1) is a prefix
+    c.check("merkle/consistency 1 -> 3 and 1 -> 5 (generated) verify",
+            lambda: verify_consistency(1, 3, roots[1], roots[3], gen_proof(1, leaves[:3]))
+            or verify_consistency(1, 5, roots[1], roots[5], gen_proof(1, leaves)))
+
+    # negative self-checks: every element and every parameter matters
+    for j in range(len(incl)):
+        c.code(f"merkle/neg: inclusion path element {j} flipped",
+               lambda j=j: verify_inclusion(3, 5, lh[3], [flip(h) if k == j else h for k, h in enumerate(incl)],
+                                            roots[5]), "proof.root_mismatch")
+    for j in range(len(cons)):
+        c.code(f"merkle/neg: consistency path element {j} flipped",
+               lambda j=j: verify_consistency(3, 5, roots[3], roots[5],
+                                              [flip(h) if k == j else h for k, h in enumerate(cons)]),
+               "proof.root_mismatch")
+    c.code("merkle/neg: inclusion of leaf 2's hash at index 3",
+           lambda: verify_inclusion(3, 5, lh[2], incl, roots[5]), "proof.root_mismatch")
+    c.code("merkle/neg: inclusion at index 2", lambda: verify_inclusion(2, 5, lh[3], incl, roots[5]),
+           "proof.root_mismatch")
+    c.code("merkle/neg: inclusion in a tree of 4", lambda: verify_inclusion(3, 4, lh[3], incl, roots[5]),
+           "proof.wrong_length")
+    c.code("merkle/neg: inclusion path too long",
+           lambda: verify_inclusion(3, 5, lh[3], incl + [incl[0]], roots[5]), "proof.wrong_length")
+    c.code("merkle/neg: inclusion path too short",
+           lambda: verify_inclusion(3, 5, lh[3], incl[:-1], roots[5]), "proof.wrong_length")
+    c.code("merkle/neg: inclusion index 5 of 5", lambda: verify_inclusion(5, 5, lh[3], incl, roots[5]),
+           "proof.index_out_of_range")
+    c.code("merkle/neg: inclusion against flipped root_5",
+           lambda: verify_inclusion(3, 5, lh[3], incl, flip(roots[5])), "proof.root_mismatch")
+    c.code("merkle/neg: consistency with flipped root_3",
+           lambda: verify_consistency(3, 5, flip(roots[3], 1), roots[5], cons), "proof.root_mismatch")
+    c.rejects("merkle/neg: consistency 3->5 path read as 2->5",
+              lambda: verify_consistency(2, 5, mth(leaves[:2]), roots[5], cons))
+    c.rejects("merkle/neg: consistency 3->5 path read as 4->5",
+              lambda: verify_consistency(4, 5, mth(leaves[:4]), roots[5], cons))
+    c.code("merkle/neg: consistency path too short",
+           lambda: verify_consistency(3, 5, roots[3], roots[5], cons[:-1]), "proof.wrong_length")
+    c.code("merkle/neg: consistency path too long",
+           lambda: verify_consistency(3, 5, roots[3], roots[5], cons + [cons[0]]), "proof.wrong_length")
+    c.code("merkle/neg: consistency from size 0",
+           lambda: verify_consistency(0, 5, sha256(b""), roots[5], cons), "proof.empty_tree")
+    c.code("merkle/neg: consistency sizes reversed",
+           lambda: verify_consistency(5, 3, roots[5], roots[3], cons), "proof.sizes_reversed")
+    c.check("merkle/consistency 5 -> 5 with an empty path",
+            lambda: verify_consistency(5, 5, roots[5], roots[5], []))
+    c.code("merkle/neg: consistency 5 -> 5 with a non-empty path",
+           lambda: verify_consistency(5, 5, roots[5], roots[5], cons), "proof.wrong_length")
+    c.code("merkle/neg: 31-byte path element",
+           lambda: verify_inclusion(3, 5, lh[3], [incl[0][:31], *incl[1:]], roots[5]), "proof.malformed_hash")
+    c.code("merkle/neg: wire leaf_index 3.0",
+           lambda: parse_inclusion_proof(parse_strict(incl_wire.replace(b":3,", b":3.0,"))), PROOF_SHAPE)
+    c.code("merkle/neg: wire size2 5e0",
+           lambda: parse_consistency_proof(parse_strict(cons_wire.replace(b":5,", b":5e0,"))), PROOF_SHAPE)
+    c.code("merkle/neg: wire unknown member",
+           lambda: parse_inclusion_proof(parse_strict(incl_wire.replace(b"{", b'{"x":1,', 1))), PROOF_SHAPE)
+    c.code("merkle/neg: wire upper-case path element",
+           lambda: parse_inclusion_proof(parse_strict(incl_wire.replace(b"ab37", b"AB37"))),
+           "proof.malformed_hash")
 
 
 def sec_checkpoint(c: Checker, x) -> None:
-    """§8: vkeys, the signed note, the checkpoint body and the cosignature."""
+    """§8: vkeys, the signed note, the checkpoint body with its extension
+    line, the log signature and the cosignature."""
     ex, labels, doc, chain_id = x.ex, x.labels, x.doc, x.chain_id
     node_pub, node_seed, roots = x.node_pub, x.node_seed, x.roots
+    wit_seed = sha256(labels["witness"].encode())
     ck = parse_fields(ex["checkpoint-keys"]["raw"])
     log_vk = parse_vkey(ck["log_vkey"])
     wit_vk = parse_vkey(ck["witness_vkey"])
-    c.check("checkpoint-keys/log vkey key id (type 0x01)", lambda: log_vk[2] == 0x01)
-    c.check("checkpoint-keys/witness vkey key id (type 0x04)", lambda: wit_vk[2] == 0x04)
+    c.check("checkpoint-keys/log vkey parses, key id matches (type 0x01)", lambda: log_vk[2] == 0x01)
+    c.check("checkpoint-keys/witness vkey parses, key id matches (type 0x04)", lambda: wit_vk[2] == 0x04)
+    c.check("checkpoint-keys/witness vkey's base64 contains '+' (split on the first two)",
+            lambda: "+" in ck["witness_vkey"].split("+", 2)[2])
     c.eq("checkpoint-keys/log key = block node_key", log_vk[3], node_pub)
     c.eq("checkpoint-keys/witness key from witness label seed",
-         lambda: pubkey_from_seed_pure(sha256(labels["witness"].encode())), wit_vk[3])
+         lambda: pubkey_from_seed_pure(wit_seed), wit_vk[3])
 
     def vkey_with_flipped_id(vkey: str) -> str:
         name, kid, rest = vkey.split("+", 2)
         return f"{name}+{flip(unhex(kid)).hex()}+{rest}"
-    c.rejects("checkpoint-keys/neg: wrong log key id rejected",
-              lambda: parse_vkey(vkey_with_flipped_id(ck["log_vkey"])))
-    c.rejects("checkpoint-keys/neg: wrong witness key id rejected",
-              lambda: parse_vkey(vkey_with_flipped_id(ck["witness_vkey"])))
+    c.code("checkpoint-keys/neg: wrong log key id",
+           lambda: parse_vkey(vkey_with_flipped_id(ck["log_vkey"])), "note.bad_vkey")
+    c.code("checkpoint-keys/neg: wrong witness key id",
+           lambda: parse_vkey(vkey_with_flipped_id(ck["witness_vkey"])), "note.bad_vkey")
 
-    # The fenced block cannot show the final newline of the note: restore it.
+    # §10: the fenced block cannot show the note's final newline: restore it.
     note = ex["checkpoint-note"]["raw"] + "\n"
+    origin_cfg = f"govchain.example/{chain_id}"
     text, sigs = parse_note(note)
     origin, size, root, ext = parse_checkpoint_body(text)
-    c.eq("checkpoint-note/origin", origin, f"govchain.example/{chain_id}")
-    c.eq("checkpoint-note/size", size, 3)
-    c.eq("checkpoint-note/root = merkle root_3", root, roots[3])
-    c.eq("checkpoint-note/no extension lines", ext, [])
+    c.eq("checkpoint-note/origin", origin, origin_cfg)
+    c.eq("checkpoint-note/size 5", size, 5)
+    c.eq("checkpoint-note/root = merkle root_5", root, roots[5])
+    c.eq("checkpoint-note/one extension line", ext, ["example extension line: covered by every signature"])
     c.eq("checkpoint-note/signature lines", lambda: [(n, k) for n, k, _ in sigs],
          [(log_vk[0], log_vk[1]), (wit_vk[0], wit_vk[1])])
     log_sig = next(s for n, k, s in sigs if (n, k) == log_vk[:2])
@@ -1170,28 +1753,58 @@ def sec_checkpoint(c: Checker, x) -> None:
     c.check("checkpoint-note/cosignature valid (cryptography)",
             lambda: verify_rfc8032_lib(wit_vk[3], cosignature_message(text, ts_doc), cosig[8:]))
     c.eq("checkpoint-note/cosignature deterministic",
-         lambda: sign_rfc8032(sha256(labels["witness"].encode()), cosignature_message(text, ts_doc)), cosig[8:])
-    c.check("checkpoint-note/accepted by §8.5 (quorum 1)",
-            lambda: verify_checkpoint(note, f"govchain.example/{chain_id}", log_vk, [wit_vk], 1)[0])
+         lambda: sign_rfc8032(wit_seed, cosignature_message(text, ts_doc)), cosig[8:])
+    c.eq("checkpoint-note/accepted by §8.5 (quorum 1)",
+         lambda: verify_checkpoint(note, origin_cfg, log_vk, [wit_vk], 1),
+         (None, (origin, 5, roots[5], ext)))
+
+    # The extension line is covered by both signatures (§8.4: whole text).
+    ext_line = ext[0]
+    altered = text.replace(ext_line, ext_line + "!")
+    dropped = text.replace(ext_line + "\n", "")
+    c.rejects("checkpoint-note/neg: altered extension line breaks the log signature",
+              lambda: verify_note_sig(log_vk, altered, log_sig))
+    c.rejects("checkpoint-note/neg: altered extension line breaks the cosignature",
+              lambda: verify_note_sig(wit_vk, altered, cosig))
+    c.rejects("checkpoint-note/neg: dropped extension line breaks the log signature",
+              lambda: verify_note_sig(log_vk, dropped, log_sig))
+    c.rejects("checkpoint-note/neg: cosignature is not over the first three lines only (old C2SP)",
+              lambda: verify_note_sig(wit_vk, dropped, cosig))
+    c.code("checkpoint-note/neg: §8.5 rejects a note with an altered extension line",
+           lambda: verify_checkpoint(note.replace(ext_line, ext_line + "!"), origin_cfg, log_vk, [wit_vk], 1)[0],
+           "note.invalid_signature")
+    c.code("checkpoint-note/neg: §8.5 rejects a note with an added extension line",
+           lambda: verify_checkpoint(note.replace(ext_line + "\n", ext_line + "\nmore\n"), origin_cfg,
+                                     log_vk, [wit_vk], 1)[0], "note.invalid_signature")
+
     c.rejects("checkpoint-note/neg: flipped log signature",
               lambda: verify_note_sig(log_vk, text, flip(log_sig, 10)))
     c.rejects("checkpoint-note/neg: flipped cosignature",
               lambda: verify_note_sig(wit_vk, text, flip(cosig, 20)))
     c.rejects("checkpoint-note/neg: flipped cosignature timestamp",
               lambda: verify_note_sig(wit_vk, text, flip(cosig, 7)))
-    c.rejects("checkpoint-note/neg: cosignature over log message",
+    c.rejects("checkpoint-note/neg: cosignature over the log's message",
               lambda: verify_zip215(wit_vk[3], text.encode(), cosig[8:]))
     c.rejects("checkpoint-note/neg: flipped root in text",
               lambda: verify_note_sig(log_vk, text.replace(text.split("\n")[2], base64.b64encode(
-                  flip(roots[3], 0)).decode()), log_sig))
-    c.eq("checkpoint-note/neg: wrong origin",
-         lambda: verify_checkpoint(note, "govchain.example/other", log_vk, [wit_vk], 1)[0],
-         "checkpoint.wrong_origin")
-    c.eq("checkpoint-note/neg: quorum 2 not met",
-         lambda: verify_checkpoint(note, origin, log_vk, [wit_vk], 2)[0], "checkpoint.quorum_not_met")
-    c.eq("checkpoint-note/neg: missing log signature",
-         lambda: verify_checkpoint(note.replace(EM_DASH + " " + log_vk[0] + " ", EM_DASH + " x.example ", 1),
-                                   origin, log_vk, [wit_vk], 1)[0], "checkpoint.missing_log_signature")
+                  flip(roots[5], 0)).decode()), log_sig))
+    c.rejects("checkpoint-note/neg: size 3 with root_3 in text",
+              lambda: verify_note_sig(log_vk, text.replace("\n5\n", "\n3\n").replace(
+                  text.split("\n")[2], base64.b64encode(roots[3]).decode()), log_sig))
+    c.code("checkpoint-note/neg: wrong origin",
+           lambda: verify_checkpoint(note, "govchain.example/other", log_vk, [wit_vk], 1)[0],
+           "checkpoint.wrong_origin")
+    c.code("checkpoint-note/neg: quorum 2 not met",
+           lambda: verify_checkpoint(note, origin_cfg, log_vk, [wit_vk], 2)[0], "checkpoint.quorum_not_met")
+    c.code("checkpoint-note/neg: missing log signature",
+           lambda: verify_checkpoint(note.replace(EM_DASH + " " + log_vk[0] + " ", EM_DASH + " x.example ", 1),
+                                     origin_cfg, log_vk, [wit_vk], 1)[0], "checkpoint.missing_log_signature")
+    c.code("checkpoint-note/neg: size with a leading zero",
+           lambda: verify_checkpoint(note.replace("\n5\n", "\n05\n"), origin_cfg, log_vk, [wit_vk], 1)[0],
+           "checkpoint.malformed")
+    c.code("checkpoint-note/neg: DEL in the extension line",
+           lambda: verify_checkpoint(note.replace(ext_line, ext_line + "\x7f"), origin_cfg, log_vk, [wit_vk], 1)[0],
+           "note.malformed")
 
 
 def sec_edges(c: Checker, x) -> None:
@@ -1226,33 +1839,61 @@ def sec_edges(c: Checker, x) -> None:
 
 
 def check_edge_labels(c: Checker, cases: dict, msg: bytes) -> None:
-    """The rows are what their names say (descriptive checks on the table)."""
+    """The rows are what their names say (descriptive checks on the table).
+    A row with no description here fails, so new rows get one."""
     def order_kind(enc: bytes) -> str:
         p = pt_decode_zip215(enc)
         if pt_eq(pt_mul(8, p), IDENTITY):
             return "small"
         return "prime" if pt_eq(pt_mul(L, p), IDENTITY) else "mixed"
 
+    def y_raw(enc: bytes) -> int:
+        return int.from_bytes(enc, "little") & (2**255 - 1)
+
+    def s_minus_l(s: bytes) -> bytes:
+        return s[:32] + (int.from_bytes(s[32:], "little") - L).to_bytes(32, "little")
+
     expect = {
         "honest": lambda p, s: verify_rfc8032_lib(p, msg, s),
+        # S + L: the same signature with a non-canonical scalar
         "non-canonical-s": lambda p, s: (int.from_bytes(s[32:], "little") >= L
-                                         and verify_rfc8032_lib(p, msg, s[:32] + (
-                                             int.from_bytes(s[32:], "little") - L).to_bytes(32, "little"))),
+                                         and verify_rfc8032_lib(p, msg, s_minus_l(s))),
         "mixed-order-r": lambda p, s: order_kind(s[:32]) == "mixed",
         "mixed-order-a": lambda p, s: order_kind(p) == "mixed",
         "small-order-a": lambda p, s: order_kind(p) == "small",
-        "non-canonical-a": lambda p, s: pt_encode(pt_decode_zip215(p)) != p,
+        # x = 0 with the sign bit set: canonical y, ZIP-215 decodes it, RFC 8032 does not
+        "non-canonical-a-sign-bit": lambda p, s: (p[31] & 0x80 and y_raw(p) < P
+                                                  and pt_decode_zip215(p)[0] == 0
+                                                  and pt_encode(pt_decode_zip215(p)) != p
+                                                  and pt_decode_rfc8032(p) is None),
+        # y >= p: reduced mod p by ZIP-215, rejected by RFC 8032
+        "non-canonical-a": lambda p, s: (y_raw(p) >= P and pt_encode(pt_decode_zip215(p)) != p
+                                         and pt_decode_rfc8032(p) is None),
         "small-order-r-and-a": lambda p, s: order_kind(p) == "small" and order_kind(s[:32]) == "small",
     }
     for name, (p, s) in cases.items():
-        if name in expect:
-            c.check(f"ed25519-edges/{name}: row matches its description", lambda f=expect[name], p=p, s=s: f(p, s))
+        f = expect.get(name)
+        if f is None:
+            c.check(f"ed25519-edges/{name}: row matches its description",
+                    lambda: "no description check for this row in protocol_check.py")
+        else:
+            c.check(f"ed25519-edges/{name}: row matches its description", lambda f=f, p=p, s=s: bool(f(p, s)))
+    # INTERPRETATION of §3.3 (see registrable): the two non-canonical keys are
+    # crypto.weak_key (rule 2), not crypto.invalid_key (rule 1).
+    for name in ("non-canonical-a-sign-bit", "non-canonical-a"):
+        if name in cases:
+            c.check(f"ed25519-edges/{name}: §3.3 code is crypto.weak_key (rule 2)",
+                    lambda p=cases[name][0]: (registrable(p) or "").startswith("crypto.weak_key (rule 2"))
 
 
 def main(argv: list[str]) -> int:
     default = Path(__file__).resolve().parent.parent / "PROTOCOL.md"
     path = Path(argv[1]) if len(argv) > 1 else default
-    doc = path.read_text(encoding="utf-8")
+    try:
+        doc = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        sys.stderr.write(f"protocol_check.py: cannot read {path}: {e}\n")
+        return 2
     c = Checker()
     self_tests(c)
     check_examples(c, doc)

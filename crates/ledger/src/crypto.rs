@@ -300,3 +300,46 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), CryptoError> {
     // failure without naming an item rather than accept.
     Err(CryptoError::BadSignature)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_key_never_prints_its_seed() {
+        let seed = Zeroizing::new([0x42u8; KEY_LEN]);
+        let k = SecretKey::from_seed(&seed);
+        let shown = format!("{k:?}");
+        assert!(!shown.contains(&hex::encode(*seed)), "{shown}");
+        assert!(!shown.contains("4242"), "{shown}");
+        assert!(shown.contains("redacted"));
+        assert!(shown.contains(&k.key_id().fingerprint()));
+        assert_eq!(*k.to_seed(), *seed);
+    }
+
+    #[test]
+    fn key_id_and_fingerprint() {
+        let k = SecretKey::from_seed(&Zeroizing::new([1u8; KEY_LEN]));
+        let id = k.key_id();
+        assert_eq!(id.as_bytes(), &<[u8; 32]>::from(Sha256::digest(k.public_key().as_bytes())));
+        let fp = id.fingerprint();
+        assert_eq!(fp.len(), 8 * 4 + 7);
+        assert_eq!(fp.replace(' ', ""), hex::encode(&id.as_bytes()[..16]));
+        assert_eq!(KeyId::from_hex(&id.to_hex()).unwrap(), id);
+        assert!(KeyId::from_hex(&id.to_hex().to_uppercase()).is_err());
+        assert!(KeyId::from_hex("abcd").is_err());
+    }
+
+    #[test]
+    fn generated_keys_are_registrable() {
+        let mut rng = ChaCha20Rng::from_seed([9; 32]);
+        for _ in 0..16 {
+            let k = SecretKey::generate(&mut rng);
+            PublicKey::parse_registrable(*k.public_key().as_bytes()).unwrap();
+        }
+        // Not a point at all (no valid x for this y).
+        let mut not_a_point = [0u8; 32];
+        not_a_point[0] = 2;
+        assert_eq!(PublicKey::parse_registrable(not_a_point), Err(CryptoError::InvalidKey));
+    }
+}
