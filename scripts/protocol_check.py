@@ -765,8 +765,8 @@ CONSISTENCY_MEMBERS = {"size1", "size2", "path"}
 
 # PROTOCOL.md §2.1 names no error code for a malformed header or proof object
 # (only `tx.shape` for transactions); these placeholders say so in the output.
-HEADER_SHAPE = "unspecified.header_shape"
-PROOF_SHAPE = "unspecified.proof_shape"
+HEADER_SHAPE = "block.shape"  # §2.1
+PROOF_SHAPE = "proof.shape"  # §2.1
 
 
 def check_members(obj, members: set, code: str, what: str) -> None:

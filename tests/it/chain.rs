@@ -223,3 +223,72 @@ fn inclusion_proof_against_a_cosigned_checkpoint() {
         "0 of 1 required witness cosignatures"
     );
 }
+
+#[test]
+fn blocks_parse_from_the_wire_and_name_bad_transactions() {
+    use govchain_ledger::ErrorCode;
+    let demo = build_chain();
+    let b = &demo.blocks[1];
+    let bytes = serde_json::to_vec(b).unwrap();
+    assert_eq!(Block::from_json(&bytes).unwrap(), *b);
+
+    let mut v = serde_json::to_value(b).unwrap();
+    v["txs"][2]["body"]["kind"] = json!("Bad Kind");
+    let err = Block::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+    assert_eq!(err.code(), "block.tx");
+    assert!(
+        err.to_string().starts_with("block 1: transaction 2:"),
+        "{err}"
+    );
+
+    for (field, value) in [("height", json!(1.0)), ("extra", json!(true))] {
+        let mut v = serde_json::to_value(b).unwrap();
+        v["header"][field] = value;
+        let err = Block::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert_eq!(err.code(), "block.shape", "{field}");
+    }
+    let mut v = serde_json::to_value(b).unwrap();
+    v.as_object_mut().unwrap().remove("txs");
+    assert_eq!(
+        Block::from_json(&serde_json::to_vec(&v).unwrap())
+            .unwrap_err()
+            .code(),
+        "block.shape"
+    );
+}
+
+#[test]
+fn a_block_cannot_carry_another_chains_transaction() {
+    use govchain_ledger::ErrorCode;
+    let demo = build_chain();
+    let other: ChainId = "other-chain".parse().unwrap();
+    let k = key(10);
+    let foreign = Envelope::sign(
+        &k,
+        TxBody {
+            chain_id: other,
+            signer: k.key_id(),
+            seq: 99,
+            kind: "case.sign_step".into(),
+            payload: json!({}),
+            created_at: time(0),
+        },
+    )
+    .unwrap();
+    let mut f = Frontier::default();
+    let block = Block::seal(
+        &demo.node,
+        BlockDraft {
+            chain_id: demo.chain.clone(),
+            height: 0,
+            prev_hash: Hash32::ZERO,
+            time: time(0),
+            txs: vec![foreign],
+            state_digest: Hash32::ZERO,
+        },
+        &mut f,
+    )
+    .unwrap();
+    let err = verify_all(&demo, &[block]).unwrap_err();
+    assert_eq!(err.code(), "block.tx");
+}

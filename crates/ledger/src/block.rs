@@ -54,7 +54,14 @@ pub enum BlockError {
     },
     #[error(transparent)]
     Json(#[from] JcsError),
+    #[error("block is {0} bytes; the limit is {MAX_BLOCK_BYTES}")]
+    TooLarge(usize),
+    #[error("block shape: {0}")]
+    Shape(String),
 }
+
+/// Largest encoded block accepted by [`Block::from_json`].
+pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 
 impl ErrorCode for BlockError {
     fn code(&self) -> &'static str {
@@ -71,6 +78,8 @@ impl ErrorCode for BlockError {
             Self::Signature { .. } => "block.signature",
             Self::Tx { .. } => "block.tx",
             Self::Json(e) => e.code(),
+            Self::TooLarge(_) => "block.too_large",
+            Self::Shape(_) => "block.shape",
         }
     }
 }
@@ -137,6 +146,37 @@ pub struct BlockDraft {
 }
 
 impl Block {
+    /// Parses an untrusted encoded block: size limit, strict I-JSON, exact
+    /// shape (`block.shape`), and every envelope's own checks (`block.tx`).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, BlockError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return Err(BlockError::TooLarge(bytes.len()));
+        }
+        let mut value = jcs::parse_strict(bytes)?;
+        let height = value["header"]["height"].as_u64().unwrap_or(0);
+        // Envelopes are checked one by one so the error names the transaction.
+        let Some(serde_json::Value::Array(txs)) = value.get_mut("txs").map(serde_json::Value::take)
+        else {
+            return Err(BlockError::Shape("missing array member \"txs\"".into()));
+        };
+        let txs = txs
+            .into_iter()
+            .enumerate()
+            .map(|(index, tx)| {
+                Envelope::from_value(tx).map_err(|source| BlockError::Tx {
+                    height,
+                    index,
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        value["txs"] = serde_json::Value::Array(Vec::new());
+        let mut block: Block =
+            serde_json::from_value(value).map_err(|e| BlockError::Shape(e.to_string()))?;
+        block.txs = txs;
+        Ok(block)
+    }
+
     /// Computes roots and sizes, appends the leaves to `log`, and signs.
     /// `log` is the log's frontier before this block and is advanced.
     pub fn seal(key: &SecretKey, draft: BlockDraft, log: &mut Frontier) -> Result<Self, JcsError> {
@@ -217,6 +257,20 @@ impl ChainCursor {
         }
         if self.last_time.is_some_and(|t| h.time < t) {
             return Err(BlockError::TimeBackwards { height });
+        }
+        if let Some(index) = block
+            .txs
+            .iter()
+            .position(|tx| tx.body.chain_id != self.chain_id)
+        {
+            return Err(BlockError::Tx {
+                height,
+                index,
+                source: TxError::Shape(format!(
+                    "transaction of chain {} in a block of chain {}",
+                    block.txs[index].body.chain_id, self.chain_id
+                )),
+            });
         }
         let body = block.txs.len() as u64;
         if h.tx_count != body {

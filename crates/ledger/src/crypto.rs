@@ -29,8 +29,6 @@ pub enum CryptoError {
     InvalidKey,
     #[error("public key is weak ({0}); it cannot be registered")]
     WeakKey(&'static str),
-    #[error("signature is malformed: {0}")]
-    MalformedSignature(String),
     #[error("signature does not verify")]
     BadSignature,
     #[error("signature {index} of the batch does not verify")]
@@ -46,7 +44,6 @@ impl ErrorCode for CryptoError {
         match self {
             Self::InvalidKey => "crypto.invalid_key",
             Self::WeakKey(_) => "crypto.weak_key",
-            Self::MalformedSignature(_) => "crypto.malformed_signature",
             Self::BadSignature => "crypto.bad_signature",
             Self::BatchBadSignature { .. } => "crypto.batch_bad_signature",
             Self::KeyIdMismatch => "crypto.key_id_mismatch",
@@ -321,7 +318,10 @@ mod tests {
     fn key_id_and_fingerprint() {
         let k = SecretKey::from_seed(&Zeroizing::new([1u8; KEY_LEN]));
         let id = k.key_id();
-        assert_eq!(id.as_bytes(), &<[u8; 32]>::from(Sha256::digest(k.public_key().as_bytes())));
+        assert_eq!(
+            id.as_bytes(),
+            &<[u8; 32]>::from(Sha256::digest(k.public_key().as_bytes()))
+        );
         let fp = id.fingerprint();
         assert_eq!(fp.len(), 8 * 4 + 7);
         assert_eq!(fp.replace(' ', ""), hex::encode(&id.as_bytes()[..16]));
@@ -340,6 +340,9 @@ mod tests {
         // Not a point at all (no valid x for this y).
         let mut not_a_point = [0u8; 32];
         not_a_point[0] = 2;
-        assert_eq!(PublicKey::parse_registrable(not_a_point), Err(CryptoError::InvalidKey));
+        assert_eq!(
+            PublicKey::parse_registrable(not_a_point),
+            Err(CryptoError::InvalidKey)
+        );
     }
 }

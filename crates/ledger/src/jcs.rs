@@ -24,7 +24,7 @@ const MAX_SAFE_F64: f64 = MAX_SAFE_INTEGER as f64;
 /// Maximum nesting depth accepted by [`parse_strict`].
 pub const MAX_DEPTH: usize = 64;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum JcsError {
     #[error("invalid JSON: {0}")]
     Syntax(String),

@@ -27,6 +27,10 @@ pub enum ProofError {
     MalformedHash(String),
     #[error("a consistency proof from the empty tree proves nothing")]
     EmptyTree,
+    #[error(transparent)]
+    Json(#[from] crate::jcs::JcsError),
+    #[error("proof shape: {0}")]
+    Shape(String),
 }
 
 impl ErrorCode for ProofError {
@@ -39,6 +43,8 @@ impl ErrorCode for ProofError {
             Self::RootMismatch => "proof.root_mismatch",
             Self::MalformedHash(_) => "proof.malformed_hash",
             Self::EmptyTree => "proof.empty_tree",
+            Self::Json(e) => e.code(),
+            Self::Shape(_) => "proof.shape",
         }
     }
 }
@@ -99,6 +105,59 @@ pub struct ConsistencyProof {
     pub size1: u64,
     pub size2: u64,
     pub path: Vec<Hash32>,
+}
+
+/// Reads a proof object with exactly the members `names` (integers) and
+/// `path` (hex hashes) from untrusted JSON.
+fn parse_proof(bytes: &[u8], names: [&str; 2]) -> Result<([u64; 2], Vec<Hash32>), ProofError> {
+    let value = crate::jcs::parse_strict(bytes)?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ProofError::Shape("a proof is a JSON object".into()))?;
+    if obj.len() != 3 || !obj.contains_key("path") || names.iter().any(|n| !obj.contains_key(*n)) {
+        return Err(ProofError::Shape(format!(
+            "members must be exactly {}, {} and path",
+            names[0], names[1]
+        )));
+    }
+    let mut ints = [0u64; 2];
+    for (slot, name) in ints.iter_mut().zip(names) {
+        *slot = obj[name]
+            .as_u64()
+            .ok_or_else(|| ProofError::Shape(format!("{name} must be a non-negative integer")))?;
+    }
+    let path = obj["path"]
+        .as_array()
+        .ok_or_else(|| ProofError::Shape("path must be an array".into()))?
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.as_str()
+                .and_then(|s| Hash32::from_hex(s).ok())
+                .ok_or_else(|| ProofError::MalformedHash(format!("path[{i}]")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ints, path))
+}
+
+impl InclusionProof {
+    /// Parses the wire form `{"leaf_index", "tree_size", "path"}`.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProofError> {
+        let ([leaf_index, tree_size], path) = parse_proof(bytes, ["leaf_index", "tree_size"])?;
+        Ok(Self {
+            leaf_index,
+            tree_size,
+            path,
+        })
+    }
+}
+
+impl ConsistencyProof {
+    /// Parses the wire form `{"size1", "size2", "path"}`.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProofError> {
+        let ([size1, size2], path) = parse_proof(bytes, ["size1", "size2"])?;
+        Ok(Self { size1, size2, path })
+    }
 }
 
 /// All leaf hashes and every complete interior node, level by level.
@@ -491,6 +550,37 @@ mod tests {
                 verify_consistency(s1, size, &p.path, &root1.0, &root.0).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn proofs_parse_from_the_wire_form() {
+        let t = tree(5);
+        let p = t.inclusion_proof(3, 5).unwrap();
+        let json = serde_json::to_vec(&p).unwrap();
+        assert_eq!(InclusionProof::from_json(&json).unwrap(), p);
+        let c = t.consistency_proof(3, 5).unwrap();
+        assert_eq!(
+            ConsistencyProof::from_json(&serde_json::to_vec(&c).unwrap()).unwrap(),
+            c
+        );
+        let code = |s: &str| InclusionProof::from_json(s.as_bytes()).unwrap_err().code();
+        assert_eq!(
+            code(r#"{"leaf_index":3.0,"tree_size":5,"path":[]}"#),
+            "proof.shape"
+        );
+        assert_eq!(code(r#"{"leaf_index":3,"tree_size":5}"#), "proof.shape");
+        assert_eq!(
+            code(r#"{"leaf_index":3,"tree_size":5,"path":[],"x":1}"#),
+            "proof.shape"
+        );
+        assert_eq!(
+            code(r#"{"leaf_index":3,"tree_size":5,"path":["AB"]}"#),
+            "proof.malformed_hash"
+        );
+        assert_eq!(
+            code(r#"{"leaf_index":3,"tree_size":5,"path":[], "path":[]}"#),
+            "jcs.duplicate_key"
+        );
     }
 
     #[test]

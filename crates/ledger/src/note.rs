@@ -234,6 +234,7 @@ impl NoteKey {
         )
     }
 
+    /// Parses a vkey; every malformation is `note.bad_vkey`.
     pub fn parse_vkey(vkey: &str) -> Result<Self, NoteError> {
         let mut parts = vkey.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
@@ -251,7 +252,7 @@ impl NoteKey {
             }
             _ => return Err(NoteError::BadVkey("key must be 1 + 32 bytes".into())),
         };
-        let nk = Self::new(name, alg, key)?;
+        let nk = Self::new(name, alg, key).map_err(|e| NoteError::BadVkey(e.to_string()))?;
         if hex::encode(nk.key_id()) != id_hex {
             return Err(NoteError::BadVkey(
                 "key id does not match name and key".into(),
@@ -382,8 +383,13 @@ impl Checkpoint {
         let size = size_str
             .parse::<u64>()
             .ok()
-            .filter(|_| size_ok)
-            .ok_or_else(|| bad(2, "tree size must be a decimal without leading zeros"))?;
+            .filter(|n| size_ok && *n <= crate::jcs::MAX_SAFE_INTEGER)
+            .ok_or_else(|| {
+                bad(
+                    2,
+                    "tree size must be a decimal without leading zeros, at most 2^53-1",
+                )
+            })?;
         let root_raw = B64
             .decode(lines[2])
             .map_err(|_| bad(3, "root hash must be standard base64"))?;
@@ -444,6 +450,11 @@ pub fn verify_checkpoint(
     witnesses: &[NoteKey],
     quorum: usize,
 ) -> Result<VerifiedCheckpoint, NoteError> {
+    if log_key.alg != ALG_ED25519 {
+        return Err(NoteError::BadVkey(
+            "a log key must be an Ed25519 note key (type 0x01)".into(),
+        ));
+    }
     let parsed = SignedNote::parse(note)?;
     let checkpoint = Checkpoint::parse_body(&parsed.text)?;
     if checkpoint.origin != origin {
