@@ -28,15 +28,16 @@ lint:
 
 rust-test:
 	cargo test $(CARGO_FLAGS) --workspace
-	@# The vector suites again, showing how many files each ran.
-	cargo test $(CARGO_FLAGS) -p govchain-ledger --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
+	@# The vector suites again (same build), showing how many files each ran.
+	cargo test $(CARGO_FLAGS) --workspace --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
 
 ## PROTOCOL.md's examples re-derived by an independent (Python) implementation.
 protocol-check:
 	.venv/bin/python scripts/protocol_check.py PROTOCOL.md
 
 smoke:
-	cargo build $(CARGO_FLAGS) --bin govchain
+	@# The binary as `cargo test` built it (same features: no second build).
+	cargo test $(CARGO_FLAGS) --workspace --no-run
 	scripts/smoke-window.sh target/debug/govchain target/smoke-window.png
 
 bench:

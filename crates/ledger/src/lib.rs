@@ -5,7 +5,8 @@
 //! ([`crypto`]), domain-separated signing ([`domain`]), typed protocol values
 //! ([`types`]), transactions ([`tx`]), the RFC 6962 Merkle log ([`merkle`]),
 //! blocks ([`block`]) and C2SP signed-note checkpoints with witness
-//! cosignatures ([`note`]).
+//! cosignatures ([`note`]), and the state machine that applies the rules of
+//! every transaction kind ([`state`]).
 //!
 //! It does no I/O and has no async: the department node, the workstation and
 //! outside verifiers all link the same code, so they reach the same verdicts.
@@ -19,6 +20,7 @@ pub mod domain;
 pub mod jcs;
 pub mod merkle;
 pub mod note;
+pub mod state;
 pub mod tx;
 pub mod types;
 

@@ -1,0 +1,375 @@
+//! Engineering funds: projects with a budget and four parties, and payments
+//! that go request (contractor) → confirm (supervisor) → approve (the
+//! project's approvers, in order) → execute (operator). Invariants:
+//! paid + pending ≤ budget, payroll ≤ amount, no step skipped.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::kinds::{
+    CreateProject, ExecutePayment, Parties, Party, PayrollLine, RefId, RequestPayment,
+    ReviewPayment, Verdict,
+};
+use super::{bad_payload, Ctx, Rejection, State};
+use crate::crypto::KeyId;
+use crate::types::{Fen, Hash32, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Requested,
+    Confirmed,
+    Approved,
+    Executed,
+    Refused,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Requested => "requested",
+            PaymentStatus::Confirmed => "confirmed",
+            PaymentStatus::Approved => "approved",
+            PaymentStatus::Executed => "executed",
+            PaymentStatus::Refused => "refused",
+        }
+    }
+
+    /// Still counted against the budget as pending.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Requested | PaymentStatus::Confirmed | PaymentStatus::Approved
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub height: u64,
+    pub time: Timestamp,
+    pub tx_id: Hash32,
+    pub official: KeyId,
+    /// `request`, `confirm`, `approve`, `refuse` or `execute`.
+    pub step: String,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: RefId,
+    pub amount: Fen,
+    pub purpose: String,
+    pub milestone: String,
+    pub invoices: Vec<Hash32>,
+    pub payroll: Vec<PayrollLine>,
+    pub status: PaymentStatus,
+    /// How many of the project's approvers have approved.
+    pub approvals_done: usize,
+    pub transfer_ref: Option<String>,
+    pub events: Vec<PaymentEvent>,
+}
+
+impl Payment {
+    pub fn payroll_total(&self) -> Fen {
+        self.payroll.iter().fold(Fen::ZERO, |acc, l| {
+            acc.checked_add(l.amount).unwrap_or(Fen::MAX)
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: RefId,
+    pub name: String,
+    pub budget: Fen,
+    pub parties: Parties,
+    pub approvers: Vec<Party>,
+    pub created_at: u64,
+    pub paid: Fen,
+    pub pending: Fen,
+    pub payments: BTreeMap<RefId, Payment>,
+}
+
+impl Project {
+    /// What the next step of `p` is and who must sign it.
+    pub fn next_step(&self, p: &Payment) -> Option<(&'static str, Party)> {
+        match p.status {
+            PaymentStatus::Requested => Some(("payment.confirm", Party::Supervisor)),
+            PaymentStatus::Confirmed => self
+                .approvers
+                .get(p.approvals_done)
+                .map(|party| ("payment.approve", *party)),
+            PaymentStatus::Approved => Some(("payment.execute", Party::Operator)),
+            PaymentStatus::Executed | PaymentStatus::Refused => None,
+        }
+    }
+}
+
+fn overflow(e: &crate::types::TypeError) -> Rejection {
+    Rejection::AmountOverflow(e.to_string())
+}
+
+pub(super) fn create_project(
+    s: &mut State,
+    ctx: &Ctx<'_>,
+    c: &CreateProject,
+) -> Result<(), Rejection> {
+    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
+    if s.projects.contains_key(&c.project_id) {
+        return Err(Rejection::ProjectExists(c.project_id.to_string()));
+    }
+    if official != c.parties.developer {
+        return Err(Rejection::WrongParty {
+            project: c.project_id.to_string(),
+            party: "developer".into(),
+        });
+    }
+    for party in [
+        Party::Developer,
+        Party::Contractor,
+        Party::Supervisor,
+        Party::Operator,
+    ] {
+        let id = c.parties.get(party);
+        let o = s
+            .officials
+            .get(&id)
+            .ok_or_else(|| Rejection::UnknownOfficial(id.to_string()))?;
+        if o.revoked_at.is_some() {
+            return Err(Rejection::OfficialRevoked(id.to_string()));
+        }
+    }
+    if c.budget == Fen::ZERO {
+        return Err(bad_payload(ctx.kind, "budget must be positive"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if c.approvers.is_empty()
+        || c.approvers.len() > 2
+        || c.approvers
+            .iter()
+            .any(|p| !matches!(p, Party::Developer | Party::Operator) || !seen.insert(*p))
+    {
+        return Err(bad_payload(
+            ctx.kind,
+            "approvers must be developer and/or operator, each at most once",
+        ));
+    }
+    s.projects.insert(
+        c.project_id.clone(),
+        Project {
+            id: c.project_id.clone(),
+            name: c.name.clone(),
+            budget: c.budget,
+            parties: c.parties.clone(),
+            approvers: c.approvers.clone(),
+            created_at: ctx.height,
+            paid: Fen::ZERO,
+            pending: Fen::ZERO,
+            payments: BTreeMap::new(),
+        },
+    );
+    Ok(())
+}
+
+fn project<'a>(s: &'a State, id: &RefId) -> Result<&'a Project, Rejection> {
+    s.projects
+        .get(id)
+        .ok_or_else(|| Rejection::UnknownProject(id.to_string()))
+}
+
+fn require_party(p: &Project, official: KeyId, party: Party) -> Result<(), Rejection> {
+    if p.parties.get(party) == official {
+        Ok(())
+    } else {
+        Err(Rejection::WrongParty {
+            project: p.id.to_string(),
+            party: party.as_str().into(),
+        })
+    }
+}
+
+pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Result<(), Rejection> {
+    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
+    let p = project(s, &r.project_id)?;
+    require_party(p, official, Party::Contractor)?;
+    if p.payments.contains_key(&r.payment_id) {
+        return Err(Rejection::PaymentExists(r.payment_id.to_string()));
+    }
+    if r.amount == Fen::ZERO {
+        return Err(bad_payload(ctx.kind, "amount must be positive"));
+    }
+    if r.invoices.len() > 100 || r.payroll.len() > 1000 {
+        return Err(bad_payload(
+            ctx.kind,
+            "at most 100 invoices and 1000 payroll lines",
+        ));
+    }
+    let payroll = r
+        .payroll
+        .iter()
+        .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.amount))
+        .map_err(|e| overflow(&e))?;
+    if payroll > r.amount {
+        return Err(Rejection::PayrollExceedsAmount {
+            payroll,
+            amount: r.amount,
+        });
+    }
+    let committed = p.paid.checked_add(p.pending).map_err(|e| overflow(&e))?;
+    let available = p.budget.checked_sub(committed).unwrap_or(Fen::ZERO);
+    if r.amount > available {
+        return Err(Rejection::OverBudget {
+            requested: r.amount,
+            available,
+            budget: p.budget,
+            paid: p.paid,
+            pending: p.pending,
+        });
+    }
+    let pending = p.pending.checked_add(r.amount).map_err(|e| overflow(&e))?;
+    let Some(p) = s.projects.get_mut(&r.project_id) else {
+        return Err(Rejection::UnknownProject(r.project_id.to_string()));
+    };
+    p.pending = pending;
+    p.payments.insert(
+        r.payment_id.clone(),
+        Payment {
+            id: r.payment_id.clone(),
+            amount: r.amount,
+            purpose: r.purpose.clone(),
+            milestone: r.milestone.clone(),
+            invoices: r.invoices.clone(),
+            payroll: r.payroll.clone(),
+            status: PaymentStatus::Requested,
+            approvals_done: 0,
+            transfer_ref: None,
+            events: vec![PaymentEvent {
+                height: ctx.height,
+                time: ctx.time,
+                tx_id: ctx.tx_id,
+                official,
+                step: "request".into(),
+                comment: String::new(),
+            }],
+        },
+    );
+    Ok(())
+}
+
+/// Checks that `payment` is at step `kind` and that the signer is the party
+/// that must sign it. Returns the project (cloned for mutation) and payment id.
+fn at_step(
+    s: &State,
+    ctx: &Ctx<'_>,
+    project_id: &RefId,
+    payment_id: &RefId,
+) -> Result<(Project, Party), Rejection> {
+    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
+    let p = project(s, project_id)?;
+    let pay = p
+        .payments
+        .get(payment_id)
+        .ok_or_else(|| Rejection::UnknownPayment(payment_id.to_string()))?;
+    let out_of_order = |next: String| Rejection::PaymentOutOfOrder {
+        payment: payment_id.to_string(),
+        status: pay.status.as_str().into(),
+        next,
+    };
+    let (step, party) = p
+        .next_step(pay)
+        .ok_or_else(|| out_of_order("none (the payment is closed)".into()))?;
+    if step != ctx.kind {
+        return Err(out_of_order(format!("{step} by the {}", party.as_str())));
+    }
+    require_party(p, official, party)?;
+    Ok((p.clone(), party))
+}
+
+fn record(p: &mut Project, payment_id: &RefId, ctx: &Ctx<'_>, step: &str, comment: &str) {
+    if let (Some(pay), Some(official)) = (p.payments.get_mut(payment_id), ctx.official) {
+        pay.events.push(PaymentEvent {
+            height: ctx.height,
+            time: ctx.time,
+            tx_id: ctx.tx_id,
+            official,
+            step: step.into(),
+            comment: comment.into(),
+        });
+    }
+}
+
+fn refuse(p: &mut Project, payment_id: &RefId, comment: &str) -> Result<(), Rejection> {
+    if comment.trim().is_empty() {
+        return Err(Rejection::CommentRequired);
+    }
+    let amount = p.payments.get(payment_id).map_or(Fen::ZERO, |x| x.amount);
+    p.pending = p.pending.checked_sub(amount).map_err(|e| overflow(&e))?;
+    if let Some(pay) = p.payments.get_mut(payment_id) {
+        pay.status = PaymentStatus::Refused;
+    }
+    Ok(())
+}
+
+pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+    let (mut p, _) = at_step(s, ctx, &r.project_id, &r.payment_id)?;
+    let step = match r.verdict {
+        Verdict::Accept => {
+            if let Some(pay) = p.payments.get_mut(&r.payment_id) {
+                pay.status = PaymentStatus::Confirmed;
+            }
+            "confirm"
+        }
+        Verdict::Refuse => {
+            refuse(&mut p, &r.payment_id, &r.comment)?;
+            "refuse"
+        }
+    };
+    record(&mut p, &r.payment_id, ctx, step, &r.comment);
+    s.projects.insert(r.project_id.clone(), p);
+    Ok(())
+}
+
+pub(super) fn approve(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+    let (mut p, _) = at_step(s, ctx, &r.project_id, &r.payment_id)?;
+    let n = p.approvers.len();
+    let step = match r.verdict {
+        Verdict::Accept => {
+            if let Some(pay) = p.payments.get_mut(&r.payment_id) {
+                pay.approvals_done += 1;
+                if pay.approvals_done == n {
+                    pay.status = PaymentStatus::Approved;
+                }
+            }
+            "approve"
+        }
+        Verdict::Refuse => {
+            refuse(&mut p, &r.payment_id, &r.comment)?;
+            "refuse"
+        }
+    };
+    record(&mut p, &r.payment_id, ctx, step, &r.comment);
+    s.projects.insert(r.project_id.clone(), p);
+    Ok(())
+}
+
+pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Result<(), Rejection> {
+    let (mut p, _) = at_step(s, ctx, &e.project_id, &e.payment_id)?;
+    if e.transfer_ref.trim().is_empty() {
+        return Err(bad_payload(ctx.kind, "transfer_ref is required"));
+    }
+    let amount = p
+        .payments
+        .get(&e.payment_id)
+        .map_or(Fen::ZERO, |x| x.amount);
+    p.pending = p.pending.checked_sub(amount).map_err(|x| overflow(&x))?;
+    p.paid = p.paid.checked_add(amount).map_err(|x| overflow(&x))?;
+    if let Some(pay) = p.payments.get_mut(&e.payment_id) {
+        pay.status = PaymentStatus::Executed;
+        pay.transfer_ref = Some(e.transfer_ref.clone());
+    }
+    record(&mut p, &e.payment_id, ctx, "execute", &e.transfer_ref);
+    s.projects.insert(e.project_id.clone(), p);
+    Ok(())
+}

@@ -1,0 +1,517 @@
+//! Transaction kinds and their payloads: the typed form of `body.kind` +
+//! `body.payload`. Parsing is strict (unknown members are errors) so that a
+//! payload has one meaning everywhere.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::rejection::Rejection;
+use crate::crypto::{KeyId, PublicKey};
+use crate::types::{Fen, Hash32, Timestamp};
+
+/// Validated identifiers used in payloads.
+macro_rules! ident {
+    ($(#[$m:meta])* $ty:ident, $check:expr, $what:literal) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $ty(String);
+
+        impl $ty {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// For literals in this crate; each is checked by a unit test.
+            #[allow(dead_code)]
+            pub(crate) fn from_static(s: &'static str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                let check: fn(&str) -> bool = $check;
+                if check(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(format!("{s:?} is not a valid {}", $what))
+                }
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(v: $ty) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn slug_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && (b == b'-' || b == b'_'))
+        })
+}
+
+fn ref_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_alphanumeric() || (i > 0 && (b == b'-' || b == b'_' || b == b'.'))
+        })
+}
+
+ident!(
+    /// A department id, e.g. `city-management`.
+    DeptId, slug_ok, "department id (lowercase letters, digits, - and _)"
+);
+ident!(
+    /// A role name, e.g. `fire-inspector`.
+    Role, slug_ok, "role (lowercase letters, digits, - and _)"
+);
+ident!(
+    /// An id chosen by the submitter for a case, project, payment or template.
+    RefId, ref_ok, "id (letters, digits, '.', '-' and '_', at most 64)"
+);
+ident!(
+    /// A hierarchical scope: `*` (everything) or slugs joined by `/`
+    /// (`hz` ⊃ `hz/xihu` ⊃ `hz/xihu/beishan`).
+    Scope,
+    |s| s == "*" || (s.len() <= 128 && s.split('/').all(slug_ok)),
+    "scope (\"*\" or path segments like \"hz/xihu\")"
+);
+
+impl Scope {
+    /// Whether a grant at `self` covers `other`.
+    pub fn covers(&self, other: &Scope) -> bool {
+        self.0 == "*"
+            || other.0 == self.0
+            || (other.0.len() > self.0.len()
+                && other.0.starts_with(&self.0)
+                && other.0.as_bytes()[self.0.len()] == b'/')
+    }
+}
+
+/// A person's display name or free text, bounded.
+fn text_ok(s: &str, max: usize) -> bool {
+    s.chars().count() <= max && !s.chars().any(char::is_control)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSpec {
+    pub name: String,
+    pub public_key: PublicKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentSpec {
+    pub id: DeptId,
+    pub name: String,
+    /// Parent department, for hierarchical administration (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<DeptId>,
+    /// The department node's key (signs blocks and checkpoints).
+    pub node_key: PublicKey,
+    pub admins: Vec<AdminSpec>,
+    /// How many distinct admins must sign an admin action of this department.
+    pub admin_threshold: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Checkpoint origin line of this chain.
+    pub origin: String,
+    /// Distinct departments whose admins must sign a `department.add`.
+    pub consortium_threshold: u32,
+    pub departments: Vec<DepartmentSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterOfficial {
+    pub department: DeptId,
+    pub name: String,
+    pub public_key: PublicKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeOfficial {
+    pub official: KeyId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    pub new_public_key: PublicKey,
+    /// First block height at which the new key signs (the old key signs below it).
+    pub effective_height: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRole {
+    pub official: KeyId,
+    pub department: DeptId,
+    pub role: Role,
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRole {
+    pub grant: Hash32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReject {
+    /// A rejection ends the case.
+    End,
+    /// A rejection sends the case back to the stage `return_to` for rework.
+    Return,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    pub name: String,
+    pub department: DeptId,
+    pub role: Role,
+    /// Approvals needed (k of the officials holding the role).
+    pub threshold: u32,
+    /// Consecutive stages with the same group may be signed in any order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Seconds of ledger time the stage may stay open once reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_secs: Option<u64>,
+    pub on_reject: OnReject,
+    /// For `on_reject: "return"`: the stage index to return to (≤ this stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefineWorkflow {
+    pub id: RefId,
+    pub version: u32,
+    pub name: String,
+    pub stages: Vec<StageSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    pub case_id: RefId,
+    pub template: RefId,
+    pub version: u32,
+    pub scope: Scope,
+    pub title: String,
+    /// SHA-256 of the application documents (kept off-chain).
+    pub documents: Vec<Hash32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignStep {
+    pub case_id: RefId,
+    pub stage: usize,
+    pub decision: Decision,
+    pub comment: String,
+    pub attachments: Vec<Hash32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawCase {
+    pub case_id: RefId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Developer,
+    Contractor,
+    Supervisor,
+    Operator,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Developer => "developer",
+            Party::Contractor => "contractor",
+            Party::Supervisor => "supervisor",
+            Party::Operator => "operator",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parties {
+    pub developer: KeyId,
+    pub contractor: KeyId,
+    pub supervisor: KeyId,
+    pub operator: KeyId,
+}
+
+impl Parties {
+    pub fn get(&self, p: Party) -> KeyId {
+        match p {
+            Party::Developer => self.developer,
+            Party::Contractor => self.contractor,
+            Party::Supervisor => self.supervisor,
+            Party::Operator => self.operator,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    pub project_id: RefId,
+    pub name: String,
+    pub budget: Fen,
+    pub parties: Parties,
+    /// Who approves a confirmed payment, in order (developer and/or operator).
+    pub approvers: Vec<Party>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayrollLine {
+    /// Salted hash of the worker's identity (no personal data on chain).
+    pub worker: Hash32,
+    pub amount: Fen,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPayment {
+    pub project_id: RefId,
+    pub payment_id: RefId,
+    pub amount: Fen,
+    pub purpose: String,
+    pub milestone: String,
+    pub invoices: Vec<Hash32>,
+    /// Wages paid straight to workers ("penetrating payment").
+    pub payroll: Vec<PayrollLine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accept,
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewPayment {
+    pub project_id: RefId,
+    pub payment_id: RefId,
+    pub verdict: Verdict,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutePayment {
+    pub project_id: RefId,
+    pub payment_id: RefId,
+    /// The bank's transfer reference.
+    pub transfer_ref: String,
+}
+
+/// A parsed transaction: what the state machine applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Genesis(Genesis),
+    AddDepartment(DepartmentSpec),
+    RegisterOfficial(RegisterOfficial),
+    RevokeOfficial(RevokeOfficial),
+    RotateKey(RotateKey),
+    GrantRole(GrantRole),
+    RevokeRole(RevokeRole),
+    DefineWorkflow(DefineWorkflow),
+    OpenCase(OpenCase),
+    SignStep(SignStep),
+    WithdrawCase(WithdrawCase),
+    CreateProject(CreateProject),
+    RequestPayment(RequestPayment),
+    ConfirmPayment(ReviewPayment),
+    ApprovePayment(ReviewPayment),
+    ExecutePayment(ExecutePayment),
+}
+
+/// Every kind this version of the ledger knows, in PROTOCOL.md §12 order.
+pub const KINDS: &[&str] = &[
+    "consortium.genesis",
+    "department.add",
+    "official.register",
+    "official.revoke",
+    "key.rotate",
+    "role.grant",
+    "role.revoke",
+    "workflow.define",
+    "case.open",
+    "case.sign_step",
+    "case.withdraw",
+    "project.create",
+    "payment.request",
+    "payment.confirm",
+    "payment.approve",
+    "payment.execute",
+];
+
+fn payload<T: serde::de::DeserializeOwned>(kind: &str, v: &Value) -> Result<T, Rejection> {
+    serde_json::from_value(v.clone()).map_err(|e| Rejection::BadPayload {
+        kind: kind.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn check_text(kind: &str, field: &str, s: &str, max: usize) -> Result<(), Rejection> {
+    if text_ok(s, max) {
+        Ok(())
+    } else {
+        Err(Rejection::BadPayload {
+            kind: kind.to_owned(),
+            detail: format!("{field} must be at most {max} characters without control characters"),
+        })
+    }
+}
+
+impl Action {
+    /// Parses `kind` + `payload` strictly.
+    pub fn parse(kind: &str, v: &Value) -> Result<Self, Rejection> {
+        let a = match kind {
+            "consortium.genesis" => Action::Genesis(payload(kind, v)?),
+            "department.add" => Action::AddDepartment(payload(kind, v)?),
+            "official.register" => Action::RegisterOfficial(payload(kind, v)?),
+            "official.revoke" => Action::RevokeOfficial(payload(kind, v)?),
+            "key.rotate" => Action::RotateKey(payload(kind, v)?),
+            "role.grant" => Action::GrantRole(payload(kind, v)?),
+            "role.revoke" => Action::RevokeRole(payload(kind, v)?),
+            "workflow.define" => Action::DefineWorkflow(payload(kind, v)?),
+            "case.open" => Action::OpenCase(payload(kind, v)?),
+            "case.sign_step" => Action::SignStep(payload(kind, v)?),
+            "case.withdraw" => Action::WithdrawCase(payload(kind, v)?),
+            "project.create" => Action::CreateProject(payload(kind, v)?),
+            "payment.request" => Action::RequestPayment(payload(kind, v)?),
+            "payment.confirm" => Action::ConfirmPayment(payload(kind, v)?),
+            "payment.approve" => Action::ApprovePayment(payload(kind, v)?),
+            "payment.execute" => Action::ExecutePayment(payload(kind, v)?),
+            other => return Err(Rejection::UnknownKind(other.to_owned())),
+        };
+        a.check_texts(kind)?;
+        Ok(a)
+    }
+
+    fn check_texts(&self, kind: &str) -> Result<(), Rejection> {
+        match self {
+            Action::Genesis(g) => {
+                check_text(kind, "origin", &g.origin, 128)?;
+                for d in &g.departments {
+                    check_text(kind, "department name", &d.name, 64)?;
+                    for a in &d.admins {
+                        check_text(kind, "admin name", &a.name, 64)?;
+                    }
+                }
+            }
+            Action::AddDepartment(d) => check_text(kind, "name", &d.name, 64)?,
+            Action::RegisterOfficial(r) => check_text(kind, "name", &r.name, 64)?,
+            Action::DefineWorkflow(w) => {
+                check_text(kind, "name", &w.name, 128)?;
+                for s in &w.stages {
+                    check_text(kind, "stage name", &s.name, 64)?;
+                }
+            }
+            Action::OpenCase(c) => check_text(kind, "title", &c.title, 200)?,
+            Action::SignStep(s) => check_text(kind, "comment", &s.comment, 2000)?,
+            Action::WithdrawCase(w) => check_text(kind, "reason", &w.reason, 2000)?,
+            Action::CreateProject(p) => check_text(kind, "name", &p.name, 128)?,
+            Action::RequestPayment(p) => {
+                check_text(kind, "purpose", &p.purpose, 500)?;
+                check_text(kind, "milestone", &p.milestone, 128)?;
+            }
+            Action::ConfirmPayment(r) | Action::ApprovePayment(r) => {
+                check_text(kind, "comment", &r.comment, 2000)?;
+            }
+            Action::ExecutePayment(e) => check_text(kind, "transfer_ref", &e.transfer_ref, 128)?,
+            Action::RevokeOfficial(_)
+            | Action::RotateKey(_)
+            | Action::GrantRole(_)
+            | Action::RevokeRole(_) => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_literals_are_valid() {
+        assert!(Role::try_from("admin".to_owned()).is_ok());
+        assert!(Scope::try_from("*".to_owned()).is_ok());
+    }
+
+    #[test]
+    fn scopes_are_hierarchical() {
+        let s = |x: &str| Scope::try_from(x.to_owned()).unwrap();
+        assert!(s("hz").covers(&s("hz/xihu/beishan")));
+        assert!(s("hz/xihu").covers(&s("hz/xihu")));
+        assert!(!s("hz/xihu").covers(&s("hz")));
+        assert!(!s("hz/xi").covers(&s("hz/xihu")));
+        assert!(s("*").covers(&s("sz")));
+        for bad in ["", "Hz", "hz//x", "/hz", "hz/", "h z"] {
+            assert!(Scope::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_and_members_are_rejected() {
+        assert_eq!(
+            Action::parse("case.fly", &serde_json::json!({}))
+                .unwrap_err()
+                .code(),
+            "tx.unknown_kind"
+        );
+        let err = Action::parse(
+            "case.withdraw",
+            &serde_json::json!({"case_id": "c1", "reason": "x", "extra": 1}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "tx.bad_payload");
+    }
+
+    use crate::ErrorCode;
+}

@@ -1,0 +1,345 @@
+//! The ledger's state machine: the rules every node and every workstation
+//! apply, deterministically, to reach the same state and state digest.
+//!
+//! Owns the [`State`] (departments, officials and keys, role grants, pending
+//! admin approvals, workflow templates and cases, projects and payments),
+//! [`State::apply_block`] / [`State::apply_tx`] and the [`Rejection`] codes.
+//! Collections are persistent maps (`imbl`), so cloning a state to apply a
+//! block atomically costs O(1), and iteration order is by key everywhere.
+
+mod consortium;
+pub mod fixtures;
+mod funds;
+pub mod kinds;
+mod rejection;
+pub mod views;
+mod workflow;
+
+use imbl::{OrdMap, OrdSet};
+use serde::{Deserialize, Serialize};
+
+use crate::block::Block;
+use crate::crypto::{BatchItem, KeyId, PublicKey};
+use crate::jcs;
+use crate::tx::Envelope;
+use crate::types::{ChainId, Hash32, Timestamp};
+pub use kinds::Action;
+pub use rejection::Rejection;
+
+use kinds::{DeptId, Role, Scope};
+
+/// One department of the consortium.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    pub id: DeptId,
+    pub name: String,
+    pub parent: Option<DeptId>,
+    pub node_key: PublicKey,
+    pub admin_threshold: u32,
+}
+
+/// A key of an official and the heights it signs for: `[from, until)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEpoch {
+    pub key: PublicKey,
+    pub from_height: u64,
+    pub until_height: Option<u64>,
+}
+
+/// A registered official. Identified by the key id of their first key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Official {
+    pub id: KeyId,
+    pub name: String,
+    pub department: DeptId,
+    pub keys: Vec<KeyEpoch>,
+    pub revoked_at: Option<u64>,
+    pub registered_at: u64,
+}
+
+/// A role granted to an official in a department for a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: Hash32,
+    pub official: KeyId,
+    pub department: DeptId,
+    pub role: Role,
+    pub scope: Scope,
+    pub granted_at: u64,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// An admin action waiting for more admins' signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub kind: String,
+    /// Departments whose admins count, and how many distinct approvals are needed.
+    pub approvals: OrdSet<KeyId>,
+    pub needed: usize,
+    pub first_height: u64,
+}
+
+/// The whole ledger state after some block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub chain_id: Option<ChainId>,
+    pub origin: Option<String>,
+    pub consortium_threshold: u32,
+    /// Height of the next block to apply.
+    pub next_height: u64,
+    /// Time of the last applied block.
+    pub time: Option<Timestamp>,
+    pub departments: OrdMap<DeptId, Department>,
+    pub officials: OrdMap<KeyId, Official>,
+    /// Every key id ever registered → the official it belongs to.
+    pub key_index: OrdMap<KeyId, KeyId>,
+    /// Last committed `seq` per official.
+    pub seqs: OrdMap<KeyId, u64>,
+    pub grants: OrdMap<Hash32, Grant>,
+    /// Pending multi-admin actions, by action digest.
+    pub proposals: OrdMap<Hash32, Proposal>,
+    pub templates: OrdMap<String, workflow::Template>,
+    pub cases: OrdMap<kinds::RefId, workflow::Case>,
+    pub projects: OrdMap<kinds::RefId, funds::Project>,
+    /// Committed transaction count (log size).
+    pub tx_count: u64,
+}
+
+/// Whether [`State::apply_block`] checks transaction signatures (a node that
+/// checked them on admission may skip; a syncing client never does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigCheck {
+    Verify,
+    Skip,
+}
+
+/// Everything a rule may know about the transaction being applied.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx<'a> {
+    pub height: u64,
+    pub time: Timestamp,
+    pub tx_id: Hash32,
+    pub kind: &'a str,
+    /// SHA-256 of `JCS({"kind", "payload"})`: identifies an admin action so
+    /// that several admins signing the same action count toward its threshold.
+    pub action_digest: Hash32,
+    /// The signing official (None only for genesis).
+    pub official: Option<KeyId>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Deterministic digest of the whole state: SHA-256 of its canonical JSON.
+    pub fn digest(&self) -> Result<Hash32, jcs::JcsError> {
+        Ok(Hash32::sha256(&jcs::canonicalize_serialize(self)?))
+    }
+
+    /// The official a key id signs for, and the public key, if the key is
+    /// valid at `height`.
+    pub fn signer(&self, key_id: &KeyId, height: u64) -> Result<(KeyId, PublicKey), Rejection> {
+        let official_id = self.key_index.get(key_id).ok_or(Rejection::UnknownSigner)?;
+        let official = self
+            .officials
+            .get(official_id)
+            .ok_or(Rejection::UnknownSigner)?;
+        if let Some(h) = official.revoked_at {
+            if height >= h {
+                return Err(Rejection::KeyRevoked(h));
+            }
+        }
+        let epoch = official
+            .keys
+            .iter()
+            .find(|e| e.key.key_id() == *key_id)
+            .ok_or(Rejection::UnknownSigner)?;
+        if height < epoch.from_height {
+            return Err(Rejection::UnknownSigner);
+        }
+        if let Some(until) = epoch.until_height {
+            if height >= until {
+                return Err(Rejection::KeyRotated(until));
+            }
+        }
+        Ok((*official_id, epoch.key))
+    }
+
+    /// Whether `official` holds `role` in `department` covering `scope` at `time`.
+    pub fn has_role(
+        &self,
+        official: &KeyId,
+        department: &DeptId,
+        role: &Role,
+        scope: &Scope,
+        time: Timestamp,
+    ) -> bool {
+        self.grants.values().any(|g| {
+            g.official == *official
+                && g.department == *department
+                && g.role == *role
+                && g.scope.covers(scope)
+                && g.expires_at.is_none_or(|t| time < t)
+        })
+    }
+
+    pub fn is_admin(&self, official: &KeyId, department: &DeptId, time: Timestamp) -> bool {
+        self.has_role(official, department, &admin_role(), &star(), time)
+    }
+
+    /// Applies one block atomically: all of its transactions or none. The
+    /// returned state has `next_height` advanced and `time` set to the block's.
+    pub fn apply_block(&self, block: &Block, sigs: SigCheck) -> Result<State, (usize, Rejection)> {
+        let mut next = self.clone();
+        let h = &block.header;
+        if sigs == SigCheck::Verify {
+            next.verify_block_signatures(block)?;
+        }
+        for (i, env) in block.txs.iter().enumerate() {
+            next.apply_tx_at(env, h.height, h.time)
+                .map_err(|r| (i, r))?;
+        }
+        next.next_height = h.height + 1;
+        next.time = Some(h.time);
+        Ok(next)
+    }
+
+    /// Batch-verifies every transaction signature of a block with the keys
+    /// valid at its height. Keys registered inside the same block are looked
+    /// up as the block applies, so such transactions are checked one by one.
+    fn verify_block_signatures(&self, block: &Block) -> Result<(), (usize, Rejection)> {
+        let height = block.header.height;
+        let mut keys = Vec::with_capacity(block.txs.len());
+        let mut msgs = Vec::with_capacity(block.txs.len());
+        let mut idx = Vec::with_capacity(block.txs.len());
+        for (i, env) in block.txs.iter().enumerate() {
+            if let Ok((_, key)) = self.signer(&env.body.signer, height) {
+                let msg = env
+                    .body
+                    .signed_message()
+                    .map_err(|e| (i, bad_payload(&env.body.kind, &e.to_string())))?;
+                keys.push(key);
+                msgs.push(msg);
+                idx.push(i);
+            }
+        }
+        let items: Vec<BatchItem<'_>> = idx
+            .iter()
+            .enumerate()
+            .map(|(j, &i)| BatchItem {
+                key: &keys[j],
+                msg: &msgs[j],
+                sig: &block.txs[i].sig,
+            })
+            .collect();
+        crate::crypto::verify_batch(&items).map_err(|e| match e {
+            crate::crypto::CryptoError::BatchBadSignature { index } => {
+                (idx[index], Rejection::BadSignature)
+            }
+            _ => (idx.first().copied().unwrap_or(0), Rejection::BadSignature),
+        })
+    }
+
+    /// Applies one transaction at `height`/`time` (the block's), verifying its
+    /// signature. On error the state is unchanged.
+    pub fn apply_tx(
+        &mut self,
+        env: &Envelope,
+        height: u64,
+        time: Timestamp,
+    ) -> Result<(), Rejection> {
+        if let Ok((_, key)) = self.signer(&env.body.signer, height) {
+            env.verify(&key).map_err(|_| Rejection::BadSignature)?;
+        }
+        self.apply_tx_at(env, height, time)
+    }
+
+    /// Checks a transaction against the current state without changing it
+    /// (mempool admission): as if it were applied in the next block at `time`.
+    pub fn check_tx(&self, env: &Envelope, time: Timestamp) -> Result<(), Rejection> {
+        let mut scratch = self.clone();
+        scratch.apply_tx(env, self.next_height, time)
+    }
+
+    fn apply_tx_at(
+        &mut self,
+        env: &Envelope,
+        height: u64,
+        time: Timestamp,
+    ) -> Result<(), Rejection> {
+        let body = &env.body;
+        let action = Action::parse(&body.kind, &body.payload)?;
+        let tx_id = env
+            .id()
+            .map_err(|e| bad_payload(&body.kind, &e.to_string()))?;
+        if let Action::Genesis(g) = &action {
+            return consortium::genesis(self, env, g, height, tx_id);
+        }
+        let chain = self.chain_id.clone().ok_or(Rejection::NoGenesis)?;
+        if body.chain_id != chain {
+            return Err(Rejection::WrongChain {
+                expected: chain.to_string(),
+                found: body.chain_id.to_string(),
+            });
+        }
+        let (official, _) = self.signer(&body.signer, height)?;
+        let last = self.seqs.get(&official).copied().unwrap_or(0);
+        if body.seq <= last {
+            return Err(Rejection::Replayed {
+                seq: body.seq,
+                last,
+            });
+        }
+        let action_digest = Hash32::sha256(
+            &jcs::canonicalize(&serde_json::json!({"kind": body.kind, "payload": body.payload}))
+                .map_err(|e| bad_payload(&body.kind, &e.to_string()))?,
+        );
+        let ctx = Ctx {
+            height,
+            time,
+            tx_id,
+            kind: &body.kind,
+            action_digest,
+            official: Some(official),
+        };
+        // Rules validate fully before they mutate, so an error leaves the
+        // state as it was; only then is the sequence number consumed.
+        match &action {
+            Action::Genesis(_) => {} // applied above
+            Action::AddDepartment(d) => consortium::add_department(self, &ctx, d)?,
+            Action::RegisterOfficial(r) => consortium::register_official(self, &ctx, r)?,
+            Action::RevokeOfficial(r) => consortium::revoke_official(self, &ctx, r)?,
+            Action::RotateKey(r) => consortium::rotate_key(self, &ctx, r)?,
+            Action::GrantRole(g) => consortium::grant_role(self, &ctx, g)?,
+            Action::RevokeRole(r) => consortium::revoke_role(self, &ctx, r)?,
+            Action::DefineWorkflow(w) => workflow::define(self, &ctx, w)?,
+            Action::OpenCase(o) => workflow::open(self, &ctx, o)?,
+            Action::SignStep(s) => workflow::sign_step(self, &ctx, s)?,
+            Action::WithdrawCase(w) => workflow::withdraw(self, &ctx, w)?,
+            Action::CreateProject(p) => funds::create_project(self, &ctx, p)?,
+            Action::RequestPayment(p) => funds::request(self, &ctx, p)?,
+            Action::ConfirmPayment(r) => funds::confirm(self, &ctx, r)?,
+            Action::ApprovePayment(r) => funds::approve(self, &ctx, r)?,
+            Action::ExecutePayment(e) => funds::execute(self, &ctx, e)?,
+        }
+        self.seqs.insert(official, body.seq);
+        self.tx_count += 1;
+        Ok(())
+    }
+}
+
+pub(crate) fn bad_payload(kind: &str, detail: &str) -> Rejection {
+    Rejection::BadPayload {
+        kind: kind.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+pub(crate) fn admin_role() -> Role {
+    Role::from_static("admin")
+}
+
+pub(crate) fn star() -> Scope {
+    Scope::from_static("*")
+}

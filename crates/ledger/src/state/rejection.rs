@@ -1,0 +1,175 @@
+//! Why the ledger refused a transaction: one enum, a stable code per case and
+//! a message that tells the official what to do about it.
+
+use crate::types::Fen;
+use crate::ErrorCode;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    // --- the envelope ---
+    #[error("this transaction belongs to chain {found}, not {expected}")]
+    WrongChain { expected: String, found: String },
+    #[error("sequence number {seq} was already used (last committed: {last}); sign again with a higher number")]
+    Replayed { seq: u64, last: u64 },
+    #[error("unknown transaction kind {0:?}; update the workstation")]
+    UnknownKind(String),
+    #[error("the {kind} payload is malformed: {detail}")]
+    BadPayload { kind: String, detail: String },
+    #[error("the signature does not verify for the signer's key")]
+    BadSignature,
+
+    // --- who signs ---
+    #[error(
+        "the signing key is not registered on this chain; ask your department admin to register it"
+    )]
+    UnknownSigner,
+    #[error("the signing key was revoked at height {0}; use your current key or ask an admin")]
+    KeyRevoked(u64),
+    #[error("the signing key was replaced at height {0}; sign with your new key")]
+    KeyRotated(u64),
+    #[error("the signer is not an admin of department {0}")]
+    NotAdmin(String),
+    #[error("the signer lacks role {role} in department {department} for scope {scope}; ask an admin to grant it")]
+    RoleMissing {
+        role: String,
+        department: String,
+        scope: String,
+    },
+
+    // --- consortium and identity ---
+    #[error("the chain already has a genesis")]
+    GenesisExists,
+    #[error("the chain has no genesis yet; the first transaction must be consortium.genesis")]
+    NoGenesis,
+    #[error("department {0} already exists")]
+    DepartmentExists(String),
+    #[error("unknown department {0}")]
+    UnknownDepartment(String),
+    #[error("the key is already registered (official {0})")]
+    KeyInUse(String),
+    #[error("unknown official {0}")]
+    UnknownOfficial(String),
+    #[error("the official {0} has been revoked")]
+    OfficialRevoked(String),
+    #[error("the public key cannot be registered: {0}")]
+    WeakKey(String),
+    #[error(
+        "a key rotation must take effect after the current height {current}; {requested} requested"
+    )]
+    RotationHeight { current: u64, requested: u64 },
+    #[error("this admin already approved the action; waiting for {missing} more")]
+    AlreadyApproved { missing: usize },
+
+    // --- roles ---
+    #[error("unknown role grant {0}")]
+    UnknownGrant(String),
+    #[error("scope {0:?} must be lowercase path segments like \"hz/xihu\"")]
+    BadScope(String),
+
+    // --- workflows ---
+    #[error("workflow template {0} already exists at that version; publish a higher version")]
+    TemplateExists(String),
+    #[error("unknown workflow template {0}")]
+    UnknownTemplate(String),
+    #[error("the workflow template is invalid: {0}")]
+    BadTemplate(String),
+    #[error("case {0} already exists")]
+    CaseExists(String),
+    #[error("unknown case {0}")]
+    UnknownCase(String),
+    #[error("case {case} is waiting for stage {expected}, not stage {found}")]
+    OutOfOrder {
+        case: String,
+        expected: String,
+        found: usize,
+    },
+    #[error("you already signed stage {stage} of case {case}")]
+    AlreadySigned { case: String, stage: usize },
+    #[error("case {case} is {status}; it cannot be signed or changed")]
+    CaseClosed { case: String, status: String },
+    #[error("stage {stage} of case {case} passed its deadline; the case has expired")]
+    Expired { case: String, stage: usize },
+    #[error("only the official who opened case {0} can withdraw it")]
+    NotOpener(String),
+    #[error("a rejection needs a comment saying why")]
+    CommentRequired,
+
+    // --- engineering funds ---
+    #[error("project {0} already exists")]
+    ProjectExists(String),
+    #[error("unknown project {0}")]
+    UnknownProject(String),
+    #[error("payment {0} already exists")]
+    PaymentExists(String),
+    #[error("unknown payment {0}")]
+    UnknownPayment(String),
+    #[error("over budget: {requested} requested but only {available} left (budget {budget}, paid {paid}, pending {pending})")]
+    OverBudget {
+        requested: Fen,
+        available: Fen,
+        budget: Fen,
+        paid: Fen,
+        pending: Fen,
+    },
+    #[error("payroll lines total {payroll}, more than the payment amount {amount}")]
+    PayrollExceedsAmount { payroll: Fen, amount: Fen },
+    #[error("payment {payment} is {status}; the next step is {next}")]
+    PaymentOutOfOrder {
+        payment: String,
+        status: String,
+        next: String,
+    },
+    #[error("this step of project {project} must be signed by its {party}")]
+    WrongParty { project: String, party: String },
+    #[error("amount overflow: {0}")]
+    AmountOverflow(String),
+}
+
+impl ErrorCode for Rejection {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::WrongChain { .. } => "tx.wrong_chain",
+            Self::Replayed { .. } => "tx.replayed",
+            Self::UnknownKind(_) => "tx.unknown_kind",
+            Self::BadPayload { .. } => "tx.bad_payload",
+            Self::BadSignature => "tx.bad_signature",
+            Self::UnknownSigner => "auth.unknown_signer",
+            Self::KeyRevoked(_) => "auth.key_revoked",
+            Self::KeyRotated(_) => "auth.key_rotated",
+            Self::NotAdmin(_) => "auth.not_admin",
+            Self::RoleMissing { .. } => "auth.role_missing",
+            Self::GenesisExists => "consortium.genesis_exists",
+            Self::NoGenesis => "consortium.no_genesis",
+            Self::DepartmentExists(_) => "consortium.department_exists",
+            Self::UnknownDepartment(_) => "consortium.unknown_department",
+            Self::KeyInUse(_) => "identity.key_in_use",
+            Self::UnknownOfficial(_) => "identity.unknown_official",
+            Self::OfficialRevoked(_) => "identity.official_revoked",
+            Self::WeakKey(_) => "identity.weak_key",
+            Self::RotationHeight { .. } => "identity.rotation_height",
+            Self::AlreadyApproved { .. } => "admin.already_approved",
+            Self::UnknownGrant(_) => "role.unknown_grant",
+            Self::BadScope(_) => "role.bad_scope",
+            Self::TemplateExists(_) => "workflow.template_exists",
+            Self::UnknownTemplate(_) => "workflow.unknown_template",
+            Self::BadTemplate(_) => "workflow.bad_template",
+            Self::CaseExists(_) => "workflow.case_exists",
+            Self::UnknownCase(_) => "workflow.unknown_case",
+            Self::OutOfOrder { .. } => "workflow.out_of_order",
+            Self::AlreadySigned { .. } => "workflow.already_signed",
+            Self::CaseClosed { .. } => "workflow.case_closed",
+            Self::Expired { .. } => "workflow.expired",
+            Self::NotOpener(_) => "workflow.not_opener",
+            Self::CommentRequired => "workflow.comment_required",
+            Self::ProjectExists(_) => "funds.project_exists",
+            Self::UnknownProject(_) => "funds.unknown_project",
+            Self::PaymentExists(_) => "funds.payment_exists",
+            Self::UnknownPayment(_) => "funds.unknown_payment",
+            Self::OverBudget { .. } => "funds.over_budget",
+            Self::PayrollExceedsAmount { .. } => "funds.payroll_exceeds_amount",
+            Self::PaymentOutOfOrder { .. } => "funds.out_of_order",
+            Self::WrongParty { .. } => "funds.wrong_party",
+            Self::AmountOverflow(_) => "funds.amount_overflow",
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Read models derived from the state for the screens: an official's inbox,
+//! case timelines and a project's fund trace (flows for a Sankey diagram).
+//! Pure functions of the state; the workstation computes them from its
+//! verified copy, the node from its own.
+
+use serde::Serialize;
+
+use super::kinds::{Party, RefId};
+use super::workflow::{Case, Template};
+use super::State;
+use crate::crypto::KeyId;
+use crate::types::{Fen, Timestamp};
+
+/// A case waiting for the official's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxItem {
+    pub case_id: RefId,
+    pub title: String,
+    pub template: String,
+    pub stage: usize,
+    pub stage_name: String,
+    pub department: String,
+    pub waiting_since: Timestamp,
+    /// When the stage's deadline passes, if it has one.
+    pub deadline: Option<Timestamp>,
+}
+
+/// Cases whose current stages the official may sign now (role, department
+/// and scope at `now`; not yet signed by them), soonest deadline first.
+pub fn inbox(s: &State, official: &KeyId, now: Timestamp) -> Vec<InboxItem> {
+    let mut items = Vec::new();
+    for case in s.cases.values() {
+        let Some(t) = s
+            .templates
+            .get(&Template::key(&case.template, case.version))
+        else {
+            continue;
+        };
+        if case.expired_stage(t, now).is_some() {
+            continue;
+        }
+        for stage in case.waiting_stages(t) {
+            let st = &t.stages[stage];
+            if case.approvals[stage].contains(official)
+                || !s.has_role(official, &st.department, &st.role, &case.scope, now)
+            {
+                continue;
+            }
+            let deadline = st.deadline_secs.and_then(|secs| {
+                let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
+                Timestamp::from_unix_millis(case.reached_at.unix_millis().saturating_add(ms))
+            });
+            items.push(InboxItem {
+                case_id: case.id.clone(),
+                title: case.title.clone(),
+                template: t.name.clone(),
+                stage,
+                stage_name: st.name.clone(),
+                department: st.department.to_string(),
+                waiting_since: case.reached_at,
+                deadline,
+            });
+        }
+    }
+    items.sort_by(|a, b| {
+        let key = |i: &InboxItem| (i.deadline.is_none(), i.deadline, i.waiting_since);
+        key(a).cmp(&key(b)).then_with(|| a.case_id.cmp(&b.case_id))
+    });
+    items
+}
+
+/// The status a person should see: `expired` when an open case's current
+/// stage passed its deadline at `now`.
+pub fn case_status(s: &State, case: &Case, now: Timestamp) -> &'static str {
+    let expired = s
+        .templates
+        .get(&Template::key(&case.template, case.version))
+        .and_then(|t| case.expired_stage(t, now))
+        .is_some();
+    if expired {
+        "expired"
+    } else {
+        case.status.as_str()
+    }
+}
+
+/// One edge of the fund-flow graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    pub source: String,
+    pub target: String,
+    pub amount: Fen,
+    /// `paid`, `pending` or `unallocated`.
+    pub status: &'static str,
+}
+
+/// Where a project's money went: budget → each payment → contractor and
+/// workers' payroll; the rest of the budget as `unallocated`. Every fen of
+/// the budget appears exactly once on the budget's outgoing edges.
+pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
+    let p = s.projects.get(project)?;
+    let budget = format!("budget:{}", p.id);
+    let contractor = format!("party:{}", Party::Contractor.as_str());
+    let mut flows = Vec::new();
+    let mut allocated = Fen::ZERO;
+    for pay in p.payments.values() {
+        let status = match pay.status {
+            super::funds::PaymentStatus::Executed => "paid",
+            st if st.is_pending() => "pending",
+            _ => continue,
+        };
+        let node = format!("payment:{}", pay.id);
+        allocated = allocated.checked_add(pay.amount).unwrap_or(Fen::MAX);
+        flows.push(Flow {
+            source: budget.clone(),
+            target: node.clone(),
+            amount: pay.amount,
+            status,
+        });
+        let payroll = pay.payroll_total();
+        for line in &pay.payroll {
+            flows.push(Flow {
+                source: node.clone(),
+                target: format!("worker:{}", &line.worker.to_hex()[..12]),
+                amount: line.amount,
+                status,
+            });
+        }
+        let rest = pay.amount.checked_sub(payroll).unwrap_or(Fen::ZERO);
+        if rest > Fen::ZERO {
+            flows.push(Flow {
+                source: node,
+                target: contractor.clone(),
+                amount: rest,
+                status,
+            });
+        }
+    }
+    let unallocated = p.budget.checked_sub(allocated).unwrap_or(Fen::ZERO);
+    if unallocated > Fen::ZERO {
+        flows.push(Flow {
+            source: budget,
+            target: "unallocated".into(),
+            amount: unallocated,
+            status: "unallocated",
+        });
+    }
+    Some(flows)
+}
