@@ -200,14 +200,17 @@ fn approve(
             needed,
             first_height: ctx.height,
         });
-    if proposal.approvals.contains(&official) {
-        let have = count(s, &proposal.approvals);
+    // An approval that adds nothing (the same admin again, or another admin
+    // of a department that already approved) is refused, not recorded.
+    let before = count(s, &proposal.approvals);
+    proposal.approvals.insert(official);
+    let after = count(s, &proposal.approvals);
+    if after == before {
         return Err(Rejection::AlreadyApproved {
-            missing: needed.saturating_sub(have),
+            missing: needed.saturating_sub(before),
         });
     }
-    proposal.approvals.insert(official);
-    if count(s, &proposal.approvals) >= needed {
+    if after >= needed {
         s.proposals.remove(&digest);
         Ok(true)
     } else {

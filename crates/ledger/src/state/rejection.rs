@@ -57,14 +57,12 @@ pub enum Rejection {
         "a key rotation must take effect after the current height {current}; {requested} requested"
     )]
     RotationHeight { current: u64, requested: u64 },
-    #[error("this admin already approved the action; waiting for {missing} more")]
+    #[error("this approval is already counted (same admin or same department); waiting for {missing} more")]
     AlreadyApproved { missing: usize },
 
     // --- roles ---
     #[error("unknown role grant {0}")]
     UnknownGrant(String),
-    #[error("scope {0:?} must be lowercase path segments like \"hz/xihu\"")]
-    BadScope(String),
 
     // --- workflows ---
     #[error("workflow template {0} already exists at that version; publish a higher version")]
@@ -149,7 +147,6 @@ impl ErrorCode for Rejection {
             Self::RotationHeight { .. } => "identity.rotation_height",
             Self::AlreadyApproved { .. } => "admin.already_approved",
             Self::UnknownGrant(_) => "role.unknown_grant",
-            Self::BadScope(_) => "role.bad_scope",
             Self::TemplateExists(_) => "workflow.template_exists",
             Self::UnknownTemplate(_) => "workflow.unknown_template",
             Self::BadTemplate(_) => "workflow.bad_template",

@@ -1,0 +1,868 @@
+//! The ledger's rules, end to end through signed blocks: each scenario of
+//! the real cases, and every rejection code reached at least once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_pass_by_value,
+    clippy::too_many_lines,
+    clippy::struct_field_names
+)]
+
+use std::collections::BTreeMap;
+
+use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
+use govchain_ledger::crypto::{KeyId, SecretKey};
+use govchain_ledger::merkle::Frontier;
+use govchain_ledger::state::fixtures::{renovation_template, THIRTY_DAYS};
+use govchain_ledger::state::views;
+use govchain_ledger::state::{Rejection, SigCheck, State};
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
+use govchain_ledger::ErrorCode;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+const T0: i64 = 1_795_000_000_000;
+
+/// A test chain: keys by name, a node that seals blocks, and the state.
+struct Chain {
+    chain: ChainId,
+    node: SecretKey,
+    keys: BTreeMap<String, SecretKey>,
+    seqs: BTreeMap<KeyId, u64>,
+    state: State,
+    cursor: ChainCursor,
+    frontier: Frontier,
+    /// Ledger time of the next block, in ms.
+    now: i64,
+}
+
+fn key(name: &str) -> SecretKey {
+    let seed: [u8; 32] = Hash32::sha256(name.as_bytes()).0;
+    SecretKey::from_seed(&Zeroizing::new(seed))
+}
+
+impl Chain {
+    /// Genesis with the four renovation departments plus the funds parties'
+    /// departments; each has one admin (`<dept>-admin`), fire has two admins
+    /// and a threshold of 2.
+    fn new() -> Self {
+        let chain: ChainId = "gov-test".parse().unwrap();
+        let mut c = Chain {
+            chain: chain.clone(),
+            node: key("node"),
+            keys: BTreeMap::new(),
+            seqs: BTreeMap::new(),
+            state: State::new(),
+            cursor: ChainCursor::genesis(chain),
+            frontier: Frontier::default(),
+            now: T0,
+        };
+        let depts = [
+            "city-management",
+            "fire",
+            "construction",
+            "developer",
+            "contractor",
+            "supervision",
+            "bank",
+        ];
+        let departments: Vec<Value> = depts
+            .iter()
+            .map(|d| {
+                let mut admins = vec![c.admin_spec(&format!("{d}-admin"))];
+                if *d == "fire" {
+                    admins.push(c.admin_spec("fire-admin2"));
+                }
+                json!({
+                    "id": d, "name": d, "node_key": key(&format!("node-{d}")).public_key(),
+                    "admins": admins, "admin_threshold": if *d == "fire" { 2 } else { 1 },
+                })
+            })
+            .collect();
+        let genesis = c.sign(
+            "city-management-admin",
+            "consortium.genesis",
+            json!({"origin": "govchain.example/gov-test", "consortium_threshold": 2, "departments": departments}),
+        );
+        c.block(vec![genesis]).unwrap();
+        c
+    }
+
+    fn admin_spec(&mut self, name: &str) -> Value {
+        let k = key(name);
+        let v = json!({"name": name, "public_key": k.public_key()});
+        self.keys.insert(name.to_owned(), k);
+        v
+    }
+
+    fn id(&self, name: &str) -> KeyId {
+        self.keys
+            .get(name)
+            .map_or_else(|| key(name).key_id(), SecretKey::key_id)
+    }
+
+    fn sign(&mut self, who: &str, kind: &str, payload: Value) -> Envelope {
+        let k = self.keys.entry(who.to_owned()).or_insert_with(|| key(who));
+        let seq = self.seqs.entry(k.key_id()).or_insert(0);
+        *seq += 1;
+        Envelope::sign(
+            k,
+            TxBody {
+                chain_id: self.chain.clone(),
+                signer: k.key_id(),
+                seq: *seq,
+                kind: kind.into(),
+                payload,
+                created_at: Timestamp::from_unix_millis(self.now).unwrap(),
+            },
+        )
+        .unwrap()
+    }
+
+    /// Seals and applies a block; on rejection nothing changes.
+    fn block(&mut self, txs: Vec<Envelope>) -> Result<(), (usize, Rejection)> {
+        let height = self.state.next_height;
+        let time = Timestamp::from_unix_millis(self.now).unwrap();
+        let draft = |digest| BlockDraft {
+            chain_id: self.chain.clone(),
+            height,
+            prev_hash: self.cursor.last_hash,
+            time,
+            txs: txs.clone(),
+            state_digest: digest,
+        };
+        let probe =
+            Block::seal(&self.node, draft(Hash32::ZERO), &mut self.frontier.clone()).unwrap();
+        let next = self.state.apply_block(&probe, SigCheck::Verify)?;
+        let block = Block::seal(
+            &self.node,
+            draft(next.digest().unwrap()),
+            &mut self.frontier,
+        )
+        .unwrap();
+        let pk = self.node.public_key();
+        self.cursor.verify_next(&block, |_| Some(pk)).unwrap();
+        self.state = next;
+        self.now += 60_000;
+        Ok(())
+    }
+
+    /// One transaction in its own block.
+    fn submit(&mut self, who: &str, kind: &str, payload: Value) -> Result<(), Rejection> {
+        let tx = self.sign(who, kind, payload);
+        let r = self.block(vec![tx]).map_err(|(_, r)| r);
+        if r.is_err() {
+            // The rejected tx never committed: let the signer reuse the number.
+            let id = self.id(who);
+            *self.seqs.get_mut(&id).unwrap() -= 1;
+        }
+        r
+    }
+
+    fn ok(&mut self, who: &str, kind: &str, payload: Value) {
+        if let Err(e) = self.submit(who, kind, payload.clone()) {
+            panic!("{who} {kind} {payload}: {} ({e})", e.code());
+        }
+    }
+
+    fn rejects(&mut self, code: &str, who: &str, kind: &str, payload: Value) {
+        let before = self.state.digest().unwrap();
+        match self.submit(who, kind, payload.clone()) {
+            Ok(()) => panic!("{who} {kind} {payload}: accepted, expected {code}"),
+            Err(e) => assert_eq!(e.code(), code, "{who} {kind}: {e}"),
+        }
+        assert_eq!(
+            self.state.digest().unwrap(),
+            before,
+            "a rejection changed the state"
+        );
+    }
+
+    fn register(&mut self, admin: &str, name: &str, dept: &str) {
+        let pk = key(name).public_key();
+        self.ok(
+            admin,
+            "official.register",
+            json!({"department": dept, "name": name, "public_key": pk}),
+        );
+    }
+
+    fn grant(&mut self, admin: &str, name: &str, dept: &str, role: &str, scope: &str) {
+        let id = self.id(name);
+        self.ok(
+            admin,
+            "role.grant",
+            json!({"official": id, "department": dept, "role": role, "scope": scope}),
+        );
+    }
+
+    /// Registers and grants the renovation officials and publishes the template.
+    fn renovation(&mut self) {
+        for (name, dept, role) in [
+            ("zhang", "city-management", "approver"),
+            ("li", "fire", "fire-inspector"),
+            ("wang", "construction", "approver"),
+            ("zhao", "developer", "project-manager"),
+        ] {
+            let admin = format!("{dept}-admin");
+            self.register(&admin, name, dept);
+            if dept == "fire" {
+                self.register("fire-admin2", name, dept);
+                self.grant(&admin, name, dept, role, "hz");
+                self.grant("fire-admin2", name, dept, role, "hz");
+            } else {
+                self.grant(&admin, name, dept, role, "hz");
+            }
+        }
+        let t = serde_json::to_value(renovation_template()).unwrap();
+        self.ok("city-management-admin", "workflow.define", t);
+    }
+
+    fn sign_step(
+        &mut self,
+        who: &str,
+        case: &str,
+        stage: usize,
+        decision: &str,
+        comment: &str,
+    ) -> Result<(), Rejection> {
+        self.submit(
+            who,
+            "case.sign_step",
+            json!({"case_id": case, "stage": stage, "decision": decision, "comment": comment, "attachments": []}),
+        )
+    }
+}
+
+fn open_case(c: &mut Chain, who: &str, id: &str, scope: &str) {
+    c.ok(
+        who,
+        "case.open",
+        json!({"case_id": id, "template": "old-city-renovation", "version": 1, "scope": scope,
+               "title": "北山街12号改造", "documents": [Hash32::sha256(b"application.pdf")]}),
+    );
+}
+
+#[test]
+fn renovation_case_runs_in_order_with_a_reject_and_resubmit() {
+    let mut c = Chain::new();
+    c.renovation();
+    open_case(&mut c, "zhao", "RN-1", "hz/xihu");
+    let now = Timestamp::from_unix_millis(c.now).unwrap();
+    assert_eq!(views::inbox(&c.state, &c.id("zhang"), now).len(), 1);
+    assert!(views::inbox(&c.state, &c.id("li"), now).is_empty());
+
+    // Out of order, wrong role, then the right signer.
+    assert_eq!(
+        c.sign_step("li", "RN-1", 1, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.out_of_order"
+    );
+    assert_eq!(
+        c.sign_step("wang", "RN-1", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+    c.sign_step("zhang", "RN-1", 0, "approve", "符合规划")
+        .unwrap();
+    assert_eq!(
+        c.sign_step("zhang", "RN-1", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.out_of_order"
+    );
+
+    // Fire rejects (comment required) → back to city management.
+    assert_eq!(
+        c.sign_step("li", "RN-1", 1, "reject", " ")
+            .unwrap_err()
+            .code(),
+        "workflow.comment_required"
+    );
+    c.sign_step("li", "RN-1", 1, "reject", "消防通道宽度不足")
+        .unwrap();
+    assert_eq!(
+        c.state.cases[&"RN-1".to_owned().try_into().unwrap()].current,
+        0
+    );
+    c.sign_step("zhang", "RN-1", 0, "approve", "已整改")
+        .unwrap();
+    c.sign_step("li", "RN-1", 1, "approve", "复查通过").unwrap();
+    c.sign_step("wang", "RN-1", 2, "approve", "").unwrap();
+    c.sign_step("zhao", "RN-1", 3, "approve", "").unwrap();
+    let case = &c.state.cases[&"RN-1".to_owned().try_into().unwrap()];
+    assert_eq!(case.status.as_str(), "approved");
+    assert_eq!(case.round, 1);
+    let actions: Vec<&str> = case.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["open", "approve", "reject", "approve", "approve", "approve", "approve"]
+    );
+    assert_eq!(
+        c.sign_step("zhao", "RN-1", 3, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.case_closed"
+    );
+}
+
+#[test]
+fn workflow_rejections() {
+    let mut c = Chain::new();
+    c.renovation();
+    let t = serde_json::to_value(renovation_template()).unwrap();
+    c.rejects(
+        "workflow.template_exists",
+        "city-management-admin",
+        "workflow.define",
+        t.clone(),
+    );
+    c.rejects(
+        "auth.not_admin",
+        "zhang",
+        "workflow.define",
+        json!({"id": "x", "version": 1, "name": "x", "stages": t["stages"]}),
+    );
+    let mut bad = t.clone();
+    bad["version"] = json!(2);
+    bad["stages"][1]["return_to"] = json!(3);
+    c.rejects(
+        "workflow.bad_template",
+        "city-management-admin",
+        "workflow.define",
+        bad,
+    );
+    let mut bad = t.clone();
+    bad["version"] = json!(2);
+    bad["stages"][0]["department"] = json!("nowhere");
+    c.rejects(
+        "consortium.unknown_department",
+        "city-management-admin",
+        "workflow.define",
+        bad,
+    );
+
+    let open = |id: &str, tmpl: &str| json!({"case_id": id, "template": tmpl, "version": 1, "scope": "hz", "title": "t", "documents": []});
+    c.rejects(
+        "workflow.unknown_template",
+        "zhao",
+        "case.open",
+        open("RN-2", "nope"),
+    );
+    open_case(&mut c, "zhao", "RN-2", "hz");
+    c.rejects(
+        "workflow.case_exists",
+        "zhao",
+        "case.open",
+        open("RN-2", "old-city-renovation"),
+    );
+    c.rejects("workflow.unknown_case", "zhang", "case.sign_step", json!({"case_id": "RN-9", "stage": 0, "decision": "approve", "comment": "", "attachments": []}));
+    c.sign_step("zhang", "RN-2", 0, "approve", "").unwrap();
+    // A scope outside the grant: an official granted "hz" cannot sign "sz".
+    open_case(&mut c, "zhao", "SZ-1", "sz");
+    assert_eq!(
+        c.sign_step("zhang", "SZ-1", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+    c.rejects(
+        "workflow.not_opener",
+        "zhang",
+        "case.withdraw",
+        json!({"case_id": "RN-2", "reason": "x"}),
+    );
+    c.ok(
+        "zhao",
+        "case.withdraw",
+        json!({"case_id": "RN-2", "reason": "项目取消"}),
+    );
+    c.rejects(
+        "workflow.case_closed",
+        "zhao",
+        "case.withdraw",
+        json!({"case_id": "RN-2", "reason": "again"}),
+    );
+
+    // Deadlines: thirty days of ledger time, then the case has expired.
+    open_case(&mut c, "zhao", "RN-3", "hz");
+    c.now += i64::try_from(THIRTY_DAYS * 1000).unwrap() + 1;
+    let now = Timestamp::from_unix_millis(c.now).unwrap();
+    let case = &c.state.cases[&"RN-3".to_owned().try_into().unwrap()];
+    assert_eq!(views::case_status(&c.state, case, now), "expired");
+    assert!(views::inbox(&c.state, &c.id("zhang"), now)
+        .iter()
+        .all(|i| i.case_id.as_str() != "RN-3"));
+    assert_eq!(
+        c.sign_step("zhang", "RN-3", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.expired"
+    );
+}
+
+#[test]
+fn parallel_groups_and_thresholds() {
+    let mut c = Chain::new();
+    for n in ["a1", "a2", "b1"] {
+        c.register("city-management-admin", n, "city-management");
+    }
+    c.grant(
+        "city-management-admin",
+        "a1",
+        "city-management",
+        "reviewer",
+        "*",
+    );
+    c.grant(
+        "city-management-admin",
+        "a2",
+        "city-management",
+        "reviewer",
+        "*",
+    );
+    c.grant(
+        "city-management-admin",
+        "b1",
+        "city-management",
+        "engineer",
+        "*",
+    );
+    let stage = |name: &str, role: &str, k: u32, group: Value| json!({"name": name, "department": "city-management", "role": role, "threshold": k, "group": group, "on_reject": "end"});
+    c.ok(
+        "city-management-admin",
+        "workflow.define",
+        json!({"id": "joint", "version": 1, "name": "joint review", "stages": [
+            stage("review", "reviewer", 2, json!("g")), stage("engineering", "engineer", 1, json!("g")), stage("final", "reviewer", 1, Value::Null)]}),
+    );
+    c.ok("a1", "case.open", json!({"case_id": "J-1", "template": "joint", "version": 1, "scope": "x", "title": "t", "documents": []}));
+    // The group's stages in any order; stage 0 needs two different reviewers.
+    c.sign_step("b1", "J-1", 1, "approve", "").unwrap();
+    c.sign_step("a1", "J-1", 0, "approve", "").unwrap();
+    assert_eq!(
+        c.sign_step("a1", "J-1", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.already_signed"
+    );
+    assert_eq!(
+        c.sign_step("a1", "J-1", 2, "approve", "")
+            .unwrap_err()
+            .code(),
+        "workflow.out_of_order"
+    );
+    c.sign_step("a2", "J-1", 0, "approve", "").unwrap();
+    c.sign_step("a1", "J-1", 2, "approve", "").unwrap();
+    let case = &c.state.cases[&"J-1".to_owned().try_into().unwrap()];
+    assert_eq!(case.status.as_str(), "approved");
+}
+
+fn project_setup(c: &mut Chain) {
+    c.register("developer-admin", "dev", "developer");
+    c.register("contractor-admin", "con", "contractor");
+    c.register("supervision-admin", "sup", "supervision");
+    c.register("bank-admin", "op", "bank");
+    let parties = json!({"developer": c.id("dev"), "contractor": c.id("con"), "supervisor": c.id("sup"), "operator": c.id("op")});
+    c.rejects("funds.wrong_party", "con", "project.create", json!({"project_id": "XA-7", "name": "雄安片区道路", "budget": 1_000_000, "parties": parties, "approvers": ["developer"]}));
+    c.ok("dev", "project.create", json!({"project_id": "XA-7", "name": "雄安片区道路", "budget": 1_000_000, "parties": parties, "approvers": ["developer", "operator"]}));
+    c.rejects("funds.project_exists", "dev", "project.create", json!({"project_id": "XA-7", "name": "again", "budget": 1, "parties": parties, "approvers": ["developer"]}));
+}
+
+fn request(id: &str, amount: u64, payroll: &[(&str, u64)]) -> Value {
+    let lines: Vec<Value> = payroll
+        .iter()
+        .map(|(w, a)| json!({"worker": Hash32::sha256(w.as_bytes()), "amount": a}))
+        .collect();
+    json!({"project_id": "XA-7", "payment_id": id, "amount": amount, "purpose": "进度款", "milestone": "M1",
+           "invoices": [Hash32::sha256(id.as_bytes())], "payroll": lines})
+}
+
+fn review(id: &str, verdict: &str, comment: &str) -> Value {
+    json!({"project_id": "XA-7", "payment_id": id, "verdict": verdict, "comment": comment})
+}
+
+#[test]
+fn a_project_with_three_payments_payroll_and_an_over_budget_attempt() {
+    let mut c = Chain::new();
+    project_setup(&mut c);
+    let p = |c: &Chain| c.state.projects[&"XA-7".to_owned().try_into().unwrap()].clone();
+
+    // Payment 1: 400,000 fen with two workers paid directly.
+    c.ok(
+        "con",
+        "payment.request",
+        request(
+            "P1",
+            400_000,
+            &[("worker-a", 150_000), ("worker-b", 120_000)],
+        ),
+    );
+    c.rejects(
+        "funds.wrong_party",
+        "dev",
+        "payment.confirm",
+        review("P1", "accept", ""),
+    );
+    c.rejects(
+        "funds.out_of_order",
+        "dev",
+        "payment.approve",
+        review("P1", "accept", ""),
+    );
+    c.rejects(
+        "funds.out_of_order",
+        "op",
+        "payment.execute",
+        json!({"project_id": "XA-7", "payment_id": "P1", "transfer_ref": "x"}),
+    );
+    c.ok(
+        "sup",
+        "payment.confirm",
+        review("P1", "accept", "工程量核实"),
+    );
+    c.rejects(
+        "funds.wrong_party",
+        "op",
+        "payment.approve",
+        review("P1", "accept", ""),
+    );
+    c.ok("dev", "payment.approve", review("P1", "accept", ""));
+    c.ok("op", "payment.approve", review("P1", "accept", ""));
+    c.ok(
+        "op",
+        "payment.execute",
+        json!({"project_id": "XA-7", "payment_id": "P1", "transfer_ref": "ICBC-0001"}),
+    );
+    assert_eq!(
+        (p(&c).paid, p(&c).pending),
+        (Fen::new(400_000).unwrap(), Fen::ZERO)
+    );
+
+    // Payment 2 pending; payment 3 would exceed the budget.
+    c.ok("con", "payment.request", request("P2", 500_000, &[]));
+    c.rejects(
+        "funds.over_budget",
+        "con",
+        "payment.request",
+        request("P3", 100_001, &[]),
+    );
+    c.rejects(
+        "funds.payroll_exceeds_amount",
+        "con",
+        "payment.request",
+        request("P3", 1000, &[("w", 600), ("v", 401)]),
+    );
+    c.rejects(
+        "funds.payment_exists",
+        "con",
+        "payment.request",
+        request("P2", 1, &[]),
+    );
+    c.rejects(
+        "funds.unknown_payment",
+        "sup",
+        "payment.confirm",
+        review("P9", "accept", ""),
+    );
+    c.rejects("funds.unknown_project", "con", "payment.request", json!({"project_id": "NOPE", "payment_id": "x", "amount": 1, "purpose": "", "milestone": "", "invoices": [], "payroll": []}));
+    c.rejects("tx.bad_payload", "con", "payment.request", json!({"project_id": "XA-7", "payment_id": "P4", "amount": 1.5, "purpose": "", "milestone": "", "invoices": [], "payroll": []}));
+    c.ok(
+        "con",
+        "payment.request",
+        request("P3", 100_000, &[("worker-c", 100_000)]),
+    );
+    // The supervisor refuses P2 (comment required): its amount is released.
+    c.rejects(
+        "workflow.comment_required",
+        "sup",
+        "payment.confirm",
+        review("P2", "refuse", ""),
+    );
+    c.ok(
+        "sup",
+        "payment.confirm",
+        review("P2", "refuse", "发票与进度不符"),
+    );
+    assert_eq!(p(&c).pending, Fen::new(100_000).unwrap());
+    c.rejects(
+        "funds.out_of_order",
+        "sup",
+        "payment.confirm",
+        review("P2", "accept", ""),
+    );
+
+    // Every fen of the budget is on exactly one outgoing edge of the budget.
+    let flows = views::fund_trace(&c.state, &"XA-7".to_owned().try_into().unwrap()).unwrap();
+    let out: u64 = flows
+        .iter()
+        .filter(|f| f.source == "budget:XA-7")
+        .map(|f| f.amount.get())
+        .sum();
+    assert_eq!(out, 1_000_000);
+    let to_workers: u64 = flows
+        .iter()
+        .filter(|f| f.target.starts_with("worker:"))
+        .map(|f| f.amount.get())
+        .sum();
+    assert_eq!(to_workers, 370_000);
+    assert!(flows.iter().any(|f| f.target == "party:contractor"
+        && f.amount.get() == 130_000
+        && f.status == "paid"));
+}
+
+#[test]
+fn key_rotation_mid_case() {
+    let mut c = Chain::new();
+    c.renovation();
+    open_case(&mut c, "zhao", "RN-R", "hz");
+    let new_key = key("zhang-new");
+    let effective = c.state.next_height + 2;
+    c.rejects(
+        "identity.rotation_height",
+        "zhang",
+        "key.rotate",
+        json!({"new_public_key": new_key.public_key(), "effective_height": c.state.next_height}),
+    );
+    c.ok(
+        "zhang",
+        "key.rotate",
+        json!({"new_public_key": new_key.public_key(), "effective_height": effective}),
+    );
+    // Height effective-1: the new key is not valid yet, the old one still is.
+    c.keys.insert("zhang-new".into(), new_key);
+    c.seqs.insert(c.id("zhang-new"), c.seqs[&c.id("zhang")]);
+    assert_eq!(
+        c.sign_step("zhang-new", "RN-R", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.unknown_signer"
+    );
+    c.ok("city-management-admin", "official.register", json!({"department": "city-management", "name": "filler", "public_key": key("filler").public_key()}));
+    assert_eq!(c.state.next_height, effective);
+    assert_eq!(
+        c.sign_step("zhang", "RN-R", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.key_rotated"
+    );
+    // The official's sequence continues across keys.
+    c.sign_step("zhang-new", "RN-R", 0, "approve", "用新密钥签署")
+        .unwrap();
+    let case = &c.state.cases[&"RN-R".to_owned().try_into().unwrap()];
+    assert_eq!(
+        case.events[1].official,
+        c.id("zhang"),
+        "signed as the same official"
+    );
+}
+
+#[test]
+fn identity_admin_and_envelope_rejections() {
+    let mut c = Chain::new();
+    // Fire needs two admins: the first signature is pending, the second executes.
+    let pk = key("newbie").public_key();
+    let reg = json!({"department": "fire", "name": "newbie", "public_key": pk});
+    c.ok("fire-admin", "official.register", reg.clone());
+    assert!(!c.state.officials.contains_key(&pk.key_id()));
+    c.rejects(
+        "admin.already_approved",
+        "fire-admin",
+        "official.register",
+        reg.clone(),
+    );
+    c.ok("fire-admin2", "official.register", reg.clone());
+    assert!(c.state.officials.contains_key(&pk.key_id()));
+    c.rejects(
+        "identity.key_in_use",
+        "fire-admin",
+        "official.register",
+        reg,
+    );
+    c.rejects(
+        "auth.not_admin",
+        "city-management-admin",
+        "official.register",
+        json!({"department": "fire", "name": "x", "public_key": key("x").public_key()}),
+    );
+    c.rejects(
+        "consortium.unknown_department",
+        "fire-admin",
+        "official.register",
+        json!({"department": "mars", "name": "x", "public_key": key("x").public_key()}),
+    );
+    let mut weak = [0u8; 32];
+    weak[0] = 1;
+    c.rejects(
+        "identity.weak_key",
+        "fire-admin",
+        "official.register",
+        json!({"department": "fire", "name": "x", "public_key": hex::encode(weak)}),
+    );
+    c.rejects(
+        "auth.unknown_signer",
+        "stranger",
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+    c.rejects("tx.unknown_kind", "fire-admin", "case.teleport", json!({}));
+    c.rejects(
+        "identity.unknown_official",
+        "fire-admin",
+        "official.revoke",
+        json!({"official": key("ghost").key_id()}),
+    );
+    c.rejects(
+        "role.unknown_grant",
+        "fire-admin",
+        "role.revoke",
+        json!({"grant": Hash32::ZERO}),
+    );
+    c.rejects(
+        "tx.bad_payload",
+        "fire-admin",
+        "role.grant",
+        json!({"official": pk.key_id(), "department": "fire", "role": "x", "scope": "HZ"}),
+    );
+}
+
+#[test]
+fn consortium_and_envelope_rejections() {
+    let mut c = Chain::new();
+    // Nothing but a genesis applies to an empty chain; a second genesis never.
+    let mut empty = Chain::new();
+    empty.state = State::new();
+    let tx = empty.sign(
+        "fire-admin",
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+    assert_eq!(
+        empty
+            .state
+            .clone()
+            .apply_tx(&tx, 0, Timestamp::from_unix_millis(T0).unwrap())
+            .unwrap_err()
+            .code(),
+        "consortium.no_genesis"
+    );
+    let g = json!({"origin": "o", "consortium_threshold": 1, "departments": []});
+    c.rejects(
+        "consortium.genesis_exists",
+        "fire-admin",
+        "consortium.genesis",
+        g,
+    );
+
+    // Replay: the same signed transaction cannot apply twice.
+    let tx = c.sign("city-management-admin", "official.register", json!({"department": "city-management", "name": "p1", "public_key": key("p1").public_key()}));
+    c.block(vec![tx.clone()]).unwrap();
+    assert_eq!(c.block(vec![tx]).unwrap_err().1.code(), "tx.replayed");
+
+    // A forged signature and a transaction of another chain.
+    let mut forged = c.sign(
+        "city-management-admin",
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+    let mut sig = *forged.sig.as_bytes();
+    sig[10] ^= 1;
+    forged.sig = govchain_ledger::crypto::Signature::from_bytes(sig);
+    let (index, r) = c.block(vec![forged]).unwrap_err();
+    assert_eq!((index, r.code()), (0, "tx.bad_signature"));
+    let k = key("city-management-admin");
+    let other = Envelope::sign(
+        &k,
+        TxBody {
+            chain_id: "other-chain".parse().unwrap(),
+            signer: k.key_id(),
+            seq: 99,
+            kind: "case.withdraw".into(),
+            payload: json!({"case_id": "x", "reason": "x"}),
+            created_at: Timestamp::from_unix_millis(T0).unwrap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(c.block(vec![other]).unwrap_err().1.code(), "tx.wrong_chain");
+
+    // Revocation: the official's key stops signing; revoking twice is refused.
+    c.ok(
+        "city-management-admin",
+        "official.revoke",
+        json!({"official": c.id("p1")}),
+    );
+    c.rejects(
+        "identity.official_revoked",
+        "city-management-admin",
+        "official.revoke",
+        json!({"official": c.id("p1")}),
+    );
+    c.rejects(
+        "auth.key_revoked",
+        "p1",
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+
+    // A new department needs admins of two departments (consortium threshold 2).
+    let dept = json!({"id": "housing-fund", "name": "住房公积金中心", "node_key": key("node-hf").public_key(),
+                      "admins": [{"name": "hf-admin", "public_key": key("hf-admin").public_key()}], "admin_threshold": 1});
+    c.ok("fire-admin", "department.add", dept.clone());
+    assert!(!c
+        .state
+        .departments
+        .contains_key(&"housing-fund".to_owned().try_into().unwrap()));
+    c.rejects(
+        "admin.already_approved",
+        "fire-admin2",
+        "department.add",
+        dept.clone(),
+    );
+    c.ok("bank-admin", "department.add", dept.clone());
+    assert!(c
+        .state
+        .departments
+        .contains_key(&"housing-fund".to_owned().try_into().unwrap()));
+    c.rejects(
+        "consortium.department_exists",
+        "bank-admin",
+        "department.add",
+        dept,
+    );
+}
+
+#[test]
+fn amounts_never_overflow() {
+    let mut c = Chain::new();
+    project_setup(&mut c);
+    let max = (1u64 << 53) - 1;
+    c.rejects(
+        "funds.amount_overflow",
+        "con",
+        "payment.request",
+        json!({"project_id": "XA-7", "payment_id": "O", "amount": 5,
+        "purpose": "", "milestone": "", "invoices": [], "payroll": [
+            {"worker": Hash32::ZERO, "amount": max}, {"worker": Hash32::ZERO, "amount": 1}]}),
+    );
+}
+
+/// Every rejection code of the state machine is reached by a test above.
+#[test]
+fn every_rejection_code_is_exercised() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(dir.join("src/state/rejection.rs")).unwrap();
+    let tests = std::fs::read_to_string(dir.join("tests/rules.rs")).unwrap();
+    let codes: Vec<&str> = src
+        .lines()
+        .filter_map(|l| l.split("=> \"").nth(1).and_then(|r| r.split('"').next()))
+        .collect();
+    assert!(codes.len() >= 40, "found only {} codes", codes.len());
+    let uses = |code: &str| tests.matches(&format!("\"{code}\"")).count();
+    let missing: Vec<&&str> = codes.iter().filter(|c| uses(c) == 0).collect();
+    assert!(
+        missing.is_empty(),
+        "rejection codes no test reaches: {missing:?}"
+    );
+}
