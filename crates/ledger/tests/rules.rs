@@ -772,6 +772,22 @@ fn consortium_and_envelope_rejections() {
     forged.sig = govchain_ledger::crypto::Signature::from_bytes(sig);
     let (index, r) = c.block(vec![forged]).unwrap_err();
     assert_eq!((index, r.code()), (0, "tx.bad_signature"));
+    // Same, by a key registered earlier in the same block (not batch-checked).
+    let reg = c.sign(
+        "city-management-admin",
+        "official.register",
+        json!({"department": "city-management", "name": "fresh", "public_key": key("fresh").public_key()}),
+    );
+    let mut by_fresh = c.sign(
+        "fresh",
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+    let mut sig = *by_fresh.sig.as_bytes();
+    sig[3] ^= 1;
+    by_fresh.sig = govchain_ledger::crypto::Signature::from_bytes(sig);
+    let (index, r) = c.block(vec![reg, by_fresh]).unwrap_err();
+    assert_eq!((index, r.code()), (1, "tx.bad_signature"));
     let k = key("city-management-admin");
     let other = Envelope::sign(
         &k,

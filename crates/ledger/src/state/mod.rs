@@ -193,22 +193,31 @@ impl State {
     pub fn apply_block(&self, block: &Block, sigs: SigCheck) -> Result<State, (usize, Rejection)> {
         let mut next = self.clone();
         let h = &block.header;
-        if sigs == SigCheck::Verify {
-            next.verify_block_signatures(block)?;
-        }
+        let batch_checked = if sigs == SigCheck::Verify {
+            next.verify_block_signatures(block)?
+        } else {
+            vec![true; block.txs.len()]
+        };
         for (i, env) in block.txs.iter().enumerate() {
-            next.apply_tx_at(env, h.height, h.time)
-                .map_err(|r| (i, r))?;
+            let r = if batch_checked[i] {
+                next.apply_tx_at(env, h.height, h.time)
+            } else {
+                // Signed by a key this block registers: check it one by one
+                // now that the key is known.
+                next.apply_tx(env, h.height, h.time)
+            };
+            r.map_err(|r| (i, r))?;
         }
         next.next_height = h.height + 1;
         next.time = Some(h.time);
         Ok(next)
     }
 
-    /// Batch-verifies every transaction signature of a block with the keys
-    /// valid at its height. Keys registered inside the same block are looked
-    /// up as the block applies, so such transactions are checked one by one.
-    fn verify_block_signatures(&self, block: &Block) -> Result<(), (usize, Rejection)> {
+    /// Batch-verifies every transaction signature of a block whose signer's
+    /// key is known before the block; returns which transactions were checked.
+    /// The others (keys registered inside the same block) are checked one by
+    /// one as the block applies.
+    fn verify_block_signatures(&self, block: &Block) -> Result<Vec<bool>, (usize, Rejection)> {
         let height = block.header.height;
         let mut keys = Vec::with_capacity(block.txs.len());
         let mut msgs = Vec::with_capacity(block.txs.len());
@@ -238,7 +247,12 @@ impl State {
                 (idx[index], Rejection::BadSignature)
             }
             _ => (idx.first().copied().unwrap_or(0), Rejection::BadSignature),
-        })
+        })?;
+        let mut checked = vec![false; block.txs.len()];
+        for i in idx {
+            checked[i] = true;
+        }
+        Ok(checked)
     }
 
     /// Applies one transaction at `height`/`time` (the block's), verifying its
