@@ -864,6 +864,184 @@ fn amounts_never_overflow() {
     );
 }
 
+#[test]
+fn cross_city_certificate_verification_with_and_without_consent() {
+    let mut c = Chain::new();
+    // Hainan's fund centre issues; another city's centre (bank here) verifies.
+    c.register("developer-admin", "issuer", "developer");
+    c.register("bank-admin", "checker", "bank");
+    c.register("construction-admin", "other", "construction");
+    let citizen = key("citizen-wu");
+    let salt = b"random-salt-kept-by-the-citizen";
+    let document = b"deposit certificate: 12 months paid";
+    let commitment = Hash32::sha256(&[salt.as_slice(), document].concat());
+    let issue = json!({"cert_id": "HN-DEP-1", "cert_type": "housing-fund-deposit", "commitment": commitment,
+                       "subject": Hash32::sha256(b"salt|id-4601"), "holder_key": citizen.public_key()});
+    c.rejects(
+        "auth.role_missing",
+        "issuer",
+        "certificate.issue",
+        issue.clone(),
+    );
+    c.grant(
+        "developer-admin",
+        "issuer",
+        "developer",
+        "certificate-issuer",
+        "*",
+    );
+    c.ok("issuer", "certificate.issue", issue.clone());
+    c.rejects(
+        "sharing.certificate_exists",
+        "issuer",
+        "certificate.issue",
+        issue,
+    );
+
+    let verify = |consent: &str, commitment: Hash32| json!({"cert_id": "HN-DEP-1", "consent_id": consent, "commitment": commitment});
+    // Without consent: refused.
+    c.rejects(
+        "sharing.unknown_consent",
+        "checker",
+        "certificate.verify",
+        verify("C-1", commitment),
+    );
+    // Only the citizen's key can consent; officials cannot consent for them.
+    let consent = json!({"consent_id": "C-1", "cert_id": "HN-DEP-1", "grantee": "bank",
+                         "until": Timestamp::from_unix_millis(T0 + 86_400_000).unwrap(), "purpose": "异地贷款审核"});
+    c.rejects(
+        "sharing.not_holder",
+        "issuer",
+        "consent.grant",
+        consent.clone(),
+    );
+    c.keys.insert("citizen-wu".into(), citizen);
+    c.ok("citizen-wu", "consent.grant", consent.clone());
+    c.rejects(
+        "sharing.consent_exists",
+        "citizen-wu",
+        "consent.grant",
+        consent,
+    );
+    c.rejects(
+        "sharing.unknown_certificate",
+        "checker",
+        "certificate.verify",
+        json!({"cert_id": "NOPE", "consent_id": "C-1", "commitment": commitment}),
+    );
+    // The wrong department cannot use the bank's consent.
+    c.rejects(
+        "sharing.consent_invalid",
+        "other",
+        "certificate.verify",
+        verify("C-1", commitment),
+    );
+    c.ok("checker", "certificate.verify", verify("C-1", commitment));
+    c.ok(
+        "checker",
+        "certificate.verify",
+        verify("C-1", Hash32::sha256(b"forged document")),
+    );
+    let cert = &c.state.certificates[&"HN-DEP-1".to_owned().try_into().unwrap()];
+    let results: Vec<bool> = cert.verifications.iter().map(|v| v.matches).collect();
+    assert_eq!(results, [true, false]);
+    // Revoked consent stops further verification.
+    c.rejects(
+        "sharing.unknown_consent",
+        "citizen-wu",
+        "consent.revoke",
+        json!({"consent_id": "C-9"}),
+    );
+    c.ok("citizen-wu", "consent.revoke", json!({"consent_id": "C-1"}));
+    c.rejects(
+        "sharing.consent_invalid",
+        "checker",
+        "certificate.verify",
+        verify("C-1", commitment),
+    );
+    c.rejects(
+        "sharing.consent_invalid",
+        "citizen-wu",
+        "consent.revoke",
+        json!({"consent_id": "C-1"}),
+    );
+
+    // An expiring certificate.
+    let short = json!({"cert_id": "HN-DEP-2", "cert_type": "housing-fund-deposit", "commitment": commitment,
+                       "subject": Hash32::ZERO, "holder_key": key("citizen-2").public_key(),
+                       "expires_at": Timestamp::from_unix_millis(c.now + 120_000).unwrap()});
+    c.ok("issuer", "certificate.issue", short);
+    c.keys.insert("citizen-2".into(), key("citizen-2"));
+    c.ok(
+        "citizen-2",
+        "consent.grant",
+        json!({"consent_id": "C-2", "cert_id": "HN-DEP-2", "grantee": "bank",
+        "until": Timestamp::from_unix_millis(T0 + 86_400_000).unwrap(), "purpose": "x"}),
+    );
+    c.now += 600_000;
+    c.rejects(
+        "sharing.certificate_expired",
+        "checker",
+        "certificate.verify",
+        json!({"cert_id": "HN-DEP-2", "consent_id": "C-2", "commitment": commitment}),
+    );
+}
+
+#[test]
+fn blacklist_and_access_audit() {
+    let mut c = Chain::new();
+    c.register("bank-admin", "officer", "bank");
+    let subject = Hash32::sha256(b"salt|id-9999");
+    let add = json!({"subject": subject, "reason": "loan-default"});
+    c.rejects("auth.role_missing", "officer", "blacklist.add", add.clone());
+    c.grant("bank-admin", "officer", "bank", "blacklist-officer", "*");
+    c.ok("officer", "blacklist.add", add.clone());
+    c.rejects("blacklist.exists", "officer", "blacklist.add", add.clone());
+    let found = views::blacklist_lookup(&c.state, &subject);
+    assert_eq!((found.len(), found[0].department.as_str()), (1, "bank"));
+    assert!(views::blacklist_lookup(&c.state, &Hash32::ZERO).is_empty());
+    c.ok("officer", "blacklist.remove", add.clone());
+    c.rejects("blacklist.unknown", "officer", "blacklist.remove", add);
+    assert!(views::blacklist_lookup(&c.state, &subject).is_empty());
+
+    // Access records, batched, and queried by official, dataset and time.
+    let at = |m: i64| Timestamp::from_unix_millis(T0 + m * 60_000).unwrap();
+    let entry = |ds: &str, m: i64| json!({"dataset": ds, "operation": "read", "purpose": "贷款审核", "at": at(m)});
+    c.rejects(
+        "tx.bad_payload",
+        "officer",
+        "access.record",
+        json!({"entries": []}),
+    );
+    c.ok("officer", "access.record", json!({"entries": [entry("fund/accounts", 1), entry("fund/loans", 2), entry("fund/accounts", 3)]}));
+    c.register("fire-admin", "inspector", "fire");
+    c.register("fire-admin2", "inspector", "fire");
+    c.ok(
+        "inspector",
+        "access.record",
+        json!({"entries": [entry("fund/accounts", 4)]}),
+    );
+    let q =
+        |official: Option<KeyId>, dataset: Option<&str>, from: Option<i64>| views::AccessQuery {
+            official,
+            dataset: dataset.map(Into::into),
+            from: from.map(at),
+            ..Default::default()
+        };
+    assert_eq!(views::access_log(&c.state, &q(None, None, None)).len(), 4);
+    assert_eq!(
+        views::access_log(
+            &c.state,
+            &q(Some(c.id("officer")), Some("fund/accounts"), None)
+        )
+        .len(),
+        2
+    );
+    let recent = views::access_log(&c.state, &q(None, Some("fund/accounts"), Some(3)));
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].department.as_str(), "fire", "newest first");
+}
+
 /// Every rejection code of the state machine is reached by a test above.
 #[test]
 fn every_rejection_code_is_exercised() {

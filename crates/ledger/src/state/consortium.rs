@@ -102,6 +102,9 @@ fn check_new_keys<'a>(
         if let Some(owner) = s.key_index.get(&id) {
             return Err(Rejection::KeyInUse(owner.to_string()));
         }
+        if s.holders.contains_key(&id) {
+            return Err(Rejection::KeyInUse(id.to_string()));
+        }
         if !seen.insert(id) {
             return Err(Rejection::KeyInUse(id.to_string()));
         }

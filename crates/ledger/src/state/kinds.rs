@@ -349,6 +349,86 @@ pub struct ExecutePayment {
     pub transfer_ref: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCertificate {
+    pub cert_id: RefId,
+    /// What it certifies, e.g. `housing-fund-deposit`.
+    pub cert_type: Role,
+    /// `SHA-256(salt || document)`: the document stays off-chain.
+    pub commitment: Hash32,
+    /// Salted hash of the citizen's identity.
+    pub subject: Hash32,
+    /// The citizen's own key: only it can grant consent.
+    pub holder_key: PublicKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConsent {
+    pub consent_id: RefId,
+    pub cert_id: RefId,
+    /// The department allowed to verify the certificate.
+    pub grantee: DeptId,
+    pub until: Timestamp,
+    pub purpose: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeConsent {
+    pub consent_id: RefId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCertificate {
+    pub cert_id: RefId,
+    pub consent_id: RefId,
+    /// The commitment the verifier computed from the document and salt the
+    /// citizen presented.
+    pub commitment: Hash32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistAdd {
+    /// Salted hash of the identity (consortium-wide salt, off-chain).
+    pub subject: Hash32,
+    /// A reason code, e.g. `loan-default`.
+    pub reason: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistRemove {
+    pub subject: Hash32,
+    pub reason: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessEntry {
+    /// The sensitive dataset, e.g. `housing-fund/accounts`.
+    pub dataset: String,
+    /// `read`, `export`, `update`, `delete` …
+    pub operation: Role,
+    /// Salted hash of the person whose data was accessed, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Hash32>,
+    pub purpose: String,
+    /// When the access happened (the official's system clock).
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordAccess {
+    pub entries: Vec<AccessEntry>,
+}
+
 /// A parsed transaction: what the state machine applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -368,6 +448,13 @@ pub enum Action {
     ConfirmPayment(ReviewPayment),
     ApprovePayment(ReviewPayment),
     ExecutePayment(ExecutePayment),
+    IssueCertificate(IssueCertificate),
+    GrantConsent(GrantConsent),
+    RevokeConsent(RevokeConsent),
+    VerifyCertificate(VerifyCertificate),
+    BlacklistAdd(BlacklistAdd),
+    BlacklistRemove(BlacklistRemove),
+    RecordAccess(RecordAccess),
 }
 
 /// Every kind this version of the ledger knows, in PROTOCOL.md §12 order.
@@ -388,6 +475,13 @@ pub const KINDS: &[&str] = &[
     "payment.confirm",
     "payment.approve",
     "payment.execute",
+    "certificate.issue",
+    "consent.grant",
+    "consent.revoke",
+    "certificate.verify",
+    "blacklist.add",
+    "blacklist.remove",
+    "access.record",
 ];
 
 fn payload<T: serde::de::DeserializeOwned>(kind: &str, v: &Value) -> Result<T, Rejection> {
@@ -428,6 +522,13 @@ impl Action {
             "payment.confirm" => Action::ConfirmPayment(payload(kind, v)?),
             "payment.approve" => Action::ApprovePayment(payload(kind, v)?),
             "payment.execute" => Action::ExecutePayment(payload(kind, v)?),
+            "certificate.issue" => Action::IssueCertificate(payload(kind, v)?),
+            "consent.grant" => Action::GrantConsent(payload(kind, v)?),
+            "consent.revoke" => Action::RevokeConsent(payload(kind, v)?),
+            "certificate.verify" => Action::VerifyCertificate(payload(kind, v)?),
+            "blacklist.add" => Action::BlacklistAdd(payload(kind, v)?),
+            "blacklist.remove" => Action::BlacklistRemove(payload(kind, v)?),
+            "access.record" => Action::RecordAccess(payload(kind, v)?),
             other => return Err(Rejection::UnknownKind(other.to_owned())),
         };
         a.check_texts(kind)?;
@@ -465,7 +566,19 @@ impl Action {
                 check_text(kind, "comment", &r.comment, 2000)?;
             }
             Action::ExecutePayment(e) => check_text(kind, "transfer_ref", &e.transfer_ref, 128)?,
-            Action::RevokeOfficial(_)
+            Action::GrantConsent(c) => check_text(kind, "purpose", &c.purpose, 500)?,
+            Action::RecordAccess(r) => {
+                for e in &r.entries {
+                    check_text(kind, "dataset", &e.dataset, 128)?;
+                    check_text(kind, "purpose", &e.purpose, 500)?;
+                }
+            }
+            Action::IssueCertificate(_)
+            | Action::RevokeConsent(_)
+            | Action::VerifyCertificate(_)
+            | Action::BlacklistAdd(_)
+            | Action::BlacklistRemove(_)
+            | Action::RevokeOfficial(_)
             | Action::RotateKey(_)
             | Action::GrantRole(_)
             | Action::RevokeRole(_) => {}

@@ -2,7 +2,8 @@
 //! apply, deterministically, to reach the same state and state digest.
 //!
 //! Owns the [`State`] (departments, officials and keys, role grants, pending
-//! admin approvals, workflow templates and cases, projects and payments),
+//! admin approvals, workflow templates and cases, projects and payments,
+//! certificates, consents, the blacklist and the access log),
 //! [`State::apply_block`] / [`State::apply_tx`] and the [`Rejection`] codes.
 //! Collections are persistent maps (`imbl`), so cloning a state to apply a
 //! block atomically costs O(1), and iteration order is by key everywhere.
@@ -12,10 +13,11 @@ pub mod fixtures;
 mod funds;
 pub mod kinds;
 mod rejection;
+pub mod sharing;
 pub mod views;
 mod workflow;
 
-use imbl::{OrdMap, OrdSet};
+use imbl::{OrdMap, OrdSet, Vector};
 use serde::{Deserialize, Serialize};
 
 use crate::block::Block;
@@ -101,6 +103,14 @@ pub struct State {
     pub templates: OrdMap<String, workflow::Template>,
     pub cases: OrdMap<kinds::RefId, workflow::Case>,
     pub projects: OrdMap<kinds::RefId, funds::Project>,
+    /// Citizens' keys named in certificates (they sign consents only).
+    pub holders: OrdMap<KeyId, PublicKey>,
+    pub certificates: OrdMap<kinds::RefId, sharing::Certificate>,
+    pub consents: OrdMap<kinds::RefId, sharing::Consent>,
+    /// Active blacklist entries by `subject/department/reason`.
+    pub blacklist: OrdMap<String, sharing::BlacklistEntry>,
+    /// Every recorded access to sensitive data, in ledger order.
+    pub access_log: Vector<sharing::AccessRecord>,
     /// Committed transaction count (log size).
     pub tx_count: u64,
 }
@@ -123,8 +133,10 @@ pub(crate) struct Ctx<'a> {
     /// SHA-256 of `JCS({"kind", "payload"})`: identifies an admin action so
     /// that several admins signing the same action count toward its threshold.
     pub action_digest: Hash32,
-    /// The signing official (None only for genesis).
+    /// The signing official (None for genesis and citizens' transactions).
     pub official: Option<KeyId>,
+    /// The signing citizen's key id, for `consent.*`.
+    pub citizen: Option<KeyId>,
 }
 
 impl State {
@@ -164,6 +176,20 @@ impl State {
             }
         }
         Ok((*official_id, epoch.key))
+    }
+
+    /// The public key a key id signs with at `height`: an official's valid
+    /// key, or a certificate holder's key.
+    pub fn key_for(&self, key_id: &KeyId, height: u64) -> Result<PublicKey, Rejection> {
+        match self.signer(key_id, height) {
+            Ok((_, key)) => Ok(key),
+            Err(Rejection::UnknownSigner) => self
+                .holders
+                .get(key_id)
+                .copied()
+                .ok_or(Rejection::UnknownSigner),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether `official` holds `role` in `department` covering `scope` at `time`.
@@ -223,7 +249,7 @@ impl State {
         let mut msgs = Vec::with_capacity(block.txs.len());
         let mut idx = Vec::with_capacity(block.txs.len());
         for (i, env) in block.txs.iter().enumerate() {
-            if let Ok((_, key)) = self.signer(&env.body.signer, height) {
+            if let Ok(key) = self.key_for(&env.body.signer, height) {
                 let msg = env
                     .body
                     .signed_message()
@@ -263,7 +289,7 @@ impl State {
         height: u64,
         time: Timestamp,
     ) -> Result<(), Rejection> {
-        if let Ok((_, key)) = self.signer(&env.body.signer, height) {
+        if let Ok(key) = self.key_for(&env.body.signer, height) {
             env.verify(&key).map_err(|_| Rejection::BadSignature)?;
         }
         self.apply_tx_at(env, height, time)
@@ -297,8 +323,18 @@ impl State {
                 found: body.chain_id.to_string(),
             });
         }
-        let (official, _) = self.signer(&body.signer, height)?;
-        let last = self.seqs.get(&official).copied().unwrap_or(0);
+        // Citizens sign consents with the key named in their certificate;
+        // everything else is signed by a registered official.
+        let by_citizen = matches!(action, Action::GrantConsent(_) | Action::RevokeConsent(_));
+        let principal = if by_citizen {
+            if !self.holders.contains_key(&body.signer) {
+                return Err(Rejection::NotHolder);
+            }
+            body.signer
+        } else {
+            self.signer(&body.signer, height)?.0
+        };
+        let last = self.seqs.get(&principal).copied().unwrap_or(0);
         if body.seq <= last {
             return Err(Rejection::Replayed {
                 seq: body.seq,
@@ -315,7 +351,8 @@ impl State {
             tx_id,
             kind: &body.kind,
             action_digest,
-            official: Some(official),
+            official: (!by_citizen).then_some(principal),
+            citizen: by_citizen.then_some(principal),
         };
         // Rules validate fully before they mutate, so an error leaves the
         // state as it was; only then is the sequence number consumed.
@@ -336,8 +373,15 @@ impl State {
             Action::ConfirmPayment(r) => funds::confirm(self, &ctx, r)?,
             Action::ApprovePayment(r) => funds::approve(self, &ctx, r)?,
             Action::ExecutePayment(e) => funds::execute(self, &ctx, e)?,
+            Action::IssueCertificate(c) => sharing::issue(self, &ctx, c)?,
+            Action::GrantConsent(g) => sharing::grant_consent(self, &ctx, g)?,
+            Action::RevokeConsent(r) => sharing::revoke_consent(self, &ctx, r)?,
+            Action::VerifyCertificate(v) => sharing::verify(self, &ctx, v)?,
+            Action::BlacklistAdd(b) => sharing::blacklist_add(self, &ctx, b)?,
+            Action::BlacklistRemove(b) => sharing::blacklist_remove(self, &ctx, b)?,
+            Action::RecordAccess(r) => sharing::record_access(self, &ctx, r)?,
         }
-        self.seqs.insert(official, body.seq);
+        self.seqs.insert(principal, body.seq);
         self.tx_count += 1;
         Ok(())
     }

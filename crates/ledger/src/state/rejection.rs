@@ -121,6 +121,26 @@ pub enum Rejection {
     WrongParty { project: String, party: String },
     #[error("amount overflow: {0}")]
     AmountOverflow(String),
+
+    // --- data sharing and audit ---
+    #[error("certificate {0} already exists")]
+    CertificateExists(String),
+    #[error("unknown certificate {0}")]
+    UnknownCertificate(String),
+    #[error("certificate {0} has expired")]
+    CertificateExpired(String),
+    #[error("only the certificate's holder can sign this, with the key named in the certificate")]
+    NotHolder,
+    #[error("consent {0} already exists")]
+    ConsentExists(String),
+    #[error("unknown consent {0}")]
+    UnknownConsent(String),
+    #[error("no valid consent: {0}; ask the citizen to grant consent to your department")]
+    ConsentInvalid(String),
+    #[error("subject is already blacklisted by this department for {0}")]
+    BlacklistExists(String),
+    #[error("no blacklist entry of this department for that subject and reason")]
+    BlacklistUnknown,
 }
 
 impl ErrorCode for Rejection {
@@ -167,6 +187,15 @@ impl ErrorCode for Rejection {
             Self::PaymentOutOfOrder { .. } => "funds.out_of_order",
             Self::WrongParty { .. } => "funds.wrong_party",
             Self::AmountOverflow(_) => "funds.amount_overflow",
+            Self::CertificateExists(_) => "sharing.certificate_exists",
+            Self::UnknownCertificate(_) => "sharing.unknown_certificate",
+            Self::CertificateExpired(_) => "sharing.certificate_expired",
+            Self::NotHolder => "sharing.not_holder",
+            Self::ConsentExists(_) => "sharing.consent_exists",
+            Self::UnknownConsent(_) => "sharing.unknown_consent",
+            Self::ConsentInvalid(_) => "sharing.consent_invalid",
+            Self::BlacklistExists(_) => "blacklist.exists",
+            Self::BlacklistUnknown => "blacklist.unknown",
         }
     }
 }

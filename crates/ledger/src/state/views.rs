@@ -5,11 +5,12 @@
 
 use serde::Serialize;
 
-use super::kinds::{Party, RefId};
+use super::kinds::{DeptId, Party, RefId};
+use super::sharing::{AccessRecord, BlacklistEntry};
 use super::workflow::{Case, Template};
 use super::State;
 use crate::crypto::KeyId;
-use crate::types::{Fen, Timestamp};
+use crate::types::{Fen, Hash32, Timestamp};
 
 /// A case waiting for the official's signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,4 +147,44 @@ pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
         });
     }
     Some(flows)
+}
+
+/// Active blacklist entries for a salted identity hash, from every department.
+pub fn blacklist_lookup(s: &State, subject: &Hash32) -> Vec<BlacklistEntry> {
+    let prefix = format!("{subject}/");
+    s.blacklist
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+/// A filter over the access log; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AccessQuery {
+    pub official: Option<KeyId>,
+    pub department: Option<DeptId>,
+    pub dataset: Option<String>,
+    /// Inclusive lower and exclusive upper bound on the access time.
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// At most this many records, newest first.
+    pub limit: usize,
+}
+
+/// Recorded accesses matching `q`, newest first.
+pub fn access_log(s: &State, q: &AccessQuery) -> Vec<AccessRecord> {
+    s.access_log
+        .iter()
+        .rev()
+        .filter(|r| {
+            q.official.is_none_or(|o| r.official == o)
+                && q.department.as_ref().is_none_or(|d| r.department == *d)
+                && q.dataset.as_ref().is_none_or(|d| r.entry.dataset == *d)
+                && q.from.is_none_or(|t| r.entry.at >= t)
+                && q.until.is_none_or(|t| r.entry.at < t)
+        })
+        .take(if q.limit == 0 { usize::MAX } else { q.limit })
+        .cloned()
+        .collect()
 }
