@@ -10,12 +10,12 @@
 
 mod consortium;
 pub mod fixtures;
-mod funds;
+pub mod funds;
 pub mod kinds;
 mod rejection;
 pub mod sharing;
 pub mod views;
-mod workflow;
+pub mod workflow;
 
 use imbl::{OrdMap, OrdSet, Vector};
 use serde::{Deserialize, Serialize};
