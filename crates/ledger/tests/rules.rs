@@ -869,6 +869,51 @@ fn amounts_never_overflow() {
 }
 
 #[test]
+fn role_grants_expire_and_can_be_revoked() {
+    let mut c = Chain::new();
+    c.renovation();
+    // A second approver whose grant lasts five minutes of ledger time.
+    c.register("city-management-admin", "temp", "city-management");
+    let until = Timestamp::from_unix_millis(c.now + 300_000).unwrap();
+    c.ok(
+        "city-management-admin",
+        "role.grant",
+        json!({"official": c.id("temp"), "department": "city-management",
+        "role": "approver", "scope": "hz", "expires_at": until}),
+    );
+    open_case(&mut c, "zhao", "E-1", "hz");
+    open_case(&mut c, "zhao", "E-2", "hz");
+    c.sign_step("temp", "E-1", 0, "approve", "").unwrap();
+    c.now += 600_000;
+    assert_eq!(
+        c.sign_step("temp", "E-2", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+    // Revoking zhang's grant removes the role at once.
+    let grant = c
+        .state
+        .grants
+        .values()
+        .find(|g| g.official == c.id("zhang") && g.role.as_str() == "approver")
+        .unwrap()
+        .id;
+    c.ok(
+        "city-management-admin",
+        "role.revoke",
+        json!({"grant": grant}),
+    );
+    assert_eq!(
+        c.sign_step("zhang", "E-2", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+    assert!(!c.state.grants.contains_key(&grant));
+}
+
+#[test]
 fn cross_city_certificate_verification_with_and_without_consent() {
     let mut c = Chain::new();
     // Hainan's fund centre issues; another city's centre (bank here) verifies.

@@ -75,18 +75,15 @@ fn install_department(s: &mut State, d: &DepartmentSpec, height: u64, tx_id: Has
         );
         s.key_index.insert(id, id);
         let grant_id = Hash32::sha256(&[tx_id.0.as_slice(), id.as_bytes()].concat());
-        s.grants.insert(
-            grant_id,
-            Grant {
-                id: grant_id,
-                official: id,
-                department: d.id.clone(),
-                role: admin_role(),
-                scope: star(),
-                granted_at: height,
-                expires_at: None,
-            },
-        );
+        s.add_grant(Grant {
+            id: grant_id,
+            official: id,
+            department: d.id.clone(),
+            role: admin_role(),
+            scope: star(),
+            granted_at: height,
+            expires_at: None,
+        });
     }
 }
 
@@ -369,18 +366,15 @@ pub(super) fn grant_role(s: &mut State, ctx: &Ctx<'_>, g: &GrantRole) -> Result<
         return Err(Rejection::OfficialRevoked(g.official.to_string()));
     }
     if department_approval(s, ctx, &g.department)? {
-        s.grants.insert(
-            ctx.tx_id,
-            Grant {
-                id: ctx.tx_id,
-                official: g.official,
-                department: g.department.clone(),
-                role: g.role.clone(),
-                scope: g.scope.clone(),
-                granted_at: ctx.height,
-                expires_at: g.expires_at,
-            },
-        );
+        s.add_grant(Grant {
+            id: ctx.tx_id,
+            official: g.official,
+            department: g.department.clone(),
+            role: g.role.clone(),
+            scope: g.scope.clone(),
+            granted_at: ctx.height,
+            expires_at: g.expires_at,
+        });
     }
     Ok(())
 }
@@ -392,7 +386,7 @@ pub(super) fn revoke_role(s: &mut State, ctx: &Ctx<'_>, r: &RevokeRole) -> Resul
         .map(|g| g.department.clone())
         .ok_or_else(|| Rejection::UnknownGrant(r.grant.to_string()))?;
     if department_approval(s, ctx, &dept)? {
-        s.grants.remove(&r.grant);
+        s.remove_grant(&r.grant);
     }
     Ok(())
 }

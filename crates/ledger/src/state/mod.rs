@@ -98,6 +98,8 @@ pub struct State {
     /// Last committed `seq` per official.
     pub seqs: OrdMap<KeyId, u64>,
     pub grants: OrdMap<Hash32, Grant>,
+    /// Index of `grants` by official (kept in step by `add_grant`/`remove_grant`).
+    pub grants_by_official: OrdMap<KeyId, OrdSet<Hash32>>,
     /// Pending multi-admin actions, by action digest.
     pub proposals: OrdMap<Hash32, Proposal>,
     pub templates: OrdMap<String, workflow::Template>,
@@ -201,13 +203,35 @@ impl State {
         scope: &Scope,
         time: Timestamp,
     ) -> bool {
-        self.grants.values().any(|g| {
+        let Some(ids) = self.grants_by_official.get(official) else {
+            return false;
+        };
+        ids.iter().filter_map(|id| self.grants.get(id)).any(|g| {
             g.official == *official
                 && g.department == *department
                 && g.role == *role
                 && g.scope.covers(scope)
                 && g.expires_at.is_none_or(|t| time < t)
         })
+    }
+
+    pub(crate) fn add_grant(&mut self, g: Grant) {
+        self.grants_by_official
+            .entry(g.official)
+            .or_default()
+            .insert(g.id);
+        self.grants.insert(g.id, g);
+    }
+
+    pub(crate) fn remove_grant(&mut self, id: &Hash32) -> Option<Grant> {
+        let g = self.grants.remove(id)?;
+        if let Some(set) = self.grants_by_official.get_mut(&g.official) {
+            set.remove(id);
+            if set.is_empty() {
+                self.grants_by_official.remove(&g.official);
+            }
+        }
+        Some(g)
     }
 
     pub fn is_admin(&self, official: &KeyId, department: &DeptId, time: Timestamp) -> bool {
