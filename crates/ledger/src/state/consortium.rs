@@ -242,7 +242,6 @@ pub(super) fn add_department(
     ctx: &Ctx<'_>,
     d: &DepartmentSpec,
 ) -> Result<(), Rejection> {
-    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
     if s.departments.contains_key(&d.id) {
         return Err(Rejection::DepartmentExists(d.id.to_string()));
     }
@@ -253,14 +252,7 @@ pub(super) fn add_department(
     }
     check_department_spec(ctx.kind, d)?;
     check_new_keys(s, d.admins.iter().map(|a| &a.public_key))?;
-    let home = s
-        .officials
-        .get(&official)
-        .map(|o| o.department.clone())
-        .ok_or(Rejection::UnknownSigner)?;
-    if !s.is_admin(&official, &home, ctx.time) {
-        return Err(Rejection::NotAdmin(home.to_string()));
-    }
+    s.signer_home_admin(ctx)?;
     let needed = s.consortium_threshold as usize;
     let departments = |st: &State, set: &OrdSet<KeyId>| -> usize {
         set.iter()

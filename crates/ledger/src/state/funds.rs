@@ -312,14 +312,23 @@ fn refuse(p: &mut Project, payment_id: &RefId, comment: &str) -> Result<(), Reje
     Ok(())
 }
 
-pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+/// `payment.confirm` and `payment.approve`: a refusal (with a comment)
+/// releases the amount; an acceptance moves the payment on via `accept`.
+fn review(
+    s: &mut State,
+    ctx: &Ctx<'_>,
+    r: &ReviewPayment,
+    step: &str,
+    accept: impl FnOnce(&mut Payment, usize),
+) -> Result<(), Rejection> {
     let (mut p, _) = at_step(s, ctx, &r.project_id, &r.payment_id)?;
+    let n = p.approvers.len();
     let step = match r.verdict {
         Verdict::Accept => {
             if let Some(pay) = p.payments.get_mut(&r.payment_id) {
-                pay.status = PaymentStatus::Confirmed;
+                accept(pay, n);
             }
-            "confirm"
+            step
         }
         Verdict::Refuse => {
             refuse(&mut p, &r.payment_id, &r.comment)?;
@@ -331,27 +340,19 @@ pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result
     Ok(())
 }
 
+pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+    review(s, ctx, r, "confirm", |pay, _| {
+        pay.status = PaymentStatus::Confirmed;
+    })
+}
+
 pub(super) fn approve(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
-    let (mut p, _) = at_step(s, ctx, &r.project_id, &r.payment_id)?;
-    let n = p.approvers.len();
-    let step = match r.verdict {
-        Verdict::Accept => {
-            if let Some(pay) = p.payments.get_mut(&r.payment_id) {
-                pay.approvals_done += 1;
-                if pay.approvals_done == n {
-                    pay.status = PaymentStatus::Approved;
-                }
-            }
-            "approve"
+    review(s, ctx, r, "approve", |pay, approvers| {
+        pay.approvals_done += 1;
+        if pay.approvals_done == approvers {
+            pay.status = PaymentStatus::Approved;
         }
-        Verdict::Refuse => {
-            refuse(&mut p, &r.payment_id, &r.comment)?;
-            "refuse"
-        }
-    };
-    record(&mut p, &r.payment_id, ctx, step, &r.comment);
-    s.projects.insert(r.project_id.clone(), p);
-    Ok(())
+    })
 }
 
 pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Result<(), Rejection> {

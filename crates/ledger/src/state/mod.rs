@@ -215,6 +215,26 @@ impl State {
         })
     }
 
+    /// The signing official and their home department.
+    pub(crate) fn signer_home(&self, ctx: &Ctx<'_>) -> Result<(KeyId, DeptId), Rejection> {
+        let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
+        let dept = self
+            .officials
+            .get(&official)
+            .map(|o| o.department.clone())
+            .ok_or(Rejection::UnknownSigner)?;
+        Ok((official, dept))
+    }
+
+    /// The signing official, who must be an admin of their home department.
+    pub(crate) fn signer_home_admin(&self, ctx: &Ctx<'_>) -> Result<(KeyId, DeptId), Rejection> {
+        let (official, dept) = self.signer_home(ctx)?;
+        if !self.is_admin(&official, &dept, ctx.time) {
+            return Err(Rejection::NotAdmin(dept.to_string()));
+        }
+        Ok((official, dept))
+    }
+
     pub(crate) fn add_grant(&mut self, g: Grant) {
         self.grants_by_official
             .entry(g.official)

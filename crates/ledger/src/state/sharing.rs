@@ -88,12 +88,7 @@ fn home_with_role(
     ctx: &Ctx<'_>,
     role: &'static str,
 ) -> Result<(KeyId, DeptId), Rejection> {
-    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
-    let dept = s
-        .officials
-        .get(&official)
-        .map(|o| o.department.clone())
-        .ok_or(Rejection::UnknownSigner)?;
+    let (official, dept) = s.signer_home(ctx)?;
     let role = Role::from_static(role);
     if !s.has_role(&official, &dept, &role, &star(), ctx.time) {
         return Err(Rejection::RoleMissing {
@@ -205,12 +200,7 @@ pub(super) fn revoke_consent(
 }
 
 pub(super) fn verify(s: &mut State, ctx: &Ctx<'_>, v: &VerifyCertificate) -> Result<(), Rejection> {
-    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
-    let dept = s
-        .officials
-        .get(&official)
-        .map(|o| o.department.clone())
-        .ok_or(Rejection::UnknownSigner)?;
+    let (official, dept) = s.signer_home(ctx)?;
     let cert = s
         .certificates
         .get(&v.cert_id)
@@ -300,12 +290,7 @@ pub(super) fn record_access(
     ctx: &Ctx<'_>,
     r: &RecordAccess,
 ) -> Result<(), Rejection> {
-    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
-    let dept = s
-        .officials
-        .get(&official)
-        .map(|o| o.department.clone())
-        .ok_or(Rejection::UnknownSigner)?;
+    let (official, dept) = s.signer_home(ctx)?;
     if r.entries.is_empty() || r.entries.len() > MAX_ACCESS_BATCH {
         return Err(bad_payload(
             ctx.kind,

@@ -131,7 +131,7 @@ impl Case {
     }
 }
 
-fn check_template(kind: &str, s: &State, w: &DefineWorkflow) -> Result<(), Rejection> {
+fn check_template(s: &State, w: &DefineWorkflow) -> Result<(), Rejection> {
     let bad = |m: String| Rejection::BadTemplate(m);
     if w.stages.is_empty() || w.stages.len() > MAX_STAGES {
         return Err(bad(format!("a template has 1 to {MAX_STAGES} stages")));
@@ -197,20 +197,11 @@ fn check_template(kind: &str, s: &State, w: &DefineWorkflow) -> Result<(), Rejec
             }
         }
     }
-    let _ = kind;
     Ok(())
 }
 
 pub(super) fn define(s: &mut State, ctx: &Ctx<'_>, w: &DefineWorkflow) -> Result<(), Rejection> {
-    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
-    let home = s
-        .officials
-        .get(&official)
-        .map(|o| o.department.clone())
-        .ok_or(Rejection::UnknownSigner)?;
-    if !s.is_admin(&official, &home, ctx.time) {
-        return Err(Rejection::NotAdmin(home.to_string()));
-    }
+    let (official, _) = s.signer_home_admin(ctx)?;
     let latest = s
         .templates
         .values()
@@ -220,7 +211,7 @@ pub(super) fn define(s: &mut State, ctx: &Ctx<'_>, w: &DefineWorkflow) -> Result
     if latest.is_some_and(|v| v >= w.version) {
         return Err(Rejection::TemplateExists(Template::key(&w.id, w.version)));
     }
-    check_template(ctx.kind, s, w)?;
+    check_template(s, w)?;
     s.templates.insert(
         Template::key(&w.id, w.version),
         Template {
