@@ -172,6 +172,9 @@ impl fmt::Display for ChainId {
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00.000Z.
+    pub const UNIX_EPOCH: Timestamp = Timestamp(DateTime::<Utc>::UNIX_EPOCH);
+
     /// Truncates to whole milliseconds (the wire precision).
     pub fn from_datetime(t: DateTime<Utc>) -> Self {
         let ms = t.timestamp_millis();

@@ -1,0 +1,360 @@
+//! The node's view of the chain: the verified state, the Merkle log, the
+//! mempool, per-transaction status and the latest signed checkpoint; block
+//! production. Everything that changes the chain goes through [`Core`].
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+
+use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
+use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
+use govchain_ledger::merkle::{self, Frontier, MerkleTree};
+use govchain_ledger::note::Checkpoint;
+use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_ledger::ErrorCode;
+
+use crate::error::NodeError;
+use crate::store::{Store, TxLocation};
+
+/// How blocks are cut and how much the mempool holds.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_block_txs: usize,
+    pub max_mempool: usize,
+    /// Rejections remembered for status queries.
+    pub max_remembered_rejections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_block_txs: 2000,
+            max_mempool: 100_000,
+            max_remembered_rejections: 100_000,
+        }
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    Pending,
+    Committed(TxLocation),
+    Rejected { code: &'static str, message: String },
+    Unknown,
+}
+
+#[derive(Debug)]
+pub struct Core {
+    store: Store,
+    state: State,
+    tree: MerkleTree,
+    cursor: ChainCursor,
+    key: SecretKey,
+    name: String,
+    mempool: VecDeque<Envelope>,
+    pending: HashSet<Hash32>,
+    rejected: HashMap<Hash32, (&'static str, String)>,
+    rejected_order: VecDeque<Hash32>,
+    checkpoint: String,
+    limits: Limits,
+}
+
+fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
+    state
+        .departments
+        .values()
+        .find(|d| d.node_key.key_id() == *id)
+        .map(|d| d.node_key)
+}
+
+impl Core {
+    /// Opens the node's database, creating the chain from `genesis` if the
+    /// database is empty, and re-verifies every stored block (hash chain,
+    /// roots, proposer signatures, transaction signatures, rules and state
+    /// digests). A database that does not verify is refused.
+    pub fn open(
+        path: &Path,
+        key: SecretKey,
+        name: &str,
+        genesis: Option<&Block>,
+        limits: Limits,
+    ) -> Result<Self, NodeError> {
+        let mut store = Store::open(path)?;
+        let mut blocks = store.all_blocks()?;
+        if blocks.is_empty() {
+            let g = genesis.ok_or_else(|| {
+                NodeError::Storage("the database is empty and no genesis block was given".into())
+            })?;
+            blocks.push(g.clone());
+            let hash = g
+                .header
+                .hash()
+                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            Self::replay(std::slice::from_ref(g))?;
+            store.append(g, hash, 0)?;
+        }
+        let (state, tree, cursor) = Self::replay(&blocks)?;
+        let mut core = Self {
+            store,
+            state,
+            tree,
+            cursor,
+            key,
+            name: name.to_owned(),
+            mempool: VecDeque::new(),
+            pending: HashSet::new(),
+            rejected: HashMap::new(),
+            rejected_order: VecDeque::new(),
+            checkpoint: String::new(),
+            limits,
+        };
+        core.sign_checkpoint()?;
+        Ok(core)
+    }
+
+    fn replay(blocks: &[Block]) -> Result<(State, MerkleTree, ChainCursor), NodeError> {
+        let first = blocks
+            .first()
+            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+        let mut cursor = ChainCursor::genesis(first.header.chain_id.clone());
+        let mut state = State::new();
+        let mut tree = MerkleTree::new();
+        for b in blocks {
+            let height = b.header.height;
+            let corrupt = |what: String| NodeError::Corrupt(format!("block {height}: {what}"));
+            let next = state
+                .apply_block(b, SigCheck::Verify)
+                .map_err(|(i, r)| corrupt(format!("transaction {i}: {} ({})", r, r.code())))?;
+            // The genesis block's proposer is one of the nodes it creates.
+            let keys = if height == 0 { &next } else { &state };
+            cursor
+                .verify_next(b, |id| node_key(keys, id))
+                .map_err(|e| corrupt(e.to_string()))?;
+            let digest = next.digest().map_err(|e| corrupt(e.to_string()))?;
+            if digest != b.header.state_digest {
+                return Err(corrupt(
+                    "state digest does not match the rules' result".into(),
+                ));
+            }
+            for leaf in govchain_ledger::block::tx_leaf_hashes(&b.txs)
+                .map_err(|e| corrupt(e.to_string()))?
+            {
+                tree.push_hash(leaf);
+            }
+            state = next;
+        }
+        Ok((state, tree, cursor))
+    }
+
+    pub fn chain_id(&self) -> &ChainId {
+        &self.cursor.chain_id
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn height(&self) -> u64 {
+        self.cursor.next_height.saturating_sub(1)
+    }
+
+    pub fn log_size(&self) -> u64 {
+        self.tree.len()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.len()
+    }
+
+    pub fn checkpoint(&self) -> &str {
+        &self.checkpoint
+    }
+
+    /// The origin line of this chain's checkpoints (fixed at genesis).
+    pub fn origin(&self) -> String {
+        self.state
+            .origin
+            .clone()
+            .unwrap_or_else(|| format!("govchain/{}", self.cursor.chain_id))
+    }
+
+    fn sign_checkpoint(&mut self) -> Result<(), NodeError> {
+        let cp = Checkpoint {
+            origin: self.origin(),
+            size: self.tree.len(),
+            root: self.tree.root(),
+            extensions: vec![],
+        };
+        let note = cp
+            .sign(&self.name, &self.key)
+            .map_err(|e| NodeError::Storage(format!("cannot sign checkpoint: {e}")))?;
+        self.checkpoint = note.to_string();
+        Ok(())
+    }
+
+    /// Admits a transaction to the mempool after checking it against the
+    /// current state (signature, sequence, rules). Idempotent by id.
+    pub fn submit(
+        &mut self,
+        env: Envelope,
+        now: Timestamp,
+    ) -> Result<(Hash32, TxStatus), NodeError> {
+        let id = env.id().map_err(|e| NodeError::bad(&e))?;
+        match self.status(&id)? {
+            s @ (TxStatus::Pending | TxStatus::Committed(_)) => return Ok((id, s)),
+            TxStatus::Rejected { .. } | TxStatus::Unknown => {}
+        }
+        if self.mempool.len() >= self.limits.max_mempool {
+            return Err(NodeError::MempoolFull(self.mempool.len()));
+        }
+        self.state
+            .check_tx(&env, now)
+            .map_err(NodeError::Rejected)?;
+        self.rejected.remove(&id);
+        self.pending.insert(id);
+        self.mempool.push_back(env);
+        Ok((id, TxStatus::Pending))
+    }
+
+    pub fn status(&self, id: &Hash32) -> Result<TxStatus, NodeError> {
+        if self.pending.contains(id) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(loc) = self.store.locate(id)? {
+            return Ok(TxStatus::Committed(loc));
+        }
+        if let Some((code, message)) = self.rejected.get(id) {
+            return Ok(TxStatus::Rejected {
+                code,
+                message: message.clone(),
+            });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn remember_rejection(&mut self, id: Hash32, code: &'static str, message: String) {
+        if self.rejected.insert(id, (code, message)).is_none() {
+            self.rejected_order.push_back(id);
+        }
+        while self.rejected_order.len() > self.limits.max_remembered_rejections {
+            if let Some(old) = self.rejected_order.pop_front() {
+                self.rejected.remove(&old);
+            }
+        }
+    }
+
+    /// Cuts a block from the mempool (up to `max_block_txs`), applying each
+    /// transaction in order and leaving out — with its rejection remembered —
+    /// any that no longer applies. Persists the block before anything else
+    /// changes. Returns the new height, or `None` if nothing was committed.
+    pub fn produce(&mut self, now: Timestamp) -> Result<Option<u64>, NodeError> {
+        if self.mempool.is_empty() {
+            return Ok(None);
+        }
+        let height = self.cursor.next_height;
+        let time = self.cursor.last_time.map_or(now, |t| t.max(now));
+        let take = self.mempool.len().min(self.limits.max_block_txs);
+        let candidates: Vec<Envelope> = self.mempool.drain(..take).collect();
+        let mut scratch = self.state.clone();
+        let mut txs = Vec::with_capacity(candidates.len());
+        for env in candidates {
+            let id = env.id().map_err(|e| NodeError::bad(&e))?;
+            self.pending.remove(&id);
+            match scratch.apply_tx(&env, height, time) {
+                Ok(()) => txs.push(env),
+                Err(r) => self.remember_rejection(id, r.code(), r.to_string()),
+            }
+        }
+        if txs.is_empty() {
+            return Ok(None);
+        }
+        scratch.next_height = height + 1;
+        scratch.time = Some(time);
+        let digest = scratch
+            .digest()
+            .map_err(|e| NodeError::Storage(e.to_string()))?;
+        let mut frontier = self.cursor.log.clone();
+        let block = Block::seal(
+            &self.key,
+            BlockDraft {
+                chain_id: self.cursor.chain_id.clone(),
+                height,
+                prev_hash: self.cursor.last_hash,
+                time,
+                txs,
+                state_digest: digest,
+            },
+            &mut frontier,
+        )
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
+        let mut cursor = self.cursor.clone();
+        let hash = cursor
+            .verify_next(&block, |id| node_key(&self.state, id))
+            .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+        let first_leaf = self.tree.len();
+        self.store.append(&block, hash, first_leaf)?;
+        // Durable: now the in-memory view may move.
+        for leaf in govchain_ledger::block::tx_leaf_hashes(&block.txs)
+            .map_err(|e| NodeError::Storage(e.to_string()))?
+        {
+            self.tree.push_hash(leaf);
+        }
+        self.cursor = cursor;
+        self.state = scratch;
+        self.sign_checkpoint()?;
+        Ok(Some(height))
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
+        self.store.block(height)
+    }
+
+    pub fn transaction(&self, loc: TxLocation) -> Result<Option<Envelope>, NodeError> {
+        Ok(self
+            .store
+            .block(loc.height)?
+            .and_then(|b| b.txs.into_iter().nth(loc.index)))
+    }
+
+    pub fn inclusion_proof(
+        &self,
+        id: &Hash32,
+        size: Option<u64>,
+    ) -> Result<(TxLocation, Hash32, merkle::InclusionProof), NodeError> {
+        let loc = self
+            .store
+            .locate(id)?
+            .ok_or_else(|| NodeError::NotFound(format!("committed transaction {id}")))?;
+        let size = size.unwrap_or(self.tree.len());
+        let proof = self
+            .tree
+            .inclusion_proof(loc.leaf_index, size)
+            .map_err(|e| NodeError::bad(&e))?;
+        let leaf = self
+            .tree
+            .leaf_hash_at(loc.leaf_index)
+            .ok_or_else(|| NodeError::Corrupt("log shorter than the index".into()))?;
+        Ok((loc, leaf, proof))
+    }
+
+    pub fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<merkle::ConsistencyProof, NodeError> {
+        self.tree
+            .consistency_proof(size1, size2)
+            .map_err(|e| NodeError::bad(&e))
+    }
+
+    /// The log's frontier (for clients that verify blocks from here on).
+    pub fn frontier(&self) -> Frontier {
+        self.cursor.log.clone()
+    }
+}

@@ -1,0 +1,78 @@
+//! Node errors: each has a stable code and an HTTP status, and is sent as
+//! JSON `{code, message}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use govchain_ledger::state::Rejection;
+use govchain_ledger::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("transaction rejected: {0}")]
+    Rejected(Rejection),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("the stored chain does not verify: {0}")]
+    Corrupt(String),
+    #[error("the node is shutting down")]
+    ShuttingDown,
+    #[error("the mempool is full ({0} transactions); retry later")]
+    MempoolFull(usize),
+    #[error("request body: {0}")]
+    Body(String),
+    #[error("request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+}
+
+impl From<rusqlite::Error> for NodeError {
+    fn from(e: rusqlite::Error) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}
+
+impl NodeError {
+    pub fn bad(e: &(impl ErrorCode + std::fmt::Display)) -> Self {
+        NodeError::BadRequest {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            NodeError::BadRequest { .. } | NodeError::Body(_) => StatusCode::BAD_REQUEST,
+            NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            NodeError::NotFound(_) => StatusCode::NOT_FOUND,
+            NodeError::Storage(_) | NodeError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            NodeError::ShuttingDown | NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+}
+
+impl ErrorCode for NodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            NodeError::BadRequest { code, .. } => code,
+            NodeError::Rejected(r) => r.code(),
+            NodeError::NotFound(_) => "node.not_found",
+            NodeError::Storage(_) => "node.storage",
+            NodeError::Corrupt(_) => "node.corrupt",
+            NodeError::ShuttingDown => "node.shutting_down",
+            NodeError::MempoolFull(_) => "node.mempool_full",
+            NodeError::Body(_) => "node.bad_body",
+            NodeError::BodyTooLarge(_) => "node.body_too_large",
+        }
+    }
+}
+
+impl IntoResponse for NodeError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"code": self.code(), "message": self.to_string()});
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

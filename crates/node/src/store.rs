@@ -1,0 +1,173 @@
+//! Durable storage of the chain in SQLite: blocks (with their transactions)
+//! and a transaction index. WAL mode with `synchronous=FULL`: a block is
+//! acknowledged only after its SQLite transaction has committed, and a block
+//! is written in one transaction, so a half-written block is never visible.
+
+use std::path::Path;
+
+use govchain_ledger::block::Block;
+use govchain_ledger::types::Hash32;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::NodeError;
+
+/// Schema version written to `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATION_1: &str = "
+CREATE TABLE blocks (
+    height   INTEGER PRIMARY KEY,
+    hash     BLOB NOT NULL UNIQUE,
+    time     TEXT NOT NULL,
+    tx_count INTEGER NOT NULL,
+    log_size INTEGER NOT NULL,
+    block    TEXT NOT NULL
+);
+CREATE TABLE txs (
+    id         BLOB PRIMARY KEY,
+    height     INTEGER NOT NULL REFERENCES blocks(height),
+    idx        INTEGER NOT NULL,
+    leaf_index INTEGER NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    signer     BLOB NOT NULL
+);
+CREATE INDEX txs_signer ON txs(signer);
+";
+
+/// Where a committed transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index: usize,
+    pub leaf_index: u64,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, NodeError> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, NodeError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(NodeError::Storage(format!(
+                "database schema {version} is newer than this node understands ({SCHEMA_VERSION})"
+            )));
+        }
+        if version < 1 {
+            conn.execute_batch(MIGRATION_1)?;
+            conn.pragma_update(None, "user_version", 1)?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// Appends one block and its transaction index in one SQLite transaction.
+    pub fn append(
+        &mut self,
+        block: &Block,
+        hash: Hash32,
+        first_leaf: u64,
+    ) -> Result<(), NodeError> {
+        let json = serde_json::to_string(block).map_err(|e| NodeError::Storage(e.to_string()))?;
+        let tx = self.conn.transaction()?;
+        let h = &block.header;
+        tx.execute(
+            "INSERT INTO blocks (height, hash, time, tx_count, log_size, block) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_i64(h.height),
+                hash.0.as_slice(),
+                h.time.to_string(),
+                to_i64(h.tx_count),
+                to_i64(h.log_size),
+                json
+            ],
+        )?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO txs (id, height, idx, leaf_index, kind, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, env) in block.txs.iter().enumerate() {
+                let id = env.id().map_err(|e| NodeError::Storage(e.to_string()))?;
+                stmt.execute(params![
+                    id.0.as_slice(),
+                    to_i64(h.height),
+                    to_i64(i as u64),
+                    to_i64(first_leaf + i as u64),
+                    env.body.kind,
+                    env.body.signer.as_bytes().as_slice()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every block in height order (for start-up replay).
+    pub fn all_blocks(&self) -> Result<Vec<Block>, NodeError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT block FROM blocks ORDER BY height")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let json = row?;
+            out.push(
+                Block::from_json(json.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT block FROM blocks WHERE height = ?1",
+                [to_i64(height)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        json.map(|j| Block::from_json(j.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT height, idx, leaf_index FROM txs WHERE id = ?1",
+                [id.0.as_slice()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(h, i, l)| TxLocation {
+                height: to_u64(h),
+                index: usize::try_from(i).unwrap_or(0),
+                leaf_index: to_u64(l),
+            }))
+    }
+}

@@ -1,0 +1,333 @@
+//! The node in-process on a random port: submit → committed → inclusion proof
+//! verified against the signed checkpoint; bad input gets a 4xx with a code;
+//! a restart re-verifies the stored chain; a tampered database is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use govchain_ledger::block::{Block, BlockDraft};
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::merkle::{self, Frontier};
+use govchain_ledger::note::{self, NoteKey, ALG_ED25519};
+use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_node::{Core, Limits};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(name.as_bytes()).0))
+}
+
+fn chain() -> ChainId {
+    "node-test".parse().unwrap()
+}
+
+fn signed(who: &str, seq: u64, kind: &str, payload: Value) -> Envelope {
+    let k = key(who);
+    Envelope::sign(
+        &k,
+        TxBody {
+            chain_id: chain(),
+            signer: k.key_id(),
+            seq,
+            kind: kind.into(),
+            payload,
+            created_at: Timestamp::from_unix_millis(1_795_000_000_000).unwrap(),
+        },
+    )
+    .unwrap()
+}
+
+fn genesis_block() -> Block {
+    let g = signed(
+        "admin",
+        1,
+        "consortium.genesis",
+        json!({"origin": "govchain.example/node-test", "consortium_threshold": 1, "departments": [
+            {"id": "city-management", "name": "城市管理局", "node_key": key("node").public_key(),
+             "admins": [{"name": "admin", "public_key": key("admin").public_key()}], "admin_threshold": 1}]}),
+    );
+    let draft = |digest| BlockDraft {
+        chain_id: chain(),
+        height: 0,
+        prev_hash: Hash32::ZERO,
+        time: Timestamp::from_unix_millis(1_795_000_000_000).unwrap(),
+        txs: vec![g.clone()],
+        state_digest: digest,
+    };
+    let probe = Block::seal(&key("node"), draft(Hash32::ZERO), &mut Frontier::default()).unwrap();
+    let state = State::new().apply_block(&probe, SigCheck::Verify).unwrap();
+    Block::seal(
+        &key("node"),
+        draft(state.digest().unwrap()),
+        &mut Frontier::default(),
+    )
+    .unwrap()
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("govchain-node-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("chain.sqlite")
+}
+
+struct Running {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), govchain_node::NodeError>>,
+}
+
+async fn start(db: &std::path::Path, genesis: Option<&Block>) -> Running {
+    let core = Core::open(
+        db,
+        key("node"),
+        "node.city.example",
+        genesis,
+        Limits::default(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(govchain_node::run(
+        listener,
+        Arc::new(Mutex::new(core)),
+        Duration::from_millis(20),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    Running { url, stop, handle }
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = client.post(url).body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn wait_committed(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    for _ in 0..200 {
+        let v: Value = client
+            .get(format!("{base}/v1/tx/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["status"] != "pending" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{id} never left pending");
+}
+
+#[tokio::test]
+async fn submit_commit_prove_restart_and_refuse_tampering() {
+    let db = temp_db("main");
+    let genesis = genesis_block();
+    let node = start(&db, Some(&genesis)).await;
+    let client = reqwest::Client::new();
+    let base = node.url.clone();
+
+    // Submit a registration; it commits; submitting it again is idempotent.
+    let tx = signed(
+        "admin",
+        2,
+        "official.register",
+        json!({"department": "city-management", "name": "张三", "public_key": key("zhang").public_key()}),
+    );
+    let id = tx.id().unwrap().to_hex();
+    let (code, v) = post(
+        &client,
+        &format!("{base}/v1/tx"),
+        serde_json::to_vec(&tx).unwrap(),
+    )
+    .await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("pending")), "{v}");
+    let done = wait_committed(&client, &base, &id).await;
+    assert_eq!(done["status"], "committed", "{done}");
+    assert_eq!(done["tx"]["body"]["kind"], "official.register");
+    let (_, again) = post(
+        &client,
+        &format!("{base}/v1/tx"),
+        serde_json::to_vec(&tx).unwrap(),
+    )
+    .await;
+    assert_eq!(again["status"], "committed");
+
+    // The inclusion proof verifies against the node's signed checkpoint.
+    let note_text = client
+        .get(format!("{base}/v1/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let log_key = NoteKey::new("node.city.example", ALG_ED25519, key("node").public_key()).unwrap();
+    let cp = note::verify_checkpoint(&note_text, "govchain.example/node-test", &log_key, &[], 0)
+        .unwrap();
+    let p: Value = client
+        .get(format!(
+            "{base}/v1/proof/inclusion/{id}?tree_size={}",
+            cp.checkpoint.size
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let proof =
+        merkle::InclusionProof::from_json(&serde_json::to_vec(&p["proof"]).unwrap()).unwrap();
+    let leaf = merkle::leaf_hash(&tx.leaf_bytes().unwrap());
+    merkle::verify_inclusion(
+        proof.leaf_index,
+        proof.tree_size,
+        &leaf.0,
+        &proof.path,
+        &cp.checkpoint.root.0,
+    )
+    .unwrap();
+
+    // Bad input: a 4xx with a code, never a 5xx.
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"{not json".to_vec(), 400, "jcs.syntax"),
+        (
+            b"{\"body\":1,\"body\":2}".to_vec(),
+            400,
+            "jcs.duplicate_key",
+        ),
+        (b"[]".to_vec(), 400, "tx.shape"),
+        (vec![b' '; 9 * 1024 * 1024], 413, "node.body_too_large"),
+    ];
+    for (body, status, code) in cases {
+        let (s, v) = post(&client, &format!("{base}/v1/tx"), body).await;
+        assert_eq!((s, v["code"].as_str().unwrap_or("")), (status, code), "{v}");
+    }
+    let mut forged = signed(
+        "admin",
+        3,
+        "official.register",
+        json!({"department": "city-management", "name": "x", "public_key": key("x").public_key()}),
+    );
+    let mut sig = *forged.sig.as_bytes();
+    sig[0] ^= 1;
+    forged.sig = govchain_ledger::crypto::Signature::from_bytes(sig);
+    let rejections = vec![
+        (forged, "tx.bad_signature"),
+        (
+            signed(
+                "admin",
+                2,
+                "official.register",
+                json!({"department": "city-management", "name": "y", "public_key": key("y").public_key()}),
+            ),
+            "tx.replayed",
+        ),
+        (
+            signed("admin", 3, "case.teleport", json!({})),
+            "tx.unknown_kind",
+        ),
+        (
+            signed(
+                "nobody",
+                1,
+                "case.withdraw",
+                json!({"case_id": "c", "reason": "r"}),
+            ),
+            "auth.unknown_signer",
+        ),
+    ];
+    for (env, code) in rejections {
+        let (s, v) = post(
+            &client,
+            &format!("{base}/v1/tx"),
+            serde_json::to_vec(&env).unwrap(),
+        )
+        .await;
+        assert_eq!((s, v["code"].as_str().unwrap_or("")), (422, code), "{v}");
+    }
+    let r = client
+        .get(format!("{base}/v1/tx/nothex"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = client
+        .get(format!("{base}/v1/blocks/999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let blocks: Value = client
+        .get(format!("{base}/v1/blocks?from=0&limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(blocks["blocks"].as_array().unwrap().len(), 2);
+
+    // Restart from the database alone: same chain, re-verified.
+    let before: Value = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    node.stop.send(()).unwrap();
+    node.handle.await.unwrap().unwrap();
+    let node = start(&db, None).await;
+    let after: Value = client
+        .get(format!("{}/healthz", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (before["height"].clone(), before["log_size"].clone()),
+        (after["height"].clone(), after["log_size"].clone())
+    );
+    node.stop.send(()).unwrap();
+    node.handle.await.unwrap().unwrap();
+
+    // Tamper with a stored block: the node refuses to start.
+    let conn = rusqlite_conn(&db);
+    conn.execute(
+        "UPDATE blocks SET block = replace(block, '张三', '李四') WHERE height = 1",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let err = Core::open(
+        &db,
+        key("node"),
+        "node.city.example",
+        None,
+        Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        govchain_ledger::ErrorCode::code(&err),
+        "node.corrupt",
+        "{err}"
+    );
+}
+
+fn rusqlite_conn(db: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(db).unwrap()
+}
