@@ -34,7 +34,7 @@ fn lock(core: &Shared) -> Result<MutexGuard<'_, Core>, NodeError> {
 }
 
 /// The node's clock, for admission checks and block times.
-pub(crate) fn now() -> Timestamp {
+pub fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -74,6 +74,7 @@ pub fn app(core: Shared) -> Router {
         .route("/v1/proof/inclusion/{id}", get(inclusion))
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/checkpoint", get(checkpoint))
+        .route("/v1/signers/{key_id}", get(signer))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(core)
 }
@@ -234,4 +235,29 @@ async fn consistency(
 async fn checkpoint(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
     let note = lock(&core)?.checkpoint().to_owned();
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
+/// The official (or certificate holder) behind a key id and the last
+/// committed sequence number: what a client needs to sign its next transaction.
+async fn signer(
+    State(core): State<Shared>,
+    Path(key_id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let key_id =
+        govchain_ledger::crypto::KeyId::from_hex(&key_id).map_err(|e| NodeError::bad(&e))?;
+    let c = lock(&core)?;
+    let s = c.state();
+    let official = s.key_index.get(&key_id).copied();
+    let principal = official.unwrap_or(key_id);
+    if official.is_none() && !s.holders.contains_key(&key_id) {
+        return Err(NodeError::NotFound(format!("signer {key_id}")));
+    }
+    let o = official.and_then(|id| s.officials.get(&id));
+    Ok(Json(json!({
+        "key_id": key_id,
+        "official": official,
+        "name": o.map(|o| o.name.clone()),
+        "department": o.map(|o| o.department.to_string()),
+        "seq": s.seqs.get(&principal).copied().unwrap_or(0),
+    })))
 }

@@ -26,6 +26,8 @@ pub enum NodeError {
     Body(String),
     #[error("request body is larger than {0} bytes")]
     BodyTooLarge(usize),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -44,7 +46,9 @@ impl NodeError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            NodeError::BadRequest { .. } | NodeError::Body(_) => StatusCode::BAD_REQUEST,
+            NodeError::BadRequest { .. } | NodeError::Body(_) | NodeError::Config(_) => {
+                StatusCode::BAD_REQUEST
+            }
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
             NodeError::Storage(_) | NodeError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -66,6 +70,7 @@ impl ErrorCode for NodeError {
             NodeError::MempoolFull(_) => "node.mempool_full",
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",
+            NodeError::Config(_) => "node.config",
         }
     }
 }

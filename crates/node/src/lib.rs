@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod config;
 pub mod error;
 pub mod store;
 
@@ -23,6 +24,69 @@ use std::time::Duration;
 pub use api::{app, Shared};
 pub use chain::{Core, Limits, TxStatus};
 pub use error::NodeError;
+
+use govchain_ledger::block::{Block, BlockDraft};
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::merkle::Frontier;
+use govchain_ledger::state::kinds::Genesis;
+use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+
+/// Builds block 0: the `consortium.genesis` transaction signed by `admin`
+/// (one of the founding admins), sealed by `node` (one of the founding nodes)
+/// with the resulting state digest. Fails with the rule's code if the genesis
+/// is invalid.
+pub fn genesis_block(
+    chain_id: &ChainId,
+    genesis: &Genesis,
+    admin: &SecretKey,
+    node: &SecretKey,
+    time: Timestamp,
+) -> Result<Block, NodeError> {
+    let payload = serde_json::to_value(genesis).map_err(|e| NodeError::Config(e.to_string()))?;
+    let tx = Envelope::sign(
+        admin,
+        TxBody {
+            chain_id: chain_id.clone(),
+            signer: admin.key_id(),
+            seq: 1,
+            kind: "consortium.genesis".into(),
+            payload,
+            created_at: time,
+        },
+    )
+    .map_err(|e| NodeError::bad(&e))?;
+    let draft = |digest| BlockDraft {
+        chain_id: chain_id.clone(),
+        height: 0,
+        prev_hash: Hash32::ZERO,
+        time,
+        txs: vec![tx.clone()],
+        state_digest: digest,
+    };
+    let seal = |digest| {
+        Block::seal(node, draft(digest), &mut Frontier::default())
+            .map_err(|e| NodeError::Config(e.to_string()))
+    };
+    let state = State::new()
+        .apply_block(&seal(Hash32::ZERO)?, SigCheck::Verify)
+        .map_err(|(_, r)| NodeError::Rejected(r))?;
+    if !state
+        .departments
+        .values()
+        .any(|d| d.node_key == node.public_key())
+    {
+        return Err(NodeError::Config(
+            "the node key is not one of the genesis departments' node keys".into(),
+        ));
+    }
+    seal(
+        state
+            .digest()
+            .map_err(|e| NodeError::Config(e.to_string()))?,
+    )
+}
 
 /// Serves `core` on `listener`, cutting a block every `block_interval` (or
 /// sooner when the mempool holds a full block), until `shutdown` completes.

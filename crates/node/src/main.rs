@@ -1,0 +1,304 @@
+//! `govchain-node`: create a chain, run a department node, and administer it.
+//!
+//! ```text
+//! govchain-node keygen --out node.key
+//! govchain-node init   --genesis genesis.toml --data-dir D --node-key node.key --admin-key admin.key
+//! govchain-node run    --data-dir D --node-key node.key --name node.city.example --listen 127.0.0.1:7700
+//! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --department D --name N --public-key HEX
+//! ```
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::ErrorCode;
+use govchain_node::config;
+use govchain_node::{Core, Limits, NodeError};
+use serde_json::{json, Value};
+
+#[derive(Debug, Parser)]
+#[command(name = "govchain-node", version, about = "govchain department node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new Ed25519 key file (the seed, hex, mode 0600) and print its public key.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create the chain's database from a genesis TOML (block 0).
+    Init {
+        #[arg(long)]
+        genesis: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// This node's key (one of the genesis node keys); seals block 0.
+        #[arg(long)]
+        node_key: PathBuf,
+        /// A founding admin's key; signs the genesis transaction.
+        #[arg(long)]
+        admin_key: PathBuf,
+    },
+    /// Serve the HTTP API and produce blocks.
+    Run {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        node_key: PathBuf,
+        /// The node's name in checkpoints (a schema-less URL).
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        listen: String,
+        /// Cut a block at least this often (milliseconds) when transactions wait.
+        #[arg(long, default_value_t = 100)]
+        block_ms: u64,
+    },
+    /// Sign and submit an admin transaction.
+    Admin {
+        /// The node's base URL.
+        #[arg(long)]
+        node: String,
+        /// The signing admin's key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Register an official's public key in a department.
+    RegisterOfficial {
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Grant a role in a department for a scope.
+    GrantRole {
+        #[arg(long)]
+        official: String,
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "*")]
+        scope: String,
+    },
+    /// Publish a workflow template from a JSON file (the `workflow.define` payload).
+    DefineWorkflow {
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("govchain-node: error [{}]: {e}", e.code());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn db_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("chain.sqlite")
+}
+
+fn dispatch(cmd: Command) -> Result<(), NodeError> {
+    match cmd {
+        Command::Keygen { out } => {
+            let key = SecretKey::generate(&mut rand_core::OsRng);
+            config::write_key(&out, &key)?;
+            println!("public key  {}", key.public_key());
+            println!("key id      {}", key.key_id());
+            println!("fingerprint {}", key.key_id().fingerprint());
+            Ok(())
+        }
+        Command::Init {
+            genesis,
+            data_dir,
+            node_key,
+            admin_key,
+        } => {
+            let file = config::read_genesis(&genesis)?;
+            let node = config::read_key(&node_key)?;
+            let admin = config::read_key(&admin_key)?;
+            std::fs::create_dir_all(&data_dir)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
+            let db = db_path(&data_dir);
+            if db.exists() {
+                return Err(NodeError::Config(format!(
+                    "{} already exists",
+                    db.display()
+                )));
+            }
+            let block = govchain_node::genesis_block(
+                &file.chain_id,
+                &file.payload(),
+                &admin,
+                &node,
+                govchain_node::api::now(),
+            )?;
+            let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
+            println!(
+                "created chain {} at {} (height {})",
+                core.chain_id(),
+                db.display(),
+                core.height()
+            );
+            Ok(())
+        }
+        Command::Run {
+            data_dir,
+            node_key,
+            name,
+            listen,
+            block_ms,
+        } => serve(&data_dir, &node_key, &name, &listen, block_ms),
+        Command::Admin { node, key, action } => {
+            let key = config::read_key(&key)?;
+            let (kind, payload) = match action {
+                AdminAction::RegisterOfficial {
+                    department,
+                    name,
+                    public_key,
+                } => (
+                    "official.register",
+                    json!({"department": department, "name": name, "public_key": config::parse_public_key(&public_key)?}),
+                ),
+                AdminAction::GrantRole {
+                    official,
+                    department,
+                    role,
+                    scope,
+                } => (
+                    "role.grant",
+                    json!({"official": official, "department": department, "role": role, "scope": scope}),
+                ),
+                AdminAction::DefineWorkflow { file } => {
+                    let text = std::fs::read(&file)
+                        .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+                    let v = govchain_ledger::jcs::parse_strict(&text)
+                        .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+                    ("workflow.define", v)
+                }
+            };
+            submit(&node, &key, kind, payload)
+        }
+    }
+}
+
+/// Serves the node until Ctrl-C.
+fn serve(
+    data_dir: &std::path::Path,
+    node_key: &std::path::Path,
+    name: &str,
+    listen: &str,
+    block_ms: u64,
+) -> Result<(), NodeError> {
+    let key = config::read_key(node_key)?;
+    let core = Core::open(&db_path(data_dir), key, name, None, Limits::default())?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
+        tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, "serving");
+        // The first line on stdout names the bound address (port 0 picks one).
+        println!("listening on {addr}");
+        govchain_node::run(
+            listener,
+            Arc::new(Mutex::new(core)),
+            Duration::from_millis(block_ms.max(1)),
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        )
+        .await
+    })
+}
+
+/// Signs `kind`+`payload` with the next sequence number and submits it.
+fn submit(node: &str, key: &SecretKey, kind: &str, payload: Value) -> Result<(), NodeError> {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let net = |e: reqwest::Error| NodeError::Config(format!("{node}: {e}"));
+        let health: Value = client
+            .get(format!("{node}/healthz"))
+            .send()
+            .await
+            .map_err(net)?
+            .json()
+            .await
+            .map_err(net)?;
+        let signer: Value = client
+            .get(format!("{node}/v1/signers/{}", key.key_id()))
+            .send()
+            .await
+            .map_err(net)?
+            .json()
+            .await
+            .map_err(net)?;
+        let chain_id = health["chain_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| NodeError::Config(format!("{node}: no chain id in /healthz")))?;
+        let seq = signer["seq"].as_u64().unwrap_or(0) + 1;
+        let env = Envelope::sign(
+            key,
+            TxBody {
+                chain_id,
+                signer: key.key_id(),
+                seq,
+                kind: kind.into(),
+                payload,
+                created_at: govchain_node::api::now(),
+            },
+        )
+        .map_err(|e| NodeError::bad(&e))?;
+        let resp = client
+            .post(format!("{node}/v1/tx"))
+            .body(serde_json::to_vec(&env).map_err(|e| NodeError::Config(e.to_string()))?)
+            .send()
+            .await
+            .map_err(net)?;
+        let ok = resp.status().is_success();
+        let v: Value = resp.json().await.map_err(net)?;
+        println!("{v}");
+        if ok {
+            Ok(())
+        } else {
+            Err(NodeError::Config(format!(
+                "{}: {}",
+                v["code"], v["message"]
+            )))
+        }
+    })
+}
