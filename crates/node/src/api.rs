@@ -66,6 +66,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
 pub fn app(core: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .route("/v1/events", get(events))
         .route("/v1/tx", post(submit_one))
         .route("/v1/txs", post(submit_batch))
         .route("/v1/tx/{id}", get(tx_status))
@@ -75,6 +77,14 @@ pub fn app(core: Shared) -> Router {
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/checkpoint", get(checkpoint))
         .route("/v1/signers/{key_id}", get(signer))
+        .route("/v1/officials/{id}", get(official))
+        .route("/v1/inbox/{official}", get(inbox))
+        .route("/v1/cases/{id}", get(case))
+        .route("/v1/projects/{id}", get(project))
+        .route("/v1/projects/{id}/trace", get(fund_trace))
+        .route("/v1/certificates/{id}", get(certificate))
+        .route("/v1/blacklist/{subject}", get(blacklist))
+        .route("/v1/access", get(access_log))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(core)
 }
@@ -260,4 +270,252 @@ async fn signer(
         "department": o.map(|o| o.department.to_string()),
         "seq": s.seqs.get(&principal).copied().unwrap_or(0),
     })))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Json<Value>, NodeError> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| NodeError::Storage(e.to_string()))
+}
+
+fn key_id(s: &str) -> Result<govchain_ledger::crypto::KeyId, NodeError> {
+    govchain_ledger::crypto::KeyId::from_hex(s).map_err(|e| NodeError::bad(&e))
+}
+
+fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, NodeError> {
+    govchain_ledger::state::kinds::RefId::try_from(s.to_owned()).map_err(|message| {
+        NodeError::BadRequest {
+            code: "node.bad_id",
+            message,
+        }
+    })
+}
+
+async fn official(
+    State(core): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = key_id(&id)?;
+    let c = lock(&core)?;
+    let s = c.state();
+    let o = s
+        .officials
+        .get(&id)
+        .ok_or_else(|| NodeError::NotFound(format!("official {id}")))?;
+    let grants: Vec<_> = s
+        .grants_by_official
+        .get(&id)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|g| s.grants.get(g))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(
+        json!({"official": o, "grants": grants, "seq": s.seqs.get(&id).copied().unwrap_or(0)}),
+    ))
+}
+
+async fn inbox(
+    State(core): State<Shared>,
+    Path(official): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = key_id(&official)?;
+    let c = lock(&core)?;
+    let t = c.state().time.unwrap_or(now());
+    to_json(&govchain_ledger::state::views::inbox(
+        c.state(),
+        &id,
+        now().max(t),
+    ))
+}
+
+async fn case(
+    State(core): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = ref_id(&id)?;
+    let c = lock(&core)?;
+    let s = c.state();
+    let case = s
+        .cases
+        .get(&id)
+        .ok_or_else(|| NodeError::NotFound(format!("case {id}")))?;
+    let template = s
+        .templates
+        .get(&govchain_ledger::state::workflow::Template::key(
+            &case.template,
+            case.version,
+        ));
+    let status = govchain_ledger::state::views::case_status(s, case, now());
+    Ok(Json(
+        json!({"case": case, "status": status, "template": template}),
+    ))
+}
+
+async fn project(
+    State(core): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = ref_id(&id)?;
+    let c = lock(&core)?;
+    let p = c
+        .state()
+        .projects
+        .get(&id)
+        .ok_or_else(|| NodeError::NotFound(format!("project {id}")))?;
+    to_json(p)
+}
+
+async fn fund_trace(
+    State(core): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = ref_id(&id)?;
+    let c = lock(&core)?;
+    let flows = govchain_ledger::state::views::fund_trace(c.state(), &id)
+        .ok_or_else(|| NodeError::NotFound(format!("project {id}")))?;
+    to_json(&flows)
+}
+
+async fn certificate(
+    State(core): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let id = ref_id(&id)?;
+    let c = lock(&core)?;
+    let s = c.state();
+    let cert = s
+        .certificates
+        .get(&id)
+        .ok_or_else(|| NodeError::NotFound(format!("certificate {id}")))?;
+    let consents: Vec<_> = s
+        .consents
+        .values()
+        .filter(|x| x.cert_id == id)
+        .cloned()
+        .collect();
+    Ok(Json(json!({"certificate": cert, "consents": consents})))
+}
+
+async fn blacklist(
+    State(core): State<Shared>,
+    Path(subject): Path<String>,
+) -> Result<Json<Value>, NodeError> {
+    let subject = parse_id(&subject)?;
+    let c = lock(&core)?;
+    to_json(&govchain_ledger::state::views::blacklist_lookup(
+        c.state(),
+        &subject,
+    ))
+}
+
+/// Most access records returned by one query.
+pub const MAX_ACCESS_PAGE: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+struct AccessParams {
+    official: Option<String>,
+    department: Option<String>,
+    dataset: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn access_log(
+    State(core): State<Shared>,
+    Query(p): Query<AccessParams>,
+) -> Result<Json<Value>, NodeError> {
+    let time = |s: Option<String>| -> Result<Option<Timestamp>, NodeError> {
+        s.map(|t| t.parse::<Timestamp>().map_err(|e| NodeError::bad(&e)))
+            .transpose()
+    };
+    let department = p
+        .department
+        .map(|d| {
+            govchain_ledger::state::kinds::DeptId::try_from(d).map_err(|message| {
+                NodeError::BadRequest {
+                    code: "node.bad_id",
+                    message,
+                }
+            })
+        })
+        .transpose()?;
+    let q = govchain_ledger::state::views::AccessQuery {
+        official: p.official.as_deref().map(key_id).transpose()?,
+        department,
+        dataset: p.dataset,
+        from: time(p.from)?,
+        until: time(p.until)?,
+        limit: p.limit.unwrap_or(MAX_ACCESS_PAGE).clamp(1, MAX_ACCESS_PAGE),
+    };
+    let c = lock(&core)?;
+    to_json(&govchain_ledger::state::views::access_log(c.state(), &q))
+}
+
+/// Prometheus text exposition of the node's counters and gauges.
+async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
+    let c = lock(&core)?;
+    let m = c.metrics();
+    let text = format!(
+        "# HELP govchain_block_height Height of the last committed block.\n\
+         # TYPE govchain_block_height gauge\ngovchain_block_height {}\n\
+         # HELP govchain_log_size Transactions in the log.\n\
+         # TYPE govchain_log_size gauge\ngovchain_log_size {}\n\
+         # HELP govchain_mempool_size Transactions waiting for a block.\n\
+         # TYPE govchain_mempool_size gauge\ngovchain_mempool_size {}\n\
+         # HELP govchain_committed_tx_total Transactions committed by this process (rate() gives tx/s).\n\
+         # TYPE govchain_committed_tx_total counter\ngovchain_committed_tx_total {}\n\
+         # HELP govchain_admitted_tx_total Transactions admitted to the mempool.\n\
+         # TYPE govchain_admitted_tx_total counter\ngovchain_admitted_tx_total {}\n\
+         # HELP govchain_rejected_tx_total Admitted transactions left out of a block.\n\
+         # TYPE govchain_rejected_tx_total counter\ngovchain_rejected_tx_total {}\n\
+         # HELP govchain_blocks_total Blocks produced by this process.\n\
+         # TYPE govchain_blocks_total counter\ngovchain_blocks_total {}\n\
+         # HELP govchain_block_fsync_seconds_sum Time spent writing blocks durably.\n\
+         # TYPE govchain_block_fsync_seconds_sum counter\ngovchain_block_fsync_seconds_sum {}\n\
+         # HELP govchain_block_fsync_seconds_max Longest durable block write.\n\
+         # TYPE govchain_block_fsync_seconds_max gauge\ngovchain_block_fsync_seconds_max {}\n",
+        c.height(),
+        c.log_size(),
+        c.mempool_len(),
+        m.committed_total,
+        m.admitted_total,
+        m.rejected_total,
+        m.blocks_total,
+        m.fsync_seconds_sum,
+        m.fsync_seconds_max,
+    );
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// Server-sent events: `block` (JSON summary) and `checkpoint` (the note).
+async fn events(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let rx = lock(&core)?.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(crate::chain::Event::Block {
+                    height,
+                    hash,
+                    tx_count,
+                    log_size,
+                }) => {
+                    let data = json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size});
+                    let ev = SseEvent::default().event("block").data(data.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(ev), rx));
+                }
+                Ok(crate::chain::Event::Checkpoint(note)) => {
+                    return Some((Ok(SseEvent::default().event("checkpoint").data(note)), rx));
+                }
+                // A slow subscriber skips what it missed; it can re-read blocks.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

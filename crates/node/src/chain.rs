@@ -36,6 +36,29 @@ impl Default for Limits {
     }
 }
 
+/// Counters exported at `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub blocks_total: u64,
+    pub committed_total: u64,
+    pub rejected_total: u64,
+    pub admitted_total: u64,
+    pub fsync_seconds_sum: f64,
+    pub fsync_seconds_max: f64,
+}
+
+/// What subscribers of `/v1/events` hear about.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Block {
+        height: u64,
+        hash: Hash32,
+        tx_count: u64,
+        log_size: u64,
+    },
+    Checkpoint(String),
+}
+
 /// Where a transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxStatus {
@@ -59,6 +82,8 @@ pub struct Core {
     rejected_order: VecDeque<Hash32>,
     checkpoint: String,
     limits: Limits,
+    metrics: Metrics,
+    events: tokio::sync::broadcast::Sender<Event>,
 }
 
 fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
@@ -109,6 +134,8 @@ impl Core {
             rejected_order: VecDeque::new(),
             checkpoint: String::new(),
             limits,
+            metrics: Metrics::default(),
+            events: tokio::sync::broadcast::channel(256).0,
         };
         core.sign_checkpoint()?;
         Ok(core)
@@ -162,6 +189,21 @@ impl Core {
 
     pub fn log_size(&self) -> u64 {
         self.tree.len()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// A receiver of new blocks and checkpoints.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Ends every event subscription (on shutdown, so that open `/v1/events`
+    /// streams close and the server can finish).
+    pub fn close_events(&mut self) {
+        self.events = tokio::sync::broadcast::channel(256).0;
     }
 
     pub fn limits(&self) -> &Limits {
@@ -219,6 +261,7 @@ impl Core {
         self.rejected.remove(&id);
         self.pending.insert(id);
         self.mempool.push_back(env);
+        self.metrics.admitted_total += 1;
         Ok((id, TxStatus::Pending))
     }
 
@@ -266,9 +309,14 @@ impl Core {
         for env in candidates {
             let id = env.id().map_err(|e| NodeError::bad(&e))?;
             self.pending.remove(&id);
-            match scratch.apply_tx(&env, height, time) {
+            // Signatures were verified on admission (and keys only change
+            // through blocks this node produced since).
+            match scratch.apply_admitted(&env, height, time) {
                 Ok(()) => txs.push(env),
-                Err(r) => self.remember_rejection(id, r.code(), r.to_string()),
+                Err(r) => {
+                    self.metrics.rejected_total += 1;
+                    self.remember_rejection(id, r.code(), r.to_string());
+                }
             }
         }
         if txs.is_empty() {
@@ -298,7 +346,13 @@ impl Core {
             .verify_next(&block, |id| node_key(&self.state, id))
             .map_err(|e| NodeError::Corrupt(e.to_string()))?;
         let first_leaf = self.tree.len();
+        let started = std::time::Instant::now();
         self.store.append(&block, hash, first_leaf)?;
+        let fsync = started.elapsed().as_secs_f64();
+        self.metrics.fsync_seconds_sum += fsync;
+        self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(fsync);
+        self.metrics.blocks_total += 1;
+        self.metrics.committed_total += block.header.tx_count;
         // Durable: now the in-memory view may move.
         for leaf in govchain_ledger::block::tx_leaf_hashes(&block.txs)
             .map_err(|e| NodeError::Storage(e.to_string()))?
@@ -308,6 +362,14 @@ impl Core {
         self.cursor = cursor;
         self.state = scratch;
         self.sign_checkpoint()?;
+        // Nobody listening is fine.
+        let _ = self.events.send(Event::Block {
+            height,
+            hash,
+            tx_count: block.header.tx_count,
+            log_size: self.tree.len(),
+        });
+        let _ = self.events.send(Event::Checkpoint(self.checkpoint.clone()));
         Ok(Some(height))
     }
 

@@ -104,6 +104,13 @@ pub async fn run(
         let stop = stop.clone();
         std::thread::spawn(move || produce_loop(&core, &stop, block_interval))
     };
+    let closing = core.clone();
+    let shutdown = async move {
+        shutdown.await;
+        if let Ok(mut c) = closing.lock() {
+            c.close_events();
+        }
+    };
     let served = axum::serve(listener, app(core.clone()))
         .with_graceful_shutdown(shutdown)
         .await

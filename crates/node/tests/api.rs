@@ -137,6 +137,14 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
     let client = reqwest::Client::new();
     let base = node.url.clone();
 
+    // Live events: subscribe before submitting.
+    let mut events = client
+        .get(format!("{base}/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+
     // Submit a registration; it commits; submitting it again is idempotent.
     let tx = signed(
         "admin",
@@ -162,6 +170,80 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
     )
     .await;
     assert_eq!(again["status"], "committed");
+
+    let mut seen = String::new();
+    while !seen.contains("event: checkpoint") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("event: block") && seen.contains("\"height\":1"),
+        "{seen}"
+    );
+
+    // State queries.
+    let zhang = key("zhang").key_id().to_hex();
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(path).send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (s, o) = get(format!("{base}/v1/officials/{zhang}")).await;
+    assert_eq!(
+        (s, o["official"]["name"].as_str()),
+        (200, Some("张三")),
+        "{o}"
+    );
+    assert_eq!(
+        get(format!("{base}/v1/inbox/{zhang}")).await,
+        (200, json!([]))
+    );
+    assert_eq!(get(format!("{base}/v1/access")).await, (200, json!([])));
+    assert_eq!(
+        get(format!("{base}/v1/blacklist/{}", Hash32::ZERO)).await,
+        (200, json!([]))
+    );
+    for (path, status, code) in [
+        ("/v1/cases/NOPE".to_owned(), 404, "node.not_found"),
+        ("/v1/projects/NOPE/trace".to_owned(), 404, "node.not_found"),
+        ("/v1/certificates/NOPE".to_owned(), 404, "node.not_found"),
+        ("/v1/officials/zz".to_owned(), 400, "crypto.encoding"),
+        (
+            "/v1/access?from=yesterday".to_owned(),
+            400,
+            "type.timestamp",
+        ),
+        ("/v1/cases/has%20space".to_owned(), 400, "node.bad_id"),
+    ] {
+        let (s, v) = get(format!("{base}{path}")).await;
+        assert_eq!(
+            (s, v["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{path}: {v}"
+        );
+    }
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("govchain_committed_tx_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("govchain_block_height 1"), "{metrics}");
 
     // The inclusion proof verifies against the node's signed checkpoint.
     let note_text = client

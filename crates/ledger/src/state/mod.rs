@@ -339,6 +339,18 @@ impl State {
         self.apply_tx_at(env, height, time)
     }
 
+    /// Applies a transaction whose signature the caller has already verified
+    /// against this state's keys (a node's admitted mempool). On error the
+    /// state is unchanged.
+    pub fn apply_admitted(
+        &mut self,
+        env: &Envelope,
+        height: u64,
+        time: Timestamp,
+    ) -> Result<(), Rejection> {
+        self.apply_tx_at(env, height, time)
+    }
+
     /// Checks a transaction against the current state without changing it
     /// (mempool admission): as if it were applied in the next block at `time`.
     pub fn check_tx(&self, env: &Envelope, time: Timestamp) -> Result<(), Rejection> {
