@@ -1,7 +1,12 @@
 //! The node in-process on a random port: submit → committed → inclusion proof
 //! verified against the signed checkpoint; bad input gets a 4xx with a code;
 //! a restart re-verifies the stored chain; a tampered database is refused.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::many_single_char_names
+)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
