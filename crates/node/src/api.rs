@@ -109,12 +109,29 @@ async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
     ))
 }
 
+/// Admits envelopes: keys looked up under the lock, signatures batch-verified
+/// off the async runtime without the lock, then admission under the lock.
+async fn admit(
+    core: &Shared,
+    envs: Vec<Envelope>,
+) -> Result<Vec<Result<(Hash32, TxStatus), NodeError>>, NodeError> {
+    let keys = lock(core)?.keys_for(&envs);
+    let (envs, verified) = tokio::task::spawn_blocking(move || {
+        let ok = crate::chain::verify_signatures(&envs, &keys);
+        (envs, ok)
+    })
+    .await
+    .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
+    Ok(lock(core)?.admit_batch(envs, &verified, now()))
+}
+
 async fn submit_one(
     State(core): State<Shared>,
     Body(body): Body,
 ) -> Result<Json<Value>, NodeError> {
     let env = Envelope::from_json(&body).map_err(|e| NodeError::bad(&e))?;
-    let (id, status) = lock(&core)?.submit(env, now())?;
+    let result = admit(&core, vec![env]).await?.pop();
+    let (id, status) = result.ok_or_else(|| NodeError::Storage("no admission result".into()))??;
     Ok(Json(status_json(&id, &status)))
 }
 
@@ -135,18 +152,30 @@ async fn submit_batch(
             message: format!("at most {MAX_BATCH} transactions per batch"),
         });
     }
-    let mut results = Vec::with_capacity(items.len());
-    let mut c = lock(&core)?;
-    let t = now();
-    for item in items {
-        let r = Envelope::from_value(item)
-            .map_err(|e| NodeError::bad(&e))
-            .and_then(|env| c.submit(env, t));
-        results.push(match r {
-            Ok((id, s)) => status_json(&id, &s),
-            Err(e) => json!({"status": "error", "code": govchain_ledger::ErrorCode::code(&e), "message": e.to_string()}),
-        });
-    }
+    // Parse errors keep their place in the answer.
+    let parsed: Vec<Result<Envelope, NodeError>> = items
+        .into_iter()
+        .map(|v| Envelope::from_value(v).map_err(|e| NodeError::bad(&e)))
+        .collect();
+    let envs: Vec<Envelope> = parsed
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    let mut admitted = admit(&core, envs).await?.into_iter();
+    let error = |e: &NodeError| json!({"status": "error", "code": govchain_ledger::ErrorCode::code(e), "message": e.to_string()});
+    let results: Vec<Value> = parsed
+        .iter()
+        .map(|p| match p {
+            Err(e) => error(e),
+            Ok(_) => match admitted.next() {
+                Some(Ok((id, s))) => status_json(&id, &s),
+                Some(Err(e)) => error(&e),
+                None => {
+                    json!({"status": "error", "code": "node.storage", "message": "missing result"})
+                }
+            },
+        })
+        .collect();
     Ok(Json(Value::Array(results)))
 }
 

@@ -242,10 +242,46 @@ impl Core {
 
     /// Admits a transaction to the mempool after checking it against the
     /// current state (signature, sequence, rules). Idempotent by id.
+    /// Admits a transaction to the mempool after checking it against the
+    /// current state (signature, sequence, rules). Idempotent by id.
     pub fn submit(
         &mut self,
         env: Envelope,
         now: Timestamp,
+    ) -> Result<(Hash32, TxStatus), NodeError> {
+        self.admit(env, now, false)
+    }
+
+    /// The public keys the envelopes' signers sign with now (None: unknown).
+    pub fn keys_for(&self, envs: &[Envelope]) -> Vec<Option<PublicKey>> {
+        envs.iter()
+            .map(|e| {
+                self.state
+                    .key_for(&e.body.signer, self.cursor.next_height)
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Admits envelopes whose signatures were checked by
+    /// [`verify_signatures`] (`verified[i]`); the others get the full check.
+    pub fn admit_batch(
+        &mut self,
+        envs: Vec<Envelope>,
+        verified: &[bool],
+        now: Timestamp,
+    ) -> Vec<Result<(Hash32, TxStatus), NodeError>> {
+        envs.into_iter()
+            .zip(verified)
+            .map(|(env, ok)| self.admit(env, now, *ok))
+            .collect()
+    }
+
+    fn admit(
+        &mut self,
+        env: Envelope,
+        now: Timestamp,
+        sig_verified: bool,
     ) -> Result<(Hash32, TxStatus), NodeError> {
         let id = env.id().map_err(|e| NodeError::bad(&e))?;
         match self.status(&id)? {
@@ -255,9 +291,12 @@ impl Core {
         if self.mempool.len() >= self.limits.max_mempool {
             return Err(NodeError::MempoolFull(self.mempool.len()));
         }
-        self.state
-            .check_tx(&env, now)
-            .map_err(NodeError::Rejected)?;
+        let checked = if sig_verified {
+            self.state.check_admitted(&env, now)
+        } else {
+            self.state.check_tx(&env, now)
+        };
+        checked.map_err(NodeError::Rejected)?;
         self.rejected.remove(&id);
         self.pending.insert(id);
         self.mempool.push_back(env);
@@ -419,4 +458,42 @@ impl Core {
     pub fn frontier(&self) -> Frontier {
         self.cursor.log.clone()
     }
+}
+
+/// Batch-verifies signatures without holding the node's lock: `keys[i]` from
+/// [`Core::keys_for`]. Returns which envelopes verified; one bad signature
+/// only marks its own envelope.
+pub fn verify_signatures(envs: &[Envelope], keys: &[Option<PublicKey>]) -> Vec<bool> {
+    let mut msgs = Vec::with_capacity(envs.len());
+    let mut idx = Vec::with_capacity(envs.len());
+    for (i, (env, key)) in envs.iter().zip(keys).enumerate() {
+        if let (Some(_), Ok(msg)) = (key, env.body.signed_message()) {
+            msgs.push(msg);
+            idx.push(i);
+        }
+    }
+    let items: Vec<govchain_ledger::crypto::BatchItem<'_>> = idx
+        .iter()
+        .zip(&msgs)
+        .filter_map(|(&i, msg)| {
+            keys[i]
+                .as_ref()
+                .map(|key| govchain_ledger::crypto::BatchItem {
+                    key,
+                    msg,
+                    sig: &envs[i].sig,
+                })
+        })
+        .collect();
+    let mut ok = vec![false; envs.len()];
+    if govchain_ledger::crypto::verify_batch(&items).is_ok() {
+        for &i in &idx {
+            ok[i] = true;
+        }
+    } else {
+        for (item, &i) in items.iter().zip(&idx) {
+            ok[i] = item.key.verify(item.msg, item.sig).is_ok();
+        }
+    }
+    ok
 }

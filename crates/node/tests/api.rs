@@ -343,6 +343,41 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .await;
         assert_eq!((s, v["code"].as_str().unwrap_or("")), (422, code), "{v}");
     }
+    // A batch: each item answered in place.
+    let good = signed(
+        "admin",
+        3,
+        "official.register",
+        json!({"department": "city-management", "name": "李四", "public_key": key("li").public_key()}),
+    );
+    let mut bad = signed(
+        "admin",
+        4,
+        "official.register",
+        json!({"department": "city-management", "name": "x", "public_key": key("x").public_key()}),
+    );
+    let mut sig = *bad.sig.as_bytes();
+    sig[5] ^= 1;
+    bad.sig = govchain_ledger::crypto::Signature::from_bytes(sig);
+    let batch = json!([good, bad, {"body": 1}]);
+    let (s, v) = post(
+        &client,
+        &format!("{base}/v1/txs"),
+        serde_json::to_vec(&batch).unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().or(r["status"].as_str()).unwrap())
+        .collect();
+    assert_eq!(codes, ["pending", "tx.bad_signature", "tx.shape"], "{v}");
+    let (s, v) = post(&client, &format!("{base}/v1/txs"), b"{}".to_vec()).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("tx.shape")));
+    wait_committed(&client, &base, &good.id().unwrap().to_hex()).await;
+
     let r = client
         .get(format!("{base}/v1/tx/nothex"))
         .send()
@@ -363,7 +398,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .json()
         .await
         .unwrap();
-    assert_eq!(blocks["blocks"].as_array().unwrap().len(), 2);
+    assert_eq!(blocks["blocks"].as_array().unwrap().len(), 3);
 
     // Restart from the database alone: same chain, re-verified.
     let before: Value = client

@@ -358,6 +358,13 @@ impl State {
         scratch.apply_tx(env, self.next_height, time)
     }
 
+    /// Like [`State::check_tx`] for a transaction whose signature the caller
+    /// already verified (for example in a batch) with [`State::key_for`].
+    pub fn check_admitted(&self, env: &Envelope, time: Timestamp) -> Result<(), Rejection> {
+        let mut scratch = self.clone();
+        scratch.apply_tx_at(env, self.next_height, time)
+    }
+
     fn apply_tx_at(
         &mut self,
         env: &Envelope,
