@@ -181,7 +181,18 @@ impl Block {
     /// `log` is the log's frontier before this block and is advanced.
     pub fn seal(key: &SecretKey, draft: BlockDraft, log: &mut Frontier) -> Result<Self, JcsError> {
         let leaves = tx_leaf_hashes(&draft.txs)?;
-        for h in &leaves {
+        Self::seal_with_leaves(key, draft, &leaves, log)
+    }
+
+    /// Like [`Block::seal`] when the caller already has the transactions'
+    /// leaf hashes ([`tx_leaf_hashes`]), in order.
+    pub fn seal_with_leaves(
+        key: &SecretKey,
+        draft: BlockDraft,
+        leaves: &[Hash32],
+        log: &mut Frontier,
+    ) -> Result<Self, JcsError> {
+        for h in leaves {
             log.push_hash(*h);
         }
         let header = BlockHeader {
@@ -191,7 +202,7 @@ impl Block {
             time: draft.time,
             proposer: key.key_id(),
             tx_count: draft.txs.len() as u64,
-            tx_root: merkle::root_of(&leaves),
+            tx_root: merkle::root_of(leaves),
             log_size: log.size,
             log_root: log.root(),
             state_digest: draft.state_digest,

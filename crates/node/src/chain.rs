@@ -118,7 +118,13 @@ impl Core {
                 .hash()
                 .map_err(|e| NodeError::Corrupt(e.to_string()))?;
             Self::replay(std::slice::from_ref(g))?;
-            store.append(g, hash, 0)?;
+            let ids = g
+                .txs
+                .iter()
+                .map(Envelope::id)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            store.append(g, hash, 0, &ids)?;
         }
         let (state, tree, cursor) = Self::replay(&blocks)?;
         let mut core = Self {
@@ -345,13 +351,17 @@ impl Core {
         let candidates: Vec<Envelope> = self.mempool.drain(..take).collect();
         let mut scratch = self.state.clone();
         let mut txs = Vec::with_capacity(candidates.len());
+        let mut ids = Vec::with_capacity(candidates.len());
         for env in candidates {
             let id = env.id().map_err(|e| NodeError::bad(&e))?;
             self.pending.remove(&id);
             // Signatures were verified on admission (and keys only change
             // through blocks this node produced since).
             match scratch.apply_admitted(&env, height, time) {
-                Ok(()) => txs.push(env),
+                Ok(()) => {
+                    txs.push(env);
+                    ids.push(id);
+                }
                 Err(r) => {
                     self.metrics.rejected_total += 1;
                     self.remember_rejection(id, r.code(), r.to_string());
@@ -366,8 +376,10 @@ impl Core {
         let digest = scratch
             .digest()
             .map_err(|e| NodeError::Storage(e.to_string()))?;
+        let leaves = govchain_ledger::block::tx_leaf_hashes(&txs)
+            .map_err(|e| NodeError::Storage(e.to_string()))?;
         let mut frontier = self.cursor.log.clone();
-        let block = Block::seal(
+        let block = Block::seal_with_leaves(
             &self.key,
             BlockDraft {
                 chain_id: self.cursor.chain_id.clone(),
@@ -377,28 +389,32 @@ impl Core {
                 txs,
                 state_digest: digest,
             },
+            &leaves,
             &mut frontier,
         )
         .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let mut cursor = self.cursor.clone();
-        let hash = cursor
-            .verify_next(&block, |id| node_key(&self.state, id))
-            .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+        // This node built and signed the block itself: advance the cursor
+        // directly (start-up replay re-verifies everything from storage).
+        let hash = block
+            .header
+            .hash()
+            .map_err(|e| NodeError::Storage(e.to_string()))?;
         let first_leaf = self.tree.len();
         let started = std::time::Instant::now();
-        self.store.append(&block, hash, first_leaf)?;
+        self.store.append(&block, hash, first_leaf, &ids)?;
         let fsync = started.elapsed().as_secs_f64();
         self.metrics.fsync_seconds_sum += fsync;
         self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(fsync);
         self.metrics.blocks_total += 1;
         self.metrics.committed_total += block.header.tx_count;
         // Durable: now the in-memory view may move.
-        for leaf in govchain_ledger::block::tx_leaf_hashes(&block.txs)
-            .map_err(|e| NodeError::Storage(e.to_string()))?
-        {
+        for leaf in leaves {
             self.tree.push_hash(leaf);
         }
-        self.cursor = cursor;
+        self.cursor.next_height = height + 1;
+        self.cursor.last_hash = hash;
+        self.cursor.last_time = Some(time);
+        self.cursor.log = frontier;
         self.state = scratch;
         self.sign_checkpoint()?;
         // Nobody listening is fine.

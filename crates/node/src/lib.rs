@@ -14,6 +14,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod loadgen;
 pub mod store;
 
 use std::future::Future;

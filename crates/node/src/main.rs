@@ -63,6 +63,17 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         block_ms: u64,
     },
+    /// Load test a node in-process over loopback HTTP (see BENCHMARKS.md).
+    Bench {
+        #[arg(long, default_value_t = 20_000)]
+        txs: usize,
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        #[arg(long, default_value_t = 64)]
+        officials: usize,
+        #[arg(long, default_value_t = 50)]
+        block_ms: u64,
+    },
     /// Sign and submit an admin transaction.
     Admin {
         /// The node's base URL.
@@ -178,6 +189,12 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             listen,
             block_ms,
         } => serve(&data_dir, &node_key, &name, &listen, block_ms),
+        Command::Bench {
+            txs,
+            batch,
+            officials,
+            block_ms,
+        } => bench(txs, batch, officials, block_ms),
         Command::Admin { node, key, action } => {
             let key = config::read_key(&key)?;
             let (kind, payload) = match action {
@@ -209,6 +226,27 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             submit(&node, &key, kind, payload)
         }
     }
+}
+
+/// Runs the load test and prints the figures.
+fn bench(txs: usize, batch: usize, officials: usize, block_ms: u64) -> Result<(), NodeError> {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
+    let r = rt.block_on(govchain_node::loadgen::run(
+        txs,
+        batch,
+        officials.max(1),
+        block_ms,
+    ))?;
+    println!("transactions        {}", r.txs);
+    println!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec);
+    println!(
+        "committed           {:.0} tx/s ({:.2} x raw verify)",
+        r.committed_per_sec,
+        r.committed_per_sec / r.raw_verify_per_sec
+    );
+    println!("submit->commit p50  {:.1} ms", r.p50_ms);
+    println!("submit->commit p99  {:.1} ms", r.p99_ms);
+    Ok(())
 }
 
 /// Serves the node until Ctrl-C.

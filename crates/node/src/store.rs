@@ -80,11 +80,13 @@ impl Store {
     }
 
     /// Appends one block and its transaction index in one SQLite transaction.
+    /// `ids[i]` is the id of `block.txs[i]`.
     pub fn append(
         &mut self,
         block: &Block,
         hash: Hash32,
         first_leaf: u64,
+        ids: &[Hash32],
     ) -> Result<(), NodeError> {
         let json = serde_json::to_string(block).map_err(|e| NodeError::Storage(e.to_string()))?;
         let tx = self.conn.transaction()?;
@@ -104,8 +106,7 @@ impl Store {
             let mut stmt = tx.prepare(
                 "INSERT INTO txs (id, height, idx, leaf_index, kind, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            for (i, env) in block.txs.iter().enumerate() {
-                let id = env.id().map_err(|e| NodeError::Storage(e.to_string()))?;
+            for (i, (env, id)) in block.txs.iter().zip(ids).enumerate() {
                 stmt.execute(params![
                     id.0.as_slice(),
                     to_i64(h.height),

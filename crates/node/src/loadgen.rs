@@ -1,0 +1,232 @@
+//! `govchain-node bench`: a load test of a real node over loopback HTTP.
+//!
+//! Starts a node in-process on a temporary database, registers officials,
+//! pre-signs `txs` transactions (`access.record`, spread over the officials),
+//! measures the raw batch-verification rate of exactly those signatures,
+//! then submits them in batches and reports committed tx/s and
+//! submit→commit latency (p50/p99), from the moment a batch was sent to the
+//! first time `/healthz` shows the log covering each transaction.
+
+// Rates and percentiles are floating-point statistics over counts far below
+// 2^52; the run is one linear script, clearer unsplit.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::too_many_lines
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use govchain_ledger::crypto::{self, BatchItem, PublicKey, SecretKey};
+use govchain_ledger::state::kinds::Genesis;
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Hash32};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::error::NodeError;
+use crate::{api, Core, Limits};
+
+/// What `bench` measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub txs: usize,
+    pub raw_verify_per_sec: f64,
+    pub committed_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+fn key(label: &str) -> SecretKey {
+    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(label.as_bytes()).0))
+}
+
+fn err(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Config(format!("bench: {e}"))
+}
+
+fn tx(
+    chain: &ChainId,
+    k: &SecretKey,
+    seq: u64,
+    kind: &str,
+    payload: Value,
+) -> Result<Envelope, NodeError> {
+    Envelope::sign(
+        k,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: k.key_id(),
+            seq,
+            kind: kind.into(),
+            payload,
+            created_at: api::now(),
+        },
+    )
+    .map_err(|e| NodeError::bad(&e))
+}
+
+/// Runs the load test; `block_ms` is the node's block interval.
+pub async fn run(
+    txs: usize,
+    batch: usize,
+    officials: usize,
+    block_ms: u64,
+) -> Result<Report, NodeError> {
+    let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let chain: ChainId = "bench".parse().map_err(err)?;
+    let (node, admin) = (key("bench node"), key("bench admin"));
+    let genesis: Genesis = serde_json::from_value(json!({
+        "origin": "govchain.example/bench", "consortium_threshold": 1,
+        "departments": [{"id": "d", "name": "d", "node_key": node.public_key(), "admin_threshold": 1,
+                         "admins": [{"name": "admin", "public_key": admin.public_key()}]}]}))
+    .map_err(err)?;
+    let block = crate::genesis_block(&chain, &genesis, &admin, &node, api::now())?;
+    let mut core = Core::open(
+        &dir.join("chain.sqlite"),
+        node,
+        "bench.node",
+        Some(&block),
+        Limits::default(),
+    )?;
+    let people: Vec<SecretKey> = (0..officials)
+        .map(|i| key(&format!("official {i}")))
+        .collect();
+    for (i, p) in people.iter().enumerate() {
+        let reg = tx(
+            &chain,
+            &admin,
+            i as u64 + 2,
+            "official.register",
+            json!({"department": "d", "name": format!("o{i}"), "public_key": p.public_key()}),
+        )?;
+        core.submit(reg, api::now())?;
+    }
+    while core.produce(api::now())?.is_some() {}
+
+    // Pre-sign the load.
+    let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
+    let envs: Vec<Envelope> = (0..txs)
+        .map(|i| {
+            tx(
+                &chain,
+                &people[i % officials],
+                (i / officials) as u64 + 1,
+                "access.record",
+                json!({"entries": [entry]}),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+
+    // Baseline in the same run: batch-verify exactly these signatures.
+    let msgs: Vec<Vec<u8>> = envs
+        .iter()
+        .map(|e| e.body.signed_message().map_err(|x| NodeError::bad(&x)))
+        .collect::<Result<_, _>>()?;
+    let keys: Vec<PublicKey> = (0..txs)
+        .map(|i| people[i % officials].public_key())
+        .collect();
+    let started = Instant::now();
+    for chunk in (0..txs).collect::<Vec<_>>().chunks(1024) {
+        let items: Vec<BatchItem<'_>> = chunk
+            .iter()
+            .map(|&i| BatchItem {
+                key: &keys[i],
+                msg: &msgs[i],
+                sig: &envs[i].sig,
+            })
+            .collect();
+        crypto::verify_batch(&items).map_err(err)?;
+    }
+    let raw_verify_per_sec = txs as f64 / started.elapsed().as_secs_f64();
+
+    let base = core.log_size();
+    let shared = Arc::new(Mutex::new(core));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(err)?;
+    let url = format!("http://{}", listener.local_addr().map_err(err)?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::run(
+        listener,
+        shared,
+        Duration::from_millis(block_ms),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::new();
+
+    // Watch the log grow: (time, log_size) samples.
+    let watcher = {
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                let h: Value = match client.get(format!("{url}/healthz")).send().await {
+                    Ok(r) => r.json().await.unwrap_or(Value::Null),
+                    Err(_) => Value::Null,
+                };
+                let size = h["log_size"].as_u64().unwrap_or(0);
+                samples.push((Instant::now(), size));
+                if size >= base + txs as u64 {
+                    return samples;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let mut sent_at = Vec::with_capacity(txs);
+    let t0 = Instant::now();
+    for chunk in envs.chunks(batch.max(1)) {
+        let body = serde_json::to_vec(chunk).map_err(err)?;
+        let now = Instant::now();
+        let r = client
+            .post(format!("{url}/v1/txs"))
+            .body(body)
+            .send()
+            .await
+            .map_err(err)?;
+        let answers: Value = r.json().await.map_err(err)?;
+        if answers
+            .as_array()
+            .is_none_or(|a| a.iter().any(|x| x["status"] != "pending"))
+        {
+            return Err(err(format!("a submission was not admitted: {answers}")));
+        }
+        sent_at.extend(std::iter::repeat_n(now, chunk.len()));
+    }
+    let samples = watcher.await.map_err(err)?;
+    let _ = stop.send(());
+    server.await.map_err(err)??;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let commit_time = |i: usize| {
+        samples
+            .iter()
+            .find(|(_, s)| *s > base + i as u64)
+            .map(|(t, _)| *t)
+    };
+    let mut lat: Vec<f64> = (0..txs)
+        .filter_map(|i| commit_time(i).map(|t| t.duration_since(sent_at[i]).as_secs_f64() * 1000.0))
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let finished = samples.last().map_or(t0, |(t, _)| *t);
+    Ok(Report {
+        txs,
+        raw_verify_per_sec,
+        committed_per_sec: txs as f64 / finished.duration_since(t0).as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
+}
