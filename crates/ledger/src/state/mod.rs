@@ -111,8 +111,13 @@ pub struct State {
     pub consents: OrdMap<kinds::RefId, sharing::Consent>,
     /// Active blacklist entries by `subject/department/reason`.
     pub blacklist: OrdMap<String, sharing::BlacklistEntry>,
-    /// Every recorded access to sensitive data, in ledger order.
+    /// Every recorded access to sensitive data, in ledger order. Committed to
+    /// through `access_log_head` rather than re-serialized into every digest.
+    #[serde(skip)]
     pub access_log: Vector<sharing::AccessRecord>,
+    /// Hash chain over the access log: `head' = SHA-256(head || JCS(record))`,
+    /// starting from 32 zero bytes.
+    pub access_log_head: Hash32,
     /// Committed transaction count (log size).
     pub tx_count: u64,
 }

@@ -297,14 +297,24 @@ pub(super) fn record_access(
             &format!("a batch has 1 to {MAX_ACCESS_BATCH} entries"),
         ));
     }
-    for entry in &r.entries {
-        s.access_log.push_back(AccessRecord {
+    let records: Vec<AccessRecord> = r
+        .entries
+        .iter()
+        .map(|entry| AccessRecord {
             official,
             department: dept.clone(),
             entry: entry.clone(),
             height: ctx.height,
             tx_id: ctx.tx_id,
-        });
+        })
+        .collect();
+    let mut head = s.access_log_head;
+    for rec in &records {
+        let canonical = crate::jcs::canonicalize_serialize(rec)
+            .map_err(|e| bad_payload(ctx.kind, &e.to_string()))?;
+        head = Hash32::sha256(&[head.0.as_slice(), &canonical].concat());
     }
+    s.access_log_head = head;
+    s.access_log.extend(records);
     Ok(())
 }
