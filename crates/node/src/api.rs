@@ -23,6 +23,9 @@ use crate::error::NodeError;
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Most transactions in one batch submission.
 pub const MAX_BATCH: usize = 2000;
+/// Longest time a request may take to produce its response head (an SSE
+/// stream's events are not limited).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Most blocks returned by one range request.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
 
@@ -86,6 +89,13 @@ pub fn app(core: Shared) -> Router {
         .route("/v1/blacklist/{subject}", get(blacklist))
         .route("/v1/access", get(access_log))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: tower::BoxError| async { NodeError::Timeout(REQUEST_TIMEOUT) },
+                ))
+                .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
+        )
         .with_state(core)
 }
 

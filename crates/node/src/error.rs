@@ -28,6 +28,8 @@ pub enum NodeError {
     BodyTooLarge(usize),
     #[error("{0}")]
     Config(String),
+    #[error("the request took longer than {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -54,6 +56,7 @@ impl NodeError {
             NodeError::Storage(_) | NodeError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
             NodeError::ShuttingDown | NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 }
@@ -71,6 +74,7 @@ impl ErrorCode for NodeError {
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",
             NodeError::Config(_) => "node.config",
+            NodeError::Timeout(_) => "node.timeout",
         }
     }
 }

@@ -114,6 +114,27 @@ enum AdminAction {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Create an engineering-fund project (signed by its developer).
+    CreateProject {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long)]
+        name: String,
+        /// Budget in fen (1 yuan = 100 fen).
+        #[arg(long)]
+        budget: u64,
+        #[arg(long)]
+        developer: String,
+        #[arg(long)]
+        contractor: String,
+        #[arg(long)]
+        supervisor: String,
+        #[arg(long)]
+        operator: String,
+        /// Who approves confirmed payments, in order: developer and/or operator.
+        #[arg(long, value_delimiter = ',', default_value = "developer")]
+        approvers: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -197,35 +218,56 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
         } => bench(txs, batch, officials, block_ms),
         Command::Admin { node, key, action } => {
             let key = config::read_key(&key)?;
-            let (kind, payload) = match action {
-                AdminAction::RegisterOfficial {
-                    department,
-                    name,
-                    public_key,
-                } => (
-                    "official.register",
-                    json!({"department": department, "name": name, "public_key": config::parse_public_key(&public_key)?}),
-                ),
-                AdminAction::GrantRole {
-                    official,
-                    department,
-                    role,
-                    scope,
-                } => (
-                    "role.grant",
-                    json!({"official": official, "department": department, "role": role, "scope": scope}),
-                ),
-                AdminAction::DefineWorkflow { file } => {
-                    let text = std::fs::read(&file)
-                        .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
-                    let v = govchain_ledger::jcs::parse_strict(&text)
-                        .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
-                    ("workflow.define", v)
-                }
-            };
+            let (kind, payload) = admin_tx(action)?;
             submit(&node, &key, kind, payload)
         }
     }
+}
+
+/// The transaction an admin subcommand stands for.
+fn admin_tx(action: AdminAction) -> Result<(&'static str, Value), NodeError> {
+    Ok(match action {
+        AdminAction::RegisterOfficial {
+            department,
+            name,
+            public_key,
+        } => (
+            "official.register",
+            json!({"department": department, "name": name, "public_key": config::parse_public_key(&public_key)?}),
+        ),
+        AdminAction::GrantRole {
+            official,
+            department,
+            role,
+            scope,
+        } => (
+            "role.grant",
+            json!({"official": official, "department": department, "role": role, "scope": scope}),
+        ),
+        AdminAction::CreateProject {
+            project_id,
+            name,
+            budget,
+            developer,
+            contractor,
+            supervisor,
+            operator,
+            approvers,
+        } => (
+            "project.create",
+            json!({"project_id": project_id, "name": name, "budget": budget,
+                   "parties": {"developer": developer, "contractor": contractor,
+                               "supervisor": supervisor, "operator": operator},
+                   "approvers": approvers}),
+        ),
+        AdminAction::DefineWorkflow { file } => {
+            let text = std::fs::read(&file)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+            let v = govchain_ledger::jcs::parse_strict(&text)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+            ("workflow.define", v)
+        }
+    })
 }
 
 /// Runs the load test and prints the figures.

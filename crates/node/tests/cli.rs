@@ -153,10 +153,73 @@ fn keygen_init_run_admin_kill_restart() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let id_of = |pk: &str| {
+        govchain_ledger::crypto::PublicKey::from_hex(pk)
+            .unwrap()
+            .key_id()
+            .to_hex()
+    };
+    // Wait for the registration before the project names the new official.
+    for _ in 0..300 {
+        if health(&url)["log_size"] == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = Command::new(BIN)
+        .args(["admin", "--node", &url, "--key"])
+        .arg(dir.join("admin.key"))
+        .args([
+            "create-project",
+            "--project-id",
+            "XA-1",
+            "--name",
+            "道路",
+            "--budget",
+            "100000000",
+            "--developer",
+            &id_of(&admin_pk),
+            "--contractor",
+            &id_of(&official_pk),
+            "--supervisor",
+            &id_of(&admin_pk),
+            "--operator",
+            &id_of(&admin_pk),
+            "--approvers",
+            "developer,operator",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A rejected admin command exits non-zero with the rule's code.
+    let out = Command::new(BIN)
+        .args(["admin", "--node", &url, "--key"])
+        .arg(dir.join("official.key"))
+        .args([
+            "register-official",
+            "--department",
+            "city-management",
+            "--name",
+            "x",
+            "--public-key",
+            &node_pk,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("auth.not_admin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Acknowledged = committed: wait for it, then kill -9.
     let mut committed = false;
     for _ in 0..300 {
-        if health(&url)["log_size"] == 2 {
+        if health(&url)["log_size"] == 3 {
             committed = true;
             break;
         }
@@ -170,7 +233,7 @@ fn keygen_init_run_admin_kill_restart() {
     let h = health(&url);
     assert_eq!(
         (h["height"].as_u64(), h["log_size"].as_u64()),
-        (Some(1), Some(2)),
+        (Some(2), Some(3)),
         "{h}"
     );
     child.kill().unwrap();
