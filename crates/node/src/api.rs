@@ -31,6 +31,48 @@ pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
 
 pub type Shared = Arc<Mutex<Core>>;
 
+/// The error body of every non-2xx response.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `tx.replayed` (PROTOCOL.md §9, §12.8).
+    pub code: String,
+    /// What happened and what to do, for people.
+    pub message: String,
+}
+
+/// The OpenAPI 3 document of this API, served at `/v1/openapi.json`.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "govchain department node",
+        description = "Wire formats and rules: PROTOCOL.md"
+    ),
+    paths(
+        health,
+        metrics,
+        submit_one,
+        submit_batch,
+        tx_status,
+        blocks,
+        block,
+        events,
+        inclusion,
+        consistency,
+        checkpoint,
+        signer,
+        official,
+        inbox,
+        case,
+        project,
+        fund_trace,
+        certificate,
+        blacklist,
+        access_log
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
 fn lock(core: &Shared) -> Result<MutexGuard<'_, Core>, NodeError> {
     core.lock()
         .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
@@ -70,6 +112,7 @@ pub fn app(core: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/events", get(events))
         .route("/v1/tx", post(submit_one))
         .route("/v1/txs", post(submit_batch))
@@ -111,6 +154,7 @@ fn status_json(id: &Hash32, s: &TxStatus) -> Value {
     }
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "chain id, height, log size, mempool size", body = serde_json::Value)))]
 async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
     let c = lock(&core)?;
     Ok(Json(
@@ -135,6 +179,7 @@ async fn admit(
     Ok(lock(core)?.admit_batch(envs, &verified, now()))
 }
 
+#[utoipa::path(post, path = "/v1/tx", tag = "transactions", request_body(content = serde_json::Value, description = "a transaction envelope (PROTOCOL.md §5.2)", content_type = "application/json"), responses((status = 200, description = "status: pending or committed (idempotent by id)", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 422, description = "rejected by the rules (PROTOCOL.md §12.8)", body = ErrorBody), (status = 503, description = "mempool full", body = ErrorBody)))]
 async fn submit_one(
     State(core): State<Shared>,
     Body(body): Body,
@@ -145,6 +190,7 @@ async fn submit_one(
     Ok(Json(status_json(&id, &status)))
 }
 
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = serde_json::Value, description = "a JSON array of envelopes (at most 2000)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 async fn submit_batch(
     State(core): State<Shared>,
     Body(body): Body,
@@ -193,6 +239,7 @@ fn parse_id(s: &str) -> Result<Hash32, NodeError> {
     Hash32::from_hex(s).map_err(|e| NodeError::bad(&e))
 }
 
+#[utoipa::path(get, path = "/v1/tx/{id}", tag = "transactions", params(("id" = String, Path, description = "transaction id (64 hex)")), responses((status = 200, description = "pending, committed (with height, index, leaf_index and the envelope), rejected (code) or unknown", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn tx_status(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -214,6 +261,7 @@ struct Range {
     limit: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height"), ("limit" = Option<u64>, Query, description = "at most 100")), responses((status = 200, description = "blocks in height order", body = serde_json::Value)))]
 async fn blocks(
     State(core): State<Shared>,
     Query(r): Query<Range>,
@@ -234,6 +282,7 @@ async fn blocks(
     Ok(Json(json!({"blocks": out, "height": c.height()})))
 }
 
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path)), responses((status = 200, description = "the block (PROTOCOL.md §7.2)", body = serde_json::Value), (status = 404, description = "not found", body = ErrorBody)))]
 async fn block(
     State(core): State<Shared>,
     Path(height): Path<u64>,
@@ -252,6 +301,7 @@ struct SizeQuery {
     tree_size: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/v1/proof/inclusion/{id}", tag = "proofs", params(("id" = String, Path, description = "transaction id"), ("tree_size" = Option<u64>, Query, description = "size of the checkpoint to prove against; default the current log")), responses((status = 200, description = "leaf hash and RFC 9162 inclusion proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn inclusion(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -271,6 +321,7 @@ struct Sizes {
     size2: u64,
 }
 
+#[utoipa::path(get, path = "/v1/proof/consistency", tag = "proofs", params(("size1" = u64, Query), ("size2" = u64, Query)), responses((status = 200, description = "RFC 9162 consistency proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn consistency(
     State(core): State<Shared>,
     Query(q): Query<Sizes>,
@@ -281,6 +332,7 @@ async fn consistency(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs", responses((status = 200, description = "the latest C2SP signed-note checkpoint", content_type = "text/plain", body = String)))]
 async fn checkpoint(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
     let note = lock(&core)?.checkpoint().to_owned();
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
@@ -288,6 +340,7 @@ async fn checkpoint(State(core): State<Shared>) -> Result<impl IntoResponse, Nod
 
 /// The official (or certificate holder) behind a key id and the last
 /// committed sequence number: what a client needs to sign its next transaction.
+#[utoipa::path(get, path = "/v1/signers/{key_id}", tag = "state", params(("key_id" = String, Path)), responses((status = 200, description = "official behind a key and the last committed seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn signer(
     State(core): State<Shared>,
     Path(key_id): Path<String>,
@@ -330,6 +383,7 @@ fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, NodeError> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/officials/{id}", tag = "state", params(("id" = String, Path, description = "official id")), responses((status = 200, description = "the official, their role grants and last seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn official(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -356,6 +410,7 @@ async fn official(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/inbox/{official}", tag = "state", params(("official" = String, Path, description = "official id")), responses((status = 200, description = "cases waiting for the official, soonest deadline first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn inbox(
     State(core): State<Shared>,
     Path(official): Path<String>,
@@ -370,6 +425,7 @@ async fn inbox(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/cases/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the case, its status and template", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn case(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -393,6 +449,7 @@ async fn case(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/projects/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the project and its payments", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn project(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -407,6 +464,7 @@ async fn project(
     to_json(p)
 }
 
+#[utoipa::path(get, path = "/v1/projects/{id}/trace", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "fund flows for a Sankey diagram", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn fund_trace(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -418,6 +476,7 @@ async fn fund_trace(
     to_json(&flows)
 }
 
+#[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the certificate, its verifications and consents", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn certificate(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -438,6 +497,7 @@ async fn certificate(
     Ok(Json(json!({"certificate": cert, "consents": consents})))
 }
 
+#[utoipa::path(get, path = "/v1/blacklist/{subject}", tag = "state", params(("subject" = String, Path, description = "salted identity hash (64 hex)")), responses((status = 200, description = "active entries from every department", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn blacklist(
     State(core): State<Shared>,
     Path(subject): Path<String>,
@@ -463,6 +523,7 @@ struct AccessParams {
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/v1/access", tag = "state", params(("official" = Option<String>, Query), ("department" = Option<String>, Query), ("dataset" = Option<String>, Query), ("from" = Option<String>, Query, description = "RFC 3339 time (PROTOCOL.md §2.3)"), ("until" = Option<String>, Query), ("limit" = Option<usize>, Query, description = "at most 1000")), responses((status = 200, description = "matching access records, newest first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn access_log(
     State(core): State<Shared>,
     Query(p): Query<AccessParams>,
@@ -495,6 +556,7 @@ async fn access_log(
 }
 
 /// Prometheus text exposition of the node's counters and gauges.
+#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
     let c = lock(&core)?;
     let m = c.metrics();
@@ -531,6 +593,7 @@ async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeEr
 }
 
 /// Server-sent events: `block` (JSON summary) and `checkpoint` (the note).
+#[utoipa::path(get, path = "/v1/events", tag = "chain", responses((status = 200, description = "server-sent events: block (JSON) and checkpoint (note text)", content_type = "text/event-stream", body = String)))]
 async fn events(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     let rx = lock(&core)?.subscribe();
@@ -557,4 +620,8 @@ async fn events(State(core): State<Shared>) -> Result<impl IntoResponse, NodeErr
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
 }

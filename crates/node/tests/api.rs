@@ -453,3 +453,34 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
 fn rusqlite_conn(db: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(db).unwrap()
 }
+
+/// Every route the router serves is in the OpenAPI document.
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let db = temp_db("openapi");
+    let node = start(&db, Some(&genesis_block())).await;
+    let doc: Value = reqwest::get(format!("{}/v1/openapi.json", node.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api.rs")).unwrap();
+    let routes: Vec<&str> = src
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .filter(|r| *r != "/v1/openapi.json")
+        .collect();
+    assert!(routes.len() >= 19, "{routes:?}");
+    for r in routes {
+        assert!(
+            doc["paths"].get(r).is_some(),
+            "{r} is not in the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    node.stop.send(()).unwrap();
+    node.handle.await.unwrap().unwrap();
+}
