@@ -76,7 +76,8 @@ pub struct Core {
     cursor: ChainCursor,
     key: SecretKey,
     name: String,
-    mempool: VecDeque<Envelope>,
+    /// Admitted transactions with their ids, in arrival order.
+    mempool: VecDeque<(Hash32, Envelope)>,
     pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
@@ -248,8 +249,6 @@ impl Core {
 
     /// Admits a transaction to the mempool after checking it against the
     /// current state (signature, sequence, rules). Idempotent by id.
-    /// Admits a transaction to the mempool after checking it against the
-    /// current state (signature, sequence, rules). Idempotent by id.
     pub fn submit(
         &mut self,
         env: Envelope,
@@ -298,14 +297,14 @@ impl Core {
             return Err(NodeError::MempoolFull(self.mempool.len()));
         }
         let checked = if sig_verified {
-            self.state.check_admitted(&env, now)
+            self.state.check_admitted(&env, id, now)
         } else {
             self.state.check_tx(&env, now)
         };
         checked.map_err(NodeError::Rejected)?;
         self.rejected.remove(&id);
         self.pending.insert(id);
-        self.mempool.push_back(env);
+        self.mempool.push_back((id, env));
         self.metrics.admitted_total += 1;
         Ok((id, TxStatus::Pending))
     }
@@ -348,16 +347,15 @@ impl Core {
         let height = self.cursor.next_height;
         let time = self.cursor.last_time.map_or(now, |t| t.max(now));
         let take = self.mempool.len().min(self.limits.max_block_txs);
-        let candidates: Vec<Envelope> = self.mempool.drain(..take).collect();
+        let candidates: Vec<(Hash32, Envelope)> = self.mempool.drain(..take).collect();
         let mut scratch = self.state.clone();
         let mut txs = Vec::with_capacity(candidates.len());
         let mut ids = Vec::with_capacity(candidates.len());
-        for env in candidates {
-            let id = env.id().map_err(|e| NodeError::bad(&e))?;
+        for (id, env) in candidates {
             self.pending.remove(&id);
             // Signatures were verified on admission (and keys only change
             // through blocks this node produced since).
-            match scratch.apply_admitted(&env, height, time) {
+            match scratch.apply_admitted(&env, id, height, time) {
                 Ok(()) => {
                     txs.push(env);
                     ids.push(id);

@@ -275,7 +275,7 @@ impl State {
         };
         for (i, env) in block.txs.iter().enumerate() {
             let r = if batch_checked[i] {
-                next.apply_tx_at(env, h.height, h.time)
+                next.apply_tx_at(env, None, h.height, h.time)
             } else {
                 // Signed by a key this block registers: check it one by one
                 // now that the key is known.
@@ -341,19 +341,20 @@ impl State {
         if let Ok(key) = self.key_for(&env.body.signer, height) {
             env.verify(&key).map_err(|_| Rejection::BadSignature)?;
         }
-        self.apply_tx_at(env, height, time)
+        self.apply_tx_at(env, None, height, time)
     }
 
     /// Applies a transaction whose signature the caller has already verified
-    /// against this state's keys (a node's admitted mempool). On error the
-    /// state is unchanged.
+    /// against this state's keys (a node's admitted mempool); `id` must be
+    /// `env.id()`, computed once by the caller. On error the state is unchanged.
     pub fn apply_admitted(
         &mut self,
         env: &Envelope,
+        id: Hash32,
         height: u64,
         time: Timestamp,
     ) -> Result<(), Rejection> {
-        self.apply_tx_at(env, height, time)
+        self.apply_tx_at(env, Some(id), height, time)
     }
 
     /// Checks a transaction against the current state without changing it
@@ -365,22 +366,32 @@ impl State {
 
     /// Like [`State::check_tx`] for a transaction whose signature the caller
     /// already verified (for example in a batch) with [`State::key_for`].
-    pub fn check_admitted(&self, env: &Envelope, time: Timestamp) -> Result<(), Rejection> {
+    /// `id` must be `env.id()`.
+    pub fn check_admitted(
+        &self,
+        env: &Envelope,
+        id: Hash32,
+        time: Timestamp,
+    ) -> Result<(), Rejection> {
         let mut scratch = self.clone();
-        scratch.apply_tx_at(env, self.next_height, time)
+        scratch.apply_tx_at(env, Some(id), self.next_height, time)
     }
 
     fn apply_tx_at(
         &mut self,
         env: &Envelope,
+        known_id: Option<Hash32>,
         height: u64,
         time: Timestamp,
     ) -> Result<(), Rejection> {
         let body = &env.body;
         let action = Action::parse(&body.kind, &body.payload)?;
-        let tx_id = env
-            .id()
-            .map_err(|e| bad_payload(&body.kind, &e.to_string()))?;
+        let tx_id = match known_id {
+            Some(id) => id,
+            None => env
+                .id()
+                .map_err(|e| bad_payload(&body.kind, &e.to_string()))?,
+        };
         if let Action::Genesis(g) = &action {
             return consortium::genesis(self, env, g, height, tx_id);
         }
