@@ -249,8 +249,7 @@ async fn tx_status(
     let status = c.status(&id)?;
     let mut out = status_json(&id, &status);
     if let TxStatus::Committed(loc) = status {
-        out["tx"] = serde_json::to_value(c.transaction(loc)?)
-            .map_err(|e| NodeError::Storage(e.to_string()))?;
+        out["tx"] = to_json(&c.transaction(loc)?)?.0;
     }
     Ok(Json(out))
 }
@@ -291,9 +290,7 @@ async fn block(
     let b = c
         .block(height)?
         .ok_or_else(|| NodeError::NotFound(format!("block {height}")))?;
-    Ok(Json(
-        serde_json::to_value(b).map_err(|e| NodeError::Storage(e.to_string()))?,
-    ))
+    to_json(&b)
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,9 +324,7 @@ async fn consistency(
     Query(q): Query<Sizes>,
 ) -> Result<Json<Value>, NodeError> {
     let proof = lock(&core)?.consistency_proof(q.size1, q.size2)?;
-    Ok(Json(
-        serde_json::to_value(proof).map_err(|e| NodeError::Storage(e.to_string()))?,
-    ))
+    to_json(&proof)
 }
 
 #[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs", responses((status = 200, description = "the latest C2SP signed-note checkpoint", content_type = "text/plain", body = String)))]
@@ -417,11 +412,10 @@ async fn inbox(
 ) -> Result<Json<Value>, NodeError> {
     let id = key_id(&official)?;
     let c = lock(&core)?;
-    let t = c.state().time.unwrap_or(now());
     to_json(&govchain_ledger::state::views::inbox(
         c.state(),
         &id,
-        now().max(t),
+        c.clock(now()),
     ))
 }
 
@@ -443,7 +437,7 @@ async fn case(
             &case.template,
             case.version,
         ));
-    let status = govchain_ledger::state::views::case_status(s, case, now());
+    let status = govchain_ledger::state::views::case_status(s, case, c.clock(now()));
     Ok(Json(
         json!({"case": case, "status": status, "template": template}),
     ))

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
-use govchain_ledger::merkle::{self, Frontier, MerkleTree};
+use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::note::Checkpoint;
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::Envelope;
@@ -198,6 +198,11 @@ impl Core {
         self.tree.len()
     }
 
+    /// `now`, but never before the last block's time: the time views use.
+    pub fn clock(&self, now: Timestamp) -> Timestamp {
+        self.cursor.last_time.map_or(now, |t| t.max(now))
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -345,7 +350,7 @@ impl Core {
             return Ok(None);
         }
         let height = self.cursor.next_height;
-        let time = self.cursor.last_time.map_or(now, |t| t.max(now));
+        let time = self.clock(now);
         let take = self.mempool.len().min(self.limits.max_block_txs);
         let candidates: Vec<(Hash32, Envelope)> = self.mempool.drain(..take).collect();
         let mut scratch = self.state.clone();
@@ -466,11 +471,6 @@ impl Core {
         self.tree
             .consistency_proof(size1, size2)
             .map_err(|e| NodeError::bad(&e))
-    }
-
-    /// The log's frontier (for clients that verify blocks from here on).
-    pub fn frontier(&self) -> Frontier {
-        self.cursor.log.clone()
     }
 }
 

@@ -18,8 +18,6 @@ pub enum NodeError {
     Storage(String),
     #[error("the stored chain does not verify: {0}")]
     Corrupt(String),
-    #[error("the node is shutting down")]
-    ShuttingDown,
     #[error("the mempool is full ({0} transactions); retry later")]
     MempoolFull(usize),
     #[error("request body: {0}")]
@@ -54,7 +52,7 @@ impl NodeError {
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
             NodeError::Storage(_) | NodeError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            NodeError::ShuttingDown | NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
@@ -69,7 +67,6 @@ impl ErrorCode for NodeError {
             NodeError::NotFound(_) => "node.not_found",
             NodeError::Storage(_) => "node.storage",
             NodeError::Corrupt(_) => "node.corrupt",
-            NodeError::ShuttingDown => "node.shutting_down",
             NodeError::MempoolFull(_) => "node.mempool_full",
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",

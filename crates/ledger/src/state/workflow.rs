@@ -34,18 +34,24 @@ impl Template {
 
     /// The stages signed together with `stage` (its parallel group).
     pub fn group_of(&self, stage: usize) -> Range<usize> {
-        let Some(g) = self.stages.get(stage).and_then(|s| s.group.as_ref()) else {
-            return stage..stage + 1;
-        };
-        let same = |i: &usize| self.stages[*i].group.as_ref() == Some(g);
-        let start = (0..=stage).rev().take_while(same).last().unwrap_or(stage);
-        let end = (stage..self.stages.len())
-            .take_while(same)
-            .last()
-            .unwrap_or(stage)
-            + 1;
-        start..end
+        group_of(&self.stages, stage)
     }
+}
+
+/// The stages signed together with `stage`: its run of consecutive stages
+/// sharing a parallel group (just itself when it has none).
+fn group_of(stages: &[StageSpec], stage: usize) -> Range<usize> {
+    let Some(g) = stages.get(stage).and_then(|s| s.group.as_ref()) else {
+        return stage..stage + 1;
+    };
+    let same = |i: &usize| stages[*i].group.as_ref() == Some(g);
+    let start = (0..=stage).rev().take_while(same).last().unwrap_or(stage);
+    let end = (stage..stages.len())
+        .take_while(same)
+        .last()
+        .unwrap_or(stage)
+        + 1;
+    start..end
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,17 +186,9 @@ fn check_template(s: &State, w: &DefineWorkflow) -> Result<(), Rejection> {
         }
     }
     // Returning into the middle of a parallel group is ambiguous.
-    let t = Template {
-        id: w.id.clone(),
-        version: w.version,
-        name: w.name.clone(),
-        stages: w.stages.clone(),
-        defined_by: KeyId::from_bytes([0; 32]),
-        defined_at: 0,
-    };
     for (i, st) in w.stages.iter().enumerate() {
         if let Some(r) = st.return_to {
-            if t.group_of(r).start != r {
+            if group_of(&w.stages, r).start != r {
                 return Err(bad(format!(
                     "stage {i}: return_to must be the first stage of its group"
                 )));
