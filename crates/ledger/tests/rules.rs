@@ -37,6 +37,36 @@ struct Chain {
     now: i64,
     /// Every committed block, in order.
     blocks: Vec<Block>,
+    /// Every block attempted, for the node's replay over HTTP.
+    attempts: Vec<Attempt>,
+}
+
+/// A block the scenario tried to apply, and what the rules said.
+#[derive(serde::Serialize)]
+struct Attempt {
+    /// Ledger time of the block, ms since the Unix epoch.
+    time: i64,
+    txs: Vec<Envelope>,
+    /// `[index, code]` of the transaction that made the block fail.
+    rejected: Option<(usize, String)>,
+}
+
+thread_local! {
+    /// When set, each dropped chain leaves its attempts here.
+    static RECORDING: std::cell::RefCell<Option<Vec<Vec<Attempt>>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        let attempts = std::mem::take(&mut self.attempts);
+        RECORDING.with(|r| {
+            if let Some(all) = r.borrow_mut().as_mut() {
+                if !attempts.is_empty() {
+                    all.push(attempts);
+                }
+            }
+        });
+    }
 }
 
 fn key(name: &str) -> SecretKey {
@@ -60,6 +90,7 @@ impl Chain {
             frontier: Frontier::default(),
             now: T0,
             blocks: Vec::new(),
+            attempts: Vec::new(),
         };
         let depts = [
             "city-management",
@@ -106,15 +137,25 @@ impl Chain {
     }
 
     fn sign(&mut self, who: &str, kind: &str, payload: Value) -> Envelope {
-        let k = self.keys.entry(who.to_owned()).or_insert_with(|| key(who));
-        let seq = self.seqs.entry(k.key_id()).or_insert(0);
+        let id = self
+            .keys
+            .entry(who.to_owned())
+            .or_insert_with(|| key(who))
+            .key_id();
+        let seq = self.seqs.entry(id).or_insert(0);
         *seq += 1;
+        let seq = *seq;
+        self.sign_with_seq(who, seq, kind, payload)
+    }
+
+    fn sign_with_seq(&mut self, who: &str, seq: u64, kind: &str, payload: Value) -> Envelope {
+        let k = self.keys.entry(who.to_owned()).or_insert_with(|| key(who));
         Envelope::sign(
             k,
             TxBody {
                 chain_id: self.chain.clone(),
                 signer: k.key_id(),
-                seq: *seq,
+                seq,
                 kind: kind.into(),
                 payload,
                 created_at: Timestamp::from_unix_millis(self.now).unwrap(),
@@ -137,7 +178,16 @@ impl Chain {
         };
         let probe =
             Block::seal(&self.node, draft(Hash32::ZERO), &mut self.frontier.clone()).unwrap();
-        let next = self.state.apply_block(&probe, SigCheck::Verify)?;
+        let applied = self.state.apply_block(&probe, SigCheck::Verify);
+        self.attempts.push(Attempt {
+            time: self.now,
+            txs: txs.clone(),
+            rejected: applied
+                .as_ref()
+                .err()
+                .map(|(i, r)| (*i, r.code().to_owned())),
+        });
+        let next = applied?;
         let block = Block::seal(
             &self.node,
             draft(next.digest().unwrap()),
@@ -738,6 +788,7 @@ fn consortium_and_envelope_rejections() {
     // Nothing but a genesis applies to an empty chain; a second genesis never.
     let mut empty = Chain::new();
     empty.state = State::new();
+    empty.attempts.clear();
     let tx = empty.sign(
         "fire-admin",
         "case.withdraw",
@@ -764,6 +815,15 @@ fn consortium_and_envelope_rejections() {
     let tx = c.sign("city-management-admin", "official.register", json!({"department": "city-management", "name": "p1", "public_key": key("p1").public_key()}));
     c.block(vec![tx.clone()]).unwrap();
     assert_eq!(c.block(vec![tx]).unwrap_err().1.code(), "tx.replayed");
+    // A different transaction reusing a committed sequence number.
+    let seq = c.seqs[&c.id("city-management-admin")];
+    let reused = c.sign_with_seq(
+        "city-management-admin",
+        seq,
+        "case.withdraw",
+        json!({"case_id": "x", "reason": "x"}),
+    );
+    assert_eq!(c.block(vec![reused]).unwrap_err().1.code(), "tx.replayed");
 
     // A forged signature and a transaction of another chain.
     let mut forged = c.sign(
@@ -1236,6 +1296,51 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(replay.digest().unwrap(), c.state.digest().unwrap());
     }
+}
+
+/// The scenarios above as attempted blocks and outcomes, kept in
+/// `tests/transcripts/rules.json` for the node's test that replays them over
+/// HTTP (`crates/node/tests/rejections.rs`). Regenerate with
+/// `GOVCHAIN_BLESS=1 cargo test -p govchain-ledger --test rules`.
+#[test]
+fn http_replay_transcript_is_current() {
+    RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    renovation_case_runs_in_order_with_a_reject_and_resubmit();
+    workflow_rejections();
+    parallel_groups_and_thresholds();
+    a_project_with_three_payments_payroll_and_an_over_budget_attempt();
+    key_rotation_mid_case();
+    identity_admin_and_envelope_rejections();
+    consortium_and_envelope_rejections();
+    amounts_never_overflow();
+    role_grants_expire_and_can_be_revoked();
+    cross_city_certificate_verification_with_and_without_consent();
+    blacklist_and_access_audit();
+    let scenarios = RECORDING.with(|r| r.borrow_mut().take()).unwrap();
+    // One attempted block per line, so that changes read as diffs.
+    let mut text = String::from("[\n");
+    for (i, attempts) in scenarios.iter().enumerate() {
+        text.push_str(if i == 0 { "[\n" } else { ",\n[\n" });
+        let lines: Vec<String> = attempts
+            .iter()
+            .map(|a| serde_json::to_string(a).unwrap())
+            .collect();
+        text.push_str(&lines.join(",\n"));
+        text.push_str("\n]");
+    }
+    text.push_str("\n]\n");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/rules.json");
+    if std::env::var_os("GOVCHAIN_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        kept == text,
+        "{} is stale: GOVCHAIN_BLESS=1 cargo test -p govchain-ledger --test rules",
+        path.display()
+    );
 }
 
 /// Every rejection code of the state machine is reached by a test above.

@@ -78,12 +78,9 @@ fn lock(core: &Shared) -> Result<MutexGuard<'_, Core>, NodeError> {
         .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
 }
 
-/// The node's clock, for admission checks and block times.
+/// The system clock (for tools that build transactions).
 pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    crate::chain::Clock::System.now()
 }
 
 /// The raw request body, with size and read errors as JSON `{code, message}`.
@@ -176,7 +173,9 @@ async fn admit(
     })
     .await
     .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
-    Ok(lock(core)?.admit_batch(envs, &verified, now()))
+    let mut c = lock(core)?;
+    let t = c.now();
+    Ok(c.admit_batch(envs, &verified, t))
 }
 
 #[utoipa::path(post, path = "/v1/tx", tag = "transactions", request_body(content = serde_json::Value, description = "a transaction envelope (PROTOCOL.md §5.2)", content_type = "application/json"), responses((status = 200, description = "status: pending or committed (idempotent by id)", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 422, description = "rejected by the rules (PROTOCOL.md §12.8)", body = ErrorBody), (status = 503, description = "mempool full", body = ErrorBody)))]
@@ -415,7 +414,7 @@ async fn inbox(
     to_json(&govchain_ledger::state::views::inbox(
         c.state(),
         &id,
-        c.clock(now()),
+        c.view_time(),
     ))
 }
 
@@ -437,7 +436,7 @@ async fn case(
             &case.template,
             case.version,
         ));
-    let status = govchain_ledger::state::views::case_status(s, case, c.clock(now()));
+    let status = govchain_ledger::state::views::case_status(s, case, c.view_time());
     Ok(Json(
         json!({"case": case, "status": status, "template": template}),
     ))

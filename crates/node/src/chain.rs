@@ -59,6 +59,27 @@ pub enum Event {
     Checkpoint(String),
 }
 
+/// Where the node's time comes from: the system clock, or a clock tests set
+/// (milliseconds since the Unix epoch) to replay a scripted history.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(std::sync::Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        let ms = match self {
+            Clock::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Clock::Manual(ms) => ms.load(std::sync::atomic::Ordering::SeqCst),
+        };
+        Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
 /// Where a transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxStatus {
@@ -85,6 +106,7 @@ pub struct Core {
     limits: Limits,
     metrics: Metrics,
     events: tokio::sync::broadcast::Sender<Event>,
+    clock: Clock,
 }
 
 fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
@@ -143,6 +165,7 @@ impl Core {
             limits,
             metrics: Metrics::default(),
             events: tokio::sync::broadcast::channel(256).0,
+            clock: Clock::System,
         };
         core.sign_checkpoint()?;
         Ok(core)
@@ -201,6 +224,21 @@ impl Core {
     /// `now`, but never before the last block's time: the time views use.
     pub fn clock(&self, now: Timestamp) -> Timestamp {
         self.cursor.last_time.map_or(now, |t| t.max(now))
+    }
+
+    /// The node's current time (admission checks, block times).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The time views are evaluated at: [`Core::now`], never before the last
+    /// block.
+    pub fn view_time(&self) -> Timestamp {
+        self.clock(self.now())
+    }
+
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     pub fn metrics(&self) -> &Metrics {

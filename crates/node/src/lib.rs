@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use api::{app, Shared};
-pub use chain::{Core, Limits, TxStatus};
+pub use chain::{Clock, Core, Limits, TxStatus};
 pub use error::NodeError;
 
 use govchain_ledger::block::{Block, BlockDraft};
@@ -142,7 +142,8 @@ fn produce_loop(
         if stopping || full || since >= interval {
             since = Duration::ZERO;
             // Drain completely on shutdown; otherwise one block per tick.
-            while c.produce(api::now())?.is_some() && stopping {}
+            let now = c.now();
+            while c.produce(now)?.is_some() && stopping {}
         }
         if stopping && c.mempool_len() == 0 {
             return Ok(());
