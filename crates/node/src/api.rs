@@ -244,11 +244,16 @@ async fn tx_status(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, NodeError> {
     let id = parse_id(&id)?;
-    let c = lock(&core)?;
-    let status = c.status(&id)?;
+    let (status, reads) = {
+        let c = lock(&core)?;
+        (c.status(&id)?, c.reads())
+    };
     let mut out = status_json(&id, &status);
     if let TxStatus::Committed(loc) = status {
-        out["tx"] = to_json(&c.transaction(loc)?)?.0;
+        let tx = reads
+            .block(loc.height)?
+            .and_then(|b| b.txs.into_iter().nth(loc.index));
+        out["tx"] = to_json(&tx)?.0;
     }
     Ok(Json(out))
 }
@@ -259,37 +264,63 @@ struct Range {
     limit: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height"), ("limit" = Option<u64>, Query, description = "at most 100")), responses((status = 200, description = "blocks in height order", body = serde_json::Value)))]
+/// A JSON response from text that is already JSON (stored blocks).
+fn raw_json(text: String) -> axum::response::Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height"), ("limit" = Option<u64>, Query, description = "at most 100")), responses((status = 200, description = "`{blocks, height}`: blocks in height order, and the node's height", body = serde_json::Value)))]
 async fn blocks(
     State(core): State<Shared>,
     Query(r): Query<Range>,
-) -> Result<Json<Value>, NodeError> {
-    let c = lock(&core)?;
+) -> Result<axum::response::Response, NodeError> {
+    // Read from the pool, up to the height the node has announced (never a
+    // block its checkpoint does not cover yet).
+    let (reads, height) = {
+        let c = lock(&core)?;
+        (c.reads(), c.height())
+    };
     let from = r.from.unwrap_or(0);
     let limit = r
         .limit
         .unwrap_or(MAX_BLOCKS_PER_PAGE)
         .clamp(1, MAX_BLOCKS_PER_PAGE);
-    let mut out = Vec::new();
-    for h in from..from.saturating_add(limit) {
-        match c.block(h)? {
-            Some(b) => out.push(b),
-            None => break,
+    let to = from.saturating_add(limit - 1).min(height);
+    let page = tokio::task::spawn_blocking(move || {
+        if from > to {
+            Ok(Vec::new())
+        } else {
+            reads.blocks_json(from, to)
         }
-    }
-    Ok(Json(json!({"blocks": out, "height": c.height()})))
+    })
+    .await
+    .map_err(|e| NodeError::Storage(format!("block read task: {e}")))??;
+    let mut text = String::with_capacity(page.iter().map(String::len).sum::<usize>() + 64);
+    text.push_str("{\"blocks\":[");
+    text.push_str(&page.join(","));
+    text.push_str("],\"height\":");
+    text.push_str(&height.to_string());
+    text.push('}');
+    Ok(raw_json(text))
 }
 
 #[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path)), responses((status = 200, description = "the block (PROTOCOL.md §7.2)", body = serde_json::Value), (status = 404, description = "not found", body = ErrorBody)))]
 async fn block(
     State(core): State<Shared>,
     Path(height): Path<u64>,
-) -> Result<Json<Value>, NodeError> {
-    let c = lock(&core)?;
-    let b = c
-        .block(height)?
-        .ok_or_else(|| NodeError::NotFound(format!("block {height}")))?;
-    to_json(&b)
+) -> Result<axum::response::Response, NodeError> {
+    let (reads, top) = {
+        let c = lock(&core)?;
+        (c.reads(), c.height())
+    };
+    let found = if height > top {
+        None
+    } else {
+        reads.block_json(height)?
+    };
+    found
+        .map(raw_json)
+        .ok_or_else(|| NodeError::NotFound(format!("block {height}")))
 }
 
 #[derive(Debug, Deserialize)]

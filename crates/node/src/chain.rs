@@ -15,7 +15,7 @@ use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
 
 use crate::error::NodeError;
-use crate::store::{Store, TxLocation};
+use crate::store::{ReadPool, Store, TxLocation};
 
 /// How blocks are cut and how much the mempool holds.
 #[derive(Debug, Clone)]
@@ -92,6 +92,7 @@ pub enum TxStatus {
 #[derive(Debug)]
 pub struct Core {
     store: Store,
+    reads: std::sync::Arc<ReadPool>,
     state: State,
     tree: MerkleTree,
     cursor: ChainCursor,
@@ -152,6 +153,7 @@ impl Core {
         let (state, tree, cursor) = Self::replay(&blocks)?;
         let mut core = Self {
             store,
+            reads: std::sync::Arc::new(ReadPool::new(path)),
             state,
             tree,
             cursor,
@@ -473,11 +475,9 @@ impl Core {
         self.store.block(height)
     }
 
-    pub fn transaction(&self, loc: TxLocation) -> Result<Option<Envelope>, NodeError> {
-        Ok(self
-            .store
-            .block(loc.height)?
-            .and_then(|b| b.txs.into_iter().nth(loc.index)))
+    /// Read-only access to committed blocks without this lock.
+    pub fn reads(&self) -> std::sync::Arc<ReadPool> {
+        self.reads.clone()
     }
 
     pub fn inclusion_proof(

@@ -3,11 +3,12 @@
 //! acknowledged only after its SQLite transaction has committed, and a block
 //! is written in one transaction, so a half-written block is never visible.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use govchain_ledger::block::Block;
 use govchain_ledger::types::Hash32;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::error::NodeError;
 
@@ -138,37 +139,113 @@ impl Store {
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
-        let json: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT block FROM blocks WHERE height = ?1",
-                [to_i64(height)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        json.map(|j| Block::from_json(j.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string())))
-            .transpose()
+        parse_block(block_json(&self.conn, height)?)
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT height, idx, leaf_index FROM txs WHERE id = ?1",
-                [id.0.as_slice()],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
-            .optional()?
-            .map(|(h, i, l)| TxLocation {
-                height: to_u64(h),
-                index: usize::try_from(i).unwrap_or(0),
-                leaf_index: to_u64(l),
-            }))
+        locate(&self.conn, id)
+    }
+}
+
+fn parse_block(json: Option<String>) -> Result<Option<Block>, NodeError> {
+    json.map(|j| Block::from_json(j.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+fn block_json(conn: &Connection, height: u64) -> Result<Option<String>, NodeError> {
+    Ok(conn
+        .query_row(
+            "SELECT block FROM blocks WHERE height = ?1",
+            [to_i64(height)],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn locate(conn: &Connection, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
+    Ok(conn
+        .query_row(
+            "SELECT height, idx, leaf_index FROM txs WHERE id = ?1",
+            [id.0.as_slice()],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?
+        .map(|(h, i, l)| TxLocation {
+            height: to_u64(h),
+            index: usize::try_from(i).unwrap_or(0),
+            leaf_index: to_u64(l),
+        }))
+}
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Read-only connections for queries that need not wait for the node's lock
+/// or the writer: in WAL mode a reader sees the last committed block and
+/// never blocks a commit. Blocks come back as the stored wire JSON, so
+/// serving a page of blocks does not re-encode it.
+#[derive(Debug)]
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, NodeError>) -> Result<R, NodeError> {
+        let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match reused {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        out
+    }
+
+    /// The stored wire JSON of blocks `from..=to` that exist, in order.
+    pub fn blocks_json(&self, from: u64, to: u64) -> Result<Vec<String>, NodeError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT block FROM blocks WHERE height >= ?1 AND height <= ?2 ORDER BY height",
+            )?;
+            let rows = stmt.query_map([to_i64(from), to_i64(to)], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn block_json(&self, height: u64) -> Result<Option<String>, NodeError> {
+        self.with(|conn| block_json(conn, height))
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
+        parse_block(self.block_json(height)?)
+    }
+
+    pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
+        self.with(|conn| locate(conn, id))
     }
 }

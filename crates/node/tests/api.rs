@@ -399,6 +399,23 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .await
         .unwrap();
     assert_eq!(blocks["blocks"].as_array().unwrap().len(), 3);
+    // Served from the read pool as stored: still a verifiable chain.
+    let mut cursor = govchain_ledger::block::ChainCursor::genesis(chain());
+    for b in blocks["blocks"].as_array().unwrap() {
+        let b = Block::from_json(b.to_string().as_bytes()).unwrap();
+        cursor
+            .verify_next(&b, |_| Some(key("node").public_key()))
+            .unwrap();
+    }
+    let one = client
+        .get(format!("{base}/v1/blocks/1"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(Block::from_json(&one).unwrap().header.height, 1);
 
     // Restart from the database alone: same chain, re-verified.
     let before: Value = client
