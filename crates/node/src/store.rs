@@ -206,16 +206,15 @@ impl ReadPool {
 
     fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, NodeError>) -> Result<R, NodeError> {
         let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match reused {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                c.busy_timeout(std::time::Duration::from_secs(5))?;
-                c
-            }
+        let conn = if let Some(c) = reused {
+            c
+        } else {
+            let c = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(5))?;
+            c
         };
         let out = f(&conn);
         if let Ok(mut idle) = self.idle.lock() {
