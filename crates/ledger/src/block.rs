@@ -130,7 +130,14 @@ pub struct Block {
 /// Leaf hashes of a block's transactions, in order.
 pub fn tx_leaf_hashes(txs: &[Envelope]) -> Result<Vec<Hash32>, JcsError> {
     txs.iter()
-        .map(|tx| jcs::canonicalize_serialize(tx).map(|leaf| merkle::leaf_hash(&leaf)))
+        .map(|tx| {
+            tx.leaf_bytes()
+                .map(|leaf| merkle::leaf_hash(&leaf))
+                .map_err(|e| match e {
+                    crate::tx::TxError::Json(j) => j,
+                    other => JcsError::Syntax(other.to_string()),
+                })
+        })
         .collect()
 }
 

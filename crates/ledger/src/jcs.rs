@@ -66,6 +66,17 @@ pub fn canonicalize_any(value: &Value) -> Result<Vec<u8>, JcsError> {
     Ok(out)
 }
 
+/// Appends the canonical bytes (govchain profile) of `value` to `out`, for
+/// encoders that write an object's members themselves in canonical order.
+pub fn write_canonical(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
+    write_value(out, value, true)
+}
+
+/// Appends `s` as a canonical JSON string.
+pub fn write_canonical_str(out: &mut Vec<u8>, s: &str) {
+    write_string(out, s);
+}
+
 /// Canonical bytes (govchain profile) of any serializable value.
 pub fn canonicalize_serialize<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, JcsError> {
     let v = serde_json::to_value(value).map_err(|e| JcsError::Syntax(e.to_string()))?;

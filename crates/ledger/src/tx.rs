@@ -88,8 +88,27 @@ impl TxBody {
     }
 
     /// The canonical JSON of the body: exactly what the officer is shown.
+    /// Written member by member in RFC 8785 order (`chain_id`, `created_at`,
+    /// `kind`, `payload`, `seq`, `signer`) without an intermediate copy.
     pub fn canonical_json(&self) -> Result<Vec<u8>, TxError> {
-        Ok(jcs::canonicalize_serialize(self)?)
+        if self.seq > jcs::MAX_SAFE_INTEGER {
+            return Err(JcsError::IntegerOutOfRange(self.seq.to_string()).into());
+        }
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"{\"chain_id\":");
+        jcs::write_canonical_str(&mut out, self.chain_id.as_str());
+        out.extend_from_slice(b",\"created_at\":");
+        jcs::write_canonical_str(&mut out, &self.created_at.to_string());
+        out.extend_from_slice(b",\"kind\":");
+        jcs::write_canonical_str(&mut out, &self.kind);
+        out.extend_from_slice(b",\"payload\":");
+        jcs::write_canonical(&mut out, &self.payload)?;
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"signer\":\"");
+        out.extend_from_slice(self.signer.to_hex().as_bytes());
+        out.extend_from_slice(b"\"}");
+        Ok(out)
     }
 
     /// `govchain/v1/tx/<chain_id> || 0x00 || JCS(body)`.
@@ -105,6 +124,30 @@ impl TxBody {
     pub fn id(&self) -> Result<Hash32, TxError> {
         Ok(Hash32::sha256(&self.signed_message()?))
     }
+}
+
+/// `JCS(envelope)` from `JCS(body)`: the members sort as `body`, `sig`, and
+/// the signature's lowercase hex needs no escaping.
+fn envelope_leaf(body_jcs: &[u8], sig: &Signature) -> Vec<u8> {
+    let mut leaf = Vec::with_capacity(body_jcs.len() + 150);
+    leaf.extend_from_slice(b"{\"body\":");
+    leaf.extend_from_slice(body_jcs);
+    leaf.extend_from_slice(b",\"sig\":\"");
+    leaf.extend_from_slice(sig.to_hex().as_bytes());
+    leaf.extend_from_slice(b"\"}");
+    leaf
+}
+
+/// An envelope with its id, signed message and log leaf hash computed once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub env: Envelope,
+    /// SHA-256 of `msg`.
+    pub id: Hash32,
+    /// `govchain/v1/tx/<chain_id> || 0x00 || JCS(body)`.
+    pub msg: Vec<u8>,
+    /// RFC 6962 leaf hash of `JCS(envelope)`.
+    pub leaf_hash: Hash32,
 }
 
 /// A signed transaction as it travels and as it is logged.
@@ -154,7 +197,21 @@ impl Envelope {
 
     /// The log leaf: `JCS(envelope)`.
     pub fn leaf_bytes(&self) -> Result<Vec<u8>, TxError> {
-        Ok(jcs::canonicalize_serialize(self)?)
+        Ok(envelope_leaf(&self.body.canonical_json()?, &self.sig))
+    }
+
+    /// Computes the id, signed message and leaf hash from one canonical
+    /// encoding of the body (what admission and the log need).
+    pub fn prepare(self) -> Result<Prepared, TxError> {
+        let body = self.body.canonical_json()?;
+        let leaf_hash = crate::merkle::leaf_hash(&envelope_leaf(&body, &self.sig));
+        let msg = domain::tagged(Domain::Tx, &self.body.chain_id, &body);
+        Ok(Prepared {
+            id: Hash32::sha256(&msg),
+            msg,
+            leaf_hash,
+            env: self,
+        })
     }
 
     /// Verifies the signature with `key`, which must match `body.signer`.
@@ -229,6 +286,48 @@ mod tests {
         };
         let env = Envelope::sign(&k, body).unwrap();
         (k, env)
+    }
+
+    #[test]
+    fn direct_body_encoding_is_rfc8785() {
+        let (k, env) = signed();
+        for payload in [
+            json!({}),
+            json!({"z": [1, -2.5, 1e-7, null, true], "a": {"é": "\u{1f600}\n\"\\", "A": 0}}),
+            json!({"title": "北山街12号改造", "\u{7f}": "\u{0}"}),
+        ] {
+            for seq in [0, 1, jcs::MAX_SAFE_INTEGER] {
+                let body = TxBody {
+                    payload: payload.clone(),
+                    seq,
+                    ..env.body.clone()
+                };
+                assert_eq!(
+                    body.canonical_json().unwrap(),
+                    jcs::canonicalize_serialize(&body).unwrap()
+                );
+            }
+        }
+        let too_big = TxBody {
+            seq: jcs::MAX_SAFE_INTEGER + 1,
+            ..env.body.clone()
+        };
+        assert_eq!(
+            too_big.canonical_json().unwrap_err().code(),
+            "jcs.integer_out_of_range"
+        );
+        assert_eq!(env.body.signer, k.key_id());
+    }
+
+    #[test]
+    fn prepared_values_match_the_definitions() {
+        let (_, env) = signed();
+        let full = jcs::canonicalize_serialize(&env).unwrap();
+        assert_eq!(env.leaf_bytes().unwrap(), full);
+        let p = env.clone().prepare().unwrap();
+        assert_eq!(p.id, env.id().unwrap());
+        assert_eq!(p.msg, env.body.signed_message().unwrap());
+        assert_eq!(p.leaf_hash, crate::merkle::leaf_hash(&full));
     }
 
     #[test]

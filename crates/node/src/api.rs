@@ -168,8 +168,12 @@ async fn admit(
 ) -> Result<Vec<Result<(Hash32, TxStatus), NodeError>>, NodeError> {
     let keys = lock(core)?.keys_for(&envs);
     let (envs, verified) = tokio::task::spawn_blocking(move || {
-        let ok = crate::chain::verify_signatures(&envs, &keys);
-        (envs, ok)
+        let prepared: Vec<_> = envs
+            .into_iter()
+            .map(|e| e.prepare().map_err(|e| NodeError::bad(&e)))
+            .collect();
+        let ok = crate::chain::verify_signatures(&prepared, &keys);
+        (prepared, ok)
     })
     .await
     .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
@@ -208,21 +212,24 @@ async fn submit_batch(
         });
     }
     // Parse errors keep their place in the answer.
-    let parsed: Vec<Result<Envelope, NodeError>> = items
+    let mut envs = Vec::with_capacity(items.len());
+    let parsed: Vec<Option<NodeError>> = items
         .into_iter()
-        .map(|v| Envelope::from_value(v).map_err(|e| NodeError::bad(&e)))
-        .collect();
-    let envs: Vec<Envelope> = parsed
-        .iter()
-        .filter_map(|r| r.as_ref().ok().cloned())
+        .map(|v| match Envelope::from_value(v) {
+            Ok(env) => {
+                envs.push(env);
+                None
+            }
+            Err(e) => Some(NodeError::bad(&e)),
+        })
         .collect();
     let mut admitted = admit(&core, envs).await?.into_iter();
     let error = |e: &NodeError| json!({"status": "error", "code": govchain_ledger::ErrorCode::code(e), "message": e.to_string()});
     let results: Vec<Value> = parsed
         .iter()
         .map(|p| match p {
-            Err(e) => error(e),
-            Ok(_) => match admitted.next() {
+            Some(e) => error(e),
+            None => match admitted.next() {
                 Some(Ok((id, s))) => status_json(&id, &s),
                 Some(Err(e)) => error(&e),
                 None => {

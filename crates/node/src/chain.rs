@@ -10,7 +10,7 @@ use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
 use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::note::Checkpoint;
 use govchain_ledger::state::{SigCheck, State};
-use govchain_ledger::tx::Envelope;
+use govchain_ledger::tx::{Envelope, Prepared};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
 
@@ -98,8 +98,8 @@ pub struct Core {
     cursor: ChainCursor,
     key: SecretKey,
     name: String,
-    /// Admitted transactions with their ids, in arrival order.
-    mempool: VecDeque<(Hash32, Envelope)>,
+    /// Admitted transactions (with id and leaf hash), in arrival order.
+    mempool: VecDeque<Prepared>,
     pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
@@ -299,7 +299,8 @@ impl Core {
         env: Envelope,
         now: Timestamp,
     ) -> Result<(Hash32, TxStatus), NodeError> {
-        self.admit(env, now, false)
+        let p = env.prepare().map_err(|e| NodeError::bad(&e))?;
+        self.admit(p, now, false)
     }
 
     /// The public keys the envelopes' signers sign with now (None: unknown).
@@ -317,23 +318,23 @@ impl Core {
     /// [`verify_signatures`] (`verified[i]`); the others get the full check.
     pub fn admit_batch(
         &mut self,
-        envs: Vec<Envelope>,
+        envs: Vec<Result<Prepared, NodeError>>,
         verified: &[bool],
         now: Timestamp,
     ) -> Vec<Result<(Hash32, TxStatus), NodeError>> {
         envs.into_iter()
             .zip(verified)
-            .map(|(env, ok)| self.admit(env, now, *ok))
+            .map(|(p, ok)| self.admit(p?, now, *ok))
             .collect()
     }
 
     fn admit(
         &mut self,
-        env: Envelope,
+        p: Prepared,
         now: Timestamp,
         sig_verified: bool,
     ) -> Result<(Hash32, TxStatus), NodeError> {
-        let id = env.id().map_err(|e| NodeError::bad(&e))?;
+        let id = p.id;
         match self.status(&id)? {
             s @ (TxStatus::Pending | TxStatus::Committed(_)) => return Ok((id, s)),
             TxStatus::Rejected { .. } | TxStatus::Unknown => {}
@@ -342,14 +343,18 @@ impl Core {
             return Err(NodeError::MempoolFull(self.mempool.len()));
         }
         let checked = if sig_verified {
-            self.state.check_admitted(&env, id, now)
+            self.state.check_admitted(&p.env, id, now)
         } else {
-            self.state.check_tx(&env, now)
+            self.state.check_tx(&p.env, now)
         };
         checked.map_err(NodeError::Rejected)?;
         self.rejected.remove(&id);
         self.pending.insert(id);
-        self.mempool.push_back((id, env));
+        // The signed message is not needed any more.
+        self.mempool.push_back(Prepared {
+            msg: Vec::new(),
+            ..p
+        });
         self.metrics.admitted_total += 1;
         Ok((id, TxStatus::Pending))
     }
@@ -392,11 +397,15 @@ impl Core {
         let height = self.cursor.next_height;
         let time = self.clock(now);
         let take = self.mempool.len().min(self.limits.max_block_txs);
-        let candidates: Vec<(Hash32, Envelope)> = self.mempool.drain(..take).collect();
+        let candidates: Vec<Prepared> = self.mempool.drain(..take).collect();
         let mut scratch = self.state.clone();
         let mut txs = Vec::with_capacity(candidates.len());
         let mut ids = Vec::with_capacity(candidates.len());
-        for (id, env) in candidates {
+        let mut leaves = Vec::with_capacity(candidates.len());
+        for Prepared {
+            env, id, leaf_hash, ..
+        } in candidates
+        {
             self.pending.remove(&id);
             // Signatures were verified on admission (and keys only change
             // through blocks this node produced since).
@@ -404,6 +413,7 @@ impl Core {
                 Ok(()) => {
                     txs.push(env);
                     ids.push(id);
+                    leaves.push(leaf_hash);
                 }
                 Err(r) => {
                     self.metrics.rejected_total += 1;
@@ -418,8 +428,6 @@ impl Core {
         scratch.time = Some(time);
         let digest = scratch
             .digest()
-            .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let leaves = govchain_ledger::block::tx_leaf_hashes(&txs)
             .map_err(|e| NodeError::Storage(e.to_string()))?;
         let mut frontier = self.cursor.log.clone();
         let block = Block::seal_with_leaves(
@@ -515,28 +523,22 @@ impl Core {
 /// Batch-verifies signatures without holding the node's lock: `keys[i]` from
 /// [`Core::keys_for`]. Returns which envelopes verified; one bad signature
 /// only marks its own envelope.
-pub fn verify_signatures(envs: &[Envelope], keys: &[Option<PublicKey>]) -> Vec<bool> {
-    let mut msgs = Vec::with_capacity(envs.len());
+pub fn verify_signatures(
+    envs: &[Result<Prepared, NodeError>],
+    keys: &[Option<PublicKey>],
+) -> Vec<bool> {
     let mut idx = Vec::with_capacity(envs.len());
-    for (i, (env, key)) in envs.iter().zip(keys).enumerate() {
-        if let (Some(_), Ok(msg)) = (key, env.body.signed_message()) {
-            msgs.push(msg);
+    let mut items = Vec::with_capacity(envs.len());
+    for (i, (p, key)) in envs.iter().zip(keys).enumerate() {
+        if let (Ok(p), Some(key)) = (p, key) {
             idx.push(i);
+            items.push(govchain_ledger::crypto::BatchItem {
+                key,
+                msg: &p.msg,
+                sig: &p.env.sig,
+            });
         }
     }
-    let items: Vec<govchain_ledger::crypto::BatchItem<'_>> = idx
-        .iter()
-        .zip(&msgs)
-        .filter_map(|(&i, msg)| {
-            keys[i]
-                .as_ref()
-                .map(|key| govchain_ledger::crypto::BatchItem {
-                    key,
-                    msg,
-                    sig: &envs[i].sig,
-                })
-        })
-        .collect();
     let mut ok = vec![false; envs.len()];
     if govchain_ledger::crypto::verify_batch(&items).is_ok() {
         for &i in &idx {

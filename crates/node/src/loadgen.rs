@@ -19,6 +19,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use govchain_ledger::crypto::{self, BatchItem, PublicKey, SecretKey};
 use govchain_ledger::state::kinds::Genesis;
 use govchain_ledger::tx::{Envelope, TxBody};
@@ -72,9 +73,10 @@ fn tx(
 pub async fn run(
     txs: usize,
     batch: usize,
-    officials: usize,
+    concurrency: usize,
     block_ms: u64,
 ) -> Result<Report, NodeError> {
+    let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(err)?;
@@ -181,25 +183,41 @@ pub async fn run(
             }
         })
     };
-    let mut sent_at = Vec::with_capacity(txs);
+    // `concurrency` batches in flight; a batch starts only after the one
+    // `concurrency` places before it was answered, and `officials` is at
+    // least `concurrency × batch`, so one official's transactions are
+    // admitted in sequence order.
     let t0 = Instant::now();
-    for chunk in envs.chunks(batch.max(1)) {
-        let body = serde_json::to_vec(chunk).map_err(err)?;
-        let now = Instant::now();
-        let r = client
-            .post(format!("{url}/v1/txs"))
-            .body(body)
-            .send()
-            .await
-            .map_err(err)?;
-        let answers: Value = r.json().await.map_err(err)?;
-        if answers
-            .as_array()
-            .is_none_or(|a| a.iter().any(|x| x["status"] != "pending"))
-        {
-            return Err(err(format!("a submission was not admitted: {answers}")));
+    let batch = batch.max(1);
+    let sent = futures_util::stream::iter(envs.chunks(batch).map(|chunk| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let body = serde_json::to_vec(chunk).map_err(err)?;
+            let now = Instant::now();
+            let r = client
+                .post(format!("{url}/v1/txs"))
+                .body(body)
+                .send()
+                .await
+                .map_err(err)?;
+            let answers: Value = r.json().await.map_err(err)?;
+            if answers
+                .as_array()
+                .is_none_or(|a| a.iter().any(|x| x["status"] != "pending"))
+            {
+                return Err(err(format!("a submission was not admitted: {answers}")));
+            }
+            Ok::<_, NodeError>((now, chunk.len()))
         }
-        sent_at.extend(std::iter::repeat_n(now, chunk.len()));
+    }))
+    .buffered(concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut sent_at = Vec::with_capacity(txs);
+    for r in sent {
+        let (now, n) = r?;
+        sent_at.extend(std::iter::repeat_n(now, n));
     }
     let samples = watcher.await.map_err(err)?;
     let _ = stop.send(());

@@ -69,8 +69,9 @@ enum Command {
         txs: usize,
         #[arg(long, default_value_t = 500)]
         batch: usize,
-        #[arg(long, default_value_t = 64)]
-        officials: usize,
+        /// Batches in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
         #[arg(long, default_value_t = 50)]
         block_ms: u64,
     },
@@ -213,9 +214,9 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
         Command::Bench {
             txs,
             batch,
-            officials,
+            concurrency,
             block_ms,
-        } => bench(txs, batch, officials, block_ms),
+        } => bench(txs, batch, concurrency, block_ms),
         Command::Admin { node, key, action } => {
             let key = config::read_key(&key)?;
             let (kind, payload) = admin_tx(action)?;
@@ -271,12 +272,12 @@ fn admin_tx(action: AdminAction) -> Result<(&'static str, Value), NodeError> {
 }
 
 /// Runs the load test and prints the figures.
-fn bench(txs: usize, batch: usize, officials: usize, block_ms: u64) -> Result<(), NodeError> {
+fn bench(txs: usize, batch: usize, concurrency: usize, block_ms: u64) -> Result<(), NodeError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     let r = rt.block_on(govchain_node::loadgen::run(
         txs,
         batch,
-        officials.max(1),
+        concurrency,
         block_ms,
     ))?;
     println!("transactions        {}", r.txs);
