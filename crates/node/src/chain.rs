@@ -335,19 +335,26 @@ impl Core {
         sig_verified: bool,
     ) -> Result<(Hash32, TxStatus), NodeError> {
         let id = p.id;
-        match self.status(&id)? {
-            s @ (TxStatus::Pending | TxStatus::Committed(_)) => return Ok((id, s)),
-            TxStatus::Rejected { .. } | TxStatus::Unknown => {}
-        }
-        if self.mempool.len() >= self.limits.max_mempool {
-            return Err(NodeError::MempoolFull(self.mempool.len()));
+        if self.pending.contains(&id) {
+            return Ok((id, TxStatus::Pending));
         }
         let checked = if sig_verified {
             self.state.check_admitted(&p.env, id, now)
         } else {
             self.state.check_tx(&p.env, now)
         };
-        checked.map_err(NodeError::Rejected)?;
+        if let Err(r) = checked {
+            // A committed transaction fails the rules again (its sequence
+            // number is used): look it up only then. Submission is
+            // idempotent.
+            if let Some(loc) = self.store.locate(&id)? {
+                return Ok((id, TxStatus::Committed(loc)));
+            }
+            return Err(NodeError::Rejected(r));
+        }
+        if self.mempool.len() >= self.limits.max_mempool {
+            return Err(NodeError::MempoolFull(self.mempool.len()));
+        }
         self.rejected.remove(&id);
         self.pending.insert(id);
         // The signed message is not needed any more.

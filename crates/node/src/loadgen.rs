@@ -35,6 +35,8 @@ use crate::{api, Core, Limits};
 pub struct Report {
     pub txs: usize,
     pub raw_verify_per_sec: f64,
+    /// Admission and block production in-process, without HTTP.
+    pub direct_per_sec: f64,
     pub committed_per_sec: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -69,6 +71,53 @@ fn tx(
     .map_err(|e| NodeError::bad(&e))
 }
 
+/// A node database with genesis and `people` registered as officials.
+fn setup(db: &std::path::Path, chain: &ChainId, people: &[SecretKey]) -> Result<Core, NodeError> {
+    let (node, admin) = (key("bench node"), key("bench admin"));
+    let genesis: Genesis = serde_json::from_value(json!({
+        "origin": "govchain.example/bench", "consortium_threshold": 1,
+        "departments": [{"id": "d", "name": "d", "node_key": node.public_key(), "admin_threshold": 1,
+                         "admins": [{"name": "admin", "public_key": admin.public_key()}]}]}))
+    .map_err(err)?;
+    let block = crate::genesis_block(chain, &genesis, &admin, &node, api::now())?;
+    let mut core = Core::open(db, node, "bench.node", Some(&block), Limits::default())?;
+    for (i, p) in people.iter().enumerate() {
+        let reg = tx(
+            chain,
+            &admin,
+            i as u64 + 2,
+            "official.register",
+            json!({"department": "d", "name": format!("o{i}"), "public_key": p.public_key()}),
+        )?;
+        core.submit(reg, api::now())?;
+    }
+    while core.produce(api::now())?.is_some() {}
+    Ok(core)
+}
+
+/// The node's own work without HTTP: admission (prepare, batch verify,
+/// rules) in `batch`-sized chunks and block production, on one thread.
+fn direct_rate(mut core: Core, envs: &[Envelope], batch: usize) -> Result<f64, NodeError> {
+    let started = Instant::now();
+    for chunk in envs.chunks(batch) {
+        let keys = core.keys_for(chunk);
+        let prepared: Vec<_> = chunk
+            .iter()
+            .map(|e| e.clone().prepare().map_err(|x| NodeError::bad(&x)))
+            .collect();
+        let ok = crate::chain::verify_signatures(&prepared, &keys);
+        let now = core.now();
+        for r in core.admit_batch(prepared, &ok, now) {
+            r?;
+        }
+        if core.mempool_len() >= core.limits().max_block_txs {
+            core.produce(core.now())?;
+        }
+    }
+    while core.produce(core.now())?.is_some() {}
+    Ok(envs.len() as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Runs the load test; `block_ms` is the node's block interval.
 pub async fn run(
     txs: usize,
@@ -81,34 +130,10 @@ pub async fn run(
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(err)?;
     let chain: ChainId = "bench".parse().map_err(err)?;
-    let (node, admin) = (key("bench node"), key("bench admin"));
-    let genesis: Genesis = serde_json::from_value(json!({
-        "origin": "govchain.example/bench", "consortium_threshold": 1,
-        "departments": [{"id": "d", "name": "d", "node_key": node.public_key(), "admin_threshold": 1,
-                         "admins": [{"name": "admin", "public_key": admin.public_key()}]}]}))
-    .map_err(err)?;
-    let block = crate::genesis_block(&chain, &genesis, &admin, &node, api::now())?;
-    let mut core = Core::open(
-        &dir.join("chain.sqlite"),
-        node,
-        "bench.node",
-        Some(&block),
-        Limits::default(),
-    )?;
     let people: Vec<SecretKey> = (0..officials)
         .map(|i| key(&format!("official {i}")))
         .collect();
-    for (i, p) in people.iter().enumerate() {
-        let reg = tx(
-            &chain,
-            &admin,
-            i as u64 + 2,
-            "official.register",
-            json!({"department": "d", "name": format!("o{i}"), "public_key": p.public_key()}),
-        )?;
-        core.submit(reg, api::now())?;
-    }
-    while core.produce(api::now())?.is_some() {}
+    let core = setup(&dir.join("http.sqlite"), &chain, &people)?;
 
     // Pre-sign the load.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
@@ -145,6 +170,11 @@ pub async fn run(
         crypto::verify_batch(&items).map_err(err)?;
     }
     let raw_verify_per_sec = txs as f64 / started.elapsed().as_secs_f64();
+    let direct_per_sec = direct_rate(
+        setup(&dir.join("direct.sqlite"), &chain, &people)?,
+        &envs,
+        batch.max(1),
+    )?;
 
     let base = core.log_size();
     let shared = Arc::new(Mutex::new(core));
@@ -243,6 +273,7 @@ pub async fn run(
     Ok(Report {
         txs,
         raw_verify_per_sec,
+        direct_per_sec,
         committed_per_sec: txs as f64 / finished.duration_since(t0).as_secs_f64(),
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),

@@ -420,10 +420,15 @@ impl State {
                 last,
             });
         }
-        let action_digest = Hash32::sha256(
-            &jcs::canonicalize(&serde_json::json!({"kind": body.kind, "payload": body.payload}))
-                .map_err(|e| bad_payload(&body.kind, &e.to_string()))?,
-        );
+        // SHA-256 of JCS({"kind", "payload"}), written without copying the payload.
+        let mut digested = Vec::with_capacity(128);
+        digested.extend_from_slice(b"{\"kind\":");
+        jcs::write_canonical_str(&mut digested, &body.kind);
+        digested.extend_from_slice(b",\"payload\":");
+        jcs::write_canonical(&mut digested, &body.payload)
+            .map_err(|e| bad_payload(&body.kind, &e.to_string()))?;
+        digested.push(b'}');
+        let action_digest = Hash32::sha256(&digested);
         let ctx = Ctx {
             height,
             time,
