@@ -1,0 +1,190 @@
+//! HTTP client of department nodes (PROTOCOL.md, node API under `/v1`) with
+//! failover: requests go to the node that answered last, then to the others
+//! in the configured order. Nothing a node says is trusted here; callers
+//! verify.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::error::WsError;
+
+/// A page of `/v1/blocks`: raw block JSON (verified and stored as received).
+#[derive(Debug, Deserialize)]
+pub struct BlockPage {
+    pub blocks: Vec<Box<RawValue>>,
+    pub height: u64,
+}
+
+/// What a node said about a submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Admitted (pending) or already committed: either way the node has it.
+    Accepted,
+    /// Refused by the rules or as malformed: final.
+    Rejected { code: String, message: String },
+}
+
+#[derive(Debug)]
+pub struct NodeClient {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    /// Index of the node that answered last.
+    current: AtomicUsize,
+}
+
+impl NodeClient {
+    pub fn new(urls: Vec<String>) -> Result<Self, WsError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| WsError::Offline(e.to_string()))?;
+        Ok(Self {
+            http,
+            urls: urls
+                .into_iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
+            current: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// The node that answered last.
+    pub fn current(&self) -> Option<&str> {
+        self.urls
+            .get(self.current.load(Ordering::Relaxed))
+            .map(String::as_str)
+    }
+
+    /// Sends `req(base)` to each node in turn until one answers at all (any
+    /// HTTP status). Returns that node's URL, status and body.
+    async fn send(
+        &self,
+        req: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<(String, u16, bytes_body::Body), WsError> {
+        if self.urls.is_empty() {
+            return Err(WsError::Offline("no node configured".into()));
+        }
+        let start = self.current.load(Ordering::Relaxed);
+        let mut last = String::new();
+        for k in 0..self.urls.len() {
+            let i = (start + k) % self.urls.len();
+            let base = &self.urls[i];
+            match req(base).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    match r.bytes().await {
+                        Ok(body) => {
+                            self.current.store(i, Ordering::Relaxed);
+                            return Ok((base.clone(), status, bytes_body::Body(body.to_vec())));
+                        }
+                        Err(e) => last = format!("{base}: {e}"),
+                    }
+                }
+                Err(e) => last = format!("{base}: {e}"),
+            }
+        }
+        Err(WsError::Offline(last))
+    }
+
+    fn node_error(status: u16, body: &[u8]) -> WsError {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        WsError::Node {
+            status,
+            code: v["code"].as_str().unwrap_or("node.error").to_owned(),
+            message: v["message"]
+                .as_str()
+                .map_or_else(|| String::from_utf8_lossy(body).into_owned(), str::to_owned),
+        }
+    }
+
+    async fn get_ok(&self, path: &str) -> Result<(String, Vec<u8>), WsError> {
+        let (url, status, body) = self
+            .send(|base| self.http.get(format!("{base}{path}")))
+            .await?;
+        if status != 200 {
+            return Err(Self::node_error(status, &body.0));
+        }
+        Ok((url, body.0))
+    }
+
+    /// The latest signed checkpoint note, and which node gave it.
+    pub async fn checkpoint(&self) -> Result<(String, String), WsError> {
+        let (url, body) = self.get_ok("/v1/checkpoint").await?;
+        let text = String::from_utf8(body)
+            .map_err(|_| WsError::verification("checkpoint.malformed", "not UTF-8"))?;
+        Ok((url, text))
+    }
+
+    /// Blocks from height `from` (at most 100), and the node's height.
+    pub async fn blocks(&self, from: u64, limit: u64) -> Result<(String, BlockPage), WsError> {
+        let (url, body) = self
+            .get_ok(&format!("/v1/blocks?from={from}&limit={limit}"))
+            .await?;
+        let page: BlockPage = serde_json::from_slice(&body)
+            .map_err(|e| WsError::verification("block.shape", format!("{url}: {e}")))?;
+        Ok((url, page))
+    }
+
+    /// Submits one envelope (JSON text). Transport failures and 5xx are
+    /// errors (retry later); 4xx are final rejections.
+    pub async fn submit(&self, envelope: &str) -> Result<Submitted, WsError> {
+        let body = envelope.to_owned();
+        let (_, status, answer) = self
+            .send(|base| {
+                self.http
+                    .post(format!("{base}/v1/tx"))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        match status {
+            200 => Ok(Submitted::Accepted),
+            400..=499 if status != 408 && status != 429 => {
+                match Self::node_error(status, &answer.0) {
+                    WsError::Node { code, message, .. } => {
+                        Ok(Submitted::Rejected { code, message })
+                    }
+                    other => Err(other),
+                }
+            }
+            _ => Err(Self::node_error(status, &answer.0)),
+        }
+    }
+
+    /// `GET /healthz` of one given node (for "test connection").
+    pub async fn probe(url: &str) -> Result<Value, WsError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| WsError::Offline(e.to_string()))?;
+        let r = http
+            .get(format!("{}/healthz", url.trim_end_matches('/')))
+            .send()
+            .await
+            .map_err(|e| WsError::Offline(format!("{url}: {e}")))?;
+        let status = r.status().as_u16();
+        let body = r
+            .bytes()
+            .await
+            .map_err(|e| WsError::Offline(format!("{url}: {e}")))?;
+        if status != 200 {
+            return Err(Self::node_error(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
+    }
+}
+
+mod bytes_body {
+    /// A response body read to the end.
+    #[derive(Debug)]
+    pub struct Body(pub Vec<u8>);
+}

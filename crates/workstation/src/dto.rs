@@ -1,0 +1,250 @@
+//! What crosses IPC between the Rust core and the UI. TypeScript types are
+//! generated from these with ts-rs into `ui/src/lib/bindings/`; the test
+//! `bindings_are_current` fails when the committed files differ
+//! (regenerate with `GOVCHAIN_BLESS=1 cargo test -p govchain-workstation
+//! --lib bindings`). Heights, sizes and amounts are below 2^53 and cross as
+//! numbers. No type here can hold a secret key.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub use crate::error::ErrorBody;
+
+/// A signing key of this workstation (public facts only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct KeyInfo {
+    /// Key id, 64 hex.
+    pub key_id: String,
+    /// First 16 bytes of the key id in 8 groups of 4 hex digits.
+    pub fingerprint: String,
+    pub public_key: String,
+    pub label: String,
+    pub created_at: String,
+    /// The key this workstation signs with.
+    pub active: bool,
+    /// Whether the OS keychain holds its secret.
+    pub in_keychain: bool,
+    /// The official it is registered to on the verified chain, if any.
+    pub official: Option<OfficialInfo>,
+}
+
+/// An official as the verified chain knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OfficialInfo {
+    pub official_id: String,
+    pub name: String,
+    pub department: String,
+    pub department_name: String,
+    /// `role@department/scope` of every current grant.
+    pub roles: Vec<String>,
+    pub revoked: bool,
+}
+
+/// A registration request an admin turns into `official.register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RegistrationRequest {
+    pub public_key: String,
+    pub fingerprint: String,
+    pub name: String,
+    pub department: String,
+    /// The request as JSON text, to send to the admin.
+    pub text: String,
+}
+
+/// What the official asks to sign; the workstation builds the transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SignRequest {
+    /// `case.sign_step`: approve or reject a stage (a comment is required to
+    /// reject).
+    SignStep {
+        case_id: String,
+        stage: u32,
+        decision: StepDecision,
+        comment: String,
+        /// SHA-256 hex of attached documents.
+        attachments: Vec<String>,
+    },
+    /// `case.withdraw`.
+    WithdrawCase { case_id: String, reason: String },
+    /// `payment.confirm` (supervisor) or `payment.approve` (approvers).
+    ReviewPayment {
+        step: ReviewStep,
+        project_id: String,
+        payment_id: String,
+        verdict: Verdict,
+        comment: String,
+    },
+    /// `payment.execute` (operator).
+    ExecutePayment {
+        project_id: String,
+        payment_id: String,
+        transfer_ref: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StepDecision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStep {
+    Confirm,
+    Approve,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accept,
+    Refuse,
+}
+
+/// "What you see is what you sign": the exact canonical JSON of the
+/// transaction body and its SHA-256, shown before the official confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SignPreview {
+    pub preview_id: String,
+    pub kind: String,
+    /// RFC 8785 canonical JSON of the body: the bytes that are signed (after
+    /// the domain tag, PROTOCOL.md §5.3).
+    pub canonical_json: String,
+    /// SHA-256 of `canonical_json`, hex.
+    pub sha256: String,
+    /// The transaction id it will have (SHA-256 of the signed message).
+    pub tx_id: String,
+    pub signer_fingerprint: String,
+    pub seq: u64,
+    /// The ledger's answer on the cached state, if it would refuse.
+    pub would_reject: Option<ErrorBody>,
+}
+
+/// One signed transaction in the durable outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OutboxItem {
+    pub id: String,
+    pub kind: String,
+    pub seq: u64,
+    /// `queued`, `submitted`, `committed` or `rejected`.
+    pub status: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// Height of the verified block that holds it.
+    pub height: Option<u64>,
+    pub attempts: u32,
+    pub created_at: String,
+}
+
+/// A verification failure the official must not miss (a fork, a bad
+/// checkpoint, a tampered block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Alarm {
+    pub id: i64,
+    pub at: String,
+    pub code: String,
+    pub node: String,
+    pub detail: String,
+    pub acknowledged: bool,
+}
+
+/// The status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub syncing: bool,
+    /// The node that answered last.
+    pub node: Option<String>,
+    pub nodes: Vec<String>,
+    /// Running the embedded demo node (no node configured).
+    pub embedded: bool,
+    /// Last verified block height.
+    pub height: Option<u64>,
+    pub log_size: u64,
+    /// Size of the last verified checkpoint.
+    pub checkpoint_size: Option<u64>,
+    pub checkpoint_signer: Option<String>,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<ErrorBody>,
+    pub outbox_pending: u32,
+    pub alarms: Vec<Alarm>,
+}
+
+/// Sync progress, sent as events while blocks are fetched and verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncProgress {
+    pub height: u64,
+    pub target: u64,
+}
+
+/// A case waiting for this official (from the verified cache).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct InboxEntry {
+    pub case_id: String,
+    pub title: String,
+    pub template: String,
+    pub stage: u32,
+    pub stage_name: String,
+    pub department: String,
+    pub waiting_since: String,
+    pub deadline: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every exported type with its file under `ui/src/lib/bindings/`.
+    fn bindings() -> Vec<(std::path::PathBuf, String)> {
+        let cfg = ts_rs::Config::new().with_large_int("number");
+        macro_rules! each {
+            ($($t:ty),* $(,)?) => {
+                vec![$((
+                    <$t as TS>::output_path().unwrap(),
+                    <$t as TS>::export_to_string(&cfg).unwrap(),
+                )),*]
+            };
+        }
+        each!(
+            ErrorBody,
+            KeyInfo,
+            OfficialInfo,
+            RegistrationRequest,
+            SignRequest,
+            StepDecision,
+            ReviewStep,
+            Verdict,
+            SignPreview,
+            OutboxItem,
+            Alarm,
+            SyncStatus,
+            SyncProgress,
+            InboxEntry,
+        )
+    }
+
+    #[test]
+    fn bindings_are_current() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");
+        let bless = std::env::var_os("GOVCHAIN_BLESS").is_some();
+        let mut stale = Vec::new();
+        for (path, text) in bindings() {
+            let file = dir.join(&path);
+            if bless {
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, &text).unwrap();
+            }
+            if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale TypeScript bindings {stale:?}: GOVCHAIN_BLESS=1 cargo test -p govchain-workstation --lib bindings"
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! govchain workstation core: the Rust side of the desktop app, free of any
+//! UI toolkit so that it is tested on its own.
+//!
+//! * [`keys`] — the official's keys in the OS keychain; encrypted backups.
+//! * [`signing`] — typed requests → transaction bodies shown before signing.
+//! * [`cache`] — the offline SQLite cache and durable outbox.
+//! * [`client`] — HTTP client of department nodes with failover.
+//! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
+//! * [`demo`] — the embedded demo node used when no node is configured.
+//! * [`service`] — [`Workstation`], what the Tauri commands call.
+//! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod client;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod keys;
+pub mod service;
+pub mod signing;
+pub mod verify;
+
+pub use error::{ErrorBody, WsError};
+pub use service::{Event, Notifier, Workstation};

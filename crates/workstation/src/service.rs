@@ -1,0 +1,889 @@
+//! The workstation: keys, signing, outbox, sync and views behind one handle
+//! that the Tauri commands (and tests) call. It owns the cache and the
+//! verified chain; the network is only ever a source of data to verify.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use govchain_ledger::block::Block;
+use govchain_ledger::crypto::{KeyId, PublicKey};
+use govchain_ledger::state::{views, SigCheck};
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::Timestamp;
+use govchain_ledger::ErrorCode;
+use serde_json::json;
+
+use crate::cache::{Cache, CheckpointRow, OutboxRow};
+use crate::client::{NodeClient, Submitted};
+use crate::demo::DemoNode;
+use crate::dto::{
+    Alarm, InboxEntry, KeyInfo, OfficialInfo, OutboxItem, RegistrationRequest, SignPreview,
+    SignRequest, SyncProgress, SyncStatus,
+};
+use crate::error::{ErrorBody, WsError};
+use crate::keys::{backup, Keychain};
+use crate::signing::{self, Draft};
+use crate::verify::LocalChain;
+
+/// Blocks fetched per request while syncing.
+pub const SYNC_PAGE: u64 = 100;
+/// Longest wait between two delivery attempts of an outbox item.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// What the UI hears about without asking.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Progress(SyncProgress),
+    Status(SyncStatus),
+    Outbox(OutboxItem),
+}
+
+pub type Notifier = Arc<dyn Fn(Event) + Send + Sync>;
+
+struct Inner {
+    cache: Cache,
+    chain: Option<LocalChain>,
+    previews: HashMap<String, Draft>,
+    online: bool,
+    syncing: bool,
+    last_error: Option<ErrorBody>,
+    last_sync_at: Option<String>,
+}
+
+pub struct Workstation {
+    data_dir: PathBuf,
+    keychain: Keychain,
+    inner: Mutex<Inner>,
+    client: RwLock<Option<Arc<NodeClient>>>,
+    demo: tokio::sync::Mutex<Option<DemoNode>>,
+    sync_lock: tokio::sync::Mutex<()>,
+    notify: Notifier,
+}
+
+impl std::fmt::Debug for Workstation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workstation")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> Timestamp {
+    govchain_node::Clock::System.now()
+}
+
+fn outbox_item(r: &OutboxRow) -> OutboxItem {
+    OutboxItem {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        seq: r.seq,
+        status: r.status.clone(),
+        code: r.code.clone(),
+        message: r.message.clone(),
+        height: r.height,
+        attempts: r.attempts,
+        created_at: r.created_at.clone(),
+    }
+}
+
+fn parse_key_id(s: &str) -> Result<KeyId, WsError> {
+    KeyId::from_hex(s).map_err(|e| WsError::BadRequest(e.to_string()))
+}
+
+impl Workstation {
+    /// Opens the workstation whose cache lives in `data_dir`, with keys in
+    /// the keychain service `keychain_service`. The verified chain is rebuilt
+    /// from the cache (hash chain, roots and state digests re-checked); a
+    /// cache that no longer verifies is dropped and synced again.
+    pub fn open(
+        data_dir: &Path,
+        keychain_service: &str,
+        notify: Notifier,
+    ) -> Result<Self, WsError> {
+        let cache = Cache::open(&data_dir.join("cache.sqlite"))?;
+        let mut inner = Inner {
+            cache,
+            chain: None,
+            previews: HashMap::new(),
+            online: false,
+            syncing: false,
+            last_error: None,
+            last_sync_at: None,
+        };
+        inner.chain = match Self::replay(&inner.cache) {
+            Ok(c) => c,
+            Err(e) => {
+                inner.cache.raise_alarm(
+                    &now().to_string(),
+                    e.code(),
+                    "local cache",
+                    &format!("the cached chain no longer verifies and was dropped: {e}"),
+                )?;
+                None
+            }
+        };
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            keychain: Keychain::new(keychain_service),
+            inner: Mutex::new(inner),
+            client: RwLock::new(None),
+            demo: tokio::sync::Mutex::new(None),
+            sync_lock: tokio::sync::Mutex::new(()),
+            notify,
+        })
+    }
+
+    fn replay(cache: &Cache) -> Result<Option<LocalChain>, WsError> {
+        let mut chain: Option<LocalChain> = None;
+        let mut from = 0;
+        loop {
+            let page = cache.blocks_json(from, 1000)?;
+            if page.is_empty() {
+                return Ok(chain);
+            }
+            for json in &page {
+                let b = Block::from_json(json.as_bytes())
+                    .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+                let c = chain.get_or_insert_with(|| LocalChain::new(b.header.chain_id.clone()));
+                // Signatures were verified when the block was received.
+                c.apply(&b, SigCheck::Skip)?;
+            }
+            from += page.len() as u64;
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, WsError> {
+        self.inner
+            .lock()
+            .map_err(|_| WsError::Storage("workstation state lock poisoned".into()))
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    // ------------------------------------------------------------ network
+
+    /// Connects to the configured nodes, or — with none configured — starts
+    /// the embedded demo node and uses it.
+    pub async fn start_network(&self) -> Result<(), WsError> {
+        let urls = self.lock()?.cache.nodes()?;
+        let urls = if urls.is_empty() {
+            let mut demo = self.demo.lock().await;
+            if demo.is_none() {
+                *demo = Some(DemoNode::start(&self.data_dir.join("embedded-node")).await?);
+            }
+            let url = demo
+                .as_ref()
+                .map(|d| d.url().to_owned())
+                .unwrap_or_default();
+            if let Some(key) = self.active_public_key()? {
+                if let Some(d) = demo.as_ref() {
+                    let label = self.key_label(&key)?;
+                    d.register_user(&key, &label)?;
+                }
+            }
+            vec![url]
+        } else {
+            if let Some(d) = self.demo.lock().await.take() {
+                d.stop().await?;
+            }
+            urls
+        };
+        let client = Arc::new(NodeClient::new(urls)?);
+        *self
+            .client
+            .write()
+            .map_err(|_| WsError::Storage("client lock poisoned".into()))? = Some(client);
+        Ok(())
+    }
+
+    /// Stops the embedded node, if it runs.
+    pub async fn shutdown(&self) -> Result<(), WsError> {
+        if let Some(d) = self.demo.lock().await.take() {
+            d.stop().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn embedded(&self) -> bool {
+        self.demo.lock().await.is_some()
+    }
+
+    /// The embedded demo node's URL, if it runs.
+    pub async fn embedded_url(&self) -> Option<String> {
+        self.demo.lock().await.as_ref().map(|d| d.url().to_owned())
+    }
+
+    fn client(&self) -> Result<Arc<NodeClient>, WsError> {
+        self.client
+            .read()
+            .map_err(|_| WsError::Storage("client lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| WsError::Offline("not connected yet".into()))
+    }
+
+    /// Replaces the node list (empty: use the embedded demo node).
+    pub async fn set_nodes(&self, urls: Vec<String>) -> Result<(), WsError> {
+        for u in &urls {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(WsError::BadRequest(format!("{u} is not an http(s) URL")));
+            }
+        }
+        self.lock()?.cache.set_nodes(&urls)?;
+        self.start_network().await
+    }
+
+    pub fn nodes(&self) -> Result<Vec<String>, WsError> {
+        self.lock()?.cache.nodes()
+    }
+
+    // ------------------------------------------------------------ keys
+
+    fn active_key_id(&self) -> Result<Option<KeyId>, WsError> {
+        self.lock()?
+            .cache
+            .meta("active_key")?
+            .map(|s| parse_key_id(&s))
+            .transpose()
+    }
+
+    fn active_public_key(&self) -> Result<Option<PublicKey>, WsError> {
+        let Some(id) = self.active_key_id()? else {
+            return Ok(None);
+        };
+        let inner = self.lock()?;
+        for (key_id, pk, _, _) in inner.cache.keys()? {
+            if key_id == id.to_hex() {
+                return govchain_node::config::parse_public_key(&pk)
+                    .map(Some)
+                    .map_err(|e| WsError::Storage(e.to_string()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn key_label(&self, key: &PublicKey) -> Result<String, WsError> {
+        let id = key.key_id().to_hex();
+        Ok(self
+            .lock()?
+            .cache
+            .keys()?
+            .into_iter()
+            .find(|k| k.0 == id)
+            .map_or_else(|| "official".to_owned(), |k| k.2))
+    }
+
+    fn remember_key(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
+        let inner = self.lock()?;
+        inner.cache.add_key(
+            &key.key_id().to_hex(),
+            &key.to_hex(),
+            label,
+            &now().to_string(),
+        )?;
+        if inner.cache.meta("active_key")?.is_none() {
+            inner.cache.set_meta("active_key", &key.key_id().to_hex())?;
+        }
+        Ok(())
+    }
+
+    /// In embedded mode, the demo consortium registers the new key.
+    async fn register_with_demo(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
+        if let Some(d) = self.demo.lock().await.as_ref() {
+            d.register_user(key, label)?;
+        }
+        Ok(())
+    }
+
+    /// Creates a key in the OS keychain; the first key becomes active.
+    pub async fn create_key(&self, label: &str) -> Result<KeyInfo, WsError> {
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 64 {
+            return Err(WsError::BadRequest("a name of 1 to 64 characters".into()));
+        }
+        let pk = self.keychain.generate()?;
+        self.remember_key(&pk, label)?;
+        self.register_with_demo(&pk, label).await?;
+        self.key_info(&pk.key_id())
+    }
+
+    /// Imports a key from a passphrase-protected backup into the keychain.
+    pub async fn import_key(
+        &self,
+        backup_text: &str,
+        passphrase: &str,
+        label: &str,
+    ) -> Result<KeyInfo, WsError> {
+        let key = backup::import(backup_text, passphrase)?;
+        self.keychain.store(&key)?;
+        let pk = key.public_key();
+        drop(key);
+        self.remember_key(&pk, label.trim())?;
+        self.register_with_demo(&pk, label.trim()).await?;
+        self.key_info(&pk.key_id())
+    }
+
+    /// A backup of the active key sealed with `passphrase` (the text of the
+    /// file; it holds the key only encrypted).
+    pub fn export_backup(&self, passphrase: &str) -> Result<String, WsError> {
+        let id = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let key = self.keychain.load(&id)?;
+        backup::export(&key, passphrase)
+    }
+
+    /// Removes a key from the keychain and from this workstation.
+    pub fn delete_key(&self, key_id: &str) -> Result<(), WsError> {
+        let id = parse_key_id(key_id)?;
+        self.keychain.delete(&id)?;
+        let inner = self.lock()?;
+        inner.cache.remove_key(&id.to_hex())?;
+        if inner.cache.meta("active_key")?.as_deref() == Some(id.to_hex().as_str()) {
+            inner.cache.delete_meta("active_key")?;
+        }
+        Ok(())
+    }
+
+    fn key_info(&self, id: &KeyId) -> Result<KeyInfo, WsError> {
+        self.keys()?
+            .into_iter()
+            .find(|k| k.key_id == id.to_hex())
+            .ok_or_else(|| WsError::NotFound(format!("key {}", id.fingerprint())))
+    }
+
+    /// The keys of this workstation, with what the verified chain says.
+    pub fn keys(&self) -> Result<Vec<KeyInfo>, WsError> {
+        self.promote_rotated_key()?;
+        let active = self.active_key_id()?;
+        let inner = self.lock()?;
+        let rows = inner.cache.keys()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (key_id, public_key, label, created_at) in rows {
+            let id = parse_key_id(&key_id)?;
+            out.push(KeyInfo {
+                fingerprint: id.fingerprint(),
+                active: active == Some(id),
+                in_keychain: self.keychain.contains(&id)?,
+                official: inner.chain.as_ref().and_then(|c| official_info(c, &id)),
+                key_id,
+                public_key,
+                label,
+                created_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A registration request for the active key, for an admin.
+    pub fn registration_request(
+        &self,
+        name: &str,
+        department: &str,
+    ) -> Result<RegistrationRequest, WsError> {
+        let pk = self.active_public_key()?.ok_or(WsError::NoKey)?;
+        let payload = json!({"department": department, "name": name, "public_key": pk});
+        let text =
+            serde_json::to_string_pretty(&json!({"kind": "official.register", "payload": payload}))
+                .map_err(|e| WsError::BadRequest(e.to_string()))?;
+        Ok(RegistrationRequest {
+            public_key: pk.to_hex(),
+            fingerprint: pk.key_id().fingerprint(),
+            name: name.to_owned(),
+            department: department.to_owned(),
+            text,
+        })
+    }
+
+    /// Signs a `key.rotate` with the active key naming a new keychain key
+    /// effective from the next block; the new key becomes active once the
+    /// verified chain makes it valid.
+    pub fn rotate_key(&self) -> Result<OutboxItem, WsError> {
+        let old = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let label = {
+            let inner = self.lock()?;
+            inner
+                .cache
+                .keys()?
+                .into_iter()
+                .find(|k| k.0 == old.to_hex())
+                .map_or_else(String::new, |k| k.2)
+        };
+        let new = self.keychain.generate()?;
+        let (effective, body) = {
+            let inner = self.lock()?;
+            let chain = inner
+                .chain
+                .as_ref()
+                .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
+            let effective = chain.cursor.next_height + 1;
+            let seq = signing::next_seq(
+                &chain.state,
+                &old,
+                inner.cache.max_seq(&principal_hex(chain, &old))?,
+            );
+            let body = TxBody {
+                chain_id: chain.cursor.chain_id.clone(),
+                signer: old,
+                seq,
+                kind: "key.rotate".into(),
+                payload: json!({"new_public_key": new, "effective_height": effective}),
+                created_at: now(),
+            };
+            (effective, body)
+        };
+        let item = self.sign_and_queue(body)?;
+        let inner = self.lock()?;
+        inner.cache.add_key(
+            &new.key_id().to_hex(),
+            &new.to_hex(),
+            &format!("{label} (rotated)"),
+            &now().to_string(),
+        )?;
+        inner.cache.set_meta(
+            "pending_key",
+            &format!("{}@{effective}", new.key_id().to_hex()),
+        )?;
+        Ok(item)
+    }
+
+    /// Makes a rotated key active once the verified chain accepts it.
+    fn promote_rotated_key(&self) -> Result<(), WsError> {
+        let inner = self.lock()?;
+        let Some(pending) = inner.cache.meta("pending_key")? else {
+            return Ok(());
+        };
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(());
+        };
+        let id = parse_key_id(pending.split('@').next().unwrap_or_default())?;
+        if chain.state.signer(&id, chain.cursor.next_height).is_ok() {
+            inner.cache.set_meta("active_key", &id.to_hex())?;
+            inner.cache.delete_meta("pending_key")?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ signing
+
+    /// Builds the transaction for `req`, signed by the active key, and shows
+    /// exactly what would be signed — and whether the ledger would refuse it
+    /// on the verified cache. Nothing is signed yet.
+    pub fn prepare(&self, req: &SignRequest) -> Result<SignPreview, WsError> {
+        self.promote_rotated_key()?;
+        let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let mut inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
+        let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
+        let seq = signing::next_seq(&chain.state, &signer, last);
+        let d = signing::draft(&chain.state, signer, seq, req, now())?;
+        let preview = SignPreview {
+            preview_id: d.tx_id.to_hex(),
+            kind: d.body.kind.clone(),
+            canonical_json: d.canonical_json.clone(),
+            sha256: d.sha256.to_hex(),
+            tx_id: d.tx_id.to_hex(),
+            signer_fingerprint: signer.fingerprint(),
+            seq,
+            would_reject: d.would_reject.as_ref().map(signing::rejection_body),
+        };
+        inner.previews.insert(preview.preview_id.clone(), d);
+        Ok(preview)
+    }
+
+    /// Signs a previewed body with the key from the keychain and queues the
+    /// envelope durably; delivery happens in the background.
+    pub fn confirm(&self, preview_id: &str) -> Result<OutboxItem, WsError> {
+        let draft = self
+            .lock()?
+            .previews
+            .remove(preview_id)
+            .ok_or(WsError::UnknownPreview)?;
+        self.sign_and_queue(draft.body)
+    }
+
+    fn sign_and_queue(&self, body: TxBody) -> Result<OutboxItem, WsError> {
+        let key = self.keychain.load(&body.signer)?;
+        let env = Envelope::sign(&key, body).map_err(|e| WsError::BadRequest(e.to_string()))?;
+        drop(key);
+        let id = env.id().map_err(|e| WsError::BadRequest(e.to_string()))?;
+        let text = serde_json::to_string(&env).map_err(|e| WsError::BadRequest(e.to_string()))?;
+        let inner = self.lock()?;
+        let official = inner.chain.as_ref().map_or_else(
+            || env.body.signer.to_hex(),
+            |c| principal_hex(c, &env.body.signer),
+        );
+        let row = OutboxRow {
+            id: id.to_hex(),
+            signer: official,
+            seq: env.body.seq,
+            kind: env.body.kind.clone(),
+            envelope: text,
+            status: "queued".into(),
+            code: None,
+            message: None,
+            height: None,
+            attempts: 0,
+            next_try_ms: 0,
+            created_at: now().to_string(),
+        };
+        inner.cache.queue(&row)?;
+        let item = outbox_item(&row);
+        drop(inner);
+        (self.notify)(Event::Outbox(item.clone()));
+        Ok(item)
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>, WsError> {
+        Ok(self
+            .lock()?
+            .cache
+            .outbox()?
+            .iter()
+            .map(outbox_item)
+            .collect())
+    }
+
+    /// Delivers due outbox items (idempotent by id: a resubmission of a
+    /// transaction the node already has is harmless). Stops at the first
+    /// transport failure and backs off.
+    pub async fn flush_outbox(&self) -> Result<(), WsError> {
+        let client = self.client()?;
+        let due: Vec<OutboxRow> = {
+            let inner = self.lock()?;
+            let t = now().unix_millis();
+            inner
+                .cache
+                .unsettled()?
+                .into_iter()
+                .filter(|r| r.next_try_ms <= t && r.status == "queued")
+                .collect()
+        };
+        for row in due {
+            let result = client.submit(&row.envelope).await;
+            let at = now().to_string();
+            let inner = self.lock()?;
+            match result {
+                Ok(Submitted::Accepted) => {
+                    inner
+                        .cache
+                        .set_status(&row.id, "submitted", None, None, None, &at)?;
+                }
+                Ok(Submitted::Rejected { code, message }) => {
+                    inner.cache.set_status(
+                        &row.id,
+                        "rejected",
+                        Some(&code),
+                        Some(&message),
+                        None,
+                        &at,
+                    )?;
+                }
+                Err(e) => {
+                    let backoff = (1_000_i64 << row.attempts.min(20)).min(MAX_BACKOFF_MS);
+                    inner.cache.retry_later(
+                        &row.id,
+                        now().unix_millis() + backoff,
+                        &e.to_string(),
+                        &at,
+                    )?;
+                    if matches!(e, WsError::Offline(_)) {
+                        return Err(e);
+                    }
+                }
+            }
+            if let Some(r) = inner.cache.outbox_item(&row.id)? {
+                (self.notify)(Event::Outbox(outbox_item(&r)));
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ sync
+
+    /// Fetches and verifies everything new, then the node's checkpoint. On a
+    /// verification failure it keeps the last good state, records an alarm
+    /// and returns the error.
+    pub async fn sync(&self) -> Result<SyncStatus, WsError> {
+        let _one = self.sync_lock.lock().await;
+        let client = self.client()?;
+        self.lock()?.syncing = true;
+        let result = self.sync_with(&client).await;
+        {
+            let mut inner = self.lock()?;
+            inner.syncing = false;
+            match &result {
+                Ok(()) => {
+                    inner.online = true;
+                    inner.last_error = None;
+                    inner.last_sync_at = Some(now().to_string());
+                }
+                Err(e) => {
+                    inner.online = !matches!(e, WsError::Offline(_));
+                    inner.last_error = Some(e.body());
+                    if let WsError::Verification { code, detail } = e {
+                        let node = client.current().unwrap_or("?").to_owned();
+                        inner
+                            .cache
+                            .raise_alarm(&now().to_string(), code, &node, detail)?;
+                    }
+                }
+            }
+        }
+        let status = self.status()?;
+        (self.notify)(Event::Status(status.clone()));
+        result.map(|()| status)
+    }
+
+    async fn sync_with(&self, client: &NodeClient) -> Result<(), WsError> {
+        for _ in 0..3 {
+            self.fetch_blocks(client).await?;
+            let (source, note) = client.checkpoint().await?;
+            let chain = self.lock()?.chain.clone();
+            let Some(chain) = chain else {
+                return Ok(());
+            };
+            if let Some(cp) = chain.verify_checkpoint(&note)? {
+                let inner = self.lock()?;
+                if let Some(old) = inner.cache.checkpoint()? {
+                    // The verified chain is append-only, so an older
+                    // checkpoint's root must still be the root at its size.
+                    if chain.root_at(old.size).map(|r| r.to_hex()) != Some(old.root.clone()) {
+                        return Err(WsError::verification(
+                            "checkpoint.inconsistent",
+                            format!(
+                                "the checkpoint of size {} seen before is not part of this chain",
+                                old.size
+                            ),
+                        ));
+                    }
+                }
+                inner.cache.set_checkpoint(&CheckpointRow {
+                    size: cp.size,
+                    root: cp.root.to_hex(),
+                    signer: cp.signer,
+                    note: cp.note,
+                    node: source,
+                    at: now().to_string(),
+                })?;
+                return Ok(());
+            }
+            // The checkpoint is ahead of the blocks fetched: fetch again.
+        }
+        Ok(())
+    }
+
+    async fn fetch_blocks(&self, client: &NodeClient) -> Result<(), WsError> {
+        loop {
+            let (mut chain, from, ours) = {
+                let inner = self.lock()?;
+                let from = inner.chain.as_ref().map_or(0, |c| c.cursor.next_height);
+                (inner.chain.clone(), from, Self::own_signers(&inner)?)
+            };
+            let (_, page) = client.blocks(from, SYNC_PAGE).await?;
+            if page.blocks.is_empty() {
+                return Ok(());
+            }
+            let target = page.height;
+            let (chain, verified, committed, failure) = tokio::task::spawn_blocking(move || {
+                let mut verified = Vec::with_capacity(page.blocks.len());
+                let mut committed = Vec::new();
+                let mut failure = None;
+                for raw in page.blocks {
+                    let text = raw.get();
+                    let block = match Block::from_json(text.as_bytes()) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            failure = Some(WsError::verification(e.code(), e.to_string()));
+                            break;
+                        }
+                    };
+                    let c =
+                        chain.get_or_insert_with(|| LocalChain::new(block.header.chain_id.clone()));
+                    match c.apply(&block, SigCheck::Verify) {
+                        Ok(hash) => {
+                            for tx in block.txs.iter().filter(|t| ours.contains(&t.body.signer)) {
+                                if let Ok(id) = tx.id() {
+                                    committed.push((id.to_hex(), block.header.height));
+                                }
+                            }
+                            verified.push((block, hash, text.to_owned()));
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                (chain, verified, committed, failure)
+            })
+            .await
+            .map_err(|e| WsError::Storage(format!("verification task: {e}")))?;
+            let height = {
+                let mut inner = self.lock()?;
+                if !verified.is_empty() {
+                    inner.cache.append_blocks(&verified)?;
+                    inner.chain = chain;
+                    let at = now().to_string();
+                    for (id, h) in &committed {
+                        inner
+                            .cache
+                            .set_status(id, "committed", None, None, Some(*h), &at)?;
+                    }
+                }
+                inner
+                    .chain
+                    .as_ref()
+                    .and_then(LocalChain::height)
+                    .unwrap_or(0)
+            };
+            for (id, _) in &committed {
+                if let Some(r) = self.lock()?.cache.outbox_item(id)? {
+                    (self.notify)(Event::Outbox(outbox_item(&r)));
+                }
+            }
+            (self.notify)(Event::Progress(SyncProgress { height, target }));
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if height >= target {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Key ids this workstation signs with (to spot its own transactions).
+    fn own_signers(inner: &Inner) -> Result<HashSet<KeyId>, WsError> {
+        inner
+            .cache
+            .keys()?
+            .iter()
+            .map(|k| parse_key_id(&k.0))
+            .collect()
+    }
+
+    /// Everything the status bar shows.
+    pub fn status(&self) -> Result<SyncStatus, WsError> {
+        let inner = self.lock()?;
+        let cp = inner.cache.checkpoint()?;
+        let pending = inner.cache.unsettled()?.len();
+        let client = self.client.read().ok().and_then(|c| c.clone());
+        Ok(SyncStatus {
+            online: inner.online,
+            syncing: inner.syncing,
+            node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
+            nodes: inner.cache.nodes()?,
+            embedded: inner.cache.nodes()?.is_empty(),
+            height: inner.chain.as_ref().and_then(LocalChain::height),
+            log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),
+            checkpoint_size: cp.as_ref().map(|c| c.size),
+            checkpoint_signer: cp.map(|c| c.signer),
+            last_sync_at: inner.last_sync_at.clone(),
+            last_error: inner.last_error.clone(),
+            outbox_pending: u32::try_from(pending).unwrap_or(u32::MAX),
+            alarms: inner
+                .cache
+                .alarms()?
+                .into_iter()
+                .map(|a| Alarm {
+                    id: a.id,
+                    at: a.at,
+                    code: a.code,
+                    node: a.node,
+                    detail: a.detail,
+                    acknowledged: a.acknowledged,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn acknowledge_alarm(&self, id: i64) -> Result<(), WsError> {
+        self.lock()?.cache.acknowledge_alarm(id)
+    }
+
+    // ------------------------------------------------------------ views
+
+    /// Cases waiting for the active key's official, from the verified cache.
+    pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
+        let Some(signer) = self.active_key_id()? else {
+            return Ok(Vec::new());
+        };
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let official = chain
+            .state
+            .key_index
+            .get(&signer)
+            .copied()
+            .unwrap_or(signer);
+        let t = chain.state.time.map_or_else(now, |t| t.max(now()));
+        Ok(views::inbox(&chain.state, &official, t)
+            .into_iter()
+            .map(|i| InboxEntry {
+                case_id: i.case_id.to_string(),
+                title: i.title,
+                template: i.template,
+                stage: u32::try_from(i.stage).unwrap_or(u32::MAX),
+                stage_name: i.stage_name,
+                department: i.department,
+                waiting_since: i.waiting_since.to_string(),
+                deadline: i.deadline.map(|d| d.to_string()),
+            })
+            .collect())
+    }
+
+    /// Runs `f` on the verified state (for read-only views).
+    pub fn with_state<R>(
+        &self,
+        f: impl FnOnce(&govchain_ledger::state::State) -> R,
+    ) -> Result<Option<R>, WsError> {
+        Ok(self.lock()?.chain.as_ref().map(|c| f(&c.state)))
+    }
+}
+
+fn principal_hex(chain: &LocalChain, signer: &KeyId) -> String {
+    chain
+        .state
+        .key_index
+        .get(signer)
+        .copied()
+        .unwrap_or(*signer)
+        .to_hex()
+}
+
+fn official_info(chain: &LocalChain, key: &KeyId) -> Option<OfficialInfo> {
+    let s = &chain.state;
+    let id = s.key_index.get(key)?;
+    let o = s.officials.get(id)?;
+    let roles = s
+        .grants_by_official
+        .get(id)
+        .map(|set| {
+            set.iter()
+                .filter_map(|g| s.grants.get(g))
+                .map(|g| format!("{}@{}/{}", g.role, g.department, g.scope))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(OfficialInfo {
+        official_id: id.to_hex(),
+        name: o.name.clone(),
+        department: o.department.to_string(),
+        department_name: s
+            .departments
+            .get(&o.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        roles,
+        revoked: o.revoked_at.is_some(),
+    })
+}

@@ -1,0 +1,128 @@
+//! Local signing: a typed request becomes a transaction body; the official
+//! sees its exact canonical JSON and SHA-256 (and whether the ledger would
+//! refuse it, judged on the verified cache) before confirming; only then is
+//! the key loaded from the keychain, the body signed and the envelope queued.
+
+use govchain_ledger::crypto::{KeyId, Signature};
+use govchain_ledger::state::kinds::Action;
+use govchain_ledger::state::State;
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{Hash32, Timestamp};
+use govchain_ledger::ErrorCode;
+use serde_json::{json, Value};
+
+use crate::dto::{ReviewStep, SignRequest};
+use crate::error::WsError;
+
+/// `(kind, payload)` of a request, checked by the ledger's own payload parser.
+pub fn to_payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
+    let (kind, payload) = match req {
+        SignRequest::SignStep {
+            case_id,
+            stage,
+            decision,
+            comment,
+            attachments,
+        } => (
+            "case.sign_step",
+            json!({"case_id": case_id, "stage": stage, "decision": decision, "comment": comment, "attachments": attachments}),
+        ),
+        SignRequest::WithdrawCase { case_id, reason } => (
+            "case.withdraw",
+            json!({"case_id": case_id, "reason": reason}),
+        ),
+        SignRequest::ReviewPayment {
+            step,
+            project_id,
+            payment_id,
+            verdict,
+            comment,
+        } => (
+            match step {
+                ReviewStep::Confirm => "payment.confirm",
+                ReviewStep::Approve => "payment.approve",
+            },
+            json!({"project_id": project_id, "payment_id": payment_id, "verdict": verdict, "comment": comment}),
+        ),
+        SignRequest::ExecutePayment {
+            project_id,
+            payment_id,
+            transfer_ref,
+        } => (
+            "payment.execute",
+            json!({"project_id": project_id, "payment_id": payment_id, "transfer_ref": transfer_ref}),
+        ),
+    };
+    Action::parse(kind, &payload).map_err(|r| WsError::BadRequest(r.to_string()))?;
+    Ok((kind, payload))
+}
+
+/// The next sequence number for `signer`: above both the last one the
+/// verified chain committed for its official and the last one this
+/// workstation signed (so offline signatures never collide).
+pub fn next_seq(state: &State, signer: &KeyId, last_signed: u64) -> u64 {
+    let principal = state.key_index.get(signer).copied().unwrap_or(*signer);
+    let committed = state.seqs.get(&principal).copied().unwrap_or(0);
+    committed.max(last_signed) + 1
+}
+
+/// A body ready to show and sign.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub body: TxBody,
+    pub canonical_json: String,
+    pub sha256: Hash32,
+    pub tx_id: Hash32,
+    /// The rejection the ledger would give on the cached state.
+    pub would_reject: Option<govchain_ledger::state::Rejection>,
+}
+
+/// Builds the body and judges it against `state` at `now` (all rules; the
+/// signature itself is not checked, there is none yet).
+pub fn draft(
+    state: &State,
+    signer: KeyId,
+    seq: u64,
+    req: &SignRequest,
+    now: Timestamp,
+) -> Result<Draft, WsError> {
+    let chain_id = state
+        .chain_id
+        .clone()
+        .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
+    let (kind, payload) = to_payload(req)?;
+    let body = TxBody {
+        chain_id,
+        signer,
+        seq,
+        kind: kind.into(),
+        payload,
+        created_at: now,
+    };
+    let canonical = body
+        .canonical_json()
+        .map_err(|e| WsError::BadRequest(e.to_string()))?;
+    let tx_id = body.id().map_err(|e| WsError::BadRequest(e.to_string()))?;
+    let unsigned = Envelope {
+        body: body.clone(),
+        sig: Signature::from_bytes([0; 64]),
+    };
+    let time = state.time.map_or(now, |t| t.max(now));
+    let would_reject = state.check_admitted(&unsigned, tx_id, time).err();
+    Ok(Draft {
+        sha256: Hash32::sha256(&canonical),
+        canonical_json: String::from_utf8(canonical)
+            .map_err(|e| WsError::BadRequest(e.to_string()))?,
+        body,
+        tx_id,
+        would_reject,
+    })
+}
+
+/// The error body shown for a would-be rejection.
+pub fn rejection_body(r: &govchain_ledger::state::Rejection) -> crate::dto::ErrorBody {
+    crate::dto::ErrorBody {
+        code: r.code().to_owned(),
+        message: r.to_string(),
+    }
+}

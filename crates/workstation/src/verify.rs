@@ -1,0 +1,167 @@
+//! The workstation's verified copy of the chain: every block is checked the
+//! way PROTOCOL.md §7.3 says (hash chain, roots, proposer signature), then
+//! applied by the same state machine the nodes run (transaction signatures
+//! in batches, every rule, the state digest). Checkpoints are accepted only if
+//! a department node key signed them and their root is the root this copy
+//! computed at that size.
+
+use std::collections::BTreeMap;
+
+use govchain_ledger::block::{Block, ChainCursor};
+use govchain_ledger::crypto::{KeyId, PublicKey};
+use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_ED25519};
+use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::types::{ChainId, Hash32};
+use govchain_ledger::ErrorCode;
+
+use crate::error::WsError;
+
+/// The verified chain: state, cursor and the log root at every block.
+#[derive(Debug, Clone)]
+pub struct LocalChain {
+    pub state: State,
+    pub cursor: ChainCursor,
+    /// Log size → log root after each block (checkpoints name one of them).
+    roots: BTreeMap<u64, Hash32>,
+    genesis_hash: Option<Hash32>,
+}
+
+/// A checkpoint this copy verified: signed by a department node key and
+/// matching the locally computed root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedCheckpoint {
+    pub size: u64,
+    pub root: Hash32,
+    /// The note key name that signed it.
+    pub signer: String,
+    pub cosigners: Vec<String>,
+    pub note: String,
+}
+
+fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
+    state
+        .departments
+        .values()
+        .find(|d| d.node_key.key_id() == *id)
+        .map(|d| d.node_key)
+}
+
+impl LocalChain {
+    pub fn new(chain_id: ChainId) -> Self {
+        Self {
+            state: State::new(),
+            cursor: ChainCursor::genesis(chain_id),
+            roots: BTreeMap::new(),
+            genesis_hash: None,
+        }
+    }
+
+    pub fn height(&self) -> Option<u64> {
+        self.cursor.next_height.checked_sub(1)
+    }
+
+    pub fn log_size(&self) -> u64 {
+        self.state.tx_count
+    }
+
+    pub fn genesis_hash(&self) -> Option<Hash32> {
+        self.genesis_hash
+    }
+
+    /// The log root after the block that ended at `size` transactions.
+    pub fn root_at(&self, size: u64) -> Option<Hash32> {
+        self.roots.get(&size).copied()
+    }
+
+    /// Verifies `block` as the next one and applies it; on any failure
+    /// nothing changes. `sigs` is `Verify` for anything received from a
+    /// node; `Skip` only when replaying this workstation's own verified cache.
+    pub fn apply(&mut self, block: &Block, sigs: SigCheck) -> Result<Hash32, WsError> {
+        let height = block.header.height;
+        let fail = |code: &str, e: &dyn std::fmt::Display| {
+            WsError::verification(code, format!("block {height}: {e}"))
+        };
+        let next = self
+            .state
+            .apply_block(block, sigs)
+            .map_err(|(i, r)| fail(r.code(), &format!("transaction {i}: {r}")))?;
+        // Block 0's proposer is one of the nodes it creates.
+        let keys = if height == 0 { &next } else { &self.state };
+        let mut cursor = self.cursor.clone();
+        let hash = cursor
+            .verify_next(block, |id| node_key(keys, id))
+            .map_err(|e| fail(e.code(), &e))?;
+        let digest = next.digest().map_err(|e| fail(e.code(), &e))?;
+        if digest != block.header.state_digest {
+            return Err(fail(
+                "block.state_digest",
+                &"the state digest is not the rules' result",
+            ));
+        }
+        self.cursor = cursor;
+        self.state = next;
+        self.roots
+            .insert(block.header.log_size, block.header.log_root);
+        if height == 0 {
+            self.genesis_hash = Some(hash);
+        }
+        Ok(hash)
+    }
+
+    /// Verifies a checkpoint note: the origin fixed at genesis, a valid log
+    /// signature by one of the chain's department node keys (under the name
+    /// its signature line gives), and its root equal to this copy's root at
+    /// that size. A checkpoint beyond this copy's log is `Ok(None)` (sync
+    /// further first).
+    pub fn verify_checkpoint(&self, text: &str) -> Result<Option<TrustedCheckpoint>, WsError> {
+        let origin = self
+            .state
+            .origin
+            .clone()
+            .ok_or_else(|| WsError::verification("checkpoint.no_chain", "no genesis yet"))?;
+        let parsed =
+            SignedNote::parse(text).map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+        let log_key = parsed
+            .signatures
+            .iter()
+            .find_map(|s| {
+                self.state.departments.values().find_map(|d| {
+                    NoteKey::new(&s.name, ALG_ED25519, d.node_key)
+                        .ok()
+                        .filter(|k| k.key_id() == s.key_id)
+                })
+            })
+            .ok_or_else(|| {
+                WsError::verification(
+                    "checkpoint.missing_log_signature",
+                    "no signature by a department node of this chain",
+                )
+            })?;
+        let verified = note::verify_checkpoint(text, &origin, &log_key, &[], 0)
+            .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+        let cp = verified.checkpoint;
+        if cp.size > self.log_size() {
+            return Ok(None);
+        }
+        match self.root_at(cp.size) {
+            Some(root) if root == cp.root => Ok(Some(TrustedCheckpoint {
+                size: cp.size,
+                root: cp.root,
+                signer: log_key.name,
+                cosigners: verified.cosigners.into_keys().collect(),
+                note: text.to_owned(),
+            })),
+            Some(_) => Err(WsError::verification(
+                "checkpoint.split_view",
+                format!(
+                    "a signed checkpoint of size {} has a different root than the verified chain: the node shows a forked history",
+                    cp.size
+                ),
+            )),
+            None => Err(WsError::verification(
+                "checkpoint.not_a_block_boundary",
+                format!("no block ends at log size {}", cp.size),
+            )),
+        }
+    }
+}
