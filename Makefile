@@ -27,7 +27,9 @@ lint:
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
 rust-test:
-	cargo test $(CARGO_FLAGS) --workspace
+	@# Inside a private D-Bus session with a real, unlocked gnome-keyring:
+	@# the workstation's keychain tests use the OS keychain, not a stand-in.
+	scripts/with-keyring.sh cargo test $(CARGO_FLAGS) --workspace
 	@# The vector suites again (same build), showing how many files each ran.
 	cargo test $(CARGO_FLAGS) --workspace --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
 

@@ -304,6 +304,15 @@ impl DemoNode {
         self.commit()
     }
 
+    /// The demo chain's height.
+    pub fn height(&self) -> Result<u64, WsError> {
+        Ok(self
+            .core
+            .lock()
+            .map_err(|_| err("node lock poisoned"))?
+            .height())
+    }
+
     /// Whether `key` is registered on the demo chain.
     pub fn is_registered(&self, key: &PublicKey) -> Result<bool, WsError> {
         let c = self.core.lock().map_err(|_| err("node lock poisoned"))?;
@@ -311,9 +320,9 @@ impl DemoNode {
     }
 
     /// Registers the user's key as a fire inspector (the renovation case's
-    /// next stage) and as the supervisor of a demo engineering project with a
-    /// payment request waiting for confirmation. Does nothing if the key is
-    /// already registered.
+    /// next stage) and — for the first user — as the supervisor of a demo
+    /// engineering project with a payment request waiting for confirmation.
+    /// Does nothing if the key is already registered.
     pub fn register_user(&self, key: &PublicKey, name: &str) -> Result<bool, WsError> {
         if self.is_registered(key)? {
             return Ok(false);
@@ -330,6 +339,14 @@ impl DemoNode {
             "role.grant",
             json!({"official": user, "department": "fire", "role": "fire-inspector", "scope": "hz"}),
         )?;
+        let project_exists = {
+            let c = self.core.lock().map_err(|_| err("node lock poisoned"))?;
+            let id = DEMO_PROJECT.to_owned().try_into().map_err(err)?;
+            c.state().projects.contains_key(&id)
+        };
+        if project_exists {
+            return self.commit().map(|()| true);
+        }
         self.submit(
             "dev",
             "project.create",

@@ -75,6 +75,16 @@ pub enum SignRequest {
         verdict: Verdict,
         comment: String,
     },
+    /// `access.record`: this official accessed sensitive data.
+    RecordAccess {
+        /// e.g. `housing-fund/accounts`.
+        dataset: String,
+        /// `read`, `export`, `update`, `delete`.
+        operation: String,
+        /// Salted SHA-256 hex of the person concerned, if any.
+        subject: Option<String>,
+        purpose: String,
+    },
     /// `payment.execute` (operator).
     ExecutePayment {
         project_id: String,

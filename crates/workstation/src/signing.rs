@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 use crate::dto::{ReviewStep, SignRequest};
 use crate::error::WsError;
 
-/// `(kind, payload)` of a request, checked by the ledger's own payload parser.
-pub fn to_payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
+/// `(kind, payload)` of a request at `now`, checked by the ledger's own
+/// payload parser.
+pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Value), WsError> {
     let (kind, payload) = match req {
         SignRequest::SignStep {
             case_id,
@@ -44,6 +45,19 @@ pub fn to_payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
             },
             json!({"project_id": project_id, "payment_id": payment_id, "verdict": verdict, "comment": comment}),
         ),
+        SignRequest::RecordAccess {
+            dataset,
+            operation,
+            subject,
+            purpose,
+        } => {
+            let mut entry =
+                json!({"dataset": dataset, "operation": operation, "purpose": purpose, "at": now});
+            if let Some(s) = subject {
+                entry["subject"] = json!(s);
+            }
+            ("access.record", json!({"entries": [entry]}))
+        }
         SignRequest::ExecutePayment {
             project_id,
             payment_id,
@@ -90,7 +104,7 @@ pub fn draft(
         .chain_id
         .clone()
         .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
-    let (kind, payload) = to_payload(req)?;
+    let (kind, payload) = to_payload(req, now)?;
     let body = TxBody {
         chain_id,
         signer,

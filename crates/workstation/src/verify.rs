@@ -81,16 +81,28 @@ impl LocalChain {
         let fail = |code: &str, e: &dyn std::fmt::Display| {
             WsError::verification(code, format!("block {height}: {e}"))
         };
+        // Header first (PROTOCOL.md §7.3), then signatures and rules; block
+        // 0's proposer is one of the nodes it creates, known only after it.
+        let mut cursor = self.cursor.clone();
+        let early = if height == 0 {
+            None
+        } else {
+            Some(
+                cursor
+                    .verify_next(block, |id| node_key(&self.state, id))
+                    .map_err(|e| fail(e.code(), &e))?,
+            )
+        };
         let next = self
             .state
             .apply_block(block, sigs)
             .map_err(|(i, r)| fail(r.code(), &format!("transaction {i}: {r}")))?;
-        // Block 0's proposer is one of the nodes it creates.
-        let keys = if height == 0 { &next } else { &self.state };
-        let mut cursor = self.cursor.clone();
-        let hash = cursor
-            .verify_next(block, |id| node_key(keys, id))
-            .map_err(|e| fail(e.code(), &e))?;
+        let hash = match early {
+            Some(h) => h,
+            None => cursor
+                .verify_next(block, |id| node_key(&next, id))
+                .map_err(|e| fail(e.code(), &e))?,
+        };
         let digest = next.digest().map_err(|e| fail(e.code(), &e))?;
         if digest != block.header.state_digest {
             return Err(fail(

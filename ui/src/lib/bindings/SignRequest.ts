@@ -10,4 +10,16 @@ export type SignRequest = { "kind": "sign_step", case_id: string, stage: number,
 /**
  * SHA-256 hex of attached documents.
  */
-attachments: Array<string>, } | { "kind": "withdraw_case", case_id: string, reason: string, } | { "kind": "review_payment", step: ReviewStep, project_id: string, payment_id: string, verdict: Verdict, comment: string, } | { "kind": "execute_payment", project_id: string, payment_id: string, transfer_ref: string, };
+attachments: Array<string>, } | { "kind": "withdraw_case", case_id: string, reason: string, } | { "kind": "review_payment", step: ReviewStep, project_id: string, payment_id: string, verdict: Verdict, comment: string, } | { "kind": "record_access", 
+/**
+ * e.g. `housing-fund/accounts`.
+ */
+dataset: string, 
+/**
+ * `read`, `export`, `update`, `delete`.
+ */
+operation: string, 
+/**
+ * Salted SHA-256 hex of the person concerned, if any.
+ */
+subject: string | null, purpose: string, } | { "kind": "execute_payment", project_id: string, payment_id: string, transfer_ref: string, };
