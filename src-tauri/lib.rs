@@ -1,14 +1,71 @@
 //! govchain workstation (the Tauri 2 desktop app).
 //!
-//! Owns the application shell: window set-up and start-up. Later modules add
-//! the keychain, local signing, the offline cache, sync and the embedded node;
-//! the protocol itself lives in `govchain-ledger`.
+//! Owns the application shell: start-up, where the data lives, the IPC
+//! commands ([`commands`]) and forwarding the core's events to the window.
+//! Everything else — keychain, signing, cache, outbox, sync, the embedded
+//! node — is `govchain-workstation`; the protocol is `govchain-ledger`.
 
+pub mod commands;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use govchain_workstation::{Event, Workstation};
+use tauri::{Emitter, Manager};
+
+/// The keychain service of the app's keys (`GOVCHAIN_KEYCHAIN_SERVICE`
+/// overrides it, for tests).
+pub const KEYCHAIN_SERVICE: &str = "govchain";
+
+fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    if let Some(d) = std::env::var_os("GOVCHAIN_DATA_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    Ok(app.path().app_data_dir()?)
+}
 
 /// Builds the Tauri application (shared by [`run`] and tests).
 pub fn builder() -> tauri::Builder<tauri::Wry> {
     tauri::Builder::default()
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let service = std::env::var("GOVCHAIN_KEYCHAIN_SERVICE")
+                .unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
+            let handle = app.handle().clone();
+            let notify = Arc::new(move |e: Event| {
+                let sent = match e {
+                    Event::Progress(p) => handle.emit("sync-progress", p),
+                    Event::Status(s) => handle.emit("sync-status", s),
+                    Event::Outbox(o) => handle.emit("outbox", o),
+                };
+                if let Err(err) = sent {
+                    tracing::debug!("event not delivered: {err}");
+                }
+            });
+            let ws = Arc::new(Workstation::open(&dir, &service, notify)?);
+            app.manage(ws.clone());
+            tauri::async_runtime::spawn(govchain_workstation::run_background(ws));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::sync_now,
+            commands::keys,
+            commands::create_key,
+            commands::import_key,
+            commands::export_backup,
+            commands::delete_key,
+            commands::rotate_key,
+            commands::registration_request,
+            commands::prepare_signature,
+            commands::confirm_signature,
+            commands::outbox,
+            commands::inbox,
+            commands::set_nodes,
+            commands::test_node,
+            commands::acknowledge_alarm,
+        ])
 }
 
 /// Starts the desktop app and blocks until its last window closes.

@@ -160,6 +160,34 @@ impl NodeClient {
         }
     }
 
+    /// Waits for the next `block` event of the current node's `/v1/events`
+    /// stream (SSE). Returns when one arrives, or with an error when the
+    /// stream ends or cannot be opened.
+    pub async fn next_block_event(&self) -> Result<(), WsError> {
+        use futures_util::StreamExt as _;
+        let base = self
+            .current()
+            .ok_or_else(|| WsError::Offline("no node configured".into()))?;
+        let r = reqwest::Client::new()
+            .get(format!("{base}/v1/events"))
+            .send()
+            .await
+            .map_err(|e| WsError::Offline(e.to_string()))?;
+        let mut stream = r.bytes_stream();
+        let mut seen = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| WsError::Offline(e.to_string()))?;
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: block") {
+                return Ok(());
+            }
+            if seen.len() > 64 * 1024 {
+                seen.clear();
+            }
+        }
+        Err(WsError::Offline("event stream ended".into()))
+    }
+
     /// `GET /healthz` of one given node (for "test connection").
     pub async fn probe(url: &str) -> Result<Value, WsError> {
         let http = reqwest::Client::builder()

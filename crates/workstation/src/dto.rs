@@ -183,6 +183,14 @@ pub struct SyncStatus {
     pub alarms: Vec<Alarm>,
 }
 
+/// A node that answered "test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct NodeProbe {
+    pub url: String,
+    pub chain_id: String,
+    pub height: u64,
+}
+
 /// Sync progress, sent as events while blocks are fetched and verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SyncProgress {
@@ -232,6 +240,7 @@ mod tests {
             Alarm,
             SyncStatus,
             SyncProgress,
+            NodeProbe,
             InboxEntry,
         )
     }

@@ -22,4 +22,4 @@ pub mod signing;
 pub mod verify;
 
 pub use error::{ErrorBody, WsError};
-pub use service::{Event, Notifier, Workstation};
+pub use service::{run_background, Event, Notifier, Workstation};

@@ -228,6 +228,16 @@ impl Workstation {
             .ok_or_else(|| WsError::Offline("not connected yet".into()))
     }
 
+    /// Checks that `url` answers as a govchain node (`/healthz`).
+    pub async fn probe_node(url: &str) -> Result<crate::dto::NodeProbe, WsError> {
+        let v = NodeClient::probe(url).await?;
+        Ok(crate::dto::NodeProbe {
+            url: url.to_owned(),
+            chain_id: v["chain_id"].as_str().unwrap_or_default().to_owned(),
+            height: v["height"].as_u64().unwrap_or(0),
+        })
+    }
+
     /// Replaces the node list (empty: use the embedded demo node).
     pub async fn set_nodes(&self, urls: Vec<String>) -> Result<(), WsError> {
         for u in &urls {
@@ -847,6 +857,42 @@ impl Workstation {
         f: impl FnOnce(&govchain_ledger::state::State) -> R,
     ) -> Result<Option<R>, WsError> {
         Ok(self.lock()?.chain.as_ref().map(|c| f(&c.state)))
+    }
+}
+
+/// How long the background loop waits for a block event before it syncs
+/// anyway.
+const IDLE_SYNC: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The app's background work: connect (or start the embedded node), then
+/// forever deliver the outbox and sync — at once when the node announces a
+/// block over SSE, otherwise every few seconds. Errors are shown in the
+/// status, never fatal.
+pub async fn run_background(ws: Arc<Workstation>) {
+    if let Err(e) = ws.start_network().await {
+        tracing::warn!(code = e.code(), "network start failed: {e}");
+        if let Ok(mut inner) = ws.lock() {
+            inner.last_error = Some(e.body());
+        }
+    }
+    loop {
+        if let Err(e) = ws.flush_outbox().await {
+            tracing::debug!(code = e.code(), "outbox: {e}");
+        }
+        if let Err(e) = ws.sync().await {
+            tracing::info!(code = e.code(), "sync: {e}");
+        }
+        let wait = async {
+            match ws.client() {
+                Ok(c) => {
+                    if c.next_block_event().await.is_err() {
+                        tokio::time::sleep(IDLE_SYNC).await;
+                    }
+                }
+                Err(_) => tokio::time::sleep(IDLE_SYNC).await,
+            }
+        };
+        let _ = tokio::time::timeout(IDLE_SYNC, wait).await;
     }
 }
 

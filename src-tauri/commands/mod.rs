@@ -1,0 +1,134 @@
+//! The IPC commands: thin wrappers that call the workstation core and return
+//! its DTOs (TypeScript types in `ui/src/lib/bindings/`) or `{code, message}`.
+//! No command takes a file path, SQL or a key: backups travel as text the
+//! UI reads or saves itself, and keys never leave the keychain.
+
+use std::sync::Arc;
+
+use govchain_workstation::dto::{
+    InboxEntry, KeyInfo, NodeProbe, OutboxItem, RegistrationRequest, SignPreview, SignRequest,
+    SyncStatus,
+};
+use govchain_workstation::{Workstation, WsError};
+use tauri::State;
+
+type Ws<'a> = State<'a, Arc<Workstation>>;
+
+/// Every command, for the build script's permission manifest.
+pub const COMMANDS: &[&str] = &[
+    "status",
+    "sync_now",
+    "keys",
+    "create_key",
+    "import_key",
+    "export_backup",
+    "delete_key",
+    "rotate_key",
+    "registration_request",
+    "prepare_signature",
+    "confirm_signature",
+    "outbox",
+    "inbox",
+    "set_nodes",
+    "test_node",
+    "acknowledge_alarm",
+];
+
+#[tauri::command]
+pub fn status(ws: Ws<'_>) -> Result<SyncStatus, WsError> {
+    ws.status()
+}
+
+#[tauri::command]
+pub async fn sync_now(ws: Ws<'_>) -> Result<SyncStatus, WsError> {
+    ws.sync().await
+}
+
+#[tauri::command]
+pub fn keys(ws: Ws<'_>) -> Result<Vec<KeyInfo>, WsError> {
+    ws.keys()
+}
+
+#[tauri::command]
+pub async fn create_key(ws: Ws<'_>, label: String) -> Result<KeyInfo, WsError> {
+    ws.create_key(&label).await
+}
+
+#[tauri::command]
+pub async fn import_key(
+    ws: Ws<'_>,
+    backup: String,
+    passphrase: String,
+    label: String,
+) -> Result<KeyInfo, WsError> {
+    ws.import_key(&backup, &passphrase, &label).await
+}
+
+#[tauri::command]
+pub fn export_backup(ws: Ws<'_>, passphrase: String) -> Result<String, WsError> {
+    ws.export_backup(&passphrase)
+}
+
+#[tauri::command]
+pub fn delete_key(ws: Ws<'_>, key_id: String) -> Result<(), WsError> {
+    ws.delete_key(&key_id)
+}
+
+#[tauri::command]
+pub fn rotate_key(ws: Ws<'_>) -> Result<OutboxItem, WsError> {
+    ws.rotate_key()
+}
+
+#[tauri::command]
+pub fn registration_request(
+    ws: Ws<'_>,
+    name: String,
+    department: String,
+) -> Result<RegistrationRequest, WsError> {
+    ws.registration_request(&name, &department)
+}
+
+#[tauri::command]
+pub fn prepare_signature(ws: Ws<'_>, request: SignRequest) -> Result<SignPreview, WsError> {
+    ws.prepare(&request)
+}
+
+#[tauri::command]
+pub async fn confirm_signature(ws: Ws<'_>, preview_id: String) -> Result<OutboxItem, WsError> {
+    let item = ws.confirm(&preview_id)?;
+    // Deliver at once when online; the background loop retries otherwise.
+    if ws.flush_outbox().await.is_ok() {
+        let _ = ws.sync().await;
+    }
+    Ok(ws
+        .outbox()?
+        .into_iter()
+        .find(|o| o.id == item.id)
+        .unwrap_or(item))
+}
+
+#[tauri::command]
+pub fn outbox(ws: Ws<'_>) -> Result<Vec<OutboxItem>, WsError> {
+    ws.outbox()
+}
+
+#[tauri::command]
+pub fn inbox(ws: Ws<'_>) -> Result<Vec<InboxEntry>, WsError> {
+    ws.inbox()
+}
+
+#[tauri::command]
+pub async fn set_nodes(ws: Ws<'_>, urls: Vec<String>) -> Result<SyncStatus, WsError> {
+    ws.set_nodes(urls).await?;
+    ws.status()
+}
+
+#[tauri::command]
+pub async fn test_node(url: String) -> Result<NodeProbe, WsError> {
+    Workstation::probe_node(&url).await
+}
+
+#[tauri::command]
+pub fn acknowledge_alarm(ws: Ws<'_>, id: i64) -> Result<(), WsError> {
+    ws.acknowledge_alarm(id)
+}
