@@ -3,6 +3,9 @@
 //! No command takes a file path, SQL or a key: backups travel as text the
 //! UI reads or saves itself, and keys never leave the keychain.
 
+// Tauri hands commands owned arguments and `State` by value.
+#![allow(clippy::needless_pass_by_value)]
+
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
