@@ -255,6 +255,19 @@ impl ChainCursor {
         block: &Block,
         proposer_key: impl Fn(&KeyId) -> Option<PublicKey>,
     ) -> Result<Hash32, BlockError> {
+        let leaves = tx_leaf_hashes(&block.txs)?;
+        self.verify_next_with_leaves(block, &leaves, proposer_key)
+    }
+
+    /// [`ChainCursor::verify_next`] with the transactions' leaf hashes
+    /// already computed (`leaves[i]` for `block.txs[i]`, e.g. from
+    /// [`crate::tx::Envelope::digests`]).
+    pub fn verify_next_with_leaves(
+        &mut self,
+        block: &Block,
+        leaves: &[Hash32],
+        proposer_key: impl Fn(&KeyId) -> Option<PublicKey>,
+    ) -> Result<Hash32, BlockError> {
         let h = &block.header;
         let height = h.height;
         if h.chain_id != self.chain_id {
@@ -298,12 +311,11 @@ impl ChainCursor {
                 body,
             });
         }
-        let leaves = tx_leaf_hashes(&block.txs)?;
-        if merkle::root_of(&leaves) != h.tx_root {
+        if leaves.len() != block.txs.len() || merkle::root_of(leaves) != h.tx_root {
             return Err(BlockError::TxRoot { height });
         }
         let mut log = self.log.clone();
-        for leaf in &leaves {
+        for leaf in leaves {
             log.push_hash(*leaf);
         }
         if log.size != h.log_size {

@@ -138,6 +138,17 @@ fn envelope_leaf(body_jcs: &[u8], sig: &Signature) -> Vec<u8> {
     leaf
 }
 
+/// A transaction's id, signed message and log leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxDigests {
+    /// SHA-256 of `msg`.
+    pub id: Hash32,
+    /// `govchain/v1/tx/<chain_id> || 0x00 || JCS(body)`.
+    pub msg: Vec<u8>,
+    /// RFC 6962 leaf hash of `JCS(envelope)`.
+    pub leaf_hash: Hash32,
+}
+
 /// An envelope with its id, signed message and log leaf hash computed once.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -200,14 +211,25 @@ impl Envelope {
         Ok(envelope_leaf(&self.body.canonical_json()?, &self.sig))
     }
 
-    /// Computes the id, signed message and leaf hash from one canonical
-    /// encoding of the body (what admission and the log need).
-    pub fn prepare(self) -> Result<Prepared, TxError> {
+    /// The id, signed message and leaf hash, from one canonical encoding of
+    /// the body.
+    pub fn digests(&self) -> Result<TxDigests, TxError> {
         let body = self.body.canonical_json()?;
         let leaf_hash = crate::merkle::leaf_hash(&envelope_leaf(&body, &self.sig));
         let msg = domain::tagged(Domain::Tx, &self.body.chain_id, &body);
-        Ok(Prepared {
+        Ok(TxDigests {
             id: Hash32::sha256(&msg),
+            msg,
+            leaf_hash,
+        })
+    }
+
+    /// [`Envelope::digests`] kept with the envelope (what admission and the
+    /// log need).
+    pub fn prepare(self) -> Result<Prepared, TxError> {
+        let TxDigests { id, msg, leaf_hash } = self.digests()?;
+        Ok(Prepared {
+            id,
             msg,
             leaf_hash,
             env: self,

@@ -652,7 +652,7 @@ impl Workstation {
         result.map(|()| status)
     }
 
-    async fn sync_with(&self, client: &NodeClient) -> Result<(), WsError> {
+    async fn sync_with(&self, client: &Arc<NodeClient>) -> Result<(), WsError> {
         for _ in 0..3 {
             self.fetch_blocks(client).await?;
             let (source, note) = client.checkpoint().await?;
@@ -690,57 +690,43 @@ impl Workstation {
         Ok(())
     }
 
-    async fn fetch_blocks(&self, client: &NodeClient) -> Result<(), WsError> {
+    async fn fetch_blocks(&self, client: &Arc<NodeClient>) -> Result<(), WsError> {
+        let fetch = |from: u64| {
+            let c = client.clone();
+            tokio::spawn(async move { c.blocks(from, SYNC_PAGE).await })
+        };
+        let (mut chain, ours, mut from) = {
+            let inner = self.lock()?;
+            let from = inner.chain.as_ref().map_or(0, |c| c.cursor.next_height);
+            (inner.chain.clone(), Self::own_signers(&inner)?, from)
+        };
+        let mut pending = fetch(from);
         loop {
-            let (mut chain, from, ours) = {
-                let inner = self.lock()?;
-                let from = inner.chain.as_ref().map_or(0, |c| c.cursor.next_height);
-                (inner.chain.clone(), from, Self::own_signers(&inner)?)
-            };
-            let (_, page) = client.blocks(from, SYNC_PAGE).await?;
+            let (_, page) = pending
+                .await
+                .map_err(|e| WsError::Offline(format!("fetch task: {e}")))??;
             if page.blocks.is_empty() {
                 return Ok(());
             }
             let target = page.height;
-            let (chain, verified, committed, failure) = tokio::task::spawn_blocking(move || {
-                let mut verified = Vec::with_capacity(page.blocks.len());
-                let mut committed = Vec::new();
-                let mut failure = None;
-                for raw in page.blocks {
-                    let text = raw.get();
-                    let block = match Block::from_json(text.as_bytes()) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            failure = Some(WsError::verification(e.code(), e.to_string()));
-                            break;
-                        }
-                    };
-                    let c =
-                        chain.get_or_insert_with(|| LocalChain::new(block.header.chain_id.clone()));
-                    match c.apply(&block, SigCheck::Verify) {
-                        Ok(hash) => {
-                            for tx in block.txs.iter().filter(|t| ours.contains(&t.body.signer)) {
-                                if let Ok(id) = tx.id() {
-                                    committed.push((id.to_hex(), block.header.height));
-                                }
-                            }
-                            verified.push((block, hash, text.to_owned()));
-                        }
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
-                }
-                (chain, verified, committed, failure)
-            })
-            .await
-            .map_err(|e| WsError::Storage(format!("verification task: {e}")))?;
+            from += page.blocks.len() as u64;
+            // The next page downloads while this one is verified.
+            pending = fetch(from);
+            let ours = ours.clone();
+            let PageResult {
+                chain: next_chain,
+                verified,
+                committed,
+                failure,
+            } = tokio::task::spawn_blocking(move || verify_page(chain, &page.blocks, &ours))
+                .await
+                .map_err(|e| WsError::Storage(format!("verification task: {e}")))?;
+            chain = next_chain;
             let height = {
                 let mut inner = self.lock()?;
                 if !verified.is_empty() {
                     inner.cache.append_blocks(&verified)?;
-                    inner.chain = chain;
+                    inner.chain.clone_from(&chain);
                     let at = now().to_string();
                     for (id, h) in &committed {
                         inner
@@ -761,9 +747,11 @@ impl Workstation {
             }
             (self.notify)(Event::Progress(SyncProgress { height, target }));
             if let Some(e) = failure {
+                pending.abort();
                 return Err(e);
             }
             if height >= target {
+                pending.abort();
                 return Ok(());
             }
         }
@@ -857,6 +845,67 @@ impl Workstation {
         f: impl FnOnce(&govchain_ledger::state::State) -> R,
     ) -> Result<Option<R>, WsError> {
         Ok(self.lock()?.chain.as_ref().map(|c| f(&c.state)))
+    }
+}
+
+/// Threads used to verify received blocks.
+const VERIFY_THREADS: usize = 2;
+
+type Verified = Vec<(Block, govchain_ledger::types::Hash32, String)>;
+
+/// What [`verify_page`] returns.
+struct PageResult {
+    chain: Option<LocalChain>,
+    verified: Verified,
+    /// This workstation's transactions among them: `(id, height)`.
+    committed: Vec<(String, u64)>,
+    failure: Option<WsError>,
+}
+
+/// Parses (in parallel) and verifies a page of blocks on top of `chain`.
+/// Returns the chain after the last good block, the good blocks with their
+/// hashes and wire text, this workstation's transactions among them
+/// (`(id, height)`), and the failure that stopped it, if any.
+fn verify_page(
+    mut chain: Option<LocalChain>,
+    raws: &[Box<serde_json::value::RawValue>],
+    ours: &HashSet<KeyId>,
+) -> PageResult {
+    let parsed = crate::verify::par_map(raws, VERIFY_THREADS, |raw| {
+        Block::from_json(raw.get().as_bytes())
+    });
+    let mut verified = Vec::with_capacity(raws.len());
+    let mut committed = Vec::new();
+    let mut failure = None;
+    for (raw, block) in raws.iter().zip(parsed) {
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                failure = Some(WsError::verification(e.code(), e.to_string()));
+                break;
+            }
+        };
+        let c = chain.get_or_insert_with(|| LocalChain::new(block.header.chain_id.clone()));
+        match c.apply_with(&block, SigCheck::Verify, VERIFY_THREADS) {
+            Ok(hash) => {
+                for tx in block.txs.iter().filter(|t| ours.contains(&t.body.signer)) {
+                    if let Ok(id) = tx.id() {
+                        committed.push((id.to_hex(), block.header.height));
+                    }
+                }
+                verified.push((block, hash, raw.get().to_owned()));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    PageResult {
+        chain,
+        verified,
+        committed,
+        failure,
     }
 }
 

@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 
 use govchain_ledger::block::{Block, ChainCursor};
-use govchain_ledger::crypto::{KeyId, PublicKey};
+use govchain_ledger::crypto::{BatchItem, KeyId, PublicKey};
 use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_ED25519};
 use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::tx::{Envelope, TxDigests};
 use govchain_ledger::types::{ChainId, Hash32};
 use govchain_ledger::ErrorCode;
 
@@ -46,6 +47,72 @@ fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
         .map(|d| d.node_key)
 }
 
+/// `f` over `items` in up to `threads` contiguous chunks, in order.
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let f = &f;
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Batch-verifies the signatures of `block` whose keys are known before it
+/// (`keys[i]`), in up to `threads` batches at once. Returns which were
+/// checked, or the index of a bad one.
+fn verify_signatures(
+    block: &Block,
+    digests: &[TxDigests],
+    keys: &[Option<PublicKey>],
+    threads: usize,
+) -> Result<Vec<bool>, usize> {
+    let items: Vec<(usize, BatchItem<'_>)> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            k.as_ref().map(|key| {
+                (
+                    i,
+                    BatchItem {
+                        key,
+                        msg: &digests[i].msg,
+                        sig: &block.txs[i].sig,
+                    },
+                )
+            })
+        })
+        .collect();
+    let chunk = items.len().div_ceil(threads.max(1)).max(64);
+    let groups: Vec<&[(usize, BatchItem<'_>)]> = items.chunks(chunk).collect();
+    let results = par_map(&groups, if groups.len() > 1 { threads } else { 1 }, |g| {
+        let batch: Vec<BatchItem<'_>> = g.iter().map(|(_, b)| *b).collect();
+        match govchain_ledger::crypto::verify_batch(&batch) {
+            Ok(()) => None,
+            Err(_) => g
+                .iter()
+                .find(|(_, b)| b.key.verify(b.msg, b.sig).is_err())
+                .map_or(Some(g.first().map_or(0, |x| x.0)), |(i, _)| Some(*i)),
+        }
+    });
+    if let Some(bad) = results.into_iter().flatten().min() {
+        return Err(bad);
+    }
+    Ok(keys.iter().map(Option::is_some).collect())
+}
+
 impl LocalChain {
     pub fn new(chain_id: ChainId) -> Self {
         Self {
@@ -76,11 +143,30 @@ impl LocalChain {
     /// Verifies `block` as the next one and applies it; on any failure
     /// nothing changes. `sigs` is `Verify` for anything received from a
     /// node; `Skip` only when replaying this workstation's own verified cache.
+    /// Digests and signature batches are split over `threads` threads.
     pub fn apply(&mut self, block: &Block, sigs: SigCheck) -> Result<Hash32, WsError> {
+        self.apply_with(block, sigs, 1)
+    }
+
+    /// [`LocalChain::apply`] using up to `threads` threads.
+    pub fn apply_with(
+        &mut self,
+        block: &Block,
+        sigs: SigCheck,
+        threads: usize,
+    ) -> Result<Hash32, WsError> {
         let height = block.header.height;
         let fail = |code: &str, e: &dyn std::fmt::Display| {
             WsError::verification(code, format!("block {height}: {e}"))
         };
+        // Threads pay off from a few dozen transactions on.
+        let threads = if block.txs.len() < 64 { 1 } else { threads };
+        let digests = par_map(&block.txs, threads, Envelope::digests)
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| d.map_err(|e| fail(e.code(), &format!("transaction {i}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let leaves: Vec<Hash32> = digests.iter().map(|d| d.leaf_hash).collect();
         // Header first (PROTOCOL.md §7.3), then signatures and rules; block
         // 0's proposer is one of the nodes it creates, known only after it.
         let mut cursor = self.cursor.clone();
@@ -89,18 +175,30 @@ impl LocalChain {
         } else {
             Some(
                 cursor
-                    .verify_next(block, |id| node_key(&self.state, id))
+                    .verify_next_with_leaves(block, &leaves, |id| node_key(&self.state, id))
                     .map_err(|e| fail(e.code(), &e))?,
             )
         };
+        let verified = match sigs {
+            SigCheck::Skip => vec![true; block.txs.len()],
+            SigCheck::Verify => {
+                let keys = self.state.block_keys(block);
+                verify_signatures(block, &digests, &keys, threads).map_err(|i| {
+                    fail(
+                        "tx.bad_signature",
+                        &format!("transaction {i}: the signature does not verify"),
+                    )
+                })?
+            }
+        };
         let next = self
             .state
-            .apply_block(block, sigs)
+            .apply_block_prepared(block, &digests, &verified)
             .map_err(|(i, r)| fail(r.code(), &format!("transaction {i}: {r}")))?;
         let hash = match early {
             Some(h) => h,
             None => cursor
-                .verify_next(block, |id| node_key(&next, id))
+                .verify_next_with_leaves(block, &leaves, |id| node_key(&next, id))
                 .map_err(|e| fail(e.code(), &e))?,
         };
         let digest = next.digest().map_err(|e| fail(e.code(), &e))?;

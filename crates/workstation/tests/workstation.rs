@@ -32,6 +32,35 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Everything logged (at TRACE, by every crate) while the tests run.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+    .clone()
+}
+
 /// Every value the UI would receive, as JSON text (to search for secrets).
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<String>>>);
@@ -87,6 +116,7 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     if !keyring_available() {
         return;
     }
+    let logs = capture_logs();
     let dir = temp_dir("main");
     let service = format!("govchain-test-main-{}", std::process::id());
     let seen = Seen::default();
@@ -270,6 +300,12 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     // No secret in the cache, the logs or anything sent to the UI.
     ws.shutdown().await.unwrap();
     let mut haystack = seen.all().into_bytes();
+    let logged = logs.0.lock().unwrap().clone();
+    assert!(
+        !logged.is_empty(),
+        "nothing was logged: the log search would prove nothing"
+    );
+    haystack.extend_from_slice(&logged);
     for f in ["cache.sqlite", "cache.sqlite-wal"] {
         for d in [&dir, &other_dir] {
             if let Ok(bytes) = std::fs::read(d.join(f)) {

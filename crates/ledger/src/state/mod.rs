@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::block::Block;
 use crate::crypto::{BatchItem, KeyId, PublicKey};
 use crate::jcs;
-use crate::tx::Envelope;
+use crate::tx::{Envelope, TxDigests};
 use crate::types::{ChainId, Hash32, Timestamp};
 pub use kinds::Action;
 pub use rejection::Rejection;
@@ -266,16 +266,82 @@ impl State {
     /// Applies one block atomically: all of its transactions or none. The
     /// returned state has `next_height` advanced and `time` set to the block's.
     pub fn apply_block(&self, block: &Block, sigs: SigCheck) -> Result<State, (usize, Rejection)> {
-        let mut next = self.clone();
-        let h = &block.header;
-        let batch_checked = if sigs == SigCheck::Verify {
-            next.verify_block_signatures(block)?
+        let digests = block
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, env)| {
+                env.digests()
+                    .map_err(|e| (i, bad_payload(&env.body.kind, &e.to_string())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let verified = if sigs == SigCheck::Verify {
+            let keys = self.block_keys(block);
+            let items: Vec<(usize, BatchItem<'_>)> = keys
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| {
+                    k.as_ref().map(|key| {
+                        (
+                            i,
+                            BatchItem {
+                                key,
+                                msg: &digests[i].msg,
+                                sig: &block.txs[i].sig,
+                            },
+                        )
+                    })
+                })
+                .collect();
+            let batch: Vec<BatchItem<'_>> = items.iter().map(|(_, b)| *b).collect();
+            crate::crypto::verify_batch(&batch).map_err(|e| match e {
+                crate::crypto::CryptoError::BatchBadSignature { index } => {
+                    (items[index].0, Rejection::BadSignature)
+                }
+                _ => (items.first().map_or(0, |x| x.0), Rejection::BadSignature),
+            })?;
+            keys.iter().map(Option::is_some).collect()
         } else {
             vec![true; block.txs.len()]
         };
+        self.apply_block_prepared(block, &digests, &verified)
+    }
+
+    /// The key each transaction of `block` must be signed with, from this
+    /// (pre-block) state; `None` for signers the block itself registers
+    /// (their signatures are checked one by one as the block applies).
+    pub fn block_keys(&self, block: &Block) -> Vec<Option<PublicKey>> {
+        let height = block.header.height;
+        block
+            .txs
+            .iter()
+            .map(|env| self.key_for(&env.body.signer, height).ok())
+            .collect()
+    }
+
+    /// Applies `block` given each transaction's digests (`digests[i]` from
+    /// [`Envelope::digests`] of `block.txs[i]`) and which signatures the
+    /// caller verified (`verified[i]`: checked against
+    /// [`State::block_keys`]`[i]`, in any batches or threads it likes). The
+    /// other transactions' signatures are checked one by one here.
+    pub fn apply_block_prepared(
+        &self,
+        block: &Block,
+        digests: &[TxDigests],
+        verified: &[bool],
+    ) -> Result<State, (usize, Rejection)> {
+        let n = block.txs.len();
+        if digests.len() != n || verified.len() != n {
+            return Err((
+                0,
+                bad_payload("block", "digests and checks must match the transactions"),
+            ));
+        }
+        let mut next = self.clone();
+        let h = &block.header;
         for (i, env) in block.txs.iter().enumerate() {
-            let r = if batch_checked[i] {
-                next.apply_tx_at(env, None, h.height, h.time)
+            let r = if verified[i] {
+                next.apply_tx_at(env, Some(digests[i].id), h.height, h.time)
             } else {
                 // Signed by a key this block registers: check it one by one
                 // now that the key is known.
@@ -286,48 +352,6 @@ impl State {
         next.next_height = h.height + 1;
         next.time = Some(h.time);
         Ok(next)
-    }
-
-    /// Batch-verifies every transaction signature of a block whose signer's
-    /// key is known before the block; returns which transactions were checked.
-    /// The others (keys registered inside the same block) are checked one by
-    /// one as the block applies.
-    fn verify_block_signatures(&self, block: &Block) -> Result<Vec<bool>, (usize, Rejection)> {
-        let height = block.header.height;
-        let mut keys = Vec::with_capacity(block.txs.len());
-        let mut msgs = Vec::with_capacity(block.txs.len());
-        let mut idx = Vec::with_capacity(block.txs.len());
-        for (i, env) in block.txs.iter().enumerate() {
-            if let Ok(key) = self.key_for(&env.body.signer, height) {
-                let msg = env
-                    .body
-                    .signed_message()
-                    .map_err(|e| (i, bad_payload(&env.body.kind, &e.to_string())))?;
-                keys.push(key);
-                msgs.push(msg);
-                idx.push(i);
-            }
-        }
-        let items: Vec<BatchItem<'_>> = idx
-            .iter()
-            .enumerate()
-            .map(|(j, &i)| BatchItem {
-                key: &keys[j],
-                msg: &msgs[j],
-                sig: &block.txs[i].sig,
-            })
-            .collect();
-        crate::crypto::verify_batch(&items).map_err(|e| match e {
-            crate::crypto::CryptoError::BatchBadSignature { index } => {
-                (idx[index], Rejection::BadSignature)
-            }
-            _ => (idx.first().copied().unwrap_or(0), Rejection::BadSignature),
-        })?;
-        let mut checked = vec![false; block.txs.len()];
-        for i in idx {
-            checked[i] = true;
-        }
-        Ok(checked)
     }
 
     /// Applies one transaction at `height`/`time` (the block's), verifying its

@@ -1,0 +1,288 @@
+//! Workstation benchmarks, one run each (numbers for BENCHMARKS.md):
+//!
+//! * sync + full verification of `--txs` transactions (default 1,000,000)
+//!   from a local node over loopback HTTP, against the raw single-core batch
+//!   verification of the same signatures measured in the same run;
+//! * sign one workflow step (preview + keychain + sign + durable outbox),
+//!   median and p99 of 50, when a Secret Service is available
+//!   (`scripts/with-keyring.sh`).
+//!
+//! `cargo bench -p govchain-workstation --bench sync -- --txs 1000000`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::too_many_lines
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use govchain_ledger::crypto::{self, BatchItem, SecretKey};
+use govchain_ledger::state::kinds::Genesis;
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Hash32};
+use govchain_node::{Core, Limits};
+use govchain_workstation::Workstation;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+const OFFICIALS: usize = 2000;
+
+fn key(label: &str) -> SecretKey {
+    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(label.as_bytes()).0))
+}
+
+fn sign(
+    chain: &ChainId,
+    k: &SecretKey,
+    seq: u64,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Envelope {
+    Envelope::sign(
+        k,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: k.key_id(),
+            seq,
+            kind: kind.into(),
+            payload,
+            created_at: govchain_node::api::now(),
+        },
+    )
+    .unwrap()
+}
+
+/// A node database holding `txs` `access.record` transactions from 2,000
+/// officials, in blocks of 2,000; and the envelopes.
+fn build_chain(dir: &std::path::Path, txs: usize) -> Vec<Envelope> {
+    std::fs::create_dir_all(dir).unwrap();
+    let chain: ChainId = "bench".parse().unwrap();
+    let (node, admin) = (key("bench node"), key("bench admin"));
+    let genesis: Genesis = serde_json::from_value(json!({
+        "origin": "govchain.example/bench", "consortium_threshold": 1,
+        "departments": [{"id": "d", "name": "d", "node_key": node.public_key(), "admin_threshold": 1,
+                         "admins": [{"name": "admin", "public_key": admin.public_key()}]}]}))
+    .unwrap();
+    let block =
+        govchain_node::genesis_block(&chain, &genesis, &admin, &node, govchain_node::api::now())
+            .unwrap();
+    let mut core = Core::open(
+        &dir.join("chain.sqlite"),
+        node,
+        "bench.node",
+        Some(&block),
+        Limits::default(),
+    )
+    .unwrap();
+    let people: Vec<SecretKey> = (0..OFFICIALS)
+        .map(|i| key(&format!("official {i}")))
+        .collect();
+    for (i, p) in people.iter().enumerate() {
+        let reg = sign(
+            &chain,
+            &admin,
+            i as u64 + 2,
+            "official.register",
+            json!({"department": "d", "name": format!("o{i}"), "public_key": p.public_key()}),
+        );
+        core.submit(reg, core.now()).unwrap();
+    }
+    while core.produce(core.now()).unwrap().is_some() {}
+    // Sign on both cores.
+    let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": govchain_node::api::now()});
+    let half = txs / 2;
+    let envs: Vec<Envelope> = std::thread::scope(|s| {
+        let parts: Vec<_> = [(0, half), (half, txs)]
+            .into_iter()
+            .map(|(a, b)| {
+                let (people, chain, entry) = (&people, &chain, &entry);
+                s.spawn(move || {
+                    (a..b)
+                        .map(|i| {
+                            sign(
+                                chain,
+                                &people[i % OFFICIALS],
+                                (i / OFFICIALS) as u64 + 1,
+                                "access.record",
+                                json!({"entries": [entry]}),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    for chunk in envs.chunks(2000) {
+        let keys = core.keys_for(chunk);
+        let prepared: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                e.clone()
+                    .prepare()
+                    .map_err(|x| govchain_node::NodeError::bad(&x))
+            })
+            .collect();
+        let ok = govchain_node::chain::verify_signatures(&prepared, &keys);
+        let now = core.now();
+        for r in core.admit_batch(prepared, &ok, now) {
+            r.unwrap();
+        }
+        core.produce(core.now()).unwrap();
+    }
+    while core.produce(core.now()).unwrap().is_some() {}
+    envs
+}
+
+fn raw_verify_rate(envs: &[Envelope]) -> f64 {
+    let people: Vec<_> = (0..OFFICIALS)
+        .map(|i| key(&format!("official {i}")).public_key())
+        .collect();
+    let msgs: Vec<Vec<u8>> = envs
+        .iter()
+        .map(|e| e.body.signed_message().unwrap())
+        .collect();
+    let started = Instant::now();
+    for (c, chunk) in envs.chunks(1024).enumerate() {
+        let items: Vec<BatchItem<'_>> = chunk
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                let i = c * 1024 + j;
+                BatchItem {
+                    key: &people[i % OFFICIALS],
+                    msg: &msgs[i],
+                    sig: &e.sig,
+                }
+            })
+            .collect();
+        crypto::verify_batch(&items).unwrap();
+    }
+    envs.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let txs = arg("--txs", 1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = std::env::temp_dir().join(format!("govchain-sync-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+
+    let started = Instant::now();
+    let envs = build_chain(&base.join("node"), txs);
+    eprintln!(
+        "chain of {txs} transactions built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let raw = raw_verify_rate(&envs);
+    drop(envs);
+
+    rt.block_on(async {
+        let core = Core::open(
+            &base.join("node/chain.sqlite"),
+            key("bench node"),
+            "bench.node",
+            None,
+            Limits::default(),
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(govchain_node::run(
+            listener,
+            Arc::new(Mutex::new(core)),
+            Duration::from_millis(100),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let ws =
+            Workstation::open(&base.join("ws"), "govchain-bench-unused", Arc::new(|_| {})).unwrap();
+        ws.set_nodes(vec![url]).await.unwrap();
+        let t = Instant::now();
+        let status = ws.sync().await.unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(status.log_size >= txs as u64 && status.checkpoint_size == Some(status.log_size));
+        let n = status.log_size as f64;
+        println!(
+            "sync + verify       {} transactions in {secs:.2} s ({:.0} tx/s)",
+            status.log_size,
+            n / secs
+        );
+        println!(
+            "raw batch verify    {raw:.0} tx/s (one core, same signatures) -> {:.2} s for these",
+            n / raw
+        );
+        println!(
+            "ratio               {:.2} x raw batch verification time",
+            secs / (n / raw)
+        );
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+
+        if std::env::var_os("GOVCHAIN_KEYRING").is_some() {
+            sign_latency(&base).await;
+        } else {
+            println!("sign one step       skipped (run under scripts/with-keyring.sh)");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Preview + confirm of a workflow step with the key in the real keychain.
+async fn sign_latency(base: &std::path::Path) {
+    use govchain_workstation::demo::{DemoNode, DEMO_CASE};
+    use govchain_workstation::dto::{SignRequest, StepDecision};
+    let node = DemoNode::start(&base.join("demo")).await.unwrap();
+    let ws = Workstation::open(
+        &base.join("ws-sign"),
+        &format!("govchain-bench-{}", std::process::id()),
+        Arc::new(|_| {}),
+    )
+    .unwrap();
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    let key = ws.create_key("基准").await.unwrap();
+    node.register_user(
+        &govchain_node::config::parse_public_key(&key.public_key).unwrap(),
+        "基准",
+    )
+    .unwrap();
+    ws.sync().await.unwrap();
+    let req = SignRequest::SignStep {
+        case_id: DEMO_CASE.into(),
+        stage: 1,
+        decision: StepDecision::Approve,
+        comment: "同意".into(),
+        attachments: vec![],
+    };
+    let mut ms: Vec<f64> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            let p = ws.prepare(&req).unwrap();
+            ws.confirm(&p.preview_id).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    println!("sign one step       median {:.1} ms, p99 {:.1} ms (preview, keychain, sign, durable outbox; 50 runs)", ms[25], ms[49]);
+    ws.delete_key(&key.key_id).unwrap();
+    node.stop().await.unwrap();
+}
