@@ -373,10 +373,63 @@ async fn sign_offline_restart_then_sync_commits() {
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].status, "queued");
     let node = DemoNode::start(&node_dir).await.unwrap();
-    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    // The first configured node is down: requests fail over to the next.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    ws.set_nodes(vec![dead, node.url().to_owned()])
+        .await
+        .unwrap();
     let h = until_committed(&ws, &item.id).await;
+    assert_eq!(ws.status().unwrap().node.as_deref(), Some(node.url()));
     assert!(h > 0);
     assert_eq!(ws.status().unwrap().outbox_pending, 0);
     ws.delete_key(&key.key_id).unwrap();
     node.stop().await.unwrap();
+}
+
+/// Without a Secret Service the workstation refuses to handle keys and says
+/// what to install (checked in a child process whose D-Bus address leads
+/// nowhere).
+#[test]
+fn no_keychain_is_a_clear_error_not_a_file() {
+    if std::env::var_os("GOVCHAIN_NO_BUS_CHILD").is_some() {
+        let dir = temp_dir("nobus");
+        let ws = Workstation::open(&dir, "govchain-test-nobus", Arc::new(|_| {})).unwrap();
+        let e = ws.keychain().check().unwrap_err();
+        assert_eq!(e.code(), "keychain.unavailable", "{e}");
+        assert!(e.to_string().contains("gnome-keyring"), "{e}");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let e = rt.block_on(ws.create_key("x")).unwrap_err();
+        assert_eq!(e.code(), "keychain.unavailable");
+        // Nothing was written anywhere in its place.
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !n.starts_with("cache.sqlite"))
+            .collect();
+        assert!(files.is_empty(), "{files:?}");
+        assert!(ws.keys().unwrap().is_empty());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "no_keychain_is_a_clear_error_not_a_file",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env("GOVCHAIN_NO_BUS_CHILD", "1")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/govchain-bus",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
