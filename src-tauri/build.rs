@@ -19,6 +19,10 @@ const COMMANDS: &[&str] = &[
     "set_nodes",
     "test_node",
     "acknowledge_alarm",
+    "cases",
+    "case_detail",
+    "projects",
+    "project_detail",
 ];
 
 fn main() {

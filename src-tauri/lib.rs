@@ -65,6 +65,10 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::set_nodes,
             commands::test_node,
             commands::acknowledge_alarm,
+            commands::cases,
+            commands::case_detail,
+            commands::projects,
+            commands::project_detail,
         ])
 }
 

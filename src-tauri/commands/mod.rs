@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    InboxEntry, KeyInfo, NodeProbe, OutboxItem, RegistrationRequest, SignPreview, SignRequest,
-    SyncStatus,
+    CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail,
+    ProjectSummary, RegistrationRequest, SignPreview, SignRequest, SyncStatus,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::State;
@@ -35,6 +35,10 @@ pub const COMMANDS: &[&str] = &[
     "set_nodes",
     "test_node",
     "acknowledge_alarm",
+    "cases",
+    "case_detail",
+    "projects",
+    "project_detail",
 ];
 
 #[tauri::command]
@@ -134,4 +138,24 @@ pub async fn test_node(url: String) -> Result<NodeProbe, WsError> {
 #[tauri::command]
 pub fn acknowledge_alarm(ws: Ws<'_>, id: i64) -> Result<(), WsError> {
     ws.acknowledge_alarm(id)
+}
+
+#[tauri::command]
+pub fn cases(ws: Ws<'_>) -> Result<Vec<CaseSummary>, WsError> {
+    ws.cases()
+}
+
+#[tauri::command]
+pub fn case_detail(ws: Ws<'_>, case_id: String) -> Result<CaseDetail, WsError> {
+    ws.case_detail(&case_id)
+}
+
+#[tauri::command]
+pub fn projects(ws: Ws<'_>) -> Result<Vec<ProjectSummary>, WsError> {
+    ws.projects()
+}
+
+#[tauri::command]
+pub fn project_detail(ws: Ws<'_>, project_id: String) -> Result<ProjectDetail, WsError> {
+    ws.project_detail(&project_id)
 }

@@ -211,6 +211,159 @@ pub struct InboxEntry {
     pub deadline: Option<String>,
 }
 
+/// An official named in a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OfficialRef {
+    pub official_id: String,
+    pub fingerprint: String,
+    pub name: String,
+    pub department: String,
+    pub department_name: String,
+}
+
+/// A case in the case list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CaseSummary {
+    pub case_id: String,
+    pub title: String,
+    pub template: String,
+    /// `open`, `approved`, `rejected`, `withdrawn` or `expired`.
+    pub status: String,
+    pub current_stage: Option<u32>,
+    pub current_stage_name: Option<String>,
+    pub scope: String,
+    pub opened_at: String,
+    pub updated_at: String,
+    pub waiting_for_me: bool,
+}
+
+/// One stage of a case's workflow as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StageView {
+    pub index: u32,
+    pub name: String,
+    pub department: String,
+    pub department_name: String,
+    pub role: String,
+    /// Parallel group: stages of one group are signed in any order.
+    pub group: Option<String>,
+    pub threshold: u32,
+    /// `done`, `current`, `pending`, `rejected` or `skipped`.
+    pub state: String,
+    /// Who approved it in the current round.
+    pub approvals: Vec<OfficialRef>,
+    pub deadline: Option<String>,
+    /// Whether the active key's official may sign it now.
+    pub mine: bool,
+}
+
+/// One signature (or opening/withdrawal) on a case's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TimelineEntry {
+    pub height: u64,
+    pub time: String,
+    pub tx_id: String,
+    pub official: OfficialRef,
+    /// `open`, `approve`, `reject` or `withdraw`.
+    pub action: String,
+    pub stage: Option<u32>,
+    pub stage_name: Option<String>,
+    pub comment: String,
+    pub attachments: Vec<String>,
+}
+
+/// Everything the case screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CaseDetail {
+    pub case_id: String,
+    pub title: String,
+    pub template_id: String,
+    pub template_name: String,
+    pub version: u32,
+    pub scope: String,
+    pub status: String,
+    pub round: u32,
+    pub documents: Vec<String>,
+    pub opener: OfficialRef,
+    pub stages: Vec<StageView>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A project in the project list (amounts in fen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProjectSummary {
+    pub project_id: String,
+    pub name: String,
+    pub budget: u64,
+    pub paid: u64,
+    pub pending: u64,
+    pub left: u64,
+    pub payments: u32,
+    /// Payments whose next step is the active official's.
+    pub awaiting_me: u32,
+    /// The active official's party in the project, if any.
+    pub my_party: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PartyView {
+    /// `developer`, `contractor`, `supervisor` or `operator`.
+    pub party: String,
+    pub official: OfficialRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PayrollLineView {
+    /// Salted hash of the worker's identity.
+    pub worker: String,
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PaymentEventView {
+    pub height: u64,
+    pub time: String,
+    pub tx_id: String,
+    pub official: OfficialRef,
+    /// `request`, `confirm`, `approve`, `refuse` or `execute`.
+    pub step: String,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub amount: u64,
+    pub purpose: String,
+    pub milestone: String,
+    pub invoices: Vec<String>,
+    pub payroll: Vec<PayrollLineView>,
+    pub payroll_total: u64,
+    /// `requested`, `confirmed`, `approved`, `executed` or `refused`.
+    pub status: String,
+    /// The transaction kind of the next step, and whose it is.
+    pub next_step: Option<String>,
+    pub next_party: Option<String>,
+    pub my_turn: bool,
+    pub transfer_ref: Option<String>,
+    pub events: Vec<PaymentEventView>,
+}
+
+/// Everything the project screen shows (amounts in fen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProjectDetail {
+    pub project_id: String,
+    pub name: String,
+    pub budget: u64,
+    pub paid: u64,
+    pub pending: u64,
+    pub left: u64,
+    pub parties: Vec<PartyView>,
+    pub approvers: Vec<String>,
+    pub payments: Vec<PaymentView>,
+    pub my_party: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +395,17 @@ mod tests {
             SyncProgress,
             NodeProbe,
             InboxEntry,
+            OfficialRef,
+            CaseSummary,
+            StageView,
+            TimelineEntry,
+            CaseDetail,
+            ProjectSummary,
+            PartyView,
+            PayrollLineView,
+            PaymentEventView,
+            PaymentView,
+            ProjectDetail,
         )
     }
 

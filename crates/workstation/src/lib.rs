@@ -7,6 +7,7 @@
 //! * [`client`] — HTTP client of department nodes with failover.
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
+//! * [`views`] — screen models (cases, stages, timelines, projects, payments).
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod service;
 pub mod signing;
 pub mod verify;
+pub mod views;
 
 pub use error::{ErrorBody, WsError};
 pub use service::{run_background, Event, Notifier, Workstation};

@@ -87,6 +87,10 @@ fn outbox_item(r: &OutboxRow) -> OutboxItem {
     }
 }
 
+fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, WsError> {
+    s.to_owned().try_into().map_err(WsError::BadRequest)
+}
+
 fn parse_key_id(s: &str) -> Result<KeyId, WsError> {
     KeyId::from_hex(s).map_err(|e| WsError::BadRequest(e.to_string()))
 }
@@ -837,6 +841,45 @@ impl Workstation {
                 deadline: i.deadline.map(|d| d.to_string()),
             })
             .collect())
+    }
+
+    /// The active key's official and the view time, with the state.
+    fn view<R>(
+        &self,
+        f: impl FnOnce(&govchain_ledger::state::State, Option<&KeyId>, Timestamp) -> R,
+    ) -> Result<Option<R>, WsError> {
+        let signer = self.active_key_id()?;
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(None);
+        };
+        let me = signer.map(|k| chain.state.key_index.get(&k).copied().unwrap_or(k));
+        let t = chain.state.time.map_or_else(now, |t| t.max(now()));
+        Ok(Some(f(&chain.state, me.as_ref(), t)))
+    }
+
+    pub fn cases(&self) -> Result<Vec<crate::dto::CaseSummary>, WsError> {
+        Ok(self.view(crate::views::cases)?.unwrap_or_default())
+    }
+
+    pub fn case_detail(&self, case_id: &str) -> Result<crate::dto::CaseDetail, WsError> {
+        let id = ref_id(case_id)?;
+        self.view(|s, me, t| crate::views::case_detail(s, &id, me, t))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("case {case_id}")))
+    }
+
+    pub fn projects(&self) -> Result<Vec<crate::dto::ProjectSummary>, WsError> {
+        Ok(self
+            .view(|s, me, _| crate::views::projects(s, me))?
+            .unwrap_or_default())
+    }
+
+    pub fn project_detail(&self, project_id: &str) -> Result<crate::dto::ProjectDetail, WsError> {
+        let id = ref_id(project_id)?;
+        self.view(|s, me, _| crate::views::project_detail(s, &id, me))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
     }
 
     /// Runs `f` on the verified state (for read-only views).

@@ -203,9 +203,33 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
         ws.confirm(&p.preview_id).unwrap_err().code(),
         "sign.unknown_preview"
     );
+    let before = ws.case_detail(DEMO_CASE).unwrap();
+    assert_eq!(before.stages[1].state, "current");
+    assert!(before.stages[1].mine && !before.stages[2].mine);
+    assert!(ws
+        .cases()
+        .unwrap()
+        .iter()
+        .any(|c| c.case_id == DEMO_CASE && c.waiting_for_me));
     let height = until_committed(&ws, &item.id).await;
     assert!(height > 0);
     assert!(ws.inbox().unwrap().iter().all(|e| e.case_id != DEMO_CASE));
+    let case = ws.case_detail(DEMO_CASE).unwrap();
+    seen.push(&case);
+    assert_eq!(
+        case.stages
+            .iter()
+            .map(|s| s.state.as_str())
+            .collect::<Vec<_>>(),
+        ["done", "done", "current", "pending"]
+    );
+    assert_eq!(case.stages[1].approvals[0].name, "李明");
+    let last = case.timeline.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.stage, last.tx_id.as_str()),
+        ("approve", Some(1), item.id.as_str())
+    );
+    assert_eq!(ws.case_detail("NOPE").unwrap_err().code(), "not_found");
 
     // The supervisor confirms the project's payment; an out-of-order
     // approval is refused before signing.
@@ -244,6 +268,26 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(status, "confirmed");
+    let project = ws.project_detail(DEMO_PROJECT).unwrap();
+    seen.push(&project);
+    assert_eq!(project.my_party.as_deref(), Some("supervisor"));
+    assert_eq!(
+        (project.budget, project.pending, project.paid),
+        (120_000_000, 38_000_000, 0)
+    );
+    let pay = &project.payments[0];
+    assert_eq!((pay.status.as_str(), pay.my_turn), ("confirmed", false));
+    assert_eq!(pay.payroll.len(), 3);
+    assert_eq!(pay.payroll_total, 3_560_000);
+    assert_eq!(
+        pay.events
+            .iter()
+            .map(|e| e.step.as_str())
+            .collect::<Vec<_>>(),
+        ["request", "confirm"]
+    );
+    let summary = ws.projects().unwrap();
+    assert_eq!((summary[0].left, summary[0].awaiting_me), (82_000_000, 0));
 
     // Backup: sealed with a passphrase, imported into another workstation.
     let backup = ws.export_backup("correct horse battery staple").unwrap();

@@ -1,0 +1,306 @@
+//! Screen models computed from the verified state: the case list and a case
+//! with its stages and timeline, the project list and a project with its
+//! payments. Pure functions of the state, the active official and the time.
+
+use govchain_ledger::crypto::KeyId;
+use govchain_ledger::state::funds::Project;
+use govchain_ledger::state::kinds::{Party, RefId};
+use govchain_ledger::state::views;
+use govchain_ledger::state::workflow::{Case, CaseStatus, Template};
+use govchain_ledger::state::State;
+use govchain_ledger::types::Timestamp;
+
+use crate::dto::{
+    CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentView,
+    PayrollLineView, ProjectDetail, ProjectSummary, StageView, TimelineEntry,
+};
+
+fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Name and department of an official (or just the id if unknown).
+pub fn official_ref(s: &State, id: &KeyId) -> OfficialRef {
+    let o = s.officials.get(id);
+    let department = o.map(|o| o.department.to_string()).unwrap_or_default();
+    OfficialRef {
+        official_id: id.to_hex(),
+        fingerprint: id.fingerprint(),
+        name: o.map_or_else(|| id.fingerprint(), |o| o.name.clone()),
+        department_name: o
+            .and_then(|o| s.departments.get(&o.department))
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        department,
+    }
+}
+
+fn template<'a>(s: &'a State, c: &Case) -> Option<&'a Template> {
+    s.templates.get(&Template::key(&c.template, c.version))
+}
+
+fn may_sign(
+    s: &State,
+    me: Option<&KeyId>,
+    c: &Case,
+    t: &Template,
+    stage: usize,
+    now: Timestamp,
+) -> bool {
+    let Some(me) = me else {
+        return false;
+    };
+    let st = &t.stages[stage];
+    c.waiting_stages(t).contains(&stage)
+        && c.expired_stage(t, now).is_none()
+        && !c.approvals[stage].contains(me)
+        && s.has_role(me, &st.department, &st.role, &c.scope, now)
+}
+
+/// Every case, most recently changed first.
+pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> {
+    let mut out: Vec<CaseSummary> = s
+        .cases
+        .values()
+        .filter_map(|c| {
+            let t = template(s, c)?;
+            let open = c.status == CaseStatus::Open;
+            Some(CaseSummary {
+                case_id: c.id.to_string(),
+                title: c.title.clone(),
+                template: t.name.clone(),
+                status: views::case_status(s, c, now).to_owned(),
+                current_stage: open.then(|| u32_of(c.current)),
+                current_stage_name: open.then(|| t.stages[c.current].name.clone()),
+                scope: c.scope.to_string(),
+                opened_at: c
+                    .events
+                    .first()
+                    .map(|e| e.time.to_string())
+                    .unwrap_or_default(),
+                updated_at: c
+                    .events
+                    .last()
+                    .map(|e| e.time.to_string())
+                    .unwrap_or_default(),
+                waiting_for_me: (0..t.stages.len()).any(|i| may_sign(s, me, c, t, i, now)),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.case_id.cmp(&b.case_id))
+    });
+    out
+}
+
+/// One case: stages as they stand and the signed timeline.
+pub fn case_detail(
+    s: &State,
+    id: &RefId,
+    me: Option<&KeyId>,
+    now: Timestamp,
+) -> Option<CaseDetail> {
+    let c = s.cases.get(id)?;
+    let t = template(s, c)?;
+    let group = t.group_of(c.current);
+    let stages = t
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let state = match c.status {
+                CaseStatus::Approved => "done",
+                CaseStatus::Open if group.contains(&i) => {
+                    if c.approvals[i].len() >= st.threshold as usize {
+                        "done"
+                    } else {
+                        "current"
+                    }
+                }
+                CaseStatus::Open if i < group.start => "done",
+                CaseStatus::Open => "pending",
+                CaseStatus::Rejected if group.contains(&i) => "rejected",
+                _ if i < group.start => "done",
+                _ => "skipped",
+            };
+            let deadline = (state == "current")
+                .then(|| {
+                    st.deadline_secs.and_then(|secs| {
+                        let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
+                        Timestamp::from_unix_millis(c.reached_at.unix_millis().saturating_add(ms))
+                    })
+                })
+                .flatten()
+                .map(|d| d.to_string());
+            StageView {
+                index: u32_of(i),
+                name: st.name.clone(),
+                department: st.department.to_string(),
+                department_name: s
+                    .departments
+                    .get(&st.department)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                role: st.role.to_string(),
+                group: st.group.clone(),
+                threshold: st.threshold,
+                state: state.to_owned(),
+                approvals: c.approvals[i].iter().map(|o| official_ref(s, o)).collect(),
+                deadline,
+                mine: may_sign(s, me, c, t, i, now),
+            }
+        })
+        .collect();
+    let timeline = c
+        .events
+        .iter()
+        .map(|e| TimelineEntry {
+            height: e.height,
+            time: e.time.to_string(),
+            tx_id: e.tx_id.to_hex(),
+            official: official_ref(s, &e.official),
+            action: e.action.clone(),
+            stage: e.stage.map(u32_of),
+            stage_name: e
+                .stage
+                .and_then(|i| t.stages.get(i))
+                .map(|st| st.name.clone()),
+            comment: e.comment.clone(),
+            attachments: e.attachments.iter().map(|h| h.to_hex()).collect(),
+        })
+        .collect();
+    Some(CaseDetail {
+        case_id: c.id.to_string(),
+        title: c.title.clone(),
+        template_id: c.template.to_string(),
+        template_name: t.name.clone(),
+        version: c.version,
+        scope: c.scope.to_string(),
+        status: views::case_status(s, c, now).to_owned(),
+        round: c.round,
+        documents: c.documents.iter().map(|h| h.to_hex()).collect(),
+        opener: official_ref(s, &c.opener),
+        stages,
+        timeline,
+    })
+}
+
+fn my_party(p: &Project, me: Option<&KeyId>) -> Option<Party> {
+    let me = me?;
+    [
+        Party::Developer,
+        Party::Contractor,
+        Party::Supervisor,
+        Party::Operator,
+    ]
+    .into_iter()
+    .find(|&party| p.parties.get(party) == *me)
+}
+
+fn left(p: &Project) -> u64 {
+    p.budget
+        .get()
+        .saturating_sub(p.paid.get())
+        .saturating_sub(p.pending.get())
+}
+
+fn my_turn(p: &Project, pay: &govchain_ledger::state::funds::Payment, me: Option<&KeyId>) -> bool {
+    me.is_some_and(|me| {
+        p.next_step(pay)
+            .is_some_and(|(_, party)| p.parties.get(party) == *me)
+    })
+}
+
+/// Every project.
+pub fn projects(s: &State, me: Option<&KeyId>) -> Vec<ProjectSummary> {
+    s.projects
+        .values()
+        .map(|p| ProjectSummary {
+            project_id: p.id.to_string(),
+            name: p.name.clone(),
+            budget: p.budget.get(),
+            paid: p.paid.get(),
+            pending: p.pending.get(),
+            left: left(p),
+            payments: u32_of(p.payments.len()),
+            awaiting_me: u32_of(
+                p.payments
+                    .values()
+                    .filter(|pay| my_turn(p, pay, me))
+                    .count(),
+            ),
+            my_party: my_party(p, me).map(|x| x.as_str().to_owned()),
+        })
+        .collect()
+}
+
+/// One project with its payments.
+pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<ProjectDetail> {
+    let p = s.projects.get(id)?;
+    let parties = [
+        Party::Developer,
+        Party::Contractor,
+        Party::Supervisor,
+        Party::Operator,
+    ]
+    .into_iter()
+    .map(|party| PartyView {
+        party: party.as_str().to_owned(),
+        official: official_ref(s, &p.parties.get(party)),
+    })
+    .collect();
+    let payments = p
+        .payments
+        .values()
+        .map(|pay| {
+            let next = p.next_step(pay);
+            PaymentView {
+                payment_id: pay.id.to_string(),
+                amount: pay.amount.get(),
+                purpose: pay.purpose.clone(),
+                milestone: pay.milestone.clone(),
+                invoices: pay.invoices.iter().map(|h| h.to_hex()).collect(),
+                payroll: pay
+                    .payroll
+                    .iter()
+                    .map(|l| PayrollLineView {
+                        worker: l.worker.to_hex(),
+                        amount: l.amount.get(),
+                    })
+                    .collect(),
+                payroll_total: pay.payroll_total().get(),
+                status: pay.status.as_str().to_owned(),
+                next_step: next.map(|(kind, _)| kind.to_owned()),
+                next_party: next.map(|(_, party)| party.as_str().to_owned()),
+                my_turn: my_turn(p, pay, me),
+                transfer_ref: pay.transfer_ref.clone(),
+                events: pay
+                    .events
+                    .iter()
+                    .map(|e| PaymentEventView {
+                        height: e.height,
+                        time: e.time.to_string(),
+                        tx_id: e.tx_id.to_hex(),
+                        official: official_ref(s, &e.official),
+                        step: e.step.clone(),
+                        comment: e.comment.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(ProjectDetail {
+        project_id: p.id.to_string(),
+        name: p.name.clone(),
+        budget: p.budget.get(),
+        paid: p.paid.get(),
+        pending: p.pending.get(),
+        left: left(p),
+        parties,
+        approvers: p.approvers.iter().map(|a| a.as_str().to_owned()).collect(),
+        payments,
+        my_party: my_party(p, me).map(|x| x.as_str().to_owned()),
+    })
+}
