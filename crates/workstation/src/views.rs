@@ -8,7 +8,7 @@ use govchain_ledger::state::kinds::{Party, RefId};
 use govchain_ledger::state::views;
 use govchain_ledger::state::workflow::{Case, CaseStatus, Template};
 use govchain_ledger::state::State;
-use govchain_ledger::types::Timestamp;
+use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::dto::{
     CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentView,
@@ -168,7 +168,7 @@ pub fn case_detail(
                 .and_then(|i| t.stages.get(i))
                 .map(|st| st.name.clone()),
             comment: e.comment.clone(),
-            attachments: e.attachments.iter().map(|h| h.to_hex()).collect(),
+            attachments: e.attachments.iter().map(Hash32::to_hex).collect(),
         })
         .collect();
     Some(CaseDetail {
@@ -180,7 +180,7 @@ pub fn case_detail(
         scope: c.scope.to_string(),
         status: views::case_status(s, c, now).to_owned(),
         round: c.round,
-        documents: c.documents.iter().map(|h| h.to_hex()).collect(),
+        documents: c.documents.iter().map(Hash32::to_hex).collect(),
         opener: official_ref(s, &c.opener),
         stages,
         timeline,
@@ -261,7 +261,7 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
                 amount: pay.amount.get(),
                 purpose: pay.purpose.clone(),
                 milestone: pay.milestone.clone(),
-                invoices: pay.invoices.iter().map(|h| h.to_hex()).collect(),
+                invoices: pay.invoices.iter().map(Hash32::to_hex).collect(),
                 payroll: pay
                     .payroll
                     .iter()
