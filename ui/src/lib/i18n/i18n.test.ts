@@ -188,3 +188,24 @@ describe('helpers', () => {
 		expect(format('{toString}', {})).toBe('{toString}');
 	});
 });
+
+describe('values the core sends have labels', () => {
+	// Every status, state and action the Rust side can produce (crates/workstation/src/views.rs,
+	// crates/ledger state): a missing label would show a raw key.
+	const produced: Record<string, string[]> = {
+		'stage.state': ['done', 'current', 'pending', 'rejected', 'skipped'],
+		'case.state': ['open', 'approved', 'rejected', 'withdrawn', 'expired'],
+		action: ['open', 'approve', 'reject', 'withdraw', 'request', 'confirm', 'refuse', 'execute'],
+		outbox: ['queued', 'submitted', 'committed', 'rejected'],
+		party: ['developer', 'contractor', 'supervisor', 'operator'],
+		'payment.state': ['requested', 'confirmed', 'approved', 'executed', 'refused']
+	};
+	it('in every locale', () => {
+		for (const locale of LOCALES) {
+			const catalog: Record<string, string> = CATALOGS[locale];
+			for (const [prefix, values] of Object.entries(produced)) {
+				for (const v of values) expect(catalog[`${prefix}.${v}`], `${locale} ${prefix}.${v}`).toBeTruthy();
+			}
+		}
+	});
+});

@@ -1,0 +1,74 @@
+/**
+ * What every screen shares, as reactive state: the sync status (online, heights, alarms), this
+ * workstation's keys, the outbox and sync progress. Kept current by the core's events; `revision`
+ * increases whenever the verified chain or the outbox changed, so screens know to reload their views.
+ */
+import type { KeyInfo } from './bindings/KeyInfo';
+import type { OutboxItem } from './bindings/OutboxItem';
+import type { SyncProgress } from './bindings/SyncProgress';
+import type { SyncStatus } from './bindings/SyncStatus';
+import { api, events, IpcError } from './ipc';
+
+export class AppState {
+	status = $state<SyncStatus | null>(null);
+	keys = $state<KeyInfo[]>([]);
+	outbox = $state<OutboxItem[]>([]);
+	progress = $state<SyncProgress | null>(null);
+	/** The first load finished (keys known). */
+	ready = $state(false);
+	/** Why the core could not be reached, if it could not. */
+	error = $state<IpcError | null>(null);
+	revision = $state(0);
+
+	#stops: Array<() => void> = [];
+
+	get activeKey(): KeyInfo | undefined {
+		return this.keys.find((k) => k.active);
+	}
+
+	get unacknowledgedAlarms() {
+		return (this.status?.alarms ?? []).filter((a) => !a.acknowledged);
+	}
+
+	async start(): Promise<void> {
+		this.#stops.push(
+			await events.status((s) => {
+				const moved = s.height !== this.status?.height;
+				this.status = s;
+				if (moved) this.revision++;
+			}),
+			await events.outbox((o) => {
+				const i = this.outbox.findIndex((x) => x.id === o.id);
+				if (i >= 0) this.outbox[i] = o;
+				else this.outbox.push(o);
+				this.revision++;
+			}),
+			await events.progress((p) => {
+				this.progress = p.height >= p.target ? null : p;
+			})
+		);
+		await this.refresh();
+		this.ready = true;
+	}
+
+	stop(): void {
+		for (const s of this.#stops.splice(0)) s();
+	}
+
+	async refresh(): Promise<void> {
+		try {
+			[this.status, this.keys, this.outbox] = await Promise.all([api.status(), api.keys(), api.outbox()]);
+			this.error = null;
+			this.revision++;
+		} catch (e) {
+			this.error = e instanceof IpcError ? e : new IpcError({ code: 'ui.ipc', message: String(e) });
+		}
+	}
+
+	async acknowledge(id: number): Promise<void> {
+		await api.acknowledgeAlarm(id);
+		this.status = await api.status();
+	}
+}
+
+export const app = new AppState();

@@ -1,0 +1,121 @@
+/**
+ * The only way the UI talks to the Rust core: typed calls to the Tauri commands (src-tauri/commands)
+ * and their events. Every type comes from the ts-rs bindings generated from Rust (./bindings); none
+ * is written here a second time. Errors arrive as `{code, message}` and are thrown as `IpcError`.
+ *
+ * The transport is replaceable so that Vitest runs the UI logic against a fake core.
+ */
+import type { CaseDetail } from './bindings/CaseDetail';
+import type { CaseSummary } from './bindings/CaseSummary';
+import type { ErrorBody } from './bindings/ErrorBody';
+import type { InboxEntry } from './bindings/InboxEntry';
+import type { KeyInfo } from './bindings/KeyInfo';
+import type { NodeProbe } from './bindings/NodeProbe';
+import type { OutboxItem } from './bindings/OutboxItem';
+import type { ProjectDetail } from './bindings/ProjectDetail';
+import type { ProjectSummary } from './bindings/ProjectSummary';
+import type { RegistrationRequest } from './bindings/RegistrationRequest';
+import type { SignPreview } from './bindings/SignPreview';
+import type { SignRequest } from './bindings/SignRequest';
+import type { SyncProgress } from './bindings/SyncProgress';
+import type { SyncStatus } from './bindings/SyncStatus';
+
+export interface Transport {
+	invoke<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+	listen<T>(event: string, handler: (payload: T) => void): Promise<() => void>;
+}
+
+/** A failed command: the core's stable code and its message. */
+export class IpcError extends Error {
+	readonly code: string;
+	constructor(body: ErrorBody) {
+		super(body.message);
+		this.name = 'IpcError';
+		this.code = body.code;
+	}
+}
+
+function isErrorBody(e: unknown): e is ErrorBody {
+	return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
+}
+
+/** Whether the page runs inside the desktop app (Tauri injects its internals). */
+export function inDesktopApp(): boolean {
+	return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+const tauriTransport: Transport = {
+	async invoke<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+		const { invoke } = await import('@tauri-apps/api/core');
+		return invoke<T>(command, args);
+	},
+	async listen<T>(event: string, handler: (payload: T) => void): Promise<() => void> {
+		const { listen } = await import('@tauri-apps/api/event');
+		return listen<T>(event, (e) => handler(e.payload));
+	}
+};
+
+const outsideApp: Transport = {
+	invoke() {
+		return Promise.reject(
+			new IpcError({ code: 'ui.no_desktop', message: 'This page must run inside the govchain desktop app.' })
+		);
+	},
+	listen() {
+		return Promise.resolve(() => {});
+	}
+};
+
+let transport: Transport | null = null;
+
+/** Replaces the transport (tests). */
+export function setTransport(t: Transport | null): void {
+	transport = t;
+}
+
+function current(): Transport {
+	return transport ?? (inDesktopApp() ? tauriTransport : outsideApp);
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+	try {
+		return await current().invoke<T>(command, args);
+	} catch (e) {
+		if (e instanceof IpcError) throw e;
+		if (isErrorBody(e)) throw new IpcError(e);
+		throw new IpcError({ code: 'ui.ipc', message: String(e) });
+	}
+}
+
+/** The core's events. */
+export const events = {
+	progress: (h: (p: SyncProgress) => void) => current().listen<SyncProgress>('sync-progress', h),
+	status: (h: (s: SyncStatus) => void) => current().listen<SyncStatus>('sync-status', h),
+	outbox: (h: (o: OutboxItem) => void) => current().listen<OutboxItem>('outbox', h)
+};
+
+/** One function per command (argument names as Tauri expects them: camelCase). */
+export const api = {
+	status: () => call<SyncStatus>('status'),
+	syncNow: () => call<SyncStatus>('sync_now'),
+	keys: () => call<KeyInfo[]>('keys'),
+	createKey: (label: string) => call<KeyInfo>('create_key', { label }),
+	importKey: (backup: string, passphrase: string, label: string) =>
+		call<KeyInfo>('import_key', { backup, passphrase, label }),
+	exportBackup: (passphrase: string) => call<string>('export_backup', { passphrase }),
+	deleteKey: (keyId: string) => call<null>('delete_key', { keyId }),
+	rotateKey: () => call<OutboxItem>('rotate_key'),
+	registrationRequest: (name: string, department: string) =>
+		call<RegistrationRequest>('registration_request', { name, department }),
+	prepareSignature: (request: SignRequest) => call<SignPreview>('prepare_signature', { request }),
+	confirmSignature: (previewId: string) => call<OutboxItem>('confirm_signature', { previewId }),
+	outbox: () => call<OutboxItem[]>('outbox'),
+	inbox: () => call<InboxEntry[]>('inbox'),
+	cases: () => call<CaseSummary[]>('cases'),
+	caseDetail: (caseId: string) => call<CaseDetail>('case_detail', { caseId }),
+	projects: () => call<ProjectSummary[]>('projects'),
+	projectDetail: (projectId: string) => call<ProjectDetail>('project_detail', { projectId }),
+	setNodes: (urls: string[]) => call<SyncStatus>('set_nodes', { urls }),
+	testNode: (url: string) => call<NodeProbe>('test_node', { url }),
+	acknowledgeAlarm: (id: number) => call<null>('acknowledge_alarm', { id })
+};
