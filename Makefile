@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test protocol-check lint smoke bench fmt clean
+.PHONY: run test setup ui ui-test rust-test protocol-check lint smoke e2e package bench fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
 	cargo run $(CARGO_FLAGS) --bin govchain
 
 ## make test: install what is missing, then every check and test (UI and Rust).
-test: setup ui-test ui lint rust-test protocol-check smoke
+test: setup ui-test ui lint rust-test protocol-check smoke e2e
 	@echo "make test: all checks passed"
 
 setup:
@@ -41,6 +41,15 @@ smoke:
 	@# The binary as `cargo test` built it (same features: no second build).
 	cargo test $(CARGO_FLAGS) --workspace --no-run
 	scripts/smoke-window.sh target/debug/govchain target/smoke-window.png
+
+## Real-window E2E (WebDriver, real keyring, embedded node); screenshots in target/e2e/.
+e2e:
+	cargo build $(CARGO_FLAGS) --bin govchain
+	scripts/e2e.sh target/debug/govchain target/e2e
+
+## The Debian package (Tauri bundler from ui/node_modules): target/release/bundle/deb/*.deb
+package: setup
+	ui/node_modules/.bin/tauri build --bundles deb
 
 bench:
 	cargo bench $(CARGO_FLAGS) -p govchain-ledger --bench primitives

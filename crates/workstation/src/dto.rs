@@ -207,6 +207,7 @@ pub struct InboxEntry {
     pub stage: u32,
     pub stage_name: String,
     pub department: String,
+    pub department_name: String,
     pub waiting_since: String,
     pub deadline: Option<String>,
 }

@@ -836,6 +836,13 @@ impl Workstation {
                 template: i.template,
                 stage: u32::try_from(i.stage).unwrap_or(u32::MAX),
                 stage_name: i.stage_name,
+                department_name: chain
+                    .state
+                    .departments
+                    .iter()
+                    .find(|(id, _)| id.as_str() == i.department)
+                    .map(|(_, d)| d.name.clone())
+                    .unwrap_or_default(),
                 department: i.department,
                 waiting_since: i.waiting_since.to_string(),
                 deadline: i.deadline.map(|d| d.to_string()),

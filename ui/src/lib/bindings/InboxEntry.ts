@@ -3,4 +3,4 @@
 /**
  * A case waiting for this official (from the verified cache).
  */
-export type InboxEntry = { case_id: string, title: string, template: string, stage: number, stage_name: string, department: string, waiting_since: string, deadline: string | null, };
+export type InboxEntry = { case_id: string, title: string, template: string, stage: number, stage_name: string, department: string, department_name: string, waiting_since: string, deadline: string | null, };

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Real-window end-to-end test of the desktop app (WebDriver through tauri-driver and WebKitWebDriver).
+
+Run by `make e2e` inside Xvfb and a private D-Bus session with a real gnome-keyring
+(scripts/with-keyring.sh). With no node configured the app starts its embedded demo node. The test:
+creates a key (first run), finds the demo renovation case in the inbox, opens it, signs the user's
+stage after checking the canonical JSON and SHA-256 shown, waits until the signature is committed in
+a block the app verified, switches to English, confirms the demo project's payment the same way,
+and saves screenshots of each screen in OUT_DIR.
+
+    e2e.py APP_BINARY OUT_DIR [WEBDRIVER_URL]
+
+Standard library only: the WebDriver protocol is plain JSON over HTTP.
+"""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+APP, OUT = sys.argv[1], sys.argv[2]
+DRIVER = sys.argv[3] if len(sys.argv) > 3 else "http://127.0.0.1:4444"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecc"
+
+
+def eid(el):
+    """The id of an element reference (W3C key, or the legacy one)."""
+    if not isinstance(el, dict) or not el:
+        raise AssertionError(f"not an element: {el!r}")
+    return el.get(ELEMENT) or next(iter(el.values()))
+
+
+def request(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    # tauri-driver sometimes reuses a connection to WebKitWebDriver that the latter has closed and
+    # then drops ours ("client error (SendRequest)"): the command never reached the browser, so
+    # sending it again is safe.
+    for attempt in range(4):
+        req = urllib.request.Request(DRIVER + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return json.loads(r.read() or b"{}").get("value")
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode(errors="replace")
+            if e.code == 502 and attempt < 3:
+                time.sleep(0.3)
+                continue
+            raise RuntimeError(f"{method} {path}: {e.code} {detail}") from None
+        except (ConnectionError, http.client.RemoteDisconnected):
+            if attempt == 3:
+                raise
+            time.sleep(0.3)
+
+
+class Session:
+    def __init__(self):
+        caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": APP}}}}
+        for _ in range(60):
+            try:
+                self.id = request("POST", "/session", caps)["sessionId"]
+                return
+            except (RuntimeError, urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        raise RuntimeError("could not start a WebDriver session")
+
+    def cmd(self, method, path, body=None):
+        return request(method, f"/session/{self.id}{path}", body)
+
+    def script(self, source, *args):
+        return self.cmd("POST", "/execute/sync", {"script": source, "args": list(args)})
+
+    def find(self, css, timeout=30.0, visible_text=None):
+        """Waits for an element matching `css` (and containing `visible_text`)."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            found = self.script(
+                "const t = arguments[1];"
+                "for (const e of document.querySelectorAll(arguments[0])) {"
+                "  if (!t || e.textContent.includes(t)) return e; }"
+                "return null;", css, visible_text)
+            if found:
+                return found
+            time.sleep(0.2)
+            last = css
+        raise AssertionError(f"timed out waiting for {last} {visible_text or ''}")
+
+    def click(self, el):
+        self.cmd("POST", f"/element/{eid(el)}/click", {})
+
+    def type(self, el, text):
+        self.cmd("POST", f"/element/{eid(el)}/value", {"text": text})
+
+    def text(self, el):
+        return self.cmd("GET", f"/element/{eid(el)}/text")
+
+    def attr(self, el, name):
+        return self.script("return arguments[0].getAttribute(arguments[1]);", el, name)
+
+    def go(self, path):
+        """Follows the app's own link to `path` (client-side navigation)."""
+        self.click(self.find(f'a[href="{path}"]'))
+
+    def screenshot(self, name):
+        png = base64.b64decode(self.cmd("GET", "/screenshot"))
+        path = os.path.join(OUT, f"{name}.png")
+        with open(path, "wb") as f:
+            f.write(png)
+        print(f"e2e: screenshot {path} ({len(png)} bytes)")
+
+    def close(self):
+        try:
+            self.cmd("DELETE", "")
+        except Exception:  # the app may already be gone
+            pass
+
+
+def check_preview(s):
+    """The dialog shows canonical JSON whose SHA-256 is the digest it shows."""
+    canonical = s.text(s.find("[data-testid=sign-canonical]"))
+    digest = s.text(s.find("[data-testid=sign-sha256]"))
+    actual = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert actual == digest, f"shown SHA-256 {digest} is not SHA-256 of the shown JSON ({actual})"
+    assert json.loads(canonical)["chain_id"] == "gov-demo"
+    return json.loads(canonical)
+
+
+def wait_committed(s):
+    status = s.find("[data-testid=outbox-status][data-status=committed]", timeout=60)
+    return s.text(status)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    s = Session()
+    try:
+        # First run: a key in the keychain; the demo consortium registers it.
+        name = s.find("[data-testid=first-run-name]", timeout=60)
+        s.screenshot("first-run")
+        s.type(name, "李明")
+        s.click(s.find("[data-testid=first-run-submit]"))
+
+        # Inbox: the renovation case waits at the fire stage.
+        row = s.find("[data-testid=inbox-row]", timeout=60, visible_text="HZ-2026-0042")
+        s.screenshot("inbox")
+        s.click(s.script("return arguments[0].querySelector('a');", row))
+
+        # Case: the fire stage is the user's; sign it.
+        s.find("[data-testid=stage-1][data-state=current]")
+        s.type(s.find("[data-testid=sign-comment]"), "消防通道与喷淋系统设计符合规范，同意。")
+        s.click(s.find("[data-testid=approve]"))
+        body = check_preview(s)
+        assert body["kind"] == "case.sign_step" and body["payload"]["stage"] == 1, body
+        s.screenshot("case-signing")
+        s.click(s.find("[data-testid=sign-confirm]"))
+        print("e2e: case step", wait_committed(s))
+        s.find("[data-testid=stage-1][data-state=done]")
+        s.find("[data-testid=stage-2][data-state=current]")
+        s.screenshot("case-committed")
+
+        # English, then the supervisor confirms the project's payment.
+        s.click(s.find("label[lang=en]"))
+        s.find("h1, h2", visible_text="Stages")
+        s.go("/projects")
+        s.go("/projects/XA-2026-007")
+        s.find("[data-testid=payment-P-001]", timeout=30)
+        accept = s.find("[data-testid=payment-accept]")
+        s.screenshot("payments-en")
+        s.click(accept)
+        body = check_preview(s)
+        assert body["kind"] == "payment.confirm" and body["payload"]["verdict"] == "accept", body
+        s.click(s.find("[data-testid=sign-confirm]"))
+        print("e2e: payment", wait_committed(s))
+        s.find("[data-testid=payment-P-001]", visible_text="Awaiting approval")
+        s.screenshot("payments-confirmed-en")
+
+        # Back to Chinese for the README's screenshots.
+        s.click(s.find("label[lang=zh-CN]"))
+        s.find("h2", visible_text="预算执行")
+        s.screenshot("payments")
+        s.go("/settings")
+        s.find("[data-testid=key-card]")
+        s.screenshot("settings")
+        print("e2e: passed")
+    finally:
+        s.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Real-window E2E: the app under Xvfb, driven over WebDriver (tauri-driver + WebKitWebDriver), with a
+# real gnome-keyring in a private D-Bus session and the embedded demo node. Screenshots go to OUT.
+#   scripts/e2e.sh BINARY OUT_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(realpath "$1") out=$2
+mkdir -p "$out"
+tools=target/tools
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+  echo "e2e: installing tauri-driver into $tools"
+  cargo install tauri-driver --version =2.1.0 --locked -j2 --root "$tools" --quiet
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export GOVCHAIN_DATA_DIR=$tmp/data GOVCHAIN_KEYCHAIN_SERVICE=govchain-e2e-$$
+export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache NO_AT_BRIDGE=1
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+  "$1" --port "$2" --native-driver /usr/bin/WebKitWebDriver >"$4/tauri-driver.log" 2>&1 & driver=$!
+  trap "kill $driver 2>/dev/null" EXIT
+  python3 scripts/e2e.py "$3" "$4" "http://127.0.0.1:$2"
+' _ "$tools/bin/tauri-driver" "$port" "$bin" "$out" "$tmp"
