@@ -44,7 +44,8 @@ smoke:
 
 ## Real-window E2E (WebDriver, real keyring, embedded node); screenshots in target/e2e/.
 e2e:
-	cargo build $(CARGO_FLAGS) --bin govchain
+	@# The binary as `cargo test` built it (same features as smoke: no second build).
+	cargo test $(CARGO_FLAGS) --workspace --no-run
 	scripts/e2e.sh target/debug/govchain target/e2e
 
 ## The Debian package (Tauri bundler from ui/node_modules): target/release/bundle/deb/*.deb

@@ -135,9 +135,38 @@ def wait_committed(s):
     return s.text(status)
 
 
+def process_tree_rss_mib(name):
+    """Resident memory of the newest process called `name` and all its descendants, in MiB."""
+    procs = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/status") as f:
+                rss = next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        procs[int(pid)] = (comm, ppid, rss)
+    roots = [p for p, (c, _, _) in procs.items() if c == name]
+    if not roots:
+        return 0.0
+    tree, frontier = set(), [max(roots)]
+    while frontier:
+        p = frontier.pop()
+        tree.add(p)
+        frontier += [c for c, (_, pp, _) in procs.items() if pp == p and c not in tree]
+    return sum(procs[p][2] for p in tree) / 1024
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    started = time.monotonic()
     s = Session()
+    s.find("html[data-ready='1']", timeout=60)
+    startup_ms = (time.monotonic() - started) * 1000
+    print(f"e2e: cold start to interactive {startup_ms:.0f} ms (session start → first data shown)")
     try:
         # First run: a key in the keychain; the demo consortium registers it.
         name = s.find("[data-testid=first-run-name]", timeout=60)
@@ -186,6 +215,11 @@ def main():
         s.go("/settings")
         s.find("[data-testid=key-card]")
         s.screenshot("settings")
+        time.sleep(5)
+        rss = process_tree_rss_mib(os.path.basename(APP)[:15])
+        print(f"e2e: idle RSS {rss:.0f} MiB (app, web and network processes)")
+        with open(os.path.join(OUT, "metrics.json"), "w") as f:
+            json.dump({"startup_ms": round(startup_ms), "idle_rss_mib": round(rss)}, f)
         print("e2e: passed")
     finally:
         s.close()

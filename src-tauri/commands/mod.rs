@@ -17,29 +17,7 @@ use tauri::State;
 
 type Ws<'a> = State<'a, Arc<Workstation>>;
 
-/// Every command, for the build script's permission manifest.
-pub const COMMANDS: &[&str] = &[
-    "status",
-    "sync_now",
-    "keys",
-    "create_key",
-    "import_key",
-    "export_backup",
-    "delete_key",
-    "rotate_key",
-    "registration_request",
-    "prepare_signature",
-    "confirm_signature",
-    "outbox",
-    "inbox",
-    "set_nodes",
-    "test_node",
-    "acknowledge_alarm",
-    "cases",
-    "case_detail",
-    "projects",
-    "project_detail",
-];
+include!("list.rs");
 
 #[tauri::command]
 pub fn status(ws: Ws<'_>) -> Result<SyncStatus, WsError> {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
-use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
+use govchain_ledger::crypto::{PublicKey, SecretKey};
 use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::note::Checkpoint;
 use govchain_ledger::state::{SigCheck, State};
@@ -110,14 +110,6 @@ pub struct Core {
     clock: Clock,
 }
 
-fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
-    state
-        .departments
-        .values()
-        .find(|d| d.node_key.key_id() == *id)
-        .map(|d| d.node_key)
-}
-
 impl Core {
     /// Opens the node's database, creating the chain from `genesis` if the
     /// database is empty, and re-verifies every stored block (hash chain,
@@ -189,7 +181,7 @@ impl Core {
             // The genesis block's proposer is one of the nodes it creates.
             let keys = if height == 0 { &next } else { &state };
             cursor
-                .verify_next(b, |id| node_key(keys, id))
+                .verify_next(b, |id| keys.node_key(id))
                 .map_err(|e| corrupt(e.to_string()))?;
             let digest = next.digest().map_err(|e| corrupt(e.to_string()))?;
             if digest != b.header.state_digest {

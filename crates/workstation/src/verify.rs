@@ -39,14 +39,6 @@ pub struct TrustedCheckpoint {
     pub note: String,
 }
 
-fn node_key(state: &State, id: &KeyId) -> Option<PublicKey> {
-    state
-        .departments
-        .values()
-        .find(|d| d.node_key.key_id() == *id)
-        .map(|d| d.node_key)
-}
-
 /// `f` over `items` in up to `threads` contiguous chunks, in order.
 pub(crate) fn par_map<T: Sync, R: Send>(
     items: &[T],
@@ -79,22 +71,7 @@ fn verify_signatures(
     keys: &[Option<PublicKey>],
     threads: usize,
 ) -> Result<Vec<bool>, usize> {
-    let items: Vec<(usize, BatchItem<'_>)> = keys
-        .iter()
-        .enumerate()
-        .filter_map(|(i, k)| {
-            k.as_ref().map(|key| {
-                (
-                    i,
-                    BatchItem {
-                        key,
-                        msg: &digests[i].msg,
-                        sig: &block.txs[i].sig,
-                    },
-                )
-            })
-        })
-        .collect();
+    let items = govchain_ledger::state::signature_batch(block, digests, keys);
     let chunk = items.len().div_ceil(threads.max(1)).max(64);
     let groups: Vec<&[(usize, BatchItem<'_>)]> = items.chunks(chunk).collect();
     let results = par_map(&groups, if groups.len() > 1 { threads } else { 1 }, |g| {
@@ -175,7 +152,7 @@ impl LocalChain {
         } else {
             Some(
                 cursor
-                    .verify_next_with_leaves(block, &leaves, |id| node_key(&self.state, id))
+                    .verify_next_with_leaves(block, &leaves, |id| self.state.node_key(id))
                     .map_err(|e| fail(e.code(), &e))?,
             )
         };
@@ -198,7 +175,7 @@ impl LocalChain {
         let hash = match early {
             Some(h) => h,
             None => cursor
-                .verify_next_with_leaves(block, &leaves, |id| node_key(&next, id))
+                .verify_next_with_leaves(block, &leaves, |id| next.node_key(id))
                 .map_err(|e| fail(e.code(), &e))?,
         };
         let digest = next.digest().map_err(|e| fail(e.code(), &e))?;

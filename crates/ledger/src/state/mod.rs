@@ -277,22 +277,7 @@ impl State {
             .collect::<Result<Vec<_>, _>>()?;
         let verified = if sigs == SigCheck::Verify {
             let keys = self.block_keys(block);
-            let items: Vec<(usize, BatchItem<'_>)> = keys
-                .iter()
-                .enumerate()
-                .filter_map(|(i, k)| {
-                    k.as_ref().map(|key| {
-                        (
-                            i,
-                            BatchItem {
-                                key,
-                                msg: &digests[i].msg,
-                                sig: &block.txs[i].sig,
-                            },
-                        )
-                    })
-                })
-                .collect();
+            let items = signature_batch(block, &digests, &keys);
             let batch: Vec<BatchItem<'_>> = items.iter().map(|(_, b)| *b).collect();
             crate::crypto::verify_batch(&batch).map_err(|e| match e {
                 crate::crypto::CryptoError::BatchBadSignature { index } => {
@@ -305,6 +290,15 @@ impl State {
             vec![true; block.txs.len()]
         };
         self.apply_block_prepared(block, &digests, &verified)
+    }
+
+    /// The node key with key id `id` among the departments' (block
+    /// proposers and checkpoint signers).
+    pub fn node_key(&self, id: &KeyId) -> Option<PublicKey> {
+        self.departments
+            .values()
+            .find(|d| d.node_key.key_id() == *id)
+            .map(|d| d.node_key)
     }
 
     /// The key each transaction of `block` must be signed with, from this
@@ -493,6 +487,32 @@ impl State {
         self.tx_count += 1;
         Ok(())
     }
+}
+
+/// The batch items of `block`'s signatures whose keys are known
+/// (`keys` from [`State::block_keys`], `digests[i]` of `block.txs[i]`), each
+/// with its transaction's index.
+pub fn signature_batch<'a>(
+    block: &'a Block,
+    digests: &'a [TxDigests],
+    keys: &'a [Option<PublicKey>],
+) -> Vec<(usize, BatchItem<'a>)> {
+    keys.iter()
+        .zip(digests.iter().zip(&block.txs))
+        .enumerate()
+        .filter_map(|(i, (k, (d, tx)))| {
+            k.as_ref().map(|key| {
+                (
+                    i,
+                    BatchItem {
+                        key,
+                        msg: &d.msg,
+                        sig: &tx.sig,
+                    },
+                )
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn bad_payload(kind: &str, detail: &str) -> Rejection {
