@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use govchain_ledger::block::{Block, ChainCursor};
-use govchain_ledger::crypto::{BatchItem, KeyId, PublicKey};
+use govchain_ledger::crypto::{BatchItem, PublicKey};
 use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_ED25519};
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxDigests};
