@@ -135,29 +135,31 @@ def wait_committed(s):
     return s.text(status)
 
 
-def process_tree_rss_mib(name):
-    """Resident memory of the newest process called `name` and all its descendants, in MiB."""
+def process_tree_memory_mib(name):
+    """Memory of the newest process called `name` and all its descendants (the web and network
+    processes), in MiB: (RSS, PSS). PSS counts shared pages (libraries) in proportion."""
     procs = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
-            with open(f"/proc/{pid}/status") as f:
-                rss = next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
-        except OSError:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                fields = {l.split(":")[0]: int(l.split()[1]) for l in f.read().splitlines()[1:]
+                          if l.endswith("kB")}
+        except (OSError, ValueError):
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        procs[int(pid)] = (comm, ppid, rss)
-    roots = [p for p, (c, _, _) in procs.items() if c == name]
+        procs[int(pid)] = (comm, ppid, fields.get("Rss", 0), fields.get("Pss", 0))
+    roots = [p for p, v in procs.items() if v[0] == name]
     if not roots:
-        return 0.0
+        return 0.0, 0.0
     tree, frontier = set(), [max(roots)]
     while frontier:
         p = frontier.pop()
         tree.add(p)
-        frontier += [c for c, (_, pp, _) in procs.items() if pp == p and c not in tree]
-    return sum(procs[p][2] for p in tree) / 1024
+        frontier += [c for c, v in procs.items() if v[1] == p and c not in tree]
+    return (sum(procs[p][2] for p in tree) / 1024, sum(procs[p][3] for p in tree) / 1024)
 
 
 def main():
@@ -216,10 +218,10 @@ def main():
         s.find("[data-testid=key-card]")
         s.screenshot("settings")
         time.sleep(5)
-        rss = process_tree_rss_mib(os.path.basename(APP)[:15])
-        print(f"e2e: idle RSS {rss:.0f} MiB (app, web and network processes)")
+        rss, pss = process_tree_memory_mib(os.path.basename(APP)[:15])
+        print(f"e2e: idle memory RSS {rss:.0f} MiB, PSS {pss:.0f} MiB (app, web and network processes)")
         with open(os.path.join(OUT, "metrics.json"), "w") as f:
-            json.dump({"startup_ms": round(startup_ms), "idle_rss_mib": round(rss)}, f)
+            json.dump({"startup_ms": round(startup_ms), "idle_rss_mib": round(rss), "idle_pss_mib": round(pss)}, f)
         print("e2e: passed")
     finally:
         s.close()
