@@ -6,7 +6,8 @@ Run by `make e2e` inside Xvfb and a private D-Bus session with a real gnome-keyr
 creates a key (first run), finds the demo renovation case in the inbox, opens it, signs the user's
 stage after checking the canonical JSON and SHA-256 shown, waits until the signature is committed in
 a block the app verified, switches to English, confirms the demo project's payment the same way,
-and saves screenshots of each screen in OUT_DIR.
+checks a transaction's inclusion proof in the explorer, and saves screenshots of each screen in
+OUT_DIR, plus start-up time and idle memory in metrics.json.
 
     e2e.py APP_BINARY OUT_DIR [WEBDRIVER_URL]
 
@@ -214,6 +215,15 @@ def main():
         s.click(s.find("label[lang=zh-CN]"))
         s.find("h2", visible_text="预算执行")
         s.screenshot("payments")
+        # The auditor's explorer: a transaction's inclusion proof, checked in the app.
+        s.go("/explorer")
+        s.click(s.find("[data-testid=block-1]"))
+        s.click(s.find("[data-testid=tx-0]"))
+        s.click(s.find("[data-testid=verify-inclusion]"))
+        report = s.find("[data-testid=proof-report][data-ok='1']", timeout=30)
+        s.script("arguments[0].scrollIntoView({block: 'center'});", report)
+        s.screenshot("explorer-proof")
+
         s.go("/settings")
         s.find("[data-testid=key-card]")
         s.screenshot("settings")

@@ -69,6 +69,10 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::case_detail,
             commands::projects,
             commands::project_detail,
+            commands::explorer_blocks,
+            commands::block_detail,
+            commands::tx_detail,
+            commands::verify_inclusion,
         ])
 }
 

@@ -21,4 +21,8 @@ pub const COMMANDS: &[&str] = &[
     "case_detail",
     "projects",
     "project_detail",
+    "explorer_blocks",
+    "block_detail",
+    "tx_detail",
+    "verify_inclusion",
 ];

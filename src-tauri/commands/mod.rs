@@ -9,8 +9,9 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail,
-    ProjectSummary, RegistrationRequest, SignPreview, SignRequest, SyncStatus,
+    BlockDetail, BlockSummary, CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe, OutboxItem,
+    ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SignPreview, SignRequest,
+    SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::State;
@@ -136,4 +137,28 @@ pub fn projects(ws: Ws<'_>) -> Result<Vec<ProjectSummary>, WsError> {
 #[tauri::command]
 pub fn project_detail(ws: Ws<'_>, project_id: String) -> Result<ProjectDetail, WsError> {
     ws.project_detail(&project_id)
+}
+
+#[tauri::command]
+pub fn explorer_blocks(
+    ws: Ws<'_>,
+    before: Option<u64>,
+    limit: u64,
+) -> Result<Vec<BlockSummary>, WsError> {
+    ws.explorer_blocks(before, limit)
+}
+
+#[tauri::command]
+pub fn block_detail(ws: Ws<'_>, height: u64) -> Result<BlockDetail, WsError> {
+    ws.block_detail(height)
+}
+
+#[tauri::command]
+pub fn tx_detail(ws: Ws<'_>, height: u64, index: u32) -> Result<TxDetail, WsError> {
+    ws.tx_detail(height, index)
+}
+
+#[tauri::command]
+pub async fn verify_inclusion(ws: Ws<'_>, height: u64, index: u32) -> Result<ProofReport, WsError> {
+    ws.verify_inclusion(height, index).await
 }

@@ -246,6 +246,33 @@ impl Cache {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// `(hash, block JSON)` of stored blocks below height `before` (all if
+    /// `None`), newest first, at most `limit`.
+    pub fn blocks_desc(
+        &self,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<(String, String)>, WsError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hash, block FROM blocks WHERE height < ?1 ORDER BY height DESC LIMIT ?2",
+        )?;
+        let below = before.map_or(i64::MAX, to_i64);
+        let rows = stmt.query_map([below, to_i64(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `(hash, block JSON)` of the block at `height`.
+    pub fn block_at(&self, height: u64) -> Result<Option<(String, String)>, WsError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hash, block FROM blocks WHERE height = ?1",
+                [to_i64(height)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     pub fn block_count(&self) -> Result<u64, WsError> {
         let n: i64 = self
             .conn

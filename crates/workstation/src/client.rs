@@ -134,6 +134,16 @@ impl NodeClient {
         Ok((url, page))
     }
 
+    /// The node's inclusion proof of transaction `id` in the tree of
+    /// `tree_size` leaves (unverified JSON).
+    pub async fn inclusion_proof(&self, id: &str, tree_size: u64) -> Result<Value, WsError> {
+        let (_, body) = self
+            .get_ok(&format!("/v1/proof/inclusion/{id}?tree_size={tree_size}"))
+            .await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| WsError::verification("proof.shape", e.to_string()))
+    }
+
     /// Submits one envelope (JSON text). Transport failures and 5xx are
     /// errors (retry later); 4xx are final rejections.
     pub async fn submit(&self, envelope: &str) -> Result<Submitted, WsError> {

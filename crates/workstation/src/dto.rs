@@ -365,6 +365,80 @@ pub struct ProjectDetail {
     pub my_party: Option<String>,
 }
 
+/// A block in the explorer's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BlockSummary {
+    pub height: u64,
+    pub hash: String,
+    pub time: String,
+    /// The department whose node proposed it.
+    pub proposer: String,
+    pub tx_count: u64,
+    pub log_size: u64,
+    /// Covered by the last verified checkpoint.
+    pub checkpointed: bool,
+}
+
+/// A transaction in a block's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TxRow {
+    pub index: u32,
+    pub id: String,
+    pub kind: String,
+    pub signer: OfficialRef,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BlockDetail {
+    pub summary: BlockSummary,
+    pub prev_hash: String,
+    pub tx_root: String,
+    pub log_root: String,
+    pub state_digest: String,
+    pub txs: Vec<TxRow>,
+}
+
+/// One transaction, decoded, with its signature checked again here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TxDetail {
+    pub id: String,
+    pub height: u64,
+    pub index: u32,
+    /// Position in the whole log (for inclusion proofs).
+    pub leaf_index: u64,
+    pub leaf_hash: String,
+    pub kind: String,
+    pub signer: OfficialRef,
+    pub signer_key: String,
+    pub seq: u64,
+    pub created_at: String,
+    /// The payload as indented JSON.
+    pub payload: String,
+    /// RFC 8785 canonical JSON of the body (what was signed).
+    pub canonical_json: String,
+    pub signature: String,
+    /// The Ed25519 signature verifies for the signer's key (ZIP-215).
+    pub signature_valid: bool,
+}
+
+/// One step of a proof check, as shown to the auditor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProofStep {
+    /// Stable id of the step (`leaf`, `path`, `root`, `checkpoint`, …).
+    pub step: String,
+    pub value: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// A proof checked in the app, step by step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProofReport {
+    pub ok: bool,
+    pub steps: Vec<ProofStep>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +481,12 @@ mod tests {
             PaymentEventView,
             PaymentView,
             ProjectDetail,
+            BlockSummary,
+            TxRow,
+            BlockDetail,
+            TxDetail,
+            ProofStep,
+            ProofReport,
         )
     }
 

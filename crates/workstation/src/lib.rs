@@ -7,6 +7,7 @@
 //! * [`client`] — HTTP client of department nodes with failover.
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
+//! * [`explorer`] — blocks, decoded transactions, proofs checked step by step.
 //! * [`views`] — screen models (cases, stages, timelines, projects, payments).
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
@@ -17,6 +18,7 @@ pub mod client;
 pub mod demo;
 pub mod dto;
 pub mod error;
+pub mod explorer;
 pub mod keys;
 pub mod service;
 pub mod signing;

@@ -889,6 +889,103 @@ impl Workstation {
             .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
     }
 
+    /// Blocks of the verified cache below `before`, newest first.
+    pub fn explorer_blocks(
+        &self,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<crate::dto::BlockSummary>, WsError> {
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let cp = inner.cache.checkpoint()?.map(|c| c.size);
+        inner
+            .cache
+            .blocks_desc(before, limit.clamp(1, 200))?
+            .iter()
+            .map(|(hash, json)| {
+                Ok(crate::explorer::summary(
+                    &chain.state,
+                    &crate::explorer::parse(json)?,
+                    hash,
+                    cp,
+                ))
+            })
+            .collect()
+    }
+
+    fn cached_block(&self, height: u64) -> Result<(Block, String), WsError> {
+        let (hash, json) = self
+            .lock()?
+            .cache
+            .block_at(height)?
+            .ok_or_else(|| WsError::NotFound(format!("block {height}")))?;
+        Ok((crate::explorer::parse(&json)?, hash))
+    }
+
+    pub fn block_detail(&self, height: u64) -> Result<crate::dto::BlockDetail, WsError> {
+        let (block, hash) = self.cached_block(height)?;
+        let inner = self.lock()?;
+        let cp = inner.cache.checkpoint()?.map(|c| c.size);
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        Ok(crate::explorer::detail(&chain.state, &block, &hash, cp))
+    }
+
+    pub fn tx_detail(&self, height: u64, index: u32) -> Result<crate::dto::TxDetail, WsError> {
+        let (block, _) = self.cached_block(height)?;
+        let inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        crate::explorer::tx_detail(&chain.state, &block, index as usize)
+    }
+
+    /// Fetches the inclusion proof of a cached transaction for the last
+    /// verified checkpoint and checks it here, step by step.
+    pub async fn verify_inclusion(
+        &self,
+        height: u64,
+        index: u32,
+    ) -> Result<crate::dto::ProofReport, WsError> {
+        let (block, _) = self.cached_block(height)?;
+        let tx = block
+            .txs
+            .get(index as usize)
+            .ok_or_else(|| WsError::NotFound(format!("transaction {index} of block {height}")))?;
+        let id = tx
+            .id()
+            .map_err(|e| WsError::BadRequest(e.to_string()))?
+            .to_hex();
+        let cp =
+            self.lock()?.cache.checkpoint()?.ok_or_else(|| {
+                WsError::NotFound("no verified checkpoint yet; sync first".into())
+            })?;
+        if block.header.log_size > cp.size {
+            return Err(WsError::NotFound(format!(
+                "block {height} is newer than the last verified checkpoint (size {}); sync first",
+                cp.size
+            )));
+        }
+        let answer = self.client()?.inclusion_proof(&id, cp.size).await?;
+        let inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        Ok(crate::explorer::check_inclusion(
+            &chain.state,
+            &block,
+            index as usize,
+            &answer,
+            &cp.note,
+        ))
+    }
+
     /// Runs `f` on the verified state (for read-only views).
     pub fn with_state<R>(
         &self,

@@ -5,6 +5,8 @@
  *
  * The transport is replaceable so that Vitest runs the UI logic against a fake core.
  */
+import type { BlockDetail } from './bindings/BlockDetail';
+import type { BlockSummary } from './bindings/BlockSummary';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
 import type { ErrorBody } from './bindings/ErrorBody';
@@ -13,12 +15,14 @@ import type { KeyInfo } from './bindings/KeyInfo';
 import type { NodeProbe } from './bindings/NodeProbe';
 import type { OutboxItem } from './bindings/OutboxItem';
 import type { ProjectDetail } from './bindings/ProjectDetail';
+import type { ProofReport } from './bindings/ProofReport';
 import type { ProjectSummary } from './bindings/ProjectSummary';
 import type { RegistrationRequest } from './bindings/RegistrationRequest';
 import type { SignPreview } from './bindings/SignPreview';
 import type { SignRequest } from './bindings/SignRequest';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
+import type { TxDetail } from './bindings/TxDetail';
 
 export interface Transport {
 	invoke<T>(command: string, args?: Record<string, unknown>): Promise<T>;
@@ -117,5 +121,10 @@ export const api = {
 	projectDetail: (projectId: string) => call<ProjectDetail>('project_detail', { projectId }),
 	setNodes: (urls: string[]) => call<SyncStatus>('set_nodes', { urls }),
 	testNode: (url: string) => call<NodeProbe>('test_node', { url }),
-	acknowledgeAlarm: (id: number) => call<null>('acknowledge_alarm', { id })
+	acknowledgeAlarm: (id: number) => call<null>('acknowledge_alarm', { id }),
+	explorerBlocks: (before: number | null, limit: number) =>
+		call<BlockSummary[]>('explorer_blocks', { before, limit }),
+	blockDetail: (height: number) => call<BlockDetail>('block_detail', { height }),
+	txDetail: (height: number, index: number) => call<TxDetail>('tx_detail', { height, index }),
+	verifyInclusion: (height: number, index: number) => call<ProofReport>('verify_inclusion', { height, index })
 };
