@@ -216,6 +216,11 @@ export const en: Catalog = {
 	'proof.step.path': 'Audit path',
 	'proof.step.root': 'Root hash',
 
+	'proof.detail.checkpoint': 'signer · department · witnesses: {by}',
+	'proof.detail.leaf': 'Computed here from the transaction: SHA-256(0x00 ‖ JCS(envelope)); equals the node\'s value.',
+	'proof.detail.path': 'The node\'s RFC 9162 audit path, for the leaf position recorded here.',
+	'proof.detail.root': 'Leaf and path give exactly the root in the checkpoint.',
+
 	'error.title': 'Something went wrong',
 	'error.notFound': 'This page does not exist.',
 	'error.backToInbox': 'Back to the inbox'

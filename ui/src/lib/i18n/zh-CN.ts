@@ -219,6 +219,11 @@ export const zhCN = {
 	'proof.step.path': '审计路径',
 	'proof.step.root': '根哈希',
 
+	'proof.detail.checkpoint': '签名方 · 部门 · 见证数：{by}',
+	'proof.detail.leaf': '由本机根据交易内容计算：SHA-256(0x00 ‖ JCS(信封))，与节点给出的值一致。',
+	'proof.detail.path': '节点提供的 RFC 9162 审计路径，叶子位置与本机记录一致。',
+	'proof.detail.root': '由叶子与路径算出的根哈希等于检查点中的根哈希。',
+
 	'error.title': '出错了',
 	'error.notFound': '找不到这个页面。',
 	'error.backToInbox': '返回收件箱'
