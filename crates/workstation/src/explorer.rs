@@ -216,10 +216,7 @@ pub fn check_inclusion(
             verified.checkpoint.root.to_hex()
         ),
         proof.tree_size == verified.checkpoint.size,
-        format!(
-            "signed by {signer} ({dept}); witnesses: {}",
-            verified.cosigners.len()
-        ),
+        format!("{signer} · {dept} · {}", verified.cosigners.len()),
     ));
     // 4. The root computed from leaf and path equals the checkpoint's.
     let ok = merkle::verify_inclusion(
