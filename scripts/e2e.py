@@ -224,6 +224,12 @@ def main():
         s.script("arguments[0].scrollIntoView({block: 'center'});", report)
         s.screenshot("explorer-proof")
 
+        # Access audit: the demo officials' recorded reads of sensitive data.
+        s.go("/access")
+        s.find("table.heat")
+        s.find("td", visible_text="核对房屋产权")
+        s.screenshot("access-audit")
+
         s.go("/settings")
         s.find("[data-testid=key-card]")
         s.screenshot("settings")

@@ -73,6 +73,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::block_detail,
             commands::tx_detail,
             commands::verify_inclusion,
+            commands::access_log,
         ])
 }
 

@@ -25,4 +25,5 @@ pub const COMMANDS: &[&str] = &[
     "block_detail",
     "tx_detail",
     "verify_inclusion",
+    "access_log",
 ];

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    BlockDetail, BlockSummary, CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe, OutboxItem,
-    ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SignPreview, SignRequest,
-    SyncStatus, TxDetail,
+    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe,
+    OutboxItem, ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SignPreview,
+    SignRequest, SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::State;
@@ -161,4 +161,14 @@ pub fn tx_detail(ws: Ws<'_>, height: u64, index: u32) -> Result<TxDetail, WsErro
 #[tauri::command]
 pub async fn verify_inclusion(ws: Ws<'_>, height: u64, index: u32) -> Result<ProofReport, WsError> {
     ws.verify_inclusion(height, index).await
+}
+
+#[tauri::command]
+pub fn access_log(
+    ws: Ws<'_>,
+    department: Option<String>,
+    dataset: Option<String>,
+    limit: u32,
+) -> Result<Vec<AccessRow>, WsError> {
+    ws.access_log(department.as_deref(), dataset.as_deref(), limit)
 }

@@ -295,6 +295,37 @@ impl DemoNode {
             )?;
         }
         self.commit()?;
+        // Audited reads of sensitive data by the case's officials.
+        let at = |m: i64| {
+            govchain_ledger::types::Timestamp::from_unix_millis(
+                govchain_node::api::now().unix_millis() - m * 60_000,
+            )
+            .unwrap_or(govchain_ledger::types::Timestamp::UNIX_EPOCH)
+        };
+        for (who, dataset, purpose, minutes) in [
+            (
+                "zhang",
+                "household-registry/residents",
+                "核对改造范围内住户信息",
+                90,
+            ),
+            ("zhang", "property-registry/titles", "核对房屋产权", 75),
+            ("wang", "property-registry/titles", "施工许可前置核查", 40),
+            (
+                "zhao",
+                "housing-fund/accounts",
+                "住户公积金提取资格核对",
+                20,
+            ),
+        ] {
+            self.submit(
+                who,
+                "access.record",
+                json!({"entries": [{"dataset": dataset, "operation": "read", "purpose": purpose,
+                                    "subject": Hash32::sha256(format!("{DEMO_CASE}/{dataset}").as_bytes()),
+                                    "at": at(minutes)}]}),
+            )?;
+        }
         self.submit(
             "zhang",
             "case.sign_step",

@@ -439,6 +439,23 @@ pub struct ProofReport {
     pub steps: Vec<ProofStep>,
 }
 
+/// One recorded access to sensitive data (`access.record`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AccessRow {
+    /// When the official accessed the data (their clock, as signed).
+    pub at: String,
+    pub official: OfficialRef,
+    pub department: String,
+    pub department_name: String,
+    pub dataset: String,
+    pub operation: String,
+    pub purpose: String,
+    /// Salted hash of the person concerned, if any.
+    pub subject: Option<String>,
+    pub height: u64,
+    pub tx_id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,6 +504,7 @@ mod tests {
             TxDetail,
             ProofStep,
             ProofReport,
+            AccessRow,
         )
     }
 

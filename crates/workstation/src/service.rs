@@ -986,6 +986,49 @@ impl Workstation {
         ))
     }
 
+    /// Recorded accesses to sensitive data, newest first, optionally of one
+    /// department and/or one dataset; at most `limit` (≤ 1,000).
+    pub fn access_log(
+        &self,
+        department: Option<&str>,
+        dataset: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::dto::AccessRow>, WsError> {
+        let department = department
+            .filter(|d| !d.is_empty())
+            .map(|d| d.to_owned().try_into().map_err(WsError::BadRequest))
+            .transpose()?;
+        let q = govchain_ledger::state::views::AccessQuery {
+            department,
+            dataset: dataset.filter(|d| !d.is_empty()).map(str::to_owned),
+            limit: limit.clamp(1, 1000) as usize,
+            ..Default::default()
+        };
+        Ok(self
+            .view(|s, _, _| {
+                views::access_log(s, &q)
+                    .into_iter()
+                    .map(|r| crate::dto::AccessRow {
+                        at: r.entry.at.to_string(),
+                        official: crate::views::official_ref(s, &r.official),
+                        department_name: s
+                            .departments
+                            .get(&r.department)
+                            .map(|d| d.name.clone())
+                            .unwrap_or_default(),
+                        department: r.department.to_string(),
+                        dataset: r.entry.dataset.clone(),
+                        operation: r.entry.operation.to_string(),
+                        purpose: r.entry.purpose.clone(),
+                        subject: r.entry.subject.map(|h| h.to_hex()),
+                        height: r.height,
+                        tx_id: r.tx_id.to_hex(),
+                    })
+                    .collect()
+            })?
+            .unwrap_or_default())
+    }
+
     /// Runs `f` on the verified state (for read-only views).
     pub fn with_state<R>(
         &self,

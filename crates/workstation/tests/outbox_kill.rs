@@ -4,7 +4,7 @@
 //! each kill a restarted workstation finds every signed transaction still in
 //! its outbox, delivers the rest, and the chain holds each exactly once.
 //! Needs a Secret Service (run under `scripts/with-keyring.sh`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -144,6 +144,17 @@ async fn outbox_survives_sigkill_mid_submit_without_duplicates() {
             on_chain, expected,
             "round {round}: duplicates or losses on chain"
         );
+        // The auditor's view of the same records.
+        let rows = ws
+            .access_log(Some("fire"), Some("housing-fund/accounts"), 1000)
+            .unwrap();
+        assert_eq!(rows.len(), expected);
+        assert!(rows
+            .iter()
+            .all(|r| r.official.name == "审计测试" && r.operation == "read"));
+        assert!(rows.windows(2).all(|w| w[0].height >= w[1].height));
+        assert!(ws.access_log(Some("bank"), None, 1000).unwrap().is_empty());
+        assert!(ws.access_log(None, Some("other"), 1000).unwrap().is_empty());
         println!("round {round}: {expected} signed, {on_chain} on chain, none lost or doubled");
     }
     let ws = Workstation::open(&dir, &service, Arc::new(|_| {})).unwrap();

@@ -5,6 +5,7 @@
  *
  * The transport is replaceable so that Vitest runs the UI logic against a fake core.
  */
+import type { AccessRow } from './bindings/AccessRow';
 import type { BlockDetail } from './bindings/BlockDetail';
 import type { BlockSummary } from './bindings/BlockSummary';
 import type { CaseDetail } from './bindings/CaseDetail';
@@ -126,5 +127,7 @@ export const api = {
 		call<BlockSummary[]>('explorer_blocks', { before, limit }),
 	blockDetail: (height: number) => call<BlockDetail>('block_detail', { height }),
 	txDetail: (height: number, index: number) => call<TxDetail>('tx_detail', { height, index }),
-	verifyInclusion: (height: number, index: number) => call<ProofReport>('verify_inclusion', { height, index })
+	verifyInclusion: (height: number, index: number) => call<ProofReport>('verify_inclusion', { height, index }),
+	accessLog: (department: string | null, dataset: string | null, limit: number) =>
+		call<AccessRow[]>('access_log', { department, dataset, limit })
 };

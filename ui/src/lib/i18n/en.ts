@@ -221,6 +221,15 @@ export const en: Catalog = {
 	'proof.detail.path': 'The node\'s RFC 9162 audit path, for the leaf position recorded here.',
 	'proof.detail.root': 'Leaf and path give exactly the root in the checkpoint.',
 
+	'access.at': 'Accessed at',
+	'access.dataset': 'Dataset',
+	'access.department': 'Department',
+	'access.heatmap': 'Accesses by department × dataset',
+	'access.official': 'Official',
+	'access.operation': 'Operation',
+	'access.proof': 'On the chain',
+	'access.purpose': 'Purpose',
+
 	'error.title': 'Something went wrong',
 	'error.notFound': 'This page does not exist.',
 	'error.backToInbox': 'Back to the inbox'

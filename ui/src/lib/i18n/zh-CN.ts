@@ -224,6 +224,15 @@ export const zhCN = {
 	'proof.detail.path': '节点提供的 RFC 9162 审计路径，叶子位置与本机记录一致。',
 	'proof.detail.root': '由叶子与路径算出的根哈希等于检查点中的根哈希。',
 
+	'access.at': '访问时间',
+	'access.dataset': '数据集',
+	'access.department': '部门',
+	'access.heatmap': '部门 × 数据集 访问次数',
+	'access.official': '访问人',
+	'access.operation': '操作',
+	'access.proof': '链上记录',
+	'access.purpose': '事由',
+
 	'error.title': '出错了',
 	'error.notFound': '找不到这个页面。',
 	'error.backToInbox': '返回收件箱'
