@@ -224,6 +224,18 @@ def main():
         s.script("arguments[0].scrollIntoView({block: 'center'});", report)
         s.screenshot("explorer-proof")
 
+        # Fund flow: the project's budget as a Sankey diagram.
+        s.go("/funds")
+        try:
+            s.find("[data-testid=sankey] canvas", timeout=30)
+        except AssertionError:
+            s.screenshot("funds-failed")
+            print("e2e: funds page", s.script("return document.querySelector('main').innerText.slice(0, 600);"))
+            raise
+        s.find("td", visible_text="¥380,000.00")
+        time.sleep(1.5)  # the chart animates in
+        s.screenshot("funds-sankey")
+
         # Access audit: the demo officials' recorded reads of sensitive data.
         s.go("/access")
         s.find("table.heat")

@@ -74,6 +74,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::tx_detail,
             commands::verify_inclusion,
             commands::access_log,
+            commands::fund_trace,
         ])
 }
 

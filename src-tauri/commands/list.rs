@@ -26,4 +26,5 @@ pub const COMMANDS: &[&str] = &[
     "tx_detail",
     "verify_inclusion",
     "access_log",
+    "fund_trace",
 ];

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, InboxEntry, KeyInfo, NodeProbe,
-    OutboxItem, ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SignPreview,
-    SignRequest, SyncStatus, TxDetail,
+    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, FundFlow, InboxEntry, KeyInfo,
+    NodeProbe, OutboxItem, ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest,
+    SignPreview, SignRequest, SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::State;
@@ -171,4 +171,9 @@ pub fn access_log(
     limit: u32,
 ) -> Result<Vec<AccessRow>, WsError> {
     ws.access_log(department.as_deref(), dataset.as_deref(), limit)
+}
+
+#[tauri::command]
+pub fn fund_trace(ws: Ws<'_>, project_id: String) -> Result<Vec<FundFlow>, WsError> {
+    ws.fund_trace(&project_id)
 }

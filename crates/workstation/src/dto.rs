@@ -456,6 +456,19 @@ pub struct AccessRow {
     pub tx_id: String,
 }
 
+/// One edge of a project's fund flow (amount in fen): budget → payment →
+/// contractor and workers' payroll, and the unallocated rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct FundFlow {
+    /// `budget:<project>`, `payment:<id>`, `party:contractor`,
+    /// `worker:<hash prefix>` or `unallocated`.
+    pub source: String,
+    pub target: String,
+    pub amount: u64,
+    /// `paid`, `pending` or `unallocated`.
+    pub status: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,6 +518,7 @@ mod tests {
             ProofStep,
             ProofReport,
             AccessRow,
+            FundFlow,
         )
     }
 

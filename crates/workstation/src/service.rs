@@ -1029,6 +1029,25 @@ impl Workstation {
             .unwrap_or_default())
     }
 
+    /// Where a project's money went, every fen of the budget on one edge.
+    pub fn fund_trace(&self, project_id: &str) -> Result<Vec<crate::dto::FundFlow>, WsError> {
+        let id = ref_id(project_id)?;
+        self.view(|s, _, _| views::fund_trace(s, &id))?
+            .flatten()
+            .map(|flows| {
+                flows
+                    .into_iter()
+                    .map(|f| crate::dto::FundFlow {
+                        source: f.source,
+                        target: f.target,
+                        amount: f.amount.get(),
+                        status: f.status.to_owned(),
+                    })
+                    .collect()
+            })
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+
     /// Runs `f` on the verified state (for read-only views).
     pub fn with_state<R>(
         &self,

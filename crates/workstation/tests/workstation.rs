@@ -286,6 +286,21 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
             .collect::<Vec<_>>(),
         ["request", "confirm"]
     );
+    // Every fen of the budget on exactly one of the budget's outgoing edges.
+    let flows = ws.fund_trace(DEMO_PROJECT).unwrap();
+    let out: u64 = flows
+        .iter()
+        .filter(|f| f.source == format!("budget:{DEMO_PROJECT}"))
+        .map(|f| f.amount)
+        .sum();
+    assert_eq!(out, 120_000_000);
+    let wages: u64 = flows
+        .iter()
+        .filter(|f| f.target.starts_with("worker:"))
+        .map(|f| f.amount)
+        .sum();
+    assert_eq!(wages, 3_560_000);
+    assert_eq!(ws.fund_trace("NOPE").unwrap_err().code(), "not_found");
     let summary = ws.projects().unwrap();
     assert_eq!((summary[0].left, summary[0].awaiting_me), (82_000_000, 0));
 

@@ -11,6 +11,7 @@ import type { BlockSummary } from './bindings/BlockSummary';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
 import type { ErrorBody } from './bindings/ErrorBody';
+import type { FundFlow } from './bindings/FundFlow';
 import type { InboxEntry } from './bindings/InboxEntry';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { NodeProbe } from './bindings/NodeProbe';
@@ -129,5 +130,6 @@ export const api = {
 	txDetail: (height: number, index: number) => call<TxDetail>('tx_detail', { height, index }),
 	verifyInclusion: (height: number, index: number) => call<ProofReport>('verify_inclusion', { height, index }),
 	accessLog: (department: string | null, dataset: string | null, limit: number) =>
-		call<AccessRow[]>('access_log', { department, dataset, limit })
+		call<AccessRow[]>('access_log', { department, dataset, limit }),
+	fundTrace: (projectId: string) => call<FundFlow[]>('fund_trace', { projectId })
 };

@@ -230,6 +230,16 @@ export const en: Catalog = {
 	'access.proof': 'On the chain',
 	'access.purpose': 'Purpose',
 
+	'funds.budget': 'Project budget',
+	'funds.chartAria': 'Sankey diagram: the budget flows to payments, then to the contractor and workers\' wages',
+	'funds.flow': 'Fund flow',
+	'funds.from': 'From',
+	'funds.payment': 'Payment {id}',
+	'funds.project': 'Project',
+	'funds.to': 'To',
+	'funds.unallocated': 'Unallocated',
+	'funds.worker': 'Worker {hash}',
+
 	'error.title': 'Something went wrong',
 	'error.notFound': 'This page does not exist.',
 	'error.backToInbox': 'Back to the inbox'

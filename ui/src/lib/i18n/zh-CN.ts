@@ -233,6 +233,16 @@ export const zhCN = {
 	'access.proof': '链上记录',
 	'access.purpose': '事由',
 
+	'funds.budget': '项目预算',
+	'funds.chartAria': '资金流向桑基图：预算流向各笔支付，再流向施工单位与工人工资',
+	'funds.flow': '资金流向',
+	'funds.from': '来源',
+	'funds.payment': '支付 {id}',
+	'funds.project': '项目',
+	'funds.to': '去向',
+	'funds.unallocated': '未分配',
+	'funds.worker': '工人 {hash}',
+
 	'error.title': '出错了',
 	'error.notFound': '找不到这个页面。',
 	'error.backToInbox': '返回收件箱'
