@@ -256,6 +256,11 @@ pub struct StageView {
     pub deadline: Option<String>,
     /// Whether the active key's official may sign it now.
     pub mine: bool,
+    /// How long the stage took (done) or has been waiting (current), in
+    /// milliseconds of ledger time.
+    pub duration_ms: Option<u64>,
+    /// The stage that held the case longest so far.
+    pub longest: bool,
 }
 
 /// One signature (or opening/withdrawal) on a case's timeline.

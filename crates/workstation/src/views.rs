@@ -95,6 +95,45 @@ pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> 
     out
 }
 
+/// How long each stage took: from the moment the case reached it (the
+/// previous stage's last signature, or the opening) to its own last
+/// signature; the current group until `now`. Also the longest stage.
+fn stage_durations(
+    c: &Case,
+    t: &Template,
+    group: &std::ops::Range<usize>,
+    now: Timestamp,
+) -> (Vec<Option<u64>>, Option<usize>) {
+    let mut durations: Vec<Option<u64>> = vec![None; t.stages.len()];
+    let mut reached = c.events.first().map(|e| e.time);
+    for e in &c.events {
+        if let (Some(i), Some(from)) = (e.stage, reached) {
+            if e.action == "approve" || e.action == "reject" {
+                if let Some(d) = durations.get_mut(i) {
+                    let ms = e.time.unix_millis().saturating_sub(from.unix_millis());
+                    *d = Some(u64::try_from(ms).unwrap_or(0));
+                }
+                reached = Some(e.time);
+            }
+        }
+    }
+    if c.status == CaseStatus::Open {
+        let ms = now.unix_millis().saturating_sub(c.reached_at.unix_millis());
+        for i in group.clone() {
+            if let Some(d) = durations.get_mut(i) {
+                *d = Some(u64::try_from(ms).unwrap_or(0));
+            }
+        }
+    }
+    let longest = durations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (d, i)))
+        .max()
+        .map(|(_, i)| i);
+    (durations, longest)
+}
+
 /// One case: stages as they stand and the signed timeline.
 pub fn case_detail(
     s: &State,
@@ -105,6 +144,7 @@ pub fn case_detail(
     let c = s.cases.get(id)?;
     let t = template(s, c)?;
     let group = t.group_of(c.current);
+    let (durations, longest) = stage_durations(c, t, &group, now);
     let stages = t
         .stages
         .iter()
@@ -150,6 +190,8 @@ pub fn case_detail(
                 approvals: c.approvals[i].iter().map(|o| official_ref(s, o)).collect(),
                 deadline,
                 mine: may_sign(s, me, c, t, i, now),
+                duration_ms: durations[i],
+                longest: longest == Some(i),
             }
         })
         .collect();

@@ -224,6 +224,14 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
         ["done", "done", "current", "pending"]
     );
     assert_eq!(case.stages[1].approvals[0].name, "李明");
+    // Durations: the two done stages took some ledger time; one stage is the longest.
+    assert!(
+        case.stages[..3].iter().all(|s| s.duration_ms.is_some()),
+        "{:?}",
+        case.stages
+    );
+    assert!(case.stages[3].duration_ms.is_none());
+    assert_eq!(case.stages.iter().filter(|s| s.longest).count(), 1);
     let last = case.timeline.last().unwrap();
     assert_eq!(
         (last.action.as_str(), last.stage, last.tx_id.as_str()),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetShares, daysSince, formatFen, shortHash } from './format';
+import { budgetShares, daysSince, formatDuration, formatFen, shortHash } from './format';
 
 describe('formatFen', () => {
 	it('shows integer fen as yuan with two decimals and grouping', () => {
@@ -41,5 +41,14 @@ describe('shortHash and daysSince', () => {
 		const now = new Date('2026-11-24T12:00:00Z');
 		expect(daysSince('2026-11-20T13:00:00Z', now)).toBe(3);
 		expect(daysSince('2026-11-25T00:00:00Z', now)).toBe(0);
+	});
+});
+
+describe('formatDuration', () => {
+	it('shows the two coarsest units', () => {
+		expect(formatDuration((3 * 86_400 + 4 * 3600 + 5) * 1000, 'en')).toBe('3 d 4 h');
+		expect(formatDuration((2 * 3600 + 5 * 60) * 1000, 'zh-CN')).toBe('2小时5分钟');
+		expect(formatDuration(40_000, 'en')).toBe('40 s');
+		expect(formatDuration(-5, 'en')).toBe('0 s');
 	});
 });

@@ -46,3 +46,18 @@ export function budgetShares(budget: number, paid: number, pending: number): { p
 	const pendingPct = Math.min(p(pending), 100 - paidPct);
 	return { paid: paidPct, pending: pendingPct, left: Math.max(0, 100 - paidPct - pendingPct) };
 }
+
+/** A duration in ms as days/hours/minutes, coarsest first (`3 d 4 h`, `2 h 5 min`, `40 s`). */
+export function formatDuration(ms: number, locale: Locale): string {
+	const zh = locale !== 'en';
+	const s = Math.max(0, Math.floor(ms / 1000));
+	const d = Math.floor(s / 86_400);
+	const h = Math.floor((s % 86_400) / 3600);
+	const m = Math.floor((s % 3600) / 60);
+	const u = zh ? { d: '天', h: '小时', m: '分钟', s: '秒' } : { d: ' d', h: ' h', m: ' min', s: ' s' };
+	const sep = zh ? '' : ' ';
+	if (d > 0) return `${d}${u.d}${sep}${h}${u.h}`;
+	if (h > 0) return `${h}${u.h}${sep}${m}${u.m}`;
+	if (m > 0) return `${m}${u.m}`;
+	return `${s}${u.s}`;
+}

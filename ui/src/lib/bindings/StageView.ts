@@ -20,4 +20,13 @@ approvals: Array<OfficialRef>, deadline: string | null,
 /**
  * Whether the active key's official may sign it now.
  */
-mine: boolean, };
+mine: boolean, 
+/**
+ * How long the stage took (done) or has been waiting (current), in
+ * milliseconds of ledger time.
+ */
+duration_ms: number | null, 
+/**
+ * The stage that held the case longest so far.
+ */
+longest: boolean, };

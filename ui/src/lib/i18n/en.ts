@@ -240,6 +240,10 @@ export const en: Catalog = {
 	'funds.unallocated': 'Unallocated',
 	'funds.worker': 'Worker {hash}',
 
+	'case.longest': 'longest',
+	'case.took': 'took {time}',
+	'case.waitingFor': 'waiting {time}',
+
 	'error.title': 'Something went wrong',
 	'error.notFound': 'This page does not exist.',
 	'error.backToInbox': 'Back to the inbox'

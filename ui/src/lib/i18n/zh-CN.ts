@@ -243,6 +243,10 @@ export const zhCN = {
 	'funds.unallocated': '未分配',
 	'funds.worker': '工人 {hash}',
 
+	'case.longest': '耗时最长',
+	'case.took': '用时 {time}',
+	'case.waitingFor': '已等待 {time}',
+
 	'error.title': '出错了',
 	'error.notFound': '找不到这个页面。',
 	'error.backToInbox': '返回收件箱'
