@@ -240,6 +240,8 @@ def main():
         s.go("/access")
         s.find("table.heat")
         s.find("td", visible_text="核对房屋产权")
+        csv = s.find("a.csv[href^='blob:']")
+        assert s.attr(csv, "download") == "access-log.csv"
         s.screenshot("access-audit")
 
         s.go("/settings")

@@ -244,6 +244,8 @@ export const en: Catalog = {
 	'case.took': 'took {time}',
 	'case.waitingFor': 'waiting {time}',
 
+	'export.csv': 'Export CSV',
+
 	'error.title': 'Something went wrong',
 	'error.notFound': 'This page does not exist.',
 	'error.backToInbox': 'Back to the inbox'

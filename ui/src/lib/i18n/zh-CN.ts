@@ -247,6 +247,8 @@ export const zhCN = {
 	'case.took': '用时 {time}',
 	'case.waitingFor': '已等待 {time}',
 
+	'export.csv': '导出 CSV',
+
 	'error.title': '出错了',
 	'error.notFound': '找不到这个页面。',
 	'error.backToInbox': '返回收件箱'
