@@ -478,10 +478,6 @@ impl Core {
         Ok(Some(height))
     }
 
-    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
-        self.store.block(height)
-    }
-
     /// Read-only access to committed blocks without this lock.
     pub fn reads(&self) -> std::sync::Arc<ReadPool> {
         self.reads.clone()

@@ -138,10 +138,6 @@ impl Store {
         Ok(out)
     }
 
-    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
-        parse_block(block_json(&self.conn, height)?)
-    }
-
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
         locate(&self.conn, id)
     }

@@ -273,13 +273,6 @@ impl Cache {
             .optional()?)
     }
 
-    pub fn block_count(&self) -> Result<u64, WsError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM blocks", [], |r| r.get(0))?;
-        Ok(to_u64(n))
-    }
-
     // --- checkpoint ---
 
     pub fn set_checkpoint(&self, c: &CheckpointRow) -> Result<(), WsError> {

@@ -69,7 +69,7 @@ impl NodeClient {
     async fn send(
         &self,
         req: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<(String, u16, bytes_body::Body), WsError> {
+    ) -> Result<(String, u16, Vec<u8>), WsError> {
         if self.urls.is_empty() {
             return Err(WsError::Offline("no node configured".into()));
         }
@@ -84,7 +84,7 @@ impl NodeClient {
                     match r.bytes().await {
                         Ok(body) => {
                             self.current.store(i, Ordering::Relaxed);
-                            return Ok((base.clone(), status, bytes_body::Body(body.to_vec())));
+                            return Ok((base.clone(), status, body.to_vec()));
                         }
                         Err(e) => last = format!("{base}: {e}"),
                     }
@@ -111,9 +111,9 @@ impl NodeClient {
             .send(|base| self.http.get(format!("{base}{path}")))
             .await?;
         if status != 200 {
-            return Err(Self::node_error(status, &body.0));
+            return Err(Self::node_error(status, &body));
         }
-        Ok((url, body.0))
+        Ok((url, body))
     }
 
     /// The latest signed checkpoint note, and which node gave it.
@@ -159,14 +159,14 @@ impl NodeClient {
         match status {
             200 => Ok(Submitted::Accepted),
             400..=499 if status != 408 && status != 429 => {
-                match Self::node_error(status, &answer.0) {
+                match Self::node_error(status, &answer) {
                     WsError::Node { code, message, .. } => {
                         Ok(Submitted::Rejected { code, message })
                     }
                     other => Err(other),
                 }
             }
-            _ => Err(Self::node_error(status, &answer.0)),
+            _ => Err(Self::node_error(status, &answer)),
         }
     }
 
@@ -219,10 +219,4 @@ impl NodeClient {
         }
         serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
     }
-}
-
-mod bytes_body {
-    /// A response body read to the end.
-    #[derive(Debug)]
-    pub struct Body(pub Vec<u8>);
 }

@@ -6,7 +6,6 @@
 use govchain_ledger::block::Block;
 use govchain_ledger::crypto::PublicKey;
 use govchain_ledger::merkle::{self, InclusionProof};
-use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_ED25519};
 use govchain_ledger::state::State;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::ErrorCode;
@@ -181,33 +180,14 @@ pub fn check_inclusion(
         "RFC 9162 audit path from the node",
     ));
     // 3. The checkpoint, verified again: a department node's signature.
-    let cp = SignedNote::parse(note)
-        .ok()
-        .and_then(|n| {
-            n.signatures.iter().find_map(|sig| {
-                s.departments.values().find_map(|d| {
-                    NoteKey::new(&sig.name, ALG_ED25519, d.node_key)
-                        .ok()
-                        .filter(|k| k.key_id() == sig.key_id)
-                        .map(|k| (k, d.name.clone()))
-                })
-            })
-        })
-        .and_then(|(key, dept)| {
-            let origin = s.origin.clone().unwrap_or_default();
-            note::verify_checkpoint(note, &origin, &key, &[], 0)
-                .ok()
-                .map(|v| (v, key.name, dept))
-        });
-    let Some((verified, signer, dept)) = cp else {
-        steps.push(step(
-            "checkpoint",
-            "",
-            false,
-            "the checkpoint's signature does not verify",
-        ));
-        return report(steps);
+    let (verified, key, dept) = match crate::verify::verify_department_checkpoint(s, note) {
+        Ok(v) => v,
+        Err(e) => {
+            steps.push(step("checkpoint", "", false, e.to_string()));
+            return report(steps);
+        }
     };
+    let signer = key.name;
     steps.push(step(
         "checkpoint",
         format!(

@@ -777,12 +777,13 @@ impl Workstation {
         let cp = inner.cache.checkpoint()?;
         let pending = inner.cache.unsettled()?.len();
         let client = self.client.read().ok().and_then(|c| c.clone());
+        let nodes = inner.cache.nodes()?;
         Ok(SyncStatus {
             online: inner.online,
             syncing: inner.syncing,
             node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
-            nodes: inner.cache.nodes()?,
-            embedded: inner.cache.nodes()?.is_empty(),
+            embedded: nodes.is_empty(),
+            nodes,
             height: inner.chain.as_ref().and_then(LocalChain::height),
             log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),
             checkpoint_size: cp.as_ref().map(|c| c.size),
@@ -814,40 +815,34 @@ impl Workstation {
 
     /// Cases waiting for the active key's official, from the verified cache.
     pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
-        let Some(signer) = self.active_key_id()? else {
-            return Ok(Vec::new());
-        };
-        let inner = self.lock()?;
-        let Some(chain) = inner.chain.as_ref() else {
-            return Ok(Vec::new());
-        };
-        let official = chain
-            .state
-            .key_index
-            .get(&signer)
-            .copied()
-            .unwrap_or(signer);
-        let t = chain.state.time.map_or_else(now, |t| t.max(now()));
-        Ok(views::inbox(&chain.state, &official, t)
-            .into_iter()
-            .map(|i| InboxEntry {
-                case_id: i.case_id.to_string(),
-                title: i.title,
-                template: i.template,
-                stage: u32::try_from(i.stage).unwrap_or(u32::MAX),
-                stage_name: i.stage_name,
-                department_name: chain
-                    .state
-                    .departments
-                    .iter()
-                    .find(|(id, _)| id.as_str() == i.department)
-                    .map(|(_, d)| d.name.clone())
-                    .unwrap_or_default(),
-                department: i.department,
-                waiting_since: i.waiting_since.to_string(),
-                deadline: i.deadline.map(|d| d.to_string()),
-            })
-            .collect())
+        Ok(self
+            .view(|s, me, t| {
+                let Some(me) = me else {
+                    return Vec::new();
+                };
+                views::inbox(s, me, t)
+                    .into_iter()
+                    .map(|i| InboxEntry {
+                        case_id: i.case_id.to_string(),
+                        title: i.title,
+                        template: i.template,
+                        stage: u32::try_from(i.stage).unwrap_or(u32::MAX),
+                        stage_name: i.stage_name,
+                        department_name: i
+                            .department
+                            .clone()
+                            .try_into()
+                            .ok()
+                            .and_then(|d| s.departments.get(&d))
+                            .map(|d| d.name.clone())
+                            .unwrap_or_default(),
+                        department: i.department,
+                        waiting_since: i.waiting_since.to_string(),
+                        deadline: i.deadline.map(|d| d.to_string()),
+                    })
+                    .collect()
+            })?
+            .unwrap_or_default())
     }
 
     /// The active key's official and the view time, with the state.

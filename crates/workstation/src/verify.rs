@@ -90,6 +90,42 @@ fn verify_signatures(
     Ok(keys.iter().map(Option::is_some).collect())
 }
 
+/// Verifies a checkpoint note's origin (fixed at genesis) and its log
+/// signature by one of the chain's department node keys, under the name its
+/// signature line gives (PROTOCOL.md §8.5). Returns the verified checkpoint,
+/// the key that signed it and that department's name.
+pub fn verify_department_checkpoint(
+    state: &State,
+    text: &str,
+) -> Result<(note::VerifiedCheckpoint, NoteKey, String), WsError> {
+    let origin = state
+        .origin
+        .clone()
+        .ok_or_else(|| WsError::verification("checkpoint.no_chain", "no genesis yet"))?;
+    let parsed =
+        SignedNote::parse(text).map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+    let (log_key, dept) = parsed
+        .signatures
+        .iter()
+        .find_map(|s| {
+            state.departments.values().find_map(|d| {
+                NoteKey::new(&s.name, ALG_ED25519, d.node_key)
+                    .ok()
+                    .filter(|k| k.key_id() == s.key_id)
+                    .map(|k| (k, d.name.clone()))
+            })
+        })
+        .ok_or_else(|| {
+            WsError::verification(
+                "checkpoint.missing_log_signature",
+                "no signature by a department node of this chain",
+            )
+        })?;
+    let verified = note::verify_checkpoint(text, &origin, &log_key, &[], 0)
+        .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+    Ok((verified, log_key, dept))
+}
+
 impl LocalChain {
     pub fn new(chain_id: ChainId) -> Self {
         Self {
@@ -201,31 +237,7 @@ impl LocalChain {
     /// that size. A checkpoint beyond this copy's log is `Ok(None)` (sync
     /// further first).
     pub fn verify_checkpoint(&self, text: &str) -> Result<Option<TrustedCheckpoint>, WsError> {
-        let origin = self
-            .state
-            .origin
-            .clone()
-            .ok_or_else(|| WsError::verification("checkpoint.no_chain", "no genesis yet"))?;
-        let parsed =
-            SignedNote::parse(text).map_err(|e| WsError::verification(e.code(), e.to_string()))?;
-        let log_key = parsed
-            .signatures
-            .iter()
-            .find_map(|s| {
-                self.state.departments.values().find_map(|d| {
-                    NoteKey::new(&s.name, ALG_ED25519, d.node_key)
-                        .ok()
-                        .filter(|k| k.key_id() == s.key_id)
-                })
-            })
-            .ok_or_else(|| {
-                WsError::verification(
-                    "checkpoint.missing_log_signature",
-                    "no signature by a department node of this chain",
-                )
-            })?;
-        let verified = note::verify_checkpoint(text, &origin, &log_key, &[], 0)
-            .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+        let (verified, log_key, _) = verify_department_checkpoint(&self.state, text)?;
         let cp = verified.checkpoint;
         if cp.size > self.log_size() {
             return Ok(None);
