@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::WsError;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -68,6 +68,21 @@ CREATE TABLE alarms (
     detail       TEXT NOT NULL,
     acknowledged INTEGER NOT NULL DEFAULT 0
 );
+";
+
+/// Every verified checkpoint, by size (the first seen of a size is kept):
+/// the auditor checks consistency between any two of them.
+const MIGRATION_2: &str = "
+CREATE TABLE checkpoints (
+    size   INTEGER PRIMARY KEY,
+    root   TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    note   TEXT NOT NULL,
+    node   TEXT NOT NULL,
+    at     TEXT NOT NULL
+);
+INSERT OR IGNORE INTO checkpoints (size, root, signer, note, node, at)
+    SELECT size, root, signer, note, node, at FROM checkpoint;
 ";
 
 /// Where an outbox item stands.
@@ -139,6 +154,17 @@ fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     })
 }
 
+fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        size: to_u64(r.get(0)?),
+        root: r.get(1)?,
+        signer: r.get(2)?,
+        note: r.get(3)?,
+        node: r.get(4)?,
+        at: r.get(5)?,
+    })
+}
+
 const OUTBOX_COLUMNS: &str = "id, signer, seq, kind, envelope, status, code, message, height, attempts, next_try_ms, created_at";
 
 impl Cache {
@@ -158,6 +184,10 @@ impl Cache {
         if version < 1 {
             conn.execute_batch(MIGRATION_1)?;
             conn.pragma_update(None, "user_version", 1)?;
+        }
+        if version < 2 {
+            conn.execute_batch(MIGRATION_2)?;
+            conn.pragma_update(None, "user_version", 2)?;
         }
         Ok(Self { conn })
     }
@@ -275,12 +305,40 @@ impl Cache {
 
     // --- checkpoint ---
 
-    pub fn set_checkpoint(&self, c: &CheckpointRow) -> Result<(), WsError> {
-        self.conn.execute(
+    pub fn set_checkpoint(&mut self, c: &CheckpointRow) -> Result<(), WsError> {
+        let tx = self.conn.transaction()?;
+        let values = params![to_i64(c.size), c.root, c.signer, c.note, c.node, c.at];
+        tx.execute(
             "INSERT OR REPLACE INTO checkpoint (one, size, root, signer, note, node, at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![to_i64(c.size), c.root, c.signer, c.note, c.node, c.at],
+            values,
         )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO checkpoints (size, root, signer, note, node, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            values,
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Verified checkpoints, largest first (at most `limit`).
+    pub fn checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRow>, WsError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT size, root, signer, note, node, at FROM checkpoints ORDER BY size DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], checkpoint_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The verified checkpoint of `size`, if one was seen.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<CheckpointRow>, WsError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT size, root, signer, note, node, at FROM checkpoints WHERE size = ?1",
+                [to_i64(size)],
+                checkpoint_row,
+            )
+            .optional()?)
     }
 
     pub fn checkpoint(&self) -> Result<Option<CheckpointRow>, WsError> {
@@ -289,16 +347,7 @@ impl Cache {
             .query_row(
                 "SELECT size, root, signer, note, node, at FROM checkpoint WHERE one = 1",
                 [],
-                |r| {
-                    Ok(CheckpointRow {
-                        size: to_u64(r.get(0)?),
-                        root: r.get(1)?,
-                        signer: r.get(2)?,
-                        note: r.get(3)?,
-                        node: r.get(4)?,
-                        at: r.get(5)?,
-                    })
-                },
+                checkpoint_row,
             )
             .optional()?)
     }

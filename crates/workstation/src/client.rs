@@ -144,6 +144,18 @@ impl NodeClient {
             .map_err(|e| WsError::verification("proof.shape", e.to_string()))
     }
 
+    /// The node's consistency proof between trees of `size1` and `size2`
+    /// leaves (unverified JSON).
+    pub async fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Value, WsError> {
+        let (_, body) = self
+            .get_ok(&format!(
+                "/v1/proof/consistency?size1={size1}&size2={size2}"
+            ))
+            .await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| WsError::verification("proof.shape", e.to_string()))
+    }
+
     /// Submits one envelope (JSON text). Transport failures and 5xx are
     /// errors (retry later); 4xx are final rejections.
     pub async fn submit(&self, envelope: &str) -> Result<Submitted, WsError> {

@@ -1,16 +1,14 @@
 //! The auditor's explorer over the verified cache: block list and detail,
-//! transactions decoded with their signatures checked again, and inclusion
-//! proofs checked in the app step by step (leaf hash, path, root, checkpoint
-//! signature) against the checkpoint this workstation verified.
+//! and transactions decoded with their signatures checked again. Proofs are
+//! in [`crate::proofs`].
 
 use govchain_ledger::block::Block;
 use govchain_ledger::crypto::PublicKey;
-use govchain_ledger::merkle::{self, InclusionProof};
 use govchain_ledger::state::State;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::ErrorCode;
 
-use crate::dto::{BlockDetail, BlockSummary, ProofReport, ProofStep, TxDetail, TxRow};
+use crate::dto::{BlockDetail, BlockSummary, TxDetail, TxRow};
 use crate::error::WsError;
 use crate::views::official_ref;
 
@@ -113,107 +111,4 @@ pub fn tx_detail(s: &State, b: &Block, index: usize) -> Result<TxDetail, WsError
         signature: tx.sig.to_hex(),
         signature_valid: key.is_some_and(|k| k.verify(&d.msg, &tx.sig).is_ok()),
     })
-}
-
-fn step(step: &str, value: impl Into<String>, ok: bool, detail: impl Into<String>) -> ProofStep {
-    ProofStep {
-        step: step.to_owned(),
-        value: value.into(),
-        ok,
-        detail: detail.into(),
-    }
-}
-
-/// Checks the node's inclusion proof `answer` (JSON of `/v1/proof/inclusion`)
-/// for transaction `index` of block `b`, against the verified checkpoint
-/// `note`: every step is reported, the first failure stops the checks.
-pub fn check_inclusion(
-    s: &State,
-    b: &Block,
-    index: usize,
-    answer: &serde_json::Value,
-    note: &str,
-) -> ProofReport {
-    let mut steps = Vec::new();
-    let report = |steps: Vec<ProofStep>| ProofReport {
-        ok: steps.iter().all(|s| s.ok),
-        steps,
-    };
-    let Some(tx) = b.txs.get(index) else {
-        steps.push(step("leaf", "", false, "no such transaction"));
-        return report(steps);
-    };
-    // 1. The leaf: recomputed here from the transaction itself.
-    let Ok(leaf) = tx.leaf_bytes() else {
-        steps.push(step("leaf", "", false, "the transaction cannot be encoded"));
-        return report(steps);
-    };
-    let leaf_hash = merkle::leaf_hash(&leaf);
-    let theirs = answer["leaf_hash"].as_str().unwrap_or_default();
-    steps.push(step(
-        "leaf",
-        leaf_hash.to_hex(),
-        theirs == leaf_hash.to_hex(),
-        "SHA-256(0x00 || JCS(envelope)), computed here; the node's value must be the same",
-    ));
-    // 2. The proof's shape.
-    let proof = match serde_json::to_vec(&answer["proof"])
-        .map_err(|e| e.to_string())
-        .and_then(|b| InclusionProof::from_json(&b).map_err(|e| format!("{}: {e}", e.code())))
-    {
-        Ok(p) => p,
-        Err(e) => {
-            steps.push(step("path", "", false, e));
-            return report(steps);
-        }
-    };
-    let expected_index = b.header.log_size - b.header.tx_count + index as u64;
-    steps.push(step(
-        "path",
-        format!(
-            "{} hashes, leaf {} of {}",
-            proof.path.len(),
-            proof.leaf_index,
-            proof.tree_size
-        ),
-        proof.leaf_index == expected_index,
-        "RFC 9162 audit path from the node",
-    ));
-    // 3. The checkpoint, verified again: a department node's signature.
-    let (verified, key, dept) = match crate::verify::verify_department_checkpoint(s, note) {
-        Ok(v) => v,
-        Err(e) => {
-            steps.push(step("checkpoint", "", false, e.to_string()));
-            return report(steps);
-        }
-    };
-    let signer = key.name;
-    steps.push(step(
-        "checkpoint",
-        format!(
-            "size {} · {}",
-            verified.checkpoint.size,
-            verified.checkpoint.root.to_hex()
-        ),
-        proof.tree_size == verified.checkpoint.size,
-        format!("{signer} · {dept} · {}", verified.cosigners.len()),
-    ));
-    // 4. The root computed from leaf and path equals the checkpoint's.
-    let ok = merkle::verify_inclusion(
-        proof.leaf_index,
-        proof.tree_size,
-        &leaf_hash.0,
-        &proof.path.iter().map(|h| h.0).collect::<Vec<_>>(),
-        &verified.checkpoint.root.0,
-    );
-    steps.push(step(
-        "root",
-        verified.checkpoint.root.to_hex(),
-        ok.is_ok(),
-        ok.map_or_else(
-            |e| format!("{}: {e}", e.code()),
-            |()| "leaf + path give the checkpoint's root".into(),
-        ),
-    ));
-    report(steps)
 }

@@ -6,10 +6,11 @@
 //! computed at that size.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::{BatchItem, PublicKey};
-use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_ED25519};
+use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_COSIGNATURE_V1, ALG_ED25519};
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxDigests};
 use govchain_ledger::types::{ChainId, Hash32};
@@ -25,6 +26,22 @@ pub struct LocalChain {
     /// Log size → log root after each block (checkpoints name one of them).
     roots: BTreeMap<u64, Hash32>,
     genesis_hash: Option<Hash32>,
+    /// Per block, its transaction ids' first 8 bytes with their index,
+    /// sorted: finds a transaction by id without a table (cheap to clone).
+    tx_keys: imbl::Vector<Arc<BlockTxKeys>>,
+}
+
+#[derive(Debug)]
+struct BlockTxKeys {
+    height: u64,
+    keys: Vec<(u64, u32)>,
+}
+
+/// The search key of a transaction id: its first 8 bytes.
+pub fn tx_key(id: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&id[..8]);
+    u64::from_be_bytes(b)
 }
 
 /// A checkpoint this copy verified: signed by a department node key and
@@ -121,7 +138,20 @@ pub fn verify_department_checkpoint(
                 "no signature by a department node of this chain",
             )
         })?;
-    let verified = note::verify_checkpoint(text, &origin, &log_key, &[], 0)
+    // Other departments' nodes may cosign (C2SP cosignature/v1) under the
+    // names their signature lines give; each such line must verify.
+    let witnesses: Vec<NoteKey> = parsed
+        .signatures
+        .iter()
+        .flat_map(|s| {
+            state.departments.values().filter_map(|d| {
+                NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
+                    .ok()
+                    .filter(|k| k.key_id() == s.key_id && k.key != log_key.key)
+            })
+        })
+        .collect();
+    let verified = note::verify_checkpoint(text, &origin, &log_key, &witnesses, 0)
         .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
     Ok((verified, log_key, dept))
 }
@@ -133,7 +163,28 @@ impl LocalChain {
             cursor: ChainCursor::genesis(chain_id),
             roots: BTreeMap::new(),
             genesis_hash: None,
+            tx_keys: imbl::Vector::new(),
         }
+    }
+
+    /// `(height, index)` of every transaction whose id starts with the 8
+    /// bytes `key`; callers compare the full id (8 bytes can collide).
+    pub fn locate_tx(&self, key: u64) -> Vec<(u64, u32)> {
+        self.tx_keys
+            .iter()
+            .flat_map(|b| {
+                let from = b.keys.partition_point(|k| k.0 < key);
+                b.keys[from..]
+                    .iter()
+                    .take_while(move |k| k.0 == key)
+                    .map(move |k| (b.height, k.1))
+            })
+            .collect()
+    }
+
+    /// Log sizes at which a block ends, with the root there (ascending).
+    pub fn roots(&self) -> impl DoubleEndedIterator<Item = (u64, Hash32)> + '_ {
+        self.roots.iter().map(|(s, r)| (*s, *r))
     }
 
     pub fn height(&self) -> Option<u64> {
@@ -225,6 +276,14 @@ impl LocalChain {
         self.state = next;
         self.roots
             .insert(block.header.log_size, block.header.log_root);
+        let mut keys: Vec<(u64, u32)> = digests
+            .iter()
+            .zip(0u32..)
+            .map(|(d, i)| (tx_key(&d.id.0), i))
+            .collect();
+        keys.sort_unstable();
+        self.tx_keys
+            .push_back(Arc::new(BlockTxKeys { height, keys }));
         if height == 0 {
             self.genesis_hash = Some(hash);
         }
