@@ -440,8 +440,139 @@ pub struct ProofStep {
 /// A proof checked in the app, step by step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ProofReport {
+    /// `inclusion`, `consistency` or `checkpoint` (a checkpoint alone).
+    pub kind: String,
     pub ok: bool,
     pub steps: Vec<ProofStep>,
+    /// The checkpoint note checked, as text (to hand to someone else).
+    pub note: String,
+    /// The proof checked, as JSON text (empty for a checkpoint alone).
+    pub proof: String,
+}
+
+/// A checkpoint this workstation verified and kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CheckpointInfo {
+    pub size: u64,
+    pub root: String,
+    /// The note key name that signed it.
+    pub signer: String,
+    /// The node it came from.
+    pub node: String,
+    /// When this workstation verified it.
+    pub at: String,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SearchHit {
+    /// `block`, `tx`, `case`, `project`, `official` or `certificate`.
+    pub kind: String,
+    /// What opens it: height, tx id, case/project/certificate id, key id.
+    pub key: String,
+    pub label: String,
+    pub detail: String,
+    /// Where a block or transaction is.
+    pub height: Option<u64>,
+    pub index: Option<u32>,
+}
+
+/// A node of the explorer graph; `id` is `kind:key` (`block:7`,
+/// `tx:7:0`, `case:HZ-1`, `project:XA-1`, `official:<key id>`,
+/// `department:fire`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct GraphNode {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct GraphEdge {
+    pub source: String,
+    pub target: String,
+    pub label: String,
+}
+
+/// A node's neighbourhood in the chain graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Graph {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+}
+
+/// Approvals signed by a department's officials in one ISO week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct WeekCount {
+    /// e.g. `2026-W48`.
+    pub week: String,
+    pub department: String,
+    pub department_name: String,
+    pub count: u32,
+}
+
+/// Median time a workflow stage took, over the cases that finished it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StageTime {
+    pub template: String,
+    pub stage: String,
+    pub department_name: String,
+    pub median_ms: u64,
+    pub cases: u32,
+}
+
+/// A project's payments (fen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProjectPayments {
+    pub project_id: String,
+    pub name: String,
+    pub budget: u64,
+    pub paid: u64,
+    pub pending: u64,
+    pub refused: u64,
+    pub payments: u32,
+}
+
+/// How often a rejection code occurred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CodeCount {
+    pub code: String,
+    pub count: u32,
+}
+
+/// The auditor's dashboards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Dashboard {
+    pub approvals: Vec<WeekCount>,
+    pub stage_times: Vec<StageTime>,
+    pub payments: Vec<ProjectPayments>,
+    /// Codes the node answered this workstation's refused submissions with.
+    pub rejections: Vec<CodeCount>,
+}
+
+/// A project's money after one payment event (fen, cumulative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SpendPoint {
+    pub time: String,
+    pub paid: u64,
+    pub pending: u64,
+    /// The event: `request`, `execute` or `refuse` of `payment_id`, signed
+    /// in transaction `tx_id` (block `height`).
+    pub step: String,
+    pub payment_id: String,
+    pub tx_id: String,
+    pub height: u64,
+}
+
+/// An audit report written to disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SavedReport {
+    /// Where it was written (chosen by the app, never by the page).
+    pub path: String,
+    pub bytes: u64,
+    /// SHA-256 of the file, so a reader can confirm they hold this one.
+    pub sha256: String,
 }
 
 /// One recorded access to sensitive data (`access.record`).
@@ -524,6 +655,18 @@ mod tests {
             ProofReport,
             AccessRow,
             FundFlow,
+            CheckpointInfo,
+            SearchHit,
+            GraphNode,
+            GraphEdge,
+            Graph,
+            WeekCount,
+            StageTime,
+            ProjectPayments,
+            CodeCount,
+            Dashboard,
+            SpendPoint,
+            SavedReport,
         )
     }
 

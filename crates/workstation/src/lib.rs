@@ -7,12 +7,16 @@
 //! * [`client`] — HTTP client of department nodes with failover.
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
-//! * [`explorer`] — blocks, decoded transactions, proofs checked step by step.
+//! * [`explorer`] — blocks and decoded transactions from the verified cache.
+//! * [`proofs`] — inclusion and consistency proofs checked step by step.
+//! * [`audit`] — search, chain graph, dashboards, spending over time.
+//! * [`report`] — PDF audit reports of a case or a project.
 //! * [`views`] — screen models (cases, stages, timelines, projects, payments).
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cache;
 pub mod client;
 pub mod demo;
@@ -20,6 +24,8 @@ pub mod dto;
 pub mod error;
 pub mod explorer;
 pub mod keys;
+pub mod proofs;
+pub mod report;
 pub mod service;
 pub mod signing;
 pub mod verify;

@@ -665,7 +665,7 @@ impl Workstation {
                 return Ok(());
             };
             if let Some(cp) = chain.verify_checkpoint(&note)? {
-                let inner = self.lock()?;
+                let mut inner = self.lock()?;
                 if let Some(old) = inner.cache.checkpoint()? {
                     // The verified chain is append-only, so an older
                     // checkpoint's root must still be the root at its size.
@@ -972,8 +972,8 @@ impl Workstation {
             .chain
             .as_ref()
             .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
-        Ok(crate::explorer::check_inclusion(
-            &chain.state,
+        Ok(crate::proofs::check_inclusion(
+            chain,
             &block,
             index as usize,
             &answer,
@@ -1041,6 +1041,329 @@ impl Workstation {
                     .collect()
             })
             .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+
+    /// Runs `f` on the verified chain and a reader of cached blocks.
+    fn audit<R>(
+        &self,
+        f: impl FnOnce(&LocalChain, &dyn Fn(u64) -> Option<Block>) -> R,
+    ) -> Result<Option<R>, WsError> {
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(None);
+        };
+        let cache = &inner.cache;
+        let block_at = |h: u64| {
+            cache
+                .block_at(h)
+                .ok()
+                .flatten()
+                .and_then(|(_, json)| Block::from_json(json.as_bytes()).ok())
+        };
+        Ok(Some(f(chain, &block_at)))
+    }
+
+    /// Search by transaction id, block height, case, project, official
+    /// name or fingerprint, certificate id.
+    pub fn search(&self, query: &str) -> Result<Vec<crate::dto::SearchHit>, WsError> {
+        if query.len() > 200 {
+            return Err(WsError::BadRequest("a search is at most 200 bytes".into()));
+        }
+        Ok(self
+            .audit(|chain, block_at| crate::audit::search(chain, query, block_at))?
+            .unwrap_or_default())
+    }
+
+    /// The neighbourhood of one graph node (`block:7`, `tx:7:0`, `case:ID`,
+    /// `project:ID`, `official:KEYID`, `department:ID`).
+    pub fn graph(&self, focus: &str) -> Result<crate::dto::Graph, WsError> {
+        self.audit(|chain, block_at| crate::audit::graph(chain, focus, block_at))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("graph node {focus}")))
+    }
+
+    /// Approvals per department per week, median stage times, payments per
+    /// project and the rejection codes this workstation's submissions met.
+    pub fn dashboard(&self) -> Result<crate::dto::Dashboard, WsError> {
+        let rejected: Vec<String> = self
+            .lock()?
+            .cache
+            .outbox()?
+            .into_iter()
+            .filter(|r| r.status == "rejected")
+            .filter_map(|r| r.code)
+            .collect();
+        Ok(self
+            .view(|s, _, _| crate::audit::dashboard(s, &rejected))?
+            .unwrap_or_else(|| {
+                crate::audit::dashboard(&govchain_ledger::state::State::new(), &rejected)
+            }))
+    }
+
+    /// A project's paid and pending money after each payment event.
+    pub fn spending(&self, project_id: &str) -> Result<Vec<crate::dto::SpendPoint>, WsError> {
+        self.view(|s, _, _| crate::audit::spending(s, project_id))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+
+    /// The checkpoints this workstation verified, largest first.
+    pub fn checkpoints(&self) -> Result<Vec<crate::dto::CheckpointInfo>, WsError> {
+        Ok(self
+            .lock()?
+            .cache
+            .checkpoints(200)?
+            .into_iter()
+            .map(|c| crate::dto::CheckpointInfo {
+                size: c.size,
+                root: c.root,
+                signer: c.signer,
+                node: c.node,
+                at: c.at,
+            })
+            .collect())
+    }
+
+    /// Fetches the node's consistency proof between two verified
+    /// checkpoints (`size2` = the latest if `None`) and checks it here.
+    pub async fn verify_consistency(
+        &self,
+        size1: u64,
+        size2: Option<u64>,
+    ) -> Result<crate::dto::ProofReport, WsError> {
+        let (older, newer) = {
+            let inner = self.lock()?;
+            let newer = match size2 {
+                Some(s) => inner.cache.checkpoint_at(s)?,
+                None => inner.cache.checkpoint()?,
+            }
+            .ok_or_else(|| WsError::NotFound("no verified checkpoint of that size".into()))?;
+            let older = inner.cache.checkpoint_at(size1)?.ok_or_else(|| {
+                WsError::NotFound(format!("no verified checkpoint of size {size1}"))
+            })?;
+            (older, newer)
+        };
+        if older.size > newer.size {
+            return Err(WsError::BadRequest(format!(
+                "the first checkpoint ({}) must not be larger than the second ({})",
+                older.size, newer.size
+            )));
+        }
+        let answer = self
+            .client()?
+            .consistency_proof(older.size, newer.size)
+            .await?;
+        let inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        Ok(crate::proofs::check_consistency(
+            chain,
+            &older.note,
+            &newer.note,
+            &answer,
+        ))
+    }
+
+    /// Checks a checkpoint note and optional proof pasted in as text.
+    pub fn verify_pasted(
+        &self,
+        note: &str,
+        proof: &str,
+    ) -> Result<crate::dto::ProofReport, WsError> {
+        if note.len() > govchain_ledger::note::MAX_NOTE_BYTES || proof.len() > 256 * 1024 {
+            return Err(WsError::BadRequest("the pasted text is too long".into()));
+        }
+        self.audit(|chain, block_at| {
+            let leaf_of = |id: &str| {
+                let mut key = [0u8; 32];
+                hex::decode_to_slice(id.get(..16)?, &mut key[..8]).ok()?;
+                chain
+                    .locate_tx(crate::verify::tx_key(&key))
+                    .into_iter()
+                    .find_map(|(h, i)| {
+                        let b = block_at(h)?;
+                        let tx = b.txs.get(i as usize)?;
+                        (tx.id().ok()?.to_hex() == id)
+                            .then(|| {
+                                tx.leaf_bytes()
+                                    .ok()
+                                    .map(|l| govchain_ledger::merkle::leaf_hash(&l))
+                            })
+                            .flatten()
+                    })
+            };
+            crate::proofs::check_pasted(chain, note, proof, leaf_of)
+        })?
+        .ok_or_else(|| WsError::NotFound("no verified chain yet; sync first".into()))
+    }
+
+    /// Writes the PDF audit report of a case (`kind` = `case`) or project
+    /// (`project`) into `dir` and returns where. Inclusion proofs of its
+    /// transactions are fetched and checked when a node answers; offline,
+    /// the report says they were not checked.
+    pub async fn save_report(
+        &self,
+        kind: &str,
+        id: &str,
+        dir: &Path,
+    ) -> Result<crate::dto::SavedReport, WsError> {
+        let (bytes, name) = match kind {
+            "case" => {
+                let c = self.case_detail(id)?;
+                let txs = c
+                    .timeline
+                    .iter()
+                    .map(|e| (e.tx_id.clone(), e.height))
+                    .collect();
+                let (p, proofs) = self.report_proofs(txs).await?;
+                (
+                    crate::report::case_report(&c, &p, &proofs),
+                    format!("case-{id}"),
+                )
+            }
+            "project" => {
+                let d = self.project_detail(id)?;
+                let flows = self.fund_trace(id)?;
+                let txs = d
+                    .payments
+                    .iter()
+                    .flat_map(|p| p.events.iter().map(|e| (e.tx_id.clone(), e.height)))
+                    .collect();
+                let (p, proofs) = self.report_proofs(txs).await?;
+                (
+                    crate::report::project_report(&d, &flows, &p, &proofs),
+                    format!("project-{id}"),
+                )
+            }
+            _ => return Err(WsError::BadRequest(format!("no report of kind {kind}"))),
+        };
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| WsError::Storage(format!("{}: {e}", dir.display())))?;
+        let path = dir.join(format!("govchain-{safe}.pdf"));
+        std::fs::write(&path, &bytes)
+            .map_err(|e| WsError::Storage(format!("{}: {e}", path.display())))?;
+        Ok(crate::dto::SavedReport {
+            path: path.display().to_string(),
+            bytes: bytes.len() as u64,
+            sha256: govchain_ledger::types::Hash32::sha256(&bytes).to_hex(),
+        })
+    }
+
+    /// Provenance and checked inclusion proofs of `txs` (`(id, height)`,
+    /// at most 100) for a report.
+    async fn report_proofs(
+        &self,
+        txs: Vec<(String, u64)>,
+    ) -> Result<(crate::report::Provenance, Vec<crate::report::TxProof>), WsError> {
+        let (cp, p) = {
+            let inner = self.lock()?;
+            let chain = inner
+                .chain
+                .as_ref()
+                .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+            let cp = inner.cache.checkpoint()?;
+            let s = &chain.state;
+            let p = crate::report::Provenance {
+                chain_id: chain.cursor.chain_id.to_string(),
+                generated_at: now().to_string(),
+                height: chain.height().unwrap_or(0),
+                checkpoint: cp.as_ref().map(|c| c.note.clone()),
+                node_keys: s
+                    .departments
+                    .values()
+                    .map(|d| format!("{}  {}", d.id, d.node_key.to_hex()))
+                    .collect(),
+            };
+            (cp, p)
+        };
+        let client = self.client().ok();
+        let mut proofs = Vec::new();
+        for (tx_id, height) in txs.into_iter().take(100) {
+            let index = self.audit(|chain, block_at| {
+                let mut key = [0u8; 32];
+                hex::decode_to_slice(tx_id.get(..16)?, &mut key[..8]).ok()?;
+                chain
+                    .locate_tx(crate::verify::tx_key(&key))
+                    .into_iter()
+                    .find(|(h, i)| {
+                        *h == height
+                            && block_at(*h)
+                                .and_then(|b| b.txs.get(*i as usize).and_then(|t| t.id().ok()))
+                                .is_some_and(|id| id.to_hex() == tx_id)
+                    })
+            })?;
+            let Some((height, index)) = index.flatten() else {
+                continue;
+            };
+            let mut proof = crate::report::TxProof {
+                tx_id: tx_id.clone(),
+                height,
+                leaf_index: 0,
+                leaf_hash: String::new(),
+                path: Vec::new(),
+                result: Err("not checked: no verified checkpoint covers it yet".into()),
+            };
+            let (block, _) = self.cached_block(height)?;
+            if let Some(tx) = block.txs.get(index as usize) {
+                proof.leaf_index = block.header.log_size - block.header.tx_count + u64::from(index);
+                if let Ok(leaf) = tx.leaf_bytes() {
+                    proof.leaf_hash = govchain_ledger::merkle::leaf_hash(&leaf).to_hex();
+                }
+            }
+            match (&cp, &client) {
+                (Some(cp), Some(client)) if block.header.log_size <= cp.size => {
+                    match client.inclusion_proof(&tx_id, cp.size).await {
+                        Ok(answer) => {
+                            let inner = self.lock()?;
+                            if let Some(chain) = inner.chain.as_ref() {
+                                let r = crate::proofs::check_inclusion(
+                                    chain,
+                                    &block,
+                                    index as usize,
+                                    &answer,
+                                    &cp.note,
+                                );
+                                proof.path = answer["proof"]["path"]
+                                    .as_array()
+                                    .map(|a| {
+                                        a.iter()
+                                            .filter_map(|h| h.as_str().map(str::to_owned))
+                                            .collect()
+                                    })
+                                    .unwrap_or_default();
+                                proof.result = match r.steps.iter().find(|s| !s.ok) {
+                                    None if r.ok => Ok(()),
+                                    Some(s) => Err(format!("{}: {}", s.step, s.detail)),
+                                    None => Err("incomplete".into()),
+                                };
+                            }
+                        }
+                        Err(e) => proof.result = Err(format!("not checked: {e}")),
+                    }
+                }
+                (Some(_), None) => proof.result = Err("not checked: offline".into()),
+                _ => {}
+            }
+            proofs.push(proof);
+        }
+        Ok((p, proofs))
+    }
+
+    /// Runs `f` on the verified chain (for read-only checks).
+    pub fn with_chain<R>(&self, f: impl FnOnce(&LocalChain) -> R) -> Result<Option<R>, WsError> {
+        Ok(self.lock()?.chain.as_ref().map(f))
     }
 
     /// Runs `f` on the verified state (for read-only views).

@@ -98,7 +98,7 @@ pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> 
 /// How long each stage took: from the moment the case reached it (the
 /// previous stage's last signature, or the opening) to its own last
 /// signature; the current group until `now`. Also the longest stage.
-fn stage_durations(
+pub(crate) fn stage_durations(
     c: &Case,
     t: &Template,
     group: &std::ops::Range<usize>,

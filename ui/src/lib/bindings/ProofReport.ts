@@ -4,4 +4,16 @@ import type { ProofStep } from "./ProofStep";
 /**
  * A proof checked in the app, step by step.
  */
-export type ProofReport = { ok: boolean, steps: Array<ProofStep>, };
+export type ProofReport = { 
+/**
+ * `inclusion`, `consistency` or `checkpoint` (a checkpoint alone).
+ */
+kind: string, ok: boolean, steps: Array<ProofStep>, 
+/**
+ * The checkpoint note checked, as text (to hand to someone else).
+ */
+note: string, 
+/**
+ * The proof checked, as JSON text (empty for a checkpoint alone).
+ */
+proof: string, };
