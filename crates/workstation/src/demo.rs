@@ -4,6 +4,12 @@
 //! and an engineering project — and demo data, and registers the user's key
 //! so there is something to sign at once.
 //!
+//! A fresh demo chain starts ten weeks in the past: its history (earlier
+//! renovation cases, one sent back by the fire department, each stage taking
+//! days or weeks) is replayed with a scripted node clock, so the case
+//! timelines and dashboards have something to show; then the clock is the
+//! system's again.
+//!
 //! The demo consortium's own keys (its node and admins, and the other
 //! officials of the story) are demo material: they are kept as seeds in
 //! `demo-keys.json` (mode 0600) in the demo node's directory. The official's
@@ -11,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,8 +25,8 @@ use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
 use govchain_ledger::state::fixtures::renovation_template;
 use govchain_ledger::state::kinds::Genesis;
 use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Hash32};
-use govchain_node::{Core, Limits, Shared};
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_node::{Clock, Core, Limits, Shared};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -52,6 +59,7 @@ const OFFICIALS: &[(&str, &str, &str)] = &[
     ("zhang", "city-management", "张伟"),
     ("wang", "construction", "王芳"),
     ("zhao", "developer", "赵磊"),
+    ("zhou", "fire", "周敏"),
     ("dev", "developer", "陈静（建设单位）"),
     ("con", "contractor", "刘强（施工单位）"),
     ("op", "bank", "孙丽（代发银行）"),
@@ -118,6 +126,85 @@ pub struct DemoNode {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), govchain_node::NodeError>>>,
     dir: PathBuf,
+    /// The scripted clock while a fresh chain's history is replayed (ms).
+    clock: Arc<AtomicI64>,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How far back a fresh demo chain starts.
+const HISTORY_DAYS: i64 = 70;
+
+/// An earlier renovation case of the demo history. Times are in tenths of
+/// a day: opened after the chain's start, then how long each stage took.
+struct Past {
+    id: &'static str,
+    title: &'static str,
+    opened: i64,
+    stages: [i64; 4],
+    /// Sent back by the fire review after `.0`, resubmitted by the city
+    /// after `.1`, before the fire review's final `stages[1]`.
+    sent_back: Option<(i64, i64)>,
+}
+
+const HISTORY: [Past; 6] = [
+    Past {
+        id: "HZ-2026-0011",
+        title: "上城区望江街道清波小区改造",
+        opened: 20,
+        stages: [25, 180, 50, 10],
+        sent_back: None,
+    },
+    Past {
+        id: "HZ-2026-0015",
+        title: "西湖区翠苑一区管线入地",
+        opened: 60,
+        stages: [30, 125, 40, 20],
+        sent_back: None,
+    },
+    Past {
+        id: "HZ-2026-0019",
+        title: "拱墅区和睦新村加装电梯",
+        opened: 110,
+        stages: [15, 90, 70, 10],
+        sent_back: Some((60, 30)),
+    },
+    Past {
+        id: "HZ-2026-0023",
+        title: "滨江区浦沿老街外立面整治",
+        opened: 170,
+        stages: [40, 155, 30, 15],
+        sent_back: None,
+    },
+    Past {
+        id: "HZ-2026-0027",
+        title: "上城区紫阳街道海潮社区改造",
+        opened: 240,
+        stages: [20, 210, 60, 10],
+        sent_back: None,
+    },
+    Past {
+        id: "HZ-2026-0031",
+        title: "西湖区文新街道屏基山社区改造",
+        opened: 310,
+        stages: [35, 110, 55, 20],
+        sent_back: None,
+    },
+];
+
+/// Who signs each stage of the renovation template in the history, and why.
+const SIGNERS: [(&str, &str); 4] = [
+    ("zhang", "符合城市更新规划，同意。"),
+    ("zhou", "消防通道与消防设施设计符合规范，同意。"),
+    ("wang", "施工组织方案完备，准予施工。"),
+    ("zhao", "建设单位确认实施。"),
+];
+const SENT_BACK: &str = "消防车道宽度不足 4 米，请调整总平面布置后重新报审。";
+const RESUBMITTED: &str = "已按消防意见调整总平面，同意再次报审。";
+
+/// One step of the replayed history.
+enum Event {
+    Open(&'static str, &'static str),
+    Sign(&'static str, u32, &'static str, &'static str, &'static str),
 }
 
 impl DemoNode {
@@ -155,7 +242,10 @@ impl DemoNode {
                     &g,
                     key("city-management-admin")?,
                     node_key,
-                    govchain_node::api::now(),
+                    Timestamp::from_unix_millis(
+                        govchain_node::api::now().unix_millis() - HISTORY_DAYS * DAY_MS,
+                    )
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
                 )
                 .map_err(err)?,
             )
@@ -171,6 +261,13 @@ impl DemoNode {
             Limits::default(),
         )
         .map_err(err)?;
+        let clock = Arc::new(AtomicI64::new(
+            govchain_node::api::now().unix_millis() - HISTORY_DAYS * DAY_MS + 60_000,
+        ));
+        let mut core = core;
+        if fresh {
+            core.set_clock(Clock::Manual(clock.clone()));
+        }
         let core: Shared = Arc::new(Mutex::new(core));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -193,9 +290,15 @@ impl DemoNode {
             stop: Some(stop),
             handle: Some(handle),
             dir: dir.to_owned(),
+            clock,
         };
         if fresh {
-            node.seed()?;
+            let seeded = node.seed();
+            node.core
+                .lock()
+                .map_err(|_| err("node lock poisoned"))?
+                .set_clock(Clock::System);
+            seeded?;
         }
         Ok(node)
     }
@@ -270,6 +373,7 @@ impl DemoNode {
         self.commit()?;
         for (name, dept, role) in [
             ("zhang", "city-management", "approver"),
+            ("zhou", "fire", "fire-inspector"),
             ("wang", "construction", "approver"),
             ("zhao", "developer", "project-manager"),
         ] {
@@ -282,57 +386,137 @@ impl DemoNode {
         let template = serde_json::to_value(renovation_template()).map_err(err)?;
         self.submit("city-management-admin", "workflow.define", template)?;
         self.commit()?;
-        for (id, title) in [
-            (DEMO_CASE, "上城区北山街12号老旧小区改造"),
-            ("HZ-2026-0051", "拱墅区大关西苑小区加装电梯及外立面改造"),
+        self.history()?;
+        // The two open cases: the user's (waiting at the fire stage for six
+        // days) and one just opened. Times in tenths of a day from now.
+        let now = govchain_node::api::now().unix_millis();
+        let day = |tenths: i64| now + tenths * DAY_MS / 10;
+        for (id, title, opened) in [
+            (DEMO_CASE, "上城区北山街12号老旧小区改造", day(-92)),
+            (
+                "HZ-2026-0051",
+                "拱墅区大关西苑小区加装电梯及外立面改造",
+                day(-26),
+            ),
         ] {
-            self.submit(
-                "zhang",
-                "case.open",
-                json!({"case_id": id, "template": "old-city-renovation", "version": 1, "scope": "hz",
-                       "title": title, "documents": [Hash32::sha256(format!("{id}/申请书.pdf").as_bytes()),
-                                                     Hash32::sha256(format!("{id}/设计方案.pdf").as_bytes())]}),
-            )?;
+            self.at(opened);
+            self.open_case(id, title)?;
         }
-        self.commit()?;
         // Audited reads of sensitive data by the case's officials.
-        let at = |m: i64| {
-            govchain_ledger::types::Timestamp::from_unix_millis(
-                govchain_node::api::now().unix_millis() - m * 60_000,
-            )
-            .unwrap_or(govchain_ledger::types::Timestamp::UNIX_EPOCH)
-        };
-        for (who, dataset, purpose, minutes) in [
+        for (who, dataset, purpose, when) in [
             (
                 "zhang",
                 "household-registry/residents",
                 "核对改造范围内住户信息",
-                90,
+                day(-81),
             ),
-            ("zhang", "property-registry/titles", "核对房屋产权", 75),
-            ("wang", "property-registry/titles", "施工许可前置核查", 40),
+            (
+                "zhang",
+                "property-registry/titles",
+                "核对房屋产权",
+                day(-79),
+            ),
+            (
+                "wang",
+                "property-registry/titles",
+                "施工许可前置核查",
+                day(-15),
+            ),
             (
                 "zhao",
                 "housing-fund/accounts",
                 "住户公积金提取资格核对",
-                20,
+                day(-4),
             ),
         ] {
+            self.at(when);
+            let at = Timestamp::from_unix_millis(when).unwrap_or(Timestamp::UNIX_EPOCH);
             self.submit(
                 who,
                 "access.record",
                 json!({"entries": [{"dataset": dataset, "operation": "read", "purpose": purpose,
                                     "subject": Hash32::sha256(format!("{DEMO_CASE}/{dataset}").as_bytes()),
-                                    "at": at(minutes)}]}),
+                                    "at": at}]}),
             )?;
+            self.commit()?;
         }
+        self.at(day(-63));
+        self.step(
+            DEMO_CASE,
+            0,
+            "zhang",
+            "approve",
+            "符合城市更新规划，同意进入消防审查。",
+        )?;
+        self.at(day(-1));
+        self.commit()
+    }
+
+    /// Moves the scripted clock forward to `ms` (never back).
+    fn at(&self, ms: i64) {
+        self.clock.fetch_max(ms, Ordering::SeqCst);
+    }
+
+    fn open_case(&self, id: &str, title: &str) -> Result<(), WsError> {
         self.submit(
             "zhang",
-            "case.sign_step",
-            json!({"case_id": DEMO_CASE, "stage": 0, "decision": "approve",
-                   "comment": "符合城市更新规划，同意进入消防审查。", "attachments": []}),
+            "case.open",
+            json!({"case_id": id, "template": "old-city-renovation", "version": 1, "scope": "hz",
+                   "title": title, "documents": [Hash32::sha256(format!("{id}/申请书.pdf").as_bytes()),
+                                                 Hash32::sha256(format!("{id}/设计方案.pdf").as_bytes())]}),
         )?;
         self.commit()
+    }
+
+    fn step(
+        &self,
+        case: &str,
+        stage: u32,
+        who: &str,
+        decision: &str,
+        comment: &str,
+    ) -> Result<(), WsError> {
+        self.submit(
+            who,
+            "case.sign_step",
+            json!({"case_id": case, "stage": stage, "decision": decision,
+                   "comment": comment, "attachments": []}),
+        )?;
+        self.commit()
+    }
+
+    /// Earlier renovation cases ([`HISTORY`]), replayed in ledger time.
+    fn history(&self) -> Result<(), WsError> {
+        let start = self.clock.load(Ordering::SeqCst);
+        let mut events: Vec<(i64, Event)> = Vec::new();
+        for h in HISTORY {
+            let mut t = start + h.opened * DAY_MS / 10;
+            events.push((t, Event::Open(h.id, h.title)));
+            for (stage, tenths) in (0u32..).zip(h.stages) {
+                if stage == 1 {
+                    if let Some((fire, city)) = h.sent_back {
+                        t += fire * DAY_MS / 10;
+                        events.push((t, Event::Sign(h.id, 1, "zhou", "reject", SENT_BACK)));
+                        t += city * DAY_MS / 10;
+                        events.push((t, Event::Sign(h.id, 0, "zhang", "approve", RESUBMITTED)));
+                    }
+                }
+                t += tenths * DAY_MS / 10;
+                let (who, comment) = SIGNERS[stage as usize];
+                events.push((t, Event::Sign(h.id, stage, who, "approve", comment)));
+            }
+        }
+        events.sort_by_key(|e| e.0);
+        for (t, e) in events {
+            self.at(t);
+            match e {
+                Event::Open(id, title) => self.open_case(id, title)?,
+                Event::Sign(id, stage, who, decision, comment) => {
+                    self.step(id, stage, who, decision, comment)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The demo chain's height.
