@@ -75,6 +75,14 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::verify_inclusion,
             commands::access_log,
             commands::fund_trace,
+            commands::search,
+            commands::graph,
+            commands::dashboard,
+            commands::spending,
+            commands::checkpoints,
+            commands::verify_consistency,
+            commands::verify_pasted,
+            commands::save_report,
         ])
 }
 

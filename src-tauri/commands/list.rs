@@ -27,4 +27,12 @@ pub const COMMANDS: &[&str] = &[
     "verify_inclusion",
     "access_log",
     "fund_trace",
+    "search",
+    "graph",
+    "dashboard",
+    "spending",
+    "checkpoints",
+    "verify_consistency",
+    "verify_pasted",
+    "save_report",
 ];

@@ -9,12 +9,13 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, FundFlow, InboxEntry, KeyInfo,
-    NodeProbe, OutboxItem, ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest,
-    SignPreview, SignRequest, SyncStatus, TxDetail,
+    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, CheckpointInfo, Dashboard,
+    FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail, ProjectSummary,
+    ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
+    SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
-use tauri::State;
+use tauri::{Manager, State};
 
 type Ws<'a> = State<'a, Arc<Workstation>>;
 
@@ -176,4 +177,60 @@ pub fn access_log(
 #[tauri::command]
 pub fn fund_trace(ws: Ws<'_>, project_id: String) -> Result<Vec<FundFlow>, WsError> {
     ws.fund_trace(&project_id)
+}
+
+#[tauri::command]
+pub fn search(ws: Ws<'_>, query: String) -> Result<Vec<SearchHit>, WsError> {
+    ws.search(&query)
+}
+
+#[tauri::command]
+pub fn graph(ws: Ws<'_>, focus: String) -> Result<Graph, WsError> {
+    ws.graph(&focus)
+}
+
+#[tauri::command]
+pub fn dashboard(ws: Ws<'_>) -> Result<Dashboard, WsError> {
+    ws.dashboard()
+}
+
+#[tauri::command]
+pub fn spending(ws: Ws<'_>, project_id: String) -> Result<Vec<SpendPoint>, WsError> {
+    ws.spending(&project_id)
+}
+
+#[tauri::command]
+pub fn checkpoints(ws: Ws<'_>) -> Result<Vec<CheckpointInfo>, WsError> {
+    ws.checkpoints()
+}
+
+#[tauri::command]
+pub async fn verify_consistency(
+    ws: Ws<'_>,
+    size1: u64,
+    size2: Option<u64>,
+) -> Result<ProofReport, WsError> {
+    ws.verify_consistency(size1, size2).await
+}
+
+#[tauri::command]
+pub fn verify_pasted(ws: Ws<'_>, note: String, proof: String) -> Result<ProofReport, WsError> {
+    ws.verify_pasted(&note, &proof)
+}
+
+/// Writes a case's or project's PDF audit report into the user's download
+/// folder (chosen here, never by the page) and says where.
+#[tauri::command]
+pub async fn save_report(
+    app: tauri::AppHandle,
+    ws: Ws<'_>,
+    kind: String,
+    id: String,
+) -> Result<SavedReport, WsError> {
+    let dir = std::env::var_os("GOVCHAIN_REPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok())
+        .or_else(|| app.path().home_dir().ok().map(|h| h.join("Downloads")))
+        .unwrap_or_else(|| ws.data_dir().join("reports"));
+    ws.save_report(&kind, &id, &dir).await
 }
