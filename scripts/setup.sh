@@ -13,6 +13,8 @@ APT_PACKAGES=(
   xvfb xauth fonts-noto-cjk gnome-keyring dbus dbus-x11 webkit2gtk-driver
   # window screenshots in the smoke test
   imagemagick
+  # audit report PDF in the E2E: rendered to PNG and read back by OCR
+  poppler-utils poppler-data tesseract-ocr tesseract-ocr-eng
 )
 
 SUDO=""

@@ -10,8 +10,11 @@ import type { BlockDetail } from './bindings/BlockDetail';
 import type { BlockSummary } from './bindings/BlockSummary';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
+import type { CheckpointInfo } from './bindings/CheckpointInfo';
+import type { Dashboard } from './bindings/Dashboard';
 import type { ErrorBody } from './bindings/ErrorBody';
 import type { FundFlow } from './bindings/FundFlow';
+import type { Graph } from './bindings/Graph';
 import type { InboxEntry } from './bindings/InboxEntry';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { NodeProbe } from './bindings/NodeProbe';
@@ -20,8 +23,11 @@ import type { ProjectDetail } from './bindings/ProjectDetail';
 import type { ProofReport } from './bindings/ProofReport';
 import type { ProjectSummary } from './bindings/ProjectSummary';
 import type { RegistrationRequest } from './bindings/RegistrationRequest';
+import type { SavedReport } from './bindings/SavedReport';
+import type { SearchHit } from './bindings/SearchHit';
 import type { SignPreview } from './bindings/SignPreview';
 import type { SignRequest } from './bindings/SignRequest';
+import type { SpendPoint } from './bindings/SpendPoint';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
 import type { TxDetail } from './bindings/TxDetail';
@@ -131,5 +137,15 @@ export const api = {
 	verifyInclusion: (height: number, index: number) => call<ProofReport>('verify_inclusion', { height, index }),
 	accessLog: (department: string | null, dataset: string | null, limit: number) =>
 		call<AccessRow[]>('access_log', { department, dataset, limit }),
-	fundTrace: (projectId: string) => call<FundFlow[]>('fund_trace', { projectId })
+	fundTrace: (projectId: string) => call<FundFlow[]>('fund_trace', { projectId }),
+	search: (query: string) => call<SearchHit[]>('search', { query }),
+	graph: (focus: string) => call<Graph>('graph', { focus }),
+	dashboard: () => call<Dashboard>('dashboard'),
+	spending: (projectId: string) => call<SpendPoint[]>('spending', { projectId }),
+	checkpoints: () => call<CheckpointInfo[]>('checkpoints'),
+	verifyConsistency: (size1: number, size2: number | null) =>
+		call<ProofReport>('verify_consistency', { size1, size2 }),
+	verifyPasted: (note: string, proof: string) => call<ProofReport>('verify_pasted', { note, proof }),
+	/** Writes the PDF audit report of a case or project where the app chooses; returns where. */
+	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id })
 };

@@ -8,13 +8,15 @@ import { HOME_SCREEN, SCREENS, SCREEN_IDS, activeScreen, screen } from './nav';
 const ROUTES_DIR = fileURLToPath(new URL('../routes', import.meta.url));
 
 describe('navigation model', () => {
-	it('lists the eight screens in the agreed order', () => {
+	it('lists the ten screens in the agreed order', () => {
 		expect(SCREENS.map((s) => s.id)).toEqual([
 			'inbox',
 			'cases',
 			'projects',
 			'explorer',
+			'graph',
 			'funds',
+			'dashboards',
 			'proofs',
 			'access',
 			'settings'

@@ -4,7 +4,18 @@
  */
 import type { MessageKey } from './i18n';
 
-export const SCREEN_IDS = ['inbox', 'cases', 'projects', 'explorer', 'funds', 'proofs', 'access', 'settings'] as const;
+export const SCREEN_IDS = [
+	'inbox',
+	'cases',
+	'projects',
+	'explorer',
+	'graph',
+	'funds',
+	'dashboards',
+	'proofs',
+	'access',
+	'settings'
+] as const;
 
 export type ScreenId = (typeof SCREEN_IDS)[number];
 
