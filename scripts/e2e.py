@@ -18,6 +18,7 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -131,6 +132,43 @@ def check_preview(s):
     return json.loads(canonical)
 
 
+def navigate(s, href):
+    """Client-side navigation to `href` (the app's router handles a clicked link)."""
+    s.script("const a = document.createElement('a'); a.href = arguments[0];"
+             "document.body.appendChild(a); a.click(); a.remove();", href)
+
+
+def set_value(s, css, text):
+    """Fills a text field as typing would (an input event), without sending every key."""
+    s.script("const e = document.querySelector(arguments[0]); e.value = arguments[1];"
+             "e.dispatchEvent(new Event('input', {bubbles: true}));", css, text)
+
+
+def wait_reports(s, n, timeout=30.0):
+    """Waits until `n` proof reports are shown and all of them passed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        oks = s.script("return [...document.querySelectorAll('[data-testid=proof-report]')]"
+                       ".map(e => e.dataset.ok);")
+        if len(oks) >= n:
+            assert all(o == "1" for o in oks), f"a proof failed: {oks}"
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {n} proof reports")
+
+
+def check_pdf(path, needle):
+    """Renders page 1 of the PDF to PNG (poppler) and reads it back with OCR (tesseract): the
+    rendered page must show `needle`. The PNG is kept with the screenshots."""
+    png = os.path.join(OUT, "case-report-page1")
+    subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", "-singlefile", path, png],
+                   check=True)
+    ocr = subprocess.run(["tesseract", png + ".png", "-", "-l", "eng"], check=True,
+                         capture_output=True, text=True).stdout
+    assert needle in ocr.replace(" ", ""), f"OCR of the report does not show {needle}: {ocr[:400]}"
+    print(f"e2e: PDF report {path} rendered and read back: contains {needle}")
+
+
 def wait_committed(s):
     status = s.find("[data-testid=outbox-status][data-status=committed]", timeout=60)
     return s.text(status)
@@ -223,6 +261,44 @@ def main():
         report = s.find("[data-testid=proof-report][data-ok='1']", timeout=30)
         s.script("arguments[0].scrollIntoView({block: 'center'});", report)
         s.screenshot("explorer-proof")
+        # The checkpoint and proof as text, handed to someone else (pasted on Proofs below).
+        note = s.script("return document.querySelector('[data-testid=evidence-note]').textContent;")
+        proof = s.script("return document.querySelector('[data-testid=evidence-proof]').textContent;")
+        assert note.startswith("govchain.local/") and '"leaf_hash"' in proof, (note, proof)
+
+        # Search finds the case; its PDF audit report is written, rendered and read back by OCR.
+        box = s.find("[data-testid=search]")
+        s.type(box, "HZ-2026-0042")
+        s.click(s.find("[data-testid=hit-case]", timeout=30))
+        s.find("h1", visible_text="北山街")
+        s.click(s.find("[data-testid=export-pdf]"))
+        pdf = s.attr(s.find("[data-testid=report-saved]", timeout=60), "data-path")
+        check_pdf(pdf, "HZ-2026-0042")
+        s.screenshot("case-report-saved")
+
+        # The chain graph around the case: its transactions, their blocks and signers.
+        navigate(s, "/graph?focus=case:HZ-2026-0042")
+        s.find("[data-testid=graph-canvas] canvas", timeout=30)
+        s.find("#graph-nodes option", visible_text="李明")
+        time.sleep(1)
+        s.screenshot("graph")
+
+        # Dashboards: approvals per department per week, stage times, payments.
+        s.go("/dashboards")
+        s.find("[data-testid=chart-approvals] canvas", timeout=30)
+        s.find("[data-testid=chart-payments] canvas", timeout=30)
+        time.sleep(1.5)
+        s.screenshot("dashboards")
+
+        # Proofs: consistency between two verified checkpoints, and the pasted proof from above.
+        s.go("/proofs")
+        s.click(s.find("[data-testid=verify-consistency]", timeout=30))
+        s.find("[data-testid=proof-report][data-ok='1']", timeout=30)
+        set_value(s, "[data-testid=paste-note]", note)
+        set_value(s, "[data-testid=paste-proof]", proof)
+        s.click(s.find("[data-testid=verify-pasted]"))
+        wait_reports(s, 2)
+        s.screenshot("proofs")
 
         # Fund flow: the project's budget as a Sankey diagram.
         s.go("/funds")
@@ -233,8 +309,12 @@ def main():
             print("e2e: funds page", s.script("return document.querySelector('main').innerText.slice(0, 600);"))
             raise
         s.find("td", visible_text="¥380,000.00")
+        s.find("[data-testid=spending] canvas", timeout=30)
         time.sleep(1.5)  # the chart animates in
         s.screenshot("funds-sankey")
+        s.script("document.querySelector('[data-testid=spending]').scrollIntoView({block: 'center'});")
+        time.sleep(0.5)
+        s.screenshot("funds-over-time")
 
         # Access audit: the demo officials' recorded reads of sensitive data.
         s.go("/access")
@@ -253,6 +333,11 @@ def main():
         with open(os.path.join(OUT, "metrics.json"), "w") as f:
             json.dump({"startup_ms": round(startup_ms), "idle_rss_mib": round(rss), "idle_pss_mib": round(pss)}, f)
         print("e2e: passed")
+    except Exception:
+        s.screenshot("failed")
+        print("e2e: failed at", s.script("return location.href;"))
+        print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))
+        raise
     finally:
         s.close()
 

@@ -14,7 +14,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export GOVCHAIN_DATA_DIR=$tmp/data GOVCHAIN_KEYCHAIN_SERVICE=govchain-e2e-$$
-export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache NO_AT_BRIDGE=1
+export GOVCHAIN_REPORT_DIR=$tmp/reports XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache NO_AT_BRIDGE=1
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   "$1" --port "$2" --native-driver /usr/bin/WebKitWebDriver >"$4/tauri-driver.log" 2>&1 & driver=$!
