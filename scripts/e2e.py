@@ -255,7 +255,10 @@ def main():
         s.screenshot("payments")
         # The auditor's explorer: a transaction's inclusion proof, checked in the app.
         s.go("/explorer")
-        s.click(s.find("[data-testid=block-1]"))
+        s.find("[data-testid^=block-]")
+        s.type(s.find("[data-testid=search]"), "1")
+        s.click(s.find("[data-testid=hit-block]", timeout=30))
+        s.find("#block-h", visible_text="1")
         s.click(s.find("[data-testid=tx-0]"))
         s.click(s.find("[data-testid=verify-inclusion]"))
         report = s.find("[data-testid=proof-report][data-ok='1']", timeout=30)

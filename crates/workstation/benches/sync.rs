@@ -3,6 +3,9 @@
 //! * sync + full verification of `--txs` transactions (default 1,000,000)
 //!   from a local node over loopback HTTP, against the raw single-core batch
 //!   verification of the same signatures measured in the same run;
+//! * the auditor's queries on that verified 1M-transaction chain (search,
+//!   graph, block and transaction detail, access log, dashboards): p50 and
+//!   p99 of 200 runs each, against the goal p99 < 50 ms;
 //! * sign one workflow step (preview + keychain + sign + durable outbox),
 //!   median and p99 of 50, when a Secret Service is available
 //!   (`scripts/with-keyring.sh`).
@@ -235,6 +238,7 @@ fn main() {
             "ratio               {:.2} x raw batch verification time",
             secs / (n / raw)
         );
+        queries(&ws, status.height.unwrap());
         let _ = stop.send(());
         server.await.unwrap().unwrap();
 
@@ -285,4 +289,95 @@ async fn sign_latency(base: &std::path::Path) {
     println!("sign one step       median {:.1} ms, p99 {:.1} ms (preview, keychain, sign, durable outbox; 50 runs)", ms[25], ms[49]);
     ws.delete_key(&key.key_id).unwrap();
     node.stop().await.unwrap();
+}
+
+/// p50 and p99 (ms) of `runs` calls of `f(i)`.
+fn time_query(name: &str, runs: usize, mut f: impl FnMut(usize)) -> f64 {
+    let mut ms: Vec<f64> = (0..runs)
+        .map(|i| {
+            let t = Instant::now();
+            f(i);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let (p50, p99) = (ms[runs / 2], ms[runs * 99 / 100]);
+    println!(
+        "query {name:<28} p50 {p50:7.2} ms  p99 {p99:7.2} ms  {}",
+        if p99 < 50.0 { "ok" } else { "OVER 50 ms" }
+    );
+    p99
+}
+
+/// The explorer's queries on the verified chain of `top + 1` blocks.
+fn queries(ws: &Workstation, top: u64) {
+    const RUNS: usize = 200;
+    // A deterministic spread of heights and transactions.
+    let height = |i: usize| 1 + (i as u64 * 7919) % top;
+    let ids: Vec<(u64, String)> = (0..RUNS)
+        .map(|i| {
+            let b = ws.block_detail(height(i)).unwrap();
+            let row = &b.txs[(i * 31) % b.txs.len()];
+            (b.summary.height, row.id.clone())
+        })
+        .collect();
+    let worst = [
+        time_query("explorer_blocks (page)", RUNS, |i| {
+            assert!(!ws
+                .explorer_blocks(Some(height(i) + 1), 30)
+                .unwrap()
+                .is_empty());
+        }),
+        time_query("block_detail (2,000 tx)", RUNS, |i| {
+            ws.block_detail(height(i)).unwrap();
+        }),
+        time_query("tx_detail", RUNS, |i| {
+            ws.tx_detail(height(i), (i * 13 % 2000) as u32).unwrap();
+        }),
+        time_query("search tx id", RUNS, |i| {
+            let hits = ws.search(&ids[i].1).unwrap();
+            assert_eq!(hits[0].height, Some(ids[i].0));
+        }),
+        time_query("search tx id prefix (16)", RUNS, |i| {
+            assert!(!ws.search(&ids[i].1[..16]).unwrap().is_empty());
+        }),
+        time_query("search block height", RUNS, |i| {
+            assert!(!ws.search(&height(i).to_string()).unwrap().is_empty());
+        }),
+        time_query("search official name", RUNS, |i| {
+            assert!(!ws
+                .search(&format!("o{}", i * 7 % OFFICIALS))
+                .unwrap()
+                .is_empty());
+        }),
+        time_query("search (no match)", RUNS, |_| {
+            assert!(ws.search("不存在的案件").unwrap().is_empty());
+        }),
+        time_query("graph block", RUNS, |i| {
+            ws.graph(&format!("block:{}", height(i))).unwrap();
+        }),
+        time_query("graph tx", RUNS, |i| {
+            ws.graph(&format!("tx:{}:{}", height(i), i % 2000)).unwrap();
+        }),
+        time_query("access_log (newest 200)", RUNS, |_| {
+            assert_eq!(ws.access_log(None, None, 200).unwrap().len(), 200);
+        }),
+        time_query("access_log (dataset, none)", RUNS, |_| {
+            assert!(ws
+                .access_log(None, Some("none/such"), 200)
+                .unwrap()
+                .is_empty());
+        }),
+        time_query("dashboard", RUNS, |_| {
+            ws.dashboard().unwrap();
+        }),
+        time_query("checkpoints", RUNS, |_| {
+            assert!(!ws.checkpoints().unwrap().is_empty());
+        }),
+    ];
+    println!(
+        "queries             worst p99 {:.2} ms on {} verified transactions (goal < 50 ms)",
+        worst.iter().copied().fold(0.0, f64::max),
+        ws.status().unwrap().log_size
+    );
 }

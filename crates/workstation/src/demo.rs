@@ -391,19 +391,11 @@ impl DemoNode {
         // days) and one just opened. Times in tenths of a day from now.
         let now = govchain_node::api::now().unix_millis();
         let day = |tenths: i64| now + tenths * DAY_MS / 10;
-        for (id, title, opened) in [
-            (DEMO_CASE, "上城区北山街12号老旧小区改造", day(-92)),
-            (
-                "HZ-2026-0051",
-                "拱墅区大关西苑小区加装电梯及外立面改造",
-                day(-26),
-            ),
-        ] {
-            self.at(opened);
-            self.open_case(id, title)?;
-        }
-        // Audited reads of sensitive data by the case's officials.
-        for (who, dataset, purpose, when) in [
+        self.at(day(-92));
+        self.open_case(DEMO_CASE, "上城区北山街12号老旧小区改造")?;
+        // Audited reads of sensitive data by the case's officials, and the
+        // city's approval of the user's case, in time order.
+        let reads = [
             (
                 "zhang",
                 "household-registry/residents",
@@ -428,7 +420,27 @@ impl DemoNode {
                 "住户公积金提取资格核对",
                 day(-4),
             ),
-        ] {
+        ];
+        let (before, after) = reads.split_at(2);
+        self.reads(before)?;
+        self.at(day(-63));
+        self.step(
+            DEMO_CASE,
+            0,
+            "zhang",
+            "approve",
+            "符合城市更新规划，同意进入消防审查。",
+        )?;
+        self.at(day(-26));
+        self.open_case("HZ-2026-0051", "拱墅区大关西苑小区加装电梯及外立面改造")?;
+        self.reads(after)?;
+        self.at(day(-1));
+        self.commit()
+    }
+
+    /// `access.record`s of the user's case: `(official, dataset, purpose, when)`.
+    fn reads(&self, reads: &[(&str, &str, &str, i64)]) -> Result<(), WsError> {
+        for &(who, dataset, purpose, when) in reads {
             self.at(when);
             let at = Timestamp::from_unix_millis(when).unwrap_or(Timestamp::UNIX_EPOCH);
             self.submit(
@@ -440,16 +452,7 @@ impl DemoNode {
             )?;
             self.commit()?;
         }
-        self.at(day(-63));
-        self.step(
-            DEMO_CASE,
-            0,
-            "zhang",
-            "approve",
-            "符合城市更新规划，同意进入消防审查。",
-        )?;
-        self.at(day(-1));
-        self.commit()
+        Ok(())
     }
 
     /// Moves the scripted clock forward to `ms` (never back).

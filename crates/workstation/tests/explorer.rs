@@ -180,6 +180,9 @@ async fn search_graph_dashboards_consistency_paste_and_report() {
         .iter()
         .any(|h| h.kind == "block" && h.height == Some(1)));
     let detail = ws.case_detail("HZ-2026-0042").unwrap();
+    // The demo case spent about three days at the city stage (ledger time).
+    let city = detail.stages[0].duration_ms.unwrap();
+    assert!((2 * 86_400_000..4 * 86_400_000).contains(&city), "{city}");
     let event = detail.timeline.last().unwrap();
     for q in [&event.tx_id[..], &event.tx_id[..16], &event.tx_id[..20]] {
         let hits = ws.search(q).unwrap();
@@ -208,6 +211,8 @@ async fn search_graph_dashboards_consistency_paste_and_report() {
         .iter()
         .any(|h| h.kind == "project"));
     assert!(ws.search("no such thing at all").unwrap().is_empty());
+    // Both open demo cases and the six of the history.
+    assert_eq!(ws.search("HZ-2026-00").unwrap().len(), 8);
     assert!(ws.search(&"x".repeat(500)).is_err());
 
     // --- graph ---

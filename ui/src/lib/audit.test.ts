@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hitHref, nodeHref } from './links';
 import { emptyGraph, merge, toElements } from './graph';
-import { approvalsByWeek, paymentBars, stageHours } from './dashboard';
+import { approvalsByWeek, localName, paymentBars, shortWeek, stageHours } from './dashboard';
 import type { SearchHit } from './bindings/SearchHit';
 
 const hit = (kind: string, key: string, height: number | null = null, index: number | null = null): SearchHit => ({
@@ -83,9 +83,19 @@ describe('dashboard', () => {
 			{ template: 't', stage: 'b', department_name: 'y', median_ms: 36_000_000, cases: 1 }
 		]);
 		expect(rows.map((r) => [r.label, r.hours])).toEqual([
-			['b · y', 10],
-			['a · x', 0.5]
+			['b', 10],
+			['a', 0.5]
 		]);
+		expect(stageHours([{ template: 't', stage: '消防审查 / Fire review', department_name: 'x', median_ms: 0, cases: 1 }], 'en')[0]?.label).toBe(
+			'Fire review'
+		);
+	});
+
+	it('shortens bilingual names and weeks for axis labels', () => {
+		expect(localName('消防审查 / Fire review', 'zh-CN')).toBe('消防审查');
+		expect(localName('消防审查 / Fire review', 'en')).toBe('Fire review');
+		expect(localName('单语', 'en')).toBe('单语');
+		expect(shortWeek('2026-W08')).toBe('W08');
 	});
 
 	it('splits budgets into paid, pending and what is left (never negative)', () => {

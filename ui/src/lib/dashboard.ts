@@ -28,11 +28,22 @@ export function approvalsByWeek(rows: WeekCount[]): Stacked {
 
 export const HOUR_MS = 3_600_000;
 
+/** The part of a bilingual `中文 / English` name for `locale` (the whole name if not bilingual). */
+export function localName(name: string, locale: string): string {
+	const [zh, en] = name.split(' / ');
+	return (locale.startsWith('zh') ? zh : en) ?? name;
+}
+
+/** `2026-W48` → `W48` for axis labels (the tooltip keeps the year). */
+export function shortWeek(week: string): string {
+	return week.replace(/^\d{4}-/, '');
+}
+
 /** `template · stage` labels with the median in hours (one decimal), slowest first. */
-export function stageHours(rows: StageTime[]): { label: string; hours: number; cases: number }[] {
+export function stageHours(rows: StageTime[], locale = 'zh-CN'): { label: string; hours: number; cases: number }[] {
 	return rows
 		.map((r) => ({
-			label: `${r.stage} · ${r.department_name}`,
+			label: localName(r.stage, locale),
 			hours: Math.round((r.median_ms / HOUR_MS) * 10) / 10,
 			cases: r.cases
 		}))
