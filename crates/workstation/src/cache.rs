@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::WsError;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -83,6 +83,12 @@ CREATE TABLE checkpoints (
 );
 INSERT OR IGNORE INTO checkpoints (size, root, signer, note, node, at)
     SELECT size, root, signer, note, node, at FROM checkpoint;
+";
+
+/// Each block's header apart, so that block lists do not parse whole blocks.
+const MIGRATION_3: &str = "
+ALTER TABLE blocks ADD COLUMN header TEXT;
+UPDATE blocks SET header = json_extract(block, '$.header');
 ";
 
 /// Where an outbox item stands.
@@ -189,6 +195,10 @@ impl Cache {
             conn.execute_batch(MIGRATION_2)?;
             conn.pragma_update(None, "user_version", 2)?;
         }
+        if version < 3 {
+            conn.execute_batch(MIGRATION_3)?;
+            conn.pragma_update(None, "user_version", 3)?;
+        }
         Ok(Self { conn })
     }
 
@@ -252,14 +262,17 @@ impl Cache {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO blocks (height, hash, log_size, block) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO blocks (height, hash, log_size, block, header) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (b, hash, json) in blocks {
+                let header = serde_json::to_string(&b.header)
+                    .map_err(|e| WsError::Storage(e.to_string()))?;
                 stmt.execute(params![
                     to_i64(b.header.height),
                     hash.to_hex(),
                     to_i64(b.header.log_size),
-                    json
+                    json,
+                    header
                 ])?;
             }
         }
@@ -276,15 +289,15 @@ impl Cache {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// `(hash, block JSON)` of stored blocks below height `before` (all if
+    /// `(hash, header JSON)` of stored blocks below height `before` (all if
     /// `None`), newest first, at most `limit`.
-    pub fn blocks_desc(
+    pub fn headers_desc(
         &self,
         before: Option<u64>,
         limit: u64,
     ) -> Result<Vec<(String, String)>, WsError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hash, block FROM blocks WHERE height < ?1 ORDER BY height DESC LIMIT ?2",
+            "SELECT hash, header FROM blocks WHERE height < ?1 ORDER BY height DESC LIMIT ?2",
         )?;
         let below = before.map_or(i64::MAX, to_i64);
         let rows = stmt.query_map([below, to_i64(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -2,7 +2,7 @@
 //! and transactions decoded with their signatures checked again. Proofs are
 //! in [`crate::proofs`].
 
-use govchain_ledger::block::Block;
+use govchain_ledger::block::{Block, BlockHeader};
 use govchain_ledger::crypto::PublicKey;
 use govchain_ledger::state::State;
 use govchain_ledger::tx::Envelope;
@@ -20,20 +20,30 @@ pub fn parse(json: &str) -> Result<Block, WsError> {
     Block::from_json(json.as_bytes()).map_err(|e| WsError::verification(e.code(), e.to_string()))
 }
 
-pub fn summary(s: &State, b: &Block, hash: &str, checkpoint_size: Option<u64>) -> BlockSummary {
+/// Parses a stored block header (JSON).
+pub fn parse_header(json: &str) -> Result<BlockHeader, WsError> {
+    serde_json::from_str(json).map_err(|e| WsError::verification("block.shape", e.to_string()))
+}
+
+pub fn summary(
+    s: &State,
+    h: &BlockHeader,
+    hash: &str,
+    checkpoint_size: Option<u64>,
+) -> BlockSummary {
     let proposer = s
         .departments
         .values()
-        .find(|d| d.node_key.key_id() == b.header.proposer)
-        .map_or_else(|| b.header.proposer.fingerprint(), |d| d.name.clone());
+        .find(|d| d.node_key.key_id() == h.proposer)
+        .map_or_else(|| h.proposer.fingerprint(), |d| d.name.clone());
     BlockSummary {
-        height: b.header.height,
+        height: h.height,
         hash: hash.to_owned(),
-        time: b.header.time.to_string(),
+        time: h.time.to_string(),
         proposer,
-        tx_count: b.header.tx_count,
-        log_size: b.header.log_size,
-        checkpointed: checkpoint_size.is_some_and(|c| b.header.log_size <= c),
+        tx_count: h.tx_count,
+        log_size: h.log_size,
+        checkpointed: checkpoint_size.is_some_and(|c| h.log_size <= c),
     }
 }
 
@@ -51,7 +61,7 @@ pub fn detail(s: &State, b: &Block, hash: &str, checkpoint_size: Option<u64>) ->
         })
         .collect();
     BlockDetail {
-        summary: summary(s, b, hash, checkpoint_size),
+        summary: summary(s, &b.header, hash, checkpoint_size),
         prev_hash: b.header.prev_hash.to_hex(),
         tx_root: b.header.tx_root.to_hex(),
         log_root: b.header.log_root.to_hex(),

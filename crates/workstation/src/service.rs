@@ -897,12 +897,12 @@ impl Workstation {
         let cp = inner.cache.checkpoint()?.map(|c| c.size);
         inner
             .cache
-            .blocks_desc(before, limit.clamp(1, 200))?
+            .headers_desc(before, limit.clamp(1, 200))?
             .iter()
             .map(|(hash, json)| {
                 Ok(crate::explorer::summary(
                     &chain.state,
-                    &crate::explorer::parse(json)?,
+                    &crate::explorer::parse_header(json)?,
                     hash,
                     cp,
                 ))

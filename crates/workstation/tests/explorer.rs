@@ -31,6 +31,17 @@ async fn blocks_transactions_and_inclusion_proofs() {
     assert!(blocks.iter().all(|b| b.checkpointed));
     assert_eq!(blocks[0].proposer, "杭州市城市管理局");
     assert_eq!(ws.explorer_blocks(Some(2), 50).unwrap().len(), 2);
+    // A cache from before headers were stored apart (schema 2) is migrated:
+    // the headers are taken from the stored blocks.
+    drop(ws);
+    {
+        let db = rusqlite::Connection::open(base.join("ws/cache.sqlite")).unwrap();
+        db.execute_batch("ALTER TABLE blocks DROP COLUMN header; PRAGMA user_version = 2;")
+            .unwrap();
+    }
+    let ws = Workstation::open(&base.join("ws"), "govchain-test-unused", Arc::new(|_| {})).unwrap();
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    assert_eq!(ws.explorer_blocks(None, 50).unwrap(), blocks);
 
     // Block 1 registers the demo officials.
     let b1 = ws.block_detail(1).unwrap();
