@@ -311,7 +311,9 @@ def main():
             s.screenshot("funds-failed")
             print("e2e: funds page", s.script("return document.querySelector('main').innerText.slice(0, 600);"))
             raise
-        s.find("td", visible_text="¥380,000.00")
+        # The demo history's project: payments executed over weeks.
+        s.find("td", visible_text="¥1,500,000.00")
+        s.find("td", visible_text="execute")
         s.find("[data-testid=spending] canvas", timeout=30)
         time.sleep(1.5)  # the chart animates in
         s.screenshot("funds-sankey")

@@ -60,6 +60,7 @@ const OFFICIALS: &[(&str, &str, &str)] = &[
     ("wang", "construction", "王芳"),
     ("zhao", "developer", "赵磊"),
     ("zhou", "fire", "周敏"),
+    ("qian", "supervision", "钱峰（监理单位）"),
     ("dev", "developer", "陈静（建设单位）"),
     ("con", "contractor", "刘强（施工单位）"),
     ("op", "bank", "孙丽（代发银行）"),
@@ -205,7 +206,60 @@ const RESUBMITTED: &str = "已按消防意见调整总平面，同意再次报�
 enum Event {
     Open(&'static str, &'static str),
     Sign(&'static str, u32, &'static str, &'static str, &'static str),
+    /// Any other transaction: signer, kind, payload.
+    Tx(&'static str, &'static str, Value),
 }
+
+/// The history's engineering project, whose payments went through.
+const PAST_PROJECT: &str = "XA-2026-003";
+
+/// Its payments: id, amount (fen), purpose, milestone, day requested (in
+/// tenths; all before the open demo cases), and the supervisor's refusal if
+/// any. Each accepted payment is
+/// confirmed after 2 days, approved after 3 and executed after 4; the last
+/// one is still waiting for the developer's approval.
+const PAST_PAYMENTS: [(&str, u64, &str, &str, i64, Option<&str>); 5] = [
+    (
+        "P-01",
+        150_000_000,
+        "管网一期材料及人工",
+        "M1 沟槽开挖完成",
+        90,
+        None,
+    ),
+    (
+        "P-02",
+        120_000_000,
+        "管网二期铺设进度款",
+        "M2 主管铺设完成",
+        220,
+        None,
+    ),
+    (
+        "P-03",
+        90_000_000,
+        "检查井砌筑进度款",
+        "M3 检查井完成",
+        350,
+        Some("计量与现场进度不符，请核实后重新申报。"),
+    ),
+    (
+        "P-04",
+        100_000_000,
+        "检查井砌筑进度款（复报）",
+        "M3 检查井完成",
+        420,
+        None,
+    ),
+    (
+        "P-05",
+        80_000_000,
+        "路面恢复进度款",
+        "M4 路面恢复",
+        540,
+        None,
+    ),
+];
 
 impl DemoNode {
     /// Starts (creating and seeding on first use) the demo node whose data
@@ -509,6 +563,7 @@ impl DemoNode {
                 events.push((t, Event::Sign(h.id, stage, who, "approve", comment)));
             }
         }
+        events.extend(self.past_project(start)?);
         events.sort_by_key(|e| e.0);
         for (t, e) in events {
             self.at(t);
@@ -517,9 +572,80 @@ impl DemoNode {
                 Event::Sign(id, stage, who, decision, comment) => {
                     self.step(id, stage, who, decision, comment)?;
                 }
+                Event::Tx(who, kind, payload) => {
+                    self.submit(who, kind, payload)?;
+                    self.commit()?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The history's engineering project and its payments ([`PAST_PAYMENTS`]).
+    fn past_project(&self, start: i64) -> Result<Vec<(i64, Event)>, WsError> {
+        let day = |tenths: i64| start + tenths * DAY_MS / 10;
+        let mut out = vec![(
+            day(30),
+            Event::Tx(
+                "dev",
+                "project.create",
+                json!({"project_id": PAST_PROJECT, "name": "清波片区老旧小区配套管网工程", "budget": 600_000_000,
+                       "parties": {"developer": self.id("dev")?, "contractor": self.id("con")?,
+                                   "supervisor": self.id("qian")?, "operator": self.id("op")?},
+                       "approvers": ["developer"]}),
+            ),
+        )];
+        let worker = |w: &str| Hash32::sha256(format!("worker:{w}").as_bytes());
+        for (n, (id, amount, purpose, milestone, at, refused)) in
+            PAST_PAYMENTS.into_iter().enumerate()
+        {
+            let wage = amount / 10;
+            out.push((
+                day(at),
+                Event::Tx(
+                    "con",
+                    "payment.request",
+                    json!({"project_id": PAST_PROJECT, "payment_id": id, "amount": amount,
+                           "purpose": purpose, "milestone": milestone,
+                           "invoices": [Hash32::sha256(format!("{PAST_PROJECT}/{id}/invoice.pdf").as_bytes())],
+                           "payroll": [{"worker": worker(&format!("{n}-a")), "amount": wage},
+                                       {"worker": worker(&format!("{n}-b")), "amount": wage}]}),
+                ),
+            ));
+            let review = |verdict: &str, comment: &str| json!({"project_id": PAST_PROJECT, "payment_id": id, "verdict": verdict, "comment": comment});
+            if let Some(why) = refused {
+                out.push((
+                    day(at + 20),
+                    Event::Tx("qian", "payment.confirm", review("refuse", why)),
+                ));
+                continue;
+            }
+            out.push((
+                day(at + 20),
+                Event::Tx(
+                    "qian",
+                    "payment.confirm",
+                    review("accept", "现场计量属实。"),
+                ),
+            ));
+            if n + 1 == PAST_PAYMENTS.len() {
+                continue;
+            }
+            out.push((
+                day(at + 30),
+                Event::Tx("dev", "payment.approve", review("accept", "同意支付。")),
+            ));
+            out.push((
+                day(at + 40),
+                Event::Tx(
+                    "op",
+                    "payment.execute",
+                    json!({"project_id": PAST_PROJECT, "payment_id": id,
+                           "transfer_ref": format!("HZB-2026-{:04}", 310 + n)}),
+                ),
+            ));
+        }
+        Ok(out)
     }
 
     /// The demo chain's height.

@@ -24,7 +24,7 @@ async fn blocks_transactions_and_inclusion_proofs() {
     let status = ws.sync().await.unwrap();
     let top = status.height.unwrap();
 
-    let blocks = ws.explorer_blocks(None, 50).unwrap();
+    let blocks = ws.explorer_blocks(None, 200).unwrap();
     assert_eq!(blocks.len() as u64, top + 1);
     assert_eq!(blocks[0].height, top);
     assert!(blocks.windows(2).all(|w| w[0].height > w[1].height));
@@ -41,7 +41,7 @@ async fn blocks_transactions_and_inclusion_proofs() {
     }
     let ws = Workstation::open(&base.join("ws"), "govchain-test-unused", Arc::new(|_| {})).unwrap();
     ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
-    assert_eq!(ws.explorer_blocks(None, 50).unwrap(), blocks);
+    assert_eq!(ws.explorer_blocks(None, 200).unwrap(), blocks);
 
     // Block 1 registers the demo officials.
     let b1 = ws.block_detail(1).unwrap();
@@ -294,6 +294,24 @@ async fn search_graph_dashboards_consistency_paste_and_report() {
         (xa.budget, xa.pending, xa.payments),
         (120_000_000, 38_000_000, 1)
     );
+    // The history's project: four payments executed (one refused, one
+    // waiting for approval), traced over ledger time.
+    let past = d
+        .payments
+        .iter()
+        .find(|p| p.project_id == "XA-2026-003")
+        .unwrap();
+    assert_eq!(
+        (past.paid, past.pending, past.refused, past.payments),
+        (370_000_000, 80_000_000, 90_000_000, 5)
+    );
+    let spend = ws.spending("XA-2026-003").unwrap();
+    assert!(spend.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(
+        spend.last().map(|s| (s.paid, s.pending)),
+        Some((370_000_000, 80_000_000))
+    );
+    assert_eq!(spend.iter().filter(|s| s.step == "execute").count(), 3);
     let spend = ws.spending("XA-2026-007").unwrap();
     assert_eq!(
         spend.last().map(|s| (s.paid, s.pending)),
