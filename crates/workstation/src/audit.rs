@@ -13,6 +13,7 @@ use govchain_ledger::state::funds::PaymentStatus;
 use govchain_ledger::state::kinds::Party;
 use govchain_ledger::state::workflow::{CaseStatus, Template};
 use govchain_ledger::state::State;
+use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::Timestamp;
 
 use crate::dto::{
@@ -73,27 +74,17 @@ pub fn search(
         && compact.len() <= 64
         && compact.bytes().all(|c| c.is_ascii_hexdigit());
     if is_hex {
-        let mut key = [0u8; 32];
-        if hex::decode_to_slice(&compact[..16], &mut key[..8]).is_ok() {
-            for (height, index) in chain.locate_tx(tx_key(&key)) {
-                let Some(b) = block_at(height) else { continue };
-                let Some(tx) = b.txs.get(index as usize) else {
-                    continue;
-                };
-                let Ok(id) = tx.id() else { continue };
-                let id = id.to_hex();
-                if id.starts_with(&compact) {
-                    let mut x = hit(
-                        "tx",
-                        id,
-                        tx.body.kind.clone(),
-                        format!("#{height} · {index}"),
-                    );
-                    x.height = Some(height);
-                    x.index = Some(index);
-                    hits.push(x);
-                }
-            }
+        for (height, index, tx) in find_txs(chain, &compact, &block_at) {
+            let id = tx.id().map(|d| d.to_hex()).unwrap_or_default();
+            let mut x = hit(
+                "tx",
+                id,
+                tx.body.kind.clone(),
+                format!("#{height} · {index}"),
+            );
+            x.height = Some(height);
+            x.index = Some(index);
+            hits.push(x);
         }
     }
     for c in s.cases.values() {
@@ -148,6 +139,35 @@ pub fn search(
     }
     hits.truncate(MAX_HITS);
     hits
+}
+
+/// Verified transactions whose id (lowercase hex) starts with `prefix` (at
+/// least 16 hex digits): `(height, index, envelope)`. The index finds
+/// candidates by the first 8 bytes; the full id is compared here.
+pub fn find_txs(
+    chain: &LocalChain,
+    prefix: &str,
+    block_at: impl Fn(u64) -> Option<Block>,
+) -> Vec<(u64, u32, Envelope)> {
+    let mut key = [0u8; 32];
+    let Some(first) = prefix.get(..16) else {
+        return Vec::new();
+    };
+    if hex::decode_to_slice(first, &mut key[..8]).is_err() {
+        return Vec::new();
+    }
+    chain
+        .locate_tx(tx_key(&key))
+        .into_iter()
+        .filter_map(|(height, index)| {
+            let tx = block_at(height)?.txs.get(index as usize)?.clone();
+            tx.id()
+                .ok()?
+                .to_hex()
+                .starts_with(prefix)
+                .then_some((height, index, tx))
+        })
+        .collect()
 }
 
 /// Graph builder: nodes by id, edges deduplicated.

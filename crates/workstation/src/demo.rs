@@ -210,6 +210,16 @@ enum Event {
     Tx(&'static str, &'static str, Value),
 }
 
+/// `(id, amount in fen, purpose, milestone, requested on, refusal)`.
+type PastPayment = (
+    &'static str,
+    u64,
+    &'static str,
+    &'static str,
+    i64,
+    Option<&'static str>,
+);
+
 /// The history's engineering project, whose payments went through.
 const PAST_PROJECT: &str = "XA-2026-003";
 
@@ -218,7 +228,7 @@ const PAST_PROJECT: &str = "XA-2026-003";
 /// any. Each accepted payment is
 /// confirmed after 2 days, approved after 3 and executed after 4; the last
 /// one is still waiting for the developer's approval.
-const PAST_PAYMENTS: [(&str, u64, &str, &str, i64, Option<&str>); 5] = [
+const PAST_PAYMENTS: [PastPayment; 5] = [
     (
         "P-01",
         150_000_000,

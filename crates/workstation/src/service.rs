@@ -51,6 +51,15 @@ struct Inner {
     last_sync_at: Option<String>,
 }
 
+impl Inner {
+    /// The verified chain, or `not_found` before the first verified block.
+    fn verified(&self) -> Result<&LocalChain, WsError> {
+        self.chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))
+    }
+}
+
 pub struct Workstation {
     data_dir: PathBuf,
     keychain: Keychain,
@@ -923,20 +932,14 @@ impl Workstation {
         let (block, hash) = self.cached_block(height)?;
         let inner = self.lock()?;
         let cp = inner.cache.checkpoint()?.map(|c| c.size);
-        let chain = inner
-            .chain
-            .as_ref()
-            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        let chain = inner.verified()?;
         Ok(crate::explorer::detail(&chain.state, &block, &hash, cp))
     }
 
     pub fn tx_detail(&self, height: u64, index: u32) -> Result<crate::dto::TxDetail, WsError> {
         let (block, _) = self.cached_block(height)?;
         let inner = self.lock()?;
-        let chain = inner
-            .chain
-            .as_ref()
-            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        let chain = inner.verified()?;
         crate::explorer::tx_detail(&chain.state, &block, index as usize)
     }
 
@@ -968,10 +971,7 @@ impl Workstation {
         }
         let answer = self.client()?.inclusion_proof(&id, cp.size).await?;
         let inner = self.lock()?;
-        let chain = inner
-            .chain
-            .as_ref()
-            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        let chain = inner.verified()?;
         Ok(crate::proofs::check_inclusion(
             chain,
             &block,
@@ -1154,10 +1154,7 @@ impl Workstation {
             .consistency_proof(older.size, newer.size)
             .await?;
         let inner = self.lock()?;
-        let chain = inner
-            .chain
-            .as_ref()
-            .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+        let chain = inner.verified()?;
         Ok(crate::proofs::check_consistency(
             chain,
             &older.note,
@@ -1177,22 +1174,12 @@ impl Workstation {
         }
         self.audit(|chain, block_at| {
             let leaf_of = |id: &str| {
-                let mut key = [0u8; 32];
-                hex::decode_to_slice(id.get(..16)?, &mut key[..8]).ok()?;
-                chain
-                    .locate_tx(crate::verify::tx_key(&key))
+                let (_, _, tx) = crate::audit::find_txs(chain, id, block_at)
                     .into_iter()
-                    .find_map(|(h, i)| {
-                        let b = block_at(h)?;
-                        let tx = b.txs.get(i as usize)?;
-                        (tx.id().ok()?.to_hex() == id)
-                            .then(|| {
-                                tx.leaf_bytes()
-                                    .ok()
-                                    .map(|l| govchain_ledger::merkle::leaf_hash(&l))
-                            })
-                            .flatten()
-                    })
+                    .find(|_| id.len() == 64)?;
+                tx.leaf_bytes()
+                    .ok()
+                    .map(|l| govchain_ledger::merkle::leaf_hash(&l))
             };
             crate::proofs::check_pasted(chain, note, proof, leaf_of)
         })?
@@ -1269,10 +1256,7 @@ impl Workstation {
     ) -> Result<(crate::report::Provenance, Vec<crate::report::TxProof>), WsError> {
         let (cp, p) = {
             let inner = self.lock()?;
-            let chain = inner
-                .chain
-                .as_ref()
-                .ok_or_else(|| WsError::NotFound("no verified chain".into()))?;
+            let chain = inner.verified()?;
             let cp = inner.cache.checkpoint()?;
             let s = &chain.state;
             let p = crate::report::Provenance {
@@ -1292,17 +1276,10 @@ impl Workstation {
         let mut proofs = Vec::new();
         for (tx_id, height) in txs.into_iter().take(100) {
             let index = self.audit(|chain, block_at| {
-                let mut key = [0u8; 32];
-                hex::decode_to_slice(tx_id.get(..16)?, &mut key[..8]).ok()?;
-                chain
-                    .locate_tx(crate::verify::tx_key(&key))
+                crate::audit::find_txs(chain, &tx_id, block_at)
                     .into_iter()
-                    .find(|(h, i)| {
-                        *h == height
-                            && block_at(*h)
-                                .and_then(|b| b.txs.get(*i as usize).and_then(|t| t.id().ok()))
-                                .is_some_and(|id| id.to_hex() == tx_id)
-                    })
+                    .find(|(h, _, _)| *h == height)
+                    .map(|(h, i, _)| (h, i))
             })?;
             let Some((height, index)) = index.flatten() else {
                 continue;

@@ -7,7 +7,7 @@ import type { KeyInfo } from './bindings/KeyInfo';
 import type { OutboxItem } from './bindings/OutboxItem';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
-import { api, events, IpcError } from './ipc';
+import { api, events, IpcError, asIpcError } from './ipc';
 
 export class AppState {
 	status = $state<SyncStatus | null>(null);
@@ -61,7 +61,7 @@ export class AppState {
 			this.error = null;
 			this.revision++;
 		} catch (e) {
-			this.error = e instanceof IpcError ? e : new IpcError({ code: 'ui.ipc', message: String(e) });
+			this.error = asIpcError(e);
 		}
 	}
 

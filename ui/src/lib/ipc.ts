@@ -47,6 +47,11 @@ export class IpcError extends Error {
 	}
 }
 
+/** Any failure as an `IpcError` (non-core failures get the code `ui.ipc`). */
+export function asIpcError(e: unknown): IpcError {
+	return e instanceof IpcError ? e : new IpcError({ code: 'ui.ipc', message: String(e) });
+}
+
 function isErrorBody(e: unknown): e is ErrorBody {
 	return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
 }

@@ -7,7 +7,7 @@ import type { OutboxItem } from './bindings/OutboxItem';
 import type { SignPreview } from './bindings/SignPreview';
 import type { SignRequest } from './bindings/SignRequest';
 import { app } from './app.svelte';
-import { api, IpcError } from './ipc';
+import { api, IpcError, asIpcError } from './ipc';
 
 export class SignFlow {
 	preview = $state<SignPreview | null>(null);
@@ -26,7 +26,7 @@ export class SignFlow {
 		try {
 			this.preview = await api.prepareSignature(request);
 		} catch (e) {
-			this.error = e instanceof IpcError ? e : new IpcError({ code: 'ui.ipc', message: String(e) });
+			this.error = asIpcError(e);
 		} finally {
 			this.busy = false;
 		}
@@ -48,7 +48,7 @@ export class SignFlow {
 			this.preview = null;
 			app.revision++;
 		} catch (e) {
-			this.error = e instanceof IpcError ? e : new IpcError({ code: 'ui.ipc', message: String(e) });
+			this.error = asIpcError(e);
 		} finally {
 			this.busy = false;
 		}
