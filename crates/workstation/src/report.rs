@@ -377,6 +377,16 @@ fn duration(ms: u64) -> String {
     }
 }
 
+/// A report's first lines: its title and where its data comes from; every
+/// page's footer names the `kind` and `id`.
+fn begin(kind: &str, id: &str, title: &str, p: &Provenance) -> Layout {
+    let mut l = Layout::new(format!("govchain · {kind} {id} · {}", p.generated_at));
+    l.para(&format!("{title} · {id}"), Style::Title, 0.0);
+    l.y -= 4.0;
+    provenance(&mut l, p);
+    l
+}
+
 fn provenance(l: &mut Layout, p: &Provenance) {
     l.facts(&[
         ("链 Chain", p.chain_id.clone()),
@@ -424,17 +434,7 @@ fn proofs(l: &mut Layout, p: &Provenance, proofs: &[TxProof]) {
 
 /// The audit report of one case.
 pub fn case_report(c: &CaseDetail, p: &Provenance, tx_proofs: &[TxProof]) -> Vec<u8> {
-    let mut l = Layout::new(format!(
-        "govchain · case {} · {}",
-        c.case_id, p.generated_at
-    ));
-    l.para(
-        &format!("案件审计报告 Case audit report · {}", c.case_id),
-        Style::Title,
-        0.0,
-    );
-    l.y -= 4.0;
-    provenance(&mut l, p);
+    let mut l = begin("case", &c.case_id, "案件审计报告 Case audit report", p);
     l.heading("案件 Case");
     l.facts(&[
         ("编号 Case id", c.case_id.clone()),
@@ -510,17 +510,12 @@ pub fn project_report(
     p: &Provenance,
     tx_proofs: &[TxProof],
 ) -> Vec<u8> {
-    let mut l = Layout::new(format!(
-        "govchain · project {} · {}",
-        d.project_id, p.generated_at
-    ));
-    l.para(
-        &format!("项目资金审计报告 Project audit report · {}", d.project_id),
-        Style::Title,
-        0.0,
+    let mut l = begin(
+        "project",
+        &d.project_id,
+        "项目资金审计报告 Project audit report",
+        p,
     );
-    l.y -= 4.0;
-    provenance(&mut l, p);
     l.heading("项目 Project");
     l.facts(&[
         ("编号 Project id", d.project_id.clone()),
