@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test protocol-check lint smoke e2e package bench fmt clean
+.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint smoke e2e fuzz package bench fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
 	cargo run $(CARGO_FLAGS) --bin govchain
 
 ## make test: install what is missing, then every check and test (UI and Rust).
-test: setup ui-test ui lint rust-test protocol-check smoke e2e
+test: setup ui-test ui lint rust-test protocol-check api-schema smoke e2e
 	@echo "make test: all checks passed"
 
 setup:
@@ -32,6 +32,18 @@ rust-test:
 	scripts/with-keyring.sh cargo test $(CARGO_FLAGS) --workspace
 	@# The vector suites again (same build), showing how many files each ran.
 	cargo test $(CARGO_FLAGS) --workspace --test vectors -- --nocapture 2>&1 | grep -E 'vector|roots|test result'
+
+## Schema-based API testing of a real node (schemathesis against /v1/openapi.json).
+api-schema:
+	@# The node binary as `cargo test` built it.
+	cargo test $(CARGO_FLAGS) --workspace --no-run
+	scripts/schemathesis.sh target/debug/govchain-node 40
+
+## Every fuzz target for FUZZ_SECONDS each (libFuzzer via cargo-fuzz on the nightly
+## toolchain; cargo-fuzz is installed into target/tools). Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## PROTOCOL.md's examples re-derived by an independent (Python) implementation.
 protocol-check:

@@ -5,14 +5,16 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use govchain_ledger::jcs;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::{Hash32, Timestamp};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -101,6 +103,60 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
                     NodeError::Body(e.body_text())
                 }
             })
+    }
+}
+
+/// `axum`'s path extractor with its rejection as JSON `{code, message}`
+/// (`node.bad_path`).
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = NodeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, NodeError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| NodeError::BadRequest {
+                code: "node.bad_path",
+                message: e.body_text(),
+            })
+    }
+}
+
+/// `axum`'s query extractor with its rejection as JSON `{code, message}`
+/// (`node.bad_query`).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = NodeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, NodeError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| NodeError::BadRequest {
+                code: "node.bad_query",
+                message: e.body_text(),
+            })
+    }
+}
+
+/// A page size: `default` if absent, an error outside `1..=max`.
+fn page_size<T: PartialOrd + From<u8> + Copy + std::fmt::Display>(
+    limit: Option<T>,
+    default: T,
+    max: T,
+) -> Result<T, NodeError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if n >= T::from(1) && n <= max => Ok(n),
+        Some(n) => Err(NodeError::BadRequest {
+            code: "node.bad_query",
+            message: format!("limit {n} is outside 1..={max}"),
+        }),
     }
 }
 
@@ -245,7 +301,7 @@ fn parse_id(s: &str) -> Result<Hash32, NodeError> {
     Hash32::from_hex(s).map_err(|e| NodeError::bad(&e))
 }
 
-#[utoipa::path(get, path = "/v1/tx/{id}", tag = "transactions", params(("id" = String, Path, description = "transaction id (64 hex)")), responses((status = 200, description = "pending, committed (with height, index, leaf_index and the envelope), rejected (code) or unknown", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/tx/{id}", tag = "transactions", params(("id" = String, Path, description = "transaction id (64 hex)", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "pending, committed (with height, index, leaf_index and the envelope), rejected (code) or unknown", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn tx_status(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -276,7 +332,7 @@ fn raw_json(text: String) -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height"), ("limit" = Option<u64>, Query, description = "at most 100")), responses((status = 200, description = "`{blocks, height}`: blocks in height order, and the node's height", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height", minimum = 0, maximum = 9_223_372_036_854_775_807_u64), ("limit" = Option<u64>, Query, description = "at most 100", minimum = 1, maximum = 100)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "`{blocks, height}`: blocks in height order, and the node's height", body = serde_json::Value)))]
 async fn blocks(
     State(core): State<Shared>,
     Query(r): Query<Range>,
@@ -288,10 +344,13 @@ async fn blocks(
         (c.reads(), c.height())
     };
     let from = r.from.unwrap_or(0);
-    let limit = r
-        .limit
-        .unwrap_or(MAX_BLOCKS_PER_PAGE)
-        .clamp(1, MAX_BLOCKS_PER_PAGE);
+    if i64::try_from(from).is_err() {
+        return Err(NodeError::BadRequest {
+            code: "node.bad_query",
+            message: format!("from {from} is beyond any height (at most 2^63-1)"),
+        });
+    }
+    let limit = page_size(r.limit, MAX_BLOCKS_PER_PAGE, MAX_BLOCKS_PER_PAGE)?;
     let to = from.saturating_add(limit - 1).min(height);
     let page = tokio::task::spawn_blocking(move || {
         if from > to {
@@ -311,7 +370,7 @@ async fn blocks(
     Ok(raw_json(text))
 }
 
-#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path)), responses((status = 200, description = "the block (PROTOCOL.md §7.2)", body = serde_json::Value), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path, minimum = 0)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "the block (PROTOCOL.md §7.2)", body = serde_json::Value), (status = 404, description = "not found", body = ErrorBody)))]
 async fn block(
     State(core): State<Shared>,
     Path(height): Path<u64>,
@@ -335,7 +394,7 @@ struct SizeQuery {
     tree_size: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/v1/proof/inclusion/{id}", tag = "proofs", params(("id" = String, Path, description = "transaction id"), ("tree_size" = Option<u64>, Query, description = "size of the checkpoint to prove against; default the current log")), responses((status = 200, description = "leaf hash and RFC 9162 inclusion proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/proof/inclusion/{id}", tag = "proofs", params(("id" = String, Path, description = "transaction id", pattern = "^[0-9a-f]{64}$"), ("tree_size" = Option<u64>, Query, description = "size of the checkpoint to prove against; default the current log", minimum = 1)), responses((status = 200, description = "leaf hash and RFC 9162 inclusion proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn inclusion(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -355,11 +414,17 @@ struct Sizes {
     size2: u64,
 }
 
-#[utoipa::path(get, path = "/v1/proof/consistency", tag = "proofs", params(("size1" = u64, Query), ("size2" = u64, Query)), responses((status = 200, description = "RFC 9162 consistency proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/proof/consistency", tag = "proofs", params(("size1" = u64, Query, minimum = 1), ("size2" = u64, Query, minimum = 1)), responses((status = 200, description = "RFC 9162 consistency proof", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn consistency(
     State(core): State<Shared>,
     Query(q): Query<Sizes>,
 ) -> Result<Json<Value>, NodeError> {
+    if q.size1 == 0 {
+        // The empty tree is a prefix of every tree: such a proof proves nothing.
+        return Err(NodeError::bad(
+            &govchain_ledger::merkle::ProofError::EmptyTree,
+        ));
+    }
     let proof = lock(&core)?.consistency_proof(q.size1, q.size2)?;
     to_json(&proof)
 }
@@ -372,7 +437,7 @@ async fn checkpoint(State(core): State<Shared>) -> Result<impl IntoResponse, Nod
 
 /// The official (or certificate holder) behind a key id and the last
 /// committed sequence number: what a client needs to sign its next transaction.
-#[utoipa::path(get, path = "/v1/signers/{key_id}", tag = "state", params(("key_id" = String, Path)), responses((status = 200, description = "official behind a key and the last committed seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/signers/{key_id}", tag = "state", params(("key_id" = String, Path, pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "official behind a key and the last committed seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn signer(
     State(core): State<Shared>,
     Path(key_id): Path<String>,
@@ -415,7 +480,7 @@ fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, NodeError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/officials/{id}", tag = "state", params(("id" = String, Path, description = "official id")), responses((status = 200, description = "the official, their role grants and last seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/officials/{id}", tag = "state", params(("id" = String, Path, description = "official id", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "the official, their role grants and last seq", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn official(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -442,7 +507,7 @@ async fn official(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/inbox/{official}", tag = "state", params(("official" = String, Path, description = "official id")), responses((status = 200, description = "cases waiting for the official, soonest deadline first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/inbox/{official}", tag = "state", params(("official" = String, Path, description = "official id", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "cases waiting for the official, soonest deadline first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn inbox(
     State(core): State<Shared>,
     Path(official): Path<String>,
@@ -456,7 +521,7 @@ async fn inbox(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/cases/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the case, its status and template", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/cases/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the case, its status and template", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn case(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -480,7 +545,7 @@ async fn case(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/projects/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the project and its payments", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/projects/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the project and its payments", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn project(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -495,7 +560,7 @@ async fn project(
     to_json(p)
 }
 
-#[utoipa::path(get, path = "/v1/projects/{id}/trace", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "fund flows for a Sankey diagram", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/projects/{id}/trace", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "fund flows for a Sankey diagram", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn fund_trace(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -507,7 +572,7 @@ async fn fund_trace(
     to_json(&flows)
 }
 
-#[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("id" = String, Path)), responses((status = 200, description = "the certificate, its verifications and consents", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the certificate, its verifications and consents", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn certificate(
     State(core): State<Shared>,
     Path(id): Path<String>,
@@ -528,7 +593,7 @@ async fn certificate(
     Ok(Json(json!({"certificate": cert, "consents": consents})))
 }
 
-#[utoipa::path(get, path = "/v1/blacklist/{subject}", tag = "state", params(("subject" = String, Path, description = "salted identity hash (64 hex)")), responses((status = 200, description = "active entries from every department", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/blacklist/{subject}", tag = "state", params(("subject" = String, Path, description = "salted identity hash (64 hex)", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "active entries from every department", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn blacklist(
     State(core): State<Shared>,
     Path(subject): Path<String>,
@@ -554,7 +619,7 @@ struct AccessParams {
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/access", tag = "state", params(("official" = Option<String>, Query), ("department" = Option<String>, Query), ("dataset" = Option<String>, Query), ("from" = Option<String>, Query, description = "RFC 3339 time (PROTOCOL.md §2.3)"), ("until" = Option<String>, Query), ("limit" = Option<usize>, Query, description = "at most 1000")), responses((status = 200, description = "matching access records, newest first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/access", tag = "state", params(("official" = Option<String>, Query, pattern = "^[0-9a-f]{64}$"), ("department" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"), ("dataset" = Option<String>, Query), ("from" = Option<String>, Query, description = "time (PROTOCOL.md §2.3)", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("until" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("limit" = Option<usize>, Query, description = "at most 1000", minimum = 1, maximum = 1000)), responses((status = 200, description = "matching access records, newest first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn access_log(
     State(core): State<Shared>,
     Query(p): Query<AccessParams>,
@@ -580,7 +645,7 @@ async fn access_log(
         dataset: p.dataset,
         from: time(p.from)?,
         until: time(p.until)?,
-        limit: p.limit.unwrap_or(MAX_ACCESS_PAGE).clamp(1, MAX_ACCESS_PAGE),
+        limit: page_size(p.limit, MAX_ACCESS_PAGE, MAX_ACCESS_PAGE)?,
     };
     let c = lock(&core)?;
     to_json(&govchain_ledger::state::views::access_log(c.state(), &q))

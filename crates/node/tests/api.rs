@@ -228,6 +228,17 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
             "type.timestamp",
         ),
         ("/v1/cases/has%20space".to_owned(), 400, "node.bad_id"),
+        // Extractor failures are JSON errors too, and page sizes are bounded.
+        ("/v1/blocks/-1".to_owned(), 400, "node.bad_path"),
+        ("/v1/blocks?from=false".to_owned(), 400, "node.bad_query"),
+        ("/v1/blocks?limit=101".to_owned(), 400, "node.bad_query"),
+        ("/v1/blocks?limit=0".to_owned(), 400, "node.bad_query"),
+        (
+            "/v1/proof/consistency?size1=1".to_owned(),
+            400,
+            "node.bad_query",
+        ),
+        ("/v1/access?limit=1001".to_owned(), 400, "node.bad_query"),
     ] {
         let (s, v) = get(format!("{base}{path}")).await;
         assert_eq!(
@@ -391,7 +402,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
     let blocks: Value = client
-        .get(format!("{base}/v1/blocks?from=0&limit=1000"))
+        .get(format!("{base}/v1/blocks?from=0&limit=100"))
         .send()
         .await
         .unwrap()

@@ -310,7 +310,11 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     assert_eq!(wages, 3_560_000);
     assert_eq!(ws.fund_trace("NOPE").unwrap_err().code(), "not_found");
     let summary = ws.projects().unwrap();
-    assert_eq!((summary[0].left, summary[0].awaiting_me), (82_000_000, 0));
+    let demo = summary
+        .iter()
+        .find(|p| p.project_id == DEMO_PROJECT)
+        .unwrap();
+    assert_eq!((demo.left, demo.awaiting_me), (82_000_000, 0));
 
     // Backup: sealed with a passphrase, imported into another workstation.
     let backup = ws.export_backup("correct horse battery staple").unwrap();
