@@ -23,7 +23,7 @@ failed=()
 for target in $(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | tail -n +2); do
   mkdir -p "$scratch/$target" "fuzz/artifacts/$target"
   echo "fuzz: $target for ${seconds}s"
-  if ! cargo +nightly fuzz run --fuzz-dir fuzz --features libfuzzer -j2 "$target" \
+  if ! cargo +nightly fuzz run --fuzz-dir fuzz --features libfuzzer "$target" \
       "$scratch/$target" "fuzz/corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 2>"$scratch/$target.log"; then
     tail -30 "$scratch/$target.log" >&2
@@ -31,8 +31,7 @@ for target in $(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | tail -n +2);
     cp fuzz/artifacts/"$target"/* "fuzz/regressions/$target/" 2>/dev/null || true
     failed+=("$target")
   else
-    grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$scratch/$target.log" | tr '\n' ' '
-    echo
+    echo "  $( (grep -E '^stat::|cov: ' "$scratch/$target.log" || true) | tail -3 | tr '\n' ' ')"
   fi
 done
 if ((${#failed[@]})); then

@@ -345,7 +345,8 @@ impl World {
 /// The ledger's rules fed a sequence of signed transactions chosen by the
 /// input (four bytes each, plus one byte of sequence number and clock
 /// mischief): a rejected transaction leaves the state exactly as it was, an
-/// accepted one moves its signer's sequence number by one, and every
+/// accepted one had a sequence number above the last committed one and is
+/// now the last, and every
 /// project's budget holds (paid + pending ≤ budget, payroll ≤ amount).
 /// Returns how many transactions were accepted.
 pub fn state(data: &[u8]) -> usize {
@@ -374,7 +375,7 @@ pub fn state(data: &[u8]) -> usize {
         let committed = w.state.seqs.get(&principal).copied().unwrap_or(0);
         let seq = match mischief % 8 {
             0 => committed,     // replay
-            1 => committed + 2, // gap
+            1 => committed + 2, // a gap (allowed)
             _ => committed + 1,
         };
         w.time += if mischief >= 0xF0 {
@@ -386,11 +387,12 @@ pub fn state(data: &[u8]) -> usize {
         let before = w.state.digest().expect("digest");
         match w.state.apply_tx(&env, w.height, w.now()) {
             Ok(()) => {
-                assert_eq!(
-                    w.state.seqs.get(&principal).copied().unwrap_or(0),
-                    committed + 1,
-                    "{kind}: accepted with seq {seq} after {committed}"
+                // PROTOCOL.md §12.2: seq must exceed the last committed one.
+                assert!(
+                    seq > committed,
+                    "{kind}: accepted seq {seq} after {committed}"
                 );
+                assert_eq!(w.state.seqs.get(&principal).copied().unwrap_or(0), seq);
                 w.height += 1;
                 accepted += 1;
             }

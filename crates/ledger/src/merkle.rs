@@ -418,8 +418,11 @@ fn inclusion_len(index: u64, size: u64) -> usize {
 /// Splits an audit path into the part below the point where the paths of
 /// `index` and `size - 1` meet (inner) and the part above it (border).
 fn decompose(index: u64, size: u64) -> (usize, usize) {
-    let inner = (64 - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
+    let inner = 64 - (index ^ (size - 1)).leading_zeros();
+    // `inner` is 64 when the two paths part at the top bit: nothing is left
+    // above it (a plain `>>` by 64 would overflow; found by fuzzing).
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones() as usize;
+    let inner = inner as usize;
     (inner, border)
 }
 
@@ -509,6 +512,16 @@ pub fn verify_consistency<H: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_tree_sizes_are_refused_not_overflowed() {
+        // The leaf's and the last leaf's paths part at the top bit (found by
+        // fuzzing: the path length computation shifted by 64).
+        let h = [0u8; 32];
+        let none: [[u8; 32]; 0] = [];
+        assert!(verify_inclusion(0, u64::MAX, &h, &none, &h).is_err());
+        assert!(verify_inclusion(1 << 62, u64::MAX, &h, &none, &h).is_err());
+    }
 
     fn tree(n: u64) -> MerkleTree {
         let mut t = MerkleTree::new();
