@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 /// Transaction envelopes: whatever parses encodes again, canonically, to
-/// something that parses to the same envelope with the same id and leaf.
+/// something that parses to the same signed message, id and leaf.
 pub fn envelope(data: &[u8]) {
     let Ok(env) = Envelope::from_json(data) else {
         return;
@@ -35,7 +35,13 @@ pub fn envelope(data: &[u8]) {
     let id = env.id().expect("a parsed envelope has an id");
     let leaf = env.leaf_bytes().expect("a parsed envelope has a leaf");
     let again = Envelope::from_json(&leaf).expect("the leaf (JCS of the envelope) parses");
-    assert_eq!(again, env, "the canonical form is the same envelope");
+    // The same envelope up to number spelling (`259.000` and `259` are one
+    // JSON number): the same signed message, id and leaf.
+    assert_eq!(
+        again.body.signed_message().expect("message"),
+        env.body.signed_message().expect("message")
+    );
+    assert_eq!(again.sig, env.sig);
     assert_eq!(again.id().expect("id"), id);
     assert_eq!(again.leaf_bytes().expect("leaf"), leaf, "JCS is idempotent");
 }

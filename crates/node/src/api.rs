@@ -162,6 +162,8 @@ fn page_size<T: PartialOrd + From<u8> + Copy + std::fmt::Display>(
 
 /// The router, for `run` and for in-process tests.
 pub fn app(core: Shared) -> Router {
+    let per_sec = core.lock().map_or(0, |c| c.limits().requests_per_sec);
+    let limiter = Arc::new(crate::ratelimit::RateLimiter::new(per_sec));
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
@@ -192,6 +194,10 @@ pub fn app(core: Shared) -> Router {
                 ))
                 .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            crate::ratelimit::limit,
+        ))
         .with_state(core)
 }
 

@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_mempool: usize,
     /// Rejections remembered for status queries.
     pub max_remembered_rejections: usize,
+    /// Requests per second each client address may make (token bucket,
+    /// bursts of twice that); 0 turns the limit off.
+    pub requests_per_sec: u32,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             max_block_txs: 2000,
             max_mempool: 100_000,
             max_remembered_rejections: 100_000,
+            requests_per_sec: 500,
         }
     }
 }

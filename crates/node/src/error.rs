@@ -28,6 +28,8 @@ pub enum NodeError {
     Config(String),
     #[error("the request took longer than {0:?}")]
     Timeout(std::time::Duration),
+    #[error("too many requests from this client (at most {0} per second); retry shortly")]
+    RateLimited(u32),
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -55,6 +57,7 @@ impl NodeError {
             NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -72,6 +75,7 @@ impl ErrorCode for NodeError {
             NodeError::BodyTooLarge(_) => "node.body_too_large",
             NodeError::Config(_) => "node.config",
             NodeError::Timeout(_) => "node.timeout",
+            NodeError::RateLimited(_) => "node.rate_limited",
         }
     }
 }

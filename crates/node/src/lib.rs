@@ -15,6 +15,7 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod loadgen;
+pub mod ratelimit;
 pub mod store;
 
 use std::future::Future;
@@ -112,7 +113,9 @@ pub async fn run(
             c.close_events();
         }
     };
-    let served = axum::serve(listener, app(core.clone()))
+    // The peer address is recorded for per-client rate limiting.
+    let service = app(core.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| NodeError::Storage(format!("http server: {e}")));

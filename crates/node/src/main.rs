@@ -62,6 +62,10 @@ enum Command {
         /// Cut a block at least this often (milliseconds) when transactions wait.
         #[arg(long, default_value_t = 100)]
         block_ms: u64,
+        /// Requests per second each client address may make (bursts of
+        /// twice that); 0 turns the limit off.
+        #[arg(long, default_value_t = Limits::default().requests_per_sec)]
+        rate_limit: u32,
     },
     /// Load test a node in-process over loopback HTTP (see BENCHMARKS.md).
     Bench {
@@ -210,7 +214,8 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             name,
             listen,
             block_ms,
-        } => serve(&data_dir, &node_key, &name, &listen, block_ms),
+            rate_limit,
+        } => serve(&data_dir, &node_key, &name, &listen, block_ms, rate_limit),
         Command::Bench {
             txs,
             batch,
@@ -304,9 +309,14 @@ fn serve(
     name: &str,
     listen: &str,
     block_ms: u64,
+    rate_limit: u32,
 ) -> Result<(), NodeError> {
     let key = config::read_key(node_key)?;
-    let core = Core::open(&db_path(data_dir), key, name, None, Limits::default())?;
+    let limits = Limits {
+        requests_per_sec: rate_limit,
+        ..Limits::default()
+    };
+    let core = Core::open(&db_path(data_dir), key, name, None, limits)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)

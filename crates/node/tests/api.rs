@@ -512,3 +512,54 @@ async fn openapi_documents_every_route() {
     node.stop.send(()).unwrap();
     node.handle.await.unwrap().unwrap();
 }
+
+/// One client over its request rate gets 429 `node.rate_limited`; the
+/// node keeps serving (and the limit can be turned off: `requests_per_sec` 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_is_told_to_slow_down() {
+    let db = temp_db("rate");
+    let limits = Limits {
+        requests_per_sec: 5,
+        ..Limits::default()
+    };
+    let core = Core::open(
+        &db,
+        key("node"),
+        "node.city.example",
+        Some(&genesis_block()),
+        limits,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(govchain_node::run(
+        listener,
+        Arc::new(Mutex::new(core)),
+        Duration::from_millis(20),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let client = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        let r = client.get(format!("{url}/healthz")).send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        codes.push((status, v["code"].as_str().unwrap_or("").to_owned()));
+    }
+    let ok = codes.iter().filter(|(s, _)| *s == 200).count();
+    assert!(
+        (10..=12).contains(&ok),
+        "a burst of twice the rate: {codes:?}"
+    );
+    assert!(codes
+        .iter()
+        .all(|(s, c)| *s == 200 || (*s == 429 && c == "node.rate_limited")));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let r = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "tokens come back with time");
+    let _ = stop.send(());
+    handle.await.unwrap().unwrap();
+}

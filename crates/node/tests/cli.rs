@@ -38,6 +38,9 @@ fn start(dir: &Path) -> (Child, String) {
             "node.city.example",
             "--block-ms",
             "20",
+            // These tests load the node from one client as fast as they can.
+            "--rate-limit",
+            "0",
             "--data-dir",
         ])
         .arg(dir.join("data"))
