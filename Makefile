@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint smoke e2e fuzz package bench fmt clean
+.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint deny deny-advisories smoke e2e fuzz package bench fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
 	cargo run $(CARGO_FLAGS) --bin govchain
 
 ## make test: install what is missing, then every check and test (UI and Rust).
-test: setup ui-test ui lint rust-test protocol-check api-schema smoke e2e
+test: setup ui-test ui lint deny rust-test protocol-check api-schema smoke e2e
 	@echo "make test: all checks passed"
 
 setup:
@@ -25,6 +25,17 @@ ui-test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+
+## Dependency review (deny.toml): licenses, banned crates, sources; offline.
+DENY := target/tools/bin/cargo-deny
+deny:
+	@test -x $(DENY) || { echo "deny: installing cargo-deny into target/tools"; \
+	  cargo install cargo-deny --version =0.20.2 --locked $(CARGO_FLAGS) --root target/tools --quiet; }
+	$(DENY) --log-level error --offline check licenses bans sources
+
+## RustSec advisories (needs network access to fetch the advisory database).
+deny-advisories:
+	$(DENY) check advisories
 
 rust-test:
 	@# Inside a private D-Bus session with a real, unlocked gnome-keyring:
