@@ -20,6 +20,7 @@ pub mod domain;
 pub mod jcs;
 pub mod merkle;
 pub mod note;
+pub mod read;
 pub mod state;
 pub mod tx;
 pub mod types;

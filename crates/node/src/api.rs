@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::chain::{Core, TxStatus};
 use crate::error::NodeError;
+use crate::reads::SignedRead;
 
 /// Largest request body accepted (a batch of transactions).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -224,7 +225,7 @@ async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
 
 /// Admits envelopes: keys looked up under the lock, signatures batch-verified
 /// off the async runtime without the lock, then admission under the lock.
-async fn admit(
+pub(crate) async fn admit(
     core: &Shared,
     envs: Vec<Envelope>,
 ) -> Result<Vec<Result<(Hash32, TxStatus), NodeError>>, NodeError> {
@@ -578,12 +579,32 @@ async fn fund_trace(
     to_json(&flows)
 }
 
-#[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the certificate, its verifications and consents", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("Signature-Input" = String, Header, description = "RFC 9421 signature input (PROTOCOL.md §13)"), ("Signature" = String, Header, description = "RFC 9421 signature"), ("govchain-access-record" = String, Header, description = "base64url of the access.record envelope that logs this read"), ("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 401, description = "unsigned, stale or badly signed request (read.*, auth.*)", body = ErrorBody), (status = 403, description = "the official may not read this (read.forbidden)", body = ErrorBody), (status = 200, description = "the certificate, its verifications and consents", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 async fn certificate(
     State(core): State<Shared>,
+    read: SignedRead,
     Path(id): Path<String>,
-) -> Result<Json<Value>, NodeError> {
+) -> Result<impl IntoResponse, NodeError> {
     let id = ref_id(&id)?;
+    // The issuing department, or one the holder consented to, may read it.
+    let tx = read
+        .record(
+            &core,
+            &format!("govchain/certificates/{id}"),
+            None,
+            |s, _, dept, now| {
+                s.certificates
+                    .get(&id)
+                    .is_none_or(|c| &c.department == dept)
+                    || s.consents.values().any(|k| {
+                        k.cert_id == id
+                            && &k.grantee == dept
+                            && k.revoked_at.is_none()
+                            && k.until > now
+                    })
+            },
+        )
+        .await?;
     let c = lock(&core)?;
     let s = c.state();
     let cert = s
@@ -596,20 +617,36 @@ async fn certificate(
         .filter(|x| x.cert_id == id)
         .cloned()
         .collect();
-    Ok(Json(json!({"certificate": cert, "consents": consents})))
+    Ok(recorded(
+        tx,
+        json!({"certificate": cert, "consents": consents}),
+    ))
 }
 
-#[utoipa::path(get, path = "/v1/blacklist/{subject}", tag = "state", params(("subject" = String, Path, description = "salted identity hash (64 hex)", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "active entries from every department", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+/// A sensitive query's answer, naming the access record that logged it.
+fn recorded(tx: Hash32, body: Value) -> impl IntoResponse {
+    ([(ACCESS_TX_HEADER, tx.to_hex())], Json(body))
+}
+
+/// Response header naming the admitted `access.record` of a signed read.
+pub const ACCESS_TX_HEADER: &str = "govchain-access-tx";
+
+#[utoipa::path(get, path = "/v1/blacklist/{subject}", tag = "state", params(("Signature-Input" = String, Header, description = "RFC 9421 signature input (PROTOCOL.md §13)"), ("Signature" = String, Header, description = "RFC 9421 signature"), ("govchain-access-record" = String, Header, description = "base64url of the access.record envelope that logs this read"), ("subject" = String, Path, description = "salted identity hash (64 hex)", pattern = "^[0-9a-f]{64}$")), responses((status = 401, description = "unsigned, stale or badly signed request (read.*, auth.*)", body = ErrorBody), (status = 403, description = "the official may not read this (read.forbidden)", body = ErrorBody), (status = 200, description = "active entries from every department", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn blacklist(
     State(core): State<Shared>,
+    read: SignedRead,
     Path(subject): Path<String>,
-) -> Result<Json<Value>, NodeError> {
+) -> Result<impl IntoResponse, NodeError> {
     let subject = parse_id(&subject)?;
+    // Any registered official may look a subject up; the lookup is recorded.
+    let tx = read
+        .record(&core, "govchain/blacklist", Some(subject), |_, _, _, _| {
+            true
+        })
+        .await?;
     let c = lock(&core)?;
-    to_json(&govchain_ledger::state::views::blacklist_lookup(
-        c.state(),
-        &subject,
-    ))
+    let found = govchain_ledger::state::views::blacklist_lookup(c.state(), &subject);
+    Ok(recorded(tx, to_json(&found)?.0))
 }
 
 /// Most access records returned by one query.
@@ -625,11 +662,20 @@ struct AccessParams {
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/access", tag = "state", params(("official" = Option<String>, Query, pattern = "^[0-9a-f]{64}$"), ("department" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"), ("dataset" = Option<String>, Query), ("from" = Option<String>, Query, description = "time (PROTOCOL.md §2.3)", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("until" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("limit" = Option<usize>, Query, description = "at most 1000", minimum = 1, maximum = 1000)), responses((status = 200, description = "matching access records, newest first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/access", tag = "state", params(("Signature-Input" = String, Header, description = "RFC 9421 signature input (PROTOCOL.md §13)"), ("Signature" = String, Header, description = "RFC 9421 signature"), ("govchain-access-record" = String, Header, description = "base64url of the access.record envelope that logs this read"), ("official" = Option<String>, Query, pattern = "^[0-9a-f]{64}$"), ("department" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"), ("dataset" = Option<String>, Query), ("from" = Option<String>, Query, description = "time (PROTOCOL.md §2.3)", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("until" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"), ("limit" = Option<usize>, Query, description = "at most 1000", minimum = 1, maximum = 1000)), responses((status = 401, description = "unsigned, stale or badly signed request (read.*, auth.*)", body = ErrorBody), (status = 403, description = "the official may not read this (read.forbidden)", body = ErrorBody), (status = 200, description = "matching access records, newest first", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody)))]
 async fn access_log(
     State(core): State<Shared>,
+    read: SignedRead,
     Query(p): Query<AccessParams>,
-) -> Result<Json<Value>, NodeError> {
+) -> Result<impl IntoResponse, NodeError> {
+    let tx = read
+        .record(
+            &core,
+            "govchain/access-log",
+            None,
+            crate::reads::may_read_access_log,
+        )
+        .await?;
     let time = |s: Option<String>| -> Result<Option<Timestamp>, NodeError> {
         s.map(|t| t.parse::<Timestamp>().map_err(|e| NodeError::bad(&e)))
             .transpose()
@@ -654,7 +700,8 @@ async fn access_log(
         limit: page_size(p.limit, MAX_ACCESS_PAGE, MAX_ACCESS_PAGE)?,
     };
     let c = lock(&core)?;
-    to_json(&govchain_ledger::state::views::access_log(c.state(), &q))
+    let rows = govchain_ledger::state::views::access_log(c.state(), &q);
+    Ok(recorded(tx, to_json(&rows)?.0))
 }
 
 /// Prometheus text exposition of the node's counters and gauges.

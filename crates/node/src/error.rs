@@ -30,6 +30,10 @@ pub enum NodeError {
     Timeout(std::time::Duration),
     #[error("too many requests from this client (at most {0} per second); retry shortly")]
     RateLimited(u32),
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -58,6 +62,8 @@ impl NodeError {
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            NodeError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            NodeError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -65,7 +71,7 @@ impl NodeError {
 impl ErrorCode for NodeError {
     fn code(&self) -> &'static str {
         match self {
-            NodeError::BadRequest { code, .. } => code,
+            NodeError::BadRequest { code, .. } | NodeError::Unauthorized { code, .. } => code,
             NodeError::Rejected(r) => r.code(),
             NodeError::NotFound(_) => "node.not_found",
             NodeError::Storage(_) => "node.storage",
@@ -76,6 +82,7 @@ impl ErrorCode for NodeError {
             NodeError::Config(_) => "node.config",
             NodeError::Timeout(_) => "node.timeout",
             NodeError::RateLimited(_) => "node.rate_limited",
+            NodeError::Forbidden(_) => "read.forbidden",
         }
     }
 }

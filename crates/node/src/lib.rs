@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod loadgen;
 pub mod ratelimit;
+pub mod reads;
 pub mod store;
 
 use std::future::Future;
