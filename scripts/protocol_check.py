@@ -1427,7 +1427,8 @@ def check_examples(c: Checker, doc: str) -> None:
     x = SimpleNamespace(doc=doc)
     for name, section in [("extract", sec_extract), ("official-key", sec_official_key),
                           ("tx", sec_tx), ("block", sec_block), ("merkle", sec_merkle),
-                          ("checkpoint", sec_checkpoint), ("ed25519-edges", sec_edges)]:
+                          ("checkpoint", sec_checkpoint), ("signed-read", sec_signed_read),
+                          ("ed25519-edges", sec_edges)]:
         try:
             section(c, x)
         except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -1438,7 +1439,7 @@ def sec_extract(c: Checker, x) -> None:
     doc = x.doc
     x.ex = ex = extract_examples(doc)
     expected = ["official-key", "tx", "block", "merkle", "checkpoint-keys",
-                "checkpoint-note", "ed25519-edges"]
+                "checkpoint-note", "signed-read", "ed25519-edges"]
     c.eq("extract/examples present", lambda: sorted(ex), sorted(expected))
     x.labels = labels = dict(re.findall(r'(official|node|witness) `"([^"]+)"`', doc))
     c.eq("extract/key labels (§10)", lambda: sorted(labels), ["node", "official", "witness"])
@@ -1701,6 +1702,48 @@ def sec_merkle(c: Checker, x) -> None:
     c.code("merkle/neg: wire upper-case path element",
            lambda: parse_inclusion_proof(parse_strict(incl_wire.replace(b"ab37", b"AB37"))),
            "proof.malformed_hash")
+
+
+def sec_signed_read(c: Checker, x) -> None:
+    """§13: the RFC 9421 signature base rebuilt from its components, the
+    domain-separated message, the official's signature over it, and the
+    access record carried in the header."""
+    ex, pub, chain_id = x.ex, x.pub, x.chain_id
+    r = parse_fields(ex["signed-read"]["raw"])
+    label = "govchain="
+    params = r["sig_input"][len(label):]
+    c.check("signed-read/label", lambda: r["sig_input"].startswith(label))
+    components = '("@method" "@authority" "@path" "@query" "govchain-access-record")'
+    c.check("signed-read/covered components", lambda: params.startswith(components))
+    m = re.fullmatch(re.escape(components) + r';created=(\d+);keyid="([0-9a-f]{64})"', params)
+    c.check("signed-read/parameters created and keyid", lambda: m is not None)
+    c.eq("signed-read/keyid is the official's key id", lambda: unhex(m.group(2), 32), key_id(pub))
+    base = "\n".join([
+        f'"@method": {r["method"]}',
+        f'"@authority": {r["authority"]}',
+        f'"@path": {r["path"]}',
+        f'"@query": {r["query"]}',
+        f'"govchain-access-record": {r["record_header"]}',
+        f'"@signature-params": {params}',
+    ])
+    msg = f"govchain/v1/read/{chain_id}".encode() + b"\x00" + base.encode("utf-8")
+    c.eq("signed-read/signed message = tag || 0x00 || signature base", lambda: unhex(r["signed_hex"]), msg)
+    sig_field = r["signature"]
+    c.check("signed-read/Signature is govchain=:<base64>:",
+            lambda: sig_field.startswith("govchain=:") and sig_field.endswith(":"))
+    sig = base64.b64decode(sig_field[len("govchain=:"):-1], validate=True)
+    c.check("signed-read/signature verifies (cryptography)", lambda: verify_rfc8032_lib(pub, msg, sig))
+    c.check("signed-read/signature verifies (ZIP-215, pure python)", lambda: verify_zip215(pub, msg, sig))
+    rec_b64 = r["record_header"]
+    rec = parse_strict(base64.urlsafe_b64decode(rec_b64 + "=" * (-len(rec_b64) % 4)))
+    c.eq("signed-read/record is an access.record", lambda: rec["body"]["kind"], "access.record")
+    c.eq("signed-read/record signed by the same key", lambda: unhex(rec["body"]["signer"], 32), key_id(pub))
+    entry = rec["body"]["payload"]["entries"][0]
+    c.eq("signed-read/record names the query (dataset)", lambda: entry["dataset"], "govchain/blacklist")
+    c.eq("signed-read/record names the query (subject)", lambda: entry["subject"], r["path"].rsplit("/", 1)[1])
+    rec_msg = f"govchain/v1/tx/{chain_id}".encode() + b"\x00" + jcs(rec["body"])
+    c.check("signed-read/record signature verifies",
+            lambda: verify_rfc8032_lib(pub, rec_msg, unhex(rec["sig"], 64)))
 
 
 def sec_checkpoint(c: Checker, x) -> None:

@@ -385,8 +385,57 @@ fn render_examples() -> String {
     let env = render_key_and_tx(&mut out, &official);
     let log = render_block_and_log(&mut out, &node, env);
     render_checkpoint(&mut out, &node, &witness, &log);
+    render_signed_read(&mut out, &official);
     render_edges(&mut out);
     out
+}
+
+/// Example: a signed read (§13) of the blacklist, with its access record.
+fn render_signed_read(out: &mut String, official: &SecretKey) {
+    use base64::Engine as _;
+    let subject = Hash32::sha256(b"example salt|id-4601");
+    let record = Envelope::sign(
+        official,
+        TxBody {
+            chain_id: chain(),
+            signer: official.key_id(),
+            seq: 8,
+            kind: "access.record".into(),
+            payload: json!({"entries": [{"dataset": "govchain/blacklist", "operation": "read",
+                "purpose": "贷款前核查 / pre-loan check", "subject": subject, "at": "2026-11-24T08:31:00.000Z"}]}),
+            created_at: "2026-11-24T08:31:00.000Z".parse().unwrap(),
+        },
+    )
+    .unwrap();
+    let header =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(record.leaf_bytes().unwrap());
+    let req = govchain_ledger::read::ReadRequest {
+        method: "GET".into(),
+        authority: "node.city.example:7700".into(),
+        path: format!("/v1/blacklist/{subject}"),
+        query: "?".into(),
+        access_record: header.clone(),
+        created: 1_795_509_060,
+        key_id: official.key_id(),
+    };
+    let (input, signature) = req.sign(official, &chain()).unwrap();
+    block(
+        out,
+        "signed-read",
+        &[
+            ("method", req.method.clone()),
+            ("authority", req.authority.clone()),
+            ("path", req.path.clone()),
+            ("query", req.query.clone()),
+            ("record_header", header),
+            ("sig_input", input),
+            (
+                "signed_hex",
+                hex::encode(req.signed_message(&chain()).unwrap()),
+            ),
+            ("signature", signature),
+        ],
+    );
 }
 
 /// Examples 1–2; returns the signed transaction.
