@@ -36,3 +36,40 @@ fn every_command_has_exactly_one_permission_and_the_window_gets_only_those() {
         );
     }
 }
+
+/// No command takes a file path, SQL or key material from the page: every
+/// command's parameters are checked against a list of harmless types, and
+/// none is named like a path, a query or a secret.
+#[test]
+fn no_command_takes_a_path_sql_or_a_key() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(root.join("src-tauri/commands/mod.rs")).unwrap();
+    let allowed_types = [
+        "String",
+        "Option<String>",
+        "Vec<String>",
+        "u32",
+        "u64",
+        "Option<u64>",
+        "i64",
+        "SignRequest",
+        "Ws<'_>",
+        "tauri::AppHandle",
+    ];
+    let mut seen = 0;
+    for f in src.split("#[tauri::command]").skip(1) {
+        let sig = &f[f.find('(').unwrap() + 1..f.find(") ->").unwrap()];
+        let name = f.split("fn ").nth(1).unwrap().split('(').next().unwrap();
+        for param in sig.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (pname, ty) = param.split_once(':').unwrap();
+            let (pname, ty) = (pname.trim(), ty.trim());
+            assert!(allowed_types.contains(&ty), "{name}({pname}: {ty})");
+            let lower = pname.to_lowercase();
+            for banned in ["path", "file", "dir", "sql", "seed", "secret", "private"] {
+                assert!(!lower.contains(banned), "{name} takes {pname}");
+            }
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, COMMANDS.len(), "every command was checked");
+}

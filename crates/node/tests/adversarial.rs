@@ -12,19 +12,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use govchain_ledger::block::{Block, BlockDraft};
 use govchain_ledger::crypto::SecretKey;
-use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::fixtures::renovation_template;
-use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_node::{Clock, Core, Limits};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
+
+mod support;
+use support::{genesis, key, serve};
 
 const T0: i64 = 1_795_000_000_000;
 const DEPTS: [&str; 7] = [
@@ -36,10 +35,6 @@ const DEPTS: [&str; 7] = [
     "supervision",
     "bank",
 ];
-
-fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(name.as_bytes()).0))
-}
 
 struct Net {
     url: String,
@@ -166,48 +161,6 @@ impl Net {
     }
 }
 
-fn genesis(chain: &ChainId) -> Block {
-    let departments: Vec<Value> = DEPTS
-        .iter()
-        .map(|d| {
-            json!({"id": d, "name": d, "node_key": key(&format!("node-{d}")).public_key(),
-                   "admins": [{"name": "admin", "public_key": key(&format!("{d}-admin")).public_key()}],
-                   "admin_threshold": 1})
-        })
-        .collect();
-    let a = key("city-management-admin");
-    let g = Envelope::sign(
-        &a,
-        TxBody {
-            chain_id: chain.clone(),
-            signer: a.key_id(),
-            seq: 1,
-            kind: "consortium.genesis".into(),
-            payload: json!({"origin": "govchain.example/adversarial", "consortium_threshold": 1,
-                            "departments": departments}),
-            created_at: Timestamp::from_unix_millis(T0).unwrap(),
-        },
-    )
-    .unwrap();
-    let draft = |digest| BlockDraft {
-        chain_id: chain.clone(),
-        height: 0,
-        prev_hash: Hash32::ZERO,
-        time: Timestamp::from_unix_millis(T0).unwrap(),
-        txs: vec![g.clone()],
-        state_digest: digest,
-    };
-    let node = key("node-city-management");
-    let probe = Block::seal(&node, draft(Hash32::ZERO), &mut Frontier::default()).unwrap();
-    let state = State::new().apply_block(&probe, SigCheck::Verify).unwrap();
-    Block::seal(
-        &node,
-        draft(state.digest().unwrap()),
-        &mut Frontier::default(),
-    )
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_attack_is_refused_with_its_code_and_the_chain_does_not_move() {
     let dir = std::env::temp_dir().join(format!("govchain-adversarial-{}", std::process::id()));
@@ -218,23 +171,14 @@ async fn every_attack_is_refused_with_its_code_and_the_chain_does_not_move() {
         &dir.join("chain.sqlite"),
         key("node-city-management"),
         "node.city.example",
-        Some(&genesis(&chain)),
+        Some(&genesis(&chain, "govchain.example/adversarial", &DEPTS, T0)),
         Limits::default(),
     )
     .unwrap();
     let clock = Arc::new(AtomicI64::new(T0 + 1000));
     core.set_clock(Clock::Manual(clock.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(govchain_node::run(
-        listener,
-        Arc::new(Mutex::new(core)),
-        Duration::from_millis(10),
-        async move {
-            let _ = rx.await;
-        },
-    ));
+    let node = serve(core, 10).await;
+    let url = node.url.clone();
     let mut n = Net {
         url,
         http: reqwest::Client::new(),
@@ -425,6 +369,5 @@ async fn every_attack_is_refused_with_its_code_and_the_chain_does_not_move() {
     )
     .await;
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    node.stop().await;
 }

@@ -9,11 +9,9 @@
 )]
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use govchain_ledger::block::{Block, BlockDraft};
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::merkle::{self, Frontier};
 use govchain_ledger::note::{self, NoteKey, ALG_ED25519};
 use govchain_ledger::state::{SigCheck, State};
@@ -21,11 +19,8 @@ use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_node::{Core, Limits};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
-
-fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(name.as_bytes()).0))
-}
+mod support;
+use support::{key, serve, Running};
 
 fn chain() -> ChainId {
     "node-test".parse().unwrap()
@@ -81,12 +76,6 @@ fn temp_db(name: &str) -> PathBuf {
     dir.join("chain.sqlite")
 }
 
-struct Running {
-    url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<Result<(), govchain_node::NodeError>>,
-}
-
 async fn start(db: &std::path::Path, genesis: Option<&Block>) -> Running {
     let core = Core::open(
         db,
@@ -96,18 +85,7 @@ async fn start(db: &std::path::Path, genesis: Option<&Block>) -> Running {
         Limits::default(),
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(govchain_node::run(
-        listener,
-        Arc::new(Mutex::new(core)),
-        Duration::from_millis(20),
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Running { url, stop, handle }
+    serve(core, 20).await
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
@@ -438,8 +416,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .json()
         .await
         .unwrap();
-    node.stop.send(()).unwrap();
-    node.handle.await.unwrap().unwrap();
+    node.stop().await;
     let node = start(&db, None).await;
     let after: Value = client
         .get(format!("{}/healthz", node.url))
@@ -453,8 +430,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         (before["height"].clone(), before["log_size"].clone()),
         (after["height"].clone(), after["log_size"].clone())
     );
-    node.stop.send(()).unwrap();
-    node.handle.await.unwrap().unwrap();
+    node.stop().await;
 
     // Tamper with a stored block: the node refuses to start.
     let conn = rusqlite_conn(&db);
@@ -510,8 +486,7 @@ async fn openapi_documents_every_route() {
         );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
-    node.stop.send(()).unwrap();
-    node.handle.await.unwrap().unwrap();
+    node.stop().await;
 }
 
 /// One client over its request rate gets 429 `node.rate_limited`; the
@@ -531,17 +506,8 @@ async fn a_client_over_its_rate_is_told_to_slow_down() {
         limits,
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(govchain_node::run(
-        listener,
-        Arc::new(Mutex::new(core)),
-        Duration::from_millis(20),
-        async move {
-            let _ = rx.await;
-        },
-    ));
+    let node = serve(core, 20).await;
+    let url = node.url.clone();
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
     for _ in 0..30 {
@@ -561,6 +527,5 @@ async fn a_client_over_its_rate_is_told_to_slow_down() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let r = client.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "tokens come back with time");
-    let _ = stop.send(());
-    handle.await.unwrap().unwrap();
+    node.stop().await;
 }

@@ -1,0 +1,105 @@
+//! Shared by the node's integration tests: keys from labels, a genesis block
+//! for a set of departments, and a node served in-process on a random port.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use govchain_ledger::block::{Block, BlockDraft};
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::merkle::Frontier;
+use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_node::Core;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+/// A key whose seed is SHA-256 of `name`.
+pub fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(name.as_bytes()).0))
+}
+
+/// Block 0 of `chain` at `time_ms`: `departments`, each with node key
+/// `node-<d>` and one admin `<d>-admin` (threshold 1), proposed by the first
+/// department's node and signed by its admin.
+pub fn genesis(chain: &ChainId, origin: &str, departments: &[&str], time_ms: i64) -> Block {
+    let specs: Vec<Value> = departments
+        .iter()
+        .map(|d| {
+            json!({"id": d, "name": d, "node_key": key(&format!("node-{d}")).public_key(),
+                   "admins": [{"name": "admin", "public_key": key(&format!("{d}-admin")).public_key()}],
+                   "admin_threshold": 1})
+        })
+        .collect();
+    let admin = key(&format!("{}-admin", departments[0]));
+    let time = Timestamp::from_unix_millis(time_ms).unwrap();
+    let g = Envelope::sign(
+        &admin,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: admin.key_id(),
+            seq: 1,
+            kind: "consortium.genesis".into(),
+            payload: json!({"origin": origin, "consortium_threshold": 1, "departments": specs}),
+            created_at: time,
+        },
+    )
+    .unwrap();
+    let draft = |digest| BlockDraft {
+        chain_id: chain.clone(),
+        height: 0,
+        prev_hash: Hash32::ZERO,
+        time,
+        txs: vec![g.clone()],
+        state_digest: digest,
+    };
+    let node = key(&format!("node-{}", departments[0]));
+    let probe = Block::seal(&node, draft(Hash32::ZERO), &mut Frontier::default()).unwrap();
+    let state = State::new().apply_block(&probe, SigCheck::Verify).unwrap();
+    Block::seal(
+        &node,
+        draft(state.digest().unwrap()),
+        &mut Frontier::default(),
+    )
+    .unwrap()
+}
+
+/// A node served by `govchain_node::run` on a random loopback port.
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `127.0.0.1:PORT` (the `Host` a client sends).
+    pub authority: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), govchain_node::NodeError>>,
+}
+
+/// Serves `core`, cutting blocks every `block_ms`.
+pub async fn serve(core: Core, block_ms: u64) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(govchain_node::run(
+        listener,
+        Arc::new(Mutex::new(core)),
+        Duration::from_millis(block_ms),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    Running {
+        url: format!("http://{authority}"),
+        authority,
+        stop,
+        handle,
+    }
+}
+
+impl Running {
+    /// Stops serving (the mempool is drained first) and waits.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.handle.await.unwrap().unwrap();
+    }
+}
