@@ -60,6 +60,8 @@ describe('graph', () => {
 		expect(els.filter((e) => e.group === 'edges')).toHaveLength(2);
 		expect(els.find((e) => e.data.id === 'tx:1:0')?.classes).toBe('expanded');
 		expect(els.find((e) => e.data.id === 'case:A')?.classes).toBeUndefined();
+		const labelled = toElements(m, (r) => `<${r}>`).filter((e) => e.group === 'edges');
+		expect(labelled.map((e) => e.data.label).sort()).toEqual(['<acts on>', '<contains>']);
 	});
 });
 

@@ -44,8 +44,9 @@ export interface CyElement {
 	classes?: string;
 }
 
-/** Cytoscape elements: nodes carry kind, label and colour; expanded nodes get class `expanded`. */
-export function toElements(m: Merged): CyElement[] {
+/** Cytoscape elements: nodes carry kind, label and colour; expanded nodes get class `expanded`;
+ *  edge labels go through `edgeLabel` (the core names relations in English: `signed`, `acts on` …). */
+export function toElements(m: Merged, edgeLabel: (relation: string) => string = (r) => r): CyElement[] {
 	const out: CyElement[] = [];
 	for (const n of m.nodes.values()) {
 		out.push({
@@ -56,7 +57,7 @@ export function toElements(m: Merged): CyElement[] {
 	}
 	for (const [id, e] of m.edges) {
 		if (m.nodes.has(e.source) && m.nodes.has(e.target))
-			out.push({ group: 'edges', data: { id, source: e.source, target: e.target, label: e.label } });
+			out.push({ group: 'edges', data: { id, source: e.source, target: e.target, label: edgeLabel(e.label) } });
 	}
 	return out;
 }
