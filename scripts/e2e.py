@@ -331,6 +331,9 @@ def main():
 
         s.go("/settings")
         s.find("[data-testid=key-card]")
+        # Pin the chain this workstation verified: only it is accepted from now on.
+        s.click(s.find("[data-testid=pin-current]"))
+        s.find("p.hint", visible_text="只接受这条链")
         s.screenshot("settings")
         time.sleep(5)
         rss, pss = process_tree_memory_mib(os.path.basename(APP)[:15])

@@ -83,6 +83,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::verify_consistency,
             commands::verify_pasted,
             commands::save_report,
+            commands::pin_chain,
         ])
 }
 

@@ -35,4 +35,5 @@ pub const COMMANDS: &[&str] = &[
     "verify_consistency",
     "verify_pasted",
     "save_report",
+    "pin_chain",
 ];

@@ -234,3 +234,14 @@ pub async fn save_report(
         .unwrap_or_else(|| ws.data_dir().join("reports"));
     ws.save_report(&kind, &id, &dir).await
 }
+
+/// Pins the accepted chain (id and genesis hash); empty values unpin.
+#[tauri::command]
+pub fn pin_chain(
+    ws: Ws<'_>,
+    chain_id: String,
+    genesis_hash: String,
+) -> Result<SyncStatus, WsError> {
+    ws.pin_chain(&chain_id, &genesis_hash)?;
+    ws.status()
+}

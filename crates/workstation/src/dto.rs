@@ -162,8 +162,16 @@ pub struct Alarm {
 }
 
 /// The status bar.
+// Independent facts of one status report, not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SyncStatus {
+    /// The verified chain's id and genesis block hash (to compare with what
+    /// the consortium published), once a block is verified.
+    pub chain_id: Option<String>,
+    pub genesis_hash: Option<String>,
+    /// Whether a chain is pinned (`pin_chain`): only it is accepted.
+    pub pinned: bool,
     pub online: bool,
     pub syncing: bool,
     /// The node that answered last.

@@ -708,10 +708,15 @@ impl Workstation {
             let c = client.clone();
             tokio::spawn(async move { c.blocks(from, SYNC_PAGE).await })
         };
-        let (mut chain, ours, mut from) = {
+        let (mut chain, ours, mut from, pin) = {
             let inner = self.lock()?;
             let from = inner.chain.as_ref().map_or(0, |c| c.cursor.next_height);
-            (inner.chain.clone(), Self::own_signers(&inner)?, from)
+            (
+                inner.chain.clone(),
+                Self::own_signers(&inner)?,
+                from,
+                Self::pinned(&inner.cache)?,
+            )
         };
         let mut pending = fetch(from);
         loop {
@@ -726,14 +731,17 @@ impl Workstation {
             // The next page downloads while this one is verified.
             pending = fetch(from);
             let ours = ours.clone();
+            let pin = pin.clone();
             let PageResult {
                 chain: next_chain,
                 verified,
                 committed,
                 failure,
-            } = tokio::task::spawn_blocking(move || verify_page(chain, &page.blocks, &ours))
-                .await
-                .map_err(|e| WsError::Storage(format!("verification task: {e}")))?;
+            } = tokio::task::spawn_blocking(move || {
+                verify_page(chain, &page.blocks, &ours, pin.as_ref())
+            })
+            .await
+            .map_err(|e| WsError::Storage(format!("verification task: {e}")))?;
             chain = next_chain;
             let height = {
                 let mut inner = self.lock()?;
@@ -771,6 +779,42 @@ impl Workstation {
     }
 
     /// Key ids this workstation signs with (to spot its own transactions).
+    /// The pinned chain: `(chain id, genesis block hash)`.
+    fn pinned(cache: &Cache) -> Result<Option<(String, String)>, WsError> {
+        Ok(cache
+            .meta("pin.chain_id")?
+            .zip(cache.meta("pin.genesis_hash")?))
+    }
+
+    /// Pins the chain this workstation accepts: its id and the hash of its
+    /// genesis block, as the consortium published them. A node serving
+    /// another chain is then refused from the first block (instead of the
+    /// first chain seen being trusted). Empty values remove the pin. A pin
+    /// that contradicts the chain already verified here is refused.
+    pub fn pin_chain(&self, chain_id: &str, genesis_hash: &str) -> Result<(), WsError> {
+        let inner = self.lock()?;
+        if chain_id.is_empty() && genesis_hash.is_empty() {
+            inner.cache.delete_meta("pin.chain_id")?;
+            return inner.cache.delete_meta("pin.genesis_hash");
+        }
+        let chain: govchain_ledger::types::ChainId = chain_id
+            .parse()
+            .map_err(|e: govchain_ledger::types::TypeError| WsError::BadRequest(e.to_string()))?;
+        let genesis = govchain_ledger::types::Hash32::from_hex(genesis_hash)
+            .map_err(|e| WsError::BadRequest(e.to_string()))?;
+        if let Some(c) = inner.chain.as_ref() {
+            if c.cursor.chain_id != chain || c.genesis_hash() != Some(genesis) {
+                return Err(WsError::BadRequest(format!(
+                    "this workstation already verified chain {} (genesis {}); a different chain needs a new data directory",
+                    c.cursor.chain_id,
+                    c.genesis_hash().map(|h| h.to_hex()).unwrap_or_default()
+                )));
+            }
+        }
+        inner.cache.set_meta("pin.chain_id", chain.as_str())?;
+        inner.cache.set_meta("pin.genesis_hash", &genesis.to_hex())
+    }
+
     fn own_signers(inner: &Inner) -> Result<HashSet<KeyId>, WsError> {
         inner
             .cache
@@ -787,7 +831,15 @@ impl Workstation {
         let pending = inner.cache.unsettled()?.len();
         let client = self.client.read().ok().and_then(|c| c.clone());
         let nodes = inner.cache.nodes()?;
+        let pin = Self::pinned(&inner.cache)?;
         Ok(SyncStatus {
+            chain_id: inner.chain.as_ref().map(|c| c.cursor.chain_id.to_string()),
+            genesis_hash: inner
+                .chain
+                .as_ref()
+                .and_then(LocalChain::genesis_hash)
+                .map(|h| h.to_hex()),
+            pinned: pin.is_some(),
             online: inner.online,
             syncing: inner.syncing,
             node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
@@ -1374,6 +1426,7 @@ fn verify_page(
     mut chain: Option<LocalChain>,
     raws: &[Box<serde_json::value::RawValue>],
     ours: &HashSet<KeyId>,
+    pin: Option<&(String, String)>,
 ) -> PageResult {
     let parsed = crate::verify::par_map(raws, VERIFY_THREADS, |raw| {
         Block::from_json(raw.get().as_bytes())
@@ -1390,7 +1443,10 @@ fn verify_page(
             }
         };
         let c = chain.get_or_insert_with(|| LocalChain::new(block.header.chain_id.clone()));
-        match c.apply_with(&block, SigCheck::Verify, VERIFY_THREADS) {
+        match c
+            .apply_with(&block, SigCheck::Verify, VERIFY_THREADS)
+            .and_then(|hash| check_pin(&block, &hash, pin).map(|()| hash))
+        {
             Ok(hash) => {
                 for tx in block.txs.iter().filter(|t| ours.contains(&t.body.signer)) {
                     if let Ok(id) = tx.id() {
@@ -1410,6 +1466,31 @@ fn verify_page(
         verified,
         committed,
         failure,
+    }
+}
+
+/// A genesis block must be the pinned chain's, if one is pinned.
+fn check_pin(
+    block: &Block,
+    hash: &govchain_ledger::types::Hash32,
+    pin: Option<&(String, String)>,
+) -> Result<(), WsError> {
+    match pin {
+        Some((chain, genesis)) if block.header.height == 0 => {
+            if block.header.chain_id.as_str() == chain && hash.to_hex() == *genesis {
+                Ok(())
+            } else {
+                Err(WsError::verification(
+                    "chain.not_pinned",
+                    format!(
+                        "the node serves chain {} with genesis {}, not the pinned chain {chain} with genesis {genesis}",
+                        block.header.chain_id,
+                        hash.to_hex()
+                    ),
+                ))
+            }
+        }
+        _ => Ok(()),
     }
 }
 

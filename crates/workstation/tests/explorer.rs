@@ -394,3 +394,53 @@ async fn search_graph_dashboards_consistency_paste_and_report() {
     assert!(ws.save_report("../etc", "x", &out).await.is_err());
     node.stop().await.unwrap();
 }
+
+/// A pinned chain: a node serving another chain is refused from its first
+/// block, nothing is cached and an alarm is raised; the right pin syncs; a
+/// pin contradicting the verified chain is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_chain_refuses_any_other() {
+    let base = std::env::temp_dir().join(format!("govchain-pin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let node = DemoNode::start(&base.join("node")).await.unwrap();
+    // What the consortium published, read here from an honest copy.
+    let honest = Workstation::open(
+        &base.join("honest"),
+        "govchain-test-unused",
+        Arc::new(|_| {}),
+    )
+    .unwrap();
+    honest.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    let status = honest.sync().await.unwrap();
+    let (chain, genesis) = (status.chain_id.unwrap(), status.genesis_hash.unwrap());
+    assert!(!status.pinned);
+
+    let ws = Workstation::open(&base.join("ws"), "govchain-test-unused", Arc::new(|_| {})).unwrap();
+    assert!(ws.pin_chain("Not A Chain", &genesis).is_err());
+    assert!(ws.pin_chain(&chain, "zz").is_err());
+    ws.pin_chain(&chain, &"00".repeat(32)).unwrap();
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    let err = ws.sync().await.unwrap_err();
+    assert_eq!(
+        govchain_ledger::ErrorCode::code(&err),
+        "sync.verification_failed",
+        "{err}"
+    );
+    let s = ws.status().unwrap();
+    assert_eq!((s.height, s.pinned), (None, true));
+    assert!(
+        s.alarms.iter().any(|a| a.code == "chain.not_pinned"),
+        "{:?}",
+        s.alarms
+    );
+
+    ws.pin_chain(&chain, &genesis).unwrap();
+    let s = ws.sync().await.unwrap();
+    assert_eq!(s.genesis_hash.as_deref(), Some(genesis.as_str()));
+    assert!(s.height.is_some() && s.pinned);
+    // Once verified, another pin is refused; unpinning is allowed.
+    assert!(ws.pin_chain("other-chain", &genesis).is_err());
+    ws.pin_chain("", "").unwrap();
+    assert!(!ws.status().unwrap().pinned);
+    node.stop().await.unwrap();
+}

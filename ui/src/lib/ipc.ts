@@ -152,5 +152,7 @@ export const api = {
 		call<ProofReport>('verify_consistency', { size1, size2 }),
 	verifyPasted: (note: string, proof: string) => call<ProofReport>('verify_pasted', { note, proof }),
 	/** Writes the PDF audit report of a case or project where the app chooses; returns where. */
-	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id })
+	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id }),
+	/** Accept only this chain (id and genesis block hash); empty strings unpin. */
+	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash })
 };

@@ -5,7 +5,16 @@ import type { ErrorBody } from "./ErrorBody";
 /**
  * The status bar.
  */
-export type SyncStatus = { online: boolean, syncing: boolean, 
+export type SyncStatus = { 
+/**
+ * The verified chain's id and genesis block hash (to compare with what
+ * the consortium published), once a block is verified.
+ */
+chain_id: string | null, genesis_hash: string | null, 
+/**
+ * Whether a chain is pinned (`pin_chain`): only it is accepted.
+ */
+pinned: boolean, online: boolean, syncing: boolean, 
 /**
  * The node that answered last.
  */
