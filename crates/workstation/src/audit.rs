@@ -21,14 +21,11 @@ use crate::dto::{
     StageTime, WeekCount,
 };
 use crate::verify::{tx_key, LocalChain};
+use crate::views::u32_of;
 
 /// At most this many search hits and graph neighbours per node.
 pub const MAX_HITS: usize = 50;
 const MAX_NEIGHBOURS: usize = 40;
-
-fn u32_of(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
 
 fn hit(kind: &str, key: String, label: String, detail: String) -> SearchHit {
     SearchHit {
@@ -225,15 +222,13 @@ impl G {
             .copied()
             .unwrap_or_default();
         let node = self.node(format!("tx:{h}:{i}"), "tx", kind.to_owned(), id.to_hex());
-        self.edge(&format!("block:{h}"), &node, "contains");
-        self.nodes
-            .entry(format!("block:{h}"))
-            .or_insert_with(|| GraphNode {
-                id: format!("block:{h}"),
-                kind: "block".into(),
-                label: format!("#{h}"),
-                detail: String::new(),
-            });
+        let block = self.node(
+            format!("block:{h}"),
+            "block",
+            format!("#{h}"),
+            String::new(),
+        );
+        self.edge(&block, &node, "contains");
         node
     }
 

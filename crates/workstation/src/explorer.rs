@@ -10,11 +10,7 @@ use govchain_ledger::ErrorCode;
 
 use crate::dto::{BlockDetail, BlockSummary, TxDetail, TxRow};
 use crate::error::WsError;
-use crate::views::official_ref;
-
-fn u32_of(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
+use crate::views::{official_ref, u32_of};
 
 pub fn parse(json: &str) -> Result<Block, WsError> {
     Block::from_json(json.as_bytes()).map_err(|e| WsError::verification(e.code(), e.to_string()))

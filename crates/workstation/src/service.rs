@@ -1226,9 +1226,12 @@ impl Workstation {
         }
         self.audit(|chain, block_at| {
             let leaf_of = |id: &str| {
+                if id.len() != 64 {
+                    return None; // a full id, not a prefix
+                }
                 let (_, _, tx) = crate::audit::find_txs(chain, id, block_at)
                     .into_iter()
-                    .find(|_| id.len() == 64)?;
+                    .next()?;
                 tx.leaf_bytes()
                     .ok()
                     .map(|l| govchain_ledger::merkle::leaf_hash(&l))
@@ -1327,30 +1330,30 @@ impl Workstation {
         let client = self.client().ok();
         let mut proofs = Vec::new();
         for (tx_id, height) in txs.into_iter().take(100) {
-            let index = self.audit(|chain, block_at| {
-                crate::audit::find_txs(chain, &tx_id, block_at)
-                    .into_iter()
-                    .find(|(h, _, _)| *h == height)
-                    .map(|(h, i, _)| (h, i))
-            })?;
-            let Some((height, index)) = index.flatten() else {
+            // The block is known from the event: parse it once, find the tx.
+            let Ok((block, _)) = self.cached_block(height) else {
                 continue;
             };
+            let Some((index, tx)) = block
+                .txs
+                .iter()
+                .enumerate()
+                .find(|(_, t)| t.id().is_ok_and(|id| id.to_hex() == tx_id))
+            else {
+                continue;
+            };
+            let leaf_index = block.header.log_size - block.header.tx_count + index as u64;
             let mut proof = crate::report::TxProof {
                 tx_id: tx_id.clone(),
                 height,
-                leaf_index: 0,
-                leaf_hash: String::new(),
+                leaf_index,
+                leaf_hash: tx
+                    .leaf_bytes()
+                    .map(|l| govchain_ledger::merkle::leaf_hash(&l).to_hex())
+                    .unwrap_or_default(),
                 path: Vec::new(),
                 result: Err("not checked: no verified checkpoint covers it yet".into()),
             };
-            let (block, _) = self.cached_block(height)?;
-            if let Some(tx) = block.txs.get(index as usize) {
-                proof.leaf_index = block.header.log_size - block.header.tx_count + u64::from(index);
-                if let Ok(leaf) = tx.leaf_bytes() {
-                    proof.leaf_hash = govchain_ledger::merkle::leaf_hash(&leaf).to_hex();
-                }
-            }
             match (&cp, &client) {
                 (Some(cp), Some(client)) if block.header.log_size <= cp.size => {
                     match client.inclusion_proof(&tx_id, cp.size).await {
@@ -1358,11 +1361,7 @@ impl Workstation {
                             let inner = self.lock()?;
                             if let Some(chain) = inner.chain.as_ref() {
                                 let r = crate::proofs::check_inclusion(
-                                    chain,
-                                    &block,
-                                    index as usize,
-                                    &answer,
-                                    &cp.note,
+                                    chain, &block, index, &answer, &cp.note,
                                 );
                                 proof.path = answer["proof"]["path"]
                                     .as_array()

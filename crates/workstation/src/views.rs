@@ -15,7 +15,7 @@ use crate::dto::{
     PayrollLineView, ProjectDetail, ProjectSummary, StageView, TimelineEntry,
 };
 
-fn u32_of(n: usize) -> u32 {
+pub(crate) fn u32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
