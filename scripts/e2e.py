@@ -302,6 +302,20 @@ def main():
         s.click(s.find("[data-testid=verify-pasted]"))
         wait_reports(s, 2)
         s.screenshot("proofs")
+        # The auditor's screens in English too.
+        s.click(s.find("label[lang=en]"))
+        s.find("h1", visible_text="Proofs")
+        s.screenshot("proofs-en")
+        s.go("/dashboards")
+        s.find("[data-testid=chart-approvals] canvas", timeout=30)
+        time.sleep(1.5)
+        s.screenshot("dashboards-en")
+        navigate(s, "/graph?focus=case:HZ-2026-0042")
+        s.find("[data-testid=graph-canvas] canvas", timeout=30)
+        time.sleep(1)
+        s.screenshot("graph-en")
+        s.click(s.find("label[lang=zh-CN]"))
+        s.find("h1", visible_text="链上关系图")
 
         # Fund flow: the project's budget as a Sankey diagram.
         s.go("/funds")
