@@ -1153,7 +1153,7 @@ fn blacklist_and_access_audit() {
     // every state digest): recompute it from the records, oldest first.
     let mut head = Hash32::ZERO;
     for r in &c.state.access_log {
-        let canonical = govchain_ledger::jcs::canonicalize_serialize(r).unwrap();
+        let canonical = govchain_ledger::jcs::canonicalize_serialize(&**r).unwrap();
         head = Hash32::sha256(&[head.0.as_slice(), &canonical].concat());
     }
     assert_eq!(head, c.state.access_log_head);

@@ -93,6 +93,22 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// A block being filled: its height and time are fixed when it opens, and
+/// each admitted transaction is applied to `state` at once, at that height
+/// and time — exactly as replaying the block will apply it. So a transaction
+/// that conflicts with one admitted before it (same sequence number, a step
+/// already signed, a budget already used) is refused on submission, and the
+/// rules run once per transaction.
+#[derive(Debug)]
+struct OpenBlock {
+    height: u64,
+    time: Timestamp,
+    /// The state after the blocks before this one and these transactions.
+    state: State,
+    /// With id and leaf hash; the signed message is dropped.
+    txs: Vec<Prepared>,
+}
+
 #[derive(Debug)]
 pub struct Core {
     store: Store,
@@ -102,8 +118,10 @@ pub struct Core {
     cursor: ChainCursor,
     key: SecretKey,
     name: String,
-    /// Admitted transactions (with id and leaf hash), in arrival order.
-    mempool: VecDeque<Prepared>,
+    /// Admitted transactions, already applied, in the blocks they will be
+    /// written as (oldest first; only the last one takes more).
+    open: VecDeque<OpenBlock>,
+    /// Transactions in `open`, by id.
     pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
@@ -155,7 +173,7 @@ impl Core {
             cursor,
             key,
             name: name.to_owned(),
-            mempool: VecDeque::new(),
+            open: VecDeque::new(),
             pending: HashSet::new(),
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
@@ -259,7 +277,7 @@ impl Core {
     }
 
     pub fn mempool_len(&self) -> usize {
-        self.mempool.len()
+        self.pending.len()
     }
 
     pub fn checkpoint(&self) -> &str {
@@ -334,32 +352,72 @@ impl Core {
         if self.pending.contains(&id) {
             return Ok((id, TxStatus::Pending));
         }
-        let checked = if sig_verified {
-            self.state.check_admitted(&p.env, id, now)
-        } else {
-            self.state.check_tx(&p.env, now)
-        };
-        if let Err(r) = checked {
-            // A committed transaction fails the rules again (its sequence
-            // number is used): look it up only then. Submission is
-            // idempotent.
+        if self.pending.len() >= self.limits.max_mempool {
+            // Submission is idempotent even when the mempool is full.
             if let Some(loc) = self.store.locate(&id)? {
                 return Ok((id, TxStatus::Committed(loc)));
             }
+            return Err(NodeError::MempoolFull(self.pending.len()));
+        }
+        let block = self.open_block(now);
+        // Rules validate before they mutate: a rejected transaction leaves
+        // the open block's state as it was.
+        let applied = if sig_verified {
+            block
+                .state
+                .apply_admitted(&p.env, id, block.height, block.time)
+        } else {
+            block.state.apply_tx(&p.env, block.height, block.time)
+        };
+        if let Err(r) = applied {
+            // A block is opened for a transaction; it may not stay empty.
+            if block.txs.is_empty() {
+                self.open.pop_back();
+            }
+            // A committed transaction fails the rules again (its sequence
+            // number is used): look it up only then.
+            if let Some(loc) = self.store.locate(&id)? {
+                return Ok((id, TxStatus::Committed(loc)));
+            }
+            self.metrics.rejected_total += 1;
+            self.remember_rejection(id, r.code(), r.to_string());
             return Err(NodeError::Rejected(r));
         }
-        if self.mempool.len() >= self.limits.max_mempool {
-            return Err(NodeError::MempoolFull(self.mempool.len()));
-        }
-        self.rejected.remove(&id);
-        self.pending.insert(id);
         // The signed message is not needed any more.
-        self.mempool.push_back(Prepared {
+        block.txs.push(Prepared {
             msg: Vec::new(),
             ..p
         });
+        self.rejected.remove(&id);
+        self.pending.insert(id);
         self.metrics.admitted_total += 1;
         Ok((id, TxStatus::Pending))
+    }
+
+    /// The block new transactions go into: the last open one, or a new one
+    /// after it (or after the chain's head) once it is full. A new block's
+    /// time is `now`, never before the block it follows.
+    fn open_block(&mut self, now: Timestamp) -> &mut OpenBlock {
+        let full = self
+            .open
+            .back()
+            .is_none_or(|b| b.txs.len() >= self.limits.max_block_txs);
+        if full {
+            let (height, time, mut state) = match self.open.back() {
+                Some(b) => (b.height + 1, b.time.max(now), b.state.clone()),
+                None => (self.cursor.next_height, self.clock(now), self.state.clone()),
+            };
+            state.next_height = height;
+            state.time = Some(time);
+            self.open.push_back(OpenBlock {
+                height,
+                time,
+                state,
+                txs: Vec::new(),
+            });
+        }
+        let last = self.open.len() - 1;
+        &mut self.open[last]
     }
 
     pub fn status(&self, id: &Hash32) -> Result<TxStatus, NodeError> {
@@ -389,49 +447,25 @@ impl Core {
         }
     }
 
-    /// Cuts a block from the mempool (up to `max_block_txs`), applying each
-    /// transaction in order and leaving out — with its rejection remembered —
-    /// any that no longer applies. Persists the block before anything else
-    /// changes. Returns the new height, or `None` if nothing was committed.
-    pub fn produce(&mut self, now: Timestamp) -> Result<Option<u64>, NodeError> {
-        if self.mempool.is_empty() {
+    /// Writes the oldest open block (its transactions were applied on
+    /// admission), signs it and the new checkpoint. Persists the block
+    /// before anything else changes; if storage fails the block stays open
+    /// and is tried again. Returns the new height, or `None` if nothing was
+    /// pending.
+    pub fn produce(&mut self) -> Result<Option<u64>, NodeError> {
+        let Some(open) = self.open.front() else {
             return Ok(None);
-        }
-        let height = self.cursor.next_height;
-        let time = self.clock(now);
-        let take = self.mempool.len().min(self.limits.max_block_txs);
-        let candidates: Vec<Prepared> = self.mempool.drain(..take).collect();
-        let mut scratch = self.state.clone();
-        let mut txs = Vec::with_capacity(candidates.len());
-        let mut ids = Vec::with_capacity(candidates.len());
-        let mut leaves = Vec::with_capacity(candidates.len());
-        for Prepared {
-            env, id, leaf_hash, ..
-        } in candidates
-        {
-            self.pending.remove(&id);
-            // Signatures were verified on admission (and keys only change
-            // through blocks this node produced since).
-            match scratch.apply_admitted(&env, id, height, time) {
-                Ok(()) => {
-                    txs.push(env);
-                    ids.push(id);
-                    leaves.push(leaf_hash);
-                }
-                Err(r) => {
-                    self.metrics.rejected_total += 1;
-                    self.remember_rejection(id, r.code(), r.to_string());
-                }
-            }
-        }
-        if txs.is_empty() {
-            return Ok(None);
-        }
-        scratch.next_height = height + 1;
-        scratch.time = Some(time);
-        let digest = scratch
+        };
+        let (height, time) = (open.height, open.time);
+        let mut state = open.state.clone();
+        state.next_height = height + 1;
+        state.time = Some(time);
+        let digest = state
             .digest()
             .map_err(|e| NodeError::Storage(e.to_string()))?;
+        let ids: Vec<Hash32> = open.txs.iter().map(|p| p.id).collect();
+        let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
+        let txs: Vec<Envelope> = open.txs.iter().map(|p| p.env.clone()).collect();
         let mut frontier = self.cursor.log.clone();
         let block = Block::seal_with_leaves(
             &self.key,
@@ -469,7 +503,11 @@ impl Core {
         self.cursor.last_hash = hash;
         self.cursor.last_time = Some(time);
         self.cursor.log = frontier;
-        self.state = scratch;
+        self.state = state;
+        self.open.pop_front();
+        for id in &ids {
+            self.pending.remove(id);
+        }
         self.sign_checkpoint()?;
         // Nobody listening is fine.
         let _ = self.events.send(Event::Block {

@@ -146,8 +146,7 @@ fn produce_loop(
         if stopping || full || since >= interval {
             since = Duration::ZERO;
             // Drain completely on shutdown; otherwise one block per tick.
-            let now = c.now();
-            while c.produce(now)?.is_some() && stopping {}
+            while c.produce()?.is_some() && stopping {}
         }
         if stopping && c.mempool_len() == 0 {
             return Ok(());

@@ -97,7 +97,7 @@ fn setup(db: &std::path::Path, chain: &ChainId, people: &[SecretKey]) -> Result<
         )?;
         core.submit(reg, api::now())?;
     }
-    while core.produce(api::now())?.is_some() {}
+    while core.produce()?.is_some() {}
     Ok(core)
 }
 
@@ -117,10 +117,10 @@ fn direct_rate(mut core: Core, envs: &[Envelope], batch: usize) -> Result<f64, N
             r?;
         }
         if core.mempool_len() >= core.limits().max_block_txs {
-            core.produce(core.now())?;
+            core.produce()?;
         }
     }
-    while core.produce(core.now())?.is_some() {}
+    while core.produce()?.is_some() {}
     Ok(envs.len() as f64 / started.elapsed().as_secs_f64())
 }
 

@@ -94,7 +94,7 @@ fn build_chain(dir: &std::path::Path, txs: usize) -> Vec<Envelope> {
         );
         core.submit(reg, core.now()).unwrap();
     }
-    while core.produce(core.now()).unwrap().is_some() {}
+    while core.produce().unwrap().is_some() {}
     // Sign on both cores.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": govchain_node::api::now()});
     let half = txs / 2;
@@ -135,9 +135,9 @@ fn build_chain(dir: &std::path::Path, txs: usize) -> Vec<Envelope> {
         for r in core.admit_batch(prepared, &ok, now) {
             r.unwrap();
         }
-        core.produce(core.now()).unwrap();
+        core.produce().unwrap();
     }
-    while core.produce(core.now()).unwrap().is_some() {}
+    while core.produce().unwrap().is_some() {}
     envs
 }
 

@@ -419,8 +419,7 @@ impl DemoNode {
     /// Commits what is pending (the next transactions depend on it).
     fn commit(&self) -> Result<(), WsError> {
         let mut c = self.core.lock().map_err(|_| err("node lock poisoned"))?;
-        let now = c.now();
-        while c.produce(now).map_err(err)?.is_some() {}
+        while c.produce().map_err(err)?.is_some() {}
         Ok(())
     }
 

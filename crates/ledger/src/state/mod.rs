@@ -113,8 +113,10 @@ pub struct State {
     pub blacklist: OrdMap<String, sharing::BlacklistEntry>,
     /// Every recorded access to sensitive data, in ledger order. Committed to
     /// through `access_log_head` rather than re-serialized into every digest.
+    /// Records are shared (`Arc`): a copy-on-write of the log's tail chunk
+    /// then copies pointers, not records.
     #[serde(skip)]
-    pub access_log: Vector<sharing::AccessRecord>,
+    pub access_log: Vector<std::sync::Arc<sharing::AccessRecord>>,
     /// Hash chain over the access log: `head' = SHA-256(head || JCS(record))`,
     /// starting from 32 zero bytes.
     pub access_log_head: Hash32,

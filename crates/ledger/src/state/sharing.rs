@@ -352,7 +352,8 @@ pub(super) fn record_access(
         head = Hash32::sha256(&chained);
     }
     s.access_log_head = head;
-    s.access_log.extend(records);
+    s.access_log
+        .extend(records.into_iter().map(std::sync::Arc::new));
     Ok(())
 }
 

@@ -185,6 +185,6 @@ pub fn access_log(s: &State, q: &AccessQuery) -> Vec<AccessRecord> {
                 && q.until.is_none_or(|t| r.entry.at < t)
         })
         .take(if q.limit == 0 { usize::MAX } else { q.limit })
-        .cloned()
+        .map(|r| AccessRecord::clone(r))
         .collect()
 }

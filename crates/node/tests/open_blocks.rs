@@ -1,0 +1,129 @@
+//! The mempool as open blocks: admitted transactions are applied at once,
+//! so conflicts between pending transactions are refused on submission;
+//! blocks are cut at `max_block_txs`; a refused transaction never leaves an
+//! empty block behind; the node's blocks replay to the same state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::{ChainId, Timestamp};
+use govchain_ledger::ErrorCode as _;
+use govchain_node::{Core, Limits, NodeError, TxStatus};
+use serde_json::{json, Value};
+
+mod support;
+use support::{genesis, key};
+
+const T0: i64 = 1_795_000_000_000;
+
+fn tx(chain: &ChainId, k: &SecretKey, seq: u64, kind: &str, payload: Value) -> Envelope {
+    Envelope::sign(
+        k,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: k.key_id(),
+            seq,
+            kind: kind.into(),
+            payload,
+            created_at: Timestamp::from_unix_millis(T0).unwrap(),
+        },
+    )
+    .unwrap()
+}
+
+fn access(chain: &ChainId, k: &SecretKey, seq: u64, purpose: &str) -> Envelope {
+    tx(
+        chain,
+        k,
+        seq,
+        "access.record",
+        json!({"entries": [{"dataset": "d/x", "operation": "read", "subject": null,
+                            "purpose": purpose, "at": "2026-11-24T08:00:00.000Z"}]}),
+    )
+}
+
+fn open(dir: &std::path::Path, chain: &ChainId, max_block_txs: usize) -> Core {
+    Core::open(
+        &dir.join("node.db"),
+        key("node-d"),
+        "node-d",
+        Some(&genesis(chain, "govchain/open-blocks", &["d"], T0)),
+        Limits {
+            max_block_txs,
+            ..Limits::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn pending_transactions_are_judged_against_each_other() {
+    let dir = std::env::temp_dir().join(format!("govchain-open-blocks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "open-blocks".parse().unwrap();
+    let mut core = open(&dir, &chain, 3);
+    let admin = key("d-admin");
+    let now = core.now();
+    // The admin's genesis transaction used seq 1.
+    let register = |seq: u64, name: &str| {
+        tx(
+            &chain,
+            &admin,
+            seq,
+            "official.register",
+            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
+        )
+    };
+    core.submit(register(2, "a"), now).unwrap();
+    // Not committed yet, but already applied: the same seq again is a replay.
+    let err = core.submit(register(2, "b"), now).unwrap_err();
+    assert!(
+        matches!(&err, NodeError::Rejected(r) if r.code() == "tx.replayed"),
+        "{err:?}"
+    );
+    // The refused id is remembered for status queries.
+    let refused = register(2, "b").id().unwrap();
+    assert!(matches!(
+        core.status(&refused).unwrap(),
+        TxStatus::Rejected {
+            code: "tx.replayed",
+            ..
+        }
+    ));
+    // A transaction by an official registered in the same open block.
+    let a = key("a");
+    let mine = access(&chain, &a, 1, "pending registration");
+    let (id, status) = core.submit(mine.clone(), now).unwrap();
+    assert_eq!(status, TxStatus::Pending);
+    // Resubmitting a pending transaction is idempotent.
+    assert_eq!(core.submit(mine, now).unwrap(), (id, TxStatus::Pending));
+    for seq in 2..=5 {
+        core.submit(access(&chain, &a, seq, "load"), now).unwrap();
+    }
+    assert_eq!(core.mempool_len(), 6);
+    // Six transactions in blocks of three: two blocks, then nothing.
+    assert_eq!(core.produce().unwrap(), Some(1));
+    assert_eq!(core.produce().unwrap(), Some(2));
+    assert_eq!(core.produce().unwrap(), None);
+    assert_eq!(core.mempool_len(), 0);
+    assert!(matches!(core.status(&id).unwrap(), TxStatus::Committed(l) if l.height == 1));
+
+    // A refused transaction on its own leaves no empty block.
+    let err = core
+        .submit(access(&chain, &a, 5, "replay"), now)
+        .unwrap_err();
+    assert!(matches!(err, NodeError::Rejected(_)), "{err:?}");
+    assert_eq!(core.produce().unwrap(), None);
+    assert_eq!(core.height(), 2);
+
+    // Reopening replays and re-verifies every stored block.
+    let state = core.state().clone();
+    drop(core);
+    let again = open(&dir, &chain, 3);
+    assert_eq!(again.height(), 2);
+    assert_eq!(again.state().digest().unwrap(), state.digest().unwrap());
+    assert_eq!(again.state().access_log.len(), 5);
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
