@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{PublicKey, SecretKey};
-use govchain_ledger::merkle::{self, MerkleTree};
+use govchain_ledger::merkle::{self, Frontier, MerkleTree};
 use govchain_ledger::note::Checkpoint;
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, Prepared};
@@ -111,17 +112,22 @@ struct OpenBlock {
 
 #[derive(Debug)]
 pub struct Core {
-    store: Store,
-    reads: std::sync::Arc<ReadPool>,
+    /// The writer connection: used by [`Sealing::seal_and_store`] without
+    /// the node's lock. Lookups go through `reads`.
+    store: Arc<Mutex<Store>>,
+    reads: Arc<ReadPool>,
     state: State,
     tree: MerkleTree,
     cursor: ChainCursor,
-    key: SecretKey,
+    key: Arc<SecretKey>,
     name: String,
     /// Admitted transactions, already applied, in the blocks they will be
     /// written as (oldest first; only the last one takes more).
     open: VecDeque<OpenBlock>,
-    /// Transactions in `open`, by id.
+    /// The block being sealed and stored, if any: its height, time and
+    /// state, which the next open block follows.
+    sealing: Option<(u64, Timestamp, State)>,
+    /// Transactions in `open` and in the block being sealed, by id.
     pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
@@ -166,14 +172,15 @@ impl Core {
         }
         let (state, tree, cursor) = Self::replay(&blocks)?;
         let mut core = Self {
-            store,
-            reads: std::sync::Arc::new(ReadPool::new(path)),
+            store: Arc::new(Mutex::new(store)),
+            reads: Arc::new(ReadPool::new(path)),
             state,
             tree,
             cursor,
-            key,
+            key: Arc::new(key),
             name: name.to_owned(),
             open: VecDeque::new(),
+            sealing: None,
             pending: HashSet::new(),
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
@@ -354,7 +361,7 @@ impl Core {
         }
         if self.pending.len() >= self.limits.max_mempool {
             // Submission is idempotent even when the mempool is full.
-            if let Some(loc) = self.store.locate(&id)? {
+            if let Some(loc) = self.committed(&id)? {
                 return Ok((id, TxStatus::Committed(loc)));
             }
             return Err(NodeError::MempoolFull(self.pending.len()));
@@ -376,7 +383,7 @@ impl Core {
             }
             // A committed transaction fails the rules again (its sequence
             // number is used): look it up only then.
-            if let Some(loc) = self.store.locate(&id)? {
+            if let Some(loc) = self.committed(&id)? {
                 return Ok((id, TxStatus::Committed(loc)));
             }
             self.metrics.rejected_total += 1;
@@ -403,9 +410,10 @@ impl Core {
             .back()
             .is_none_or(|b| b.txs.len() >= self.limits.max_block_txs);
         if full {
-            let (height, time, mut state) = match self.open.back() {
-                Some(b) => (b.height + 1, b.time.max(now), b.state.clone()),
-                None => (self.cursor.next_height, self.clock(now), self.state.clone()),
+            let (height, time, mut state) = match (self.open.back(), &self.sealing) {
+                (Some(b), _) => (b.height + 1, b.time.max(now), b.state.clone()),
+                (None, Some((h, t, st))) => (h + 1, (*t).max(now), st.clone()),
+                (None, None) => (self.cursor.next_height, self.clock(now), self.state.clone()),
             };
             state.next_height = height;
             state.time = Some(time);
@@ -424,7 +432,7 @@ impl Core {
         if self.pending.contains(id) {
             return Ok(TxStatus::Pending);
         }
-        if let Some(loc) = self.store.locate(id)? {
+        if let Some(loc) = self.committed(id)? {
             return Ok(TxStatus::Committed(loc));
         }
         if let Some((code, message)) = self.rejected.get(id) {
@@ -447,77 +455,85 @@ impl Core {
         }
     }
 
-    /// Writes the oldest open block (its transactions were applied on
-    /// admission), signs it and the new checkpoint. Persists the block
-    /// before anything else changes; if storage fails the block stays open
-    /// and is tried again. Returns the new height, or `None` if nothing was
+    /// Writes the oldest open block: [`Core::begin_block`],
+    /// [`Sealing::seal_and_store`] and [`Core::finish_block`] in one go, for
+    /// callers that own the node (the run loop releases the lock while the
+    /// block is stored). Returns the new height, or `None` if nothing was
     /// pending.
     pub fn produce(&mut self) -> Result<Option<u64>, NodeError> {
-        let Some(open) = self.open.front() else {
-            return Ok(None);
+        match self.begin_block() {
+            Some(job) => self.finish_block(job.seal_and_store()),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the oldest open block to be sealed and stored (its
+    /// transactions were applied on admission). `None` if nothing is open or
+    /// a block is being sealed already. Admission goes on meanwhile, into
+    /// the blocks after it.
+    pub fn begin_block(&mut self) -> Option<Sealing> {
+        if self.sealing.is_some() {
+            return None;
+        }
+        let open = self.open.pop_front()?;
+        self.sealing = Some((open.height, open.time, open.state.clone()));
+        Some(Sealing {
+            open,
+            chain_id: self.cursor.chain_id.clone(),
+            prev_hash: self.cursor.last_hash,
+            frontier: self.cursor.log.clone(),
+            first_leaf: self.tree.len(),
+            key: self.key.clone(),
+            store: self.store.clone(),
+        })
+    }
+
+    /// Makes a stored block the chain's head: the in-memory log, cursor and
+    /// state move, its transactions are committed, the checkpoint is signed
+    /// and subscribers hear of it. If storing failed, the block is open
+    /// again (first in line) and the error is returned.
+    pub fn finish_block(&mut self, sealed: Sealed) -> Result<Option<u64>, NodeError> {
+        self.sealing = None;
+        let Sealed { open, result } = sealed;
+        let stored = match result {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.open.push_front(open);
+                return Err(e);
+            }
         };
-        let (height, time) = (open.height, open.time);
-        let mut state = open.state.clone();
-        state.next_height = height + 1;
-        state.time = Some(time);
-        let digest = state
-            .digest()
-            .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let ids: Vec<Hash32> = open.txs.iter().map(|p| p.id).collect();
-        let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
-        let txs: Vec<Envelope> = open.txs.iter().map(|p| p.env.clone()).collect();
-        let mut frontier = self.cursor.log.clone();
-        let block = Block::seal_with_leaves(
-            &self.key,
-            BlockDraft {
-                chain_id: self.cursor.chain_id.clone(),
-                height,
-                prev_hash: self.cursor.last_hash,
-                time,
-                txs,
-                state_digest: digest,
-            },
-            &leaves,
-            &mut frontier,
-        )
-        .map_err(|e| NodeError::Storage(e.to_string()))?;
-        // This node built and signed the block itself: advance the cursor
-        // directly (start-up replay re-verifies everything from storage).
-        let hash = block
-            .header
-            .hash()
-            .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let first_leaf = self.tree.len();
-        let started = std::time::Instant::now();
-        self.store.append(&block, hash, first_leaf, &ids)?;
-        let fsync = started.elapsed().as_secs_f64();
-        self.metrics.fsync_seconds_sum += fsync;
-        self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(fsync);
+        self.metrics.fsync_seconds_sum += stored.fsync_seconds;
+        self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(stored.fsync_seconds);
         self.metrics.blocks_total += 1;
-        self.metrics.committed_total += block.header.tx_count;
-        // Durable: now the in-memory view may move.
-        for leaf in leaves {
-            self.tree.push_hash(leaf);
+        self.metrics.committed_total += open.txs.len() as u64;
+        for p in &open.txs {
+            self.tree.push_hash(p.leaf_hash);
+            self.pending.remove(&p.id);
         }
-        self.cursor.next_height = height + 1;
-        self.cursor.last_hash = hash;
-        self.cursor.last_time = Some(time);
-        self.cursor.log = frontier;
-        self.state = state;
-        self.open.pop_front();
-        for id in &ids {
-            self.pending.remove(id);
-        }
+        self.cursor.next_height = open.height + 1;
+        self.cursor.last_hash = stored.hash;
+        self.cursor.last_time = Some(open.time);
+        self.cursor.log = stored.frontier;
+        self.state = stored.state;
         self.sign_checkpoint()?;
         // Nobody listening is fine.
         let _ = self.events.send(Event::Block {
-            height,
-            hash,
-            tx_count: block.header.tx_count,
+            height: open.height,
+            hash: stored.hash,
+            tx_count: open.txs.len() as u64,
             log_size: self.tree.len(),
         });
         let _ = self.events.send(Event::Checkpoint(self.checkpoint.clone()));
-        Ok(Some(height))
+        Ok(Some(open.height))
+    }
+
+    /// Where a committed transaction is. A block stored but not yet made the
+    /// head by [`Core::finish_block`] does not count.
+    fn committed(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
+        Ok(self
+            .reads
+            .locate(id)?
+            .filter(|loc| loc.leaf_index < self.tree.len()))
     }
 
     /// Read-only access to committed blocks without this lock.
@@ -531,8 +547,7 @@ impl Core {
         size: Option<u64>,
     ) -> Result<(TxLocation, Hash32, merkle::InclusionProof), NodeError> {
         let loc = self
-            .store
-            .locate(id)?
+            .committed(id)?
             .ok_or_else(|| NodeError::NotFound(format!("committed transaction {id}")))?;
         let size = size.unwrap_or(self.tree.len());
         let proof = self
@@ -554,6 +569,87 @@ impl Core {
         self.tree
             .consistency_proof(size1, size2)
             .map_err(|e| NodeError::bad(&e))
+    }
+}
+
+/// An open block taken by [`Core::begin_block`], to be sealed and stored
+/// without the node's lock.
+#[derive(Debug)]
+pub struct Sealing {
+    open: OpenBlock,
+    chain_id: ChainId,
+    prev_hash: Hash32,
+    frontier: Frontier,
+    first_leaf: u64,
+    key: Arc<SecretKey>,
+    store: Arc<Mutex<Store>>,
+}
+
+/// What [`Sealing::seal_and_store`] did, for [`Core::finish_block`].
+#[derive(Debug)]
+pub struct Sealed {
+    open: OpenBlock,
+    result: Result<Stored, NodeError>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    state: State,
+    hash: Hash32,
+    frontier: Frontier,
+    fsync_seconds: f64,
+}
+
+impl Sealing {
+    /// Digests the block's state, seals and signs the block, and writes it
+    /// (one SQLite transaction, `synchronous=FULL`). Keeps the open block so
+    /// that a failure loses nothing.
+    pub fn seal_and_store(mut self) -> Sealed {
+        let result = self.store_block();
+        Sealed {
+            open: self.open,
+            result,
+        }
+    }
+
+    fn store_block(&mut self) -> Result<Stored, NodeError> {
+        let open = &self.open;
+        let mut state = open.state.clone();
+        state.next_height = open.height + 1;
+        state.time = Some(open.time);
+        let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
+        let digest = state.digest().map_err(|e| storage(&e))?;
+        let ids: Vec<Hash32> = open.txs.iter().map(|p| p.id).collect();
+        let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
+        let mut frontier = self.frontier.clone();
+        let block = Block::seal_with_leaves(
+            &self.key,
+            BlockDraft {
+                chain_id: self.chain_id.clone(),
+                height: open.height,
+                prev_hash: self.prev_hash,
+                time: open.time,
+                txs: open.txs.iter().map(|p| p.env.clone()).collect(),
+                state_digest: digest,
+            },
+            &leaves,
+            &mut frontier,
+        )
+        .map_err(|e| storage(&e))?;
+        // This node built and signed the block itself: no need to verify it
+        // (start-up replay re-verifies everything from storage).
+        let hash = block.header.hash().map_err(|e| storage(&e))?;
+        let started = std::time::Instant::now();
+        self.store
+            .lock()
+            .map_err(|_| NodeError::Storage("storage lock poisoned".into()))?
+            .append(&block, hash, self.first_leaf, &ids)?;
+        Ok(Stored {
+            state,
+            hash,
+            frontier,
+            fsync_seconds: started.elapsed().as_secs_f64(),
+        })
     }
 }
 

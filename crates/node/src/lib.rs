@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use api::{app, Shared};
-pub use chain::{Clock, Core, Limits, TxStatus};
+pub use chain::{Clock, Core, Limits, Sealed, Sealing, TxStatus};
 pub use error::NodeError;
 
 use govchain_ledger::block::{Block, BlockDraft};
@@ -133,22 +133,33 @@ fn produce_loop(
     stop: &AtomicBool,
     interval: Duration,
 ) -> Result<(), NodeError> {
+    let lock = || {
+        core.lock()
+            .map_err(|_| NodeError::Storage("node state lock poisoned".into()))
+    };
     let tick = Duration::from_millis(5).min(interval);
     let mut since = Duration::ZERO;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         std::thread::sleep(tick);
         since += tick;
-        let mut c = core
-            .lock()
-            .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?;
-        let full = c.mempool_len() >= c.limits().max_block_txs;
-        if stopping || full || since >= interval {
-            since = Duration::ZERO;
-            // Drain completely on shutdown; otherwise one block per tick.
-            while c.produce()?.is_some() && stopping {}
+        // Full blocks back to back; on shutdown drain completely.
+        loop {
+            let job = {
+                let mut c = lock()?;
+                let full = c.mempool_len() >= c.limits().max_block_txs;
+                if !(stopping || full || since >= interval) {
+                    break;
+                }
+                since = Duration::ZERO;
+                c.begin_block()
+            };
+            let Some(job) = job else { break };
+            // Sealed and stored without the lock: admission goes on.
+            let sealed = job.seal_and_store();
+            lock()?.finish_block(sealed)?;
         }
-        if stopping && c.mempool_len() == 0 {
+        if stopping && lock()?.mempool_len() == 0 {
             return Ok(());
         }
     }

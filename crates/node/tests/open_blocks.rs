@@ -127,3 +127,57 @@ fn pending_transactions_are_judged_against_each_other() {
     drop(again);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn blocks_are_stored_without_the_lock_and_a_failed_write_loses_nothing() {
+    let dir = std::env::temp_dir().join(format!("govchain-sealing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "open-blocks".parse().unwrap();
+    let mut core = open(&dir, &chain, 2);
+    let admin = key("d-admin");
+    let now = core.now();
+    for (seq, name) in [(2, "a"), (3, "b")] {
+        let reg = tx(
+            &chain,
+            &admin,
+            seq,
+            "official.register",
+            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
+        );
+        core.submit(reg, now).unwrap();
+    }
+    // Block 1 is being written; meanwhile admission goes on into block 2,
+    // which follows block 1's state (official "a" is known there).
+    let job = core.begin_block().expect("an open block");
+    assert!(core.begin_block().is_none(), "one block at a time");
+    let (id, _) = core
+        .submit(access(&chain, &key("a"), 1, "while sealing"), now)
+        .unwrap();
+    assert_eq!(core.status(&id).unwrap(), TxStatus::Pending);
+    // A write that fails (injected by a trigger) leaves the block open.
+    let db = rusqlite::Connection::open(dir.join("node.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER fail BEFORE INSERT ON blocks BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+    )
+    .unwrap();
+    let err = core.finish_block(job.seal_and_store()).unwrap_err();
+    assert!(err.to_string().contains("injected"), "{err}");
+    assert_eq!(core.height(), 0);
+    assert_eq!(core.mempool_len(), 3);
+    assert_eq!(core.status(&id).unwrap(), TxStatus::Pending);
+    db.execute_batch("DROP TRIGGER fail;").unwrap();
+    drop(db);
+    // Retried: the same block 1, then block 2.
+    assert_eq!(core.produce().unwrap(), Some(1));
+    assert_eq!(core.produce().unwrap(), Some(2));
+    assert_eq!(core.produce().unwrap(), None);
+    assert!(matches!(core.status(&id).unwrap(), TxStatus::Committed(l) if l.height == 2));
+    let digest = core.state().digest().unwrap();
+    drop(core);
+    let again = open(&dir, &chain, 2);
+    assert_eq!(again.height(), 2);
+    assert_eq!(again.state().digest().unwrap(), digest);
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
