@@ -25,6 +25,32 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(app.path().app_data_dir()?)
 }
 
+/// The screens are forms, tables and 2-D canvases (charts, graph): WebKit's
+/// GPU compositing buys them nothing, and where there is no GPU (virtual
+/// desktops, remote sessions) its software fallback costs the web process
+/// about 100 MiB. So compositing is off unless `GOVCHAIN_GPU=1`.
+fn render_in_software_friendly_mode(window: &tauri::WebviewWindow) {
+    if std::env::var_os("GOVCHAIN_GPU").is_some_and(|v| v == "1") {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let applied = window.with_webview(|w| {
+            use webkit2gtk::{SettingsExt as _, WebViewExt as _};
+            if let Some(settings) = w.inner().settings() {
+                settings.set_hardware_acceleration_policy(
+                    webkit2gtk::HardwareAccelerationPolicy::Never,
+                );
+            }
+        });
+        if let Err(e) = applied {
+            tracing::warn!("render settings not applied: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
+}
+
 /// Builds the Tauri application (shared by [`run`] and tests).
 pub fn builder() -> tauri::Builder<tauri::Wry> {
     tauri::Builder::default()
@@ -43,6 +69,9 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
                     tracing::debug!("event not delivered: {err}");
                 }
             });
+            if let Some(window) = app.get_webview_window("main") {
+                render_in_software_friendly_mode(&window);
+            }
             let ws = Arc::new(Workstation::open(&dir, &service, notify)?);
             app.manage(ws.clone());
             tauri::async_runtime::spawn(govchain_workstation::run_background(ws));
