@@ -354,6 +354,13 @@ def main():
         # Pin the chain this workstation verified: only it is accepted from now on.
         s.click(s.find("[data-testid=pin-current]"))
         s.find("p.hint", visible_text="只接受这条链")
+        # Require the fire and construction departments' cosignatures on checkpoints.
+        quorum = s.find("[data-testid=witness-quorum]")
+        s.cmd("POST", f"/element/{eid(quorum)}/clear", {})
+        s.type(quorum, "2")
+        s.click(s.find("[data-testid=witness-save]"))
+        s.find("[data-testid=status-witnesses]", timeout=30, visible_text="见证 2/2")
+        s.find("[data-testid=witnesses]", visible_text="杭州市消防救援支队")
         s.screenshot("settings")
         time.sleep(5)
         rss, pss = process_tree_memory_mib(os.path.basename(APP)[:15])

@@ -113,6 +113,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::verify_pasted,
             commands::save_report,
             commands::pin_chain,
+            commands::set_witness_quorum,
         ])
 }
 

@@ -36,4 +36,5 @@ pub const COMMANDS: &[&str] = &[
     "verify_pasted",
     "save_report",
     "pin_chain",
+    "set_witness_quorum",
 ];

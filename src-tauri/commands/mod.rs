@@ -245,3 +245,11 @@ pub fn pin_chain(
     ws.pin_chain(&chain_id, &genesis_hash)?;
     ws.status()
 }
+
+/// How many other departments must cosign a checkpoint before it is
+/// accepted (0: none); applies from the next sync.
+#[tauri::command]
+pub fn set_witness_quorum(ws: Ws<'_>, quorum: u32) -> Result<SyncStatus, WsError> {
+    ws.set_witness_quorum(quorum)?;
+    ws.status()
+}

@@ -62,6 +62,7 @@ pub struct ErrorBody {
         inclusion,
         consistency,
         checkpoint,
+        add_cosignatures,
         signer,
         official,
         inbox,
@@ -178,6 +179,7 @@ pub fn app(core: Shared) -> Router {
         .route("/v1/proof/inclusion/{id}", get(inclusion))
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/checkpoint", get(checkpoint))
+        .route("/v1/checkpoint/cosignatures", post(add_cosignatures))
         .route("/v1/signers/{key_id}", get(signer))
         .route("/v1/officials/{id}", get(official))
         .route("/v1/inbox/{official}", get(inbox))
@@ -436,10 +438,45 @@ async fn consistency(
     to_json(&proof)
 }
 
-#[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs", responses((status = 200, description = "the latest C2SP signed-note checkpoint", content_type = "text/plain", body = String)))]
-async fn checkpoint(State(core): State<Shared>) -> Result<impl IntoResponse, NodeError> {
-    let note = lock(&core)?.checkpoint().to_owned();
+#[derive(Debug, Deserialize)]
+struct CosignedQuery {
+    cosigned: Option<usize>,
+}
+
+/// Most cosignatures a checkpoint can carry (C2SP notes allow 100 lines).
+const MAX_COSIGNED: usize = 99;
+
+#[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs", params(("cosigned" = Option<u32>, Query, description = "the newest recent checkpoint cosigned by at least this many other departments' nodes (PROTOCOL.md §8.7)", minimum = 0, maximum = 99)), responses((status = 200, description = "a C2SP signed-note checkpoint with the witnesses' cosignatures it has", content_type = "text/plain", body = String), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "no recent checkpoint has that many cosignatures", body = ErrorBody)))]
+async fn checkpoint(
+    State(core): State<Shared>,
+    Query(q): Query<CosignedQuery>,
+) -> Result<impl IntoResponse, NodeError> {
+    let k = q.cosigned.unwrap_or(0);
+    if k > MAX_COSIGNED {
+        return Err(NodeError::BadRequest {
+            code: "node.bad_query",
+            message: format!("cosigned is at most {MAX_COSIGNED}"),
+        });
+    }
+    let note = lock(&core)?
+        .witnessed_checkpoint(k)
+        .ok_or_else(|| NodeError::NotFound(format!("a recent checkpoint with {k} cosignatures")))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
+/// A witness hands back one of this node's checkpoints with its
+/// `cosignature/v1` line added (PROTOCOL.md §8.7).
+#[utoipa::path(post, path = "/v1/checkpoint/cosignatures", tag = "proofs", request_body(content = String, description = "a checkpoint note this node signed, with witnesses' cosignature lines", content_type = "text/plain"), responses((status = 200, description = "the checkpoint's size and how many cosignatures it now carries", body = serde_json::Value), (status = 400, description = "malformed note or a cosignature that does not verify", body = ErrorBody), (status = 404, description = "not one of this node's recent checkpoints", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
+async fn add_cosignatures(
+    State(core): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, NodeError> {
+    let text = std::str::from_utf8(&body).map_err(|_| NodeError::BadRequest {
+        code: "note.malformed",
+        message: "the note is not UTF-8".into(),
+    })?;
+    let (size, cosignatures) = lock(&core)?.add_cosignatures(text)?;
+    Ok(Json(json!({"size": size, "cosignatures": cosignatures})))
 }
 
 /// The official (or certificate holder) behind a key id and the last

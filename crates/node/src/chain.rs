@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{PublicKey, SecretKey};
 use govchain_ledger::merkle::{self, Frontier, MerkleTree};
-use govchain_ledger::note::Checkpoint;
+use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, ALG_COSIGNATURE_V1};
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, Prepared};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
@@ -17,6 +17,9 @@ use govchain_ledger::ErrorCode;
 
 use crate::error::NodeError;
 use crate::store::{ReadPool, Store, TxLocation};
+
+/// How many of its latest checkpoints a node keeps for witnesses to cosign.
+pub const RECENT_CHECKPOINTS: usize = 256;
 
 /// How blocks are cut and how much the mempool holds.
 #[derive(Debug, Clone)]
@@ -131,7 +134,9 @@ pub struct Core {
     pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
-    checkpoint: String,
+    /// The latest checkpoints this node signed (newest last), each with the
+    /// witnesses' cosignatures it has received.
+    checkpoints: VecDeque<SignedNote>,
     limits: Limits,
     metrics: Metrics,
     events: tokio::sync::broadcast::Sender<Event>,
@@ -184,7 +189,7 @@ impl Core {
             pending: HashSet::new(),
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
-            checkpoint: String::new(),
+            checkpoints: VecDeque::new(),
             limits,
             metrics: Metrics::default(),
             events: tokio::sync::broadcast::channel(256).0,
@@ -287,8 +292,74 @@ impl Core {
         self.pending.len()
     }
 
-    pub fn checkpoint(&self) -> &str {
-        &self.checkpoint
+    /// The latest checkpoint note, with the cosignatures it has so far.
+    pub fn checkpoint(&self) -> String {
+        self.checkpoints
+            .back()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The newest recent checkpoint cosigned by at least `k` other
+    /// departments' nodes.
+    pub fn witnessed_checkpoint(&self, k: usize) -> Option<String> {
+        self.checkpoints
+            .iter()
+            .rev()
+            .find(|n| n.signatures.len() > k)
+            .map(ToString::to_string)
+    }
+
+    /// Adds the witnesses' cosignatures in `note` — one of this node's
+    /// recent checkpoints with `cosignature/v1` lines (C2SP) added — to that
+    /// checkpoint. A line counts if its key is another department's node key
+    /// (named as the line names it); lines of unknown keys are ignored, a
+    /// line of a known key that does not verify refuses the whole note. A
+    /// department's newer cosignature replaces its older one. Returns the
+    /// checkpoint's size and how many cosignatures it now has.
+    pub fn add_cosignatures(&mut self, text: &str) -> Result<(u64, usize), NodeError> {
+        let parsed = SignedNote::parse(text).map_err(|e| NodeError::bad(&e))?;
+        let own = self.key.public_key();
+        let witness_key = |s: &note::NoteSignature| {
+            self.state
+                .departments
+                .values()
+                .filter(|d| d.node_key != own)
+                .find_map(|d| {
+                    NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
+                        .ok()
+                        .filter(|k| k.key_id() == s.key_id)
+                })
+        };
+        let mut found = Vec::new();
+        for s in &parsed.signatures {
+            if let Some(k) = witness_key(s) {
+                note::verify_signature(&parsed.text, &k, s).map_err(|e| NodeError::bad(&e))?;
+                found.push((k.key, s.clone()));
+            }
+        }
+        let n = self
+            .checkpoints
+            .iter()
+            .position(|cp| cp.text == parsed.text)
+            .ok_or_else(|| {
+                NodeError::NotFound("a recent checkpoint of this node with that text".into())
+            })?;
+        let cp = &mut self.checkpoints[n];
+        for (key, line) in found {
+            let same = cp
+                .signatures
+                .iter()
+                .position(|s| witness_key(s).is_some_and(|k| k.key == key));
+            match same {
+                Some(j) => cp.signatures[j] = line,
+                None => cp.signatures.push(line),
+            }
+        }
+        let size = Checkpoint::parse_body(&cp.text)
+            .map_err(|e| NodeError::Corrupt(e.to_string()))?
+            .size;
+        Ok((size, cp.signatures.len() - 1))
     }
 
     /// The origin line of this chain's checkpoints (fixed at genesis).
@@ -309,7 +380,10 @@ impl Core {
         let note = cp
             .sign(&self.name, &self.key)
             .map_err(|e| NodeError::Storage(format!("cannot sign checkpoint: {e}")))?;
-        self.checkpoint = note.to_string();
+        self.checkpoints.push_back(note);
+        while self.checkpoints.len() > RECENT_CHECKPOINTS {
+            self.checkpoints.pop_front();
+        }
         Ok(())
     }
 
@@ -523,7 +597,7 @@ impl Core {
             tx_count: open.txs.len() as u64,
             log_size: self.tree.len(),
         });
-        let _ = self.events.send(Event::Checkpoint(self.checkpoint.clone()));
+        let _ = self.events.send(Event::Checkpoint(self.checkpoint()));
         Ok(Some(open.height))
     }
 

@@ -34,6 +34,8 @@ pub enum NodeError {
     Unauthorized { code: &'static str, message: String },
     #[error("{0}")]
     Forbidden(String),
+    #[error("witness: {0}")]
+    Witness(#[from] crate::witness::WitnessError),
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -64,6 +66,7 @@ impl NodeError {
             NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             NodeError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             NodeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            NodeError::Witness(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }
@@ -83,6 +86,7 @@ impl ErrorCode for NodeError {
             NodeError::Timeout(_) => "node.timeout",
             NodeError::RateLimited(_) => "node.rate_limited",
             NodeError::Forbidden(_) => "read.forbidden",
+            NodeError::Witness(w) => w.code(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod loadgen;
 pub mod ratelimit;
 pub mod reads;
 pub mod store;
+pub mod witness;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

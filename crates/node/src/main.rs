@@ -67,6 +67,34 @@ enum Command {
         #[arg(long, default_value_t = Limits::default().requests_per_sec)]
         rate_limit: u32,
     },
+    /// Witness another department's log: check each new checkpoint extends
+    /// the last one cosigned, then cosign it (PROTOCOL.md §8.7).
+    Witness {
+        /// The log node's base URL.
+        #[arg(long)]
+        log: String,
+        /// The log's checkpoint origin line.
+        #[arg(long)]
+        origin: String,
+        /// The name the log's checkpoints are signed under (its `run --name`).
+        #[arg(long)]
+        log_name: String,
+        /// The log's node public key (hex, as in the genesis file).
+        #[arg(long)]
+        log_public_key: String,
+        /// This department's node key: cosignatures count only from
+        /// departments' node keys.
+        #[arg(long)]
+        node_key: PathBuf,
+        /// The name this witness's cosignatures carry.
+        #[arg(long)]
+        name: String,
+        /// Where the last cosigned size and root are kept.
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
     /// Load test a node in-process over loopback HTTP (see BENCHMARKS.md).
     Bench {
         #[arg(long, default_value_t = 20_000)]
@@ -222,6 +250,39 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             concurrency,
             block_ms,
         } => bench(txs, batch, concurrency, block_ms),
+        Command::Witness {
+            log,
+            origin,
+            log_name,
+            log_public_key,
+            node_key,
+            name,
+            state,
+            interval_ms,
+        } => {
+            let log_key = govchain_ledger::note::NoteKey::new(
+                &log_name,
+                govchain_ledger::note::ALG_ED25519,
+                config::parse_public_key(&log_public_key)?,
+            )
+            .map_err(|e| NodeError::Config(format!("--log-name: {e}")))?;
+            let cfg = govchain_node::witness::WitnessConfig {
+                log_url: log.trim_end_matches('/').to_owned(),
+                origin,
+                log_key,
+                name,
+                state_file: state,
+            };
+            let witness = govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
+            let rt =
+                tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
+            rt.block_on(
+                witness.run(Duration::from_millis(interval_ms.max(10)), async {
+                    let _ = tokio::signal::ctrl_c().await;
+                }),
+            )?;
+            Ok(())
+        }
         Command::Admin { node, key, action } => {
             let key = config::read_key(&key)?;
             let (kind, payload) = admin_tx(action)?;

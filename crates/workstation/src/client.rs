@@ -116,9 +116,15 @@ impl NodeClient {
         Ok((url, body))
     }
 
-    /// The latest signed checkpoint note, and which node gave it.
-    pub async fn checkpoint(&self) -> Result<(String, String), WsError> {
-        let (url, body) = self.get_ok("/v1/checkpoint").await?;
+    /// The latest signed checkpoint note cosigned by at least `cosigned`
+    /// other departments (0: the latest), and which node gave it.
+    pub async fn checkpoint(&self, cosigned: usize) -> Result<(String, String), WsError> {
+        let path = if cosigned == 0 {
+            "/v1/checkpoint".to_owned()
+        } else {
+            format!("/v1/checkpoint?cosigned={cosigned}")
+        };
+        let (url, body) = self.get_ok(&path).await?;
         let text = String::from_utf8(body)
             .map_err(|_| WsError::verification("checkpoint.malformed", "not UTF-8"))?;
         Ok((url, text))

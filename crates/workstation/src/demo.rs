@@ -22,10 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
+use govchain_ledger::note::{NoteKey, ALG_ED25519};
 use govchain_ledger::state::fixtures::renovation_template;
 use govchain_ledger::state::kinds::Genesis;
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_node::witness::{Witness, WitnessConfig};
 use govchain_node::{Clock, Core, Limits, Shared};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -42,6 +44,8 @@ pub const DEMO_PROJECT: &str = "XA-2026-007";
 
 /// The key of the node that runs here (the city's).
 const NODE: &str = "node-city-management";
+/// The name the demo node signs checkpoints under.
+const NODE_NAME: &str = "demo.govchain.local";
 
 /// `(id, name)` of the demo departments.
 const DEPARTMENTS: &[(&str, &str)] = &[
@@ -129,7 +133,13 @@ pub struct DemoNode {
     dir: PathBuf,
     /// The scripted clock while a fresh chain's history is replayed (ms).
     clock: Arc<AtomicI64>,
+    /// The other departments' nodes witnessing this one's checkpoints.
+    witnesses: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// The departments whose nodes cosign the demo node's checkpoints (each
+/// with its own node key, from its own state file).
+const WITNESSES: &[&str] = &["fire", "construction"];
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How far back a fresh demo chain starts.
@@ -279,6 +289,12 @@ impl DemoNode {
         let keys = demo_keys(&dir.join("demo-keys.json"))?;
         let db = dir.join("chain.sqlite");
         let fresh = !db.exists();
+        if fresh {
+            // A new chain: the witnesses start over with it.
+            for dept in WITNESSES {
+                let _ = std::fs::remove_file(dir.join(format!("witness-{dept}.state")));
+            }
+        }
         let key = |n: &str| {
             keys.get(n)
                 .ok_or_else(|| err(format!("demo key {n} missing")))
@@ -320,7 +336,7 @@ impl DemoNode {
         let core = Core::open(
             &db,
             node_key,
-            "demo.govchain.local",
+            NODE_NAME,
             genesis.as_ref(),
             Limits::default(),
         )
@@ -355,6 +371,7 @@ impl DemoNode {
             handle: Some(handle),
             dir: dir.to_owned(),
             clock,
+            witnesses: Vec::new(),
         };
         if fresh {
             let seeded = node.seed();
@@ -364,6 +381,8 @@ impl DemoNode {
                 .set_clock(Clock::System);
             seeded?;
         }
+        let mut node = node;
+        node.start_witnesses()?;
         Ok(node)
     }
 
@@ -724,8 +743,45 @@ impl DemoNode {
         Ok(true)
     }
 
+    fn start_witnesses(&mut self) -> Result<(), WsError> {
+        let log_key = NoteKey::new(
+            NODE_NAME,
+            ALG_ED25519,
+            self.keys
+                .get(NODE)
+                .ok_or_else(|| err("demo node key missing"))?
+                .public_key(),
+        )
+        .map_err(err)?;
+        for dept in WITNESSES {
+            let name = format!("node-{dept}");
+            let key = self
+                .keys
+                .get(&name)
+                .ok_or_else(|| err(format!("demo key {name} missing")))?;
+            let cfg = WitnessConfig {
+                log_url: self.url.clone(),
+                origin: DEMO_ORIGIN.to_owned(),
+                log_key: log_key.clone(),
+                name: format!("{dept}.demo.govchain.local"),
+                state_file: self.dir.join(format!("witness-{dept}.state")),
+            };
+            let witness = Witness::open(cfg, SecretKey::from_seed(&key.to_seed())).map_err(err)?;
+            self.witnesses.push(tokio::spawn(async move {
+                let never = std::future::pending::<()>();
+                if let Err(e) = witness.run(Duration::from_secs(1), never).await {
+                    tracing::error!("demo witness stopped: {e}");
+                }
+            }));
+        }
+        Ok(())
+    }
+
     /// Stops serving; pending transactions are committed first.
     pub async fn stop(mut self) -> Result<(), WsError> {
+        for w in self.witnesses.drain(..) {
+            w.abort();
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

@@ -185,6 +185,11 @@ pub struct SyncStatus {
     /// Size of the last verified checkpoint.
     pub checkpoint_size: Option<u64>,
     pub checkpoint_signer: Option<String>,
+    /// How many other departments must cosign a checkpoint (Settings).
+    pub witness_quorum: u32,
+    /// The departments that cosigned the last accepted checkpoint (known
+    /// after a sync in this session).
+    pub checkpoint_witnesses: Vec<String>,
     pub last_sync_at: Option<String>,
     pub last_error: Option<ErrorBody>,
     pub outbox_pending: u32,

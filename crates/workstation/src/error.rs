@@ -45,6 +45,8 @@ pub enum WsError {
     Embedded(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("no checkpoint is cosigned by {want} other departments yet (the best has {got}); the blocks are verified, but not yet witnessed as you require")]
+    NotWitnessed { want: usize, got: usize },
 }
 
 impl ErrorCode for WsError {
@@ -68,6 +70,7 @@ impl ErrorCode for WsError {
             Self::Verification { .. } => "sync.verification_failed",
             Self::Embedded(_) => "embedded.failure",
             Self::NotFound(_) => "not_found",
+            Self::NotWitnessed { .. } => "checkpoint.not_witnessed",
         }
     }
 }

@@ -49,6 +49,8 @@ struct Inner {
     syncing: bool,
     last_error: Option<ErrorBody>,
     last_sync_at: Option<String>,
+    /// The departments that cosigned the checkpoint accepted last.
+    witnesses: Vec<String>,
 }
 
 impl Inner {
@@ -59,6 +61,10 @@ impl Inner {
             .ok_or_else(|| WsError::NotFound("no verified chain".into()))
     }
 }
+
+/// The most witnesses a workstation can require (a checkpoint note has at
+/// most 100 signature lines, one of them the log's).
+pub const MAX_WITNESS_QUORUM: u32 = 99;
 
 pub struct Workstation {
     data_dir: PathBuf,
@@ -123,6 +129,7 @@ impl Workstation {
             syncing: false,
             last_error: None,
             last_sync_at: None,
+            witnesses: Vec::new(),
         };
         inner.chain = match Self::replay(&inner.cache) {
             Ok(c) => c,
@@ -666,14 +673,21 @@ impl Workstation {
     }
 
     async fn sync_with(&self, client: &Arc<NodeClient>) -> Result<(), WsError> {
+        let quorum = Self::witness_quorum(&self.lock()?.cache)?;
         for _ in 0..3 {
             self.fetch_blocks(client).await?;
-            let (source, note) = client.checkpoint().await?;
+            let (source, note) = match client.checkpoint(quorum).await {
+                // None cosigned enough: the latest says how many it has.
+                Err(WsError::Node { status: 404, .. }) if quorum > 0 => {
+                    client.checkpoint(0).await?
+                }
+                r => r?,
+            };
             let chain = self.lock()?.chain.clone();
             let Some(chain) = chain else {
                 return Ok(());
             };
-            if let Some(cp) = chain.verify_checkpoint(&note)? {
+            if let Some(cp) = chain.verify_checkpoint(&note, quorum)? {
                 let mut inner = self.lock()?;
                 if let Some(old) = inner.cache.checkpoint()? {
                     // The verified chain is append-only, so an older
@@ -688,6 +702,7 @@ impl Workstation {
                         ));
                     }
                 }
+                inner.witnesses.clone_from(&cp.cosigners);
                 inner.cache.set_checkpoint(&CheckpointRow {
                     size: cp.size,
                     root: cp.root.to_hex(),
@@ -815,6 +830,30 @@ impl Workstation {
         inner.cache.set_meta("pin.genesis_hash", &genesis.to_hex())
     }
 
+    /// How many other departments must have cosigned a checkpoint before
+    /// this workstation accepts it (0: the producing node's signature
+    /// suffices).
+    fn witness_quorum(cache: &Cache) -> Result<usize, WsError> {
+        Ok(cache
+            .meta("witness.quorum")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Requires checkpoints cosigned by `quorum` other departments' nodes
+    /// (PROTOCOL.md §8.7); 0 turns the requirement off. Applies from the
+    /// next sync.
+    pub fn set_witness_quorum(&self, quorum: u32) -> Result<(), WsError> {
+        if quorum > MAX_WITNESS_QUORUM {
+            return Err(WsError::BadRequest(format!(
+                "at most {MAX_WITNESS_QUORUM} witnesses can be required"
+            )));
+        }
+        let mut inner = self.lock()?;
+        inner.witnesses.clear();
+        inner.cache.set_meta("witness.quorum", &quorum.to_string())
+    }
+
     fn own_signers(inner: &Inner) -> Result<HashSet<KeyId>, WsError> {
         inner
             .cache
@@ -849,6 +888,8 @@ impl Workstation {
             log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),
             checkpoint_size: cp.as_ref().map(|c| c.size),
             checkpoint_signer: cp.map(|c| c.signer),
+            witness_quorum: u32::try_from(Self::witness_quorum(&inner.cache)?).unwrap_or(u32::MAX),
+            checkpoint_witnesses: inner.witnesses.clone(),
             last_sync_at: inner.last_sync_at.clone(),
             last_error: inner.last_error.clone(),
             outbox_pending: u32::try_from(pending).unwrap_or(u32::MAX),

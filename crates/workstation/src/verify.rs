@@ -139,20 +139,33 @@ pub fn verify_department_checkpoint(
             )
         })?;
     // Other departments' nodes may cosign (C2SP cosignature/v1) under the
-    // names their signature lines give; each such line must verify.
-    let witnesses: Vec<NoteKey> = parsed
-        .signatures
-        .iter()
-        .flat_map(|s| {
-            state.departments.values().filter_map(|d| {
-                NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
-                    .ok()
-                    .filter(|k| k.key_id() == s.key_id && k.key != log_key.key)
-            })
-        })
-        .collect();
-    let verified = note::verify_checkpoint(text, &origin, &log_key, &witnesses, 0)
+    // names their signature lines give; each such line must verify. One
+    // line per department counts (a second name for the same key is
+    // ignored), so the cosigners are distinct departments.
+    let mut witnesses: Vec<NoteKey> = Vec::new();
+    let mut departments = BTreeMap::new();
+    for s in &parsed.signatures {
+        for d in state.departments.values() {
+            let Ok(k) = NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key) else {
+                continue;
+            };
+            if k.key_id() == s.key_id
+                && k.key != log_key.key
+                && !witnesses.iter().any(|w| w.key == k.key)
+            {
+                departments.insert(k.name.clone(), d.name.clone());
+                witnesses.push(k);
+            }
+        }
+    }
+    let mut verified = note::verify_checkpoint(text, &origin, &log_key, &witnesses, 0)
         .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+    // Named by department.
+    verified.cosigners = verified
+        .cosigners
+        .into_iter()
+        .map(|(name, ts)| (departments.get(&name).cloned().unwrap_or(name), ts))
+        .collect();
     Ok((verified, log_key, dept))
 }
 
@@ -295,8 +308,19 @@ impl LocalChain {
     /// its signature line gives), and its root equal to this copy's root at
     /// that size. A checkpoint beyond this copy's log is `Ok(None)` (sync
     /// further first).
-    pub fn verify_checkpoint(&self, text: &str) -> Result<Option<TrustedCheckpoint>, WsError> {
+    /// `quorum`: how many other departments must have cosigned it.
+    pub fn verify_checkpoint(
+        &self,
+        text: &str,
+        quorum: usize,
+    ) -> Result<Option<TrustedCheckpoint>, WsError> {
         let (verified, log_key, _) = verify_department_checkpoint(&self.state, text)?;
+        if verified.cosigners.len() < quorum {
+            return Err(WsError::NotWitnessed {
+                want: quorum,
+                got: verified.cosigners.len(),
+            });
+        }
         let cp = verified.checkpoint;
         if cp.size > self.log_size() {
             return Ok(None);

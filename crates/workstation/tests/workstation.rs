@@ -504,3 +504,56 @@ fn no_keychain_is_a_clear_error_not_a_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The demo's fire and construction nodes witness its checkpoints: a
+/// workstation that requires two cosignatures accepts a checkpoint they
+/// cosigned (and names them); requiring three is refused clearly, without
+/// an alarm, keeping the verified blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_quorum_is_required_of_checkpoints() {
+    let node_dir = temp_dir("witness-node");
+    let dir = temp_dir("witness-ws");
+    let seen = Seen::default();
+    let node = DemoNode::start(&node_dir).await.unwrap();
+    let ws = open(&dir, "govchain-test-witness-unused", &seen);
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    ws.set_witness_quorum(2).unwrap();
+    let mut status = ws.status().unwrap();
+    for _ in 0..100 {
+        match ws.sync().await {
+            Ok(s) => {
+                status = s;
+                break;
+            }
+            Err(e) => {
+                // Until the witnesses' first round (every second).
+                assert_eq!(e.code(), "checkpoint.not_witnessed", "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert_eq!(status.witness_quorum, 2);
+    assert_eq!(
+        status.checkpoint_witnesses,
+        vec![
+            "杭州市住房和城乡建设局".to_owned(),
+            "杭州市消防救援支队".to_owned()
+        ],
+        "{status:?}"
+    );
+    let size = status.checkpoint_size.unwrap();
+    assert!(size > 1 && size <= status.log_size);
+
+    ws.set_witness_quorum(3).unwrap();
+    let e = ws.sync().await.unwrap_err();
+    assert_eq!(e.code(), "checkpoint.not_witnessed", "{e}");
+    assert!(e.to_string().contains("by 3 other departments"), "{e}");
+    let after = ws.status().unwrap();
+    assert!(after.alarms.is_empty(), "not an alarm: {:?}", after.alarms);
+    assert_eq!(after.checkpoint_size, Some(size), "the last accepted stays");
+    assert_eq!(
+        ws.set_witness_quorum(100).unwrap_err().code(),
+        "request.invalid"
+    );
+    node.stop().await.unwrap();
+}

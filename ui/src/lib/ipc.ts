@@ -154,5 +154,6 @@ export const api = {
 	/** Writes the PDF audit report of a case or project where the app chooses; returns where. */
 	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id }),
 	/** Accept only this chain (id and genesis block hash); empty strings unpin. */
-	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash })
+	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash }),
+	setWitnessQuorum: (quorum: number) => call<SyncStatus>('set_witness_quorum', { quorum })
 };

@@ -30,4 +30,13 @@ height: number | null, log_size: number,
 /**
  * Size of the last verified checkpoint.
  */
-checkpoint_size: number | null, checkpoint_signer: string | null, last_sync_at: string | null, last_error: ErrorBody | null, outbox_pending: number, alarms: Array<Alarm>, };
+checkpoint_size: number | null, checkpoint_signer: string | null, 
+/**
+ * How many other departments must cosign a checkpoint (Settings).
+ */
+witness_quorum: number, 
+/**
+ * The departments that cosigned the last accepted checkpoint (known
+ * after a sync in this session).
+ */
+checkpoint_witnesses: Array<string>, last_sync_at: string | null, last_error: ErrorBody | null, outbox_pending: number, alarms: Array<Alarm>, };

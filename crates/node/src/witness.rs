@@ -1,0 +1,268 @@
+//! The witness: another department's node follows a log's checkpoints and
+//! cosigns them (C2SP `cosignature/v1`, PROTOCOL.md §8.7). Before it cosigns
+//! a checkpoint it checks the log's signature and that the checkpoint extends
+//! the last one it cosigned (an RFC 9162 consistency proof from the log), and
+//! it records the new one durably first. So it never cosigns two histories:
+//! a log that forks, rolls back or shows different clients different trees
+//! is refused here (`witness.split_view`, `witness.rollback`), and a client
+//! that requires k cosignatures from distinct departments cannot be shown a
+//! history that k witnesses did not see as one append-only log.
+//!
+//! The first checkpoint a witness sees is trusted as the start (trust on
+//! first use); the state file keeps the latest cosigned size and root.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::merkle::{self, ConsistencyProof};
+use govchain_ledger::note::{self, NoteKey, SignedNote};
+use govchain_ledger::types::Hash32;
+use govchain_ledger::ErrorCode;
+
+/// What a witness follows and how it signs.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    /// The log node's base URL (`http://host:port`).
+    pub log_url: String,
+    /// The checkpoints' origin line.
+    pub origin: String,
+    /// The log's note key (its node key, under the name its checkpoints use).
+    pub log_key: NoteKey,
+    /// The name this witness's cosignatures carry.
+    pub name: String,
+    /// Where the last cosigned size and root are kept.
+    pub state_file: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("the log cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the log's checkpoint does not verify: {0}")]
+    BadCheckpoint(String),
+    #[error("the log went back from size {had} to {got}")]
+    Rollback { had: u64, got: u64 },
+    #[error("the log shows another history: {0}")]
+    SplitView(String),
+    #[error("the witness state file {path}: {reason}")]
+    State { path: String, reason: String },
+    #[error("the log refused the cosignature: {0}")]
+    Refused(String),
+}
+
+impl ErrorCode for WitnessError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "witness.unreachable",
+            Self::BadCheckpoint(_) => "witness.bad_checkpoint",
+            Self::Rollback { .. } => "witness.rollback",
+            Self::SplitView(_) => "witness.split_view",
+            Self::State { .. } => "witness.state",
+            Self::Refused(_) => "witness.refused",
+        }
+    }
+}
+
+impl WitnessError {
+    /// Whether the log misbehaved (the witness must stop cosigning it),
+    /// rather than a passing failure worth retrying.
+    pub fn is_evidence(&self) -> bool {
+        matches!(self, Self::Rollback { .. } | Self::SplitView(_))
+    }
+}
+
+/// A checkpoint this witness cosigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosigned {
+    pub size: u64,
+    pub root: Hash32,
+    /// How many cosignatures the log now shows on it.
+    pub cosignatures: u64,
+}
+
+#[derive(Debug)]
+pub struct Witness {
+    cfg: WitnessConfig,
+    key: SecretKey,
+    last: Option<(u64, Hash32)>,
+    http: reqwest::Client,
+}
+
+impl Witness {
+    /// A witness signing with `key` (its department's node key), resuming
+    /// from its state file if there is one.
+    pub fn open(cfg: WitnessConfig, key: SecretKey) -> Result<Self, WitnessError> {
+        let last = read_state(&cfg.state_file)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            cfg,
+            key,
+            last,
+            http,
+        })
+    }
+
+    /// The last checkpoint cosigned: size and root.
+    pub fn last(&self) -> Option<(u64, Hash32)> {
+        self.last
+    }
+
+    /// Fetches the log's latest checkpoint, checks it against the last one
+    /// cosigned, records it and cosigns it at POSIX time `now_secs`.
+    pub async fn step(&mut self, now_secs: u64) -> Result<Cosigned, WitnessError> {
+        let text = self.get("/v1/checkpoint").await?;
+        let verified = note::verify_checkpoint(&text, &self.cfg.origin, &self.cfg.log_key, &[], 0)
+            .map_err(|e| WitnessError::BadCheckpoint(format!("{e} ({})", e.code())))?;
+        let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+        if let Some((had, had_root)) = self.last {
+            if size < had {
+                return Err(WitnessError::Rollback { had, got: size });
+            }
+            if size == had && root != had_root {
+                return Err(WitnessError::SplitView(format!(
+                    "two roots for size {size}"
+                )));
+            }
+            if size > had {
+                let body = self
+                    .get(&format!("/v1/proof/consistency?size1={had}&size2={size}"))
+                    .await?;
+                let proof = ConsistencyProof::from_json(body.as_bytes())
+                    .map_err(|e| WitnessError::SplitView(format!("no consistency proof: {e}")))?;
+                if (proof.size1, proof.size2) != (had, size) {
+                    return Err(WitnessError::SplitView("a proof for other sizes".into()));
+                }
+                merkle::verify_consistency(had, size, &proof.path, &had_root.0, &root.0).map_err(
+                    |e| {
+                        WitnessError::SplitView(format!(
+                            "size {size} does not extend the cosigned size {had}: {e}"
+                        ))
+                    },
+                )?;
+            }
+        }
+        // Durable before the cosignature leaves: a restarted witness never
+        // cosigns an older or different history.
+        write_state(&self.cfg.state_file, size, &root)?;
+        self.last = Some((size, root));
+        let parsed =
+            SignedNote::parse(&text).map_err(|e| WitnessError::BadCheckpoint(e.to_string()))?;
+        let line = note::cosign_note(&parsed.text, &self.cfg.name, &self.key, now_secs)
+            .map_err(|e| WitnessError::BadCheckpoint(e.to_string()))?;
+        let cosigned = SignedNote {
+            text: parsed.text,
+            signatures: vec![line],
+        };
+        let r = self
+            .http
+            .post(format!("{}/v1/checkpoint/cosignatures", self.cfg.log_url))
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(cosigned.to_string())
+            .send()
+            .await
+            .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
+        let ok = r.status().is_success();
+        let answer: serde_json::Value = r
+            .json()
+            .await
+            .map_err(|e| WitnessError::Refused(e.to_string()))?;
+        if !ok {
+            return Err(WitnessError::Refused(answer.to_string()));
+        }
+        Ok(Cosigned {
+            size,
+            root,
+            cosignatures: answer["cosignatures"].as_u64().unwrap_or(0),
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<String, WitnessError> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.cfg.log_url))
+            .send()
+            .await
+            .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
+        let status = r.status();
+        let body = r
+            .text()
+            .await
+            .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            return Err(WitnessError::Unreachable(format!(
+                "{path}: {status} {body}"
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Cosigns every `interval` until `stop` resolves. Passing failures are
+    /// logged and retried; evidence of a misbehaving log ends the loop with
+    /// that error (the witness must not go on cosigning it).
+    pub async fn run(
+        mut self,
+        interval: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), WitnessError> {
+        tokio::pin!(stop);
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            match self.step(now).await {
+                Ok(c) => tracing::debug!(size = c.size, "cosigned"),
+                Err(e) if e.is_evidence() => {
+                    tracing::error!(code = e.code(), "{e}");
+                    return Err(e);
+                }
+                Err(e) => tracing::warn!(code = e.code(), "{e}"),
+            }
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
+
+fn state_error(path: &Path, reason: impl std::fmt::Display) -> WitnessError {
+    WitnessError::State {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `<size> <root hex>\n`, or nothing yet.
+fn read_state(path: &Path) -> Result<Option<(u64, Hash32)>, WitnessError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(state_error(path, e)),
+    };
+    let bad = || state_error(path, "expected '<size> <root hex>'");
+    let (size, root) = text.trim().split_once(' ').ok_or_else(bad)?;
+    let size = size.parse().map_err(|_| bad())?;
+    let root = Hash32::from_hex(root).map_err(|_| bad())?;
+    Ok(Some((size, root)))
+}
+
+/// Replaces the state file atomically and durably (write, fsync, rename,
+/// fsync the directory).
+fn write_state(path: &Path, size: u64, root: &Hash32) -> Result<(), WitnessError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| state_error(&tmp, e))?;
+    writeln!(f, "{size} {}", root.to_hex()).map_err(|e| state_error(&tmp, e))?;
+    f.sync_all().map_err(|e| state_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| state_error(path, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| state_error(dir, e))?;
+    }
+    Ok(())
+}
