@@ -423,8 +423,11 @@ impl Cache {
         height: Option<u64>,
         at: &str,
     ) -> Result<(), WsError> {
+        // `committed` (in a block this workstation verified) is final: a
+        // node's late "accepted" answer cannot undo it.
         self.conn.execute(
-            "UPDATE outbox SET status = ?2, code = ?3, message = ?4, height = ?5, updated_at = ?6 WHERE id = ?1",
+            "UPDATE outbox SET status = ?2, code = ?3, message = ?4, height = ?5, updated_at = ?6 \
+             WHERE id = ?1 AND (status != 'committed' OR ?2 = 'committed')",
             params![id, status, code, message, height.map(to_i64), at],
         )?;
         Ok(())
@@ -505,5 +508,42 @@ impl Cache {
         self.conn
             .execute("UPDATE alarms SET acknowledged = 1 WHERE id = ?1", [id])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_is_final() {
+        let dir = std::env::temp_dir().join(format!("govchain-cache-final-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cache = Cache::open(&dir.join("cache.sqlite")).unwrap();
+        cache
+            .queue(&OutboxRow {
+                id: "t1".into(),
+                signer: "s".into(),
+                seq: 1,
+                kind: "access.record".into(),
+                envelope: "{}".into(),
+                status: "queued".into(),
+                code: None,
+                message: None,
+                height: None,
+                attempts: 0,
+                next_try_ms: 0,
+                created_at: "2026-11-24T08:00:00.000Z".into(),
+            })
+            .unwrap();
+        let at = "2026-11-24T08:00:01.000Z";
+        // The block arrives (sync) before the node's answer is recorded.
+        cache.set_status("t1", "committed", None, None, Some(7), at).unwrap();
+        cache.set_status("t1", "submitted", None, None, None, at).unwrap();
+        let row = cache.outbox_item("t1").unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.height), ("committed", Some(7)));
+        drop(cache);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
