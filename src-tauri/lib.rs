@@ -41,6 +41,11 @@ fn render_in_software_friendly_mode(window: &tauri::WebviewWindow) {
                 settings.set_hardware_acceleration_policy(
                     webkit2gtk::HardwareAccelerationPolicy::Never,
                 );
+                // Unused (charts and the graph draw on 2-D canvases, nothing
+                // plays media): less surface for a script that got in.
+                settings.set_enable_webgl(false);
+                settings.set_enable_webaudio(false);
+                settings.set_enable_media(false);
             }
         });
         if let Err(e) = applied {
