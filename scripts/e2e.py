@@ -203,6 +203,22 @@ def process_tree_memory_mib(name):
     return (sum(procs[p][2] for p in tree) / 1024, sum(procs[p][3] for p in tree) / 1024)
 
 
+def web_process_environment(name):
+    """The environment of the newest WebKitWebProcess under the app called `name`."""
+    procs = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        procs[int(pid)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(stat[stat.rindex(")") + 2:].split()[1]))
+    app = max(p for p, v in procs.items() if v[0] == name)
+    web = max(p for p, v in procs.items() if v[0].startswith("WebKitWebProces") and v[1] == app)
+    with open(f"/proc/{web}/environ", "rb") as f:
+        return dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     started = time.monotonic()
@@ -217,6 +233,8 @@ def main():
         time.sleep(5)
         start_rss, start_pss = process_tree_memory_mib(os.path.basename(APP)[:15])
         print(f"e2e: idle memory after start RSS {start_rss:.0f} MiB, PSS {start_pss:.0f} MiB")
+        # Hardened web engine: JavaScriptCore runs without its JIT compilers.
+        assert web_process_environment(os.path.basename(APP)[:15]).get(b"JSC_useJIT") == b"0"
         s.screenshot("first-run")
         s.type(name, "李明")
         s.click(s.find("[data-testid=first-run-submit]"))
