@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use govchain_ledger::crypto::SecretKey;
-use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Timestamp};
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::ChainId;
 use govchain_ledger::ErrorCode as _;
 use govchain_node::{Core, Limits, NodeError, TxStatus};
 use serde_json::{json, Value};
@@ -17,18 +17,7 @@ use support::{genesis, key};
 const T0: i64 = 1_795_000_000_000;
 
 fn tx(chain: &ChainId, k: &SecretKey, seq: u64, kind: &str, payload: Value) -> Envelope {
-    Envelope::sign(
-        k,
-        TxBody {
-            chain_id: chain.clone(),
-            signer: k.key_id(),
-            seq,
-            kind: kind.into(),
-            payload,
-            created_at: Timestamp::from_unix_millis(T0).unwrap(),
-        },
-    )
-    .unwrap()
+    support::tx(chain, k, seq, kind, payload, T0)
 }
 
 fn access(chain: &ChainId, k: &SecretKey, seq: u64, purpose: &str) -> Envelope {

@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_COSIGNATURE_V1, ALG_ED25519};
-use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Timestamp};
+use govchain_ledger::types::ChainId;
 use govchain_ledger::ErrorCode as _;
 use govchain_node::witness::{Witness, WitnessConfig, WitnessError};
 use govchain_node::{Core, Limits};
 use serde_json::{json, Value};
 
 mod support;
-use support::{genesis, key, serve, Running};
+use support::{genesis, health, key, serve, tx, Running};
 
 const T0: i64 = 1_795_000_000_000;
 const ORIGIN: &str = "govchain.example/witnessed";
@@ -51,19 +50,16 @@ async fn grow(node: &Running, seq: u64, names: &[&str]) {
     let admin = key("city-admin");
     let http = reqwest::Client::new();
     for (i, name) in names.iter().enumerate() {
-        let env = Envelope::sign(
+        let payload = json!({"department": "city", "name": name,
+                             "public_key": key(name).public_key()});
+        let env = tx(
+            &chain,
             &admin,
-            TxBody {
-                chain_id: chain.clone(),
-                signer: admin.key_id(),
-                seq: seq + i as u64,
-                kind: "official.register".into(),
-                payload: json!({"department": "city", "name": name,
-                                "public_key": key(name).public_key()}),
-                created_at: Timestamp::from_unix_millis(T0).unwrap(),
-            },
-        )
-        .unwrap();
+            seq + i as u64,
+            "official.register",
+            payload,
+            T0,
+        );
         let r = http
             .post(format!("{}/v1/tx", node.url))
             .json(&env)
@@ -74,15 +70,7 @@ async fn grow(node: &Running, seq: u64, names: &[&str]) {
     }
     let want = 1 + seq - 2 + names.len() as u64;
     for _ in 0..400 {
-        let h: Value = http
-            .get(format!("{}/healthz", node.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if h["log_size"].as_u64() == Some(want) {
+        if health(&node.url).await["log_size"].as_u64() == Some(want) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

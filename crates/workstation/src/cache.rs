@@ -539,8 +539,12 @@ mod tests {
             .unwrap();
         let at = "2026-11-24T08:00:01.000Z";
         // The block arrives (sync) before the node's answer is recorded.
-        cache.set_status("t1", "committed", None, None, Some(7), at).unwrap();
-        cache.set_status("t1", "submitted", None, None, None, at).unwrap();
+        cache
+            .set_status("t1", "committed", None, None, Some(7), at)
+            .unwrap();
+        cache
+            .set_status("t1", "submitted", None, None, None, at)
+            .unwrap();
         let row = cache.outbox_item("t1").unwrap().unwrap();
         assert_eq!((row.status.as_str(), row.height), ("committed", Some(7)));
         drop(cache);

@@ -15,6 +15,39 @@ use govchain_node::Core;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+/// `kind`/`payload` signed by `k` with `seq`, created at `time_ms`.
+pub fn tx(
+    chain: &ChainId,
+    k: &SecretKey,
+    seq: u64,
+    kind: &str,
+    payload: Value,
+    time_ms: i64,
+) -> Envelope {
+    Envelope::sign(
+        k,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: k.key_id(),
+            seq,
+            kind: kind.into(),
+            payload,
+            created_at: Timestamp::from_unix_millis(time_ms).unwrap(),
+        },
+    )
+    .unwrap()
+}
+
+/// The node's `/healthz` answer (height, log size, mempool).
+pub async fn health(url: &str) -> Value {
+    reqwest::get(format!("{url}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A key whose seed is SHA-256 of `name`.
 pub fn key(name: &str) -> SecretKey {
     SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(name.as_bytes()).0))
