@@ -219,9 +219,15 @@ fn status_json(id: &Hash32, s: &TxStatus) -> Value {
 #[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "chain id, height, log size, mempool size", body = serde_json::Value)))]
 async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
     let c = lock(&core)?;
+    // Degraded: blocks cannot be stored right now (retried); submissions
+    // are still accepted up to the mempool's limit.
+    let (status, error) = match &c.metrics().production_error {
+        Some(e) => ("degraded", Some(e.clone())),
+        None => ("ok", None),
+    };
     Ok(Json(
-        json!({"status": "ok", "chain_id": c.chain_id().as_str(), "height": c.height(),
-                   "log_size": c.log_size(), "mempool": c.mempool_len()}),
+        json!({"status": status, "error": error, "chain_id": c.chain_id().as_str(),
+               "height": c.height(), "log_size": c.log_size(), "mempool": c.mempool_len()}),
     ))
 }
 
@@ -764,7 +770,9 @@ async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeEr
          # HELP govchain_block_fsync_seconds_sum Time spent writing blocks durably.\n\
          # TYPE govchain_block_fsync_seconds_sum counter\ngovchain_block_fsync_seconds_sum {}\n\
          # HELP govchain_block_fsync_seconds_max Longest durable block write.\n\
-         # TYPE govchain_block_fsync_seconds_max gauge\ngovchain_block_fsync_seconds_max {}\n",
+         # TYPE govchain_block_fsync_seconds_max gauge\ngovchain_block_fsync_seconds_max {}\n\
+         # HELP govchain_production_errors_total Blocks that could not be stored (retried).\n\
+         # TYPE govchain_production_errors_total counter\ngovchain_production_errors_total {}\n",
         c.height(),
         c.log_size(),
         c.mempool_len(),
@@ -774,6 +782,7 @@ async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeEr
         m.blocks_total,
         m.fsync_seconds_sum,
         m.fsync_seconds_max,
+        m.production_errors_total,
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -53,6 +53,10 @@ pub struct Metrics {
     pub admitted_total: u64,
     pub fsync_seconds_sum: f64,
     pub fsync_seconds_max: f64,
+    /// Blocks that could not be stored (each is retried).
+    pub production_errors_total: u64,
+    /// The last such failure, until a block is stored again.
+    pub production_error: Option<String>,
 }
 
 /// What subscribers of `/v1/events` hear about.
@@ -573,9 +577,12 @@ impl Core {
             Ok(stored) => stored,
             Err(e) => {
                 self.open.push_front(open);
+                self.metrics.production_errors_total += 1;
+                self.metrics.production_error = Some(e.to_string());
                 return Err(e);
             }
         };
+        self.metrics.production_error = None;
         self.metrics.fsync_seconds_sum += stored.fsync_seconds;
         self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(stored.fsync_seconds);
         self.metrics.blocks_total += 1;

@@ -36,6 +36,7 @@ use govchain_ledger::state::kinds::Genesis;
 use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_ledger::ErrorCode as _;
 
 /// Builds block 0: the `consortium.genesis` transaction signed by `admin`
 /// (one of the founding admins), sealed by `node` (one of the founding nodes)
@@ -103,14 +104,28 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let stop = Arc::new(AtomicBool::new(false));
+    // If block production ends on its own (a panic, a poisoned lock), the
+    // server stops too: better down, and restarted from the durable chain,
+    // than accepting transactions no block will hold.
+    let (ended, production_ended) = tokio::sync::oneshot::channel::<()>();
     let producer = {
         let core = core.clone();
         let stop = stop.clone();
-        std::thread::spawn(move || produce_loop(&core, &stop, block_interval))
+        std::thread::spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                produce_loop(&core, &stop, block_interval)
+            }))
+            .unwrap_or_else(|_| Err(NodeError::Storage("block producer panicked".into())));
+            let _ = ended.send(());
+            result
+        })
     };
     let closing = core.clone();
     let shutdown = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            _ = production_ended => tracing::error!("block production stopped: shutting down"),
+        }
         if let Ok(mut c) = closing.lock() {
             c.close_events();
         }
@@ -140,6 +155,7 @@ fn produce_loop(
     };
     let tick = Duration::from_millis(5).min(interval);
     let mut since = Duration::ZERO;
+    let mut backoff = Duration::ZERO;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         std::thread::sleep(tick);
@@ -158,7 +174,18 @@ fn produce_loop(
             let Some(job) = job else { break };
             // Sealed and stored without the lock: admission goes on.
             let sealed = job.seal_and_store();
-            lock()?.finish_block(sealed)?;
+            if let Err(e) = lock()?.finish_block(sealed) {
+                // Not stored: the block is open again. Retry, slower each
+                // time (up to 5 s); on shutdown, give up.
+                tracing::error!(code = e.code(), "block not stored, will retry: {e}");
+                if stopping {
+                    return Err(e);
+                }
+                backoff = (backoff * 2).clamp(tick, Duration::from_secs(5));
+                std::thread::sleep(backoff);
+                break;
+            }
+            backoff = Duration::ZERO;
         }
         if stopping && lock()?.mempool_len() == 0 {
             return Ok(());

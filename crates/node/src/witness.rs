@@ -112,13 +112,21 @@ impl Witness {
         self.last
     }
 
-    /// Fetches the log's latest checkpoint, checks it against the last one
-    /// cosigned, records it and cosigns it at POSIX time `now_secs`.
+    /// Picks a checkpoint, checks it against the last one cosigned, records
+    /// it and cosigns it at POSIX time `now_secs`. It joins the newest
+    /// checkpoint another witness already cosigned if that is newer than its
+    /// own last one, and otherwise takes the latest: so witnesses that poll
+    /// at different moments still gather on common checkpoints.
     pub async fn step(&mut self, now_secs: u64) -> Result<Cosigned, WitnessError> {
-        let text = self.get("/v1/checkpoint").await?;
-        let verified = note::verify_checkpoint(&text, &self.cfg.origin, &self.cfg.log_key, &[], 0)
-            .map_err(|e| WitnessError::BadCheckpoint(format!("{e} ({})", e.code())))?;
-        let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+        let joined = match self.get_opt("/v1/checkpoint?cosigned=1").await? {
+            Some(text) if self.worth_joining(&text) => Some(text),
+            _ => None,
+        };
+        let text = match joined {
+            Some(text) => text,
+            None => self.get("/v1/checkpoint").await?,
+        };
+        let (size, root) = self.verify(&text)?;
         if let Some((had, had_root)) = self.last {
             if size < had {
                 return Err(WitnessError::Rollback { had, got: size });
@@ -181,7 +189,41 @@ impl Witness {
         })
     }
 
+    /// The checkpoint's size and root, if the log signed it.
+    fn verify(&self, text: &str) -> Result<(u64, Hash32), WitnessError> {
+        let v = note::verify_checkpoint(text, &self.cfg.origin, &self.cfg.log_key, &[], 0)
+            .map_err(|e| WitnessError::BadCheckpoint(format!("{e} ({})", e.code())))?;
+        Ok((v.checkpoint.size, v.checkpoint.root))
+    }
+
+    /// Whether `text` is a checkpoint newer than the last one cosigned here
+    /// that carries another witness's cosignature.
+    fn worth_joining(&self, text: &str) -> bool {
+        let (Ok((size, _)), Ok(parsed)) = (self.verify(text), SignedNote::parse(text)) else {
+            return false;
+        };
+        let mine = NoteKey::new(
+            &self.cfg.name,
+            note::ALG_COSIGNATURE_V1,
+            self.key.public_key(),
+        )
+        .ok();
+        let is = |k: &NoteKey, s: &note::NoteSignature| s.name == k.name && s.key_id == k.key_id();
+        let other = parsed
+            .signatures
+            .iter()
+            .any(|s| !is(&self.cfg.log_key, s) && mine.as_ref().is_none_or(|k| !is(k, s)));
+        other && self.last.is_none_or(|(had, _)| size > had)
+    }
+
     async fn get(&self, path: &str) -> Result<String, WitnessError> {
+        self.get_opt(path)
+            .await?
+            .ok_or_else(|| WitnessError::Unreachable(format!("{path}: not found")))
+    }
+
+    /// `None` for a 404.
+    async fn get_opt(&self, path: &str) -> Result<Option<String>, WitnessError> {
         let r = self
             .http
             .get(format!("{}{path}", self.cfg.log_url))
@@ -193,12 +235,15 @@ impl Witness {
             .text()
             .await
             .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !status.is_success() {
             return Err(WitnessError::Unreachable(format!(
                 "{path}: {status} {body}"
             )));
         }
-        Ok(body)
+        Ok(Some(body))
     }
 
     /// Cosigns every `interval` until `stop` resolves. Passing failures are

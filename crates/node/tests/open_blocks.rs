@@ -170,3 +170,74 @@ fn blocks_are_stored_without_the_lock_and_a_failed_write_loses_nothing() {
     drop(again);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_node_retries_a_block_it_could_not_store() {
+    let dir = std::env::temp_dir().join(format!("govchain-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "open-blocks".parse().unwrap();
+    let node = support::serve(open(&dir, &chain, 100), 5).await;
+    let db = rusqlite::Connection::open(dir.join("node.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER fail BEFORE INSERT ON blocks BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+    )
+    .unwrap();
+    let admin = key("d-admin");
+    let reg = tx(
+        &chain,
+        &admin,
+        2,
+        "official.register",
+        json!({"department": "d", "name": "a", "public_key": key("a").public_key()}),
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/tx", node.url))
+        .json(&reg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Production fails and says so; the transaction stays pending.
+    let mut h = Value::Null;
+    for _ in 0..200 {
+        h = support::health(&node.url).await;
+        if h["status"] == "degraded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(h["error"].as_str().unwrap().contains("disk on fire"), "{h}");
+    assert_eq!(
+        (h["height"].as_u64(), h["mempool"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let metrics = reqwest::get(format!("{}/metrics", node.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("govchain_production_errors_total 0\n"),
+        "{metrics}"
+    );
+    // The disk recovers: the same block is stored, the node is healthy.
+    db.execute_batch("DROP TRIGGER fail;").unwrap();
+    drop(db);
+    for _ in 0..700 {
+        h = support::health(&node.url).await;
+        if h["height"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        (h["status"].as_str(), h["height"].as_u64()),
+        (Some("ok"), Some(1)),
+        "{h}"
+    );
+    node.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -215,19 +215,32 @@ async fn witnesses_cosign_and_refuse_forks_and_rollbacks() {
     assert_eq!((grown.size, grown.cosignatures), (3, 1));
     assert_eq!(fire.last().unwrap().0, 3);
 
+    // The log moves on between the two witnesses' rounds: the second joins
+    // the first's checkpoint rather than cosigning a newer one alone, so a
+    // checkpoint with two cosignatures keeps coming.
+    grow(&log, 4, &["a3"]).await;
+    let joined = construction.step(1_795_000_210).await.unwrap();
+    assert_eq!((joined.size, joined.cosignatures), (3, 2));
+    let both = checkpoint(&log, 2).await.1;
+    assert!(both.contains("\n3\n"), "{both}");
+    let led = fire.step(1_795_000_220).await.unwrap();
+    assert_eq!((led.size, led.cosignatures), (4, 1));
+    let joined = construction.step(1_795_000_230).await.unwrap();
+    assert_eq!((joined.size, joined.cosignatures), (4, 2));
+
     // Another node with the same key and genesis but another history: first
     // behind the witness (a rollback), then ahead of it (a fork).
     let b_dir = dir("b");
     let fork = log_node(&b_dir).await;
     let mut fooled = witness(&fork, "fire", &fire_state);
-    assert_eq!(fooled.last().unwrap().0, 3, "state survives a restart");
+    assert_eq!(fooled.last().unwrap().0, 4, "state survives a restart");
     let e = fooled.step(1_795_000_300).await.unwrap_err();
     assert!(
-        matches!(e, WitnessError::Rollback { had: 3, got: 1 }),
+        matches!(e, WitnessError::Rollback { had: 4, got: 1 }),
         "{e}"
     );
     assert!(e.is_evidence());
-    grow(&fork, 2, &["b1", "b2", "b3"]).await;
+    grow(&fork, 2, &["b1", "b2", "b3", "b4"]).await;
     let e = fooled.step(1_795_000_301).await.unwrap_err();
     assert_eq!(e.code(), "witness.split_view", "{e}");
     // Nothing was cosigned on the fork, and the state still names the log.

@@ -333,6 +333,13 @@ impl Cache {
         Ok(())
     }
 
+    /// Forgets the checkpoint currently relied on (its history stays).
+    pub fn clear_checkpoint(&self) -> Result<(), WsError> {
+        self.conn
+            .execute("DELETE FROM checkpoint WHERE one = 1", [])?;
+        Ok(())
+    }
+
     /// Verified checkpoints, largest first (at most `limit`).
     pub fn checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRow>, WsError> {
         let mut stmt = self.conn.prepare(
@@ -433,6 +440,18 @@ impl Cache {
         Ok(())
     }
 
+    /// Records that the node accepted the transaction (pending) and when to
+    /// send it again if no verified block holds it by then: a node's mempool
+    /// does not survive a crash, and submission is idempotent by id.
+    pub fn mark_submitted(&self, id: &str, resend_at_ms: i64, at: &str) -> Result<(), WsError> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'submitted', code = NULL, message = NULL, next_try_ms = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND status != 'committed'",
+            params![id, resend_at_ms, at],
+        )?;
+        Ok(())
+    }
+
     /// Records a failed delivery attempt and when to try again.
     pub fn retry_later(
         &self,
@@ -442,7 +461,8 @@ impl Cache {
         at: &str,
     ) -> Result<(), WsError> {
         self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_try_ms = ?2, message = ?3, updated_at = ?4 WHERE id = ?1",
+            "UPDATE outbox SET attempts = attempts + 1, next_try_ms = ?2, message = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND status != 'committed'",
             params![id, next_try_ms, message, at],
         )?;
         Ok(())
@@ -538,15 +558,23 @@ mod tests {
             })
             .unwrap();
         let at = "2026-11-24T08:00:01.000Z";
-        // The block arrives (sync) before the node's answer is recorded.
+        // Accepted: due again at the resend time unless a block holds it.
+        cache.mark_submitted("t1", 42, at).unwrap();
+        let row = &cache.unsettled().unwrap()[0];
+        assert_eq!((row.status.as_str(), row.next_try_ms), ("submitted", 42));
+        // The block arrives (sync) before a late answer is recorded.
         cache
             .set_status("t1", "committed", None, None, Some(7), at)
             .unwrap();
+        cache.mark_submitted("t1", 99, at).unwrap();
         cache
             .set_status("t1", "submitted", None, None, None, at)
             .unwrap();
+        cache.retry_later("t1", 99, "timeout", at).unwrap();
         let row = cache.outbox_item("t1").unwrap().unwrap();
         assert_eq!((row.status.as_str(), row.height), ("committed", Some(7)));
+        assert_eq!((row.attempts, row.message), (0, None));
+        assert!(cache.unsettled().unwrap().is_empty());
         drop(cache);
         let _ = std::fs::remove_dir_all(&dir);
     }

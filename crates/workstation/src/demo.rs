@@ -435,11 +435,21 @@ impl DemoNode {
         Ok(())
     }
 
-    /// Commits what is pending (the next transactions depend on it).
+    /// Commits what is pending (the next transactions depend on it, and on
+    /// the scripted time): until the mempool is empty, also of a block the
+    /// node's producer is storing meanwhile (the lock is released between
+    /// tries so that it can finish).
     fn commit(&self) -> Result<(), WsError> {
-        let mut c = self.core.lock().map_err(|_| err("node lock poisoned"))?;
-        while c.produce().map_err(err)?.is_some() {}
-        Ok(())
+        loop {
+            {
+                let mut c = self.core.lock().map_err(|_| err("node lock poisoned"))?;
+                while c.produce().map_err(err)?.is_some() {}
+                if c.mempool_len() == 0 {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// The demo story up to the point where the user's stage is next.

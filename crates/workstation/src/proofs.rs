@@ -66,7 +66,7 @@ impl Steps {
                 let witnesses = if v.cosigners.is_empty() {
                     "0".to_owned()
                 } else {
-                    v.cosigners.keys().cloned().collect::<Vec<_>>().join(", ")
+                    chain.department_names(v.cosigners.keys()).join(", ")
                 };
                 self.push(
                     step,

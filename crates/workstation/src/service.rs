@@ -66,6 +66,10 @@ impl Inner {
 /// most 100 signature lines, one of them the log's).
 pub const MAX_WITNESS_QUORUM: u32 = 99;
 
+/// How long an accepted transaction may stay out of every verified block
+/// before it is sent again (the node may have lost its mempool).
+const RESEND_AFTER_MS: i64 = 30_000;
+
 pub struct Workstation {
     data_dir: PathBuf,
     keychain: Keychain,
@@ -593,7 +597,8 @@ impl Workstation {
                 .cache
                 .unsettled()?
                 .into_iter()
-                .filter(|r| r.next_try_ms <= t && r.status == "queued")
+                // Queued, or accepted long ago and still in no verified block.
+                .filter(|r| r.next_try_ms <= t)
                 .collect()
         };
         for row in due {
@@ -602,9 +607,11 @@ impl Workstation {
             let inner = self.lock()?;
             match result {
                 Ok(Submitted::Accepted) => {
-                    inner
-                        .cache
-                        .set_status(&row.id, "submitted", None, None, None, &at)?;
+                    inner.cache.mark_submitted(
+                        &row.id,
+                        now().unix_millis() + RESEND_AFTER_MS,
+                        &at,
+                    )?;
                 }
                 Ok(Submitted::Rejected { code, message }) => {
                     inner.cache.set_status(
@@ -689,7 +696,13 @@ impl Workstation {
             };
             if let Some(cp) = chain.verify_checkpoint(&note, quorum)? {
                 let mut inner = self.lock()?;
-                if let Some(old) = inner.cache.checkpoint()? {
+                let old = inner.cache.checkpoint()?;
+                if old.as_ref().is_some_and(|o| o.size > cp.size) {
+                    // An older witnessed one (the node forgot cosignatures):
+                    // the newer checkpoint already accepted stays.
+                    return Ok(());
+                }
+                if let Some(old) = old {
                     // The verified chain is append-only, so an older
                     // checkpoint's root must still be the root at its size.
                     if chain.root_at(old.size).map(|r| r.to_hex()) != Some(old.root.clone()) {
@@ -850,6 +863,10 @@ impl Workstation {
             )));
         }
         let mut inner = self.lock()?;
+        if usize::try_from(quorum).unwrap_or(usize::MAX) > Self::witness_quorum(&inner.cache)? {
+            // Accepted under a weaker requirement: not relied on any more.
+            inner.cache.clear_checkpoint()?;
+        }
         inner.witnesses.clear();
         inner.cache.set_meta("witness.quorum", &quorum.to_string())
     }

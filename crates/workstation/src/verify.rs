@@ -139,37 +139,43 @@ pub fn verify_department_checkpoint(
             )
         })?;
     // Other departments' nodes may cosign (C2SP cosignature/v1) under the
-    // names their signature lines give; each such line must verify. One
-    // line per department counts (a second name for the same key is
-    // ignored), so the cosigners are distinct departments.
-    let mut witnesses: Vec<NoteKey> = Vec::new();
-    let mut departments = BTreeMap::new();
+    // names their signature lines give; each such line must verify. They
+    // are counted by key — one per department, never the log's own — and
+    // named by department id.
+    let mut verified = note::verify_checkpoint(text, &origin, &log_key, &[], 0)
+        .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+    let mut counted = vec![log_key.key];
     for s in &parsed.signatures {
-        for d in state.departments.values() {
-            let Ok(k) = NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key) else {
-                continue;
-            };
-            if k.key_id() == s.key_id
-                && k.key != log_key.key
-                && !witnesses.iter().any(|w| w.key == k.key)
-            {
-                departments.insert(k.name.clone(), d.name.clone());
-                witnesses.push(k);
-            }
+        let witness = state.departments.values().find_map(|d| {
+            NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
+                .ok()
+                .filter(|k| k.key_id() == s.key_id && k.key != log_key.key)
+                .map(|k| (k, d.id.to_string()))
+        });
+        let Some((k, dept)) = witness else { continue };
+        let ts = note::verify_signature(&parsed.text, &k, s)
+            .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+        if let (Some(ts), false) = (ts, counted.contains(&k.key)) {
+            counted.push(k.key);
+            verified.cosigners.insert(dept, ts);
         }
     }
-    let mut verified = note::verify_checkpoint(text, &origin, &log_key, &witnesses, 0)
-        .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
-    // Named by department.
-    verified.cosigners = verified
-        .cosigners
-        .into_iter()
-        .map(|(name, ts)| (departments.get(&name).cloned().unwrap_or(name), ts))
-        .collect();
     Ok((verified, log_key, dept))
 }
 
 impl LocalChain {
+    /// The names of the departments with ids `ids` (the id if unknown).
+    pub fn department_names<'a>(&self, ids: impl Iterator<Item = &'a String>) -> Vec<String> {
+        ids.map(|id| {
+            self.state
+                .departments
+                .values()
+                .find(|d| d.id.as_str() == id)
+                .map_or_else(|| id.clone(), |d| d.name.clone())
+        })
+        .collect()
+    }
+
     pub fn new(chain_id: ChainId) -> Self {
         Self {
             state: State::new(),
@@ -315,22 +321,23 @@ impl LocalChain {
         quorum: usize,
     ) -> Result<Option<TrustedCheckpoint>, WsError> {
         let (verified, log_key, _) = verify_department_checkpoint(&self.state, text)?;
-        if verified.cosigners.len() < quorum {
-            return Err(WsError::NotWitnessed {
-                want: quorum,
-                got: verified.cosigners.len(),
-            });
-        }
         let cp = verified.checkpoint;
         if cp.size > self.log_size() {
             return Ok(None);
         }
         match self.root_at(cp.size) {
+            // The history first (a contradiction is an alarm), then the quorum.
+            Some(root) if root == cp.root && verified.cosigners.len() < quorum => {
+                Err(WsError::NotWitnessed {
+                    want: quorum,
+                    got: verified.cosigners.len(),
+                })
+            }
             Some(root) if root == cp.root => Ok(Some(TrustedCheckpoint {
                 size: cp.size,
                 root: cp.root,
                 signer: log_key.name,
-                cosigners: verified.cosigners.into_keys().collect(),
+                cosigners: self.department_names(verified.cosigners.keys()),
                 note: text.to_owned(),
             })),
             Some(_) => Err(WsError::verification(

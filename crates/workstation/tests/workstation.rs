@@ -508,7 +508,8 @@ fn no_keychain_is_a_clear_error_not_a_file() {
 /// The demo's fire and construction nodes witness its checkpoints: a
 /// workstation that requires two cosignatures accepts a checkpoint they
 /// cosigned (and names them); requiring three is refused clearly, without
-/// an alarm, keeping the verified blocks.
+/// an alarm, keeping the verified blocks but no longer relying on the
+/// checkpoint accepted under two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_witness_quorum_is_required_of_checkpoints() {
     let node_dir = temp_dir("witness-node");
@@ -550,7 +551,14 @@ async fn a_witness_quorum_is_required_of_checkpoints() {
     assert!(e.to_string().contains("by 3 other departments"), "{e}");
     let after = ws.status().unwrap();
     assert!(after.alarms.is_empty(), "not an alarm: {:?}", after.alarms);
-    assert_eq!(after.checkpoint_size, Some(size), "the last accepted stays");
+    assert_eq!(
+        after.checkpoint_size, None,
+        "accepted under a lower quorum: dropped"
+    );
+    // Back to two: accepted again, never older than before.
+    ws.set_witness_quorum(2).unwrap();
+    let again = ws.sync().await.unwrap();
+    assert!(again.checkpoint_size.unwrap() >= size, "{again:?}");
     assert_eq!(
         ws.set_witness_quorum(100).unwrap_err().code(),
         "request.invalid"
