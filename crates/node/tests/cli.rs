@@ -62,6 +62,14 @@ fn start(dir: &Path) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
+fn get_text(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = reqwest::get(url).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
 fn health(url: &str) -> serde_json::Value {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -82,6 +90,8 @@ fn keygen_init_run_admin_kill_restart() {
     let node_pk = keygen(&dir.join("node.key"));
     let admin_pk = keygen(&dir.join("admin.key"));
     let official_pk = keygen(&dir.join("official.key"));
+    let fire_pk = keygen(&dir.join("fire-node.key"));
+    let fire_admin_pk = keygen(&dir.join("fire-admin.key"));
     // keygen never overwrites a key.
     assert!(!Command::new(BIN)
         .args(["keygen", "--out"])
@@ -95,7 +105,9 @@ fn keygen_init_run_admin_kill_restart() {
         format!(
             "chain_id = \"cli-test\"\norigin = \"govchain.example/cli-test\"\nconsortium_threshold = 1\n\n\
              [[departments]]\nid = \"city-management\"\nname = \"城市管理局\"\nnode_key = \"{node_pk}\"\nadmin_threshold = 1\n\
-             admins = [{{ name = \"王主任\", public_key = \"{admin_pk}\" }}]\n"
+             admins = [{{ name = \"王主任\", public_key = \"{admin_pk}\" }}]\n\n\
+             [[departments]]\nid = \"fire\"\nname = \"消防救援支队\"\nnode_key = \"{fire_pk}\"\nadmin_threshold = 1\n\
+             admins = [{{ name = \"赵队长\", public_key = \"{fire_admin_pk}\" }}]\n"
         ),
     )
     .unwrap();
@@ -137,6 +149,48 @@ fn keygen_init_run_admin_kill_restart() {
     );
 
     let (mut child, url) = start(&dir);
+    // The fire department's node witnesses the city's checkpoints.
+    let mut witness = Command::new(BIN)
+        .args([
+            "witness",
+            "--log",
+            &url,
+            "--origin",
+            "govchain.example/cli-test",
+        ])
+        .args([
+            "--log-name",
+            "node.city.example",
+            "--log-public-key",
+            &node_pk,
+        ])
+        .arg("--node-key")
+        .arg(dir.join("fire-node.key"))
+        .args([
+            "--name",
+            "node.fire.example",
+            "--interval-ms",
+            "50",
+            "--state",
+        ])
+        .arg(dir.join("fire-witness.state"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut cosigned = String::new();
+    for _ in 0..300 {
+        let (status, text) = get_text(&format!("{url}/v1/checkpoint?cosigned=1"));
+        if status == 200 {
+            cosigned = text;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(cosigned.contains("— node.fire.example "), "{cosigned}");
+    witness.kill().unwrap();
+    witness.wait().unwrap();
+    let state = std::fs::read_to_string(dir.join("fire-witness.state")).unwrap();
+    assert!(state.starts_with("1 "), "{state}");
     let out = Command::new(BIN)
         .args(["admin", "--node", &url, "--key"])
         .arg(dir.join("admin.key"))
