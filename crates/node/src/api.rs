@@ -31,6 +31,9 @@ pub const MAX_BATCH: usize = 2000;
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Most blocks returned by one range request.
 pub const MAX_BLOCKS_PER_PAGE: u64 = 100;
+/// A page of blocks stops before passing this size (a single block, at most
+/// 64 MiB, always fits), so that clients can bound what they read.
+pub const MAX_PAGE_BYTES: usize = 96 * 1024 * 1024;
 
 pub type Shared = Arc<Mutex<Core>>;
 
@@ -342,12 +345,26 @@ struct Range {
     limit: Option<u64>,
 }
 
+/// The first blocks of `page` whose JSON (with separators) stays within
+/// `max` bytes; at least the first block.
+fn cap_page(page: Vec<String>, max: usize) -> Vec<String> {
+    let mut bytes = 0;
+    page.into_iter()
+        .enumerate()
+        .take_while(|(i, b)| {
+            bytes += b.len() + 1;
+            *i == 0 || bytes <= max
+        })
+        .map(|(_, b)| b)
+        .collect()
+}
+
 /// A JSON response from text that is already JSON (stored blocks).
 fn raw_json(text: String) -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height", minimum = 0, maximum = 9_223_372_036_854_775_807_u64), ("limit" = Option<u64>, Query, description = "at most 100", minimum = 1, maximum = 100)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "`{blocks, height}`: blocks in height order, and the node's height", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height", minimum = 0, maximum = 9_223_372_036_854_775_807_u64), ("limit" = Option<u64>, Query, description = "at most 100", minimum = 1, maximum = 100)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "`{blocks, height}`: blocks in height order (fewer than `limit` when they would pass 96 MiB; always at least one if any), and the node's height", body = serde_json::Value)))]
 async fn blocks(
     State(core): State<Shared>,
     Query(r): Query<Range>,
@@ -376,6 +393,7 @@ async fn blocks(
     })
     .await
     .map_err(|e| NodeError::Storage(format!("block read task: {e}")))??;
+    let page = cap_page(page, MAX_PAGE_BYTES);
     let mut text = String::with_capacity(page.iter().map(String::len).sum::<usize>() + 64);
     text.push_str("{\"blocks\":[");
     text.push_str(&page.join(","));
@@ -819,4 +837,18 @@ async fn events(State(core): State<Shared>) -> Result<impl IntoResponse, NodeErr
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_page_of_blocks_stops_before_its_byte_limit() {
+        let page = |sizes: &[usize]| sizes.iter().map(|n| "x".repeat(*n)).collect::<Vec<_>>();
+        let lens = |p: Vec<String>| p.iter().map(String::len).collect::<Vec<_>>();
+        assert_eq!(lens(super::cap_page(page(&[3, 3, 3]), 8)), [3, 3]);
+        assert_eq!(lens(super::cap_page(page(&[3, 3, 3]), 100)), [3, 3, 3]);
+        // One block larger than the limit still goes alone.
+        assert_eq!(lens(super::cap_page(page(&[50, 1]), 8)), [50]);
+        assert!(super::cap_page(Vec::new(), 8).is_empty());
+    }
 }

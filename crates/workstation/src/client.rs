@@ -81,10 +81,10 @@ impl NodeClient {
             match req(base).send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
-                    match r.bytes().await {
+                    match read_capped(r, MAX_RESPONSE_BYTES).await {
                         Ok(body) => {
                             self.current.store(i, Ordering::Relaxed);
-                            return Ok((base.clone(), status, body.to_vec()));
+                            return Ok((base.clone(), status, body));
                         }
                         Err(e) => last = format!("{base}: {e}"),
                     }
@@ -228,13 +228,72 @@ impl NodeClient {
             .await
             .map_err(|e| WsError::Offline(format!("{url}: {e}")))?;
         let status = r.status().as_u16();
-        let body = r
-            .bytes()
+        let body = read_capped(r, MAX_PROBE_BYTES)
             .await
             .map_err(|e| WsError::Offline(format!("{url}: {e}")))?;
         if status != 200 {
             return Err(Self::node_error(status, &body));
         }
         serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
+    }
+}
+
+/// The most a node's answer may hold: a page of blocks is at most 96 MiB
+/// (`govchain_node::api::MAX_PAGE_BYTES`), everything else far less. A node
+/// that sends more is cut off (and the next node tried).
+pub const MAX_RESPONSE_BYTES: usize = 128 * 1024 * 1024;
+const MAX_PROBE_BYTES: usize = 64 * 1024;
+
+/// Reads a response body, refusing one longer than `cap` (before reading
+/// more than that, whatever `Content-Length` says).
+async fn read_capped(mut r: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    if r.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(format!("the answer is larger than {cap} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > cap {
+            return Err(format!("the answer is larger than {cap} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// Serves one HTTP answer: `head` then `len` bytes of body.
+    async fn serve_once(head: &'static str, len: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req).await;
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(&vec![b'a'; len]).await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_longer_than_the_cap_are_refused() {
+        let get = |url: String| async move { reqwest::get(url).await.unwrap() };
+        // Announced too long.
+        let url = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", 5000).await;
+        let e = super::read_capped(get(url).await, 1000).await.unwrap_err();
+        assert!(e.contains("larger than 1000"), "{e}");
+        // Not announced: cut off while reading.
+        let url = serve_once("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", 5000).await;
+        let e = super::read_capped(get(url).await, 1000).await.unwrap_err();
+        assert!(e.contains("larger than 1000"), "{e}");
+        // Within the cap.
+        let url = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n", 10).await;
+        assert_eq!(
+            super::read_capped(get(url).await, 1000).await.unwrap(),
+            b"aaaaaaaaaa"
+        );
     }
 }
