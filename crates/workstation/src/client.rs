@@ -89,7 +89,7 @@ impl NodeClient {
                         Err(e) => last = format!("{base}: {e}"),
                     }
                 }
-                Err(e) => last = format!("{base}: {e}"),
+                Err(e) => last = format!("{base}: {}", with_causes(&e)),
             }
         }
         Err(WsError::Offline(last))
@@ -226,7 +226,7 @@ impl NodeClient {
             .get(format!("{}/healthz", url.trim_end_matches('/')))
             .send()
             .await
-            .map_err(|e| WsError::Offline(format!("{url}: {e}")))?;
+            .map_err(|e| WsError::Offline(format!("{url}: {}", with_causes(&e))))?;
         let status = r.status().as_u16();
         let body = read_capped(r, MAX_PROBE_BYTES)
             .await
@@ -236,6 +236,19 @@ impl NodeClient {
         }
         serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
     }
+}
+
+/// An error with its causes (`a: b: c`): reqwest's own message says only
+/// "error sending request", the cause says why (refused, certificate…).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The most a node's answer may hold: a page of blocks is at most 96 MiB
