@@ -8,6 +8,7 @@ import type { OutboxItem } from './bindings/OutboxItem';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
 import { api, events, IpcError, asIpcError } from './ipc';
+import { mergeOutbox, mergeOutboxItem } from './outbox';
 
 export class AppState {
 	status = $state<SyncStatus | null>(null);
@@ -38,9 +39,7 @@ export class AppState {
 				if (moved) this.revision++;
 			}),
 			await events.outbox((o) => {
-				const i = this.outbox.findIndex((x) => x.id === o.id);
-				if (i >= 0) this.outbox[i] = o;
-				else this.outbox.push(o);
+				mergeOutboxItem(this.outbox, o);
 				this.revision++;
 			}),
 			await events.progress((p) => {
@@ -57,7 +56,8 @@ export class AppState {
 
 	async refresh(): Promise<void> {
 		try {
-			[this.status, this.keys, this.outbox] = await Promise.all([api.status(), api.keys(), api.outbox()]);
+			const [status, keys, outbox] = await Promise.all([api.status(), api.keys(), api.outbox()]);
+			[this.status, this.keys, this.outbox] = [status, keys, mergeOutbox(this.outbox, outbox)];
 			this.error = null;
 			this.revision++;
 		} catch (e) {

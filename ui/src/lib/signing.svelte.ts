@@ -8,6 +8,7 @@ import type { SignPreview } from './bindings/SignPreview';
 import type { SignRequest } from './bindings/SignRequest';
 import { app } from './app.svelte';
 import { api, IpcError, asIpcError } from './ipc';
+import { mergeOutboxItem } from './outbox';
 
 export class SignFlow {
 	preview = $state<SignPreview | null>(null);
@@ -42,9 +43,8 @@ export class SignFlow {
 		try {
 			const item = await api.confirmSignature(this.preview.preview_id);
 			this.#submitted = item.id;
-			const i = app.outbox.findIndex((o) => o.id === item.id);
-			if (i >= 0) app.outbox[i] = item;
-			else app.outbox.push(item);
+			// The core's events may already have reported it further along.
+			mergeOutboxItem(app.outbox, item);
 			this.preview = null;
 			app.revision++;
 		} catch (e) {
