@@ -781,7 +781,7 @@ async fn metrics(State(core): State<Shared>) -> Result<impl IntoResponse, NodeEr
          # TYPE govchain_committed_tx_total counter\ngovchain_committed_tx_total {}\n\
          # HELP govchain_admitted_tx_total Transactions admitted to the mempool.\n\
          # TYPE govchain_admitted_tx_total counter\ngovchain_admitted_tx_total {}\n\
-         # HELP govchain_rejected_tx_total Admitted transactions left out of a block.\n\
+         # HELP govchain_rejected_tx_total Transactions refused by the rules on submission.\n\
          # TYPE govchain_rejected_tx_total counter\ngovchain_rejected_tx_total {}\n\
          # HELP govchain_blocks_total Blocks produced by this process.\n\
          # TYPE govchain_blocks_total counter\ngovchain_blocks_total {}\n\

@@ -392,7 +392,8 @@ impl Core {
     }
 
     /// Admits a transaction to the mempool after checking it against the
-    /// current state (signature, sequence, rules). Idempotent by id.
+    /// state of the open block it joins (signature, sequence, rules).
+    /// Idempotent by id.
     pub fn submit(
         &mut self,
         env: Envelope,
