@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::chain::{Core, TxStatus};
+use crate::chain::{Core, Role, TxStatus};
 use crate::error::NodeError;
 use crate::reads::SignedRead;
 
@@ -223,14 +223,65 @@ fn status_json(id: &Hash32, s: &TxStatus) -> Value {
 async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
     let c = lock(&core)?;
     // Degraded: blocks cannot be stored right now (retried); submissions
-    // are still accepted up to the mempool's limit.
-    let (status, error) = match &c.metrics().production_error {
-        Some(e) => ("degraded", Some(e.clone())),
-        None => ("ok", None),
+    // are still accepted up to the mempool's limit. Halted: this node's copy
+    // disagrees with its cluster's.
+    let (status, error) = match (c.halted(), &c.metrics().production_error) {
+        (Some(why), _) => ("halted", Some(why.to_owned())),
+        (None, Some(e)) => ("degraded", Some(e.clone())),
+        (None, None) => ("ok", None),
+    };
+    let (role, leader) = match c.role() {
+        Role::Standalone => ("standalone", None),
+        Role::Leader => ("leader", None),
+        Role::Follower { leader_url } => ("follower", leader_url.clone()),
     };
     Ok(Json(
         json!({"status": status, "error": error, "chain_id": c.chain_id().as_str(),
-               "height": c.height(), "log_size": c.log_size(), "mempool": c.mempool_len()}),
+               "height": c.height(), "log_size": c.log_size(), "mempool": c.mempool_len(),
+               "role": role, "leader": leader}),
+    ))
+}
+
+/// In a cluster, a follower passes a submission to the leader and relays
+/// the leader's answer as it is; `None` if this node admits it itself.
+async fn forward(
+    core: &Shared,
+    path: &str,
+    body: &Bytes,
+) -> Result<Option<axum::response::Response>, NodeError> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let leader = {
+        let c = lock(core)?;
+        if let Some(why) = c.halted() {
+            return Err(NodeError::Halted(why.to_owned()));
+        }
+        match c.role() {
+            Role::Standalone | Role::Leader => return Ok(None),
+            Role::Follower { leader_url: None } => return Err(NodeError::NoLeader),
+            Role::Follower {
+                leader_url: Some(url),
+            } => url.clone(),
+        }
+    };
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap_or_default()
+    });
+    let failed =
+        |e: reqwest::Error| NodeError::Cluster(format!("forwarding to the leader {leader}: {e}"));
+    let answer = http
+        .post(format!("{leader}{path}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = answer.status();
+    let bytes = answer.bytes().await.map_err(failed)?;
+    Ok(Some(
+        (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
     ))
 }
 
@@ -260,18 +311,24 @@ pub(crate) async fn admit(
 async fn submit_one(
     State(core): State<Shared>,
     Body(body): Body,
-) -> Result<Json<Value>, NodeError> {
+) -> Result<axum::response::Response, NodeError> {
+    if let Some(relayed) = forward(&core, "/v1/tx", &body).await? {
+        return Ok(relayed);
+    }
     let env = Envelope::from_json(&body).map_err(|e| NodeError::bad(&e))?;
     let result = admit(&core, vec![env]).await?.pop();
     let (id, status) = result.ok_or_else(|| NodeError::Storage("no admission result".into()))??;
-    Ok(Json(status_json(&id, &status)))
+    Ok(Json(status_json(&id, &status)).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = serde_json::Value, description = "a JSON array of envelopes (at most 2000)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 async fn submit_batch(
     State(core): State<Shared>,
     Body(body): Body,
-) -> Result<Json<Value>, NodeError> {
+) -> Result<axum::response::Response, NodeError> {
+    if let Some(relayed) = forward(&core, "/v1/txs", &body).await? {
+        return Ok(relayed);
+    }
     let value = jcs::parse_strict(&body).map_err(|e| NodeError::bad(&e))?;
     let Value::Array(items) = value else {
         return Err(NodeError::BadRequest {
@@ -312,7 +369,7 @@ async fn submit_batch(
             },
         })
         .collect();
-    Ok(Json(Value::Array(results)))
+    Ok(Json(Value::Array(results)).into_response())
 }
 
 fn parse_id(s: &str) -> Result<Hash32, NodeError> {

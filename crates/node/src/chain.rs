@@ -101,6 +101,31 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// Where a node stands in a cluster ([`crate::cluster`]): a standalone node
+/// or a leader admits and produces; a follower forwards submissions to the
+/// leader it knows of.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    Standalone,
+    Leader,
+    Follower {
+        leader_url: Option<String>,
+    },
+}
+
+/// A block sealed by this node and proposed to the cluster: when the
+/// replicated log applies it, it is stored and made the head without being
+/// verified again (this node built it).
+#[derive(Debug)]
+pub struct Proposal {
+    pub block: Block,
+    open: OpenBlock,
+    hash: Hash32,
+    state: State,
+    frontier: Frontier,
+}
+
 /// A block being filled: its height and time are fixed when it opens, and
 /// each admitted transaction is applied to `state` at once, at that height
 /// and time — exactly as replaying the block will apply it. So a transaction
@@ -141,6 +166,11 @@ pub struct Core {
     /// The latest checkpoints this node signed (newest last), each with the
     /// witnesses' cosignatures it has received.
     checkpoints: VecDeque<SignedNote>,
+    /// The block proposed to the cluster and not yet applied.
+    proposed: Option<Proposal>,
+    role: Role,
+    /// Why this node stopped (its copy disagrees with the cluster's).
+    halted: Option<String>,
     limits: Limits,
     metrics: Metrics,
     events: tokio::sync::broadcast::Sender<Event>,
@@ -194,6 +224,9 @@ impl Core {
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
             checkpoints: VecDeque::new(),
+            proposed: None,
+            role: Role::Standalone,
+            halted: None,
             limits,
             metrics: Metrics::default(),
             events: tokio::sync::broadcast::channel(256).0,
@@ -211,28 +244,12 @@ impl Core {
         let mut state = State::new();
         let mut tree = MerkleTree::new();
         for b in blocks {
-            let height = b.header.height;
-            let corrupt = |what: String| NodeError::Corrupt(format!("block {height}: {what}"));
-            let next = state
-                .apply_block(b, SigCheck::Verify)
-                .map_err(|(i, r)| corrupt(format!("transaction {i}: {} ({})", r, r.code())))?;
-            // The genesis block's proposer is one of the nodes it creates.
-            let keys = if height == 0 { &next } else { &state };
-            cursor
-                .verify_next(b, |id| keys.node_key(id))
-                .map_err(|e| corrupt(e.to_string()))?;
-            let digest = next.digest().map_err(|e| corrupt(e.to_string()))?;
-            if digest != b.header.state_digest {
-                return Err(corrupt(
-                    "state digest does not match the rules' result".into(),
-                ));
-            }
+            state = verify_block(&state, &mut cursor, b)?;
             for leaf in govchain_ledger::block::tx_leaf_hashes(&b.txs)
-                .map_err(|e| corrupt(e.to_string()))?
+                .map_err(|e| NodeError::Corrupt(format!("block {}: {e}", b.header.height)))?
             {
                 tree.push_hash(leaf);
             }
-            state = next;
         }
         Ok((state, tree, cursor))
     }
@@ -290,6 +307,51 @@ impl Core {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// This node's signing key (block sealing, checkpoints, Raft RPCs).
+    pub fn node_key(&self) -> Arc<SecretKey> {
+        self.key.clone()
+    }
+
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// Sets the node's cluster role; a node that stops leading drops the
+    /// transactions it admitted and had not committed (their clients resend
+    /// them, to the new leader).
+    pub fn set_role(&mut self, role: Role) {
+        if self.role == Role::Leader && role != Role::Leader {
+            self.abandon_pending();
+        }
+        self.role = role;
+    }
+
+    /// Why the node halted, if it did.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
+    pub fn halt(&mut self, why: String) {
+        self.halted = Some(why);
+    }
+
+    /// Drops the open blocks, the block being sealed and the proposed block:
+    /// on a leader that lost leadership, or whose proposal failed. Their
+    /// transactions were never reported committed; they become unknown.
+    pub fn abandon_pending(&mut self) {
+        let dropped = self.pending.len();
+        self.open.clear();
+        self.sealing = None;
+        self.proposed = None;
+        self.pending.clear();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "not leading any more: pending transactions dropped"
+            );
+        }
     }
 
     pub fn mempool_len(&self) -> usize {
@@ -609,6 +671,57 @@ impl Core {
         Ok(Some(open.height))
     }
 
+    /// Records a sealed block as proposed to the cluster and returns it, to
+    /// be replicated; [`Core::begin_apply`] recognizes it.
+    pub fn propose(&mut self, p: Proposal) -> Block {
+        let block = p.block.clone();
+        self.proposed = Some(p);
+        block
+    }
+
+    /// Starts applying a block from the replicated log. A block that does
+    /// not follow this node's head (height and previous hash) is skipped:
+    /// every node applies the same log to the same chain, so every node
+    /// skips the same entries (a leader's proposal that lost a race with
+    /// its successor's). Returns `None` for a skipped block.
+    pub fn begin_apply(&mut self, block: Block) -> Result<Option<ApplyJob>, NodeError> {
+        let hash = block
+            .header
+            .hash()
+            .map_err(|e| NodeError::Diverged(format!("replicated block: {e}")))?;
+        let proposed = self.proposed.as_ref().map(|p| p.hash);
+        let follows = block.header.height == self.cursor.next_height
+            && block.header.prev_hash == self.cursor.last_hash;
+        if !follows {
+            tracing::warn!(
+                height = block.header.height,
+                head = self.height(),
+                "replicated block does not follow the head: skipped"
+            );
+            if proposed == Some(hash) {
+                self.abandon_pending();
+            }
+            return Ok(None);
+        }
+        let known = if proposed == Some(hash) {
+            self.proposed.take()
+        } else {
+            // Another node's block: what this node had open builds on a
+            // state that is not the chain's any more.
+            self.abandon_pending();
+            None
+        };
+        Ok(Some(ApplyJob {
+            block,
+            hash,
+            known,
+            first_leaf: self.tree.len(),
+            state: self.state.clone(),
+            cursor: self.cursor.clone(),
+            store: self.store.clone(),
+        }))
+    }
+
     /// Where a committed transaction is. A block stored but not yet made the
     /// head by [`Core::finish_block`] does not count.
     fn committed(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
@@ -694,14 +807,27 @@ impl Sealing {
         }
     }
 
-    fn store_block(&mut self) -> Result<Stored, NodeError> {
+    /// Seals the block without storing it, for the cluster to replicate
+    /// ([`Core::propose`]). On failure the block's transactions are lost to
+    /// this node (the caller abandons them; clients resend).
+    pub fn seal(self) -> Result<Proposal, NodeError> {
+        let (block, hash, frontier, state) = self.seal_block()?;
+        Ok(Proposal {
+            block,
+            open: self.open,
+            hash,
+            state,
+            frontier,
+        })
+    }
+
+    fn seal_block(&self) -> Result<(Block, Hash32, Frontier, State), NodeError> {
         let open = &self.open;
         let mut state = open.state.clone();
         state.next_height = open.height + 1;
         state.time = Some(open.time);
         let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
         let digest = state.digest().map_err(|e| storage(&e))?;
-        let ids: Vec<Hash32> = open.txs.iter().map(|p| p.id).collect();
         let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
         let mut frontier = self.frontier.clone();
         let block = Block::seal_with_leaves(
@@ -721,18 +847,136 @@ impl Sealing {
         // This node built and signed the block itself: no need to verify it
         // (start-up replay re-verifies everything from storage).
         let hash = block.header.hash().map_err(|e| storage(&e))?;
-        let started = std::time::Instant::now();
-        self.store
-            .lock()
-            .map_err(|_| NodeError::Storage("storage lock poisoned".into()))?
-            .append(&block, hash, self.first_leaf, &ids)?;
+        Ok((block, hash, frontier, state))
+    }
+
+    fn store_block(&mut self) -> Result<Stored, NodeError> {
+        let (block, hash, frontier, state) = self.seal_block()?;
+        let ids: Vec<Hash32> = self.open.txs.iter().map(|p| p.id).collect();
+        let fsync_seconds = append(&self.store, &block, hash, self.first_leaf, &ids)?;
         Ok(Stored {
             state,
             hash,
             frontier,
-            fsync_seconds: started.elapsed().as_secs_f64(),
+            fsync_seconds,
         })
     }
+}
+
+/// Writes one block (one SQLite transaction); returns how long it took.
+fn append(
+    store: &Mutex<Store>,
+    block: &Block,
+    hash: Hash32,
+    first_leaf: u64,
+    ids: &[Hash32],
+) -> Result<f64, NodeError> {
+    let started = std::time::Instant::now();
+    store
+        .lock()
+        .map_err(|_| NodeError::Storage("storage lock poisoned".into()))?
+        .append(block, hash, first_leaf, ids)?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// A replicated block to verify (unless this node proposed it) and store
+/// without the node's lock; from [`Core::begin_apply`], for
+/// [`Core::finish_block`].
+#[derive(Debug)]
+pub struct ApplyJob {
+    block: Block,
+    hash: Hash32,
+    known: Option<Proposal>,
+    first_leaf: u64,
+    state: State,
+    cursor: ChainCursor,
+    store: Arc<Mutex<Store>>,
+}
+
+impl ApplyJob {
+    /// Verifies the block as start-up replay does (`node.diverged` if it
+    /// does not verify: this node's copy and the cluster's disagree) and
+    /// stores it.
+    pub fn run(self) -> Result<Sealed, NodeError> {
+        let Self {
+            block,
+            hash,
+            known,
+            first_leaf,
+            state,
+            mut cursor,
+            store,
+        } = self;
+        if let Some(p) = known {
+            let ids: Vec<Hash32> = p.open.txs.iter().map(|t| t.id).collect();
+            let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+            return Ok(Sealed {
+                open: p.open,
+                result: Ok(Stored {
+                    state: p.state,
+                    hash,
+                    frontier: p.frontier,
+                    fsync_seconds,
+                }),
+            });
+        }
+        let diverged = |e: NodeError| NodeError::Diverged(e.to_string());
+        let next = verify_block(&state, &mut cursor, &block).map_err(diverged)?;
+        let txs = block
+            .txs
+            .iter()
+            .map(|e| {
+                e.clone().prepare().map(|p| Prepared {
+                    msg: Vec::new(),
+                    ..p
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| NodeError::Diverged(e.to_string()))?;
+        let ids: Vec<Hash32> = txs.iter().map(|t| t.id).collect();
+        let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+        Ok(Sealed {
+            open: OpenBlock {
+                height: block.header.height,
+                time: block.header.time,
+                state: next.clone(),
+                txs,
+            },
+            result: Ok(Stored {
+                state: next,
+                hash,
+                frontier: cursor.log,
+                fsync_seconds,
+            }),
+        })
+    }
+}
+
+/// Checks `b` as the block after `cursor` on `state` — hash chain, roots,
+/// proposer signature, every transaction's signature and rules, and the state
+/// digest — and returns the state after it; `cursor` advances.
+pub fn verify_block(
+    state: &State,
+    cursor: &mut ChainCursor,
+    b: &Block,
+) -> Result<State, NodeError> {
+    let height = b.header.height;
+    let corrupt = |what: String| NodeError::Corrupt(format!("block {height}: {what}"));
+    let next = state
+        .apply_block(b, SigCheck::Verify)
+        .map_err(|(i, r)| corrupt(format!("transaction {i}: {} ({})", r, r.code())))?;
+    // The genesis block's proposer is one of the nodes it creates.
+    let keys = if height == 0 { &next } else { state };
+    cursor
+        .verify_next(b, |id| keys.node_key(id))
+        .map_err(|e| corrupt(e.to_string()))?;
+    let digest = next.digest().map_err(|e| corrupt(e.to_string()))?;
+    if digest != b.header.state_digest {
+        return Err(corrupt(
+            "state digest does not match the rules' result".into(),
+        ));
+    }
+    Ok(next)
 }
 
 /// Batch-verifies signatures without holding the node's lock: `keys[i]` from

@@ -34,6 +34,14 @@ pub enum NodeError {
     Unauthorized { code: &'static str, message: String },
     #[error("{0}")]
     Forbidden(String),
+    #[error("this node's copy of the chain disagrees with the cluster's: {0}")]
+    Diverged(String),
+    #[error("this node has halted ({0}); use another node")]
+    Halted(String),
+    #[error("no cluster leader is known right now; retry shortly or use another node")]
+    NoLeader,
+    #[error("cluster: {0}")]
+    Cluster(String),
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
 }
@@ -59,14 +67,18 @@ impl NodeError {
             }
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
-            NodeError::Storage(_) | NodeError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            NodeError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            NodeError::Storage(_) | NodeError::Corrupt(_) | NodeError::Diverged(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            NodeError::MempoolFull(_) | NodeError::Halted(_) | NodeError::NoLeader => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             NodeError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             NodeError::Forbidden(_) => StatusCode::FORBIDDEN,
-            NodeError::Witness(_) => StatusCode::BAD_GATEWAY,
+            NodeError::Witness(_) | NodeError::Cluster(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }
@@ -87,6 +99,10 @@ impl ErrorCode for NodeError {
             NodeError::RateLimited(_) => "node.rate_limited",
             NodeError::Forbidden(_) => "read.forbidden",
             NodeError::Witness(w) => w.code(),
+            NodeError::Diverged(_) => "node.diverged",
+            NodeError::Halted(_) => "node.halted",
+            NodeError::NoLeader => "node.no_leader",
+            NodeError::Cluster(_) => "node.cluster",
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod loadgen;

@@ -4,6 +4,7 @@
 //! govchain-node keygen --out node.key
 //! govchain-node init   --genesis genesis.toml --data-dir D --node-key node.key --admin-key admin.key
 //! govchain-node run    --data-dir D --node-key node.key --name node.city.example --listen 127.0.0.1:7700
+//! govchain-node run    ... --cluster cluster.toml --node-id 1     (a consortium member)
 //! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --department D --name N --public-key HEX
 //! ```
 #![forbid(unsafe_code)]
@@ -35,18 +36,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Create the chain's database from a genesis TOML (block 0).
+    /// Create the chain's database from a genesis TOML (block 0), or from
+    /// another node's block 0 (`--from-block`, for the consortium's other
+    /// nodes). Writes block 0 to `DATA_DIR/block0.json`.
     Init {
-        #[arg(long)]
-        genesis: PathBuf,
+        #[arg(long, required_unless_present = "from_block")]
+        genesis: Option<PathBuf>,
         #[arg(long)]
         data_dir: PathBuf,
         /// This node's key (one of the genesis node keys); seals block 0.
         #[arg(long)]
         node_key: PathBuf,
         /// A founding admin's key; signs the genesis transaction.
-        #[arg(long)]
-        admin_key: PathBuf,
+        #[arg(long, required_unless_present = "from_block")]
+        admin_key: Option<PathBuf>,
+        /// Block 0 as another node's `init` wrote it (verified).
+        #[arg(long, conflicts_with_all = ["genesis", "admin_key"])]
+        from_block: Option<PathBuf>,
     },
     /// Serve the HTTP API and produce blocks.
     Run {
@@ -66,6 +72,13 @@ enum Command {
         /// twice that); 0 turns the limit off.
         #[arg(long, default_value_t = Limits::default().requests_per_sec)]
         rate_limit: u32,
+        /// Run as a member of a consortium cluster (cluster.toml, see
+        /// ARCHITECTURE.md); needs `--node-id`.
+        #[arg(long, requires = "node_id")]
+        cluster: Option<PathBuf>,
+        /// This node's id in the cluster file.
+        #[arg(long)]
+        node_id: Option<u64>,
     },
     /// Witness another department's log: check each new checkpoint extends
     /// the last one cosigned, then cosign it (PROTOCOL.md §8.7).
@@ -188,6 +201,61 @@ fn main() -> ExitCode {
     }
 }
 
+/// `init`: block 0 from a genesis TOML (signed by a founding admin, sealed
+/// by this node) or from another node's `block0.json`.
+fn init(
+    genesis: Option<PathBuf>,
+    data_dir: &std::path::Path,
+    node_key: &std::path::Path,
+    admin_key: Option<PathBuf>,
+    from_block: Option<PathBuf>,
+) -> Result<(), NodeError> {
+    let node = config::read_key(node_key)?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
+    let db = db_path(data_dir);
+    if db.exists() {
+        return Err(NodeError::Config(format!(
+            "{} already exists",
+            db.display()
+        )));
+    }
+    let block = match (from_block, genesis, admin_key) {
+        (Some(path), _, _) => {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+            govchain_ledger::block::Block::from_json(&bytes)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?
+        }
+        (None, Some(genesis), Some(admin_key)) => {
+            let file = config::read_genesis(&genesis)?;
+            govchain_node::genesis_block(
+                &file.chain_id,
+                &file.payload(),
+                &config::read_key(&admin_key)?,
+                &node,
+                govchain_node::api::now(),
+            )?
+        }
+        _ => {
+            return Err(NodeError::Config(
+                "give --genesis and --admin-key, or --from-block".into(),
+            ))
+        }
+    };
+    let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
+    let json = serde_json::to_vec(&block).map_err(|e| NodeError::Config(e.to_string()))?;
+    let out = data_dir.join("block0.json");
+    std::fs::write(&out, json).map_err(|e| NodeError::Config(format!("{}: {e}", out.display())))?;
+    println!(
+        "created chain {} at {} (height {})",
+        core.chain_id(),
+        db.display(),
+        core.height()
+    );
+    Ok(())
+}
+
 fn db_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("chain.sqlite")
 }
@@ -207,35 +275,8 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             data_dir,
             node_key,
             admin_key,
-        } => {
-            let file = config::read_genesis(&genesis)?;
-            let node = config::read_key(&node_key)?;
-            let admin = config::read_key(&admin_key)?;
-            std::fs::create_dir_all(&data_dir)
-                .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
-            let db = db_path(&data_dir);
-            if db.exists() {
-                return Err(NodeError::Config(format!(
-                    "{} already exists",
-                    db.display()
-                )));
-            }
-            let block = govchain_node::genesis_block(
-                &file.chain_id,
-                &file.payload(),
-                &admin,
-                &node,
-                govchain_node::api::now(),
-            )?;
-            let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
-            println!(
-                "created chain {} at {} (height {})",
-                core.chain_id(),
-                db.display(),
-                core.height()
-            );
-            Ok(())
-        }
+            from_block,
+        } => init(genesis, &data_dir, &node_key, admin_key, from_block),
         Command::Run {
             data_dir,
             node_key,
@@ -243,7 +284,17 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             listen,
             block_ms,
             rate_limit,
-        } => serve(&data_dir, &node_key, &name, &listen, block_ms, rate_limit),
+            cluster,
+            node_id,
+        } => serve(
+            &data_dir,
+            &node_key,
+            &name,
+            &listen,
+            block_ms,
+            rate_limit,
+            cluster.zip(node_id),
+        ),
         Command::Bench {
             txs,
             batch,
@@ -371,8 +422,12 @@ fn serve(
     listen: &str,
     block_ms: u64,
     rate_limit: u32,
+    cluster: Option<(PathBuf, u64)>,
 ) -> Result<(), NodeError> {
     let key = config::read_key(node_key)?;
+    let cluster = cluster
+        .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
+        .transpose()?;
     let limits = Limits {
         requests_per_sec: rate_limit,
         ..Limits::default()
@@ -389,15 +444,24 @@ fn serve(
         tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, "serving");
         // The first line on stdout names the bound address (port 0 picks one).
         println!("listening on {addr}");
-        govchain_node::run(
-            listener,
-            Arc::new(Mutex::new(core)),
-            Duration::from_millis(block_ms.max(1)),
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-        )
-        .await
+        let core = Arc::new(Mutex::new(core));
+        let interval = Duration::from_millis(block_ms.max(1));
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match cluster {
+            None => govchain_node::run(listener, core, interval, stop).await,
+            Some((file, id)) => {
+                let key = core
+                    .lock()
+                    .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
+                    .node_key();
+                let member =
+                    govchain_node::cluster::Cluster::start(core.clone(), data_dir, key, id, file)
+                        .await?;
+                govchain_node::cluster::run(listener, core, member, interval, stop).await
+            }
+        }
     })
 }
 

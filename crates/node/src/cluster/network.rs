@@ -1,0 +1,299 @@
+//! Raft RPCs between departments' nodes over HTTP (`POST /raft/{append,
+//! vote,snapshot}`, JSON). Every request is signed with the sending node's
+//! key (its department's node key in the chain's state) over the chain id,
+//! both node ids, the path, a timestamp and the body's SHA-256; a node
+//! answers only members' requests addressed to it, within a minute of their
+//! time. A stranger can neither join nor inject entries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use govchain_ledger::crypto::{PublicKey, SecretKey, Signature};
+use govchain_ledger::types::{ChainId, Hash32};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::BasicNode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{NodeId, Raft, TypeConfig};
+
+/// The request header carrying `<from> <to> <unix ms> <signature hex>`.
+pub const AUTH_HEADER: &str = "govchain-raft-auth";
+/// How far a request's time may be from the receiver's clock.
+const MAX_SKEW_MS: i64 = 60_000;
+/// The largest RPC body accepted (a batch of full blocks, a snapshot chunk).
+pub const MAX_RPC_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a request's signature covers (PROTOCOL.md §10.2).
+fn signed_message(
+    chain: &ChainId,
+    from: NodeId,
+    to: NodeId,
+    path: &str,
+    ms: i64,
+    body: &[u8],
+) -> Vec<u8> {
+    format!(
+        "govchain-raft/v1\n{chain}\n{from}\n{to}\n{path}\n{ms}\n{}",
+        Hash32::sha256(body).to_hex()
+    )
+    .into_bytes()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Who may send Raft RPCs: the voters' node keys.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub chain: ChainId,
+    pub me: NodeId,
+    pub key: Arc<SecretKey>,
+    pub peers: Arc<HashMap<NodeId, PublicKey>>,
+}
+
+impl Auth {
+    fn sign(&self, to: NodeId, path: &str, body: &[u8]) -> String {
+        let ms = now_ms();
+        let sig = self
+            .key
+            .sign_raw(&signed_message(&self.chain, self.me, to, path, ms, body));
+        format!("{} {to} {ms} {}", self.me, sig.to_hex())
+    }
+
+    /// Checks a request's header; returns the sender's id.
+    fn check(&self, headers: &HeaderMap, path: &str, body: &[u8]) -> Result<NodeId, String> {
+        let value = headers
+            .get(AUTH_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("missing signature header")?;
+        let parts: Vec<&str> = value.split(' ').collect();
+        let [from, to, ms, sig] = parts.as_slice() else {
+            return Err("malformed signature header".into());
+        };
+        let from: NodeId = from.parse().map_err(|_| "bad sender id")?;
+        let to: NodeId = to.parse().map_err(|_| "bad receiver id")?;
+        let ms: i64 = ms.parse().map_err(|_| "bad time")?;
+        if to != self.me {
+            return Err(format!("addressed to node {to}, this is node {}", self.me));
+        }
+        if (now_ms() - ms).abs() > MAX_SKEW_MS {
+            return Err("request time too far from this node's clock".into());
+        }
+        let key = self
+            .peers
+            .get(&from)
+            .ok_or_else(|| format!("node {from} is not a voting member"))?;
+        let sig = Signature::from_hex(sig).map_err(|e| e.to_string())?;
+        key.verify(&signed_message(&self.chain, from, to, path, ms, body), &sig)
+            .map_err(|e| format!("signature of node {from}: {e}"))?;
+        Ok(from)
+    }
+}
+
+/// Creates a [`Client`] per peer. Peers are reached at the URLs of this
+/// node's cluster file (each node may reach the others its own way), or at
+/// the address in the membership.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub auth: Auth,
+    pub http: reqwest::Client,
+    pub urls: Arc<HashMap<NodeId, String>>,
+}
+
+impl Network {
+    pub fn new(auth: Auth, urls: HashMap<NodeId, String>) -> Result<Self, crate::NodeError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| crate::NodeError::Config(format!("http client: {e}")))?;
+        Ok(Self {
+            auth,
+            http,
+            urls: Arc::new(urls),
+        })
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Client;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Client {
+        Client {
+            net: self.clone(),
+            target,
+            base: self
+                .urls
+                .get(&target)
+                .unwrap_or(&node.addr)
+                .trim_end_matches('/')
+                .to_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Client {
+    net: Network,
+    target: NodeId,
+    base: String,
+}
+
+type RpcErr<E> = RPCError<NodeId, BasicNode, E>;
+
+impl Client {
+    async fn call<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RpcErr<E>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let body = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let auth = self.net.auth.sign(self.target, path, &body);
+        let sent = self
+            .net
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(AUTH_HEADER, auth)
+            .header("content-type", "application/json")
+            .timeout(option.hard_ttl())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    RPCError::Unreachable(Unreachable::new(&e))
+                } else {
+                    RPCError::Network(NetworkError::new(&e))
+                }
+            })?;
+        if !sent.status().is_success() {
+            let status = sent.status();
+            let text = sent.text().await.unwrap_or_default();
+            let e = std::io::Error::other(format!("{path}: HTTP {status}: {text}"));
+            return Err(RPCError::Network(NetworkError::new(&e)));
+        }
+        let bytes = sent
+            .bytes()
+            .await
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let answer: Result<Resp, E> =
+            serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Client {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RpcErr<RaftError<NodeId>>> {
+        self.call("/raft/append", &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RpcErr<RaftError<NodeId, InstallSnapshotError>>>
+    {
+        self.call("/raft/snapshot", &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RpcErr<RaftError<NodeId>>> {
+        self.call("/raft/vote", &rpc, &option).await
+    }
+}
+
+#[derive(Clone)]
+struct Server {
+    raft: Raft,
+    auth: Auth,
+}
+
+/// The routes peers call; merged into the node's HTTP server.
+pub fn routes(raft: Raft, auth: Auth) -> Router {
+    Router::new()
+        .route("/raft/append", post(append))
+        .route("/raft/vote", post(vote))
+        .route("/raft/snapshot", post(snapshot))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_RPC_BYTES))
+        .with_state(Server { raft, auth })
+}
+
+fn refused(why: &str) -> Response {
+    let body = serde_json::json!({"code": "node.unauthorized_peer", "message": why});
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+fn parse<T: DeserializeOwned>(
+    s: &Server,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+) -> Result<T, Box<Response>> {
+    s.auth.check(headers, path, body).map_err(|why| {
+        tracing::warn!(path, "raft request refused: {why}");
+        Box::new(refused(&why))
+    })?;
+    serde_json::from_slice(body).map_err(|e| {
+        let body = serde_json::json!({"code": "node.bad_body", "message": e.to_string()});
+        Box::new((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+    })
+}
+
+fn answer<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => ([("content-type", "application/json")], bytes).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn append(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+    match parse::<AppendEntriesRequest<TypeConfig>>(&s, &headers, "/raft/append", &body) {
+        Ok(rpc) => answer(&s.raft.append_entries(rpc).await),
+        Err(r) => *r,
+    }
+}
+
+async fn vote(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+    match parse::<VoteRequest<NodeId>>(&s, &headers, "/raft/vote", &body) {
+        Ok(rpc) => answer(&s.raft.vote(rpc).await),
+        Err(r) => *r,
+    }
+}
+
+async fn snapshot(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+    match parse::<InstallSnapshotRequest<TypeConfig>>(&s, &headers, "/raft/snapshot", &body) {
+        Ok(rpc) => answer(&s.raft.install_snapshot(rpc).await),
+        Err(r) => *r,
+    }
+}

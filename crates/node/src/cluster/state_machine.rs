@@ -1,0 +1,218 @@
+//! The replicated state machine: the chain itself. Applying a log entry
+//! verifies its block exactly as start-up replay does and stores it
+//! ([`apply_block`]); a block that does not verify halts this node rather
+//! than letting it diverge. A snapshot is the chain's blocks up to the
+//! applied point: a node installing one verifies every block it lacks.
+
+use std::io::Cursor;
+
+use govchain_ledger::block::Block;
+use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{EntryPayload, LogId, RaftSnapshotBuilder, StorageError, StoredMembership};
+use serde::{Deserialize, Serialize};
+
+use super::log_store::{se as sm_error, RaftDb};
+use super::{Applied, NodeId, TypeConfig};
+use crate::api::Shared;
+use crate::error::NodeError;
+
+type Membership = StoredMembership<NodeId, openraft::BasicNode>;
+
+fn lock(core: &Shared) -> Result<std::sync::MutexGuard<'_, crate::Core>, NodeError> {
+    core.lock()
+        .map_err(|_| NodeError::Storage("node state lock poisoned".into()))
+}
+
+/// Applies one replicated block to `core`: checks that it follows the head,
+/// verifies it (unless this node proposed it), stores it and makes it the
+/// head. `Ok(None)`: skipped, as on every node (it did not follow the head).
+/// A block that does not verify halts the node (`node.diverged`).
+pub async fn apply_block(core: &Shared, block: Block) -> Result<Option<u64>, NodeError> {
+    let job = lock(core)?.begin_apply(block)?;
+    let Some(job) = job else { return Ok(None) };
+    let ran = tokio::task::spawn_blocking(move || job.run())
+        .await
+        .map_err(|e| NodeError::Storage(format!("apply task: {e}")))?;
+    let mut c = lock(core)?;
+    match ran {
+        Ok(sealed) => c.finish_block(sealed),
+        Err(e) => {
+            if matches!(e, NodeError::Diverged(_)) {
+                tracing::error!("HALTING: {e}");
+                c.halt(e.to_string());
+            }
+            Err(e)
+        }
+    }
+}
+
+/// What the state machine records after each batch of entries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AppliedPoint {
+    log_id: Option<LogId<NodeId>>,
+    membership: Membership,
+}
+
+#[derive(Debug)]
+pub struct StateMachine {
+    core: Shared,
+    db: RaftDb,
+    applied: AppliedPoint,
+}
+
+impl StateMachine {
+    pub fn new(core: Shared, db: RaftDb) -> Result<Self, NodeError> {
+        let applied = db
+            .get::<AppliedPoint>("applied")
+            .map_err(|e| NodeError::Storage(e.to_string()))?
+            .unwrap_or_default();
+        Ok(Self { core, db, applied })
+    }
+}
+
+/// Builds snapshots: the stored blocks up to the applied point.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    core: Shared,
+    applied: AppliedPoint,
+    /// The chain's height at `applied`.
+    height: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotData {
+    /// Stored wire JSON of blocks 0..=height.
+    blocks: Vec<Block>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let reads = lock(&self.core).map_err(|e| sm_error(&e))?.reads();
+        let (height, applied) = (self.height, self.applied.clone());
+        let json = tokio::task::spawn_blocking(move || {
+            let blocks = reads.blocks_json(0, height)?;
+            Ok::<_, NodeError>(format!("{{\"blocks\":[{}]}}", blocks.join(",")))
+        })
+        .await
+        .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
+        .map_err(|e| sm_error(&e))?;
+        let id = applied.log_id.map_or(0, |l| l.index);
+        Ok(Snapshot {
+            meta: SnapshotMeta {
+                last_log_id: applied.log_id,
+                last_membership: applied.membership,
+                snapshot_id: format!("{id}-{height}"),
+            },
+            snapshot: Box::new(Cursor::new(json.into_bytes())),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, Membership), StorageError<NodeId>> {
+        Ok((self.applied.log_id, self.applied.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = openraft::Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            let height = match entry.payload {
+                EntryPayload::Blank => None,
+                EntryPayload::Normal(block) => apply_block(&self.core, block)
+                    .await
+                    .map_err(|e| sm_error(&e))?,
+                EntryPayload::Membership(m) => {
+                    self.applied.membership = StoredMembership::new(Some(entry.log_id), m);
+                    None
+                }
+            };
+            self.applied.log_id = Some(entry.log_id);
+            out.push(Applied { height });
+        }
+        // Behind the stored blocks at worst: re-applying a stored block
+        // skips it.
+        self.db
+            .put("applied", &self.applied)
+            .map_err(|e| sm_error(&e))?;
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        // Entries are applied one batch at a time, so the head is the
+        // applied point's block.
+        let height = lock(&self.core).map_or(0, |c| c.height());
+        SnapshotBuilder {
+            core: self.core.clone(),
+            applied: self.applied.clone(),
+            height,
+        }
+    }
+
+    async fn begin_receiving_snapshot(
+        &mut self,
+    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, openraft::BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let data: SnapshotData = serde_json::from_slice(snapshot.get_ref())
+            .map_err(|e| sm_error(&NodeError::Cluster(format!("snapshot: {e}"))))?;
+        let head = lock(&self.core).map_err(|e| sm_error(&e))?.height();
+        for block in data.blocks {
+            let height = block.header.height;
+            if height <= head {
+                // Blocks this node has must be the same blocks.
+                let ours = lock(&self.core)
+                    .map_err(|e| sm_error(&e))?
+                    .reads()
+                    .block(height)
+                    .map_err(|e| sm_error(&e))?;
+                if ours.as_ref() != Some(&block) {
+                    let e = NodeError::Diverged(format!("snapshot block {height} differs"));
+                    tracing::error!("HALTING: {e}");
+                    if let Ok(mut c) = lock(&self.core) {
+                        c.halt(e.to_string());
+                    }
+                    return Err(sm_error(&e));
+                }
+                continue;
+            }
+            if apply_block(&self.core, block)
+                .await
+                .map_err(|e| sm_error(&e))?
+                .is_none()
+            {
+                let e = NodeError::Diverged(format!("snapshot block {height} does not follow"));
+                return Err(sm_error(&e));
+            }
+        }
+        self.applied = AppliedPoint {
+            log_id: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        };
+        self.db
+            .put("applied", &self.applied)
+            .map_err(|e| sm_error(&e))?;
+        Ok(())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        // Any applied point makes a valid snapshot; build one on demand.
+        let mut b = self.get_snapshot_builder().await;
+        b.build_snapshot().await.map(Some)
+    }
+}

@@ -1,0 +1,661 @@
+//! Consortium fault tests: three `govchain-node` processes on loopback
+//! replicate one chain with Raft. Each node reaches each other node through
+//! its own proxy (one per direction), which the test can cut to partition a
+//! node. Afterwards every node's database is re-opened — which re-verifies
+//! the whole chain — and the nodes' heights and state digests must agree.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::needless_range_loop,
+    clippy::format_push_string
+)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::ChainId;
+use govchain_node::{Core, Limits};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+
+const BIN: &str = env!("CARGO_BIN_EXE_govchain-node");
+const DEPTS: [&str; 3] = ["d1", "d2", "d3"];
+const CHAIN: &str = "cluster-test";
+
+/// A TCP proxy that can be cut: new connections are dropped and open ones
+/// closed while it is blocked.
+struct Proxy {
+    addr: SocketAddr,
+    blocked: tokio::sync::watch::Sender<bool>,
+}
+
+async fn proxy(to: SocketAddr) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (blocked, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let mut rx = rx.clone();
+            tokio::spawn(async move {
+                if *rx.borrow() {
+                    return;
+                }
+                let Ok(mut out) = TcpStream::connect(to).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut out) => {}
+                    _ = rx.wait_for(|b| *b) => {}
+                }
+            });
+        }
+    });
+    Proxy { addr, blocked }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Three voters (`DEPTS`) and, optionally, an auditor's read-only learner
+/// (node 3).
+struct Consortium {
+    dir: PathBuf,
+    ports: Vec<u16>,
+    /// `links[(i, j)]`: how node i reaches node j.
+    links: HashMap<(usize, usize), Proxy>,
+    children: Vec<Option<Child>>,
+}
+
+/// Node `i`'s department (voters) or `auditor` (the learner).
+fn label(i: usize) -> &'static str {
+    DEPTS.get(i).copied().unwrap_or("auditor")
+}
+
+impl Consortium {
+    /// `snapshot_every`: log entries between snapshots (and compactions).
+    async fn new(name: &str, snapshot_every: u64, learner: bool) -> Self {
+        let n = if learner { 4 } else { 3 };
+        let dir = std::env::temp_dir().join(format!("govchain-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let chain: ChainId = CHAIN.parse().unwrap();
+        let block0 = support::genesis(&chain, "o", &DEPTS, govchain_node::api::now().unix_millis());
+        std::fs::write(
+            dir.join("block0.json"),
+            serde_json::to_vec(&block0).unwrap(),
+        )
+        .unwrap();
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let mut links = HashMap::new();
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    let to: SocketAddr = format!("127.0.0.1:{}", ports[j]).parse().unwrap();
+                    links.insert((i, j), proxy(to).await);
+                }
+            }
+        }
+        for i in 0..n {
+            let d = label(i);
+            let key = support::key(&format!("node-{d}"));
+            let key_file = dir.join(format!("{d}.key"));
+            std::fs::write(&key_file, hex::encode(*key.to_seed())).unwrap();
+            let out = Command::new(BIN)
+                .args(["init", "--from-block"])
+                .arg(dir.join("block0.json"))
+                .arg("--data-dir")
+                .arg(dir.join(d))
+                .arg("--node-key")
+                .arg(&key_file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut toml = format!(
+                "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\n"
+            );
+            for j in 0..n {
+                let dj = label(j);
+                let url = if i == j {
+                    format!("http://127.0.0.1:{}", ports[j])
+                } else {
+                    format!("http://{}", links[&(i, j)].addr)
+                };
+                let role = if j < 3 {
+                    format!("department = \"{dj}\"")
+                } else {
+                    "learner = true".to_owned()
+                };
+                toml += &format!(
+                    "[[members]]\nid = {}\nurl = \"{url}\"\nname = \"node-{dj}\"\n{role}\n",
+                    j + 1
+                );
+            }
+            std::fs::write(dir.join(format!("cluster-{d}.toml")), toml).unwrap();
+        }
+        let mut c = Self {
+            dir,
+            ports,
+            links,
+            children: (0..n).map(|_| None).collect(),
+        };
+        for i in 0..n {
+            c.start(i);
+        }
+        c
+    }
+
+    fn url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.ports[i])
+    }
+
+    /// The voters' URLs.
+    fn urls(&self) -> Vec<String> {
+        (0..3).map(|i| self.url(i)).collect()
+    }
+
+    fn command(&self, i: usize) -> Command {
+        let d = label(i);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{d}.log")))
+            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", "--listen", &format!("127.0.0.1:{}", self.ports[i])])
+            .args([
+                "--name",
+                &format!("node-{d}"),
+                "--block-ms",
+                "20",
+                "--rate-limit",
+                "0",
+            ])
+            .arg("--data-dir")
+            .arg(self.dir.join(d))
+            .arg("--node-key")
+            .arg(self.dir.join(format!("{d}.key")))
+            .arg("--cluster")
+            .arg(self.dir.join(format!("cluster-{d}.toml")))
+            .args(["--node-id", &(i + 1).to_string()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        cmd
+    }
+
+    fn start(&mut self, i: usize) {
+        let mut child = self.command(i).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening on"), "node {i}: {line:?}");
+        self.children[i] = Some(child);
+    }
+
+    /// SIGKILL.
+    fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Cuts (or heals) every link to and from node `i`.
+    fn partition(&self, i: usize, cut: bool) {
+        for ((a, b), p) in &self.links {
+            if *a == i || *b == i {
+                p.blocked.send_replace(cut);
+            }
+        }
+    }
+
+    async fn leader(&self) -> Option<usize> {
+        for i in 0..3 {
+            if self.children[i].is_some() {
+                if let Some(h) = health(&self.url(i)).await {
+                    if h["role"] == "leader" {
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    async fn wait_leader(&self, within: Duration) -> usize {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(l) = self.leader().await {
+                return l;
+            }
+            assert!(Instant::now() < until, "no leader within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the running nodes report the same height and head.
+    async fn wait_converged(&self, within: Duration) -> u64 {
+        let until = Instant::now() + within;
+        loop {
+            let mut heads = Vec::new();
+            for i in (0..self.children.len()).filter(|&i| self.children[i].is_some()) {
+                heads.push(head(&self.url(i)).await);
+            }
+            if heads.iter().all(|h| h.is_some() && *h == heads[0]) {
+                return heads[0].as_ref().unwrap().0;
+            }
+            assert!(Instant::now() < until, "nodes did not converge: {heads:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops every node and re-opens each database (start-up re-verifies
+    /// every block); all heights and state digests must be equal.
+    fn verify_all(&mut self) -> u64 {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+        let mut seen = Vec::new();
+        for d in (0..self.children.len()).map(label) {
+            let core = Core::open(
+                &self.dir.join(d).join("chain.sqlite"),
+                support::key(&format!("node-{d}")),
+                "check",
+                None,
+                Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{d}'s chain does not verify: {e}"));
+            seen.push((core.height(), core.state().digest().unwrap()));
+        }
+        assert!(seen.iter().all(|s| *s == seen[0]), "{seen:?}");
+        seen[0].0
+    }
+}
+
+impl Drop for Consortium {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().flatten() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+}
+
+async fn health(url: &str) -> Option<Value> {
+    http()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
+/// Height and head block hash.
+async fn head(url: &str) -> Option<(u64, String)> {
+    let h = health(url).await?;
+    let height = h["height"].as_u64()?;
+    let block: Value = http()
+        .get(format!("{url}/v1/blocks/{height}"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some((height, block["header"]["log_root"].as_str()?.to_owned()))
+}
+
+async fn tx_status(url: &str, id: &str) -> Option<String> {
+    let v: Value = http()
+        .get(format!("{url}/v1/tx/{id}"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    v["status"].as_str().map(str::to_owned)
+}
+
+/// `n` official registrations by department `d`'s admin from `seq`.
+fn registrations(d: &str, seq: u64, n: u64) -> Vec<Envelope> {
+    let admin = support::key(&format!("{d}-admin"));
+    let chain: ChainId = CHAIN.parse().unwrap();
+    (seq..seq + n)
+        .map(|s| {
+            let k = support::key(&format!("official-{d}-{s}"));
+            support::tx(
+                &chain,
+                &admin,
+                s,
+                "official.register",
+                json!({"department": d, "name": format!("o-{d}-{s}"), "public_key": k.public_key()}),
+                govchain_node::api::now().unix_millis(),
+            )
+        })
+        .collect()
+}
+
+fn ids(envs: &[Envelope]) -> Vec<String> {
+    envs.iter().map(|e| e.id().unwrap().to_hex()).collect()
+}
+
+/// Submits `envs` (one signer, consecutive sequence numbers) through any
+/// node that answers — as a client with several node URLs fails over — and
+/// resubmits until the last one is committed (then all are). Returns
+/// whether that happened within `within`.
+async fn commit(urls: &[String], envs: &[Envelope], within: Duration) -> bool {
+    let body = serde_json::to_vec(envs).unwrap();
+    let last = ids(envs).pop().unwrap();
+    let until = Instant::now() + within;
+    let mut k = 0;
+    while Instant::now() < until {
+        let url = &urls[k % urls.len()];
+        k += 1;
+        let sent = http()
+            .post(format!("{url}/v1/txs"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        if !sent.is_ok_and(|r| r.status().is_success()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let polled_until = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < polled_until {
+            if tx_status(url, &last).await.as_deref() == Some("committed") {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    false
+}
+
+/// Keeps each department's admin registering officials, 40 at a time,
+/// until `stop`; returns the ids acknowledged as committed.
+fn load(urls: Vec<String>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (i, d) in DEPTS.iter().enumerate() {
+            let (urls, stop, acked) = (urls.clone(), stop.clone(), acked.clone());
+            // The first department's admin signed the genesis (seq 1).
+            let mut seq = if i == 0 { 2 } else { 1 };
+            tasks.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let envs = registrations(d, seq, 40);
+                    // Start from a different node each time.
+                    let mut order = urls.clone();
+                    order.rotate_left((usize::try_from(seq / 40).unwrap() + i) % urls.len());
+                    assert!(
+                        commit(&order, &envs, Duration::from_secs(30)).await,
+                        "{d}: batch from seq {seq} not committed within 30 s"
+                    );
+                    acked.lock().unwrap().extend(ids(&envs));
+                    seq += 40;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let out = acked.lock().unwrap().clone();
+        out
+    })
+}
+
+async fn all_committed_everywhere(c: &Consortium, acked: &[String]) {
+    for i in 0..3 {
+        for id in acked {
+            assert_eq!(
+                tx_status(&c.url(i), id).await.as_deref(),
+                Some("committed"),
+                "node {i} lacks acknowledged transaction {id}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_killed_under_load_fails_over_and_catches_up() {
+    let mut c = Consortium::new("failover", 6, false).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(c.urls(), stop.clone());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = c.wait_converged(Duration::from_secs(10)).await;
+    assert!(before > 0, "the load committed nothing");
+
+    c.kill(leader);
+    let killed = Instant::now();
+    let next = c.wait_leader(Duration::from_secs(10)).await;
+    let failover = killed.elapsed();
+    assert_ne!(next, leader);
+    assert!(
+        failover < Duration::from_secs(5),
+        "new leader after {failover:?}"
+    );
+    eprintln!("new leader after {failover:?}");
+
+    // The load goes on through the survivors, then the old leader returns.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.start(leader);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::SeqCst);
+    let acked = running.await.unwrap();
+    let height = c.wait_converged(Duration::from_secs(20)).await;
+    assert!(height > before, "nothing committed after the failover");
+    all_committed_everywhere(&c, &acked).await;
+    assert_eq!(c.verify_all(), height);
+    eprintln!("{} acknowledged transactions, height {height}", acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_follower_cannot_commit_and_converges_after_heal() {
+    let mut c = Consortium::new("partition", 1000, true).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let urls = c.urls();
+    assert!(commit(&urls, &registrations("d1", 2, 10), Duration::from_secs(20)).await);
+    let f = (leader + 1) % 3;
+    c.wait_converged(Duration::from_secs(10)).await;
+    let cut_at = head(&c.url(f)).await.unwrap();
+
+    c.partition(f, true);
+    // Longer than an election timeout: the follower has lost the leader.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let refused = http()
+        .post(format!("{}/v1/txs", c.url(f)))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&registrations("d3", 1, 5)).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let code = refused.status().as_u16();
+    let body: Value = refused.json().await.unwrap();
+    assert!(code == 503 || code == 502, "{code} {body}");
+    // The majority goes on committing.
+    let majority: Vec<String> = (0..3).filter(|&i| i != f).map(|i| c.url(i)).collect();
+    assert!(
+        commit(
+            &majority,
+            &registrations("d2", 1, 20),
+            Duration::from_secs(20)
+        )
+        .await
+    );
+    assert_eq!(
+        head(&c.url(f)).await.unwrap(),
+        cut_at,
+        "the partitioned node moved"
+    );
+    assert!(head(&majority[0]).await.unwrap().0 > cut_at.0);
+
+    // The auditor's learner follows the majority; it never counted.
+    let auditor = head(&c.url(3)).await.unwrap();
+    assert_eq!(auditor, head(&majority[0]).await.unwrap());
+    assert_eq!(health(&c.url(3)).await.unwrap()["role"], "follower");
+
+    c.partition(f, false);
+    let height = c.wait_converged(Duration::from_secs(20)).await;
+    assert!(commit(&urls, &registrations("d3", 1, 5), Duration::from_secs(20)).await);
+    let after = c.wait_converged(Duration::from_secs(10)).await;
+    assert!(after > height);
+    assert_eq!(c.verify_all(), after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
+    let mut c = Consortium::new("tamper", 1000, false).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let urls = c.urls();
+    assert!(commit(&urls, &registrations("d1", 2, 10), Duration::from_secs(20)).await);
+    c.wait_converged(Duration::from_secs(10)).await;
+
+    // A stranger's Raft requests are refused: no signature, a non-member's
+    // signature, a member's signature over other bytes.
+    let leader_url = c.url(leader);
+    let vote = json!({"vote": {"leader_id": {"term": 99, "node_id": 7}, "committed": false}, "last_log_id": null});
+    let stranger = SecretKey::from_seed(&zeroize::Zeroizing::new([7u8; 32]));
+    let signed_by = |k: &SecretKey, from: u64, body: &[u8]| {
+        let ms = govchain_node::api::now().unix_millis();
+        let msg = format!(
+            "govchain-raft/v1\n{CHAIN}\n{from}\n{}\n/raft/vote\n{ms}\n{}",
+            leader + 1,
+            govchain_ledger::types::Hash32::sha256(body).to_hex()
+        );
+        format!(
+            "{from} {} {ms} {}",
+            leader + 1,
+            k.sign_raw(msg.as_bytes()).to_hex()
+        )
+    };
+    let body = serde_json::to_vec(&vote).unwrap();
+    let member = support::key(&format!("node-{}", DEPTS[(leader + 1) % 3]));
+    let member_id = ((leader + 1) % 3 + 1) as u64;
+    for header in [
+        None,
+        Some(signed_by(&stranger, 7, &body)),
+        Some(signed_by(&stranger, member_id, &body)),
+        Some(signed_by(&member, member_id, b"other bytes")),
+    ] {
+        let mut req = http()
+            .post(format!("{leader_url}/raft/vote"))
+            .body(body.clone());
+        if let Some(h) = header {
+            req = req.header("govchain-raft-auth", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "node.unauthorized_peer");
+    }
+    assert_eq!(
+        c.leader().await,
+        Some(leader),
+        "a refused vote changed the leader"
+    );
+
+    // A follower's database is tampered with while it is down: it refuses
+    // to start, and the others go on.
+    let f = (leader + 1) % 3;
+    c.kill(f);
+    let db = c.dir.join(label(f)).join("chain.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE blocks SET block = replace(block, '\"o-d1-5\"', '\"o-d1-X\"') WHERE height > 0",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let out = c.command(f).output().unwrap();
+    assert!(!out.status.success());
+    let log = std::fs::read_to_string(c.dir.join(format!("{}.log", label(f)))).unwrap();
+    assert!(log.contains("node.corrupt"), "{log}");
+    let majority: Vec<String> = (0..3).filter(|&i| i != f).map(|i| c.url(i)).collect();
+    assert!(
+        commit(
+            &majority,
+            &registrations("d2", 1, 10),
+            Duration::from_secs(20)
+        )
+        .await
+    );
+}
+
+#[test]
+fn a_cluster_file_must_match_the_chain() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cluster-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = CHAIN.parse().unwrap();
+    let block0 = support::genesis(&chain, "o", &DEPTS, 1_700_000_000_000);
+    let core = Core::open(
+        &dir.join("chain.sqlite"),
+        support::key("node-d1"),
+        "n",
+        Some(&block0),
+        Limits::default(),
+    )
+    .unwrap();
+    let shared = Arc::new(Mutex::new(core));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let member = |id: u64, dept: &str| {
+        format!("[[members]]\nid = {id}\nurl = \"http://127.0.0.1:1\"\nname = \"n{id}\"\ndepartment = \"{dept}\"\n")
+    };
+    let cases = [
+        (member(1, "d2") + &member(2, "d1"), "is not department"),
+        (member(1, "d1") + &member(2, "nowhere"), "no department"),
+        (member(1, "d1") + &member(1, "d2"), "appears twice"),
+        (member(2, "d2"), "not a member"),
+    ];
+    for (text, expect) in cases {
+        let file: govchain_node::cluster::ClusterFile = toml::from_str(&text).unwrap();
+        let key = shared.lock().unwrap().node_key();
+        let err = rt
+            .block_on(govchain_node::cluster::Cluster::start(
+                shared.clone(),
+                &dir,
+                key,
+                1,
+                file,
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains(expect), "{err}");
+        assert_eq!(govchain_ledger::ErrorCode::code(&err), "node.config");
+    }
+}
