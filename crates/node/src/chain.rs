@@ -10,8 +10,8 @@ use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{PublicKey, SecretKey};
 use govchain_ledger::merkle::{self, Frontier, MerkleTree};
 use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, ALG_COSIGNATURE_V1};
-use govchain_ledger::state::{SigCheck, State};
-use govchain_ledger::tx::{Envelope, Prepared};
+use govchain_ledger::state::{signature_batch, State};
+use govchain_ledger::tx::{Envelope, Prepared, TxDigests};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
 
@@ -244,12 +244,11 @@ impl Core {
         let mut state = State::new();
         let mut tree = MerkleTree::new();
         for b in blocks {
-            state = verify_block(&state, &mut cursor, b)?;
-            for leaf in govchain_ledger::block::tx_leaf_hashes(&b.txs)
-                .map_err(|e| NodeError::Corrupt(format!("block {}: {e}", b.header.height)))?
-            {
-                tree.push_hash(leaf);
+            let (next, digests) = verify_block_digests(&state, &mut cursor, b)?;
+            for d in &digests {
+                tree.push_hash(d.leaf_hash);
             }
+            state = next;
         }
         Ok((state, tree, cursor))
     }
@@ -920,25 +919,26 @@ impl ApplyJob {
                 }),
             });
         }
-        let diverged = |e: NodeError| NodeError::Diverged(e.to_string());
-        let next = verify_block(&state, &mut cursor, &block).map_err(diverged)?;
+        let (next, digests) = verify_block_digests(&state, &mut cursor, &block)
+            .map_err(|e| NodeError::Diverged(e.to_string()))?;
+        let ids: Vec<Hash32> = digests.iter().map(|d| d.id).collect();
+        let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+        let (height, time) = (block.header.height, block.header.time);
         let txs = block
             .txs
-            .iter()
-            .map(|e| {
-                e.clone().prepare().map(|p| Prepared {
-                    msg: Vec::new(),
-                    ..p
-                })
+            .into_iter()
+            .zip(digests)
+            .map(|(env, d)| Prepared {
+                env,
+                id: d.id,
+                msg: Vec::new(),
+                leaf_hash: d.leaf_hash,
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| NodeError::Diverged(e.to_string()))?;
-        let ids: Vec<Hash32> = txs.iter().map(|t| t.id).collect();
-        let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+            .collect();
         Ok(Sealed {
             open: OpenBlock {
-                height: block.header.height,
-                time: block.header.time,
+                height,
+                time,
                 state: next.clone(),
                 txs,
             },
@@ -960,15 +960,46 @@ pub fn verify_block(
     cursor: &mut ChainCursor,
     b: &Block,
 ) -> Result<State, NodeError> {
+    verify_block_digests(state, cursor, b).map(|(next, _)| next)
+}
+
+/// [`verify_block`], also returning each transaction's digests (computed
+/// once: ids, signed messages, leaf hashes).
+fn verify_block_digests(
+    state: &State,
+    cursor: &mut ChainCursor,
+    b: &Block,
+) -> Result<(State, Vec<TxDigests>), NodeError> {
     let height = b.header.height;
     let corrupt = |what: String| NodeError::Corrupt(format!("block {height}: {what}"));
+    let digests = b
+        .txs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.digests()
+                .map_err(|x| corrupt(format!("transaction {i}: {x}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = state.block_keys(b);
+    let items = signature_batch(b, &digests, &keys);
+    let batch: Vec<_> = items.iter().map(|(_, item)| *item).collect();
+    if govchain_ledger::crypto::verify_batch(&batch).is_err() {
+        let bad = items
+            .iter()
+            .find(|(_, item)| item.key.verify(item.msg, item.sig).is_err())
+            .map_or(0, |(i, _)| *i);
+        return Err(corrupt(format!("transaction {bad}: bad signature")));
+    }
+    let verified: Vec<bool> = keys.iter().map(Option::is_some).collect();
     let next = state
-        .apply_block(b, SigCheck::Verify)
+        .apply_block_prepared(b, &digests, &verified)
         .map_err(|(i, r)| corrupt(format!("transaction {i}: {} ({})", r, r.code())))?;
+    let leaves: Vec<Hash32> = digests.iter().map(|d| d.leaf_hash).collect();
     // The genesis block's proposer is one of the nodes it creates.
     let keys = if height == 0 { &next } else { state };
     cursor
-        .verify_next(b, |id| keys.node_key(id))
+        .verify_next_with_leaves(b, &leaves, |id| keys.node_key(id))
         .map_err(|e| corrupt(e.to_string()))?;
     let digest = next.digest().map_err(|e| corrupt(e.to_string()))?;
     if digest != b.header.state_digest {
@@ -976,7 +1007,7 @@ pub fn verify_block(
             "state digest does not match the rules' result".into(),
         ));
     }
-    Ok(next)
+    Ok((next, digests))
 }
 
 /// Batch-verifies signatures without holding the node's lock: `keys[i]` from

@@ -1,6 +1,7 @@
-//! `govchain-node bench`: a load test of a real node over loopback HTTP.
+//! `govchain-node bench`: a load test of a real node — or of a consortium of
+//! `nodes` Raft members ([`crate::cluster`]) — over loopback HTTP.
 //!
-//! Starts a node in-process on a temporary database, registers officials,
+//! Starts the node(s) in-process on temporary databases, registers officials,
 //! pre-signs `txs` transactions (`access.record`, spread over the officials),
 //! measures the raw batch-verification rate of exactly those signatures,
 //! then submits them in batches and reports committed tx/s and
@@ -34,10 +35,14 @@ use crate::{api, Core, Limits};
 #[derive(Debug, Clone)]
 pub struct Report {
     pub txs: usize,
+    /// 1: a standalone node; more: a Raft cluster, load sent to its leader.
+    pub nodes: usize,
     pub raw_verify_per_sec: f64,
     /// Admission and block production in-process, without HTTP.
     pub direct_per_sec: f64,
     pub committed_per_sec: f64,
+    /// The offered load, if the submissions were paced.
+    pub offered_per_sec: Option<f64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -71,13 +76,29 @@ fn tx(
     .map_err(|e| NodeError::bad(&e))
 }
 
-/// A node database with genesis and `people` registered as officials.
-fn setup(db: &std::path::Path, chain: &ChainId, people: &[SecretKey]) -> Result<Core, NodeError> {
-    let (node, admin) = (key("bench node"), key("bench admin"));
+/// Node `i`'s key; node `i` is department `d{i}`'s.
+fn node_key(i: usize) -> SecretKey {
+    key(&format!("bench node {i}"))
+}
+
+/// A node database with genesis (`nodes` departments; the officials are
+/// `d0`'s) and `people` registered as officials.
+fn setup(
+    db: &std::path::Path,
+    chain: &ChainId,
+    people: &[SecretKey],
+    nodes: usize,
+) -> Result<Core, NodeError> {
+    let (node, admin) = (node_key(0), key("bench admin"));
+    let departments: Vec<Value> = (0..nodes.max(1))
+        .map(|i| {
+            let admin = if i == 0 { admin.public_key() } else { key(&format!("bench admin {i}")).public_key() };
+            json!({"id": format!("d{i}"), "name": format!("d{i}"), "node_key": node_key(i).public_key(),
+                   "admin_threshold": 1, "admins": [{"name": "admin", "public_key": admin}]})
+        })
+        .collect();
     let genesis: Genesis = serde_json::from_value(json!({
-        "origin": "govchain.example/bench", "consortium_threshold": 1,
-        "departments": [{"id": "d", "name": "d", "node_key": node.public_key(), "admin_threshold": 1,
-                         "admins": [{"name": "admin", "public_key": admin.public_key()}]}]}))
+        "origin": "govchain.example/bench", "consortium_threshold": 1, "departments": departments}))
     .map_err(err)?;
     let block = crate::genesis_block(chain, &genesis, &admin, &node, api::now())?;
     // One client drives the whole load (and polls /healthz every
@@ -93,7 +114,7 @@ fn setup(db: &std::path::Path, chain: &ChainId, people: &[SecretKey]) -> Result<
             &admin,
             i as u64 + 2,
             "official.register",
-            json!({"department": "d", "name": format!("o{i}"), "public_key": p.public_key()}),
+            json!({"department": "d0", "name": format!("o{i}"), "public_key": p.public_key()}),
         )?;
         core.submit(reg, api::now())?;
     }
@@ -124,12 +145,118 @@ fn direct_rate(mut core: Core, envs: &[Envelope], batch: usize) -> Result<f64, N
     Ok(envs.len() as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Runs the load test; `block_ms` is the node's block interval.
+type Server = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), NodeError>>,
+);
+
+/// Serves `core` (its database in `dir/node0`) and, for a cluster, copies
+/// of it as nodes 1.. of a Raft cluster on loopback. Returns the URL to load
+/// (the leader's) and the servers.
+async fn serve(
+    dir: &std::path::Path,
+    core: Core,
+    nodes: usize,
+    interval: Duration,
+) -> Result<(String, Vec<Server>), NodeError> {
+    let mut listeners = Vec::new();
+    for _ in 0..nodes.max(1) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(err)?;
+        let url = format!("http://{}", l.local_addr().map_err(err)?);
+        listeners.push((l, url));
+    }
+    let mut servers = Vec::new();
+    if nodes <= 1 {
+        let (listener, url) = listeners.pop().ok_or_else(|| err("no listener"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = Arc::new(Mutex::new(core));
+        let handle = tokio::spawn(crate::run(listener, shared, interval, async {
+            let _ = stopped.await;
+        }));
+        servers.push((stop, handle));
+        return Ok((url, servers));
+    }
+    let limits = core.limits().clone();
+    // Closing the only connections checkpoints the WAL into the file.
+    drop(core);
+    for i in 1..nodes {
+        std::fs::create_dir_all(dir.join(format!("node{i}"))).map_err(err)?;
+        std::fs::copy(
+            dir.join("node0/chain.sqlite"),
+            dir.join(format!("node{i}/chain.sqlite")),
+        )
+        .map_err(err)?;
+    }
+    let members: Vec<crate::cluster::Member> = listeners
+        .iter()
+        .enumerate()
+        .map(|(i, (_, url))| crate::cluster::Member {
+            id: i as u64 + 1,
+            url: url.clone(),
+            name: format!("bench.node{i}"),
+            department: Some(format!("d{i}")),
+            learner: false,
+        })
+        .collect();
+    let urls: Vec<String> = listeners.iter().map(|(_, u)| u.clone()).collect();
+    for (i, (listener, _)) in listeners.into_iter().enumerate() {
+        let data = dir.join(format!("node{i}"));
+        let core = Core::open(
+            &data.join("chain.sqlite"),
+            node_key(i),
+            &format!("bench.node{i}"),
+            None,
+            limits.clone(),
+        )?;
+        let shared = Arc::new(Mutex::new(core));
+        let file = crate::cluster::ClusterFile {
+            heartbeat_ms: 100,
+            election_timeout_ms: 1000,
+            snapshot_every: 1000,
+            members: members.clone(),
+        };
+        let key = Arc::new(node_key(i));
+        let member =
+            crate::cluster::Cluster::start(shared.clone(), &data, key, i as u64 + 1, file).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(crate::cluster::run(
+            listener,
+            shared,
+            member,
+            interval,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        servers.push((stop, handle));
+    }
+    let client = reqwest::Client::new();
+    for _ in 0..1000 {
+        for url in &urls {
+            let h: Value = match client.get(format!("{url}/healthz")).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            if h["role"] == "leader" {
+                return Ok((url.clone(), servers));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(err("no leader was elected within 20 s"))
+}
+
+/// Runs the load test; `block_ms` is the block interval; `nodes` > 1 runs
+/// a Raft cluster of that many nodes and loads its leader.
 pub async fn run(
     txs: usize,
     batch: usize,
     concurrency: usize,
     block_ms: u64,
+    nodes: usize,
+    rate: Option<f64>,
 ) -> Result<Report, NodeError> {
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
@@ -139,7 +266,8 @@ pub async fn run(
     let people: Vec<SecretKey> = (0..officials)
         .map(|i| key(&format!("official {i}")))
         .collect();
-    let core = setup(&dir.join("http.sqlite"), &chain, &people)?;
+    std::fs::create_dir_all(dir.join("node0")).map_err(err)?;
+    let core = setup(&dir.join("node0/chain.sqlite"), &chain, &people, nodes)?;
 
     // Pre-sign the load.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
@@ -177,26 +305,13 @@ pub async fn run(
     }
     let raw_verify_per_sec = txs as f64 / started.elapsed().as_secs_f64();
     let direct_per_sec = direct_rate(
-        setup(&dir.join("direct.sqlite"), &chain, &people)?,
+        setup(&dir.join("direct.sqlite"), &chain, &people, 1)?,
         &envs,
         batch.max(1),
     )?;
 
     let base = core.log_size();
-    let shared = Arc::new(Mutex::new(core));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(err)?;
-    let url = format!("http://{}", listener.local_addr().map_err(err)?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::run(
-        listener,
-        shared,
-        Duration::from_millis(block_ms),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let (url, servers) = serve(&dir, core, nodes, Duration::from_millis(block_ms)).await?;
     let client = reqwest::Client::new();
 
     // Watch the log grow: (time, log_size) samples.
@@ -225,11 +340,16 @@ pub async fn run(
     // admitted in sequence order.
     let t0 = Instant::now();
     let batch = batch.max(1);
-    let sent = futures_util::stream::iter(envs.chunks(batch).map(|chunk| {
+    let sent = futures_util::stream::iter(envs.chunks(batch).enumerate().map(|(k, chunk)| {
         let client = client.clone();
         let url = url.clone();
         async move {
             let body = serde_json::to_vec(chunk).map_err(err)?;
+            // An offered load: batch k leaves at k × batch / rate.
+            if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                let due = t0 + Duration::from_secs_f64((k * batch) as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+            }
             let now = Instant::now();
             let r = client
                 .post(format!("{url}/v1/txs"))
@@ -256,8 +376,14 @@ pub async fn run(
         sent_at.extend(std::iter::repeat_n(now, n));
     }
     let samples = watcher.await.map_err(err)?;
-    let _ = stop.send(());
-    server.await.map_err(err)??;
+    let mut handles = Vec::new();
+    for (stop, handle) in servers {
+        let _ = stop.send(());
+        handles.push(handle);
+    }
+    for handle in handles {
+        handle.await.map_err(err)??;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     let commit_time = |i: usize| {
@@ -278,9 +404,11 @@ pub async fn run(
     let finished = samples.last().map_or(t0, |(t, _)| *t);
     Ok(Report {
         txs,
+        nodes: nodes.max(1),
         raw_verify_per_sec,
         direct_per_sec,
         committed_per_sec: txs as f64 / finished.duration_since(t0).as_secs_f64(),
+        offered_per_sec: rate,
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
     })

@@ -119,6 +119,14 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 50)]
         block_ms: u64,
+        /// Run a Raft cluster of this many nodes on loopback and load its
+        /// leader (1: a standalone node).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Pace the submissions at this many transactions per second (an
+        /// offered load; default: as fast as the node admits them).
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Sign and submit an admin transaction.
     Admin {
@@ -300,7 +308,9 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             batch,
             concurrency,
             block_ms,
-        } => bench(txs, batch, concurrency, block_ms),
+            nodes,
+            rate,
+        } => bench(txs, batch, concurrency, block_ms, nodes, rate),
         Command::Witness {
             log,
             origin,
@@ -389,15 +399,25 @@ fn admin_tx(action: AdminAction) -> Result<(&'static str, Value), NodeError> {
 }
 
 /// Runs the load test and prints the figures.
-fn bench(txs: usize, batch: usize, concurrency: usize, block_ms: u64) -> Result<(), NodeError> {
+fn bench(
+    txs: usize,
+    batch: usize,
+    concurrency: usize,
+    block_ms: u64,
+    nodes: usize,
+    rate: Option<f64>,
+) -> Result<(), NodeError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     let r = rt.block_on(govchain_node::loadgen::run(
         txs,
         batch,
         concurrency,
         block_ms,
+        nodes,
+        rate,
     ))?;
     println!("transactions        {}", r.txs);
+    println!("nodes               {}", r.nodes);
     println!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec);
     println!(
         "node core, no HTTP  {:.0} tx/s ({:.2} x raw verify)",
@@ -409,6 +429,9 @@ fn bench(txs: usize, batch: usize, concurrency: usize, block_ms: u64) -> Result<
         r.committed_per_sec,
         r.committed_per_sec / r.raw_verify_per_sec
     );
+    if let Some(rate) = r.offered_per_sec {
+        println!("offered load        {rate:.0} tx/s");
+    }
     println!("submit->commit p50  {:.1} ms", r.p50_ms);
     println!("submit->commit p99  {:.1} ms", r.p99_ms);
     Ok(())
