@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint deny deny-advisories smoke e2e fuzz package bench fmt clean
+.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint deny deny-advisories smoke e2e fuzz package bench cluster fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
@@ -77,6 +77,11 @@ package: setup
 
 bench:
 	cargo bench $(CARGO_FLAGS) -p govchain-ledger --bench primitives
+
+## A three-department consortium on loopback (ports 7701-7703, Raft), until Ctrl-C.
+cluster:
+	cargo build $(CARGO_FLAGS) -p govchain-node
+	scripts/cluster.sh target/debug/govchain-node
 
 fmt:
 	cargo fmt --all
