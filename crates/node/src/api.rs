@@ -235,10 +235,11 @@ async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
         Role::Leader => ("leader", None),
         Role::Follower { leader_url } => ("follower", leader_url.clone()),
     };
+    let (voters, learners) = c.membership().cloned().unzip();
     Ok(Json(
         json!({"status": status, "error": error, "chain_id": c.chain_id().as_str(),
                "height": c.height(), "log_size": c.log_size(), "mempool": c.mempool_len(),
-               "role": role, "leader": leader}),
+               "role": role, "leader": leader, "voters": voters, "learners": learners}),
     ))
 }
 

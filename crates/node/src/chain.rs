@@ -169,6 +169,8 @@ pub struct Core {
     /// The block proposed to the cluster and not yet applied.
     proposed: Option<Proposal>,
     role: Role,
+    /// A cluster's voters and learners, as Raft last reported them.
+    membership: Option<(Vec<u64>, Vec<u64>)>,
     /// Why this node stopped (its copy disagrees with the cluster's).
     halted: Option<String>,
     limits: Limits,
@@ -226,6 +228,7 @@ impl Core {
             checkpoints: VecDeque::new(),
             proposed: None,
             role: Role::Standalone,
+            membership: None,
             halted: None,
             limits,
             metrics: Metrics::default(),
@@ -325,6 +328,15 @@ impl Core {
             self.abandon_pending();
         }
         self.role = role;
+    }
+
+    /// A cluster's voters and learners (node ids).
+    pub fn membership(&self) -> Option<&(Vec<u64>, Vec<u64>)> {
+        self.membership.as_ref()
+    }
+
+    pub fn set_membership(&mut self, voters: Vec<u64>, learners: Vec<u64>) {
+        self.membership = Some((voters, learners));
     }
 
     /// Why the node halted, if it did.

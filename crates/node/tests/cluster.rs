@@ -72,9 +72,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Three voters (`DEPTS`) and, optionally, an auditor's read-only learner
-/// (node 3).
+/// What runs as node 3, besides the three voters of `DEPTS`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fourth {
+    Nothing,
+    /// An auditor's read-only learner.
+    Auditor,
+    /// The node of a department `d4` that the chain does not have yet.
+    NewDepartment,
+}
+
 struct Consortium {
+    fourth: Fourth,
     dir: PathBuf,
     ports: Vec<u16>,
     /// `links[(i, j)]`: how node i reaches node j.
@@ -82,15 +91,19 @@ struct Consortium {
     children: Vec<Option<Child>>,
 }
 
-/// Node `i`'s department (voters) or `auditor` (the learner).
-fn label(i: usize) -> &'static str {
-    DEPTS.get(i).copied().unwrap_or("auditor")
+/// Node `i`'s department, or `auditor` for an auditor's learner.
+fn label(i: usize, fourth: Fourth) -> &'static str {
+    match (DEPTS.get(i), fourth) {
+        (Some(d), _) => d,
+        (None, Fourth::NewDepartment) => "d4",
+        (None, _) => "auditor",
+    }
 }
 
 impl Consortium {
     /// `snapshot_every`: log entries between snapshots (and compactions).
-    async fn new(name: &str, snapshot_every: u64, learner: bool) -> Self {
-        let n = if learner { 4 } else { 3 };
+    async fn new(name: &str, snapshot_every: u64, fourth: Fourth) -> Self {
+        let n = if fourth == Fourth::Nothing { 3 } else { 4 };
         let dir = std::env::temp_dir().join(format!("govchain-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -112,7 +125,7 @@ impl Consortium {
             }
         }
         for i in 0..n {
-            let d = label(i);
+            let d = label(i, fourth);
             let key = support::key(&format!("node-{d}"));
             let key_file = dir.join(format!("{d}.key"));
             std::fs::write(&key_file, hex::encode(*key.to_seed())).unwrap();
@@ -134,16 +147,16 @@ impl Consortium {
                 "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\n"
             );
             for j in 0..n {
-                let dj = label(j);
+                let dj = label(j, fourth);
                 let url = if i == j {
                     format!("http://127.0.0.1:{}", ports[j])
                 } else {
                     format!("http://{}", links[&(i, j)].addr)
                 };
-                let role = if j < 3 {
-                    format!("department = \"{dj}\"")
-                } else {
+                let role = if dj == "auditor" {
                     "learner = true".to_owned()
+                } else {
+                    format!("department = \"{dj}\"")
                 };
                 toml += &format!(
                     "[[members]]\nid = {}\nurl = \"{url}\"\nname = \"node-{dj}\"\n{role}\n",
@@ -153,6 +166,7 @@ impl Consortium {
             std::fs::write(dir.join(format!("cluster-{d}.toml")), toml).unwrap();
         }
         let mut c = Self {
+            fourth,
             dir,
             ports,
             links,
@@ -174,7 +188,7 @@ impl Consortium {
     }
 
     fn command(&self, i: usize) -> Command {
-        let d = label(i);
+        let d = label(i, self.fourth);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -277,7 +291,7 @@ impl Consortium {
             self.kill(i);
         }
         let mut seen = Vec::new();
-        for d in (0..self.children.len()).map(label) {
+        for d in (0..self.children.len()).map(|i| label(i, self.fourth)) {
             let core = Core::open(
                 &self.dir.join(d).join("chain.sqlite"),
                 support::key(&format!("node-{d}")),
@@ -450,7 +464,7 @@ async fn all_committed_everywhere(c: &Consortium, acked: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_killed_under_load_fails_over_and_catches_up() {
-    let mut c = Consortium::new("failover", 6, false).await;
+    let mut c = Consortium::new("failover", 6, Fourth::Nothing).await;
     let leader = c.wait_leader(Duration::from_secs(15)).await;
     let stop = Arc::new(AtomicBool::new(false));
     let running = load(c.urls(), stop.clone());
@@ -484,7 +498,7 @@ async fn leader_killed_under_load_fails_over_and_catches_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_follower_cannot_commit_and_converges_after_heal() {
-    let mut c = Consortium::new("partition", 1000, true).await;
+    let mut c = Consortium::new("partition", 1000, Fourth::Auditor).await;
     let leader = c.wait_leader(Duration::from_secs(15)).await;
     let urls = c.urls();
     assert!(commit(&urls, &registrations("d1", 2, 10), Duration::from_secs(20)).await);
@@ -523,8 +537,11 @@ async fn a_partitioned_follower_cannot_commit_and_converges_after_heal() {
     assert!(head(&majority[0]).await.unwrap().0 > cut_at.0);
 
     // The auditor's learner follows the majority; it never counted.
-    let auditor = head(&c.url(3)).await.unwrap();
-    assert_eq!(auditor, head(&majority[0]).await.unwrap());
+    let until = Instant::now() + Duration::from_secs(10);
+    while head(&c.url(3)).await != head(&majority[0]).await {
+        assert!(Instant::now() < until, "the auditor's node did not follow");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(health(&c.url(3)).await.unwrap()["role"], "follower");
 
     c.partition(f, false);
@@ -537,7 +554,7 @@ async fn a_partitioned_follower_cannot_commit_and_converges_after_heal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
-    let mut c = Consortium::new("tamper", 1000, false).await;
+    let mut c = Consortium::new("tamper", 1000, Fourth::Nothing).await;
     let leader = c.wait_leader(Duration::from_secs(15)).await;
     let urls = c.urls();
     assert!(commit(&urls, &registrations("d1", 2, 10), Duration::from_secs(20)).await);
@@ -591,7 +608,7 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
     // to start, and the others go on.
     let f = (leader + 1) % 3;
     c.kill(f);
-    let db = c.dir.join(label(f)).join("chain.sqlite");
+    let db = c.dir.join(label(f, c.fourth)).join("chain.sqlite");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let changed = conn
         .execute(
@@ -603,7 +620,7 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
     drop(conn);
     let out = c.command(f).output().unwrap();
     assert!(!out.status.success());
-    let log = std::fs::read_to_string(c.dir.join(format!("{}.log", label(f)))).unwrap();
+    let log = std::fs::read_to_string(c.dir.join(format!("{}.log", label(f, c.fourth)))).unwrap();
     assert!(log.contains("node.corrupt"), "{log}");
     let majority: Vec<String> = (0..3).filter(|&i| i != f).map(|i| c.url(i)).collect();
     assert!(
@@ -639,7 +656,10 @@ fn a_cluster_file_must_match_the_chain() {
     };
     let cases = [
         (member(1, "d2") + &member(2, "d1"), "is not department"),
-        (member(1, "d1") + &member(2, "nowhere"), "no department"),
+        (
+            member(1, "d1") + "[[members]]\nid = 2\nurl = \"http://127.0.0.1:1\"\nname = \"n2\"\n",
+            "needs a department",
+        ),
         (member(1, "d1") + &member(1, "d2"), "appears twice"),
         (member(2, "d2"), "not a member"),
     ];
@@ -658,4 +678,55 @@ fn a_cluster_file_must_match_the_chain() {
         assert!(err.to_string().contains(expect), "{err}");
         assert_eq!(govchain_ledger::ErrorCode::code(&err), "node.config");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_added_on_the_chain_joins_as_a_voter() {
+    let mut c = Consortium::new("join", 1000, Fourth::NewDepartment).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let h = health(&c.url(leader)).await.unwrap();
+    assert_eq!(h["voters"], json!([1, 2, 3]), "{h}");
+    // d4's node runs, but is nobody's member: it has only block 0.
+    assert_eq!(head(&c.url(3)).await.unwrap().0, 0);
+
+    // The consortium (threshold 1) adds department d4 with its node key.
+    let chain: ChainId = CHAIN.parse().unwrap();
+    let spec = json!({"id": "d4", "name": "d4", "node_key": support::key("node-d4").public_key(),
+                      "admins": [{"name": "admin", "public_key": support::key("d4-admin").public_key()}],
+                      "admin_threshold": 1});
+    let add = support::tx(
+        &chain,
+        &support::key("d1-admin"),
+        2,
+        "department.add",
+        spec,
+        govchain_node::api::now().unix_millis(),
+    );
+    let urls = c.urls();
+    assert!(commit(&urls, &[add], Duration::from_secs(20)).await);
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = health(&c.url(leader)).await.unwrap();
+        if h["voters"] == json!([1, 2, 3, 4]) {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "d4's node did not become a voter: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.wait_converged(Duration::from_secs(20)).await;
+
+    // Four voters need three: with one of the first three down, commits
+    // need d4's node.
+    let down = (leader + 1) % 3;
+    c.kill(down);
+    let mut live: Vec<String> = (0..4).filter(|&i| i != down).map(|i| c.url(i)).collect();
+    assert!(commit(&live, &registrations("d4", 1, 10), Duration::from_secs(20)).await);
+    live.rotate_left(1);
+    assert!(commit(&live, &registrations("d2", 1, 10), Duration::from_secs(20)).await);
+    c.start(down);
+    let height = c.wait_converged(Duration::from_secs(20)).await;
+    assert_eq!(c.verify_all(), height);
 }

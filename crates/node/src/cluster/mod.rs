@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use govchain_ledger::block::Block;
-use govchain_ledger::crypto::{PublicKey, SecretKey};
+use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::note::{NoteKey, ALG_ED25519};
 use govchain_ledger::ErrorCode as _;
 use openraft::BasicNode;
@@ -110,9 +110,10 @@ pub struct Cluster {
     pub raft: Raft,
     pub me: NodeId,
     members: Vec<Member>,
-    keys: Arc<HashMap<NodeId, PublicKey>>,
     auth: network::Auth,
     data_dir: PathBuf,
+    /// Members being added to the Raft membership.
+    joining: Arc<std::sync::Mutex<BTreeSet<NodeId>>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -153,23 +154,65 @@ impl Replicator for Cluster {
     }
 }
 
-fn department_key(core: &Shared, dept: &str) -> Result<PublicKey, NodeError> {
-    let c = core
-        .lock()
-        .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?;
-    c.state()
-        .departments
-        .values()
-        .find(|d| d.id.as_str() == dept)
-        .map(|d| d.node_key)
-        .ok_or_else(|| NodeError::Config(format!("cluster: no department {dept:?} in the chain")))
+/// Checks the members (ids unique, voters with a department, this node's
+/// key its department's, when the chain has it) and returns the voters'
+/// keys.
+fn peer_keys(
+    core: &Shared,
+    key: &SecretKey,
+    me: NodeId,
+    members: &[Member],
+) -> Result<network::PeerKeys, NodeError> {
+    let config_err = |m: String| NodeError::Config(format!("cluster: {m}"));
+    let mine = members
+        .iter()
+        .find(|m| m.id == me)
+        .ok_or_else(|| config_err(format!("node id {me} is not a member")))?;
+    let mut departments = HashMap::new();
+    let mut seen = BTreeSet::new();
+    for m in members {
+        if !seen.insert(m.id) {
+            return Err(config_err(format!("node id {} appears twice", m.id)));
+        }
+        if m.learner {
+            continue;
+        }
+        let dept = m.department.as_deref().ok_or_else(|| {
+            config_err(format!("voter {} needs a department (its node key)", m.id))
+        })?;
+        departments.insert(m.id, dept.to_owned());
+    }
+    let peers = network::PeerKeys {
+        core: core.clone(),
+        departments: Arc::new(departments),
+    };
+    for m in members.iter().filter(|m| !m.learner) {
+        if peers.key(m.id).is_none() {
+            tracing::warn!(
+                id = m.id,
+                department = m.department.as_deref().unwrap_or_default(),
+                "not a department of this chain (yet): the node joins once a department.add for it commits"
+            );
+        }
+    }
+    if let Some(own) = peers.key(me).filter(|_| !mine.learner) {
+        if own != key.public_key() {
+            return Err(config_err(format!(
+                "this node's key is not department {:?}'s node key",
+                mine.department.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(peers)
 }
 
 impl Cluster {
     /// Starts this node's Raft member (`raft.sqlite` in `data_dir`). Voters
     /// are the members with a department; their keys are the departments'
     /// node keys in the chain, and this node's key must be its own. The
-    /// lowest voter id creates the cluster the first time.
+    /// lowest voter id creates the cluster the first time, with the voters
+    /// whose departments the chain has; the others join when a
+    /// `department.add` for theirs commits.
     pub async fn start(
         core: Shared,
         data_dir: &Path,
@@ -177,43 +220,17 @@ impl Cluster {
         me: NodeId,
         file: ClusterFile,
     ) -> Result<Self, NodeError> {
-        let config_err = |m: String| NodeError::Config(format!("cluster: {m}"));
-        let mine = file
-            .members
-            .iter()
-            .find(|m| m.id == me)
-            .ok_or_else(|| config_err(format!("node id {me} is not a member")))?;
-        let mut keys = HashMap::new();
-        let mut seen = BTreeSet::new();
-        for m in &file.members {
-            if !seen.insert(m.id) {
-                return Err(config_err(format!("node id {} appears twice", m.id)));
-            }
-            if m.learner {
-                continue;
-            }
-            let dept = m.department.as_deref().ok_or_else(|| {
-                config_err(format!("voter {} needs a department (its node key)", m.id))
-            })?;
-            keys.insert(m.id, department_key(&core, dept)?);
-        }
-        if !mine.learner && keys.get(&me) != Some(&key.public_key()) {
-            return Err(config_err(format!(
-                "this node's key is not department {:?}'s node key",
-                mine.department.as_deref().unwrap_or_default()
-            )));
-        }
+        let peers = peer_keys(&core, &key, me, &file.members)?;
         let chain = core
             .lock()
             .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
             .chain_id()
             .clone();
-        let keys = Arc::new(keys);
         let auth = network::Auth {
             chain: chain.clone(),
             me,
             key: key.clone(),
-            peers: keys.clone(),
+            peers,
         };
         let config = openraft::Config {
             cluster_name: chain.to_string(),
@@ -229,7 +246,7 @@ impl Cluster {
             ..Default::default()
         }
         .validate()
-        .map_err(|e| config_err(e.to_string()))?;
+        .map_err(|e| NodeError::Config(format!("cluster: {e}")))?;
         let db = log_store::RaftDb::open(&data_dir.join("raft.sqlite"))?;
         let raft = Raft::new(
             me,
@@ -243,10 +260,11 @@ impl Cluster {
         )
         .await
         .map_err(|e| NodeError::Cluster(e.to_string()))?;
+        // The first membership: the voters whose departments the chain has.
         let voters: BTreeMap<NodeId, BasicNode> = file
             .members
             .iter()
-            .filter(|m| !m.learner)
+            .filter(|m| !m.learner && auth.peers.key(m.id).is_some())
             .map(|m| {
                 (
                     m.id,
@@ -270,9 +288,9 @@ impl Cluster {
             raft,
             me,
             members: file.members,
-            keys,
             auth,
             data_dir: data_dir.to_owned(),
+            joining: Arc::default(),
         })
     }
 
@@ -283,18 +301,18 @@ impl Cluster {
             .map(|m| m.url.trim_end_matches('/').to_owned())
     }
 
-    /// Follows Raft's view of the leader into the node's role; the leader
-    /// adds configured learners missing from the membership. Returns when
-    /// Raft stops (a halted node, or shutdown).
+    /// Follows Raft's view of the leader and membership into the node's
+    /// role; the leader brings in missing members. Returns when Raft stops
+    /// (a halted node, or shutdown).
     async fn follow_leader(&self, core: &Shared) {
         let mut metrics = self.raft.metrics();
-        let mut added_learners = false;
         loop {
-            let (leader, running, learners) = {
+            let (leader, running, voters, learners) = {
                 let m = metrics.borrow();
-                let learners: BTreeSet<NodeId> =
-                    m.membership_config.membership().learner_ids().collect();
-                (m.current_leader, m.running_state.is_ok(), learners)
+                let membership = m.membership_config.membership();
+                let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+                let learners: BTreeSet<NodeId> = membership.learner_ids().collect();
+                (m.current_leader, m.running_state.is_ok(), voters, learners)
             };
             if !running {
                 return;
@@ -311,33 +329,67 @@ impl Cluster {
                     tracing::info!(?role, "cluster role");
                     c.set_role(role.clone());
                 }
+                c.set_membership(
+                    voters.iter().copied().collect(),
+                    learners.iter().copied().collect(),
+                );
             }
-            if role == Role::Leader && !added_learners {
-                added_learners = true;
-                for m in self.members.iter().filter(|m| m.learner) {
-                    if !learners.contains(&m.id) {
-                        let raft = self.raft.clone();
-                        let (id, addr) = (m.id, m.url.clone());
-                        // Retried while the leader's first membership
-                        // entry is still being committed.
-                        tokio::spawn(async move {
-                            for _ in 0..60 {
-                                let node = BasicNode { addr: addr.clone() };
-                                match raft.add_learner(id, node, false).await {
-                                    Ok(_) => return,
-                                    Err(e) => tracing::info!(id, "adding learner: {e}"),
-                                }
-                                tokio::time::sleep(Duration::from_millis(500)).await;
-                            }
-                        });
-                    }
-                }
-            } else if role != Role::Leader {
-                added_learners = false;
+            if role == Role::Leader {
+                self.bring_in_members(&voters, &learners);
             }
-            if metrics.changed().await.is_err() {
+            // Departments added on the chain are noticed within a second.
+            tokio::select! {
+                changed = metrics.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// On the leader: adds configured learners missing from the membership,
+    /// and makes each configured voter whose department is on the chain a
+    /// voter (first a learner, caught up, then promoted).
+    fn bring_in_members(&self, voters: &BTreeSet<NodeId>, learners: &BTreeSet<NodeId>) {
+        for m in &self.members {
+            let wanted = if m.learner {
+                !voters.contains(&m.id) && !learners.contains(&m.id)
+            } else {
+                !voters.contains(&m.id) && self.auth.peers.key(m.id).is_some()
+            };
+            let Ok(mut joining) = self.joining.lock() else {
                 return;
+            };
+            if !wanted || !joining.insert(m.id) {
+                continue;
             }
+            let (raft, joining) = (self.raft.clone(), self.joining.clone());
+            let (id, addr, voter) = (m.id, m.url.clone(), !m.learner);
+            tokio::spawn(async move {
+                // Retried while an earlier membership change is committing.
+                for _ in 0..60 {
+                    let node = BasicNode { addr: addr.clone() };
+                    let added = match raft.add_learner(id, node, voter).await {
+                        Ok(_) if voter => raft
+                            .change_membership(
+                                openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id])),
+                                true,
+                            )
+                            .await
+                            .map(|_| ()),
+                        other => other.map(|_| ()),
+                    };
+                    match added {
+                        Ok(()) => {
+                            tracing::info!(id, voter, "member added");
+                            break;
+                        }
+                        Err(e) => tracing::info!(id, "adding member: {e}"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                if let Ok(mut j) = joining.lock() {
+                    j.remove(&id);
+                }
+            });
         }
     }
 
@@ -363,10 +415,12 @@ impl Cluster {
             .iter()
             .filter(|m| m.id != self.me && !m.learner)
         {
-            let Some(pk) = self.keys.get(&m.id) else {
+            // Voters whose department joins later are witnessed after a
+            // restart.
+            let Some(pk) = self.auth.peers.key(m.id) else {
                 continue;
             };
-            let log_key = NoteKey::new(&m.name, ALG_ED25519, *pk)
+            let log_key = NoteKey::new(&m.name, ALG_ED25519, pk)
                 .map_err(|e| NodeError::Config(format!("cluster: member {}: {e}", m.id)))?;
             let cfg = crate::witness::WitnessConfig {
                 log_url: m.url.trim_end_matches('/').to_owned(),

@@ -60,13 +60,34 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Who may send Raft RPCs: the voters' node keys.
+/// The voters' keys: each is its department's node key in the chain's
+/// current state (a department added on the chain brings its node's key).
+#[derive(Debug, Clone)]
+pub struct PeerKeys {
+    pub core: crate::api::Shared,
+    /// Each voter's department.
+    pub departments: Arc<HashMap<NodeId, String>>,
+}
+
+impl PeerKeys {
+    pub fn key(&self, id: NodeId) -> Option<PublicKey> {
+        let dept = self.departments.get(&id)?;
+        let c = self.core.lock().ok()?;
+        c.state()
+            .departments
+            .values()
+            .find(|d| d.id.as_str() == dept)
+            .map(|d| d.node_key)
+    }
+}
+
+/// Who may send Raft RPCs: the voters, with their departments' node keys.
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub chain: ChainId,
     pub me: NodeId,
     pub key: Arc<SecretKey>,
-    pub peers: Arc<HashMap<NodeId, PublicKey>>,
+    pub peers: PeerKeys,
 }
 
 impl Auth {
@@ -99,7 +120,7 @@ impl Auth {
         }
         let key = self
             .peers
-            .get(&from)
+            .key(from)
             .ok_or_else(|| format!("node {from} is not a voting member"))?;
         let sig = Signature::from_hex(sig).map_err(|e| e.to_string())?;
         key.verify(&signed_message(&self.chain, from, to, path, ms, body), &sig)
