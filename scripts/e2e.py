@@ -234,7 +234,9 @@ def main():
         start_rss, start_pss = process_tree_memory_mib(os.path.basename(APP)[:15])
         print(f"e2e: idle memory after start RSS {start_rss:.0f} MiB, PSS {start_pss:.0f} MiB")
         # Hardened web engine: JavaScriptCore runs without its JIT compilers.
-        assert web_process_environment(os.path.basename(APP)[:15]).get(b"JSC_useJIT") == b"0"
+        web_env = web_process_environment(os.path.basename(APP)[:15])
+        assert web_env.get(b"JSC_useJIT") == b"0"
+        assert web_env.get(b"WEBKIT_DISABLE_DMABUF_RENDERER") == b"1"
         s.screenshot("first-run")
         s.type(name, "李明")
         s.click(s.find("[data-testid=first-run-submit]"))
