@@ -911,6 +911,55 @@ fn consortium_and_envelope_rejections() {
         "department.add",
         dept,
     );
+
+    // The consortium retires a department's node (threshold 2): from then
+    // on its key proposes no block; retiring it again, an unknown
+    // department's or the last active node is refused.
+    let hf_node = key("node-hf").key_id();
+    assert!(c.state.node_key(&hf_node).is_some());
+    let hf = json!({"department": "housing-fund"});
+    c.ok("fire-admin", "department.retire_node", hf.clone());
+    assert!(c.state.node_key(&hf_node).is_some(), "one approval of two");
+    c.ok("bank-admin", "department.retire_node", hf.clone());
+    assert!(c.state.node_key(&hf_node).is_none());
+    c.rejects(
+        "consortium.node_retired",
+        "bank-admin",
+        "department.retire_node",
+        hf,
+    );
+    c.rejects(
+        "consortium.unknown_department",
+        "bank-admin",
+        "department.retire_node",
+        json!({"department": "nowhere"}),
+    );
+    for d in [
+        "fire",
+        "construction",
+        "developer",
+        "contractor",
+        "supervision",
+        "bank",
+    ] {
+        let retire = json!({"department": d});
+        c.ok(
+            "city-management-admin",
+            "department.retire_node",
+            retire.clone(),
+        );
+        c.ok("fire-admin", "department.retire_node", retire);
+    }
+    c.rejects(
+        "consortium.last_node",
+        "fire-admin",
+        "department.retire_node",
+        json!({"department": "city-management"}),
+    );
+    assert!(c
+        .state
+        .node_key(&key("node-city-management").key_id())
+        .is_some());
 }
 
 #[test]

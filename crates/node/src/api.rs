@@ -257,6 +257,12 @@ async fn forward(
             return Err(NodeError::Halted(why.to_owned()));
         }
         match c.role() {
+            Role::Standalone | Role::Leader if !c.may_propose() => {
+                return Err(NodeError::Halted(
+                    "this department's node was retired on the chain (department.retire_node)"
+                        .into(),
+                ))
+            }
             Role::Standalone | Role::Leader => return Ok(None),
             Role::Follower { leader_url: None } => return Err(NodeError::NoLeader),
             Role::Follower {

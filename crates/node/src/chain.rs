@@ -401,7 +401,7 @@ impl Core {
             self.state
                 .departments
                 .values()
-                .filter(|d| d.node_key != own)
+                .filter(|d| d.node_key != own && d.node_active())
                 .find_map(|d| {
                     NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
                         .ok()
@@ -624,7 +624,7 @@ impl Core {
     /// a block is being sealed already. Admission goes on meanwhile, into
     /// the blocks after it.
     pub fn begin_block(&mut self) -> Option<Sealing> {
-        if self.sealing.is_some() {
+        if self.sealing.is_some() || !self.may_propose() {
             return None;
         }
         let open = self.open.pop_front()?;
@@ -680,6 +680,12 @@ impl Core {
         });
         let _ = self.events.send(Event::Checkpoint(self.checkpoint()));
         Ok(Some(open.height))
+    }
+
+    /// Whether this node's key may propose the next block: it is an active
+    /// department node key (`department.retire_node` ends that).
+    pub fn may_propose(&self) -> bool {
+        self.state.node_key(&self.key.key_id()).is_some()
     }
 
     /// Records a sealed block as proposed to the cluster and returns it, to

@@ -188,8 +188,12 @@ fn produce_loop(
             }
             backoff = Duration::ZERO;
         }
-        if stopping && lock()?.mempool_len() == 0 {
-            return Ok(());
+        if stopping {
+            let c = lock()?;
+            // A retired node cannot drain: what it holds was never committed.
+            if c.mempool_len() == 0 || !c.may_propose() {
+                return Ok(());
+            }
         }
     }
 }

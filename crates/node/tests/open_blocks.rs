@@ -241,3 +241,63 @@ async fn a_running_node_retries_a_block_it_could_not_store() {
     node.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A node whose department's node is retired on the chain proposes no
+/// further block (its key would be refused as proposer) and refuses new
+/// submissions; the block that retires it is its last.
+#[tokio::test]
+async fn a_retired_node_stops_proposing() {
+    let dir = std::env::temp_dir().join(format!("govchain-retired-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "retired".parse().unwrap();
+    let core = Core::open(
+        &dir.join("node.db"),
+        key("node-d"),
+        "node-d",
+        Some(&genesis(&chain, "govchain/retired", &["d", "e"], T0)),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(core.may_propose());
+    let node = support::serve(core, 10).await;
+    let http = reqwest::Client::new();
+    let submit = |env: Envelope| {
+        let (http, url) = (http.clone(), node.url.clone());
+        async move {
+            http.post(format!("{url}/v1/tx"))
+                .body(serde_json::to_vec(&env).unwrap())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let retire = tx(
+        &chain,
+        &key("d-admin"),
+        2,
+        "department.retire_node",
+        json!({"department": "d"}),
+    );
+    assert!(submit(retire).await.status().is_success());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while support::health(&node.url).await["height"] != 1 {
+        assert!(std::time::Instant::now() < until, "the retiring block was not made");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let after = tx(
+        &chain,
+        &key("e-admin"),
+        1,
+        "access.record",
+        json!({"entries": [{"dataset": "d/x", "operation": "read", "subject": null,
+                            "purpose": "p", "at": "2026-11-24T08:00:00.000Z"}]}),
+    );
+    let refused = submit(after).await;
+    assert_eq!(refused.status().as_u16(), 503);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "node.halted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(support::health(&node.url).await["height"], 1);
+    node.stop().await;
+}

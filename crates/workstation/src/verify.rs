@@ -125,12 +125,16 @@ pub fn verify_department_checkpoint(
         .signatures
         .iter()
         .find_map(|s| {
-            state.departments.values().find_map(|d| {
-                NoteKey::new(&s.name, ALG_ED25519, d.node_key)
-                    .ok()
-                    .filter(|k| k.key_id() == s.key_id)
-                    .map(|k| (k, d.name.clone()))
-            })
+            state
+                .departments
+                .values()
+                .filter(|d| d.node_active())
+                .find_map(|d| {
+                    NoteKey::new(&s.name, ALG_ED25519, d.node_key)
+                        .ok()
+                        .filter(|k| k.key_id() == s.key_id)
+                        .map(|k| (k, d.name.clone()))
+                })
         })
         .ok_or_else(|| {
             WsError::verification(
@@ -146,12 +150,16 @@ pub fn verify_department_checkpoint(
         .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
     let mut counted = vec![log_key.key];
     for s in &parsed.signatures {
-        let witness = state.departments.values().find_map(|d| {
-            NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
-                .ok()
-                .filter(|k| k.key_id() == s.key_id && k.key != log_key.key)
-                .map(|k| (k, d.id.to_string()))
-        });
+        let witness = state
+            .departments
+            .values()
+            .filter(|d| d.node_active())
+            .find_map(|d| {
+                NoteKey::new(&s.name, ALG_COSIGNATURE_V1, d.node_key)
+                    .ok()
+                    .filter(|k| k.key_id() == s.key_id && k.key != log_key.key)
+                    .map(|k| (k, d.id.to_string()))
+            });
         let Some((k, dept)) = witness else { continue };
         let ts = note::verify_signature(&parsed.text, &k, s)
             .map_err(|e| WsError::verification(e.code(), e.to_string()))?;

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use imbl::OrdSet;
 
 use super::kinds::{
-    DepartmentSpec, DeptId, GrantRole, RegisterOfficial, RevokeOfficial, RevokeRole, RotateKey,
+    DepartmentSpec, DeptId, GrantRole, RegisterOfficial, RetireNode, RevokeOfficial, RevokeRole,
+    RotateKey,
 };
 use super::{
     admin_role, bad_payload, star, Ctx, Department, Grant, KeyEpoch, Official, Proposal, Rejection,
@@ -54,6 +55,7 @@ fn install_department(s: &mut State, d: &DepartmentSpec, height: u64, tx_id: Has
             parent: d.parent.clone(),
             node_key: d.node_key,
             admin_threshold: d.admin_threshold,
+            node_retired_at: None,
         },
     );
     for a in &d.admins {
@@ -252,6 +254,15 @@ pub(super) fn add_department(
     }
     check_department_spec(ctx.kind, d)?;
     check_new_keys(s, d.admins.iter().map(|a| &a.public_key))?;
+    if consortium_approval(s, ctx)? {
+        install_department(s, d, ctx.height, ctx.tx_id);
+    }
+    Ok(())
+}
+
+/// Counts the signer's approval of a consortium admin action: admins of
+/// `consortium_threshold` distinct departments. True when the action runs.
+fn consortium_approval(s: &mut State, ctx: &Ctx<'_>) -> Result<bool, Rejection> {
     s.signer_home_admin(ctx)?;
     let needed = s.consortium_threshold as usize;
     let departments = |st: &State, set: &OrdSet<KeyId>| -> usize {
@@ -260,8 +271,27 @@ pub(super) fn add_department(
             .collect::<BTreeSet<_>>()
             .len()
     };
-    if approve(s, ctx, needed, departments)? {
-        install_department(s, d, ctx.height, ctx.tx_id);
+    approve(s, ctx, needed, departments)
+}
+
+/// `department.retire_node`: a consortium admin action (the threshold of
+/// `department.add`); from the next block the department's node key
+/// proposes nothing and its checkpoint signatures do not count.
+pub(super) fn retire_node(s: &mut State, ctx: &Ctx<'_>, r: &RetireNode) -> Result<(), Rejection> {
+    let d = s
+        .departments
+        .get(&r.department)
+        .ok_or_else(|| Rejection::UnknownDepartment(r.department.to_string()))?;
+    if !d.node_active() {
+        return Err(Rejection::NodeRetired(r.department.to_string()));
+    }
+    if s.departments.values().filter(|d| d.node_active()).count() <= 1 {
+        return Err(Rejection::LastNode(r.department.to_string()));
+    }
+    if consortium_approval(s, ctx)? {
+        if let Some(d) = s.departments.get_mut(&r.department) {
+            d.node_retired_at = Some(ctx.height);
+        }
     }
     Ok(())
 }

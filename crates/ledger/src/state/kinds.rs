@@ -149,6 +149,12 @@ pub struct RegisterOfficial {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RetireNode {
+    pub department: DeptId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeOfficial {
     pub official: KeyId,
 }
@@ -434,6 +440,7 @@ pub struct RecordAccess {
 pub enum Action {
     Genesis(Genesis),
     AddDepartment(DepartmentSpec),
+    RetireNode(RetireNode),
     RegisterOfficial(RegisterOfficial),
     RevokeOfficial(RevokeOfficial),
     RotateKey(RotateKey),
@@ -461,6 +468,7 @@ pub enum Action {
 pub const KINDS: &[&str] = &[
     "consortium.genesis",
     "department.add",
+    "department.retire_node",
     "official.register",
     "official.revoke",
     "key.rotate",
@@ -508,6 +516,7 @@ impl Action {
         let a = match kind {
             "consortium.genesis" => Action::Genesis(payload(kind, v)?),
             "department.add" => Action::AddDepartment(payload(kind, v)?),
+            "department.retire_node" => Action::RetireNode(payload(kind, v)?),
             "official.register" => Action::RegisterOfficial(payload(kind, v)?),
             "official.revoke" => Action::RevokeOfficial(payload(kind, v)?),
             "key.rotate" => Action::RotateKey(payload(kind, v)?),
@@ -579,6 +588,7 @@ impl Action {
             | Action::BlacklistAdd(_)
             | Action::BlacklistRemove(_)
             | Action::RevokeOfficial(_)
+            | Action::RetireNode(_)
             | Action::RotateKey(_)
             | Action::GrantRole(_)
             | Action::RevokeRole(_) => {}

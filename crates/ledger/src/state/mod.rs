@@ -38,6 +38,19 @@ pub struct Department {
     pub parent: Option<DeptId>,
     pub node_key: PublicKey,
     pub admin_threshold: u32,
+    /// The height from which the department runs no node
+    /// (`department.retire_node`): its node key proposes no block and signs
+    /// or cosigns no checkpoint that counts. Absent from the state's JSON
+    /// while the node is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_retired_at: Option<u64>,
+}
+
+impl Department {
+    /// Whether the department's node key still proposes and signs.
+    pub fn node_active(&self) -> bool {
+        self.node_retired_at.is_none()
+    }
 }
 
 /// A key of an official and the heights it signs for: `[from, until)`.
@@ -299,7 +312,7 @@ impl State {
     pub fn node_key(&self, id: &KeyId) -> Option<PublicKey> {
         self.departments
             .values()
-            .find(|d| d.node_key.key_id() == *id)
+            .find(|d| d.node_active() && d.node_key.key_id() == *id)
             .map(|d| d.node_key)
     }
 
@@ -463,6 +476,7 @@ impl State {
         match &action {
             Action::Genesis(_) => {} // applied above
             Action::AddDepartment(d) => consortium::add_department(self, &ctx, d)?,
+            Action::RetireNode(r) => consortium::retire_node(self, &ctx, r)?,
             Action::RegisterOfficial(r) => consortium::register_official(self, &ctx, r)?,
             Action::RevokeOfficial(r) => consortium::revoke_official(self, &ctx, r)?,
             Action::RotateKey(r) => consortium::rotate_key(self, &ctx, r)?,

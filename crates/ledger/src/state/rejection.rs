@@ -45,6 +45,10 @@ pub enum Rejection {
     DepartmentExists(String),
     #[error("unknown department {0}")]
     UnknownDepartment(String),
+    #[error("department {0} runs no node any more")]
+    NodeRetired(String),
+    #[error("department {0} runs the last active node; the chain needs one to go on")]
+    LastNode(String),
     #[error("the key is already registered (official {0})")]
     KeyInUse(String),
     #[error("unknown official {0}")]
@@ -160,6 +164,8 @@ impl ErrorCode for Rejection {
             Self::NoGenesis => "consortium.no_genesis",
             Self::DepartmentExists(_) => "consortium.department_exists",
             Self::UnknownDepartment(_) => "consortium.unknown_department",
+            Self::NodeRetired(_) => "consortium.node_retired",
+            Self::LastNode(_) => "consortium.last_node",
             Self::KeyInUse(_) => "identity.key_in_use",
             Self::UnknownOfficial(_) => "identity.unknown_official",
             Self::OfficialRevoked(_) => "identity.official_revoked",

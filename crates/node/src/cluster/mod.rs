@@ -335,6 +335,7 @@ impl Cluster {
                 );
             }
             if role == Role::Leader {
+                self.remove_retired(&voters);
                 self.bring_in_members(&voters, &learners);
             }
             // Departments added on the chain are noticed within a second.
@@ -343,6 +344,39 @@ impl Cluster {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// On the leader: removes voters whose department's node was retired on
+    /// the chain (itself included: it then steps down).
+    fn remove_retired(&self, voters: &BTreeSet<NodeId>) {
+        let retired: BTreeSet<NodeId> = voters
+            .iter()
+            .copied()
+            .filter(|id| self.auth.peers.retired(*id))
+            .collect();
+        let Ok(mut joining) = self.joining.lock() else {
+            return;
+        };
+        let fresh: BTreeSet<NodeId> = retired
+            .into_iter()
+            .filter(|id| joining.insert(*id))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let (raft, joining) = (self.raft.clone(), self.joining.clone());
+        tokio::spawn(async move {
+            let change = openraft::ChangeMembers::RemoveVoters(fresh.clone());
+            match raft.change_membership(change, false).await {
+                Ok(_) => tracing::info!(?fresh, "retired nodes removed"),
+                Err(e) => tracing::info!(?fresh, "removing retired nodes: {e}"),
+            }
+            if let Ok(mut j) = joining.lock() {
+                for id in &fresh {
+                    j.remove(id);
+                }
+            }
+        });
     }
 
     /// On the leader: adds configured learners missing from the membership,

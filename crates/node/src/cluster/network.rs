@@ -61,7 +61,8 @@ fn now_ms() -> i64 {
 }
 
 /// The voters' keys: each is its department's node key in the chain's
-/// current state (a department added on the chain brings its node's key).
+/// current state (a department added on the chain brings its node's key; a
+/// retired node has none).
 #[derive(Debug, Clone)]
 pub struct PeerKeys {
     pub core: crate::api::Shared,
@@ -70,13 +71,26 @@ pub struct PeerKeys {
 }
 
 impl PeerKeys {
+    /// Whether voter `id`'s department's node was retired on the chain.
+    pub fn retired(&self, id: NodeId) -> bool {
+        let Some(dept) = self.departments.get(&id) else {
+            return false;
+        };
+        self.core.lock().is_ok_and(|c| {
+            c.state()
+                .departments
+                .values()
+                .any(|d| d.id.as_str() == dept && !d.node_active())
+        })
+    }
+
     pub fn key(&self, id: NodeId) -> Option<PublicKey> {
         let dept = self.departments.get(&id)?;
         let c = self.core.lock().ok()?;
         c.state()
             .departments
             .values()
-            .find(|d| d.id.as_str() == dept)
+            .find(|d| d.id.as_str() == dept && d.node_active())
             .map(|d| d.node_key)
     }
 }
