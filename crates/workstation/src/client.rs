@@ -70,11 +70,23 @@ impl NodeClient {
         &self,
         req: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<(String, u16, Vec<u8>), WsError> {
+        self.send_skipping(req, |_| false).await
+    }
+
+    /// [`NodeClient::send`], also passing over nodes whose answer's status
+    /// satisfies `skip` (e.g. a consortium member that knows no leader); if
+    /// every node is passed over, the last such answer is returned.
+    async fn send_skipping(
+        &self,
+        req: impl Fn(&str) -> reqwest::RequestBuilder,
+        skip: impl Fn(u16) -> bool,
+    ) -> Result<(String, u16, Vec<u8>), WsError> {
         if self.urls.is_empty() {
             return Err(WsError::Offline("no node configured".into()));
         }
         let start = self.current.load(Ordering::Relaxed);
         let mut last = String::new();
+        let mut passed_over = None;
         for k in 0..self.urls.len() {
             let i = (start + k) % self.urls.len();
             let base = &self.urls[i];
@@ -82,6 +94,9 @@ impl NodeClient {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     match read_capped(r, MAX_RESPONSE_BYTES).await {
+                        Ok(body) if skip(status) => {
+                            passed_over = Some((base.clone(), status, body));
+                        }
                         Ok(body) => {
                             self.current.store(i, Ordering::Relaxed);
                             return Ok((base.clone(), status, body));
@@ -92,7 +107,7 @@ impl NodeClient {
                 Err(e) => last = format!("{base}: {}", with_causes(&e)),
             }
         }
-        Err(WsError::Offline(last))
+        passed_over.ok_or(WsError::Offline(last))
     }
 
     fn node_error(status: u16, body: &[u8]) -> WsError {
@@ -163,16 +178,21 @@ impl NodeClient {
     }
 
     /// Submits one envelope (JSON text). Transport failures and 5xx are
-    /// errors (retry later); 4xx are final rejections.
+    /// errors (retry later); 4xx are final rejections. A consortium member
+    /// that cannot take it now (502: its leader is unreachable; 503: no
+    /// leader, halted, full) is passed over for the next node.
     pub async fn submit(&self, envelope: &str) -> Result<Submitted, WsError> {
         let body = envelope.to_owned();
         let (_, status, answer) = self
-            .send(|base| {
-                self.http
-                    .post(format!("{base}/v1/tx"))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-            })
+            .send_skipping(
+                |base| {
+                    self.http
+                        .post(format!("{base}/v1/tx"))
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                },
+                |status| status == 502 || status == 503,
+            )
             .await?;
         match status {
             200 => Ok(Submitted::Accepted),
