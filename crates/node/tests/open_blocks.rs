@@ -282,7 +282,10 @@ async fn a_retired_node_stops_proposing() {
     assert!(submit(retire).await.status().is_success());
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while support::health(&node.url).await["height"] != 1 {
-        assert!(std::time::Instant::now() < until, "the retiring block was not made");
+        assert!(
+            std::time::Instant::now() < until,
+            "the retiring block was not made"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let after = tx(

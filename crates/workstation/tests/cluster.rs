@@ -61,11 +61,9 @@ type Server = (
     tokio::task::JoinHandle<Result<(), govchain_node::NodeError>>,
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_client_fails_over_when_the_leader_stops() {
-    let dir = std::env::temp_dir().join(format!("govchain-ws-cluster-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let chain: ChainId = "ws-cluster".parse().unwrap();
+/// Three departments' nodes (`d0`–`d2`) of `chain` serving as a Raft
+/// cluster from `dir`: their URLs and servers.
+async fn consortium(dir: &std::path::Path, chain: &ChainId) -> (Vec<String>, Vec<Option<Server>>) {
     let departments: Vec<Value> = (0..3)
         .map(|i| json!({"id": format!("d{i}"), "name": format!("d{i}"),
                         "node_key": key(&format!("node d{i}")).public_key(), "admin_threshold": 1,
@@ -76,7 +74,7 @@ async fn the_client_fails_over_when_the_leader_stops() {
     )
     .unwrap();
     let block0 = govchain_node::genesis_block(
-        &chain,
+        chain,
         &genesis,
         &key("admin d0"),
         &key("node d0"),
@@ -143,6 +141,15 @@ async fn the_client_fails_over_when_the_leader_stops() {
         ));
         servers.push(Some((stop, handle)));
     }
+    (urls, servers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_fails_over_when_the_leader_stops() {
+    let dir = std::env::temp_dir().join(format!("govchain-ws-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let chain: ChainId = "ws-cluster".parse().unwrap();
+    let (urls, mut servers) = consortium(&dir, &chain).await;
     let until = Instant::now() + Duration::from_secs(15);
     let leader = loop {
         let mut found = None;
@@ -167,7 +174,10 @@ async fn the_client_fails_over_when_the_leader_stops() {
     let client = NodeClient::new(ordered).unwrap();
     let first = register(&chain, 2);
     assert_eq!(
-        client.submit(&serde_json::to_string(&first).unwrap()).await.unwrap(),
+        client
+            .submit(&serde_json::to_string(&first).unwrap())
+            .await
+            .unwrap(),
         Submitted::Accepted
     );
     assert!(committed_on(&urls[leader], &first, Duration::from_secs(10)).await);
