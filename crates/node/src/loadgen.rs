@@ -248,16 +248,34 @@ async fn serve(
     Err(err("no leader was elected within 20 s"))
 }
 
-/// Runs the load test; `block_ms` is the block interval; `nodes` > 1 runs
-/// a Raft cluster of that many nodes and loads its leader.
-pub async fn run(
-    txs: usize,
-    batch: usize,
-    concurrency: usize,
-    block_ms: u64,
-    nodes: usize,
-    rate: Option<f64>,
-) -> Result<Report, NodeError> {
+/// What `bench` runs.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub txs: usize,
+    /// Transactions per `POST /v1/txs`.
+    pub batch: usize,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+    /// The node's block interval.
+    pub block_ms: u64,
+    /// 1: a standalone node; more: a Raft cluster of that many nodes, the
+    /// load sent to its leader.
+    pub nodes: usize,
+    /// Pace the submissions at this many transactions per second (an
+    /// offered load); `None`: as fast as they are admitted.
+    pub rate: Option<f64>,
+}
+
+/// Runs the load test.
+pub async fn run(load: Load) -> Result<Report, NodeError> {
+    let Load {
+        txs,
+        batch,
+        concurrency,
+        block_ms,
+        nodes,
+        rate,
+    } = load;
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -310,7 +310,14 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             block_ms,
             nodes,
             rate,
-        } => bench(txs, batch, concurrency, block_ms, nodes, rate),
+        } => bench(govchain_node::loadgen::Load {
+            txs,
+            batch,
+            concurrency,
+            block_ms,
+            nodes,
+            rate,
+        }),
         Command::Witness {
             log,
             origin,
@@ -399,23 +406,9 @@ fn admin_tx(action: AdminAction) -> Result<(&'static str, Value), NodeError> {
 }
 
 /// Runs the load test and prints the figures.
-fn bench(
-    txs: usize,
-    batch: usize,
-    concurrency: usize,
-    block_ms: u64,
-    nodes: usize,
-    rate: Option<f64>,
-) -> Result<(), NodeError> {
+fn bench(load: govchain_node::loadgen::Load) -> Result<(), NodeError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
-    let r = rt.block_on(govchain_node::loadgen::run(
-        txs,
-        batch,
-        concurrency,
-        block_ms,
-        nodes,
-        rate,
-    ))?;
+    let r = rt.block_on(govchain_node::loadgen::run(load))?;
     println!("transactions        {}", r.txs);
     println!("nodes               {}", r.nodes);
     println!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec);

@@ -325,41 +325,25 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// A GET's JSON answer; `None` if the node does not answer.
+async fn get_json(url: &str) -> Option<Value> {
+    http().get(url).send().await.ok()?.json().await.ok()
+}
+
 async fn health(url: &str) -> Option<Value> {
-    http()
-        .get(format!("{url}/healthz"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()
+    get_json(&format!("{url}/healthz")).await
 }
 
 /// Height and head block hash.
 async fn head(url: &str) -> Option<(u64, String)> {
     let h = health(url).await?;
     let height = h["height"].as_u64()?;
-    let block: Value = http()
-        .get(format!("{url}/v1/blocks/{height}"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+    let block = get_json(&format!("{url}/v1/blocks/{height}")).await?;
     Some((height, block["header"]["log_root"].as_str()?.to_owned()))
 }
 
 async fn tx_status(url: &str, id: &str) -> Option<String> {
-    let v: Value = http()
-        .get(format!("{url}/v1/tx/{id}"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+    let v = get_json(&format!("{url}/v1/tx/{id}")).await?;
     v["status"].as_str().map(str::to_owned)
 }
 
