@@ -243,10 +243,16 @@ async fn health(State(core): State<Shared>) -> Result<Json<Value>, NodeError> {
     ))
 }
 
+/// Marks a submission a follower passed on: it is not passed on again.
+const FORWARDED: &str = "govchain-forwarded";
+
 /// In a cluster, a follower passes a submission to the leader and relays
-/// the leader's answer as it is; `None` if this node admits it itself.
+/// the leader's answer as it is; `None` if this node admits it itself. A
+/// submission that was already passed on once is not passed on again (two
+/// nodes with stale views of the leader would bounce it).
 async fn forward(
     core: &Shared,
+    headers: &axum::http::HeaderMap,
     path: &str,
     body: &Bytes,
 ) -> Result<Option<axum::response::Response>, NodeError> {
@@ -265,6 +271,9 @@ async fn forward(
             }
             Role::Standalone | Role::Leader => return Ok(None),
             Role::Follower { leader_url: None } => return Err(NodeError::NoLeader),
+            Role::Follower { .. } if headers.contains_key(FORWARDED) => {
+                return Err(NodeError::NoLeader)
+            }
             Role::Follower {
                 leader_url: Some(url),
             } => url.clone(),
@@ -281,6 +290,7 @@ async fn forward(
     let answer = http
         .post(format!("{leader}{path}"))
         .header(header::CONTENT_TYPE, "application/json")
+        .header(FORWARDED, "1")
         .body(body.clone())
         .send()
         .await
@@ -317,9 +327,10 @@ pub(crate) async fn admit(
 #[utoipa::path(post, path = "/v1/tx", tag = "transactions", request_body(content = serde_json::Value, description = "a transaction envelope (PROTOCOL.md §5.2)", content_type = "application/json"), responses((status = 200, description = "status: pending or committed (idempotent by id)", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 422, description = "rejected by the rules (PROTOCOL.md §12.8)", body = ErrorBody), (status = 503, description = "mempool full", body = ErrorBody)))]
 async fn submit_one(
     State(core): State<Shared>,
+    headers: axum::http::HeaderMap,
     Body(body): Body,
 ) -> Result<axum::response::Response, NodeError> {
-    if let Some(relayed) = forward(&core, "/v1/tx", &body).await? {
+    if let Some(relayed) = forward(&core, &headers, "/v1/tx", &body).await? {
         return Ok(relayed);
     }
     let env = Envelope::from_json(&body).map_err(|e| NodeError::bad(&e))?;
@@ -331,9 +342,10 @@ async fn submit_one(
 #[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = serde_json::Value, description = "a JSON array of envelopes (at most 2000)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = serde_json::Value), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 async fn submit_batch(
     State(core): State<Shared>,
+    headers: axum::http::HeaderMap,
     Body(body): Body,
 ) -> Result<axum::response::Response, NodeError> {
-    if let Some(relayed) = forward(&core, "/v1/txs", &body).await? {
+    if let Some(relayed) = forward(&core, &headers, "/v1/txs", &body).await? {
         return Ok(relayed);
     }
     let value = jcs::parse_strict(&body).map_err(|e| NodeError::bad(&e))?;

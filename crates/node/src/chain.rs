@@ -696,29 +696,36 @@ impl Core {
         block
     }
 
-    /// Starts applying a block from the replicated log. A block that does
-    /// not follow this node's head (height and previous hash) is skipped:
-    /// every node applies the same log to the same chain, so every node
-    /// skips the same entries (a leader's proposal that lost a race with
-    /// its successor's). Returns `None` for a skipped block.
+    /// Starts applying a block from the replicated log. A block below this
+    /// node's next height is skipped: every node applies the same log to the
+    /// same chain, so every node skips the same entries (a leader's proposal
+    /// that lost a race with its successor's, or an entry re-applied after a
+    /// restart). Returns `None` for a skipped block. A block at the next
+    /// height that does not extend the head, or above it, means this copy
+    /// and the cluster's disagree: `node.diverged`.
     pub fn begin_apply(&mut self, block: Block) -> Result<Option<ApplyJob>, NodeError> {
         let hash = block
             .header
             .hash()
             .map_err(|e| NodeError::Diverged(format!("replicated block: {e}")))?;
         let proposed = self.proposed.as_ref().map(|p| p.hash);
-        let follows = block.header.height == self.cursor.next_height
-            && block.header.prev_hash == self.cursor.last_hash;
-        if !follows {
+        let (height, next) = (block.header.height, self.cursor.next_height);
+        if height < next {
             tracing::warn!(
-                height = block.header.height,
+                height,
                 head = self.height(),
-                "replicated block does not follow the head: skipped"
+                "stale replicated block: skipped"
             );
             if proposed == Some(hash) {
                 self.abandon_pending();
             }
             return Ok(None);
+        }
+        if height > next || block.header.prev_hash != self.cursor.last_hash {
+            return Err(NodeError::Diverged(format!(
+                "replicated block {height} does not extend this node's block {}",
+                self.height()
+            )));
         }
         let known = if proposed == Some(hash) {
             self.proposed.take()

@@ -197,6 +197,7 @@ async fn serve(
             url: url.clone(),
             name: format!("bench.node{i}"),
             department: Some(format!("d{i}")),
+            node_key: None,
             learner: false,
         })
         .collect();

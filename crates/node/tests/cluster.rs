@@ -547,7 +547,8 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
     c.wait_converged(Duration::from_secs(10)).await;
 
     // A stranger's Raft requests are refused: no signature, a non-member's
-    // signature, a member's signature over other bytes.
+    // signature, a member's signature over other bytes or over a vote that
+    // is not its own.
     let leader_url = c.url(leader);
     let vote = json!({"vote": {"leader_id": {"term": 99, "node_id": 7}, "committed": false}, "last_log_id": null});
     let stranger = SecretKey::from_seed(&zeroize::Zeroizing::new([7u8; 32]));
@@ -572,6 +573,8 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
         Some(signed_by(&stranger, 7, &body)),
         Some(signed_by(&stranger, member_id, &body)),
         Some(signed_by(&member, member_id, b"other bytes")),
+        // A member's own signature, but the vote is another node's.
+        Some(signed_by(&member, member_id, &body)),
     ] {
         let mut req = http()
             .post(format!("{leader_url}/raft/vote"))

@@ -95,6 +95,7 @@ async fn consortium(dir: &std::path::Path, chain: &ChainId) -> (Vec<String>, Vec
             url: urls[i].clone(),
             name: format!("node.d{i}"),
             department: Some(format!("d{i}")),
+            node_key: None,
             learner: false,
         })
         .collect();

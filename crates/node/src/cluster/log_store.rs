@@ -19,6 +19,10 @@ use crate::error::NodeError;
 
 type Entry = openraft::Entry<TypeConfig>;
 
+/// The stored size of the entries sent in one append request, at most
+/// (one larger entry goes alone).
+pub const MAX_APPEND_BYTES: usize = 2 * 1024 * 1024;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -87,15 +91,29 @@ impl RaftDb {
         })
     }
 
-    fn entries(&self, from: u64, to: Option<u64>) -> Result<Vec<Entry>, NodeError> {
+    /// Entries `from..to`; with `max_bytes`, stops before the total stored
+    /// size passes it (but returns at least one entry).
+    fn entries(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        max_bytes: Option<usize>,
+    ) -> Result<Vec<Entry>, NodeError> {
         let rows: Vec<String> = self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT entry FROM log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
             )?;
-            let rows = stmt.query_map(params![to_i64(from), to.map_or(i64::MAX, to_i64)], |r| {
-                r.get::<_, String>(0)
-            })?;
-            rows.collect()
+            let mut rows = stmt.query(params![to_i64(from), to.map_or(i64::MAX, to_i64)])?;
+            let (mut out, mut total) = (Vec::new(), 0usize);
+            while let Some(row) = rows.next()? {
+                let text: String = row.get(0)?;
+                total += text.len();
+                if max_bytes.is_some_and(|m| total > m) && !out.is_empty() {
+                    break;
+                }
+                out.push(text);
+            }
+            Ok(out)
         })?;
         rows.iter()
             .map(|t| serde_json::from_str(t).map_err(io))
@@ -147,7 +165,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
         range: RB,
     ) -> Result<Vec<Entry>, StorageError<NodeId>> {
         let (from, to) = bounds(&range);
-        self.db.entries(from, to).map_err(|e| se(&e))
+        self.db.entries(from, to, None).map_err(|e| se(&e))
+    }
+
+    /// What replication sends in one append request: at most
+    /// [`MAX_APPEND_BYTES`] of entries (at least one), so that each request
+    /// fits in a heartbeat interval, openraft's time limit for it.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, StorageError<NodeId>> {
+        self.db
+            .entries(start, Some(end), Some(MAX_APPEND_BYTES))
+            .map_err(|e| se(&e))
     }
 }
 
@@ -245,6 +276,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        // Never past the state machine's durable applied point: openraft may
+        // compact behind a snapshot that is still being installed, and a
+        // crash then must leave the entries to re-apply.
+        let applied = self
+            .db
+            .get::<serde_json::Value>("applied")
+            .map_err(|e| se(&e))?
+            .and_then(|v| serde_json::from_value::<Option<LogId<NodeId>>>(v["log_id"].clone()).ok())
+            .flatten();
+        let log_id = match applied {
+            Some(a) if a.index < log_id.index => a,
+            Some(_) => log_id,
+            None => return Ok(()),
+        };
         self.db.put("purged", &log_id).map_err(|e| se(&e))?;
         self.db
             .with(|c| {

@@ -78,10 +78,10 @@ pub struct ClusterFile {
 }
 
 fn default_heartbeat_ms() -> u64 {
-    150
+    200
 }
 fn default_election_ms() -> u64 {
-    1000
+    1200
 }
 fn default_snapshot_every() -> u64 {
     1000
@@ -95,6 +95,12 @@ pub struct Member {
     pub name: String,
     #[serde(default)]
     pub department: Option<String>,
+    /// The department's node key, for a voter whose department the chain
+    /// adds later: a node that has not yet applied that `department.add`
+    /// still accepts the new voter's requests. Once the chain has the
+    /// department, the chain's key is the one that counts.
+    #[serde(default)]
+    pub node_key: Option<govchain_ledger::crypto::PublicKey>,
     #[serde(default)]
     pub learner: bool,
 }
@@ -139,9 +145,17 @@ pub trait Replicator: Send + Sync {
     ) -> impl Future<Output = Result<Option<u64>, NodeError>> + Send;
 }
 
+/// Whether this node leads and has applied an entry of its own term: only
+/// then is its state the chain's latest, to judge submissions against and
+/// to build blocks on.
+fn leads(m: &openraft::RaftMetrics<NodeId, BasicNode>) -> bool {
+    m.current_leader == Some(m.id)
+        && m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term)
+}
+
 impl Replicator for Cluster {
     fn is_leader(&self) -> bool {
-        self.raft.metrics().borrow().current_leader == Some(self.me)
+        leads(&self.raft.metrics().borrow())
     }
 
     async fn replicate(&self, block: Block) -> Result<Option<u64>, NodeError> {
@@ -180,14 +194,23 @@ fn peer_keys(
         let dept = m.department.as_deref().ok_or_else(|| {
             config_err(format!("voter {} needs a department (its node key)", m.id))
         })?;
+        if departments.values().any(|d: &String| d == dept) {
+            return Err(config_err(format!("department {dept:?} has two voters")));
+        }
         departments.insert(m.id, dept.to_owned());
     }
     let peers = network::PeerKeys {
         core: core.clone(),
         departments: Arc::new(departments),
+        configured: Arc::new(
+            members
+                .iter()
+                .filter_map(|m| m.node_key.map(|k| (m.id, k)))
+                .collect(),
+        ),
     };
     for m in members.iter().filter(|m| !m.learner) {
-        if peers.key(m.id).is_none() {
+        if !peers.on_chain(m.id) {
             tracing::warn!(
                 id = m.id,
                 department = m.department.as_deref().unwrap_or_default(),
@@ -264,7 +287,7 @@ impl Cluster {
         let voters: BTreeMap<NodeId, BasicNode> = file
             .members
             .iter()
-            .filter(|m| !m.learner && auth.peers.key(m.id).is_some())
+            .filter(|m| !m.learner && auth.peers.on_chain(m.id))
             .map(|m| {
                 (
                     m.id,
@@ -274,6 +297,10 @@ impl Cluster {
                 )
             })
             .collect();
+        // Until Raft names a leader this node admits nothing itself.
+        if let Ok(mut c) = core.lock() {
+            c.set_role(Role::Follower { leader_url: None });
+        }
         let first = voters.keys().next().copied();
         let initialized = raft
             .is_initialized()
@@ -307,21 +334,30 @@ impl Cluster {
     async fn follow_leader(&self, core: &Shared) {
         let mut metrics = self.raft.metrics();
         loop {
-            let (leader, running, voters, learners) = {
+            let (leader, leading, running, voters, learners) = {
                 let m = metrics.borrow();
                 let membership = m.membership_config.membership();
                 let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
                 let learners: BTreeSet<NodeId> = membership.learner_ids().collect();
-                (m.current_leader, m.running_state.is_ok(), voters, learners)
+                (
+                    m.current_leader,
+                    leads(&m),
+                    m.running_state.is_ok(),
+                    voters,
+                    learners,
+                )
             };
             if !running {
                 return;
             }
-            let role = if leader == Some(self.me) {
+            let role = if leading {
                 Role::Leader
             } else {
+                // A new leader takes submissions once it has caught up.
                 Role::Follower {
-                    leader_url: leader.and_then(|l| self.url_of(l)),
+                    leader_url: leader
+                        .filter(|l| *l != self.me)
+                        .and_then(|l| self.url_of(l)),
                 }
             };
             if let Ok(mut c) = core.lock() {
@@ -387,7 +423,7 @@ impl Cluster {
             let wanted = if m.learner {
                 !voters.contains(&m.id) && !learners.contains(&m.id)
             } else {
-                !voters.contains(&m.id) && self.auth.peers.key(m.id).is_some()
+                !voters.contains(&m.id) && self.auth.peers.on_chain(m.id)
             };
             let Ok(mut joining) = self.joining.lock() else {
                 return;
@@ -492,7 +528,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     cluster.spawn_witnesses(&core, &stop_rx)?;
     let stopping = Arc::new(AtomicBool::new(false));
-    let producer = tokio::spawn(produce(
+    let mut producer = tokio::spawn(produce(
         core.clone(),
         cluster.clone(),
         block_interval,
@@ -521,17 +557,33 @@ pub async fn run(
         .map_err(|e| NodeError::Storage(format!("http server: {e}")));
     stopping.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(true);
-    let _ = producer.await;
+    // Raft first: a proposal waiting for a quorum that is gone then fails
+    // and the producer ends.
+    let raft_failed = cluster
+        .raft
+        .metrics()
+        .borrow()
+        .running_state
+        .as_ref()
+        .err()
+        .map(ToString::to_string);
     let _ = cluster.raft.shutdown().await;
+    if tokio::time::timeout(Duration::from_secs(5), &mut producer)
+        .await
+        .is_err()
+    {
+        producer.abort();
+    }
     served?;
     let halted = core
         .lock()
         .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
         .halted()
         .map(str::to_owned);
-    match halted {
-        Some(why) => Err(NodeError::Halted(why)),
-        None => Ok(()),
+    match (halted, raft_failed) {
+        (Some(why), _) => Err(NodeError::Halted(why)),
+        (None, Some(fatal)) => Err(NodeError::Halted(format!("raft stopped: {fatal}"))),
+        (None, None) => Ok(()),
     }
 }
 

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -34,9 +33,15 @@ use super::{NodeId, Raft, TypeConfig};
 /// The request header carrying `<from> <to> <unix ms> <signature hex>`.
 pub const AUTH_HEADER: &str = "govchain-raft-auth";
 /// How far a request's time may be from the receiver's clock.
-const MAX_SKEW_MS: i64 = 60_000;
-/// The largest RPC body accepted (a batch of full blocks, a snapshot chunk).
-pub const MAX_RPC_BYTES: usize = 256 * 1024 * 1024;
+const MAX_SKEW_MS: u64 = 60_000;
+/// The largest append request accepted: entries are sent in requests of at
+/// most [`super::log_store::MAX_APPEND_BYTES`], or one larger block.
+pub const MAX_APPEND_BYTES: usize = 96 * 1024 * 1024;
+/// The largest vote request (a few hundred bytes in practice).
+const MAX_VOTE_BYTES: usize = 64 * 1024;
+/// The largest snapshot chunk request (openraft sends 3 MiB chunks,
+/// base64-encoded here).
+const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a request's signature covers (PROTOCOL.md §10.2).
 fn signed_message(
@@ -68,6 +73,9 @@ pub struct PeerKeys {
     pub core: crate::api::Shared,
     /// Each voter's department.
     pub departments: Arc<HashMap<NodeId, String>>,
+    /// Keys from the cluster file, for departments this node's chain does
+    /// not have yet.
+    pub configured: Arc<HashMap<NodeId, PublicKey>>,
 }
 
 impl PeerKeys {
@@ -84,14 +92,34 @@ impl PeerKeys {
         })
     }
 
+    /// Voter `id`'s key: its department's active node key on this node's
+    /// chain; none once retired; the configured one while this node's chain
+    /// does not have the department yet.
     pub fn key(&self, id: NodeId) -> Option<PublicKey> {
         let dept = self.departments.get(&id)?;
         let c = self.core.lock().ok()?;
-        c.state()
+        match c
+            .state()
             .departments
             .values()
-            .find(|d| d.id.as_str() == dept && d.node_active())
-            .map(|d| d.node_key)
+            .find(|d| d.id.as_str() == dept)
+        {
+            Some(d) => d.node_active().then_some(d.node_key),
+            None => self.configured.get(&id).copied(),
+        }
+    }
+
+    /// Whether the chain has voter `id`'s department (so it may vote).
+    pub fn on_chain(&self, id: NodeId) -> bool {
+        let Some(dept) = self.departments.get(&id) else {
+            return false;
+        };
+        self.core.lock().is_ok_and(|c| {
+            c.state()
+                .departments
+                .values()
+                .any(|d| d.id.as_str() == dept && d.node_active())
+        })
     }
 }
 
@@ -113,8 +141,10 @@ impl Auth {
         format!("{} {to} {ms} {}", self.me, sig.to_hex())
     }
 
-    /// Checks a request's header; returns the sender's id.
-    fn check(&self, headers: &HeaderMap, path: &str, body: &[u8]) -> Result<NodeId, String> {
+    /// Checks a request's header before its body is read: well formed,
+    /// addressed to this node, recent, from a voter with a key. Returns the
+    /// sender, its key, the time and the signature.
+    fn precheck(&self, headers: &HeaderMap) -> Result<(NodeId, PublicKey, i64, Signature), String> {
         let value = headers
             .get(AUTH_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -129,7 +159,7 @@ impl Auth {
         if to != self.me {
             return Err(format!("addressed to node {to}, this is node {}", self.me));
         }
-        if (now_ms() - ms).abs() > MAX_SKEW_MS {
+        if now_ms().abs_diff(ms) > MAX_SKEW_MS {
             return Err("request time too far from this node's clock".into());
         }
         let key = self
@@ -137,9 +167,7 @@ impl Auth {
             .key(from)
             .ok_or_else(|| format!("node {from} is not a voting member"))?;
         let sig = Signature::from_hex(sig).map_err(|e| e.to_string())?;
-        key.verify(&signed_message(&self.chain, from, to, path, ms, body), &sig)
-            .map_err(|e| format!("signature of node {from}: {e}"))?;
-        Ok(from)
+        Ok((from, key, ms, sig))
     }
 }
 
@@ -256,7 +284,8 @@ impl RaftNetwork<TypeConfig> for Client {
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RpcErr<RaftError<NodeId, InstallSnapshotError>>>
     {
-        self.call("/raft/snapshot", &rpc, &option).await
+        self.call("/raft/snapshot", &Chunk::from_request(&rpc), &option)
+            .await
     }
 
     async fn vote(
@@ -274,35 +303,105 @@ struct Server {
     auth: Auth,
 }
 
+/// A snapshot chunk on the wire: [`InstallSnapshotRequest`] with its bytes
+/// in base64 rather than as a JSON array of numbers.
+#[derive(Serialize, serde::Deserialize)]
+struct Chunk {
+    vote: openraft::Vote<NodeId>,
+    meta: openraft::SnapshotMeta<NodeId, BasicNode>,
+    offset: u64,
+    data: String,
+    done: bool,
+}
+
+impl Chunk {
+    fn from_request(r: &InstallSnapshotRequest<TypeConfig>) -> Self {
+        use base64::Engine as _;
+        Self {
+            vote: r.vote,
+            meta: r.meta.clone(),
+            offset: r.offset,
+            data: base64::engine::general_purpose::STANDARD.encode(&r.data),
+            done: r.done,
+        }
+    }
+
+    fn into_request(self) -> Result<InstallSnapshotRequest<TypeConfig>, String> {
+        use base64::Engine as _;
+        Ok(InstallSnapshotRequest {
+            vote: self.vote,
+            meta: self.meta,
+            offset: self.offset,
+            data: base64::engine::general_purpose::STANDARD
+                .decode(self.data)
+                .map_err(|e| e.to_string())?,
+            done: self.done,
+        })
+    }
+}
+
 /// The routes peers call; merged into the node's HTTP server.
 pub fn routes(raft: Raft, auth: Auth) -> Router {
     Router::new()
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_RPC_BYTES))
+        // Each handler reads its body itself, after the header checks.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(Server { raft, auth })
 }
 
-fn refused(why: &str) -> Response {
-    let body = serde_json::json!({"code": "node.unauthorized_peer", "message": why});
-    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+fn refused(status: StatusCode, code: &str, why: &str) -> Response {
+    let body = serde_json::json!({"code": code, "message": why});
+    (status, axum::Json(body)).into_response()
 }
 
-fn parse<T: DeserializeOwned>(
+/// Authenticates a peer's request and parses its body: the header is checked
+/// before the body is read (at most `limit` bytes), then the signature over
+/// the body, then that the Raft message is the sender's own (`leader`: the
+/// node id its vote names).
+async fn parse<T: DeserializeOwned>(
     s: &Server,
-    headers: &HeaderMap,
+    req: Request,
     path: &str,
-    body: &[u8],
+    limit: usize,
+    leader: impl Fn(&T) -> NodeId,
 ) -> Result<T, Box<Response>> {
-    s.auth.check(headers, path, body).map_err(|why| {
+    let unauthorized = |why: String| {
         tracing::warn!(path, "raft request refused: {why}");
-        Box::new(refused(&why))
+        Box::new(refused(
+            StatusCode::UNAUTHORIZED,
+            "node.unauthorized_peer",
+            &why,
+        ))
+    };
+    let (from, key, ms, sig) = s.auth.precheck(req.headers()).map_err(unauthorized)?;
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            Box::new(refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "node.body_too_large",
+                path,
+            ))
+        })?;
+    let message = signed_message(&s.auth.chain, from, s.auth.me, path, ms, &body);
+    key.verify(&message, &sig)
+        .map_err(|e| unauthorized(format!("signature of node {from}: {e}")))?;
+    let rpc: T = serde_json::from_slice(&body).map_err(|e| {
+        Box::new(refused(
+            StatusCode::BAD_REQUEST,
+            "node.bad_body",
+            &e.to_string(),
+        ))
     })?;
-    serde_json::from_slice(body).map_err(|e| {
-        let body = serde_json::json!({"code": "node.bad_body", "message": e.to_string()});
-        Box::new((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
-    })
+    if leader(&rpc) != from {
+        return Err(unauthorized(format!(
+            "node {from} sent a message of node {}",
+            leader(&rpc)
+        )));
+    }
+    Ok(rpc)
 }
 
 fn answer<T: Serialize>(value: &T) -> Response {
@@ -312,23 +411,30 @@ fn answer<T: Serialize>(value: &T) -> Response {
     }
 }
 
-async fn append(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
-    match parse::<AppendEntriesRequest<TypeConfig>>(&s, &headers, "/raft/append", &body) {
+async fn append(State(s): State<Server>, req: Request) -> Response {
+    let leader =
+        |r: &AppendEntriesRequest<TypeConfig>| r.vote.leader_id().voted_for().unwrap_or_default();
+    match parse(&s, req, "/raft/append", MAX_APPEND_BYTES, leader).await {
         Ok(rpc) => answer(&s.raft.append_entries(rpc).await),
         Err(r) => *r,
     }
 }
 
-async fn vote(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
-    match parse::<VoteRequest<NodeId>>(&s, &headers, "/raft/vote", &body) {
+async fn vote(State(s): State<Server>, req: Request) -> Response {
+    let candidate = |r: &VoteRequest<NodeId>| r.vote.leader_id().voted_for().unwrap_or_default();
+    match parse(&s, req, "/raft/vote", MAX_VOTE_BYTES, candidate).await {
         Ok(rpc) => answer(&s.raft.vote(rpc).await),
         Err(r) => *r,
     }
 }
 
-async fn snapshot(State(s): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
-    match parse::<InstallSnapshotRequest<TypeConfig>>(&s, &headers, "/raft/snapshot", &body) {
-        Ok(rpc) => answer(&s.raft.install_snapshot(rpc).await),
+async fn snapshot(State(s): State<Server>, req: Request) -> Response {
+    let leader = |c: &Chunk| c.vote.leader_id().voted_for().unwrap_or_default();
+    match parse::<Chunk>(&s, req, "/raft/snapshot", MAX_CHUNK_BYTES, leader).await {
+        Ok(chunk) => match chunk.into_request() {
+            Ok(rpc) => answer(&s.raft.install_snapshot(rpc).await),
+            Err(e) => refused(StatusCode::BAD_REQUEST, "node.bad_body", &e),
+        },
         Err(r) => *r,
     }
 }

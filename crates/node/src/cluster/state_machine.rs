@@ -5,6 +5,7 @@
 //! applied point: a node installing one verifies every block it lacks.
 
 use std::io::Cursor;
+use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::Block;
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
@@ -28,22 +29,29 @@ fn lock(core: &Shared) -> Result<std::sync::MutexGuard<'_, crate::Core>, NodeErr
 /// head. `Ok(None)`: skipped, as on every node (it did not follow the head).
 /// A block that does not verify halts the node (`node.diverged`).
 pub async fn apply_block(core: &Shared, block: Block) -> Result<Option<u64>, NodeError> {
-    let job = lock(core)?.begin_apply(block)?;
-    let Some(job) = job else { return Ok(None) };
-    let ran = tokio::task::spawn_blocking(move || job.run())
-        .await
-        .map_err(|e| NodeError::Storage(format!("apply task: {e}")))?;
+    let job = lock(core)?.begin_apply(block);
+    let ran = match job {
+        Ok(None) => return Ok(None),
+        Ok(Some(job)) => tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(|e| NodeError::Storage(format!("apply task: {e}")))?,
+        Err(e) => Err(e),
+    };
     let mut c = lock(core)?;
     match ran {
         Ok(sealed) => c.finish_block(sealed),
-        Err(e) => {
-            if matches!(e, NodeError::Diverged(_)) {
-                tracing::error!("HALTING: {e}");
-                c.halt(e.to_string());
-            }
-            Err(e)
-        }
+        Err(e) => Err(halt(&mut c, e)),
     }
+}
+
+/// Records why this node stops (`node.diverged`: its copy and the cluster's
+/// disagree); Raft then stops and the process exits with the reason.
+fn halt(c: &mut crate::Core, e: NodeError) -> NodeError {
+    if matches!(e, NodeError::Diverged(_)) {
+        tracing::error!("HALTING: {e}");
+        c.halt(e.to_string());
+    }
+    e
 }
 
 /// What the state machine records after each batch of entries.
@@ -53,11 +61,16 @@ struct AppliedPoint {
     membership: Membership,
 }
 
+/// The latest snapshot built or installed: what `get_current_snapshot`
+/// serves to followers that need one.
+type SnapshotCache = Arc<Mutex<Option<(SnapshotMeta<NodeId, openraft::BasicNode>, Arc<Vec<u8>>)>>>;
+
 #[derive(Debug)]
 pub struct StateMachine {
     core: Shared,
     db: RaftDb,
     applied: AppliedPoint,
+    current: SnapshotCache,
 }
 
 impl StateMachine {
@@ -66,7 +79,12 @@ impl StateMachine {
             .get::<AppliedPoint>("applied")
             .map_err(|e| NodeError::Storage(e.to_string()))?
             .unwrap_or_default();
-        Ok(Self { core, db, applied })
+        Ok(Self {
+            core,
+            db,
+            applied,
+            current: SnapshotCache::default(),
+        })
     }
 }
 
@@ -75,8 +93,10 @@ impl StateMachine {
 pub struct SnapshotBuilder {
     core: Shared,
     applied: AppliedPoint,
-    /// The chain's height at `applied`.
-    height: u64,
+    /// The chain's height at `applied` (`None`: the node's state could not
+    /// be read).
+    height: Option<u64>,
+    current: SnapshotCache,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,7 +108,10 @@ struct SnapshotData {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
         let reads = lock(&self.core).map_err(|e| sm_error(&e))?.reads();
-        let (height, applied) = (self.height, self.applied.clone());
+        let height = self
+            .height
+            .ok_or_else(|| sm_error(&NodeError::Storage("node state lock poisoned".into())))?;
+        let applied = self.applied.clone();
         let json = tokio::task::spawn_blocking(move || {
             let blocks = reads.blocks_json(0, height)?;
             Ok::<_, NodeError>(format!("{{\"blocks\":[{}]}}", blocks.join(",")))
@@ -97,13 +120,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
         .map_err(|e| sm_error(&e))?;
         let id = applied.log_id.map_or(0, |l| l.index);
+        let meta = SnapshotMeta {
+            last_log_id: applied.log_id,
+            last_membership: applied.membership,
+            snapshot_id: format!("{id}-{height}"),
+        };
+        let bytes = json.into_bytes();
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some((meta.clone(), Arc::new(bytes.clone())));
+        }
         Ok(Snapshot {
-            meta: SnapshotMeta {
-                last_log_id: applied.log_id,
-                last_membership: applied.membership,
-                snapshot_id: format!("{id}-{height}"),
-            },
-            snapshot: Box::new(Cursor::new(json.into_bytes())),
+            meta,
+            snapshot: Box::new(Cursor::new(bytes)),
         })
     }
 }
@@ -148,11 +176,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         // Entries are applied one batch at a time, so the head is the
         // applied point's block.
-        let height = lock(&self.core).map_or(0, |c| c.height());
+        let height = lock(&self.core).ok().map(|c| c.height());
         SnapshotBuilder {
             core: self.core.clone(),
             applied: self.applied.clone(),
             height,
+            current: self.current.clone(),
         }
     }
 
@@ -167,7 +196,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<NodeId, openraft::BasicNode>,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
-        let data: SnapshotData = serde_json::from_slice(snapshot.get_ref())
+        let bytes = snapshot.into_inner();
+        let data: SnapshotData = serde_json::from_slice(&bytes)
             .map_err(|e| sm_error(&NodeError::Cluster(format!("snapshot: {e}"))))?;
         let head = lock(&self.core).map_err(|e| sm_error(&e))?.height();
         for block in data.blocks {
@@ -181,27 +211,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     .map_err(|e| sm_error(&e))?;
                 if ours.as_ref() != Some(&block) {
                     let e = NodeError::Diverged(format!("snapshot block {height} differs"));
-                    tracing::error!("HALTING: {e}");
-                    if let Ok(mut c) = lock(&self.core) {
-                        c.halt(e.to_string());
-                    }
+                    let e = match lock(&self.core) {
+                        Ok(mut c) => halt(&mut c, e),
+                        Err(_) => e,
+                    };
                     return Err(sm_error(&e));
                 }
                 continue;
             }
-            if apply_block(&self.core, block)
+            // Blocks above the head either apply or halt the node.
+            apply_block(&self.core, block)
                 .await
-                .map_err(|e| sm_error(&e))?
-                .is_none()
-            {
-                let e = NodeError::Diverged(format!("snapshot block {height} does not follow"));
-                return Err(sm_error(&e));
-            }
+                .map_err(|e| sm_error(&e))?;
         }
         self.applied = AppliedPoint {
             log_id: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some((meta.clone(), Arc::new(bytes)));
+        }
         self.db
             .put("applied", &self.applied)
             .map_err(|e| sm_error(&e))?;
@@ -211,8 +240,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        // Any applied point makes a valid snapshot; build one on demand.
-        let mut b = self.get_snapshot_builder().await;
-        b.build_snapshot().await.map(Some)
+        // None after a restart: openraft then builds one if it needs it.
+        let current = self.current.lock().ok().and_then(|c| c.clone());
+        Ok(current.map(|(meta, bytes)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(bytes.to_vec())),
+        }))
     }
 }
