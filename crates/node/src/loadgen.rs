@@ -250,20 +250,27 @@ async fn serve(
 }
 
 /// What `bench` runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Load {
+    /// Transactions to pre-sign and submit.
+    #[arg(long, default_value_t = 20_000)]
     pub txs: usize,
     /// Transactions per `POST /v1/txs`.
+    #[arg(long, default_value_t = 500)]
     pub batch: usize,
     /// Batches in flight at once.
+    #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// The node's block interval.
+    /// The node's block interval (milliseconds).
+    #[arg(long, default_value_t = 50)]
     pub block_ms: u64,
-    /// 1: a standalone node; more: a Raft cluster of that many nodes, the
-    /// load sent to its leader.
+    /// Run a Raft cluster of this many nodes on loopback and load its
+    /// leader (1: a standalone node).
+    #[arg(long, default_value_t = 1)]
     pub nodes: usize,
     /// Pace the submissions at this many transactions per second (an
-    /// offered load); `None`: as fast as they are admitted.
+    /// offered load; default: as fast as the node admits them).
+    #[arg(long)]
     pub rate: Option<f64>,
 }
 

@@ -108,26 +108,9 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
     },
-    /// Load test a node in-process over loopback HTTP (see BENCHMARKS.md).
-    Bench {
-        #[arg(long, default_value_t = 20_000)]
-        txs: usize,
-        #[arg(long, default_value_t = 500)]
-        batch: usize,
-        /// Batches in flight at once.
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 50)]
-        block_ms: u64,
-        /// Run a Raft cluster of this many nodes on loopback and load its
-        /// leader (1: a standalone node).
-        #[arg(long, default_value_t = 1)]
-        nodes: usize,
-        /// Pace the submissions at this many transactions per second (an
-        /// offered load; default: as fast as the node admits them).
-        #[arg(long)]
-        rate: Option<f64>,
-    },
+    /// Load test a node, or a Raft cluster, in-process over loopback HTTP
+    /// (see BENCHMARKS.md).
+    Bench(govchain_node::loadgen::Load),
     /// Sign and submit an admin transaction.
     Admin {
         /// The node's base URL.
@@ -303,21 +286,7 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             rate_limit,
             cluster.zip(node_id),
         ),
-        Command::Bench {
-            txs,
-            batch,
-            concurrency,
-            block_ms,
-            nodes,
-            rate,
-        } => bench(govchain_node::loadgen::Load {
-            txs,
-            batch,
-            concurrency,
-            block_ms,
-            nodes,
-            rate,
-        }),
+        Command::Bench(load) => bench(load),
         Command::Witness {
             log,
             origin,

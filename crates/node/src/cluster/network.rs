@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use govchain_ledger::crypto::{PublicKey, SecretKey, Signature};
+use govchain_ledger::state::Department;
 use govchain_ledger::types::{ChainId, Hash32};
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
@@ -79,47 +80,45 @@ pub struct PeerKeys {
 }
 
 impl PeerKeys {
+    /// `f` of voter `id`'s department on this node's chain (`None` if the
+    /// chain lacks it); `None` for a non-voter.
+    fn with_department<R>(
+        &self,
+        id: NodeId,
+        f: impl FnOnce(Option<&Department>) -> R,
+    ) -> Option<R> {
+        let dept = self.departments.get(&id)?;
+        let c = self.core.lock().ok()?;
+        let found = c
+            .state()
+            .departments
+            .values()
+            .find(|d| d.id.as_str() == dept);
+        Some(f(found))
+    }
+
     /// Whether voter `id`'s department's node was retired on the chain.
     pub fn retired(&self, id: NodeId) -> bool {
-        let Some(dept) = self.departments.get(&id) else {
-            return false;
-        };
-        self.core.lock().is_ok_and(|c| {
-            c.state()
-                .departments
-                .values()
-                .any(|d| d.id.as_str() == dept && !d.node_active())
-        })
+        self.with_department(id, |d| d.is_some_and(|d| !d.node_active()))
+            .unwrap_or(false)
+    }
+
+    /// Whether the chain has voter `id`'s department with an active node
+    /// (so it may vote).
+    pub fn on_chain(&self, id: NodeId) -> bool {
+        self.with_department(id, |d| d.is_some_and(Department::node_active))
+            .unwrap_or(false)
     }
 
     /// Voter `id`'s key: its department's active node key on this node's
     /// chain; none once retired; the configured one while this node's chain
     /// does not have the department yet.
     pub fn key(&self, id: NodeId) -> Option<PublicKey> {
-        let dept = self.departments.get(&id)?;
-        let c = self.core.lock().ok()?;
-        match c
-            .state()
-            .departments
-            .values()
-            .find(|d| d.id.as_str() == dept)
-        {
+        self.with_department(id, |d| match d {
             Some(d) => d.node_active().then_some(d.node_key),
             None => self.configured.get(&id).copied(),
-        }
-    }
-
-    /// Whether the chain has voter `id`'s department (so it may vote).
-    pub fn on_chain(&self, id: NodeId) -> bool {
-        let Some(dept) = self.departments.get(&id) else {
-            return false;
-        };
-        self.core.lock().is_ok_and(|c| {
-            c.state()
-                .departments
-                .values()
-                .any(|d| d.id.as_str() == dept && d.node_active())
         })
+        .flatten()
     }
 }
 
