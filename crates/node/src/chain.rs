@@ -25,6 +25,10 @@ pub const RECENT_CHECKPOINTS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_block_txs: usize,
+    /// A block takes no further transaction once their signed bodies total
+    /// this many bytes (so that a cluster replicates a block within a
+    /// heartbeat interval).
+    pub max_block_bytes: usize,
     pub max_mempool: usize,
     /// Rejections remembered for status queries.
     pub max_remembered_rejections: usize,
@@ -37,6 +41,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_block_txs: 2000,
+            max_block_bytes: 4 * 1024 * 1024,
             max_mempool: 100_000,
             max_remembered_rejections: 100_000,
             requests_per_sec: 500,
@@ -140,6 +145,8 @@ struct OpenBlock {
     state: State,
     /// With id and leaf hash; the signed message is dropped.
     txs: Vec<Prepared>,
+    /// The signed messages' total size.
+    bytes: usize,
 }
 
 #[derive(Debug)]
@@ -365,6 +372,15 @@ impl Core {
         }
     }
 
+    /// Whether a full block waits to be cut (by count or by bytes): blocks
+    /// are then cut back to back rather than on the interval.
+    pub fn full_block_waiting(&self) -> bool {
+        self.open.len() > 1
+            || self.open.front().is_some_and(|b| {
+                b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
+            })
+    }
+
     pub fn mempool_len(&self) -> usize {
         self.pending.len()
     }
@@ -543,6 +559,7 @@ impl Core {
             return Err(NodeError::Rejected(r));
         }
         // The signed message is not needed any more.
+        block.bytes += p.msg.len() + p.env.sig.as_bytes().len();
         block.txs.push(Prepared {
             msg: Vec::new(),
             ..p
@@ -557,10 +574,9 @@ impl Core {
     /// after it (or after the chain's head) once it is full. A new block's
     /// time is `now`, never before the block it follows.
     fn open_block(&mut self, now: Timestamp) -> &mut OpenBlock {
-        let full = self
-            .open
-            .back()
-            .is_none_or(|b| b.txs.len() >= self.limits.max_block_txs);
+        let full = self.open.back().is_none_or(|b| {
+            b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
+        });
         if full {
             let (height, time, mut state) = match (self.open.back(), &self.sealing) {
                 (Some(b), _) => (b.height + 1, b.time.max(now), b.state.clone()),
@@ -574,6 +590,7 @@ impl Core {
                 time,
                 state,
                 txs: Vec::new(),
+                bytes: 0,
             });
         }
         let last = self.open.len() - 1;
@@ -966,6 +983,7 @@ impl ApplyJob {
                 time,
                 state: next.clone(),
                 txs,
+                bytes: 0,
             },
             result: Ok(Stored {
                 state: next,

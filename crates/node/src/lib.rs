@@ -165,7 +165,7 @@ fn produce_loop(
         loop {
             let job = {
                 let mut c = lock()?;
-                let full = c.mempool_len() >= c.limits().max_block_txs;
+                let full = c.full_block_waiting();
                 if !(stopping || full || since >= interval) {
                     break;
                 }

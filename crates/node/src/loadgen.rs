@@ -137,7 +137,7 @@ fn direct_rate(mut core: Core, envs: &[Envelope], batch: usize) -> Result<f64, N
         for r in core.admit_batch(prepared, &ok, now) {
             r?;
         }
-        if core.mempool_len() >= core.limits().max_block_txs {
+        if core.full_block_waiting() {
             core.produce()?;
         }
     }

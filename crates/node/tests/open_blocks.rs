@@ -1,6 +1,7 @@
 //! The mempool as open blocks: admitted transactions are applied at once,
 //! so conflicts between pending transactions are refused on submission;
-//! blocks are cut at `max_block_txs`; a refused transaction never leaves an
+//! blocks are cut at `max_block_txs` or `max_block_bytes`; a refused
+//! transaction never leaves an
 //! empty block behind; the node's blocks replay to the same state.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -303,4 +304,44 @@ async fn a_retired_node_stops_proposing() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(support::health(&node.url).await["height"], 1);
     node.stop().await;
+}
+
+/// A block also closes at `max_block_bytes` of signed bodies: here about two
+/// transactions' worth, so five make three blocks.
+#[test]
+fn blocks_are_also_cut_by_size() {
+    let dir = std::env::temp_dir().join(format!("govchain-block-bytes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "open-blocks".parse().unwrap();
+    let admin = key("d-admin");
+    let one = access(&chain, &admin, 2, "size");
+    let size = one.body.signed_message().unwrap().len() + 64;
+    let mut core = Core::open(
+        &dir.join("node.db"),
+        key("node-d"),
+        "node-d",
+        Some(&genesis(&chain, "govchain/open-blocks", &["d"], T0)),
+        Limits {
+            max_block_bytes: 2 * size,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let now = core.now();
+    assert!(!core.full_block_waiting());
+    core.submit(one, now).unwrap();
+    assert!(!core.full_block_waiting());
+    for seq in 3..=6 {
+        core.submit(access(&chain, &admin, seq, "size"), now)
+            .unwrap();
+    }
+    assert!(core.full_block_waiting());
+    assert_eq!(core.produce().unwrap(), Some(1));
+    assert_eq!(core.produce().unwrap(), Some(2));
+    assert_eq!(core.produce().unwrap(), Some(3));
+    assert_eq!(core.produce().unwrap(), None);
+    assert_eq!(core.log_size(), 6);
+    drop(core);
+    let _ = std::fs::remove_dir_all(&dir);
 }

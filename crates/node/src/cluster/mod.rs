@@ -607,7 +607,7 @@ async fn produce<R: Replicator>(
         loop {
             let job = {
                 let Ok(mut c) = core.lock() else { return };
-                let full = c.mempool_len() >= c.limits().max_block_txs;
+                let full = c.full_block_waiting();
                 if !(full || since >= interval) || c.halted().is_some() {
                     break;
                 }
