@@ -60,6 +60,23 @@ fn signed_message(
     .into_bytes()
 }
 
+/// What a reply's signature covers: the responder, the request it answers
+/// (requester, path and the request's own signature) and the body.
+fn reply_message(
+    chain: &ChainId,
+    responder: NodeId,
+    requester: NodeId,
+    path: &str,
+    request_sig: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    format!(
+        "govchain-raft/v1/reply\n{chain}\n{responder}\n{requester}\n{path}\n{request_sig}\n{}",
+        Hash32::sha256(body).to_hex()
+    )
+    .into_bytes()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -132,12 +149,53 @@ pub struct Auth {
 }
 
 impl Auth {
-    fn sign(&self, to: NodeId, path: &str, body: &[u8]) -> String {
+    /// The request header for `body`, and the request signature (hex) the
+    /// reply must name.
+    fn sign(&self, to: NodeId, path: &str, body: &[u8]) -> (String, String) {
         let ms = now_ms();
         let sig = self
             .key
-            .sign_raw(&signed_message(&self.chain, self.me, to, path, ms, body));
-        format!("{} {to} {ms} {}", self.me, sig.to_hex())
+            .sign_raw(&signed_message(&self.chain, self.me, to, path, ms, body))
+            .to_hex();
+        (format!("{} {to} {ms} {sig}", self.me), sig)
+    }
+
+    /// The reply header for `body`, answering `requester`'s request signed
+    /// `request_sig` (hex).
+    fn sign_reply(&self, requester: NodeId, path: &str, request_sig: &str, body: &[u8]) -> String {
+        let msg = reply_message(&self.chain, self.me, requester, path, request_sig, body);
+        format!("{} {}", self.me, self.key.sign_raw(&msg).to_hex())
+    }
+
+    /// Checks a reply from voter `responder` (learners' replies count for
+    /// nothing in Raft and are not checked).
+    fn check_reply(
+        &self,
+        responder: NodeId,
+        path: &str,
+        request_sig: &str,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<(), String> {
+        if !self.peers.departments.contains_key(&responder) {
+            return Ok(());
+        }
+        let key = self
+            .peers
+            .key(responder)
+            .ok_or_else(|| format!("node {responder} has no key on this chain"))?;
+        let value = headers
+            .get(AUTH_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("unsigned reply")?;
+        let (from, sig) = value.split_once(' ').ok_or("malformed reply signature")?;
+        if from != responder.to_string() {
+            return Err(format!("reply signed as node {from}, not {responder}"));
+        }
+        let sig = Signature::from_hex(sig).map_err(|e| e.to_string())?;
+        let msg = reply_message(&self.chain, responder, self.me, path, request_sig, body);
+        key.verify(&msg, &sig)
+            .map_err(|e| format!("reply of node {responder}: {e}"))
     }
 
     /// Checks a request's header before its body is read: well formed,
@@ -234,7 +292,7 @@ impl Client {
         E: std::error::Error + DeserializeOwned,
     {
         let body = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let auth = self.net.auth.sign(self.target, path, &body);
+        let (auth, request_sig) = self.net.auth.sign(self.target, path, &body);
         let sent = self
             .net
             .http
@@ -258,10 +316,18 @@ impl Client {
             let e = std::io::Error::other(format!("{path}: HTTP {status}: {text}"));
             return Err(RPCError::Network(NetworkError::new(&e)));
         }
+        let headers = sent.headers().clone();
         let bytes = sent
             .bytes()
             .await
             .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        self.net
+            .auth
+            .check_reply(self.target, path, &request_sig, &headers, &bytes)
+            .map_err(|why| {
+                tracing::warn!(target = self.target, path, "raft reply refused: {why}");
+                RPCError::Network(NetworkError::new(&std::io::Error::other(why)))
+            })?;
         let answer: Result<Resp, E> =
             serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -365,7 +431,7 @@ async fn parse<T: DeserializeOwned>(
     path: &str,
     limit: usize,
     leader: impl Fn(&T) -> NodeId,
-) -> Result<T, Box<Response>> {
+) -> Result<(T, Signed), Box<Response>> {
     let unauthorized = |why: String| {
         tracing::warn!(path, "raft request refused: {why}");
         Box::new(refused(
@@ -400,12 +466,37 @@ async fn parse<T: DeserializeOwned>(
             leader(&rpc)
         )));
     }
-    Ok(rpc)
+    Ok((
+        rpc,
+        Signed {
+            from,
+            path: path.to_owned(),
+            sig: sig.to_hex(),
+        },
+    ))
 }
 
-fn answer<T: Serialize>(value: &T) -> Response {
+/// Who sent an accepted request, to whom the reply is signed.
+struct Signed {
+    from: NodeId,
+    path: String,
+    sig: String,
+}
+
+/// The JSON reply, signed for the request it answers.
+fn answer<T: Serialize>(s: &Server, to: &Signed, value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(bytes) => ([("content-type", "application/json")], bytes).into_response(),
+        Ok(bytes) => {
+            let auth = s.auth.sign_reply(to.from, &to.path, &to.sig, &bytes);
+            (
+                [
+                    ("content-type", "application/json".to_owned()),
+                    (AUTH_HEADER, auth),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -414,7 +505,7 @@ async fn append(State(s): State<Server>, req: Request) -> Response {
     let leader =
         |r: &AppendEntriesRequest<TypeConfig>| r.vote.leader_id().voted_for().unwrap_or_default();
     match parse(&s, req, "/raft/append", MAX_APPEND_BYTES, leader).await {
-        Ok(rpc) => answer(&s.raft.append_entries(rpc).await),
+        Ok((rpc, by)) => answer(&s, &by, &s.raft.append_entries(rpc).await),
         Err(r) => *r,
     }
 }
@@ -422,7 +513,7 @@ async fn append(State(s): State<Server>, req: Request) -> Response {
 async fn vote(State(s): State<Server>, req: Request) -> Response {
     let candidate = |r: &VoteRequest<NodeId>| r.vote.leader_id().voted_for().unwrap_or_default();
     match parse(&s, req, "/raft/vote", MAX_VOTE_BYTES, candidate).await {
-        Ok(rpc) => answer(&s.raft.vote(rpc).await),
+        Ok((rpc, by)) => answer(&s, &by, &s.raft.vote(rpc).await),
         Err(r) => *r,
     }
 }
@@ -430,10 +521,112 @@ async fn vote(State(s): State<Server>, req: Request) -> Response {
 async fn snapshot(State(s): State<Server>, req: Request) -> Response {
     let leader = |c: &Chunk| c.vote.leader_id().voted_for().unwrap_or_default();
     match parse::<Chunk>(&s, req, "/raft/snapshot", MAX_CHUNK_BYTES, leader).await {
-        Ok(chunk) => match chunk.into_request() {
-            Ok(rpc) => answer(&s.raft.install_snapshot(rpc).await),
+        Ok((chunk, by)) => match chunk.into_request() {
+            Ok(rpc) => answer(&s, &by, &s.raft.install_snapshot(rpc).await),
             Err(e) => refused(StatusCode::BAD_REQUEST, "node.bad_body", &e),
         },
         Err(r) => *r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use govchain_ledger::state::kinds::Genesis;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::{Core, Limits};
+
+    fn key(label: &str) -> SecretKey {
+        SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(label.as_bytes()).0))
+    }
+
+    /// Node 1 (`d0`) and node 2 (`d1`) of a two-department chain.
+    fn pair(dir: &std::path::Path) -> (Auth, Auth) {
+        let chain: ChainId = "reply-test".parse().unwrap();
+        let departments: Vec<serde_json::Value> = (0..2)
+            .map(|i| {
+                serde_json::json!({"id": format!("d{i}"), "name": "d", "admin_threshold": 1,
+                "node_key": key(&format!("node {i}")).public_key(),
+                "admins": [{"name": "a", "public_key": key(&format!("admin {i}")).public_key()}]})
+            })
+            .collect();
+        let genesis: Genesis = serde_json::from_value(
+            serde_json::json!({"origin": "o", "consortium_threshold": 1, "departments": departments}),
+        )
+        .unwrap();
+        let block0 = crate::genesis_block(
+            &chain,
+            &genesis,
+            &key("admin 0"),
+            &key("node 0"),
+            crate::api::now(),
+        )
+        .unwrap();
+        let core = Core::open(
+            &dir.join("chain.sqlite"),
+            key("node 0"),
+            "n",
+            Some(&block0),
+            Limits::default(),
+        )
+        .unwrap();
+        let peers = PeerKeys {
+            core: Arc::new(Mutex::new(core)),
+            departments: Arc::new(HashMap::from([(1, "d0".into()), (2, "d1".into())])),
+            configured: Arc::default(),
+        };
+        let auth = |me: NodeId, k: &str| Auth {
+            chain: chain.clone(),
+            me,
+            key: Arc::new(key(k)),
+            peers: peers.clone(),
+        };
+        (auth(1, "node 0"), auth(2, "node 1"))
+    }
+
+    fn header(value: &str) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(AUTH_HEADER, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn a_reply_verifies_only_for_its_request_and_body() {
+        let dir = std::env::temp_dir().join(format!("govchain-reply-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (one, two) = pair(&dir);
+        let (_, request) = one.sign(2, "/raft/vote", b"request");
+        let (_, other_request) = one.sign(2, "/raft/vote", b"another request");
+        let reply = header(&two.sign_reply(1, "/raft/vote", &request, b"granted"));
+        assert!(one
+            .check_reply(2, "/raft/vote", &request, &reply, b"granted")
+            .is_ok());
+        // Another body, another request, another path, no signature, or a
+        // signature by another voter in node 2's name: refused.
+        for (path, req, headers, body) in [
+            ("/raft/vote", &request, reply.clone(), &b"refused"[..]),
+            ("/raft/vote", &other_request, reply.clone(), &b"granted"[..]),
+            ("/raft/append", &request, reply.clone(), &b"granted"[..]),
+            (
+                "/raft/vote",
+                &request,
+                reqwest::header::HeaderMap::new(),
+                &b"granted"[..],
+            ),
+        ] {
+            assert!(one.check_reply(2, path, req, &headers, body).is_err());
+        }
+        let forged = one.sign_reply(1, "/raft/vote", &request, b"granted");
+        let forged = header(&forged.replacen('1', "2", 1));
+        assert!(one
+            .check_reply(2, "/raft/vote", &request, &forged, b"granted")
+            .is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
