@@ -80,7 +80,8 @@ pub struct ErrorBody {
 )]
 pub struct ApiDoc;
 
-fn lock(core: &Shared) -> Result<MutexGuard<'_, Core>, NodeError> {
+/// The node's state, or `node.storage` if an earlier panic poisoned it.
+pub(crate) fn lock(core: &Shared) -> Result<MutexGuard<'_, Core>, NodeError> {
     core.lock()
         .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
 }

@@ -10,7 +10,7 @@ use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{PublicKey, SecretKey};
 use govchain_ledger::merkle::{self, Frontier, MerkleTree};
 use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, ALG_COSIGNATURE_V1};
-use govchain_ledger::state::{signature_batch, State};
+use govchain_ledger::state::{SigCheck, State};
 use govchain_ledger::tx::{Envelope, Prepared, TxDigests};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
@@ -254,7 +254,7 @@ impl Core {
         let mut state = State::new();
         let mut tree = MerkleTree::new();
         for b in blocks {
-            let (next, digests) = verify_block_digests(&state, &mut cursor, b)?;
+            let (next, digests) = verify_block(&state, &mut cursor, b)?;
             for d in &digests {
                 tree.push_hash(d.leaf_hash);
             }
@@ -961,7 +961,7 @@ impl ApplyJob {
                 }),
             });
         }
-        let (next, digests) = verify_block_digests(&state, &mut cursor, &block)
+        let (next, digests) = verify_block(&state, &mut cursor, &block)
             .map_err(|e| NodeError::Diverged(e.to_string()))?;
         let ids: Vec<Hash32> = digests.iter().map(|d| d.id).collect();
         let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
@@ -997,46 +997,17 @@ impl ApplyJob {
 
 /// Checks `b` as the block after `cursor` on `state` — hash chain, roots,
 /// proposer signature, every transaction's signature and rules, and the state
-/// digest — and returns the state after it; `cursor` advances.
-pub fn verify_block(
-    state: &State,
-    cursor: &mut ChainCursor,
-    b: &Block,
-) -> Result<State, NodeError> {
-    verify_block_digests(state, cursor, b).map(|(next, _)| next)
-}
-
-/// [`verify_block`], also returning each transaction's digests (computed
-/// once: ids, signed messages, leaf hashes).
-fn verify_block_digests(
+/// digest — and returns the state after it with each transaction's digests
+/// (computed once: ids, signed messages, leaf hashes); `cursor` advances.
+fn verify_block(
     state: &State,
     cursor: &mut ChainCursor,
     b: &Block,
 ) -> Result<(State, Vec<TxDigests>), NodeError> {
     let height = b.header.height;
     let corrupt = |what: String| NodeError::Corrupt(format!("block {height}: {what}"));
-    let digests = b
-        .txs
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            e.digests()
-                .map_err(|x| corrupt(format!("transaction {i}: {x}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys = state.block_keys(b);
-    let items = signature_batch(b, &digests, &keys);
-    let batch: Vec<_> = items.iter().map(|(_, item)| *item).collect();
-    if govchain_ledger::crypto::verify_batch(&batch).is_err() {
-        let bad = items
-            .iter()
-            .find(|(_, item)| item.key.verify(item.msg, item.sig).is_err())
-            .map_or(0, |(i, _)| *i);
-        return Err(corrupt(format!("transaction {bad}: bad signature")));
-    }
-    let verified: Vec<bool> = keys.iter().map(Option::is_some).collect();
-    let next = state
-        .apply_block_prepared(b, &digests, &verified)
+    let (next, digests) = state
+        .apply_block_digests(b, SigCheck::Verify)
         .map_err(|(i, r)| corrupt(format!("transaction {i}: {} ({})", r, r.code())))?;
     let leaves: Vec<Hash32> = digests.iter().map(|d| d.leaf_hash).collect();
     // The genesis block's proposer is one of the nodes it creates.

@@ -281,6 +281,16 @@ impl State {
     /// Applies one block atomically: all of its transactions or none. The
     /// returned state has `next_height` advanced and `time` set to the block's.
     pub fn apply_block(&self, block: &Block, sigs: SigCheck) -> Result<State, (usize, Rejection)> {
+        self.apply_block_digests(block, sigs).map(|(next, _)| next)
+    }
+
+    /// [`State::apply_block`], also returning each transaction's digests
+    /// (ids, signed messages, leaf hashes), computed once.
+    pub fn apply_block_digests(
+        &self,
+        block: &Block,
+        sigs: SigCheck,
+    ) -> Result<(State, Vec<TxDigests>), (usize, Rejection)> {
         let digests = block
             .txs
             .iter()
@@ -304,7 +314,8 @@ impl State {
         } else {
             vec![true; block.txs.len()]
         };
-        self.apply_block_prepared(block, &digests, &verified)
+        let next = self.apply_block_prepared(block, &digests, &verified)?;
+        Ok((next, digests))
     }
 
     /// The node key with key id `id` among the departments' (block

@@ -27,7 +27,7 @@ use govchain_ledger::ErrorCode as _;
 use openraft::BasicNode;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{app, Shared};
+use crate::api::{app, lock, Shared};
 use crate::chain::Role;
 use crate::error::NodeError;
 
@@ -244,11 +244,7 @@ impl Cluster {
         file: ClusterFile,
     ) -> Result<Self, NodeError> {
         let peers = peer_keys(&core, &key, me, &file.members)?;
-        let chain = core
-            .lock()
-            .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
-            .chain_id()
-            .clone();
+        let chain = lock(&core)?.chain_id().clone();
         let auth = network::Auth {
             chain: chain.clone(),
             me,
@@ -471,9 +467,7 @@ impl Cluster {
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
         let (origin, key) = {
-            let c = core
-                .lock()
-                .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?;
+            let c = lock(core)?;
             (c.origin(), c.node_key())
         };
         let me = self.members.iter().find(|m| m.id == self.me);
@@ -575,11 +569,7 @@ pub async fn run(
         producer.abort();
     }
     served?;
-    let halted = core
-        .lock()
-        .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
-        .halted()
-        .map(str::to_owned);
+    let halted = lock(&core)?.halted().map(str::to_owned);
     match (halted, raft_failed) {
         (Some(why), _) => Err(NodeError::Halted(why)),
         (None, Some(fatal)) => Err(NodeError::Halted(format!("raft stopped: {fatal}"))),

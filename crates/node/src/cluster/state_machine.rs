@@ -14,15 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::log_store::{se as sm_error, RaftDb};
 use super::{Applied, NodeId, TypeConfig};
-use crate::api::Shared;
+use crate::api::{lock, Shared};
 use crate::error::NodeError;
 
 type Membership = StoredMembership<NodeId, openraft::BasicNode>;
-
-fn lock(core: &Shared) -> Result<std::sync::MutexGuard<'_, crate::Core>, NodeError> {
-    core.lock()
-        .map_err(|_| NodeError::Storage("node state lock poisoned".into()))
-}
 
 /// Applies one replicated block to `core`: checks that it follows the head,
 /// verifies it (unless this node proposed it), stores it and makes it the
