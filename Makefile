@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO_FLAGS := -j2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test setup ui ui-test rust-test protocol-check api-schema lint deny deny-advisories smoke e2e fuzz package bench cluster fmt clean
+.PHONY: run test setup health ui ui-test rust-test protocol-check api-schema lint deny deny-advisories smoke e2e fuzz package bench cluster fmt clean
 
 ## make run: install what is missing, build the UI, start the desktop app.
 run: setup ui
 	cargo run $(CARGO_FLAGS) --bin govchain
 
 ## make test: install what is missing, then every check and test (UI and Rust).
-test: setup ui-test ui lint deny rust-test protocol-check api-schema smoke e2e
+test: setup health ui-test ui lint deny rust-test protocol-check api-schema smoke e2e
 	@echo "make test: all checks passed"
 
 setup:
@@ -18,6 +18,10 @@ setup:
 
 ui:
 	cd ui && npm run build
+
+## Structure: no source file over 600 lines, no import cycle between a crate's modules.
+health:
+	python3 scripts/code_health.py --self-test
 
 ui-test:
 	cd ui && npm run check && npm test
