@@ -32,6 +32,8 @@ export default defineConfig({
 			checks: { bundlerTimings: false }
 		}
 	},
+	// Vitest: Svelte's client runtime (components are mounted in happy-dom, effects run), not its server one.
+	resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
 	test: {
 		include: ['src/**/*.test.ts'],
 		environment: 'node'

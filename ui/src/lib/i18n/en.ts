@@ -32,6 +32,12 @@ export const en: Catalog = {
 
 	'empty.noData': 'No data yet — appears once a node is connected',
 
+	'load.loading': 'Loading…',
+	'load.failed': 'The data could not be loaded',
+	'load.retry': 'Retry',
+	'load.next.default': 'Check the node connection in Settings, then retry.',
+	'load.next.noDesktop': 'Open this page in the govchain desktop app.',
+
 	'settings.language.heading': 'Interface',
 	'settings.language.hint': 'Saved on this computer and used the next time the app starts.',
 

@@ -35,6 +35,12 @@ export const zhCN = {
 
 	'empty.noData': '尚无数据 — 连接节点后显示',
 
+	'load.loading': '正在加载…',
+	'load.failed': '数据读取失败',
+	'load.retry': '重试',
+	'load.next.default': '请在“设置”中检查节点连接，然后重试。',
+	'load.next.noDesktop': '请在政务链桌面应用中打开此页面。',
+
 	'settings.language.heading': '界面',
 	'settings.language.hint': '选择保存在本机，下次启动时沿用。',
 

@@ -1,0 +1,125 @@
+// @vitest-environment happy-dom
+/**
+ * The list screens, mounted for real against a fake core: a failing IPC call is shown as an error
+ * (the core's code, its message, what to do next) — never as the empty state.
+ */
+import { flushSync, mount, unmount, type Component } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setTransport, type Transport } from '$lib/ipc';
+import { zhCN } from '$lib/i18n/zh-CN';
+import CasesPage from './cases/+page.svelte';
+import ProjectsPage from './projects/+page.svelte';
+import InboxPage from './inbox/+page.svelte';
+
+/** A core whose every command answers from `answers`, or fails with the given error. */
+function core(answers: Record<string, unknown> | { fail: { code: string; message: string } }): Transport {
+	return {
+		invoke<T>(command: string): Promise<T> {
+			if ('fail' in answers) return Promise.reject(answers.fail);
+			return command in answers
+				? Promise.resolve(answers[command] as T)
+				: Promise.reject({ code: 'test.unknown_command', message: command });
+		},
+		listen: () => Promise.resolve(() => {})
+	};
+}
+
+const mounted: Array<Record<string, unknown>> = [];
+
+async function render(page: Component): Promise<HTMLElement> {
+	const target = document.createElement('main');
+	document.body.replaceChildren(target);
+	mounted.push(mount(page, { target }));
+	flushSync();
+	// Let the fake core answer, then let Svelte show it.
+	await new Promise((r) => setTimeout(r, 0));
+	flushSync();
+	return target;
+}
+
+afterEach(() => {
+	for (const m of mounted.splice(0)) unmount(m);
+	setTransport(null);
+});
+
+const FAILURE = { code: 'cache.unavailable', message: 'the local cache cannot be read' };
+
+const screens: Array<[string, Component, string[]]> = [
+	['cases', CasesPage as Component, [zhCN['empty.noData']]],
+	['projects', ProjectsPage as Component, [zhCN['empty.noData']]],
+	['inbox', InboxPage as Component, [zhCN['inbox.empty'], zhCN['inbox.notRegistered']]]
+];
+
+describe('a failing IPC call', () => {
+	for (const [name, page, emptyTexts] of screens) {
+		it(`shows an error, not the empty state, on ${name}`, async () => {
+			setTransport(core({ fail: FAILURE }));
+			const el = await render(page);
+			const alert = el.querySelector('[role=alert]');
+			expect(alert, el.innerHTML).not.toBeNull();
+			expect(alert?.getAttribute('data-testid')).toBe('load-error');
+			expect(alert?.querySelector('code')?.textContent).toBe('cache.unavailable');
+			expect(alert?.textContent).toContain('the local cache cannot be read');
+			expect(alert?.textContent).toContain(zhCN['load.next.default']);
+			for (const text of emptyTexts) expect(el.textContent).not.toContain(text);
+			expect(el.querySelector('.empty')).toBeNull();
+			expect(el.querySelector('table')).toBeNull();
+			expect(el.querySelector('a.csv')).toBeNull();
+		});
+	}
+});
+
+describe('a successful IPC call', () => {
+	it('shows the empty state only when the list is empty', async () => {
+		setTransport(core({ cases: [], projects: [] }));
+		for (const page of [CasesPage, ProjectsPage]) {
+			const el = await render(page as Component);
+			expect(el.querySelector('[role=alert]')).toBeNull();
+			expect(el.textContent).toContain(zhCN['empty.noData']);
+		}
+	});
+
+	it('shows the loading state until the core answers', async () => {
+		setTransport({ invoke: () => new Promise(() => {}), listen: () => Promise.resolve(() => {}) });
+		const el = await render(CasesPage as Component);
+		expect(el.querySelector('[data-testid=load-loading]')?.textContent).toBe(zhCN['load.loading']);
+		expect(el.textContent).not.toContain(zhCN['empty.noData']);
+	});
+
+	it('renders the case table and its CSV link from one column list', async () => {
+		setTransport(
+			core({
+				cases: [
+					{
+						case_id: 'HZ-2026-0042',
+						title: '北山街 12 号装修',
+						template: 'renovation',
+						status: 'open',
+						current_stage: 1,
+						current_stage_name: '消防审查',
+						scope: 'hz',
+						opened_at: '2026-03-01T08:00:00Z',
+						updated_at: '2026-03-02T08:00:00Z',
+						waiting_for_me: true
+					}
+				]
+			})
+		);
+		const el = await render(CasesPage as Component);
+		const table = el.querySelector(`table.list[aria-label="${zhCN['nav.cases']}"]`);
+		expect(table).not.toBeNull();
+		expect([...table!.querySelectorAll('th')].map((th) => th.textContent)).toEqual([
+			zhCN['inbox.case'],
+			zhCN['case.status'],
+			zhCN['inbox.stage'],
+			zhCN['case.updated']
+		]);
+		const cells = [...table!.querySelectorAll('tbody td')].map((td) => td.textContent?.trim());
+		expect(cells[0]).toContain('北山街 12 号装修');
+		expect(cells[1]).toContain(zhCN['case.state.open']);
+		expect(cells[2]).toBe('消防审查');
+		const link = el.querySelector('a.csv');
+		expect(link?.getAttribute('download')).toBe('cases.csv');
+		expect(link?.textContent).toBe(zhCN['export.csv']);
+	});
+});
