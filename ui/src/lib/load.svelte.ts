@@ -13,6 +13,7 @@
  * A call again keeps the current state until its reply arrives (no flicker on every new block);
  * `pending` tells that a call is under way. A reply to an older call that arrives after a newer call
  * was made is dropped, so a slow answer for the previous case or filter never overwrites the current one.
+ * Replies are kept as they are (not made deeply reactive): a screen replaces data, it does not edit it.
  * Render the state with `Loaded.svelte`.
  */
 import { untrack } from 'svelte';
@@ -35,7 +36,7 @@ export interface LoaderOptions {
 export type Fetch<T> = () => Promise<T> | null;
 
 export class Loader<T> {
-	#state = $state<LoadState<T>>({ status: 'loading' });
+	#state = $state.raw<LoadState<T>>({ status: 'loading' });
 	#pending = $state(false);
 	#fetch: Fetch<T>;
 	/** Increases with every call; a reply counts only if it answers the latest call. */
