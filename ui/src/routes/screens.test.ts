@@ -4,9 +4,14 @@
  * (the core's code, its message, what to do next) — never as the empty state.
  */
 import { flushSync, mount, unmount, type Component } from 'svelte';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AccessRow } from '$lib/bindings/AccessRow';
+import type { CaseSummary } from '$lib/bindings/CaseSummary';
+import type { InboxEntry } from '$lib/bindings/InboxEntry';
+import { toCsv } from '$lib/csv';
 import { setTransport, type Transport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
+import AccessPage from './access/+page.svelte';
 import CasesPage from './cases/+page.svelte';
 import ProjectsPage from './projects/+page.svelte';
 import InboxPage from './inbox/+page.svelte';
@@ -121,5 +126,102 @@ describe('a successful IPC call', () => {
 		const link = el.querySelector('a.csv');
 		expect(link?.getAttribute('download')).toBe('cases.csv');
 		expect(link?.textContent).toBe(zhCN['export.csv']);
+	});
+});
+
+describe('CSV exports built from the table columns', () => {
+	/** The blobs the page turned into download links, by URL. */
+	const blobs = new Map<string, Blob>();
+	const realCreate = URL.createObjectURL;
+	beforeEach(() => {
+		blobs.clear();
+		URL.createObjectURL = (b: Blob | MediaSource) => {
+			const url = `blob:test/${blobs.size}`;
+			blobs.set(url, b as Blob);
+			return url;
+		};
+	});
+	afterEach(() => {
+		URL.createObjectURL = realCreate;
+	});
+
+	async function csvOf(el: HTMLElement, file: string): Promise<string> {
+		const link = [...el.querySelectorAll('a.csv')].find((a) => a.getAttribute('download') === file);
+		expect(link, `${file} link`).toBeDefined();
+		return blobs.get(link!.getAttribute('href')!)!.text();
+	}
+
+	const zh = (k: keyof typeof zhCN) => zhCN[k];
+
+	it('cases: same header, values and order as before', async () => {
+		const c: CaseSummary = {
+			case_id: 'HZ-2026-0042',
+			title: '北山街, 12 号装修',
+			template: 'renovation',
+			status: 'approved',
+			current_stage: null,
+			current_stage_name: null,
+			scope: 'hz',
+			opened_at: '2026-03-01T08:00:00Z',
+			updated_at: '2026-03-02T08:00:00Z',
+			waiting_for_me: false
+		};
+		setTransport(core({ cases: [c] }));
+		const el = await render(CasesPage as Component);
+		expect(await csvOf(el, 'cases.csv')).toBe(
+			toCsv(
+				[zh('csv.caseId'), zh('inbox.case'), zh('csv.template'), zh('case.status'), zh('inbox.stage'), zh('csv.opened'), zh('case.updated')],
+				[[c.case_id, c.title, c.template, c.status, c.current_stage_name, c.opened_at, c.updated_at]]
+			)
+		);
+	});
+
+	it('inbox: same header, values and order as before', async () => {
+		const i: InboxEntry = {
+			case_id: 'HZ-2026-0042',
+			title: '北山街 12 号装修',
+			template: 'renovation',
+			stage: 1,
+			stage_name: '消防审查',
+			department: 'fire',
+			department_name: '',
+			waiting_since: '2026-03-01T08:00:00Z',
+			deadline: null
+		};
+		setTransport(core({ inbox: [i] }));
+		const el = await render(InboxPage as Component);
+		expect(el.querySelectorAll('[data-testid=inbox-row]')).toHaveLength(1);
+		expect(el.querySelector('[data-testid=inbox-row]')?.classList.contains('selected')).toBe(true);
+		expect(await csvOf(el, 'inbox.csv')).toBe(
+			toCsv(
+				[zh('csv.caseId'), zh('inbox.case'), zh('inbox.stage'), zh('inbox.department'), zh('csv.waitingSince'), zh('inbox.deadline')],
+				[[i.case_id, i.title, i.stage_name, i.department, i.waiting_since, i.deadline]]
+			)
+		);
+	});
+
+	it('access log: same header, values and order as before', async () => {
+		const r: AccessRow = {
+			at: '2026-03-01T08:00:00Z',
+			official: { official_id: 'o1', fingerprint: 'ff', name: '李明', department: 'housing', department_name: '住建局' },
+			department: 'housing',
+			department_name: '住建局',
+			dataset: 'housing-fund/accounts',
+			operation: 'read',
+			purpose: '核对房屋产权',
+			subject: null,
+			height: 7,
+			tx_id: 'ab'.repeat(32)
+		};
+		setTransport(core({ access_log: [r] }));
+		const el = await render(AccessPage as Component);
+		expect(el.querySelector('table.heat')).not.toBeNull();
+		expect(el.querySelector(`table.list[aria-label="${zh('nav.access')}"]`)?.textContent).toContain('核对房屋产权');
+		expect(await csvOf(el, 'access-log.csv')).toBe(
+			toCsv(
+				['at', 'official', 'department', 'dataset', 'operation', 'purpose', 'subject', 'height', 'tx_id'],
+				[[r.at, r.official.name, r.department, r.dataset, r.operation, r.purpose, r.subject, r.height, r.tx_id]]
+			)
+		);
 	});
 });
