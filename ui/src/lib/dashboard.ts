@@ -6,9 +6,10 @@ import type { ProjectPayments } from './bindings/ProjectPayments';
 import type { StageTime } from './bindings/StageTime';
 import type { WeekCount } from './bindings/WeekCount';
 
-export interface Stacked {
+/** Stacked bars: x-axis categories and one series per name (`N`: the names there can be). */
+export interface Stacked<N extends string = string> {
 	categories: string[];
-	series: { name: string; data: number[] }[];
+	series: { name: N; data: number[] }[];
 }
 
 /** Weeks in order on the x axis, one series per department (0 where it approved nothing). */
@@ -51,7 +52,7 @@ export function stageHours(rows: StageTime[], locale = 'zh-CN'): { label: string
 }
 
 /** Paid / pending / left per project, in yuan (fen / 100). `left` never goes below 0. */
-export function paymentBars(rows: ProjectPayments[]): Stacked {
+export function paymentBars(rows: ProjectPayments[]): Stacked<'paid' | 'pending' | 'left'> {
 	const yuan = (fen: number) => fen / 100;
 	return {
 		categories: rows.map((r) => r.name || r.project_id),
