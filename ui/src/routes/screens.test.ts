@@ -74,6 +74,29 @@ describe('a failing IPC call', () => {
 	}
 });
 
+describe('the error state', () => {
+	it('says to open the desktop app outside it, and retries on demand', async () => {
+		let fail = true;
+		setTransport({
+			invoke<T>(): Promise<T> {
+				return fail
+					? Promise.reject({ code: 'ui.no_desktop', message: 'This page must run inside the govchain desktop app.' })
+					: Promise.resolve([] as T);
+			},
+			listen: () => Promise.resolve(() => {})
+		});
+		const el = await render(ProjectsPage as Component);
+		expect(el.querySelector('[data-testid=load-error]')?.textContent).toContain(zhCN['load.next.noDesktop']);
+		fail = false;
+		el.querySelector<HTMLButtonElement>('[data-testid=load-error] button')!.click();
+		flushSync();
+		await new Promise((r) => setTimeout(r, 0));
+		flushSync();
+		expect(el.querySelector('[data-testid=load-error]')).toBeNull();
+		expect(el.textContent).toContain(zhCN['empty.noData']);
+	});
+});
+
 describe('a successful IPC call', () => {
 	it('shows the empty state only when the list is empty', async () => {
 		setTransport(core({ cases: [], projects: [] }));
