@@ -37,10 +37,13 @@ export interface Transport {
 	listen<T>(event: string, handler: (payload: T) => void): Promise<() => void>;
 }
 
-/** A failed command: the core's stable code and its message. */
+/**
+ * A failed command: the core's stable code and its message. The code is a plain string: the UI adds
+ * its own (`ui.ipc`, `ui.no_desktop`, `workflow.comment_required`) to the core's.
+ */
 export class IpcError extends Error {
 	readonly code: string;
-	constructor(body: ErrorBody) {
+	constructor(body: { code: string; message: string }) {
 		super(body.message);
 		this.name = 'IpcError';
 		this.code = body.code;
