@@ -10,6 +10,7 @@ use govchain_ledger::block::Block;
 use govchain_ledger::types::Hash32;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::dto::OutboxStatus;
 use crate::error::WsError;
 
 const SCHEMA_VERSION: i64 = 3;
@@ -91,6 +92,68 @@ ALTER TABLE blocks ADD COLUMN header TEXT;
 UPDATE blocks SET header = json_extract(block, '$.header');
 ";
 
+/// A key of the `meta` table: the workstation's settings and state kept
+/// between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaKey {
+    /// Key id (hex) of the key this workstation signs with.
+    ActiveKey,
+    /// `<key id hex>@<effective height>` of a rotated key not yet valid.
+    PendingKey,
+    /// The pinned chain's id.
+    PinChainId,
+    /// The pinned chain's genesis block hash (hex).
+    PinGenesisHash,
+    /// How many other departments must cosign a checkpoint.
+    WitnessQuorum,
+}
+
+impl MetaKey {
+    /// The key as stored (the stored names never change).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ActiveKey => "active_key",
+            Self::PendingKey => "pending_key",
+            Self::PinChainId => "pin.chain_id",
+            Self::PinGenesisHash => "pin.genesis_hash",
+            Self::WitnessQuorum => "witness.quorum",
+        }
+    }
+}
+
+/// A public key record of a key this workstation created or imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// Key id, 64 hex.
+    pub key_id: String,
+    /// Public key, 64 hex.
+    pub public_key: String,
+    pub label: String,
+    pub created_at: String,
+}
+
+/// A verified block to store: the parsed block, its hash and its wire text.
+#[derive(Debug, Clone)]
+pub struct VerifiedBlock {
+    pub block: Block,
+    pub hash: Hash32,
+    pub json: String,
+}
+
+/// A stored block: its hash (hex) and its JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockText {
+    pub hash: String,
+    pub json: String,
+}
+
+/// A stored block's header: the block hash (hex) and the header's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderText {
+    pub hash: String,
+    pub header_json: String,
+}
+
 /// Where an outbox item stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
@@ -99,7 +162,7 @@ pub struct OutboxRow {
     pub seq: u64,
     pub kind: String,
     pub envelope: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub code: Option<String>,
     pub message: Option<String>,
     pub height: Option<u64>,
@@ -150,7 +213,16 @@ fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         seq: to_u64(r.get(2)?),
         kind: r.get(3)?,
         envelope: r.get(4)?,
-        status: r.get(5)?,
+        status: {
+            let s: String = r.get(5)?;
+            OutboxStatus::parse(&s).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    5,
+                    rusqlite::types::Type::Text,
+                    format!("unknown outbox status {s:?}").into(),
+                )
+            })?
+        },
         code: r.get(6)?,
         message: r.get(7)?,
         height: r.get::<_, Option<i64>>(8)?.map(to_u64),
@@ -202,24 +274,28 @@ impl Cache {
         Ok(Self { conn })
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>, WsError> {
+    pub fn meta(&self, key: MetaKey) -> Result<Option<String>, WsError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [key.as_str()],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), WsError> {
+    pub fn set_meta(&self, key: MetaKey, value: &str) -> Result<(), WsError> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
+            [key.as_str(), value],
         )?;
         Ok(())
     }
 
-    pub fn delete_meta(&self, key: &str) -> Result<(), WsError> {
+    pub fn delete_meta(&self, key: MetaKey) -> Result<(), WsError> {
         self.conn
-            .execute("DELETE FROM meta WHERE key = ?1", [key])?;
+            .execute("DELETE FROM meta WHERE key = ?1", [key.as_str()])?;
         Ok(())
     }
 
@@ -245,26 +321,37 @@ impl Cache {
         Ok(())
     }
 
-    /// `(key_id, public_key, label, created_at)` of every key this
-    /// workstation created or imported.
-    pub fn keys(&self) -> Result<Vec<(String, String, String, String)>, WsError> {
+    /// Every key this workstation created or imported, oldest first.
+    pub fn keys(&self) -> Result<Vec<KeyRow>, WsError> {
         let mut stmt = self.conn.prepare(
             "SELECT key_id, public_key, label, created_at FROM keys ORDER BY created_at",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(KeyRow {
+                key_id: r.get(0)?,
+                public_key: r.get(1)?,
+                label: r.get(2)?,
+                created_at: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     // --- verified blocks ---
 
     /// Stores verified blocks (with their hashes) in one transaction.
-    pub fn append_blocks(&mut self, blocks: &[(Block, Hash32, String)]) -> Result<(), WsError> {
+    pub fn append_blocks(&mut self, blocks: &[VerifiedBlock]) -> Result<(), WsError> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO blocks (height, hash, log_size, block, header) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (b, hash, json) in blocks {
+            for VerifiedBlock {
+                block: b,
+                hash,
+                json,
+            } in blocks
+            {
                 let header = serde_json::to_string(&b.header)
                     .map_err(|e| WsError::Storage(e.to_string()))?;
                 stmt.execute(params![
@@ -289,29 +376,39 @@ impl Cache {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// `(hash, header JSON)` of stored blocks below height `before` (all if
-    /// `None`), newest first, at most `limit`.
+    /// Headers of stored blocks below height `before` (all if `None`),
+    /// newest first, at most `limit`.
     pub fn headers_desc(
         &self,
         before: Option<u64>,
         limit: u64,
-    ) -> Result<Vec<(String, String)>, WsError> {
+    ) -> Result<Vec<HeaderText>, WsError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT hash, header FROM blocks WHERE height < ?1 ORDER BY height DESC LIMIT ?2",
         )?;
         let below = before.map_or(i64::MAX, to_i64);
-        let rows = stmt.query_map([below, to_i64(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([below, to_i64(limit)], |r| {
+            Ok(HeaderText {
+                hash: r.get(0)?,
+                header_json: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// `(hash, block JSON)` of the block at `height`.
-    pub fn block_at(&self, height: u64) -> Result<Option<(String, String)>, WsError> {
+    /// The stored block at `height`.
+    pub fn block_at(&self, height: u64) -> Result<Option<BlockText>, WsError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT hash, block FROM blocks WHERE height = ?1",
                 [to_i64(height)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(BlockText {
+                        hash: r.get(0)?,
+                        json: r.get(1)?,
+                    })
+                },
             )
             .optional()?)
     }
@@ -424,7 +521,7 @@ impl Cache {
     pub fn set_status(
         &self,
         id: &str,
-        status: &str,
+        status: OutboxStatus,
         code: Option<&str>,
         message: Option<&str>,
         height: Option<u64>,
@@ -435,7 +532,7 @@ impl Cache {
         self.conn.execute(
             "UPDATE outbox SET status = ?2, code = ?3, message = ?4, height = ?5, updated_at = ?6 \
              WHERE id = ?1 AND (status != 'committed' OR ?2 = 'committed')",
-            params![id, status, code, message, height.map(to_i64), at],
+            params![id, status.as_str(), code, message, height.map(to_i64), at],
         )?;
         Ok(())
     }
@@ -548,7 +645,7 @@ mod tests {
                 seq: 1,
                 kind: "access.record".into(),
                 envelope: "{}".into(),
-                status: "queued".into(),
+                status: OutboxStatus::Queued,
                 code: None,
                 message: None,
                 height: None,
@@ -564,11 +661,11 @@ mod tests {
         assert_eq!((row.status.as_str(), row.next_try_ms), ("submitted", 42));
         // The block arrives (sync) before a late answer is recorded.
         cache
-            .set_status("t1", "committed", None, None, Some(7), at)
+            .set_status("t1", OutboxStatus::Committed, None, None, Some(7), at)
             .unwrap();
         cache.mark_submitted("t1", 99, at).unwrap();
         cache
-            .set_status("t1", "submitted", None, None, None, at)
+            .set_status("t1", OutboxStatus::Submitted, None, None, None, at)
             .unwrap();
         cache.retry_later("t1", 99, "timeout", at).unwrap();
         let row = cache.outbox_item("t1").unwrap().unwrap();

@@ -277,16 +277,25 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 pub const MAX_RESPONSE_BYTES: usize = 128 * 1024 * 1024;
 const MAX_PROBE_BYTES: usize = 64 * 1024;
 
+/// Why a node's answer could not be read.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Transport(#[from] reqwest::Error),
+}
+
 /// Reads a response body, refusing one longer than `cap` (before reading
 /// more than that, whatever `Content-Length` says).
-async fn read_capped(mut r: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+async fn read_capped(mut r: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
     if r.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(format!("the answer is larger than {cap} bytes"));
+        return Err(BodyError::TooLarge(cap));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = r.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = r.chunk().await? {
         if body.len() + chunk.len() > cap {
-            return Err(format!("the answer is larger than {cap} bytes"));
+            return Err(BodyError::TooLarge(cap));
         }
         body.extend_from_slice(&chunk);
     }
@@ -316,11 +325,17 @@ mod tests {
         let get = |url: String| async move { reqwest::get(url).await.unwrap() };
         // Announced too long.
         let url = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", 5000).await;
-        let e = super::read_capped(get(url).await, 1000).await.unwrap_err();
+        let e = super::read_capped(get(url).await, 1000)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("larger than 1000"), "{e}");
         // Not announced: cut off while reading.
         let url = serve_once("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", 5000).await;
-        let e = super::read_capped(get(url).await, 1000).await.unwrap_err();
+        let e = super::read_capped(get(url).await, 1000)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("larger than 1000"), "{e}");
         // Within the cap.
         let url = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n", 10).await;

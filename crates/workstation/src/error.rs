@@ -1,7 +1,38 @@
 //! The workstation's errors: one enum, a stable code per case and a message
-//! for the official. Serialized over IPC as `{code, message}`.
+//! for the official. Serialized over IPC as `{code, message}`. An error of
+//! the ledger or the node keeps its own code ([`WsError::Source`],
+//! [`WsError::WouldReject`]); the workstation's own codes are the closed set
+//! [`WsErrorCode`], exported to TypeScript.
 
 use govchain_ledger::ErrorCode;
+
+use crate::closed::closed_set;
+
+closed_set! {
+    /// The codes of the workstation's own errors. Errors of the ledger and
+    /// the node (`jcs.duplicate_key`, `merkle.bad_proof`, `workflow.*`, …)
+    /// keep the code they have there.
+    pub enum WsErrorCode {
+        KeychainUnavailable = "keychain.unavailable",
+        KeychainLocked = "keychain.locked",
+        KeychainFailure = "keychain.failure",
+        KeyNone = "key.none",
+        KeyNotInKeychain = "key.not_in_keychain",
+        BackupDecrypt = "backup.decrypt",
+        BackupFormat = "backup.format",
+        BackupWeakPassphrase = "backup.weak_passphrase",
+        CacheStorage = "cache.storage",
+        CacheSchemaTooNew = "cache.schema_too_new",
+        RequestInvalid = "request.invalid",
+        SignUnknownPreview = "sign.unknown_preview",
+        SyncOffline = "sync.offline",
+        SyncNodeError = "sync.node_error",
+        SyncVerificationFailed = "sync.verification_failed",
+        EmbeddedFailure = "embedded.failure",
+        NotFound = "not_found",
+        CheckpointNotWitnessed = "checkpoint.not_witnessed",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WsError {
@@ -43,6 +74,9 @@ pub enum WsError {
     Verification { code: String, detail: String },
     #[error("the embedded node failed: {0}")]
     Embedded(String),
+    /// An error of the ledger or the node, with its own code and message.
+    #[error("{message}")]
+    Source { code: &'static str, message: String },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("no checkpoint is cosigned by {want} other departments yet (the best has {got}); the blocks are verified, but not yet witnessed as you require")]
@@ -52,30 +86,49 @@ pub enum WsError {
 impl ErrorCode for WsError {
     fn code(&self) -> &'static str {
         match self {
-            Self::NoKeychain(_) => "keychain.unavailable",
-            Self::KeychainLocked(_) => "keychain.locked",
-            Self::Keychain(_) => "keychain.failure",
-            Self::NoKey => "key.none",
-            Self::KeyNotInKeychain(_) => "key.not_in_keychain",
-            Self::BackupDecrypt => "backup.decrypt",
-            Self::BackupFormat(_) => "backup.format",
-            Self::WeakPassphrase(_) => "backup.weak_passphrase",
-            Self::Storage(_) => "cache.storage",
-            Self::SchemaTooNew(_) => "cache.schema_too_new",
-            Self::BadRequest(_) => "request.invalid",
-            Self::UnknownPreview => "sign.unknown_preview",
             Self::WouldReject(r) => r.code(),
-            Self::Offline(_) => "sync.offline",
-            Self::Node { .. } => "sync.node_error",
-            Self::Verification { .. } => "sync.verification_failed",
-            Self::Embedded(_) => "embedded.failure",
-            Self::NotFound(_) => "not_found",
-            Self::NotWitnessed { .. } => "checkpoint.not_witnessed",
+            Self::Source { code, .. } => code,
+            own => own.own_code().map_or("", WsErrorCode::as_str),
         }
     }
 }
 
 impl WsError {
+    /// The workstation's own code of this error; `None` for an error of the
+    /// ledger or the node, which keeps its code.
+    pub fn own_code(&self) -> Option<WsErrorCode> {
+        use WsErrorCode as C;
+        Some(match self {
+            Self::NoKeychain(_) => C::KeychainUnavailable,
+            Self::KeychainLocked(_) => C::KeychainLocked,
+            Self::Keychain(_) => C::KeychainFailure,
+            Self::NoKey => C::KeyNone,
+            Self::KeyNotInKeychain(_) => C::KeyNotInKeychain,
+            Self::BackupDecrypt => C::BackupDecrypt,
+            Self::BackupFormat(_) => C::BackupFormat,
+            Self::WeakPassphrase(_) => C::BackupWeakPassphrase,
+            Self::Storage(_) => C::CacheStorage,
+            Self::SchemaTooNew(_) => C::CacheSchemaTooNew,
+            Self::BadRequest(_) => C::RequestInvalid,
+            Self::UnknownPreview => C::SignUnknownPreview,
+            Self::Offline(_) => C::SyncOffline,
+            Self::Node { .. } => C::SyncNodeError,
+            Self::Verification { .. } => C::SyncVerificationFailed,
+            Self::Embedded(_) => C::EmbeddedFailure,
+            Self::NotFound(_) => C::NotFound,
+            Self::NotWitnessed { .. } => C::CheckpointNotWitnessed,
+            Self::WouldReject(_) | Self::Source { .. } => return None,
+        })
+    }
+
+    /// An error of the ledger or the node, keeping its code and message.
+    pub fn source(e: &(impl ErrorCode + std::fmt::Display)) -> Self {
+        Self::Source {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+
     pub fn verification(code: &str, detail: impl Into<String>) -> Self {
         Self::Verification {
             code: code.to_owned(),
@@ -98,7 +151,39 @@ impl From<rusqlite::Error> for WsError {
     }
 }
 
-/// `{code, message}`: every error the UI sees.
+/// Errors of the ledger and the node keep their code across the crate edge.
+macro_rules! keep_code {
+    ($($t:ty),+ $(,)?) => {
+        $(impl From<$t> for WsError {
+            fn from(e: $t) -> Self {
+                Self::source(&e)
+            }
+        })+
+    };
+}
+
+keep_code!(
+    govchain_ledger::jcs::JcsError,
+    govchain_ledger::tx::TxError,
+    govchain_ledger::types::TypeError,
+    govchain_ledger::crypto::CryptoError,
+    govchain_ledger::merkle::ProofError,
+    govchain_ledger::note::NoteError,
+    govchain_ledger::block::BlockError,
+    govchain_ledger::read::ReadError,
+    govchain_ledger::domain::SignError,
+    govchain_node::NodeError,
+    govchain_node::witness::WitnessError,
+);
+
+impl From<govchain_ledger::state::Rejection> for WsError {
+    fn from(r: govchain_ledger::state::Rejection) -> Self {
+        Self::WouldReject(r)
+    }
+}
+
+/// `{code, message}`: every error the UI sees. `code` is a [`WsErrorCode`]
+/// or a code of the ledger or the node.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct ErrorBody {
     pub code: String,

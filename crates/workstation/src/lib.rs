@@ -14,11 +14,16 @@
 //! * [`views`] — screen models (cases, stages, timelines, projects, payments).
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
+//! * [`error`] — [`WsError`] and its codes.
+//!
+//! Modules depend on each other without cycles: `closed` and `error` at the
+//! bottom, then `dto`, the pure modules, and [`service`] at the top.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod cache;
 pub mod client;
+mod closed;
 pub mod demo;
 pub mod dto;
 pub mod error;
@@ -31,5 +36,5 @@ pub mod signing;
 pub mod verify;
 pub mod views;
 
-pub use error::{ErrorBody, WsError};
+pub use error::{ErrorBody, WsError, WsErrorCode};
 pub use service::{run_background, Event, Notifier, Workstation};

@@ -10,19 +10,20 @@ use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode;
 use serde_json::Value;
 
-use crate::dto::{ProofReport, ProofStep};
+use crate::dto::{ProofKind, ProofReport, ProofStep, ProofStepId};
+use crate::error::WsError;
 use crate::verify::{verify_department_checkpoint, LocalChain};
 
 /// Collects steps; stops at the first failure.
 struct Steps {
-    kind: &'static str,
+    kind: ProofKind,
     list: Vec<ProofStep>,
     note: String,
     proof: String,
 }
 
 impl Steps {
-    fn new(kind: &'static str, note: &str, proof: &str) -> Self {
+    fn new(kind: ProofKind, note: &str, proof: &str) -> Self {
         Self {
             kind,
             list: Vec::new(),
@@ -34,13 +35,13 @@ impl Steps {
     /// Records a step; returns whether it passed.
     fn push(
         &mut self,
-        step: &str,
+        step: ProofStepId,
         value: impl Into<String>,
         ok: bool,
         detail: impl Into<String>,
     ) -> bool {
         self.list.push(ProofStep {
-            step: step.to_owned(),
+            step,
             value: value.into(),
             ok,
             detail: detail.into(),
@@ -50,7 +51,7 @@ impl Steps {
 
     fn report(self) -> ProofReport {
         ProofReport {
-            kind: self.kind.to_owned(),
+            kind: self.kind,
             ok: !self.list.is_empty() && self.list.iter().all(|s| s.ok),
             steps: self.list,
             note: self.note,
@@ -60,7 +61,12 @@ impl Steps {
 
     /// Verifies a checkpoint note as step `step`: a department node's
     /// signature, witnesses' cosignatures. Returns its size and root.
-    fn checkpoint(&mut self, chain: &LocalChain, step: &str, note: &str) -> Option<(u64, Hash32)> {
+    fn checkpoint(
+        &mut self,
+        chain: &LocalChain,
+        step: ProofStepId,
+        note: &str,
+    ) -> Option<(u64, Hash32)> {
         match verify_department_checkpoint(&chain.state, note) {
             Ok((v, key, dept)) => {
                 let witnesses = if v.cosigners.is_empty() {
@@ -91,19 +97,19 @@ impl Steps {
     fn local(&mut self, chain: &LocalChain, size: u64, root: &Hash32) -> bool {
         match chain.root_at(size) {
             Some(ours) if ours == *root => self.push(
-                "local",
+                ProofStepId::Local,
                 ours.to_hex(),
                 true,
                 "the root this workstation computed at that size is the same",
             ),
             Some(ours) => self.push(
-                "local",
+                ProofStepId::Local,
                 ours.to_hex(),
                 false,
                 "checkpoint.split_view: a signed root that differs from the verified chain's at the same size",
             ),
             None if size > chain.log_size() => self.push(
-                "local",
+                ProofStepId::Local,
                 "",
                 true,
                 format!(
@@ -112,7 +118,7 @@ impl Steps {
                 ),
             ),
             None => self.push(
-                "local",
+                ProofStepId::Local,
                 "",
                 false,
                 format!("checkpoint.not_a_block_boundary: no block ends at log size {size}"),
@@ -131,13 +137,13 @@ impl Steps {
         let proof = match parse(proof, InclusionProof::from_json) {
             Ok(p) => p,
             Err(e) => {
-                self.push("path", "", false, e);
+                self.push(ProofStepId::Path, "", false, detail_of(&e));
                 return;
             }
         };
         let ok = proof.tree_size == size && expected_index.is_none_or(|i| i == proof.leaf_index);
         if !self.push(
-            "path",
+            ProofStepId::Path,
             format!(
                 "{} hashes, leaf {} of {}",
                 proof.path.len(),
@@ -164,7 +170,7 @@ impl Steps {
             &root.0,
         );
         self.push(
-            "root",
+            ProofStepId::Root,
             root.to_hex(),
             r.is_ok(),
             r.map_or_else(
@@ -179,12 +185,12 @@ impl Steps {
         let proof = match parse(proof, ConsistencyProof::from_json) {
             Ok(p) => p,
             Err(e) => {
-                self.push("path", "", false, e);
+                self.push(ProofStepId::Path, "", false, detail_of(&e));
                 return;
             }
         };
         if !self.push(
-            "path",
+            ProofStepId::Path,
             format!(
                 "{} hashes, {} → {}",
                 proof.path.len(),
@@ -207,7 +213,7 @@ impl Steps {
             &two.1 .0,
         );
         self.push(
-            "consistency",
+            ProofStepId::Consistency,
             format!("{} → {}", one.1.to_hex(), two.1.to_hex()),
             r.is_ok(),
             r.map_or_else(
@@ -221,10 +227,18 @@ impl Steps {
 fn parse<T>(
     v: &Value,
     from_json: impl Fn(&[u8]) -> Result<T, merkle::ProofError>,
-) -> Result<T, String> {
-    serde_json::to_vec(v)
-        .map_err(|e| e.to_string())
-        .and_then(|b| from_json(&b).map_err(|e| format!("{}: {e}", e.code())))
+) -> Result<T, WsError> {
+    let bytes =
+        serde_json::to_vec(v).map_err(|e| WsError::verification("proof.shape", e.to_string()))?;
+    Ok(from_json(&bytes)?)
+}
+
+/// A failed step's detail: `code: message`.
+fn detail_of(e: &WsError) -> String {
+    match e {
+        WsError::Verification { code, detail } => format!("{code}: {detail}"),
+        e => format!("{}: {e}", e.code()),
+    }
 }
 
 fn pretty(v: &Value) -> String {
@@ -242,26 +256,31 @@ pub fn check_inclusion(
     answer: &Value,
     note: &str,
 ) -> ProofReport {
-    let mut s = Steps::new("inclusion", note, &pretty(answer));
+    let mut s = Steps::new(ProofKind::Inclusion, note, &pretty(answer));
     let Some(tx) = b.txs.get(index) else {
-        s.push("leaf", "", false, "no such transaction");
+        s.push(ProofStepId::Leaf, "", false, "no such transaction");
         return s.report();
     };
     let Ok(leaf) = tx.leaf_bytes() else {
-        s.push("leaf", "", false, "the transaction cannot be encoded");
+        s.push(
+            ProofStepId::Leaf,
+            "",
+            false,
+            "the transaction cannot be encoded",
+        );
         return s.report();
     };
     let leaf_hash = merkle::leaf_hash(&leaf);
     let theirs = answer["leaf_hash"].as_str().unwrap_or_default();
     if !s.push(
-        "leaf",
+        ProofStepId::Leaf,
         leaf_hash.to_hex(),
         theirs == leaf_hash.to_hex(),
         "SHA-256(0x00 || JCS(envelope)), computed here; the node's value must be the same",
     ) {
         return s.report();
     }
-    let Some(cp) = s.checkpoint(chain, "checkpoint", note) else {
+    let Some(cp) = s.checkpoint(chain, ProofStepId::Checkpoint, note) else {
         return s.report();
     };
     let expected = b.header.log_size - b.header.tx_count + index as u64;
@@ -277,11 +296,11 @@ pub fn check_consistency(
     newer: &str,
     answer: &Value,
 ) -> ProofReport {
-    let mut s = Steps::new("consistency", newer, &pretty(answer));
-    let Some(one) = s.checkpoint(chain, "checkpoint", older) else {
+    let mut s = Steps::new(ProofKind::Consistency, newer, &pretty(answer));
+    let Some(one) = s.checkpoint(chain, ProofStepId::Checkpoint, older) else {
         return s.report();
     };
-    let Some(two) = s.checkpoint(chain, "checkpoint2", newer) else {
+    let Some(two) = s.checkpoint(chain, ProofStepId::Checkpoint2, newer) else {
         return s.report();
     };
     s.consistency(answer, one, two);
@@ -303,8 +322,8 @@ pub fn check_pasted(
     leaf_of: impl Fn(&str) -> Option<Hash32>,
 ) -> ProofReport {
     let proof_text = proof.trim();
-    let mut s = Steps::new("checkpoint", note, proof_text);
-    let Some(cp) = s.checkpoint(chain, "checkpoint", note.trim_start()) else {
+    let mut s = Steps::new(ProofKind::Checkpoint, note, proof_text);
+    let Some(cp) = s.checkpoint(chain, ProofStepId::Checkpoint, note.trim_start()) else {
         return s.report();
     };
     if !s.local(chain, cp.0, &cp.1) || proof_text.is_empty() {
@@ -313,16 +332,21 @@ pub fn check_pasted(
     let v: Value = match serde_json::from_str(proof_text) {
         Ok(v) => v,
         Err(e) => {
-            s.push("path", "", false, format!("proof.shape: not JSON: {e}"));
+            s.push(
+                ProofStepId::Path,
+                "",
+                false,
+                format!("proof.shape: not JSON: {e}"),
+            );
             return s.report();
         }
     };
     if v.get("size1").is_some() {
-        s.kind = "consistency";
+        s.kind = ProofKind::Consistency;
         let size1 = v["size1"].as_u64().unwrap_or(0);
         let Some(root1) = chain.root_at(size1) else {
             s.push(
-                "checkpoint2",
+                ProofStepId::Checkpoint2,
                 "",
                 false,
                 format!("this copy has no verified root at size {size1}"),
@@ -330,7 +354,7 @@ pub fn check_pasted(
             return s.report();
         };
         s.push(
-            "checkpoint2",
+            ProofStepId::Checkpoint2,
             format!("size {size1} · {}", root1.to_hex()),
             true,
             "the older root, from this workstation's verified chain",
@@ -338,7 +362,7 @@ pub fn check_pasted(
         s.consistency(&v, (size1, root1), cp);
         return s.report();
     }
-    s.kind = "inclusion";
+    s.kind = ProofKind::Inclusion;
     let id = v["tx_id"].as_str().unwrap_or_default();
     let given = v["leaf_hash"]
         .as_str()
@@ -346,7 +370,7 @@ pub fn check_pasted(
     let leaf = match (leaf_of(id), given) {
         (Some(ours), Some(theirs)) => {
             let ok = s.push(
-                "leaf",
+                ProofStepId::Leaf,
                 ours.to_hex(),
                 ours == theirs,
                 "recomputed here from the cached transaction; the proof's value must be the same",
@@ -355,7 +379,7 @@ pub fn check_pasted(
         }
         (None, Some(theirs)) => {
             s.push(
-                "leaf",
+                ProofStepId::Leaf,
                 theirs.to_hex(),
                 true,
                 "as given: the transaction is not in this copy, so the leaf was not recomputed",
@@ -364,7 +388,7 @@ pub fn check_pasted(
         }
         (Some(ours), None) => {
             s.push(
-                "leaf",
+                ProofStepId::Leaf,
                 ours.to_hex(),
                 true,
                 "recomputed here from the cached transaction",
@@ -373,7 +397,7 @@ pub fn check_pasted(
         }
         (None, None) => {
             s.push(
-                "leaf",
+                ProofStepId::Leaf,
                 "",
                 false,
                 "the proof names neither a known tx_id nor a leaf_hash",

@@ -34,7 +34,17 @@ pub struct TxProof {
     pub leaf_hash: String,
     pub path: Vec<String>,
     /// Whether every step passed, or why not / why it was not checked.
-    pub result: Result<(), String>,
+    pub result: ProofOutcome,
+}
+
+/// What checking a transaction's inclusion proof for a report gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofOutcome {
+    /// Every step passed in the workstation.
+    Verified,
+    /// Not verified: the step that failed (`step: detail`), or why it was
+    /// not checked.
+    NotVerified(String),
 }
 
 /// Facts about the verified chain the report is drawn from.
@@ -406,8 +416,8 @@ fn proofs(l: &mut Layout, p: &Provenance, proofs: &[TxProof]) {
     );
     for t in proofs {
         let verdict = match &t.result {
-            Ok(()) => "VERIFIED in the workstation".to_owned(),
-            Err(why) => format!("NOT VERIFIED: {why}"),
+            ProofOutcome::Verified => "VERIFIED in the workstation".to_owned(),
+            ProofOutcome::NotVerified(why) => format!("NOT VERIFIED: {why}"),
         };
         l.y -= 3.0;
         l.para(
@@ -471,7 +481,7 @@ pub fn case_report(c: &CaseDetail, p: &Provenance, tx_proofs: &[TxProof]) -> Vec
                 (cols[0], (s.index + 1).to_string()),
                 (cols[1], s.name.clone()),
                 (cols[2], s.department_name.clone()),
-                (cols[3], s.state.clone()),
+                (cols[3], s.state.to_string()),
                 (
                     cols[4],
                     s.duration_ms.map(duration).unwrap_or_default() + mark,
@@ -578,7 +588,7 @@ pub fn project_report(
                 (0.0, f.source.clone()),
                 (150.0, format!("→ {}", f.target)),
                 (330.0, yuan(f.amount)),
-                (420.0, f.status.clone()),
+                (420.0, f.status.to_string()),
             ],
             Style::Body,
         );

@@ -67,7 +67,7 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
             json!({"project_id": project_id, "payment_id": payment_id, "transfer_ref": transfer_ref}),
         ),
     };
-    Action::parse(kind, &payload).map_err(|r| WsError::BadRequest(r.to_string()))?;
+    Action::parse(kind, &payload)?;
     Ok((kind, payload))
 }
 
@@ -113,10 +113,8 @@ pub fn draft(
         payload,
         created_at: now,
     };
-    let canonical = body
-        .canonical_json()
-        .map_err(|e| WsError::BadRequest(e.to_string()))?;
-    let tx_id = body.id().map_err(|e| WsError::BadRequest(e.to_string()))?;
+    let canonical = body.canonical_json()?;
+    let tx_id = body.id()?;
     let unsigned = Envelope {
         body: body.clone(),
         sig: Signature::from_bytes([0; 64]),

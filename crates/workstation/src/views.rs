@@ -11,9 +11,20 @@ use govchain_ledger::state::State;
 use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::dto::{
-    CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentView,
-    PayrollLineView, ProjectDetail, ProjectSummary, StageView, TimelineEntry,
+    CaseAction, CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentNextStep,
+    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, StageState,
+    StageView, TimelineEntry,
 };
+
+/// A case's status as shown: the ledger's, or `expired` once a stage's
+/// deadline passed.
+pub(crate) fn case_status(s: &State, c: &Case, now: Timestamp) -> crate::dto::CaseStatus {
+    if views::case_status(s, c, now) == "expired" {
+        crate::dto::CaseStatus::Expired
+    } else {
+        c.status.into()
+    }
+}
 
 pub(crate) fn u32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -69,7 +80,7 @@ pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> 
                 case_id: c.id.to_string(),
                 title: c.title.clone(),
                 template: t.name.clone(),
-                status: views::case_status(s, c, now).to_owned(),
+                status: case_status(s, c, now),
                 current_stage: open.then(|| u32_of(c.current)),
                 current_stage_name: open.then(|| t.stages[c.current].name.clone()),
                 scope: c.scope.to_string(),
@@ -151,21 +162,21 @@ pub fn case_detail(
         .enumerate()
         .map(|(i, st)| {
             let state = match c.status {
-                CaseStatus::Approved => "done",
+                CaseStatus::Approved => StageState::Done,
                 CaseStatus::Open if group.contains(&i) => {
                     if c.approvals[i].len() >= st.threshold as usize {
-                        "done"
+                        StageState::Done
                     } else {
-                        "current"
+                        StageState::Current
                     }
                 }
-                CaseStatus::Open if i < group.start => "done",
-                CaseStatus::Open => "pending",
-                CaseStatus::Rejected if group.contains(&i) => "rejected",
-                _ if i < group.start => "done",
-                _ => "skipped",
+                CaseStatus::Open if i < group.start => StageState::Done,
+                CaseStatus::Open => StageState::Pending,
+                CaseStatus::Rejected if group.contains(&i) => StageState::Rejected,
+                _ if i < group.start => StageState::Done,
+                _ => StageState::Skipped,
             };
-            let deadline = (state == "current")
+            let deadline = (state == StageState::Current)
                 .then(|| {
                     st.deadline_secs.and_then(|secs| {
                         let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
@@ -186,7 +197,7 @@ pub fn case_detail(
                 role: st.role.to_string(),
                 group: st.group.clone(),
                 threshold: st.threshold,
-                state: state.to_owned(),
+                state,
                 approvals: c.approvals[i].iter().map(|o| official_ref(s, o)).collect(),
                 deadline,
                 mine: may_sign(s, me, c, t, i, now),
@@ -198,19 +209,22 @@ pub fn case_detail(
     let timeline = c
         .events
         .iter()
-        .map(|e| TimelineEntry {
-            height: e.height,
-            time: e.time.to_string(),
-            tx_id: e.tx_id.to_hex(),
-            official: official_ref(s, &e.official),
-            action: e.action.clone(),
-            stage: e.stage.map(u32_of),
-            stage_name: e
-                .stage
-                .and_then(|i| t.stages.get(i))
-                .map(|st| st.name.clone()),
-            comment: e.comment.clone(),
-            attachments: e.attachments.iter().map(Hash32::to_hex).collect(),
+        // The ledger records only the actions of `CaseAction`.
+        .filter_map(|e| {
+            Some(TimelineEntry {
+                height: e.height,
+                time: e.time.to_string(),
+                tx_id: e.tx_id.to_hex(),
+                official: official_ref(s, &e.official),
+                action: CaseAction::parse(&e.action)?,
+                stage: e.stage.map(u32_of),
+                stage_name: e
+                    .stage
+                    .and_then(|i| t.stages.get(i))
+                    .map(|st| st.name.clone()),
+                comment: e.comment.clone(),
+                attachments: e.attachments.iter().map(Hash32::to_hex).collect(),
+            })
         })
         .collect();
     Some(CaseDetail {
@@ -220,7 +234,7 @@ pub fn case_detail(
         template_name: t.name.clone(),
         version: c.version,
         scope: c.scope.to_string(),
-        status: views::case_status(s, c, now).to_owned(),
+        status: case_status(s, c, now),
         round: c.round,
         documents: c.documents.iter().map(Hash32::to_hex).collect(),
         opener: official_ref(s, &c.opener),
@@ -273,7 +287,7 @@ pub fn projects(s: &State, me: Option<&KeyId>) -> Vec<ProjectSummary> {
                     .filter(|pay| my_turn(p, pay, me))
                     .count(),
             ),
-            my_party: my_party(p, me).map(|x| x.as_str().to_owned()),
+            my_party: my_party(p, me).map(Into::into),
         })
         .collect()
 }
@@ -289,7 +303,7 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
     ]
     .into_iter()
     .map(|party| PartyView {
-        party: party.as_str().to_owned(),
+        party: party.into(),
         official: official_ref(s, &p.parties.get(party)),
     })
     .collect();
@@ -313,21 +327,24 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
                     })
                     .collect(),
                 payroll_total: pay.payroll_total().get(),
-                status: pay.status.as_str().to_owned(),
-                next_step: next.map(|(kind, _)| kind.to_owned()),
-                next_party: next.map(|(_, party)| party.as_str().to_owned()),
+                status: pay.status.into(),
+                next_step: next.and_then(|(kind, _)| PaymentNextStep::parse(kind)),
+                next_party: next.map(|(_, party)| party.into()),
                 my_turn: my_turn(p, pay, me),
                 transfer_ref: pay.transfer_ref.clone(),
                 events: pay
                     .events
                     .iter()
-                    .map(|e| PaymentEventView {
-                        height: e.height,
-                        time: e.time.to_string(),
-                        tx_id: e.tx_id.to_hex(),
-                        official: official_ref(s, &e.official),
-                        step: e.step.clone(),
-                        comment: e.comment.clone(),
+                    // The ledger records only the steps of `PaymentStep`.
+                    .filter_map(|e| {
+                        Some(PaymentEventView {
+                            height: e.height,
+                            time: e.time.to_string(),
+                            tx_id: e.tx_id.to_hex(),
+                            official: official_ref(s, &e.official),
+                            step: PaymentStep::parse(&e.step)?,
+                            comment: e.comment.clone(),
+                        })
                     })
                     .collect(),
             }
@@ -343,6 +360,6 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
         parties,
         approvers: p.approvers.iter().map(|a| a.as_str().to_owned()).collect(),
         payments,
-        my_party: my_party(p, me).map(|x| x.as_str().to_owned()),
+        my_party: my_party(p, me).map(Into::into),
     })
 }

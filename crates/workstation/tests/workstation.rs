@@ -12,7 +12,7 @@ use base64::Engine as _;
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::ErrorCode;
 use govchain_workstation::demo::{DemoNode, DEMO_CASE, DEMO_PROJECT};
-use govchain_workstation::dto::{ReviewStep, SignRequest, StepDecision, Verdict};
+use govchain_workstation::dto::{Party, ReviewStep, SignRequest, StepDecision, Verdict};
 use govchain_workstation::{Event, Workstation};
 
 fn keyring_available() -> bool {
@@ -278,7 +278,7 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     assert_eq!(status, "confirmed");
     let project = ws.project_detail(DEMO_PROJECT).unwrap();
     seen.push(&project);
-    assert_eq!(project.my_party.as_deref(), Some("supervisor"));
+    assert_eq!(project.my_party.map(Party::as_str), Some("supervisor"));
     assert_eq!(
         (project.budget, project.pending, project.paid),
         (120_000_000, 38_000_000, 0)

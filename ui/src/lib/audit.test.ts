@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { hitHref, nodeHref } from './links';
 import { emptyGraph, merge, toElements } from './graph';
 import { approvalsByWeek, localName, paymentBars, shortWeek, stageHours } from './dashboard';
+import type { GraphEdgeLabel } from './bindings/GraphEdgeLabel';
 import type { SearchHit } from './bindings/SearchHit';
+import type { SearchHitKind } from './bindings/SearchHitKind';
 
-const hit = (kind: string, key: string, height: number | null = null, index: number | null = null): SearchHit => ({
+const hit = (kind: SearchHitKind, key: string, height: number | null = null, index: number | null = null): SearchHit => ({
 	kind,
 	key,
 	label: key,
@@ -51,7 +53,7 @@ describe('graph', () => {
 			edges: [
 				{ source: 'block:1', target: 'tx:1:0', label: 'contains' },
 				{ source: 'tx:1:0', target: 'case:A', label: 'acts on' },
-				{ source: 'tx:1:0', target: 'ghost', label: 'x' }
+				{ source: 'tx:1:0', target: 'ghost', label: 'x' as GraphEdgeLabel }
 			]
 		});
 		expect(m.nodes.size).toBe(3);

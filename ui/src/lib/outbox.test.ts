@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboxItem } from './bindings/OutboxItem';
+import type { OutboxStatus } from './bindings/OutboxStatus';
 import { mergeOutbox, mergeOutboxItem } from './outbox';
 
-const item = (id: string, status: string, height: number | null = null): OutboxItem => ({
+const item = (id: string, status: OutboxStatus, height: number | null = null): OutboxItem => ({
 	id,
 	kind: 'payment.confirm',
 	seq: 1,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FundFlow } from './bindings/FundFlow';
 import { outflow, toSankey, type Labels } from './sankey';
 
 const labels: Labels = {
@@ -10,7 +11,7 @@ const labels: Labels = {
 };
 
 describe('toSankey', () => {
-	const flows = [
+	const flows: FundFlow[] = [
 		{ source: 'budget:XA', target: 'payment:P-1', amount: 400, status: 'pending' },
 		{ source: 'payment:P-1', target: 'worker:abc', amount: 150, status: 'pending' },
 		{ source: 'payment:P-1', target: 'party:contractor', amount: 250, status: 'pending' },

@@ -1,0 +1,145 @@
+//! What crosses IPC between the Rust core and the UI. TypeScript types are
+//! generated from these with ts-rs into `ui/src/lib/bindings/`; the test
+//! `bindings_are_current` fails when the committed files differ
+//! (regenerate with `GOVCHAIN_BLESS=1 cargo test -p govchain-workstation
+//! --lib bindings`). Heights, sizes and amounts are below 2^53 and cross as
+//! numbers. No type here can hold a secret key. Closed sets of names are
+//! enums (`closed_set!`) that cross as exactly their strings and become
+//! string unions in TypeScript. One file per screen area; everything is
+//! re-exported here.
+
+mod audit;
+mod cases;
+mod explorer;
+mod keys;
+mod projects;
+mod signing;
+mod sync;
+
+pub use crate::error::{ErrorBody, WsErrorCode};
+
+pub use audit::{
+    CodeCount, Dashboard, Graph, GraphEdge, GraphEdgeLabel, GraphNode, GraphNodeKind,
+    ProjectPayments, SavedReport, SearchHit, SearchHitKind, StageTime, WeekCount,
+};
+pub use cases::{
+    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, StageState,
+    StageView, TimelineEntry,
+};
+pub use explorer::{
+    AccessRow, BlockDetail, BlockSummary, ProofKind, ProofReport, ProofStep, ProofStepId, TxDetail,
+    TxRow,
+};
+pub use keys::{KeyInfo, OfficialInfo, RegistrationRequest};
+pub use projects::{
+    FlowStatus, FundFlow, Party, PartyView, PaymentEventView, PaymentNextStep, PaymentStatus,
+    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SpendPoint,
+};
+pub use signing::{
+    OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, Verdict,
+};
+pub use sync::{Alarm, CheckpointInfo, NodeProbe, SyncProgress, SyncStatus};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ts_rs::TS;
+
+    /// Every exported type with its file under `ui/src/lib/bindings/`.
+    fn bindings() -> Vec<(std::path::PathBuf, String)> {
+        let cfg = ts_rs::Config::new().with_large_int("number");
+        macro_rules! each {
+            ($($t:ty),* $(,)?) => {
+                vec![$((
+                    <$t as TS>::output_path().unwrap(),
+                    <$t as TS>::export_to_string(&cfg).unwrap(),
+                )),*]
+            };
+        }
+        each!(
+            ErrorBody,
+            WsErrorCode,
+            KeyInfo,
+            OfficialInfo,
+            RegistrationRequest,
+            SignRequest,
+            StepDecision,
+            ReviewStep,
+            Verdict,
+            SignPreview,
+            OutboxItem,
+            Alarm,
+            SyncStatus,
+            SyncProgress,
+            NodeProbe,
+            InboxEntry,
+            OfficialRef,
+            CaseSummary,
+            StageView,
+            TimelineEntry,
+            CaseDetail,
+            ProjectSummary,
+            PartyView,
+            PayrollLineView,
+            PaymentEventView,
+            PaymentView,
+            ProjectDetail,
+            BlockSummary,
+            TxRow,
+            BlockDetail,
+            TxDetail,
+            ProofStep,
+            ProofReport,
+            AccessRow,
+            FundFlow,
+            CheckpointInfo,
+            SearchHit,
+            GraphNode,
+            GraphEdge,
+            Graph,
+            WeekCount,
+            StageTime,
+            ProjectPayments,
+            CodeCount,
+            Dashboard,
+            SpendPoint,
+            SavedReport,
+            OutboxStatus,
+            CaseStatus,
+            StageState,
+            CaseAction,
+            Party,
+            PaymentStatus,
+            PaymentStep,
+            PaymentNextStep,
+            FlowStatus,
+            ProofKind,
+            ProofStepId,
+            SearchHitKind,
+            GraphNodeKind,
+            GraphEdgeLabel,
+        )
+    }
+
+    #[test]
+    fn bindings_are_current() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");
+        let bless = std::env::var_os("GOVCHAIN_BLESS").is_some();
+        let mut stale = Vec::new();
+        for (path, text) in bindings() {
+            let file = dir.join(&path);
+            if bless {
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, &text).unwrap();
+            }
+            if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale TypeScript bindings {stale:?}: GOVCHAIN_BLESS=1 cargo test -p govchain-workstation --lib bindings"
+        );
+    }
+}

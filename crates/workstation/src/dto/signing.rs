@@ -1,0 +1,118 @@
+//! What the official asks to sign, the preview shown before signing, and the outbox of signed transactions.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::closed::closed_set;
+use crate::error::ErrorBody;
+
+/// What the official asks to sign; the workstation builds the transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SignRequest {
+    /// `case.sign_step`: approve or reject a stage (a comment is required to
+    /// reject).
+    SignStep {
+        case_id: String,
+        stage: u32,
+        decision: StepDecision,
+        comment: String,
+        /// SHA-256 hex of attached documents.
+        attachments: Vec<String>,
+    },
+    /// `case.withdraw`.
+    WithdrawCase { case_id: String, reason: String },
+    /// `payment.confirm` (supervisor) or `payment.approve` (approvers).
+    ReviewPayment {
+        step: ReviewStep,
+        project_id: String,
+        payment_id: String,
+        verdict: Verdict,
+        comment: String,
+    },
+    /// `access.record`: this official accessed sensitive data.
+    RecordAccess {
+        /// e.g. `housing-fund/accounts`.
+        dataset: String,
+        /// `read`, `export`, `update`, `delete`.
+        operation: String,
+        /// Salted SHA-256 hex of the person concerned, if any.
+        subject: Option<String>,
+        purpose: String,
+    },
+    /// `payment.execute` (operator).
+    ExecutePayment {
+        project_id: String,
+        payment_id: String,
+        transfer_ref: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StepDecision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStep {
+    Confirm,
+    Approve,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accept,
+    Refuse,
+}
+
+/// "What you see is what you sign": the exact canonical JSON of the
+/// transaction body and its SHA-256, shown before the official confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SignPreview {
+    pub preview_id: String,
+    pub kind: String,
+    /// RFC 8785 canonical JSON of the body: the bytes that are signed (after
+    /// the domain tag, PROTOCOL.md §5.3).
+    pub canonical_json: String,
+    /// SHA-256 of `canonical_json`, hex.
+    pub sha256: String,
+    /// The transaction id it will have (SHA-256 of the signed message).
+    pub tx_id: String,
+    pub signer_fingerprint: String,
+    pub seq: u64,
+    /// The ledger's answer on the cached state, if it would refuse.
+    pub would_reject: Option<ErrorBody>,
+}
+
+/// One signed transaction in the durable outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OutboxItem {
+    pub id: String,
+    pub kind: String,
+    pub seq: u64,
+    pub status: OutboxStatus,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// Height of the verified block that holds it.
+    pub height: Option<u64>,
+    pub attempts: u32,
+    pub created_at: String,
+}
+
+closed_set! {
+    /// Where a signed transaction in the outbox stands.
+    pub enum OutboxStatus {
+        /// Signed, not yet accepted by a node.
+        Queued = "queued",
+        /// Accepted by a node, in no verified block yet.
+        Submitted = "submitted",
+        /// In a block this workstation verified (final).
+        Committed = "committed",
+        /// Refused by the node (`code`, `message`).
+        Rejected = "rejected",
+    }
+}

@@ -1,0 +1,212 @@
+//! The workstation: keys, signing, outbox, sync and views behind one handle
+//! that the Tauri commands (and tests) call. It owns the cache and the
+//! verified chain; the network is only ever a source of data to verify.
+//!
+//! This module owns the [`Workstation`] handle itself (its state, opening
+//! and replaying the cache); each concern is an `impl Workstation` block of
+//! its own:
+//!
+//! * [`network`] — node list, connecting, the embedded demo node.
+//! * [`keys`] — keys of this workstation, backups, rotation.
+//! * [`outbox`] — preview, sign, queue and deliver transactions.
+//! * [`sync`] — fetching and verifying blocks and checkpoints.
+//! * [`status`] — the status bar, alarms, the pinned chain, witness quorum.
+//! * [`queries`] — screen models and explorer/audit queries.
+//! * [`proofs`] — inclusion and consistency proofs checked here.
+//! * [`reports`] — PDF audit reports.
+//! * [`background`] — the app's background delivery and sync loop.
+
+mod background;
+mod keys;
+mod network;
+mod outbox;
+mod proofs;
+mod queries;
+mod reports;
+mod status;
+mod sync;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use govchain_ledger::block::Block;
+use govchain_ledger::crypto::KeyId;
+use govchain_ledger::state::SigCheck;
+use govchain_ledger::types::Timestamp;
+use govchain_ledger::ErrorCode;
+
+use crate::cache::Cache;
+use crate::client::NodeClient;
+use crate::demo::DemoNode;
+use crate::dto::{OutboxItem, SyncProgress, SyncStatus};
+use crate::error::{ErrorBody, WsError};
+use crate::keys::Keychain;
+use crate::signing::Draft;
+use crate::verify::LocalChain;
+
+pub use background::run_background;
+pub use status::MAX_WITNESS_QUORUM;
+pub use sync::SYNC_PAGE;
+
+/// What the UI hears about without asking.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Progress(SyncProgress),
+    Status(SyncStatus),
+    Outbox(OutboxItem),
+}
+
+pub type Notifier = Arc<dyn Fn(Event) + Send + Sync>;
+
+struct Inner {
+    cache: Cache,
+    chain: Option<LocalChain>,
+    previews: HashMap<String, Draft>,
+    online: bool,
+    syncing: bool,
+    last_error: Option<ErrorBody>,
+    last_sync_at: Option<String>,
+    /// The departments that cosigned the checkpoint accepted last.
+    witnesses: Vec<String>,
+}
+
+impl Inner {
+    /// The verified chain, or `not_found` before the first verified block.
+    fn verified(&self) -> Result<&LocalChain, WsError> {
+        self.chain
+            .as_ref()
+            .ok_or_else(|| WsError::NotFound("no verified chain".into()))
+    }
+}
+
+pub struct Workstation {
+    data_dir: PathBuf,
+    keychain: Keychain,
+    inner: Mutex<Inner>,
+    client: RwLock<Option<Arc<NodeClient>>>,
+    demo: tokio::sync::Mutex<Option<DemoNode>>,
+    sync_lock: tokio::sync::Mutex<()>,
+    notify: Notifier,
+}
+
+impl std::fmt::Debug for Workstation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workstation")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> Timestamp {
+    govchain_node::Clock::System.now()
+}
+
+fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, WsError> {
+    s.to_owned().try_into().map_err(WsError::BadRequest)
+}
+
+fn parse_key_id(s: &str) -> Result<KeyId, WsError> {
+    Ok(KeyId::from_hex(s)?)
+}
+
+impl Workstation {
+    /// Opens the workstation whose cache lives in `data_dir`, with keys in
+    /// the keychain service `keychain_service`. The verified chain is rebuilt
+    /// from the cache (hash chain, roots and state digests re-checked); a
+    /// cache that no longer verifies is dropped and synced again.
+    pub fn open(
+        data_dir: &Path,
+        keychain_service: &str,
+        notify: Notifier,
+    ) -> Result<Self, WsError> {
+        let cache = Cache::open(&data_dir.join("cache.sqlite"))?;
+        let mut inner = Inner {
+            cache,
+            chain: None,
+            previews: HashMap::new(),
+            online: false,
+            syncing: false,
+            last_error: None,
+            last_sync_at: None,
+            witnesses: Vec::new(),
+        };
+        inner.chain = match Self::replay(&inner.cache) {
+            Ok(c) => c,
+            Err(e) => {
+                inner.cache.raise_alarm(
+                    &now().to_string(),
+                    e.code(),
+                    "local cache",
+                    &format!("the cached chain no longer verifies and was dropped: {e}"),
+                )?;
+                None
+            }
+        };
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            keychain: Keychain::new(keychain_service),
+            inner: Mutex::new(inner),
+            client: RwLock::new(None),
+            demo: tokio::sync::Mutex::new(None),
+            sync_lock: tokio::sync::Mutex::new(()),
+            notify,
+        })
+    }
+
+    fn replay(cache: &Cache) -> Result<Option<LocalChain>, WsError> {
+        let mut chain: Option<LocalChain> = None;
+        let mut from = 0;
+        loop {
+            let page = cache.blocks_json(from, 1000)?;
+            if page.is_empty() {
+                return Ok(chain);
+            }
+            for json in &page {
+                let b = Block::from_json(json.as_bytes())
+                    .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+                let c = chain.get_or_insert_with(|| LocalChain::new(b.header.chain_id.clone()));
+                // Signatures were verified when the block was received.
+                c.apply(&b, SigCheck::Skip)?;
+            }
+            from += page.len() as u64;
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, WsError> {
+        self.inner
+            .lock()
+            .map_err(|_| WsError::Storage("workstation state lock poisoned".into()))
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs `f` on the verified chain (for read-only checks).
+    pub fn with_chain<R>(&self, f: impl FnOnce(&LocalChain) -> R) -> Result<Option<R>, WsError> {
+        Ok(self.lock()?.chain.as_ref().map(f))
+    }
+
+    /// Runs `f` on the verified state (for read-only views).
+    pub fn with_state<R>(
+        &self,
+        f: impl FnOnce(&govchain_ledger::state::State) -> R,
+    ) -> Result<Option<R>, WsError> {
+        Ok(self.lock()?.chain.as_ref().map(|c| f(&c.state)))
+    }
+}
+
+fn principal_hex(chain: &LocalChain, signer: &KeyId) -> String {
+    chain
+        .state
+        .key_index
+        .get(signer)
+        .copied()
+        .unwrap_or(*signer)
+        .to_hex()
+}

@@ -1,0 +1,174 @@
+//! Signing and delivery: previews of what would be signed, signing with the
+//! keychain key into the durable outbox, and delivering the outbox.
+
+use govchain_ledger::tx::{Envelope, TxBody};
+
+use crate::cache::OutboxRow;
+use crate::client::Submitted;
+use crate::dto::{OutboxItem, OutboxStatus, SignPreview, SignRequest};
+use crate::error::WsError;
+use crate::signing;
+
+use super::{now, principal_hex, Event, Workstation};
+
+/// Longest wait between two delivery attempts of an outbox item.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// How long an accepted transaction may stay out of every verified block
+/// before it is sent again (the node may have lost its mempool).
+const RESEND_AFTER_MS: i64 = 30_000;
+
+pub(super) fn outbox_item(r: &OutboxRow) -> OutboxItem {
+    OutboxItem {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        seq: r.seq,
+        status: r.status,
+        code: r.code.clone(),
+        message: r.message.clone(),
+        height: r.height,
+        attempts: r.attempts,
+        created_at: r.created_at.clone(),
+    }
+}
+
+impl Workstation {
+    /// Builds the transaction for `req`, signed by the active key, and shows
+    /// exactly what would be signed — and whether the ledger would refuse it
+    /// on the verified cache. Nothing is signed yet.
+    pub fn prepare(&self, req: &SignRequest) -> Result<SignPreview, WsError> {
+        self.promote_rotated_key()?;
+        let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let mut inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
+        let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
+        let seq = signing::next_seq(&chain.state, &signer, last);
+        let d = signing::draft(&chain.state, signer, seq, req, now())?;
+        let preview = SignPreview {
+            preview_id: d.tx_id.to_hex(),
+            kind: d.body.kind.clone(),
+            canonical_json: d.canonical_json.clone(),
+            sha256: d.sha256.to_hex(),
+            tx_id: d.tx_id.to_hex(),
+            signer_fingerprint: signer.fingerprint(),
+            seq,
+            would_reject: d.would_reject.as_ref().map(signing::rejection_body),
+        };
+        inner.previews.insert(preview.preview_id.clone(), d);
+        Ok(preview)
+    }
+
+    /// Signs a previewed body with the key from the keychain and queues the
+    /// envelope durably; delivery happens in the background.
+    pub fn confirm(&self, preview_id: &str) -> Result<OutboxItem, WsError> {
+        let draft = self
+            .lock()?
+            .previews
+            .remove(preview_id)
+            .ok_or(WsError::UnknownPreview)?;
+        self.sign_and_queue(draft.body)
+    }
+
+    pub(super) fn sign_and_queue(&self, body: TxBody) -> Result<OutboxItem, WsError> {
+        let key = self.keychain.load(&body.signer)?;
+        let env = Envelope::sign(&key, body)?;
+        drop(key);
+        let id = env.id()?;
+        let text = serde_json::to_string(&env).map_err(|e| WsError::BadRequest(e.to_string()))?;
+        let inner = self.lock()?;
+        let official = inner.chain.as_ref().map_or_else(
+            || env.body.signer.to_hex(),
+            |c| principal_hex(c, &env.body.signer),
+        );
+        let row = OutboxRow {
+            id: id.to_hex(),
+            signer: official,
+            seq: env.body.seq,
+            kind: env.body.kind.clone(),
+            envelope: text,
+            status: OutboxStatus::Queued,
+            code: None,
+            message: None,
+            height: None,
+            attempts: 0,
+            next_try_ms: 0,
+            created_at: now().to_string(),
+        };
+        inner.cache.queue(&row)?;
+        let item = outbox_item(&row);
+        drop(inner);
+        (self.notify)(Event::Outbox(item.clone()));
+        Ok(item)
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>, WsError> {
+        Ok(self
+            .lock()?
+            .cache
+            .outbox()?
+            .iter()
+            .map(outbox_item)
+            .collect())
+    }
+
+    /// Delivers due outbox items (idempotent by id: a resubmission of a
+    /// transaction the node already has is harmless). Stops at the first
+    /// transport failure and backs off.
+    pub async fn flush_outbox(&self) -> Result<(), WsError> {
+        let client = self.client()?;
+        let due: Vec<OutboxRow> = {
+            let inner = self.lock()?;
+            let t = now().unix_millis();
+            inner
+                .cache
+                .unsettled()?
+                .into_iter()
+                // Queued, or accepted long ago and still in no verified block.
+                .filter(|r| r.next_try_ms <= t)
+                .collect()
+        };
+        for row in due {
+            let result = client.submit(&row.envelope).await;
+            let at = now().to_string();
+            let inner = self.lock()?;
+            match result {
+                Ok(Submitted::Accepted) => {
+                    inner.cache.mark_submitted(
+                        &row.id,
+                        now().unix_millis() + RESEND_AFTER_MS,
+                        &at,
+                    )?;
+                }
+                Ok(Submitted::Rejected { code, message }) => {
+                    inner.cache.set_status(
+                        &row.id,
+                        OutboxStatus::Rejected,
+                        Some(&code),
+                        Some(&message),
+                        None,
+                        &at,
+                    )?;
+                }
+                Err(e) => {
+                    let backoff = (1_000_i64 << row.attempts.min(20)).min(MAX_BACKOFF_MS);
+                    inner.cache.retry_later(
+                        &row.id,
+                        now().unix_millis() + backoff,
+                        &e.to_string(),
+                        &at,
+                    )?;
+                    if matches!(e, WsError::Offline(_)) {
+                        return Err(e);
+                    }
+                }
+            }
+            if let Some(r) = inner.cache.outbox_item(&row.id)? {
+                (self.notify)(Event::Outbox(outbox_item(&r)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! Read-only queries on the verified chain: inbox, cases, projects, the
+//! explorer's blocks and transactions, access log, fund trace, search,
+//! graph, dashboards and spending.
+
+use govchain_ledger::block::Block;
+use govchain_ledger::crypto::KeyId;
+use govchain_ledger::state::views;
+use govchain_ledger::types::Timestamp;
+
+use crate::dto::{FlowStatus, InboxEntry, OutboxStatus};
+use crate::error::WsError;
+use crate::verify::LocalChain;
+
+use super::{now, ref_id, Workstation};
+
+impl Workstation {
+    /// Cases waiting for the active key's official, from the verified cache.
+    pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
+        Ok(self
+            .view(|s, me, t| {
+                let Some(me) = me else {
+                    return Vec::new();
+                };
+                views::inbox(s, me, t)
+                    .into_iter()
+                    .map(|i| InboxEntry {
+                        case_id: i.case_id.to_string(),
+                        title: i.title,
+                        template: i.template,
+                        stage: u32::try_from(i.stage).unwrap_or(u32::MAX),
+                        stage_name: i.stage_name,
+                        department_name: i
+                            .department
+                            .clone()
+                            .try_into()
+                            .ok()
+                            .and_then(|d| s.departments.get(&d))
+                            .map(|d| d.name.clone())
+                            .unwrap_or_default(),
+                        department: i.department,
+                        waiting_since: i.waiting_since.to_string(),
+                        deadline: i.deadline.map(|d| d.to_string()),
+                    })
+                    .collect()
+            })?
+            .unwrap_or_default())
+    }
+
+    /// The active key's official and the view time, with the state.
+    pub(super) fn view<R>(
+        &self,
+        f: impl FnOnce(&govchain_ledger::state::State, Option<&KeyId>, Timestamp) -> R,
+    ) -> Result<Option<R>, WsError> {
+        let signer = self.active_key_id()?;
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(None);
+        };
+        let me = signer.map(|k| chain.state.key_index.get(&k).copied().unwrap_or(k));
+        let t = chain.state.time.map_or_else(now, |t| t.max(now()));
+        Ok(Some(f(&chain.state, me.as_ref(), t)))
+    }
+
+    pub fn cases(&self) -> Result<Vec<crate::dto::CaseSummary>, WsError> {
+        Ok(self.view(crate::views::cases)?.unwrap_or_default())
+    }
+
+    pub fn case_detail(&self, case_id: &str) -> Result<crate::dto::CaseDetail, WsError> {
+        let id = ref_id(case_id)?;
+        self.view(|s, me, t| crate::views::case_detail(s, &id, me, t))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("case {case_id}")))
+    }
+
+    pub fn projects(&self) -> Result<Vec<crate::dto::ProjectSummary>, WsError> {
+        Ok(self
+            .view(|s, me, _| crate::views::projects(s, me))?
+            .unwrap_or_default())
+    }
+
+    pub fn project_detail(&self, project_id: &str) -> Result<crate::dto::ProjectDetail, WsError> {
+        let id = ref_id(project_id)?;
+        self.view(|s, me, _| crate::views::project_detail(s, &id, me))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+
+    /// Blocks of the verified cache below `before`, newest first.
+    pub fn explorer_blocks(
+        &self,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<crate::dto::BlockSummary>, WsError> {
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let cp = inner.cache.checkpoint()?.map(|c| c.size);
+        inner
+            .cache
+            .headers_desc(before, limit.clamp(1, 200))?
+            .iter()
+            .map(|h| {
+                Ok(crate::explorer::summary(
+                    &chain.state,
+                    &crate::explorer::parse_header(&h.header_json)?,
+                    &h.hash,
+                    cp,
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) fn cached_block(&self, height: u64) -> Result<(Block, String), WsError> {
+        let stored = self
+            .lock()?
+            .cache
+            .block_at(height)?
+            .ok_or_else(|| WsError::NotFound(format!("block {height}")))?;
+        Ok((crate::explorer::parse(&stored.json)?, stored.hash))
+    }
+
+    pub fn block_detail(&self, height: u64) -> Result<crate::dto::BlockDetail, WsError> {
+        let (block, hash) = self.cached_block(height)?;
+        let inner = self.lock()?;
+        let cp = inner.cache.checkpoint()?.map(|c| c.size);
+        let chain = inner.verified()?;
+        Ok(crate::explorer::detail(&chain.state, &block, &hash, cp))
+    }
+
+    pub fn tx_detail(&self, height: u64, index: u32) -> Result<crate::dto::TxDetail, WsError> {
+        let (block, _) = self.cached_block(height)?;
+        let inner = self.lock()?;
+        let chain = inner.verified()?;
+        crate::explorer::tx_detail(&chain.state, &block, index as usize)
+    }
+
+    /// Recorded accesses to sensitive data, newest first, optionally of one
+    /// department and/or one dataset; at most `limit` (≤ 1,000).
+    pub fn access_log(
+        &self,
+        department: Option<&str>,
+        dataset: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::dto::AccessRow>, WsError> {
+        let department = department
+            .filter(|d| !d.is_empty())
+            .map(|d| d.to_owned().try_into().map_err(WsError::BadRequest))
+            .transpose()?;
+        let q = govchain_ledger::state::views::AccessQuery {
+            department,
+            dataset: dataset.filter(|d| !d.is_empty()).map(str::to_owned),
+            limit: limit.clamp(1, 1000) as usize,
+            ..Default::default()
+        };
+        Ok(self
+            .view(|s, _, _| {
+                views::access_log(s, &q)
+                    .into_iter()
+                    .map(|r| crate::dto::AccessRow {
+                        at: r.entry.at.to_string(),
+                        official: crate::views::official_ref(s, &r.official),
+                        department_name: s
+                            .departments
+                            .get(&r.department)
+                            .map(|d| d.name.clone())
+                            .unwrap_or_default(),
+                        department: r.department.to_string(),
+                        dataset: r.entry.dataset.clone(),
+                        operation: r.entry.operation.to_string(),
+                        purpose: r.entry.purpose.clone(),
+                        subject: r.entry.subject.map(|h| h.to_hex()),
+                        height: r.height,
+                        tx_id: r.tx_id.to_hex(),
+                    })
+                    .collect()
+            })?
+            .unwrap_or_default())
+    }
+
+    /// Where a project's money went, every fen of the budget on one edge.
+    pub fn fund_trace(&self, project_id: &str) -> Result<Vec<crate::dto::FundFlow>, WsError> {
+        let id = ref_id(project_id)?;
+        let flows = self
+            .view(|s, _, _| views::fund_trace(s, &id))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))?;
+        flows
+            .into_iter()
+            .map(|f| {
+                Ok(crate::dto::FundFlow {
+                    status: FlowStatus::parse(f.status).ok_or_else(|| {
+                        WsError::Storage(format!("unknown fund-flow status {}", f.status))
+                    })?,
+                    source: f.source,
+                    target: f.target,
+                    amount: f.amount.get(),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs `f` on the verified chain and a reader of cached blocks.
+    pub(super) fn audit<R>(
+        &self,
+        f: impl FnOnce(&LocalChain, &dyn Fn(u64) -> Option<Block>) -> R,
+    ) -> Result<Option<R>, WsError> {
+        let inner = self.lock()?;
+        let Some(chain) = inner.chain.as_ref() else {
+            return Ok(None);
+        };
+        let cache = &inner.cache;
+        let block_at = |h: u64| {
+            cache
+                .block_at(h)
+                .ok()
+                .flatten()
+                .and_then(|b| Block::from_json(b.json.as_bytes()).ok())
+        };
+        Ok(Some(f(chain, &block_at)))
+    }
+
+    /// Search by transaction id, block height, case, project, official
+    /// name or fingerprint, certificate id.
+    pub fn search(&self, query: &str) -> Result<Vec<crate::dto::SearchHit>, WsError> {
+        if query.len() > 200 {
+            return Err(WsError::BadRequest("a search is at most 200 bytes".into()));
+        }
+        Ok(self
+            .audit(|chain, block_at| crate::audit::search(chain, query, block_at))?
+            .unwrap_or_default())
+    }
+
+    /// The neighbourhood of one graph node (`block:7`, `tx:7:0`, `case:ID`,
+    /// `project:ID`, `official:KEYID`, `department:ID`).
+    pub fn graph(&self, focus: &str) -> Result<crate::dto::Graph, WsError> {
+        self.audit(|chain, block_at| crate::audit::graph(chain, focus, block_at))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("graph node {focus}")))
+    }
+
+    /// Approvals per department per week, median stage times, payments per
+    /// project and the rejection codes this workstation's submissions met.
+    pub fn dashboard(&self) -> Result<crate::dto::Dashboard, WsError> {
+        let rejected: Vec<String> = self
+            .lock()?
+            .cache
+            .outbox()?
+            .into_iter()
+            .filter(|r| r.status == OutboxStatus::Rejected)
+            .filter_map(|r| r.code)
+            .collect();
+        Ok(self
+            .view(|s, _, _| crate::audit::dashboard(s, &rejected))?
+            .unwrap_or_else(|| {
+                crate::audit::dashboard(&govchain_ledger::state::State::new(), &rejected)
+            }))
+    }
+
+    /// A project's paid and pending money after each payment event.
+    pub fn spending(&self, project_id: &str) -> Result<Vec<crate::dto::SpendPoint>, WsError> {
+        self.view(|s, _, _| crate::audit::spending(s, project_id))?
+            .flatten()
+            .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+}

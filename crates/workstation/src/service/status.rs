@@ -1,0 +1,142 @@
+//! What the status bar shows, verification alarms, and the trust settings:
+//! the pinned chain and how many witnesses a checkpoint needs.
+
+use crate::cache::{Cache, MetaKey};
+use crate::dto::{Alarm, SyncStatus};
+use crate::error::WsError;
+use crate::verify::LocalChain;
+
+use super::Workstation;
+
+/// The most witnesses a workstation can require (a checkpoint note has at
+/// most 100 signature lines, one of them the log's).
+pub const MAX_WITNESS_QUORUM: u32 = 99;
+
+/// The chain this workstation accepts, as the consortium published it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Pin {
+    pub chain_id: String,
+    /// Hash of the genesis block, hex.
+    pub genesis_hash: String,
+}
+
+impl Workstation {
+    /// The pinned chain, if one is pinned.
+    pub(super) fn pinned(cache: &Cache) -> Result<Option<Pin>, WsError> {
+        Ok(cache
+            .meta(MetaKey::PinChainId)?
+            .zip(cache.meta(MetaKey::PinGenesisHash)?)
+            .map(|(chain_id, genesis_hash)| Pin {
+                chain_id,
+                genesis_hash,
+            }))
+    }
+
+    /// Pins the chain this workstation accepts: its id and the hash of its
+    /// genesis block, as the consortium published them. A node serving
+    /// another chain is then refused from the first block (instead of the
+    /// first chain seen being trusted). Empty values remove the pin. A pin
+    /// that contradicts the chain already verified here is refused.
+    pub fn pin_chain(&self, chain_id: &str, genesis_hash: &str) -> Result<(), WsError> {
+        let inner = self.lock()?;
+        if chain_id.is_empty() && genesis_hash.is_empty() {
+            inner.cache.delete_meta(MetaKey::PinChainId)?;
+            return inner.cache.delete_meta(MetaKey::PinGenesisHash);
+        }
+        let chain: govchain_ledger::types::ChainId = chain_id.parse()?;
+        let genesis = govchain_ledger::types::Hash32::from_hex(genesis_hash)?;
+        if let Some(c) = inner.chain.as_ref() {
+            if c.cursor.chain_id != chain || c.genesis_hash() != Some(genesis) {
+                return Err(WsError::BadRequest(format!(
+                    "this workstation already verified chain {} (genesis {}); a different chain needs a new data directory",
+                    c.cursor.chain_id,
+                    c.genesis_hash().map(|h| h.to_hex()).unwrap_or_default()
+                )));
+            }
+        }
+        inner.cache.set_meta(MetaKey::PinChainId, chain.as_str())?;
+        inner
+            .cache
+            .set_meta(MetaKey::PinGenesisHash, &genesis.to_hex())
+    }
+
+    /// How many other departments must have cosigned a checkpoint before
+    /// this workstation accepts it (0: the producing node's signature
+    /// suffices).
+    pub(super) fn witness_quorum(cache: &Cache) -> Result<usize, WsError> {
+        Ok(cache
+            .meta(MetaKey::WitnessQuorum)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Requires checkpoints cosigned by `quorum` other departments' nodes
+    /// (PROTOCOL.md §8.7); 0 turns the requirement off. Applies from the
+    /// next sync.
+    pub fn set_witness_quorum(&self, quorum: u32) -> Result<(), WsError> {
+        if quorum > MAX_WITNESS_QUORUM {
+            return Err(WsError::BadRequest(format!(
+                "at most {MAX_WITNESS_QUORUM} witnesses can be required"
+            )));
+        }
+        let mut inner = self.lock()?;
+        if usize::try_from(quorum).unwrap_or(usize::MAX) > Self::witness_quorum(&inner.cache)? {
+            // Accepted under a weaker requirement: not relied on any more.
+            inner.cache.clear_checkpoint()?;
+        }
+        inner.witnesses.clear();
+        inner
+            .cache
+            .set_meta(MetaKey::WitnessQuorum, &quorum.to_string())
+    }
+
+    /// Everything the status bar shows.
+    pub fn status(&self) -> Result<SyncStatus, WsError> {
+        let inner = self.lock()?;
+        let cp = inner.cache.checkpoint()?;
+        let pending = inner.cache.unsettled()?.len();
+        let client = self.client.read().ok().and_then(|c| c.clone());
+        let nodes = inner.cache.nodes()?;
+        let pin = Self::pinned(&inner.cache)?;
+        Ok(SyncStatus {
+            chain_id: inner.chain.as_ref().map(|c| c.cursor.chain_id.to_string()),
+            genesis_hash: inner
+                .chain
+                .as_ref()
+                .and_then(LocalChain::genesis_hash)
+                .map(|h| h.to_hex()),
+            pinned: pin.is_some(),
+            online: inner.online,
+            syncing: inner.syncing,
+            node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
+            embedded: nodes.is_empty(),
+            nodes,
+            height: inner.chain.as_ref().and_then(LocalChain::height),
+            log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),
+            checkpoint_size: cp.as_ref().map(|c| c.size),
+            checkpoint_signer: cp.map(|c| c.signer),
+            witness_quorum: u32::try_from(Self::witness_quorum(&inner.cache)?).unwrap_or(u32::MAX),
+            checkpoint_witnesses: inner.witnesses.clone(),
+            last_sync_at: inner.last_sync_at.clone(),
+            last_error: inner.last_error.clone(),
+            outbox_pending: u32::try_from(pending).unwrap_or(u32::MAX),
+            alarms: inner
+                .cache
+                .alarms()?
+                .into_iter()
+                .map(|a| Alarm {
+                    id: a.id,
+                    at: a.at,
+                    code: a.code,
+                    node: a.node,
+                    detail: a.detail,
+                    acknowledged: a.acknowledged,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn acknowledge_alarm(&self, id: i64) -> Result<(), WsError> {
+        self.lock()?.cache.acknowledge_alarm(id)
+    }
+}
