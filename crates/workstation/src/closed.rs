@@ -1,7 +1,8 @@
 //! `closed_set!`: a closed set of names as a Rust enum that serializes (and
 //! exports to TypeScript through ts-rs) as exactly the given strings, with
 //! `as_str`, `parse`, `ALL`, `Display` and comparison with `&str`. It
-//! owns no types itself; [`crate::dto`] and [`crate::error`] use it.
+//! owns no types itself and depends on no other module of the crate (the
+//! IPC types and the error codes use it).
 
 /// Defines `pub enum $name { $Variant = "wire name", … }`.
 macro_rules! closed_set {
