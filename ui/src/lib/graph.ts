@@ -3,12 +3,14 @@
  * expands nodes, and turned into Cytoscape elements. Pure, so it is tested without a canvas.
  */
 import type { Graph } from './bindings/Graph';
+import type { GraphEdgeLabel } from './bindings/GraphEdgeLabel';
 import type { GraphNode } from './bindings/GraphNode';
+import type { GraphNodeKind } from './bindings/GraphNodeKind';
 
 export interface Merged {
 	nodes: Map<string, GraphNode>;
 	/** Edge id `source→target:label` → edge. */
-	edges: Map<string, { source: string; target: string; label: string }>;
+	edges: Map<string, { source: string; target: string; label: GraphEdgeLabel }>;
 	expanded: Set<string>;
 }
 
@@ -28,7 +30,7 @@ export function merge(m: Merged, focus: string, g: Graph): Merged {
 	return { nodes, edges, expanded: new Set([...m.expanded, focus]) };
 }
 
-export const KIND_COLOURS: Record<string, string> = {
+export const KIND_COLOURS: Record<GraphNodeKind, string> = {
 	block: '#1c3f78',
 	tx: '#5b7bb2',
 	case: '#b8322a',
@@ -46,7 +48,7 @@ export interface CyElement {
 
 /** Cytoscape elements: nodes carry kind, label and colour; expanded nodes get class `expanded`;
  *  edge labels go through `edgeLabel` (the core names relations in English: `signed`, `acts on` …). */
-export function toElements(m: Merged, edgeLabel: (relation: string) => string = (r) => r): CyElement[] {
+export function toElements(m: Merged, edgeLabel: (relation: GraphEdgeLabel) => string = (r) => r): CyElement[] {
 	const out: CyElement[] = [];
 	for (const n of m.nodes.values()) {
 		out.push({

@@ -2,6 +2,7 @@
  * A project's fund flows (from the core) as a Sankey diagram's nodes and links: node names become
  * readable labels, links keep their status for colouring. Pure, so it is tested without a canvas.
  */
+import type { FlowStatus } from './bindings/FlowStatus';
 import type { FundFlow } from './bindings/FundFlow';
 
 export interface SankeyNode {
@@ -14,7 +15,7 @@ export interface SankeyLink {
 	source: string;
 	target: string;
 	value: number;
-	status: string;
+	status: FlowStatus;
 }
 
 export type Labels = {
