@@ -195,3 +195,41 @@ impl serde::Serialize for WsError {
         self.body().serialize(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_and_node_codes_cross_the_crate_edge() {
+        let e = WsError::from(govchain_ledger::jcs::JcsError::DuplicateKey("a".into()));
+        assert_eq!(e.code(), "jcs.duplicate_key");
+        assert_eq!(e.body().code, "jcs.duplicate_key");
+        assert!(e.body().message.contains("duplicate member name"), "{e}");
+        assert_eq!(e.own_code(), None);
+        let e = WsError::from(govchain_ledger::crypto::KeyId::from_hex("zz").unwrap_err());
+        assert_eq!(e.code(), "crypto.encoding");
+        let e = WsError::from(govchain_node::NodeError::Config("x".into()));
+        assert_eq!(
+            e.code(),
+            govchain_ledger::ErrorCode::code(&govchain_node::NodeError::Config("x".into()))
+        );
+    }
+
+    #[test]
+    fn own_codes_are_the_exported_set() {
+        let own = [
+            WsError::NoKey,
+            WsError::BadRequest(String::new()),
+            WsError::Offline(String::new()),
+            WsError::NotWitnessed { want: 2, got: 1 },
+        ];
+        for e in &own {
+            let code = e.own_code().unwrap();
+            assert_eq!(e.code(), code.as_str());
+            assert_eq!(WsErrorCode::parse(e.code()), Some(code));
+        }
+        assert_eq!(WsErrorCode::ALL.len(), 18);
+        assert_eq!(WsError::BadRequest(String::new()).code(), "request.invalid");
+    }
+}

@@ -8,7 +8,7 @@ use govchain_ledger::state::State;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::ErrorCode;
 
-use crate::dto::{BlockDetail, BlockSummary, TxDetail, TxRow};
+use crate::dto::{BlockDetail, BlockSummary, TxDetail, TxKind, TxRow};
 use crate::error::WsError;
 use crate::views::{official_ref, u32_of};
 
@@ -43,27 +43,34 @@ pub fn summary(
     }
 }
 
-pub fn detail(s: &State, b: &Block, hash: &str, checkpoint_size: Option<u64>) -> BlockDetail {
+pub fn detail(
+    s: &State,
+    b: &Block,
+    hash: &str,
+    checkpoint_size: Option<u64>,
+) -> Result<BlockDetail, WsError> {
     let txs = b
         .txs
         .iter()
         .enumerate()
-        .map(|(i, tx)| TxRow {
-            index: u32_of(i),
-            id: tx.id().map(|h| h.to_hex()).unwrap_or_default(),
-            kind: tx.body.kind.clone(),
-            signer: official_ref(s, &principal(s, tx)),
-            seq: tx.body.seq,
+        .map(|(i, tx)| {
+            Ok(TxRow {
+                index: u32_of(i),
+                id: tx.id().map(|h| h.to_hex()).unwrap_or_default(),
+                kind: TxKind::of(&tx.body.kind)?,
+                signer: official_ref(s, &principal(s, tx)),
+                seq: tx.body.seq,
+            })
         })
-        .collect();
-    BlockDetail {
+        .collect::<Result<_, WsError>>()?;
+    Ok(BlockDetail {
         summary: summary(s, &b.header, hash, checkpoint_size),
         prev_hash: b.header.prev_hash.to_hex(),
         tx_root: b.header.tx_root.to_hex(),
         log_root: b.header.log_root.to_hex(),
         state_digest: b.header.state_digest.to_hex(),
         txs,
-    }
+    })
 }
 
 fn principal(s: &State, tx: &Envelope) -> govchain_ledger::crypto::KeyId {
@@ -106,7 +113,7 @@ pub fn tx_detail(s: &State, b: &Block, index: usize) -> Result<TxDetail, WsError
         index: u32_of(index),
         leaf_index: first_leaf + index as u64,
         leaf_hash: d.leaf_hash.to_hex(),
-        kind: tx.body.kind.clone(),
+        kind: TxKind::of(&tx.body.kind)?,
         signer: official_ref(s, &principal(s, tx)),
         signer_key: key.map(|k| k.to_hex()).unwrap_or_default(),
         seq: tx.body.seq,

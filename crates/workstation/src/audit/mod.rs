@@ -66,7 +66,7 @@ pub fn search(
         && compact.len() <= 64
         && compact.bytes().all(|c| c.is_ascii_hexdigit());
     if is_hex {
-        for (height, index, tx) in find_txs(chain, &compact, &block_at) {
+        for FoundTx { height, index, tx } in find_txs(chain, &compact, &block_at) {
             let id = tx.id().map(|d| d.to_hex()).unwrap_or_default();
             let mut x = hit(
                 SearchHitKind::Tx,
@@ -133,14 +133,23 @@ pub fn search(
     hits
 }
 
+/// A verified transaction found by id: where it is, and the transaction.
+#[derive(Debug, Clone)]
+pub struct FoundTx {
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    pub tx: Envelope,
+}
+
 /// Verified transactions whose id (lowercase hex) starts with `prefix` (at
-/// least 16 hex digits): `(height, index, envelope)`. The index finds
+/// least 16 hex digits). The index finds
 /// candidates by the first 8 bytes; the full id is compared here.
 pub fn find_txs(
     chain: &LocalChain,
     prefix: &str,
     block_at: impl Fn(u64) -> Option<Block>,
-) -> Vec<(u64, u32, Envelope)> {
+) -> Vec<FoundTx> {
     let mut key = [0u8; 32];
     let Some(first) = prefix.get(..16) else {
         return Vec::new();
@@ -157,7 +166,7 @@ pub fn find_txs(
                 .ok()?
                 .to_hex()
                 .starts_with(prefix)
-                .then_some((height, index, tx))
+                .then_some(FoundTx { height, index, tx })
         })
         .collect()
 }

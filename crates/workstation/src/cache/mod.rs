@@ -272,7 +272,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dto::OutboxStatus;
+    use crate::dto::{OutboxStatus, TxKind};
 
     #[test]
     fn committed_is_final() {
@@ -285,7 +285,7 @@ mod tests {
                 id: "t1".into(),
                 signer: "s".into(),
                 seq: 1,
-                kind: "access.record".into(),
+                kind: TxKind::AccessRecord,
                 envelope: "{}".into(),
                 status: OutboxStatus::Queued,
                 code: None,

@@ -13,7 +13,14 @@ impl Cache {
     pub fn queue(&self, row: &OutboxRow) -> Result<(), WsError> {
         self.conn.execute(
             "INSERT INTO outbox (id, signer, seq, kind, envelope, status, attempts, next_try_ms, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, 0, ?6, ?6)",
-            params![row.id, row.signer, to_i64(row.seq), row.kind, row.envelope, row.created_at],
+            params![
+                row.id,
+                row.signer,
+                to_i64(row.seq),
+                row.kind.as_str(),
+                row.envelope,
+                row.created_at
+            ],
         )?;
         Ok(())
     }

@@ -4,7 +4,7 @@
 use govchain_ledger::block::Block;
 use govchain_ledger::types::Hash32;
 
-use crate::dto::OutboxStatus;
+use crate::dto::{OutboxStatus, TxKind};
 
 use super::to_u64;
 
@@ -76,7 +76,7 @@ pub struct OutboxRow {
     pub id: String,
     pub signer: String,
     pub seq: u64,
-    pub kind: String,
+    pub kind: TxKind,
     pub envelope: String,
     pub status: OutboxStatus,
     pub code: Option<String>,
@@ -114,7 +114,16 @@ pub(super) fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         id: r.get(0)?,
         signer: r.get(1)?,
         seq: to_u64(r.get(2)?),
-        kind: r.get(3)?,
+        kind: {
+            let s: String = r.get(3)?;
+            TxKind::parse(&s).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("unknown transaction kind {s:?}").into(),
+                )
+            })?
+        },
         envelope: r.get(4)?,
         status: {
             let s: String = r.get(5)?;

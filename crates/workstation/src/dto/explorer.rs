@@ -6,6 +6,7 @@ use ts_rs::TS;
 use crate::closed::closed_set;
 
 use super::cases::OfficialRef;
+use super::signing::TxKind;
 
 /// A block in the explorer's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -26,7 +27,7 @@ pub struct BlockSummary {
 pub struct TxRow {
     pub index: u32,
     pub id: String,
-    pub kind: String,
+    pub kind: TxKind,
     pub signer: OfficialRef,
     pub seq: u64,
 }
@@ -50,7 +51,7 @@ pub struct TxDetail {
     /// Position in the whole log (for inclusion proofs).
     pub leaf_index: u64,
     pub leaf_hash: String,
-    pub kind: String,
+    pub kind: TxKind,
     pub signer: OfficialRef,
     pub signer_key: String,
     pub seq: u64,

@@ -36,7 +36,7 @@ pub use projects::{
     PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SpendPoint,
 };
 pub use signing::{
-    OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, Verdict,
+    OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, TxKind, Verdict,
 };
 pub use sync::{Alarm, CheckpointInfo, NodeProbe, SyncProgress, SyncStatus};
 
@@ -118,7 +118,14 @@ mod tests {
             SearchHitKind,
             GraphNodeKind,
             GraphEdgeLabel,
+            TxKind,
         )
+    }
+
+    #[test]
+    fn tx_kinds_are_the_ledgers() {
+        let ours: Vec<&str> = TxKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(ours, govchain_ledger::state::kinds::KINDS);
     }
 
     #[test]

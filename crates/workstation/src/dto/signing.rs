@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::closed::closed_set;
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, WsError};
 
 /// What the official asks to sign; the workstation builds the transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
@@ -74,7 +74,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SignPreview {
     pub preview_id: String,
-    pub kind: String,
+    pub kind: TxKind,
     /// RFC 8785 canonical JSON of the body: the bytes that are signed (after
     /// the domain tag, PROTOCOL.md §5.3).
     pub canonical_json: String,
@@ -92,7 +92,7 @@ pub struct SignPreview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct OutboxItem {
     pub id: String,
-    pub kind: String,
+    pub kind: TxKind,
     pub seq: u64,
     pub status: OutboxStatus,
     pub code: Option<String>,
@@ -114,5 +114,48 @@ closed_set! {
         Committed = "committed",
         /// Refused by the node (`code`, `message`).
         Rejected = "rejected",
+    }
+}
+
+closed_set! {
+    /// A transaction kind: every kind this version of the ledger knows
+    /// (`govchain_ledger::state::kinds::KINDS`, PROTOCOL.md §12 order).
+    pub enum TxKind {
+        ConsortiumGenesis = "consortium.genesis",
+        DepartmentAdd = "department.add",
+        DepartmentRetireNode = "department.retire_node",
+        OfficialRegister = "official.register",
+        OfficialRevoke = "official.revoke",
+        KeyRotate = "key.rotate",
+        RoleGrant = "role.grant",
+        RoleRevoke = "role.revoke",
+        WorkflowDefine = "workflow.define",
+        CaseOpen = "case.open",
+        CaseSignStep = "case.sign_step",
+        CaseWithdraw = "case.withdraw",
+        ProjectCreate = "project.create",
+        PaymentRequest = "payment.request",
+        PaymentConfirm = "payment.confirm",
+        PaymentApprove = "payment.approve",
+        PaymentExecute = "payment.execute",
+        CertificateIssue = "certificate.issue",
+        ConsentGrant = "consent.grant",
+        ConsentRevoke = "consent.revoke",
+        CertificateVerify = "certificate.verify",
+        BlacklistAdd = "blacklist.add",
+        BlacklistRemove = "blacklist.remove",
+        AccessRecord = "access.record",
+    }
+}
+
+impl TxKind {
+    /// The kind named `kind`; an unknown one is a request the ledger would
+    /// refuse (`tx.unknown_kind`).
+    pub fn of(kind: &str) -> Result<Self, WsError> {
+        Self::parse(kind).ok_or_else(|| {
+            WsError::WouldReject(govchain_ledger::state::Rejection::UnknownKind(
+                kind.to_owned(),
+            ))
+        })
     }
 }

@@ -5,7 +5,7 @@ use govchain_ledger::tx::{Envelope, TxBody};
 
 use crate::cache::OutboxRow;
 use crate::client::Submitted;
-use crate::dto::{OutboxItem, OutboxStatus, SignPreview, SignRequest};
+use crate::dto::{OutboxItem, OutboxStatus, SignPreview, SignRequest, TxKind};
 use crate::error::WsError;
 use crate::signing;
 
@@ -21,7 +21,7 @@ const RESEND_AFTER_MS: i64 = 30_000;
 pub(super) fn outbox_item(r: &OutboxRow) -> OutboxItem {
     OutboxItem {
         id: r.id.clone(),
-        kind: r.kind.clone(),
+        kind: r.kind,
         seq: r.seq,
         status: r.status,
         code: r.code.clone(),
@@ -49,7 +49,7 @@ impl Workstation {
         let d = signing::draft(&chain.state, signer, seq, req, now())?;
         let preview = SignPreview {
             preview_id: d.tx_id.to_hex(),
-            kind: d.body.kind.clone(),
+            kind: TxKind::of(&d.body.kind)?,
             canonical_json: d.canonical_json.clone(),
             sha256: d.sha256.to_hex(),
             tx_id: d.tx_id.to_hex(),
@@ -87,7 +87,7 @@ impl Workstation {
             id: id.to_hex(),
             signer: official,
             seq: env.body.seq,
-            kind: env.body.kind.clone(),
+            kind: TxKind::of(&env.body.kind)?,
             envelope: text,
             status: OutboxStatus::Queued,
             code: None,

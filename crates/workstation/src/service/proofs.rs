@@ -111,10 +111,12 @@ impl Workstation {
                 if id.len() != 64 {
                     return None; // a full id, not a prefix
                 }
-                let (_, _, tx) = crate::audit::find_txs(chain, id, block_at)
+                let found = crate::audit::find_txs(chain, id, block_at)
                     .into_iter()
                     .next()?;
-                tx.leaf_bytes()
+                found
+                    .tx
+                    .leaf_bytes()
                     .ok()
                     .map(|l| govchain_ledger::merkle::leaf_hash(&l))
             };

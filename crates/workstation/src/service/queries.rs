@@ -125,7 +125,7 @@ impl Workstation {
         let inner = self.lock()?;
         let cp = inner.cache.checkpoint()?.map(|c| c.size);
         let chain = inner.verified()?;
-        Ok(crate::explorer::detail(&chain.state, &block, &hash, cp))
+        crate::explorer::detail(&chain.state, &block, &hash, cp)
     }
 
     pub fn tx_detail(&self, height: u64, index: u32) -> Result<crate::dto::TxDetail, WsError> {
