@@ -136,10 +136,16 @@ impl WsError {
         }
     }
 
-    /// The error as it crosses IPC.
+    /// The error as it crosses IPC. A node's refusal crosses with the node's
+    /// own code (`rate_limited`, `tx.bad_signature`, …), not
+    /// `sync.node_error`; the message names both.
     pub fn body(&self) -> ErrorBody {
+        let code = match self {
+            Self::Node { code, .. } if !code.is_empty() => code.clone(),
+            e => e.code().to_owned(),
+        };
         ErrorBody {
-            code: self.code().to_owned(),
+            code,
             message: self.to_string(),
         }
     }
@@ -207,6 +213,14 @@ mod tests {
         assert_eq!(e.body().code, "jcs.duplicate_key");
         assert!(e.body().message.contains("duplicate member name"), "{e}");
         assert_eq!(e.own_code(), None);
+        let e = WsError::Node {
+            status: 400,
+            code: "tx.bad_signature".into(),
+            message: "the signature does not verify".into(),
+        };
+        assert_eq!(e.code(), "sync.node_error");
+        assert_eq!(e.body().code, "tx.bad_signature");
+        assert!(e.body().message.contains("400"), "{e}");
         let e = WsError::from(govchain_ledger::crypto::KeyId::from_hex("zz").unwrap_err());
         assert_eq!(e.code(), "crypto.encoding");
         let e = WsError::from(govchain_node::NodeError::Config("x".into()));

@@ -15,6 +15,7 @@
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
 //! * [`error`] — [`WsError`] and its codes.
+//! * `closed` — the `closed_set!` macro: closed sets of names as enums.
 //!
 //! Modules depend on each other without cycles: `closed` and `error` at the
 //! bottom, then `dto`, the pure modules, and [`service`] at the top.
