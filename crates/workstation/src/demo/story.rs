@@ -90,15 +90,18 @@ enum Event {
     Tx(&'static str, &'static str, Value),
 }
 
-/// `(id, amount in fen, purpose, milestone, requested on, refusal)`.
-type PastPayment = (
-    &'static str,
-    u64,
-    &'static str,
-    &'static str,
-    i64,
-    Option<&'static str>,
-);
+/// A payment of the history's project.
+struct PastPayment {
+    id: &'static str,
+    /// Amount in fen.
+    amount: u64,
+    purpose: &'static str,
+    milestone: &'static str,
+    /// Day requested, in tenths of a day after the chain's start.
+    requested: i64,
+    /// The supervisor's refusal, if any.
+    refused: Option<&'static str>,
+}
 
 /// The history's engineering project, whose payments went through.
 const PAST_PROJECT: &str = "XA-2026-003";
@@ -109,46 +112,46 @@ const PAST_PROJECT: &str = "XA-2026-003";
 /// confirmed after 2 days, approved after 3 and executed after 4; the last
 /// one is still waiting for the developer's approval.
 const PAST_PAYMENTS: [PastPayment; 5] = [
-    (
-        "P-01",
-        150_000_000,
-        "管网一期材料及人工",
-        "M1 沟槽开挖完成",
-        90,
-        None,
-    ),
-    (
-        "P-02",
-        120_000_000,
-        "管网二期铺设进度款",
-        "M2 主管铺设完成",
-        220,
-        None,
-    ),
-    (
-        "P-03",
-        90_000_000,
-        "检查井砌筑进度款",
-        "M3 检查井完成",
-        350,
-        Some("计量与现场进度不符，请核实后重新申报。"),
-    ),
-    (
-        "P-04",
-        100_000_000,
-        "检查井砌筑进度款（复报）",
-        "M3 检查井完成",
-        420,
-        None,
-    ),
-    (
-        "P-05",
-        80_000_000,
-        "路面恢复进度款",
-        "M4 路面恢复",
-        540,
-        None,
-    ),
+    PastPayment {
+        id: "P-01",
+        amount: 150_000_000,
+        purpose: "管网一期材料及人工",
+        milestone: "M1 沟槽开挖完成",
+        requested: 90,
+        refused: None,
+    },
+    PastPayment {
+        id: "P-02",
+        amount: 120_000_000,
+        purpose: "管网二期铺设进度款",
+        milestone: "M2 主管铺设完成",
+        requested: 220,
+        refused: None,
+    },
+    PastPayment {
+        id: "P-03",
+        amount: 90_000_000,
+        purpose: "检查井砌筑进度款",
+        milestone: "M3 检查井完成",
+        requested: 350,
+        refused: Some("计量与现场进度不符，请核实后重新申报。"),
+    },
+    PastPayment {
+        id: "P-04",
+        amount: 100_000_000,
+        purpose: "检查井砌筑进度款（复报）",
+        milestone: "M3 检查井完成",
+        requested: 420,
+        refused: None,
+    },
+    PastPayment {
+        id: "P-05",
+        amount: 80_000_000,
+        purpose: "路面恢复进度款",
+        milestone: "M4 路面恢复",
+        requested: 540,
+        refused: None,
+    },
 ];
 
 /// The roles the story's officials hold: `(official, department, role)`.
@@ -389,8 +392,17 @@ impl DemoNode {
             ),
         )];
         let worker = |w: &str| Hash32::sha256(format!("worker:{w}").as_bytes());
-        for (n, (id, amount, purpose, milestone, at, refused)) in
-            PAST_PAYMENTS.into_iter().enumerate()
+        for (
+            n,
+            PastPayment {
+                id,
+                amount,
+                purpose,
+                milestone,
+                requested: at,
+                refused,
+            },
+        ) in PAST_PAYMENTS.into_iter().enumerate()
         {
             let wage = amount / 10;
             out.push((
