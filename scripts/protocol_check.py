@@ -550,19 +550,19 @@ def verify_batch_zip215(items) -> bool:
 
 
 def registrable(pub: bytes) -> str | None:
-    """§3.3: None if registrable, else the code and the failing rule.
-    INTERPRETATION: rule 1 "decode to a curve point" uses the §3.2 (ZIP-215)
-    decoding; with RFC 8032 decoding, rule 2 could never fail and the
-    non-canonical keys of §10 would be crypto.invalid_key instead."""
+    """§3.3: None if registrable, else the code (one for every rule,
+    identity.weak_key) and the failing rule. §3.3 says rule 1 "uses the
+    permissive decoding of §3.2" (ZIP-215), so a non-canonical encoding
+    decodes and fails rule 2, not rule 1."""
     A = pt_decode_zip215(pub)
     if A is None:
-        return "crypto.invalid_key (rule 1: not a curve point)"
+        return "identity.weak_key (rule 1: not a curve point)"
     if pt_encode(A) != pub:
-        return "crypto.weak_key (rule 2: non-canonical encoding)"
+        return "identity.weak_key (rule 2: non-canonical encoding)"
     if pt_eq(pt_mul(8, A), IDENTITY):
-        return "crypto.weak_key (rule 3: small order)"
+        return "identity.weak_key (rule 3: small order)"
     if not pt_eq(pt_mul(L, A), IDENTITY):
-        return "crypto.weak_key (rule 4: not torsion-free)"
+        return "identity.weak_key (rule 4: not torsion-free)"
     return None
 
 
@@ -1340,8 +1340,8 @@ def selftest_ed25519(c: Checker) -> None:
                 lambda e=enc: pt_decode_rfc8032(e) is None)
     c.check("self/§3.2 y >= p is reduced mod p (ZIP-215)",
             lambda: pt_eq(pt_decode_zip215((P + 1).to_bytes(32, "little")), IDENTITY))
-    c.check("self/§3.3 a y with no curve point is crypto.invalid_key",
-            lambda: (registrable((2).to_bytes(32, "little")) or "").startswith("crypto.invalid_key"))
+    c.check("self/§3.3 a y with no curve point fails rule 1 (identity.weak_key)",
+            lambda: (registrable((2).to_bytes(32, "little")) or "").startswith("identity.weak_key (rule 1"))
 
 
 def selftest_merkle(c: Checker) -> None:
@@ -1921,12 +1921,12 @@ def check_edge_labels(c: Checker, cases: dict, msg: bytes) -> None:
                     lambda: "no description check for this row in protocol_check.py")
         else:
             c.check(f"ed25519-edges/{name}: row matches its description", lambda f=f, p=p, s=s: bool(f(p, s)))
-    # INTERPRETATION of §3.3 (see registrable): the two non-canonical keys are
-    # crypto.weak_key (rule 2), not crypto.invalid_key (rule 1).
+    # §3.3 (see registrable): the two non-canonical keys decode (ZIP-215)
+    # and fail rule 2, not rule 1.
     for name in ("non-canonical-a-sign-bit", "non-canonical-a"):
         if name in cases:
-            c.check(f"ed25519-edges/{name}: §3.3 code is crypto.weak_key (rule 2)",
-                    lambda p=cases[name][0]: (registrable(p) or "").startswith("crypto.weak_key (rule 2"))
+            c.check(f"ed25519-edges/{name}: §3.3 identity.weak_key by rule 2",
+                    lambda p=cases[name][0]: (registrable(p) or "").startswith("identity.weak_key (rule 2"))
 
 
 def main(argv: list[str]) -> int:
