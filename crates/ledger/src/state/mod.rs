@@ -11,6 +11,7 @@
 mod consortium;
 pub mod fixtures;
 pub mod funds;
+mod ids;
 pub mod kinds;
 mod rejection;
 pub mod sharing;
