@@ -14,7 +14,8 @@ own implementations of:
   * RFC 6962 Merkle tree hashing and the RFC 9162 §2.1.3.2 / §2.1.4.2 proof
     verification algorithms (§6),
   * the block header and chain verification rules (§7.3),
-  * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8).
+  * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8),
+  * the key file format, against its example (§16.1).
 
 The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
 RFC 8032 key derivation, deterministic re-signing of the examples, and a
@@ -1428,7 +1429,7 @@ def check_examples(c: Checker, doc: str) -> None:
     for name, section in [("extract", sec_extract), ("official-key", sec_official_key),
                           ("tx", sec_tx), ("block", sec_block), ("merkle", sec_merkle),
                           ("checkpoint", sec_checkpoint), ("signed-read", sec_signed_read),
-                          ("ed25519-edges", sec_edges)]:
+                          ("ed25519-edges", sec_edges), ("key-file", sec_key_file)]:
         try:
             section(c, x)
         except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -1459,6 +1460,20 @@ def sec_official_key(c: Checker, x) -> None:
     c.eq("official-key/key_id = SHA-256(public key)", lambda: unhex(ok["key_id"], 32), key_id(pub))
     c.eq("official-key/fingerprint", ok["fingerprint"], fingerprint(key_id(pub)))
     c.check("official-key/registrable", lambda: registrable(pub) or None)
+
+
+def sec_key_file(c: Checker, x) -> None:
+    """§16.1: the key file example is the §10 official's seed as a key file
+    holds it: 64 lowercase hex digits (keygen adds one newline)."""
+    m = re.search(r"Example \(the §10 official's seed[^\n]*\n\n    ([^\n]*)\n", x.doc)
+    c.check("key-file/example present (§16.1)", lambda: None if m else "no key file example")
+    if not m:
+        return
+    line = m.group(1)
+    file_bytes = (line + "\n").encode()
+    c.eq("key-file/65 bytes: 64 lowercase hex digits and a newline",
+         lambda: (len(file_bytes), bool(re.fullmatch(r"[0-9a-f]{64}\n", line + "\n"))), (65, True))
+    c.eq("key-file/holds the official's seed", lambda: bytes.fromhex(line.strip()), x.seed)
 
 
 def sec_tx(c: Checker, x) -> None:
