@@ -220,7 +220,8 @@ pub struct CreateProject {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayrollLine {
-    /// Salted hash of the worker's identity (no personal data on chain).
+    /// The worker's identity hash under the project's payroll key
+    /// ([`crate::identity`], PROTOCOL.md §12.9): no personal data on chain.
     pub worker: Hash32,
     pub amount: Fen,
 }
@@ -234,8 +235,31 @@ pub struct RequestPayment {
     pub purpose: String,
     pub milestone: String,
     pub invoices: Vec<Hash32>,
-    /// Wages paid straight to workers ("penetrating payment").
+    /// Wages paid straight to workers ("penetrating payment"), inline. Empty
+    /// when the payroll is committed to instead (the three fields below).
     pub payroll: Vec<PayrollLine>,
+    /// A large payroll: the RFC 6962 root over its lines
+    /// ([`crate::state::funds::payroll_leaf_hash`]); the lines follow in
+    /// `payment.payroll_chunk` transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_root: Option<Hash32>,
+    /// The committed payroll's total (fen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_total: Option<Fen>,
+    /// The committed payroll's number of lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_lines: Option<u64>,
+}
+
+/// The next lines of a committed payroll, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayrollChunk {
+    pub project_id: RefId,
+    pub payment_id: RefId,
+    /// How many lines were received before this chunk.
+    pub offset: u64,
+    pub lines: Vec<PayrollLine>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +384,7 @@ pub enum Action {
     WithdrawCase(WithdrawCase),
     CreateProject(CreateProject),
     RequestPayment(RequestPayment),
+    PayrollChunk(PayrollChunk),
     ConfirmPayment(ReviewPayment),
     ApprovePayment(ReviewPayment),
     ExecutePayment(ExecutePayment),
@@ -388,6 +413,7 @@ pub const KINDS: &[&str] = &[
     "case.withdraw",
     "project.create",
     "payment.request",
+    "payment.payroll_chunk",
     "payment.confirm",
     "payment.approve",
     "payment.execute",
@@ -436,6 +462,7 @@ impl Action {
             "case.withdraw" => Action::WithdrawCase(payload(kind, v)?),
             "project.create" => Action::CreateProject(payload(kind, v)?),
             "payment.request" => Action::RequestPayment(payload(kind, v)?),
+            "payment.payroll_chunk" => Action::PayrollChunk(payload(kind, v)?),
             "payment.confirm" => Action::ConfirmPayment(payload(kind, v)?),
             "payment.approve" => Action::ApprovePayment(payload(kind, v)?),
             "payment.execute" => Action::ExecutePayment(payload(kind, v)?),
@@ -491,6 +518,7 @@ impl Action {
                 }
             }
             Action::IssueCertificate(_)
+            | Action::PayrollChunk(_)
             | Action::RevokeConsent(_)
             | Action::VerifyCertificate(_)
             | Action::BlacklistAdd(_)

@@ -500,6 +500,7 @@ impl State {
             Action::WithdrawCase(w) => workflow::withdraw(self, &ctx, w)?,
             Action::CreateProject(p) => funds::create_project(self, &ctx, p)?,
             Action::RequestPayment(p) => funds::request(self, &ctx, p)?,
+            Action::PayrollChunk(c) => funds::payroll_chunk(self, &ctx, c)?,
             Action::ConfirmPayment(r) => funds::confirm(self, &ctx, r)?,
             Action::ApprovePayment(r) => funds::approve(self, &ctx, r)?,
             Action::ExecutePayment(e) => funds::execute(self, &ctx, e)?,
