@@ -295,7 +295,8 @@ pub struct IssueCertificate {
     pub cert_type: Role,
     /// `SHA-256(salt || document)`: the document stays off-chain.
     pub commitment: Hash32,
-    /// Salted hash of the citizen's identity.
+    /// The citizen's identity hash under the consortium identity key
+    /// ([`crate::identity`], PROTOCOL.md §12.9).
     pub subject: Hash32,
     /// The citizen's own key: only it can grant consent.
     pub holder_key: PublicKey,
@@ -333,7 +334,8 @@ pub struct VerifyCertificate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlacklistAdd {
-    /// Salted hash of the identity (consortium-wide salt, off-chain).
+    /// Identity hash under the consortium identity key (PROTOCOL.md §12.9;
+    /// the key is off-chain).
     pub subject: Hash32,
     /// A reason code, e.g. `loan-default`.
     pub reason: Role,
@@ -353,7 +355,8 @@ pub struct AccessEntry {
     pub dataset: String,
     /// `read`, `export`, `update`, `delete` …
     pub operation: Role,
-    /// Salted hash of the person whose data was accessed, if any.
+    /// Identity hash (PROTOCOL.md §12.9) of the person whose data was
+    /// accessed, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Hash32>,
     pub purpose: String,

@@ -162,7 +162,7 @@ pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
     Some(flows)
 }
 
-/// Active blacklist entries for a salted identity hash, from every department.
+/// Active blacklist entries for an identity hash (§12.9), from every department.
 pub fn blacklist_lookup(s: &State, subject: &Hash32) -> Vec<BlacklistEntry> {
     let prefix = format!("{subject}/");
     s.blacklist
