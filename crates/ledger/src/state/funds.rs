@@ -23,12 +23,12 @@ use crate::merkle::{self, Frontier};
 use crate::types::{Fen, Hash32, Timestamp};
 
 /// At most this many lines inline in `payment.request` (the 64 KiB envelope
-/// limit allows about 690 lines of 7-digit amounts; see [`PAYROLL_CHUNK_LINES`]).
+/// limit allows about 685 lines of 7-digit amounts; see [`PAYROLL_CHUNK_LINES`]).
 pub const MAX_INLINE_PAYROLL_LINES: usize = 1000;
 /// At most this many lines in a committed payroll.
 pub const MAX_PAYROLL_LINES: u64 = 100_000;
 /// Lines per `payment.payroll_chunk` a client should send: 500 lines with
-/// amounts below 2^53 fen are at most 500 × 103 bytes, well under 64 KiB.
+/// amounts below 2^53 fen are at most 500 × 104 bytes, well under 64 KiB.
 pub const PAYROLL_CHUNK_LINES: usize = 500;
 /// The prefix of a payroll line's Merkle leaf: `"govchain/v1/payroll" ‖ 0x00`.
 pub const PAYROLL_LEAF_PREFIX: &[u8] = b"govchain/v1/payroll\0";
