@@ -15,7 +15,14 @@ own implementations of:
     verification algorithms (§6),
   * the block header and chain verification rules (§7.3),
   * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8),
-  * the key file format, against its example (§16.1).
+  * the key file format, against its example (§16.1),
+  * identity hashes (§12.9): normalisation with Python's unicodedata NFKC
+    after the spec's character check, the GB 11643 check character, and
+    HMAC-SHA256 (the hmac module, and RFC 2104 written out), against the
+    identity-hash example,
+  * the payroll root of committed payrolls (§12.5): RFC 6962 over
+    "govchain/v1/payroll" ‖ 0x00 ‖ JCS(line) leaves, against the
+    payroll-root example.
 
 The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
 RFC 8032 key derivation, deterministic re-signing of the examples, and a
