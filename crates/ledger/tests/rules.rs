@@ -1522,6 +1522,16 @@ fn a_committed_payroll_arrives_in_chunks() {
     assert!(!flows
         .iter()
         .any(|f| f.target.starts_with("payroll-incomplete:")));
+    // The payment's JSON (the HTTP API's) lists the lines; the state digest
+    // commits to them through the frontier only (§12.7).
+    let c1: govchain_ledger::state::kinds::RefId = "C1".to_owned().try_into().unwrap();
+    let pay = &c.state.projects[&xa7].payments[&c1];
+    assert_eq!(serde_json::to_value(pay).unwrap()["payroll"], json!(lines));
+    let mut other = c.state.clone();
+    let project = other.projects.get_mut(&xa7).unwrap();
+    let p1 = project.payments.get_mut(&c1).unwrap();
+    p1.payroll_commitment.as_mut().unwrap().received.peaks[0] = Hash32::ZERO;
+    assert_ne!(other.digest().unwrap(), c.state.digest().unwrap());
 
     // An inline payroll takes no chunk; an incomplete one can be refused,
     // which releases its amount and closes it to chunks.

@@ -144,7 +144,12 @@ pub struct PaymentEvent {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A payment. Its JSON (the HTTP API's) lists every payroll line; in the
+/// state digest's JSON (PROTOCOL.md §12.7) a committed payroll's lines are
+/// left out — `payroll_commitment.received`, the frontier over their leaf
+/// hashes, commits to them — so a large payroll does not make every later
+/// block's digest re-serialize it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Payment {
     pub id: RefId,
     pub amount: Fen,
@@ -152,6 +157,7 @@ pub struct Payment {
     pub milestone: String,
     pub invoices: Vec<Hash32>,
     /// The payroll lines: inline, or those received so far in chunks.
+    #[serde(default)]
     pub payroll: Vec<PayrollLine>,
     /// A committed payroll (absent for an inline one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +167,63 @@ pub struct Payment {
     pub approvals_done: usize,
     pub transfer_ref: Option<String>,
     pub events: Vec<PaymentEvent>,
+}
+
+thread_local! {
+    /// Set while [`State::digest`] serializes the state.
+    static DIGEST_FORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, payments serialize in the state digest's form.
+pub(crate) struct DigestForm(bool);
+
+impl DigestForm {
+    pub(crate) fn enter() -> Self {
+        Self(DIGEST_FORM.with(|f| f.replace(true)))
+    }
+}
+
+impl Drop for DigestForm {
+    fn drop(&mut self) {
+        DIGEST_FORM.with(|f| f.set(self.0));
+    }
+}
+
+impl Serialize for Payment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Repr<'a> {
+            id: &'a RefId,
+            amount: Fen,
+            purpose: &'a str,
+            milestone: &'a str,
+            invoices: &'a [Hash32],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll: Option<&'a [PayrollLine]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll_commitment: Option<&'a PayrollCommitment>,
+            status: PaymentStatus,
+            approvals_done: usize,
+            transfer_ref: &'a Option<String>,
+            events: &'a [PaymentEvent],
+        }
+        let digest_form = DIGEST_FORM.with(std::cell::Cell::get);
+        Repr {
+            id: &self.id,
+            amount: self.amount,
+            purpose: &self.purpose,
+            milestone: &self.milestone,
+            invoices: &self.invoices,
+            payroll: (!digest_form || self.payroll_commitment.is_none())
+                .then_some(self.payroll.as_slice()),
+            payroll_commitment: self.payroll_commitment.as_ref(),
+            status: self.status,
+            approvals_done: self.approvals_done,
+            transfer_ref: &self.transfer_ref,
+            events: &self.events,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Payment {
@@ -662,6 +725,48 @@ mod tests {
         data.extend_from_slice(&crate::jcs::canonicalize_serialize(&lines[0]).unwrap());
         assert_eq!(leaves[0], merkle::leaf_hash(&data));
         assert_eq!(payroll_root(&[]), merkle::empty_root());
+    }
+
+    #[test]
+    fn the_digest_form_leaves_out_committed_lines_only() {
+        let mut pay = Payment {
+            id: RefId::try_from("p".to_owned()).unwrap(),
+            amount: Fen::new(10_000_000).unwrap(),
+            purpose: String::new(),
+            milestone: String::new(),
+            invoices: vec![],
+            payroll: (0..3).map(line).collect(),
+            payroll_commitment: None,
+            status: PaymentStatus::Requested,
+            approvals_done: 0,
+            transfer_ref: None,
+            events: vec![],
+        };
+        let api = |p: &Payment| serde_json::to_value(p).unwrap();
+        let digest = |p: &Payment| {
+            let _f = DigestForm::enter();
+            serde_json::to_value(p).unwrap()
+        };
+        assert_eq!(api(&pay), digest(&pay), "inline: one form");
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        let mut received = Frontier::default();
+        for l in &pay.payroll {
+            received.push_hash(payroll_leaf_hash(l));
+        }
+        pay.payroll_commitment = Some(PayrollCommitment {
+            root: received.root(),
+            total: pay.payroll_total(),
+            lines: 3,
+            received_total: pay.payroll_total(),
+            received,
+        });
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        assert!(digest(&pay).get("payroll").is_none());
+        assert!(digest(&pay).get("payroll_commitment").is_some());
+        // The flag does not outlive the digest.
+        assert!(api(&pay).get("payroll").is_some());
+        let back: Payment = serde_json::from_value(api(&pay)).unwrap();
+        assert_eq!(back, pay);
     }
 
     #[test]

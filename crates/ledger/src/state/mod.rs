@@ -168,7 +168,10 @@ impl State {
     }
 
     /// Deterministic digest of the whole state: SHA-256 of its canonical JSON.
+    /// (A committed payroll's lines are committed through their frontier,
+    /// not serialized: [`funds::Payment`], PROTOCOL.md §12.7.)
     pub fn digest(&self) -> Result<Hash32, jcs::JcsError> {
+        let _form = funds::DigestForm::enter();
         Ok(Hash32::sha256(&jcs::canonicalize_serialize(self)?))
     }
 
