@@ -267,5 +267,29 @@ async fn a_5000_line_payroll_in_chunks_is_paid_and_traced() {
         .collect();
     assert_eq!(seen, expected);
     node.stop().await;
+
+    // A restart re-verifies the stored blocks, state digests included
+    // (§12.7: the committed lines through their frontier), and serves the
+    // same trace.
+    let core = Core::open(
+        &dir.join("chain.sqlite"),
+        key("node-developer"),
+        "node.developer.example",
+        None,
+        Limits::default(),
+    )
+    .unwrap();
+    let node = serve(core, 20).await;
+    let again: Vec<Value> = n
+        .http
+        .get(format!("{}/v1/projects/XA-2026-07/trace", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, flows);
+    node.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
