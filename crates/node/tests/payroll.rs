@@ -4,7 +4,12 @@
 //! limit; the payment cannot be confirmed before the last chunk, then is
 //! confirmed, approved, executed and committed, and the fund trace shows the
 //! 5,000 workers' lines summing to the payroll total.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::cast_possible_truncation
+)]
 
 use std::time::Duration;
 
