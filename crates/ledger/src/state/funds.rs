@@ -2,18 +2,106 @@
 //! that go request (contractor) → confirm (supervisor) → approve (the
 //! project's approvers, in order) → execute (operator). Invariants:
 //! paid + pending ≤ budget, payroll ≤ amount, no step skipped.
+//!
+//! A payroll is either inline in `payment.request` (small payrolls) or
+//! committed to there — Merkle root, total and line count — and sent in
+//! order in `payment.payroll_chunk` transactions, each under the 64 KiB
+//! envelope limit; the payment cannot be confirmed until the lines received
+//! match the commitment (PROTOCOL.md §12.5).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::kinds::{
-    CreateProject, ExecutePayment, Parties, Party, PayrollLine, RefId, RequestPayment,
-    ReviewPayment, Verdict,
+    CreateProject, ExecutePayment, Parties, Party, PayrollChunk, PayrollLine, RefId,
+    RequestPayment, ReviewPayment, Verdict,
 };
 use super::{bad_payload, Ctx, Rejection, State};
 use crate::crypto::KeyId;
+use crate::merkle::{self, Frontier};
 use crate::types::{Fen, Hash32, Timestamp};
+
+/// At most this many lines inline in `payment.request` (the 64 KiB envelope
+/// limit allows about 685 lines of 7-digit amounts; see [`PAYROLL_CHUNK_LINES`]).
+pub const MAX_INLINE_PAYROLL_LINES: usize = 1000;
+/// At most this many lines in a committed payroll.
+pub const MAX_PAYROLL_LINES: u64 = 100_000;
+/// Lines per `payment.payroll_chunk` a client should send: 500 lines with
+/// amounts below 2^53 fen are at most 500 × 104 bytes, well under 64 KiB.
+pub const PAYROLL_CHUNK_LINES: usize = 500;
+/// The prefix of a payroll line's Merkle leaf: `"govchain/v1/payroll" ‖ 0x00`.
+pub const PAYROLL_LEAF_PREFIX: &[u8] = b"govchain/v1/payroll\0";
+
+/// `JCS(line)`: `{"amount":<fen>,"worker":"<hex>"}` (members already in
+/// canonical order, no other member).
+pub fn payroll_line_jcs(line: &PayrollLine) -> Vec<u8> {
+    format!(
+        "{{\"amount\":{},\"worker\":\"{}\"}}",
+        line.amount.get(),
+        line.worker.to_hex()
+    )
+    .into_bytes()
+}
+
+/// The RFC 6962 leaf hash of a payroll line:
+/// `SHA-256(0x00 ‖ "govchain/v1/payroll" ‖ 0x00 ‖ JCS(line))`.
+pub fn payroll_leaf_hash(line: &PayrollLine) -> Hash32 {
+    let mut leaf = PAYROLL_LEAF_PREFIX.to_vec();
+    leaf.extend_from_slice(&payroll_line_jcs(line));
+    merkle::leaf_hash(&leaf)
+}
+
+/// The RFC 6962 Merkle tree hash over `lines`' leaf hashes, in order: the
+/// `payroll_root` a `payment.request` commits to.
+pub fn payroll_root(lines: &[PayrollLine]) -> Hash32 {
+    let mut f = Frontier::default();
+    for l in lines {
+        f.push_hash(payroll_leaf_hash(l));
+    }
+    f.root()
+}
+
+/// Splits `lines` into the `payment.payroll_chunk` payloads that deliver
+/// them, [`PAYROLL_CHUNK_LINES`] at a time.
+pub fn payroll_chunks(
+    project: &RefId,
+    payment: &RefId,
+    lines: &[PayrollLine],
+) -> Vec<PayrollChunk> {
+    lines
+        .chunks(PAYROLL_CHUNK_LINES)
+        .enumerate()
+        .map(|(i, c)| PayrollChunk {
+            project_id: project.clone(),
+            payment_id: payment.clone(),
+            offset: (i * PAYROLL_CHUNK_LINES) as u64,
+            lines: c.to_vec(),
+        })
+        .collect()
+}
+
+/// What a `payment.request` committed to, and how much has arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayrollCommitment {
+    pub root: Hash32,
+    pub total: Fen,
+    pub lines: u64,
+    /// Sum of the lines received so far (never above `total`).
+    pub received_total: Fen,
+    /// The Merkle frontier of the lines received so far (`size` = count).
+    pub received: Frontier,
+}
+
+impl PayrollCommitment {
+    pub fn received_lines(&self) -> u64 {
+        self.received.size
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.received.size == self.lines
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,14 +144,24 @@ pub struct PaymentEvent {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A payment. Its JSON (the HTTP API's) lists every payroll line; in the
+/// state digest's JSON (PROTOCOL.md §12.7) a committed payroll's lines are
+/// left out — `payroll_commitment.received`, the frontier over their leaf
+/// hashes, commits to them — so a large payroll does not make every later
+/// block's digest re-serialize it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Payment {
     pub id: RefId,
     pub amount: Fen,
     pub purpose: String,
     pub milestone: String,
     pub invoices: Vec<Hash32>,
+    /// The payroll lines: inline, or those received so far in chunks.
+    #[serde(default)]
     pub payroll: Vec<PayrollLine>,
+    /// A committed payroll (absent for an inline one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_commitment: Option<PayrollCommitment>,
     pub status: PaymentStatus,
     /// How many of the project's approvers have approved.
     pub approvals_done: usize,
@@ -71,7 +169,72 @@ pub struct Payment {
     pub events: Vec<PaymentEvent>,
 }
 
+thread_local! {
+    /// Set while [`State::digest`] serializes the state.
+    static DIGEST_FORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, payments serialize in the state digest's form.
+pub(crate) struct DigestForm(bool);
+
+impl DigestForm {
+    pub(crate) fn enter() -> Self {
+        Self(DIGEST_FORM.with(|f| f.replace(true)))
+    }
+}
+
+impl Drop for DigestForm {
+    fn drop(&mut self) {
+        DIGEST_FORM.with(|f| f.set(self.0));
+    }
+}
+
+impl Serialize for Payment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Repr<'a> {
+            id: &'a RefId,
+            amount: Fen,
+            purpose: &'a str,
+            milestone: &'a str,
+            invoices: &'a [Hash32],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll: Option<&'a [PayrollLine]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll_commitment: Option<&'a PayrollCommitment>,
+            status: PaymentStatus,
+            approvals_done: usize,
+            transfer_ref: &'a Option<String>,
+            events: &'a [PaymentEvent],
+        }
+        let digest_form = DIGEST_FORM.with(std::cell::Cell::get);
+        Repr {
+            id: &self.id,
+            amount: self.amount,
+            purpose: &self.purpose,
+            milestone: &self.milestone,
+            invoices: &self.invoices,
+            payroll: (!digest_form || self.payroll_commitment.is_none())
+                .then_some(self.payroll.as_slice()),
+            payroll_commitment: self.payroll_commitment.as_ref(),
+            status: self.status,
+            approvals_done: self.approvals_done,
+            transfer_ref: &self.transfer_ref,
+            events: &self.events,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl Payment {
+    /// Whether every payroll line is on chain (always, for an inline payroll).
+    pub fn payroll_complete(&self) -> bool {
+        self.payroll_commitment
+            .as_ref()
+            .is_none_or(PayrollCommitment::is_complete)
+    }
+
+    /// The sum of the payroll lines on chain.
     pub fn payroll_total(&self) -> Fen {
         self.payroll.iter().fold(Fen::ZERO, |acc, l| {
             acc.checked_add(l.amount).unwrap_or(Fen::MAX)
@@ -200,17 +363,47 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
     if r.amount == Fen::ZERO {
         return Err(bad_payload(ctx.kind, "amount must be positive"));
     }
-    if r.invoices.len() > 100 || r.payroll.len() > 1000 {
+    if r.invoices.len() > 100 || r.payroll.len() > MAX_INLINE_PAYROLL_LINES {
         return Err(bad_payload(
             ctx.kind,
-            "at most 100 invoices and 1000 payroll lines",
+            "at most 100 invoices and 1000 inline payroll lines (commit to a larger payroll with payroll_root)",
         ));
     }
-    let payroll = r
-        .payroll
-        .iter()
-        .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.amount))
-        .map_err(|e| overflow(&e))?;
+    let commitment = match (r.payroll_root, r.payroll_total, r.payroll_lines) {
+        (None, None, None) => None,
+        (Some(root), Some(total), Some(lines)) => {
+            if !r.payroll.is_empty() {
+                return Err(bad_payload(
+                    ctx.kind,
+                    "payroll must be empty when payroll_root commits to the lines",
+                ));
+            }
+            if lines == 0 || lines > MAX_PAYROLL_LINES {
+                return Err(bad_payload(ctx.kind, "payroll_lines must be 1 to 100000"));
+            }
+            Some(PayrollCommitment {
+                root,
+                total,
+                lines,
+                received_total: Fen::ZERO,
+                received: Frontier::default(),
+            })
+        }
+        _ => {
+            return Err(bad_payload(
+                ctx.kind,
+                "payroll_root, payroll_total and payroll_lines go together",
+            ))
+        }
+    };
+    let payroll = match &commitment {
+        Some(c) => c.total,
+        None => r
+            .payroll
+            .iter()
+            .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.amount))
+            .map_err(|e| overflow(&e))?,
+    };
     if payroll > r.amount {
         return Err(Rejection::PayrollExceedsAmount {
             payroll,
@@ -242,6 +435,7 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
             milestone: r.milestone.clone(),
             invoices: r.invoices.clone(),
             payroll: r.payroll.clone(),
+            payroll_commitment: commitment,
             status: PaymentStatus::Requested,
             approvals_done: 0,
             transfer_ref: None,
@@ -255,6 +449,107 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
             }],
         },
     );
+    Ok(())
+}
+
+/// `payment.payroll_chunk`: the next lines of a committed payroll, by the
+/// contractor, while the payment is `requested`. Running total never above
+/// the committed total; the last chunk must complete the committed root.
+/// Mutates the project in place (no clone of its payments).
+pub(super) fn payroll_chunk(
+    s: &mut State,
+    ctx: &Ctx<'_>,
+    c: &PayrollChunk,
+) -> Result<(), Rejection> {
+    let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
+    if c.lines.is_empty() {
+        return Err(bad_payload(ctx.kind, "a chunk has at least one line"));
+    }
+    let p = project(s, &c.project_id)?;
+    require_party(p, official, Party::Contractor)?;
+    let pay = p
+        .payments
+        .get(&c.payment_id)
+        .ok_or_else(|| Rejection::UnknownPayment(c.payment_id.to_string()))?;
+    let out_of_order = |next: &str| Rejection::PaymentOutOfOrder {
+        payment: c.payment_id.to_string(),
+        status: pay.status.as_str().into(),
+        next: next.into(),
+    };
+    let Some(commit) = pay.payroll_commitment.as_ref() else {
+        return Err(out_of_order(
+            "payment.confirm by the supervisor (its payroll is inline)",
+        ));
+    };
+    if pay.status != PaymentStatus::Requested || commit.is_complete() {
+        let next = p.next_step(pay).map_or(
+            "none (the payment is closed)".to_owned(),
+            |(step, party)| format!("{step} by the {}", party.as_str()),
+        );
+        return Err(out_of_order(&next));
+    }
+    let received = commit.received_lines();
+    if c.offset != received {
+        return Err(Rejection::PayrollOffset {
+            payment: c.payment_id.to_string(),
+            received,
+            offset: c.offset,
+        });
+    }
+    let mismatch = |detail: String| Rejection::PayrollMismatch {
+        payment: c.payment_id.to_string(),
+        detail,
+    };
+    let count = received + c.lines.len() as u64;
+    if count > commit.lines {
+        return Err(mismatch(format!(
+            "{count} lines sent, {} committed",
+            commit.lines
+        )));
+    }
+    let total = c
+        .lines
+        .iter()
+        .try_fold(commit.received_total, |acc, l| acc.checked_add(l.amount))
+        .map_err(|e| overflow(&e))?;
+    if total > commit.total {
+        return Err(mismatch(format!(
+            "the lines so far total {total}, more than the committed {}",
+            commit.total
+        )));
+    }
+    let mut frontier = commit.received.clone();
+    for l in &c.lines {
+        frontier.push_hash(payroll_leaf_hash(l));
+    }
+    if count == commit.lines {
+        if total != commit.total {
+            return Err(mismatch(format!(
+                "the lines total {total}, not the committed {}",
+                commit.total
+            )));
+        }
+        let root = frontier.root();
+        if root != commit.root {
+            return Err(mismatch(format!(
+                "the lines' root is {root}, not the committed {}",
+                commit.root
+            )));
+        }
+    }
+    // Validated: now mutate in place.
+    let Some(pay) = s
+        .projects
+        .get_mut(&c.project_id)
+        .and_then(|p| p.payments.get_mut(&c.payment_id))
+    else {
+        return Err(Rejection::UnknownPayment(c.payment_id.to_string()));
+    };
+    pay.payroll.extend_from_slice(&c.lines);
+    if let Some(commit) = pay.payroll_commitment.as_mut() {
+        commit.received = frontier;
+        commit.received_total = total;
+    }
     Ok(())
 }
 
@@ -341,6 +636,23 @@ fn review(
 }
 
 pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+    if r.verdict == Verdict::Accept {
+        let commit = s
+            .projects
+            .get(&r.project_id)
+            .and_then(|p| p.payments.get(&r.payment_id))
+            .filter(|pay| pay.status == PaymentStatus::Requested)
+            .and_then(|pay| pay.payroll_commitment.as_ref());
+        if let Some(c) = commit.filter(|c| !c.is_complete()) {
+            // Who may confirm is checked first, so a stranger learns nothing new.
+            at_step(s, ctx, &r.project_id, &r.payment_id)?;
+            return Err(Rejection::PayrollIncomplete {
+                payment: r.payment_id.to_string(),
+                received: c.received_lines(),
+                lines: c.lines,
+            });
+        }
+    }
     review(s, ctx, r, "confirm", |pay, _| {
         pay.status = PaymentStatus::Confirmed;
     })
@@ -373,4 +685,98 @@ pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Resul
     record(&mut p, &e.payment_id, ctx, "execute", &e.transfer_ref);
     s.projects.insert(e.project_id.clone(), p);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn line(i: u64) -> PayrollLine {
+        PayrollLine {
+            worker: Hash32::sha256(&i.to_be_bytes()),
+            amount: Fen::new(1_000_000 + i).unwrap(),
+        }
+    }
+
+    #[test]
+    fn line_encoding_is_jcs() {
+        for l in [
+            line(0),
+            line(7),
+            PayrollLine {
+                worker: Hash32::ZERO,
+                amount: Fen::MAX,
+            },
+        ] {
+            assert_eq!(
+                payroll_line_jcs(&l),
+                crate::jcs::canonicalize_serialize(&l).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn root_is_rfc6962_over_prefixed_leaves() {
+        let lines: Vec<_> = (0..13).map(line).collect();
+        let leaves: Vec<Hash32> = lines.iter().map(payroll_leaf_hash).collect();
+        assert_eq!(payroll_root(&lines), merkle::root_of(&leaves));
+        let mut data = b"govchain/v1/payroll\0".to_vec();
+        data.extend_from_slice(&crate::jcs::canonicalize_serialize(&lines[0]).unwrap());
+        assert_eq!(leaves[0], merkle::leaf_hash(&data));
+        assert_eq!(payroll_root(&[]), merkle::empty_root());
+    }
+
+    #[test]
+    fn the_digest_form_leaves_out_committed_lines_only() {
+        let mut pay = Payment {
+            id: RefId::try_from("p".to_owned()).unwrap(),
+            amount: Fen::new(10_000_000).unwrap(),
+            purpose: String::new(),
+            milestone: String::new(),
+            invoices: vec![],
+            payroll: (0..3).map(line).collect(),
+            payroll_commitment: None,
+            status: PaymentStatus::Requested,
+            approvals_done: 0,
+            transfer_ref: None,
+            events: vec![],
+        };
+        let api = |p: &Payment| serde_json::to_value(p).unwrap();
+        let digest = |p: &Payment| {
+            let _f = DigestForm::enter();
+            serde_json::to_value(p).unwrap()
+        };
+        assert_eq!(api(&pay), digest(&pay), "inline: one form");
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        let mut received = Frontier::default();
+        for l in &pay.payroll {
+            received.push_hash(payroll_leaf_hash(l));
+        }
+        pay.payroll_commitment = Some(PayrollCommitment {
+            root: received.root(),
+            total: pay.payroll_total(),
+            lines: 3,
+            received_total: pay.payroll_total(),
+            received,
+        });
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        assert!(digest(&pay).get("payroll").is_none());
+        assert!(digest(&pay).get("payroll_commitment").is_some());
+        // The flag does not outlive the digest.
+        assert!(api(&pay).get("payroll").is_some());
+        let back: Payment = serde_json::from_value(api(&pay)).unwrap();
+        assert_eq!(back, pay);
+    }
+
+    #[test]
+    fn chunks_cover_the_lines_in_order() {
+        let lines: Vec<_> = (0..1201).map(line).collect();
+        let id = RefId::try_from("p".to_owned()).unwrap();
+        let chunks = payroll_chunks(&id, &id, &lines);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[2].offset, 1000);
+        let back: Vec<_> = chunks.iter().flat_map(|c| c.lines.clone()).collect();
+        assert_eq!(back, lines);
+    }
 }
