@@ -2,12 +2,18 @@
 //!
 //! Owns a department's copy of the chain: durable storage in SQLite
 //! ([`store`]), the verified state, mempool and block production ([`chain`]),
-//! and the HTTP API ([`api`]). Every rule is the ledger crate's; the node adds
+//! the one way into it ([`handle`]), the HTTP API ([`api`]) and consortium
+//! replication ([`cluster`]). Every rule is the ledger crate's; the node adds
 //! durability, admission, block cutting and serving.
 //!
+//! Module layers, each using only those below it: `error`, `config`,
+//! `store`, `ratelimit`, `witness` → `chain` → `handle` → `api`, `cluster`
+//! (neither uses the other) → `loadgen`. This root wires them together.
+//!
 //! [`run`] serves the API on a listener and produces blocks until `shutdown`
-//! resolves, then drains the mempool into a final block; tests and the
-//! workstation's embedded mode run it in-process on a random port.
+//! resolves, then drains the mempool into a final block; [`run_cluster`]
+//! serves a cluster member. Tests and the workstation's embedded mode run
+//! them in-process on a random port.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -15,9 +21,9 @@ pub mod chain;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod handle;
 pub mod loadgen;
 pub mod ratelimit;
-pub mod reads;
 pub mod store;
 pub mod witness;
 
@@ -26,9 +32,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use api::{app, Shared};
+pub use api::app;
 pub use chain::{Clock, Core, Limits, Sealed, Sealing, TxStatus};
 pub use error::NodeError;
+pub use handle::{NodeHandle, Shared};
 
 use govchain_ledger::block::{Block, BlockDraft};
 use govchain_ledger::crypto::SecretKey;
@@ -92,6 +99,29 @@ pub fn genesis_block(
             .digest()
             .map_err(|e| NodeError::Config(e.to_string()))?,
     )
+}
+
+/// Serves `core` as a cluster member on `listener` until `shutdown`: the
+/// node's API plus the Raft RPCs; block production while leading; the
+/// in-cluster witnesses. Ends with an error if this node halted. Also
+/// reachable as `cluster::run`.
+pub async fn run_cluster(
+    listener: tokio::net::TcpListener,
+    core: Shared,
+    cluster: cluster::Cluster,
+    block_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let api = app(core.clone());
+    cluster::serve(
+        listener,
+        NodeHandle::from(core),
+        cluster,
+        api,
+        block_interval,
+        shutdown,
+    )
+    .await
 }
 
 /// Serves `core` on `listener`, cutting a block every `block_interval` (or
