@@ -198,7 +198,7 @@ pub(super) async fn submit_one(
     Ok(Json(TxStatusBody::new(id, &status)).into_response())
 }
 
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<EnvelopeJson>, description = "a JSON array of envelopes (at most 2000)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = Vec<BatchItem>), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = Vec<BatchItem>), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 pub(super) async fn submit_batch(
     State(node): State<NodeHandle>,
     headers: axum::http::HeaderMap,
