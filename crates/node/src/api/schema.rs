@@ -3,7 +3,6 @@
 //! serializes it (stored blocks, proofs, state records): they exist for the
 //! document only, and each mirrors its ledger type field for field.
 //! Responses the node builds itself are typed next to their handlers.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use utoipa::ToSchema;
