@@ -29,7 +29,7 @@ pub mod witness;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use api::app;
@@ -139,19 +139,20 @@ pub async fn run(
     // server stops too: better down, and restarted from the durable chain,
     // than accepting transactions no block will hold.
     let (ended, production_ended) = tokio::sync::oneshot::channel::<()>();
+    let node = NodeHandle::from(core.clone());
     let producer = {
-        let core = core.clone();
+        let node = node.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                produce_loop(&core, &stop, block_interval)
+                produce_loop(&node, &stop, block_interval)
             }))
             .unwrap_or_else(|_| Err(NodeError::Storage("block producer panicked".into())));
             let _ = ended.send(());
             result
         })
     };
-    let closing = core.clone();
+    let closing = node;
     let shutdown = async move {
         tokio::select! {
             () = shutdown => {}
@@ -175,15 +176,8 @@ pub async fn run(
     production
 }
 
-fn produce_loop(
-    core: &Mutex<Core>,
-    stop: &AtomicBool,
-    interval: Duration,
-) -> Result<(), NodeError> {
-    let lock = || {
-        core.lock()
-            .map_err(|_| NodeError::Storage("node state lock poisoned".into()))
-    };
+fn produce_loop(node: &NodeHandle, stop: &AtomicBool, interval: Duration) -> Result<(), NodeError> {
+    let lock = || node.lock();
     let tick = Duration::from_millis(5).min(interval);
     let mut since = Duration::ZERO;
     let mut backoff = Duration::ZERO;
