@@ -6,7 +6,7 @@
 //! replication ([`cluster`]). Every rule is the ledger crate's; the node adds
 //! durability, admission, block cutting and serving.
 //!
-//! Module layers, each using only those below it: `error`, `config`,
+//! Module layers, each using only earlier ones: `error`, `config`,
 //! `store`, `ratelimit`, `witness` → `chain` → `handle` → `api`, `cluster`
 //! (neither uses the other) → `loadgen`. This root wires them together.
 //!
