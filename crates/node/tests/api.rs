@@ -585,6 +585,26 @@ async fn every_success_response_has_a_typed_schema() {
         &doc,
         &json!({"$ref": "#/components/schemas/ErrorBody"})
     ));
+    // And what the node sends is what the schemas say.
+    let zeros = "0".repeat(64);
+    for (template, path) in [
+        ("/healthz", "/healthz".to_owned()),
+        ("/v1/blocks", "/v1/blocks".to_owned()),
+        ("/v1/blocks/{height}", "/v1/blocks/0".to_owned()),
+        ("/v1/tx/{id}", format!("/v1/tx/{zeros}")),
+    ] {
+        let v: Value = reqwest::get(format!("{}{path}", node.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let schema = support::success_schema(&doc, "get", template);
+        support::conforms(&doc, schema, &v).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let wrong = json!({"status": "ok"});
+    let health = support::success_schema(&doc, "get", "/healthz");
+    assert!(support::conforms(&doc, health, &wrong).is_err());
     node.stop().await;
 }
 
