@@ -62,6 +62,13 @@ pub enum PeerError {
     /// The request body does not parse.
     #[error("{0}")]
     BadBody(String),
+    /// A peer answered this node's request with an error status.
+    #[error("{path}: HTTP {status}: {text}")]
+    Refused {
+        path: String,
+        status: u16,
+        text: String,
+    },
 }
 
 impl PeerError {
@@ -70,6 +77,7 @@ impl PeerError {
         match self {
             PeerError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             PeerError::BadBody(_) => StatusCode::BAD_REQUEST,
+            PeerError::Refused { .. } => StatusCode::BAD_GATEWAY,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -80,6 +88,7 @@ impl govchain_ledger::ErrorCode for PeerError {
         match self {
             PeerError::BodyTooLarge(_) => "node.body_too_large",
             PeerError::BadBody(_) => "node.bad_body",
+            PeerError::Refused { .. } => "node.cluster",
             _ => "node.unauthorized_peer",
         }
     }

@@ -124,7 +124,11 @@ impl Client {
         if !sent.status().is_success() {
             let status = sent.status();
             let text = sent.text().await.unwrap_or_default();
-            let e = std::io::Error::other(format!("{path}: HTTP {status}: {text}"));
+            let e = PeerError::Refused {
+                path: path.to_owned(),
+                status: status.as_u16(),
+                text,
+            };
             return Err(RPCError::Network(NetworkError::new(&e)));
         }
         let headers = sent.headers().clone();
