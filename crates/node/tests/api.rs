@@ -290,6 +290,18 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         let (s, v) = post(&client, &format!("{base}/v1/tx"), body).await;
         assert_eq!((s, v["code"].as_str().unwrap_or("")), (status, code), "{v}");
     }
+    // The cosignature endpoint answers an oversized body as JSON too.
+    let (s, v) = post(
+        &client,
+        &format!("{base}/v1/checkpoint/cosignatures"),
+        vec![b' '; 9 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str().unwrap_or("")),
+        (413, "node.body_too_large"),
+        "{v}"
+    );
     let mut forged = signed(
         "admin",
         3,

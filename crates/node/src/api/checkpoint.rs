@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::schema::ErrorBody;
-use super::Query;
+use super::{Body, Query};
 use crate::error::NodeError;
 use crate::handle::NodeHandle;
 
@@ -55,7 +55,7 @@ pub struct Cosigned {
 #[utoipa::path(post, path = "/v1/checkpoint/cosignatures", tag = "proofs", request_body(content = String, description = "a checkpoint note this node signed, with witnesses' cosignature lines", content_type = "text/plain"), responses((status = 200, description = "the checkpoint's size and how many cosignatures it now carries", body = Cosigned), (status = 400, description = "malformed note or a cosignature that does not verify", body = ErrorBody), (status = 404, description = "not one of this node's recent checkpoints", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 pub(super) async fn add_cosignatures(
     State(node): State<NodeHandle>,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Json<Cosigned>, NodeError> {
     let text = std::str::from_utf8(&body).map_err(|_| NodeError::BadRequest {
         code: "note.malformed",
