@@ -30,6 +30,11 @@ fn keygen(path: &Path) -> String {
 }
 
 fn start(dir: &Path) -> (Child, String) {
+    start_with(dir, "20")
+}
+
+/// `run` cutting a block every `block_ms` when transactions wait.
+fn start_with(dir: &Path, block_ms: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args([
             "run",
@@ -38,7 +43,7 @@ fn start(dir: &Path) -> (Child, String) {
             "--name",
             "node.city.example",
             "--block-ms",
-            "20",
+            block_ms,
             // These tests load the node from one client as fast as they can.
             "--rate-limit",
             "0",
@@ -892,4 +897,72 @@ fn example_genesis_and_cluster_files_load() {
         assert!(template.contains(&format!("id = \"{d}\"")), "{d}");
     }
     assert!(cluster.members.iter().any(|m| m.learner));
+}
+
+/// Commands sent without waiting for each other's commit (`--no-wait`) take
+/// consecutive sequence numbers: the node's `pending_seq` counts the
+/// transactions it admitted and has not committed yet.
+#[test]
+fn no_wait_commands_in_a_row_take_consecutive_seqs() {
+    let dir = fresh_dir("cli-nowait");
+    let node_pk = keygen(&dir.join("node.key"));
+    let admin_pk = keygen(&dir.join("admin.key"));
+    init_chain(
+        &dir,
+        &format!(
+            "chain_id = \"cli-nowait\"\norigin = \"o\"\nconsortium_threshold = 1\n[[departments]]\nid = \"d\"\nname = \"d\"\n\
+             node_key = \"{node_pk}\"\nadmin_threshold = 1\nadmins = [{{ name = \"a\", public_key = \"{admin_pk}\" }}]\n"
+        ),
+    );
+    // Slow blocks: the second command comes while the first is pending.
+    let (mut child, url) = start_with(&dir, "1500");
+    let mut sent = Vec::new();
+    for name in ["a", "b", "c"] {
+        let pk = keygen(&dir.join(format!("{name}.key")));
+        let out = ok(admin(
+            &url,
+            &dir.join("admin.key"),
+            &[
+                "register-official",
+                "--no-wait",
+                "--json",
+                "--department",
+                "d",
+                "--name",
+                name,
+                "--public-key",
+                &pk,
+            ],
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["status"], "pending", "{v}");
+        sent.push((
+            v["seq"].as_u64().unwrap(),
+            v["tx"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        sent.iter()
+            .map(|(seq, _)| seq - sent[0].0)
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    for (_, tx) in &sent {
+        let mut status = String::new();
+        for _ in 0..500 {
+            status = get_text(&format!("{url}/v1/tx/{tx}")).1;
+            if !status.contains("pending") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(status.contains("\"committed\""), "{status}");
+    }
+    // All committed: nothing pending any more.
+    let (_, signer) = get_text(&format!("{url}/v1/signers/{}", key_id_of(&admin_pk)));
+    let signer: serde_json::Value = serde_json::from_str(&signer).unwrap();
+    assert_eq!(signer["seq"], sent[2].0, "{signer}");
+    assert_eq!(signer["pending_seq"], sent[2].0, "{signer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

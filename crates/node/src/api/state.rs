@@ -30,13 +30,19 @@ pub struct Signer {
     /// The official's id (hex; null for a certificate holder).
     #[schema(value_type = Option<String>)]
     pub official: Option<KeyId>,
+    /// The last `seq` of the official or holder counting the transactions
+    /// this node admitted and has not committed yet (equal to `seq` when
+    /// there are none; a cluster follower counts committed ones only): a
+    /// client sending several transactions without waiting for each to
+    /// commit signs the next one with `pending_seq + 1`.
+    pub pending_seq: u64,
     /// The last committed `seq` of the official or holder.
     pub seq: u64,
 }
 
 /// The official (or certificate holder) behind a key id and the last
 /// committed sequence number: what a client needs to sign its next transaction.
-#[utoipa::path(get, path = "/v1/signers/{key_id}", tag = "state", params(("key_id" = String, Path, pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "official behind a key and the last committed seq", body = Signer), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/signers/{key_id}", tag = "state", params(("key_id" = String, Path, pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "official behind a key, the last committed seq and the last seq counting pending transactions", body = Signer), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn signer(
     State(node): State<NodeHandle>,
     Path(key_id): Path<String>,
@@ -55,6 +61,7 @@ pub(super) async fn signer(
         key_id,
         name: o.map(|o| o.name.clone()),
         official,
+        pending_seq: c.pending_seq(&key_id),
         seq: s.seqs.get(&principal).copied().unwrap_or(0),
     }))
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use govchain_ledger::crypto::PublicKey;
+use govchain_ledger::crypto::{KeyId, PublicKey};
 use govchain_ledger::state::State;
 use govchain_ledger::tx::{Envelope, Prepared};
 use govchain_ledger::types::{Hash32, Timestamp};
@@ -194,6 +194,20 @@ impl Core {
         }
         let last = self.mempool.open.len() - 1;
         &mut self.mempool.open[last]
+    }
+
+    /// The last sequence number of the official or certificate holder
+    /// behind `key_id` counting the transactions this node admitted and has
+    /// not committed yet (the committed one when it admitted none; a
+    /// follower passes submissions on, so it counts only committed ones).
+    pub fn pending_seq(&self, key_id: &KeyId) -> u64 {
+        let state = match (self.mempool.open.back(), &self.mempool.sealing) {
+            (Some(b), _) => &b.state,
+            (None, Some((_, _, st))) => st,
+            (None, None) => &self.state,
+        };
+        let principal = state.key_index.get(key_id).unwrap_or(key_id);
+        state.seqs.get(principal).copied().unwrap_or(0)
     }
 
     pub fn status(&self, id: &Hash32) -> Result<TxStatus, NodeError> {

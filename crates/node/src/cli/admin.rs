@@ -32,8 +32,8 @@ pub struct AdminOpts {
     /// How long to wait for the commit.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout_secs: u64,
-    /// Sign with this sequence number instead of the signer's last
-    /// committed one + 1 (for automation sending several without waiting).
+    /// Sign with this sequence number instead of the signer's last one +
+    /// 1 (the node's `pending_seq`, which counts its pending transactions).
     #[arg(long, global = true)]
     pub seq: Option<u64>,
 }
@@ -297,10 +297,15 @@ async fn submit(
         .ok_or_else(|| node.bad_answer("no chain id in /healthz"))?;
     let seq = match opts.seq {
         Some(seq) => seq,
-        // The last committed seq: the default wait for the commit makes
-        // the next command's number right.
+        // After the node's pending transactions of this signer too, so that
+        // commands sent without waiting (`--no-wait`) do not collide; a
+        // cluster follower knows only committed ones, which the default
+        // wait for the commit makes enough.
         None => match node.get(&format!("/v1/signers/{}", key.key_id())).await? {
-            (200, v) => v["seq"].as_u64().unwrap_or(0) + 1,
+            (200, v) => {
+                let committed = v["seq"].as_u64().unwrap_or(0);
+                v["pending_seq"].as_u64().unwrap_or(0).max(committed) + 1
+            }
             // Not a signer: the node's refusal says so.
             _ => 1,
         },
