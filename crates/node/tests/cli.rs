@@ -880,6 +880,15 @@ fn example_genesis_and_cluster_files_load() {
         "{out}"
     );
     assert_eq!(field(&out, "height"), "0", "{out}");
+    // The node serves the same hash on /healthz.
+    let (mut child, url) = start(&dir);
+    assert_eq!(
+        health(&url)["genesis_hash"].as_str(),
+        Some(field(&out, "genesis hash")),
+        "{out}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 
     let cluster = govchain_node::cluster::read_cluster(&example("cluster.toml")).unwrap();
     let departments: Vec<_> = cluster

@@ -40,6 +40,9 @@ pub struct Health {
     pub chain_id: String,
     /// Why the node is degraded or halted (null when ok).
     pub error: Option<String>,
+    /// Block 0's hash (64 hex digits): with `chain_id`, what workstations
+    /// pin (`init` prints the same).
+    pub genesis_hash: String,
     pub height: u64,
     /// A follower: the leader's URL, if known (null otherwise).
     pub leader: Option<String>,
@@ -54,7 +57,7 @@ pub struct Health {
     pub voters: Option<Vec<u64>>,
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "chain id, height, log size, mempool size, cluster role", body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "chain id, genesis hash, height, log size, mempool size, cluster role", body = Health)))]
 pub(super) async fn health(State(node): State<NodeHandle>) -> Result<Json<Health>, NodeError> {
     let c = node.lock()?;
     let (status, error) = match (c.halted(), &c.metrics().production_error) {
@@ -71,6 +74,7 @@ pub(super) async fn health(State(node): State<NodeHandle>) -> Result<Json<Health
     Ok(Json(Health {
         chain_id: c.chain_id().as_str().to_owned(),
         error,
+        genesis_hash: c.genesis_hash().to_hex(),
         height: c.height(),
         leader,
         learners,

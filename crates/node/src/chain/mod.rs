@@ -149,6 +149,8 @@ pub struct Core {
     state: State,
     tree: MerkleTree,
     cursor: ChainCursor,
+    /// Block 0's hash: what workstations pin with the chain id.
+    genesis_hash: Hash32,
     key: Arc<SecretKey>,
     name: String,
     mempool: Mempool,
@@ -193,12 +195,19 @@ impl Core {
             store.append(g, hash, 0, &ids)?;
         }
         let (state, tree, cursor) = Self::replay(&blocks)?;
+        let genesis_hash = blocks
+            .first()
+            .map(|b| b.header.hash())
+            .transpose()
+            .map_err(|e| NodeError::Corrupt(e.to_string()))?
+            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
         let mut core = Self {
             store: Arc::new(Mutex::new(store)),
             reads: Arc::new(ReadPool::new(path)),
             state,
             tree,
             cursor,
+            genesis_hash,
             key: Arc::new(key),
             name: name.to_owned(),
             mempool: Mempool::default(),
@@ -232,6 +241,11 @@ impl Core {
 
     pub fn chain_id(&self) -> &ChainId {
         &self.cursor.chain_id
+    }
+
+    /// Block 0's hash (what workstations pin with the chain id).
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
     }
 
     pub fn state(&self) -> &State {
