@@ -824,6 +824,17 @@ fn a_closed_stdout_is_no_panic() {
     }
     // The key was written all the same.
     assert!(dir.join("a.key").exists());
+    // A refusal with stderr closed too: the exit status still tells.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["keygen", "--out", "a.key"])
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
     // `keygen | head -1` for real, through a shell.
     let out = Command::new("sh")
         .arg("-c")

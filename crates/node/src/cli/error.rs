@@ -5,6 +5,7 @@
 //! timeout), and the node library's code (`node.config`, …) for `init`,
 //! `run` and `witness`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use govchain_ledger::ErrorCode as _;
@@ -78,14 +79,20 @@ impl CliError {
     }
 
     /// Reports the error on stderr and gives the exit status. A closed
-    /// stdout (`govchain-node keygen | head -1`) ends the command normally.
+    /// stdout (`govchain-node keygen | head -1`) ends the command normally;
+    /// a closed stderr loses the report, not the exit status.
     pub fn exit(&self) -> ExitCode {
         if let CliError::Output(e) = self {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return ExitCode::SUCCESS;
             }
         }
-        eprintln!("govchain-node: error [{}]: {self}", self.code());
+        // Not eprintln!, which panics when stderr is a closed pipe.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "govchain-node: error [{}]: {self}",
+            self.code()
+        );
         ExitCode::from(self.exit_code())
     }
 
