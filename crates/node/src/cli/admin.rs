@@ -387,8 +387,7 @@ impl Node {
     fn unreachable(&self, e: &reqwest::Error) -> CliError {
         CliError::Unreachable {
             node: self.base.clone(),
-            detail: std::error::Error::source(e)
-                .map_or_else(|| e.to_string(), |s| format!("{e}: {s}")),
+            detail: with_causes(e),
         }
     }
 
@@ -499,4 +498,17 @@ impl Node {
             )
         })
     }
+}
+
+/// An error with its causes (`a: b: c`): reqwest's own message says only
+/// "error sending request", a cause says why (refused, timed out, DNS).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }

@@ -127,7 +127,6 @@ fn hint(code: &str) -> Option<&'static str> {
         "consortium.unknown_department" => {
             "department ids are the `id` values of the genesis file's [[departments]]"
         }
-        "identity.key_in_use" => "this public key is registered already; the official exists",
         "tx.wrong_chain" => "the --node serves another chain than the one this command was meant for",
         _ => return None,
     })
