@@ -773,6 +773,19 @@ fn admin_commands_back_to_back_with_readable_output_and_refusals() {
             r.stderr
         );
     }
+    // A command line that does not parse: cli.usage, exit status 2.
+    let r = admin(
+        &url,
+        &admin_key,
+        &["grant-role", "--department", "fire", "--role", "r"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("govchain-node: error [cli.usage]: ")
+            && r.stderr.contains("--official"),
+        "{}",
+        r.stderr
+    );
     // A node that cannot be reached: cli.unreachable, exit status 3.
     let down = admin(
         "http://127.0.0.1:9",

@@ -23,6 +23,9 @@ pub const EXIT_TIMEOUT: u8 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// The command line does not parse (clap's message and usage).
+    #[error("{0}")]
+    Usage(String),
     /// Bad local input: an argument or a file the command names.
     #[error("{0}")]
     Input(String),
@@ -58,6 +61,7 @@ impl CliError {
     /// The stable code printed as `error [code]`.
     pub fn code(&self) -> &str {
         match self {
+            CliError::Usage(_) => "cli.usage",
             CliError::Input(_) => "cli.bad_input",
             CliError::Unreachable { .. } => "cli.unreachable",
             CliError::BadAnswer { .. } => "cli.bad_answer",
@@ -71,7 +75,7 @@ impl CliError {
     /// The process exit status.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Input(_) => EXIT_INPUT,
+            CliError::Usage(_) | CliError::Input(_) => EXIT_INPUT,
             CliError::Unreachable { .. } | CliError::BadAnswer { .. } => EXIT_UNREACHABLE,
             CliError::Timeout { .. } => EXIT_TIMEOUT,
             CliError::Refused { .. } | CliError::Output(_) | CliError::Node(_) => EXIT_REFUSED,
