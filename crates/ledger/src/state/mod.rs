@@ -9,6 +9,7 @@
 //! block atomically costs O(1), and iteration order is by key everywhere.
 
 mod consortium;
+pub mod entitlement;
 pub mod fixtures;
 pub mod funds;
 mod ids;
