@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod funds;
 mod ids;
 pub mod kinds;
+pub mod payroll;
 mod rejection;
 pub mod sharing;
 pub mod views;
