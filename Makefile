@@ -83,9 +83,10 @@ bench:
 	cargo bench $(CARGO_FLAGS) -p govchain-ledger --bench primitives
 
 ## A three-department consortium on loopback (ports 7701-7703, Raft), until Ctrl-C.
+## Uses target/{release,debug}/govchain-node when newer than the sources
+## (scripts/cluster.sh builds one only when there is none).
 cluster:
-	cargo build $(CARGO_FLAGS) -p govchain-node
-	scripts/cluster.sh target/debug/govchain-node
+	scripts/cluster.sh
 
 fmt:
 	cargo fmt --all

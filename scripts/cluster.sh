@@ -5,8 +5,35 @@
 # (default target/cluster, created fresh). Ctrl-C stops all three.
 #
 #   scripts/cluster.sh [path/to/govchain-node]
+#
+# Without a path it uses an already built target/{release,debug}/govchain-node
+# that is newer than the node's and ledger's sources (the newest of the two),
+# and builds one with cargo only when there is none.
 set -euo pipefail
-BIN=${1:-target/debug/govchain-node}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+
+# True if $1 exists and no source it is built from is newer.
+fresh() {
+  [[ -x $1 ]] || return 1
+  [[ -z $(find "$ROOT"/crates/{node,ledger}/src "$ROOT"/crates/{node,ledger}/Cargo.toml "$ROOT"/Cargo.{toml,lock} -newer "$1" \
+            -type f \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -print -quit) ]]
+}
+
+if [[ $# -ge 1 ]]; then
+  BIN=$1
+else
+  BIN=
+  for b in $(ls -t "$TARGET/release/govchain-node" "$TARGET/debug/govchain-node" 2>/dev/null); do
+    if fresh "$b"; then BIN=$b; break; fi
+  done
+  if [[ -z $BIN ]]; then
+    echo "cluster: no up-to-date govchain-node in $TARGET; building it"
+    (cd "$ROOT" && cargo build -j2 -p govchain-node)
+    BIN=$TARGET/debug/govchain-node
+  fi
+  echo "cluster: using $BIN"
+fi
 DIR=${DIR:-target/cluster}
 BASE_PORT=${BASE_PORT:-7701}
 DEPTS=(city-management fire-department construction)

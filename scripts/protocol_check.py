@@ -14,7 +14,15 @@ own implementations of:
   * RFC 6962 Merkle tree hashing and the RFC 9162 §2.1.3.2 / §2.1.4.2 proof
     verification algorithms (§6),
   * the block header and chain verification rules (§7.3),
-  * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8).
+  * C2SP signed notes, vkeys, checkpoints and cosignature/v1 (§8),
+  * the key file format, against its example (§16.1),
+  * identity hashes (§12.9): normalisation with Python's unicodedata NFKC
+    after the spec's character check, the GB 11643 check character, and
+    HMAC-SHA256 (the hmac module, and RFC 2104 written out), against the
+    identity-hash example,
+  * the payroll root of committed payrolls (§12.5): RFC 6962 over
+    "govchain/v1/payroll" ‖ 0x00 ‖ JCS(line) leaves, against the
+    payroll-root example.
 
 The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
 RFC 8032 key derivation, deterministic re-signing of the examples, and a
@@ -38,12 +46,14 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import hmac
 import math
 import random
 import re
 import secrets
 import struct
 import sys
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -550,19 +560,19 @@ def verify_batch_zip215(items) -> bool:
 
 
 def registrable(pub: bytes) -> str | None:
-    """§3.3: None if registrable, else the code and the failing rule.
-    INTERPRETATION: rule 1 "decode to a curve point" uses the §3.2 (ZIP-215)
-    decoding; with RFC 8032 decoding, rule 2 could never fail and the
-    non-canonical keys of §10 would be crypto.invalid_key instead."""
+    """§3.3: None if registrable, else the code (one for every rule,
+    identity.weak_key) and the failing rule. §3.3 says rule 1 "uses the
+    permissive decoding of §3.2" (ZIP-215), so a non-canonical encoding
+    decodes and fails rule 2, not rule 1."""
     A = pt_decode_zip215(pub)
     if A is None:
-        return "crypto.invalid_key (rule 1: not a curve point)"
+        return "identity.weak_key (rule 1: not a curve point)"
     if pt_encode(A) != pub:
-        return "crypto.weak_key (rule 2: non-canonical encoding)"
+        return "identity.weak_key (rule 2: non-canonical encoding)"
     if pt_eq(pt_mul(8, A), IDENTITY):
-        return "crypto.weak_key (rule 3: small order)"
+        return "identity.weak_key (rule 3: small order)"
     if not pt_eq(pt_mul(L, A), IDENTITY):
-        return "crypto.weak_key (rule 4: not torsion-free)"
+        return "identity.weak_key (rule 4: not torsion-free)"
     return None
 
 
@@ -654,6 +664,62 @@ class Frontier:
         for left in reversed(self.nodes[:-1]):
             r = node_hash(left, r)
         return r
+
+
+# ---------------------------------------------------------------------------
+# §12.9 Identity hashes, §12.5 payroll root
+# ---------------------------------------------------------------------------
+
+IDENTITY_TAG = b"govchain/v1/identity"
+PAYROLL_PREFIX = b"govchain/v1/payroll\x00"
+CN_RID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def id_char_allowed(ch: str) -> bool:
+    """§12.9 step 1: printable ASCII, full-width forms, ideographic space."""
+    u = ord(ch)
+    return 0x20 <= u <= 0x7E or 0xFF01 <= u <= 0xFF5E or u == 0x3000
+
+
+def cn_rid_check(first17: str) -> str:
+    c = (12 - sum(int(a) * w for a, w in zip(first17, CN_RID_WEIGHTS)) % 11) % 11
+    return "X" if c == 10 else str(c)
+
+
+def normalise_id(doc_type: str, text: str) -> str:
+    """§12.9 steps 1-4, written with NFKC (as the spec allows) rather than the
+    reference implementation's table."""
+    bad = next((ch for ch in text if not id_char_allowed(ch)), None)
+    if bad is not None:
+        raise ProtocolError("identity.bad_id_number", f"character U+{ord(bad):04X}")
+    n = unicodedata.normalize("NFKC", text).replace(" ", "").replace("-", "").upper()
+    if doc_type == "cn-rid":
+        if not re.fullmatch(r"[0-9]{17}[0-9X]", n):
+            raise ProtocolError("identity.bad_id_number", "form")
+        if cn_rid_check(n[:17]) != n[17]:
+            raise ProtocolError("identity.bad_id_number", "check character")
+    elif doc_type == "passport":
+        if not re.fullmatch(r"[A-Z]{1,3}:[A-Z0-9]{1,20}", n):
+            raise ProtocolError("identity.bad_id_number", "form")
+    else:
+        raise ProtocolError("identity.unknown_document_type", doc_type)
+    return n
+
+
+def identity_message(doc_type: str, normalised: str) -> bytes:
+    return IDENTITY_TAG + b"\x00" + doc_type.encode("ascii") + b"\x00" + normalised.encode("ascii")
+
+
+def identity_hash(key: bytes, doc_type: str, text: str) -> bytes:
+    return hmac.new(key, identity_message(doc_type, normalise_id(doc_type, text)), hashlib.sha256).digest()
+
+
+def payroll_leaf_data(line: dict) -> bytes:
+    return PAYROLL_PREFIX + jcs(line)
+
+
+def payroll_root(lines: list[dict]) -> bytes:
+    return mth([payroll_leaf_data(l) for l in lines])
 
 
 def verify_inclusion(leaf_index: int, tree_size: int, lhash: bytes,
@@ -1340,8 +1406,8 @@ def selftest_ed25519(c: Checker) -> None:
                 lambda e=enc: pt_decode_rfc8032(e) is None)
     c.check("self/§3.2 y >= p is reduced mod p (ZIP-215)",
             lambda: pt_eq(pt_decode_zip215((P + 1).to_bytes(32, "little")), IDENTITY))
-    c.check("self/§3.3 a y with no curve point is crypto.invalid_key",
-            lambda: (registrable((2).to_bytes(32, "little")) or "").startswith("crypto.invalid_key"))
+    c.check("self/§3.3 a y with no curve point fails rule 1 (identity.weak_key)",
+            lambda: (registrable((2).to_bytes(32, "little")) or "").startswith("identity.weak_key (rule 1"))
 
 
 def selftest_merkle(c: Checker) -> None:
@@ -1428,7 +1494,8 @@ def check_examples(c: Checker, doc: str) -> None:
     for name, section in [("extract", sec_extract), ("official-key", sec_official_key),
                           ("tx", sec_tx), ("block", sec_block), ("merkle", sec_merkle),
                           ("checkpoint", sec_checkpoint), ("signed-read", sec_signed_read),
-                          ("ed25519-edges", sec_edges)]:
+                          ("ed25519-edges", sec_edges), ("key-file", sec_key_file),
+                          ("identity-hash", sec_identity), ("payroll-root", sec_payroll)]:
         try:
             section(c, x)
         except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -1439,7 +1506,7 @@ def sec_extract(c: Checker, x) -> None:
     doc = x.doc
     x.ex = ex = extract_examples(doc)
     expected = ["official-key", "tx", "block", "merkle", "checkpoint-keys",
-                "checkpoint-note", "signed-read", "ed25519-edges"]
+                "checkpoint-note", "signed-read", "ed25519-edges", "identity-hash", "payroll-root"]
     c.eq("extract/examples present", lambda: sorted(ex), sorted(expected))
     x.labels = labels = dict(re.findall(r'(official|node|witness) `"([^"]+)"`', doc))
     c.eq("extract/key labels (§10)", lambda: sorted(labels), ["node", "official", "witness"])
@@ -1459,6 +1526,20 @@ def sec_official_key(c: Checker, x) -> None:
     c.eq("official-key/key_id = SHA-256(public key)", lambda: unhex(ok["key_id"], 32), key_id(pub))
     c.eq("official-key/fingerprint", ok["fingerprint"], fingerprint(key_id(pub)))
     c.check("official-key/registrable", lambda: registrable(pub) or None)
+
+
+def sec_key_file(c: Checker, x) -> None:
+    """§16.1: the key file example is the §10 official's seed as a key file
+    holds it: 64 lowercase hex digits (keygen adds one newline)."""
+    m = re.search(r"Example \(the §10 official's seed[^\n]*\n\n    ([^\n]*)\n", x.doc)
+    c.check("key-file/example present (§16.1)", lambda: None if m else "no key file example")
+    if not m:
+        return
+    line = m.group(1)
+    file_bytes = (line + "\n").encode()
+    c.eq("key-file/65 bytes: 64 lowercase hex digits and a newline",
+         lambda: (len(file_bytes), bool(re.fullmatch(r"[0-9a-f]{64}\n", line + "\n"))), (65, True))
+    c.eq("key-file/holds the official's seed", lambda: bytes.fromhex(line.strip()), x.seed)
 
 
 def sec_tx(c: Checker, x) -> None:
@@ -1921,12 +2002,87 @@ def check_edge_labels(c: Checker, cases: dict, msg: bytes) -> None:
                     lambda: "no description check for this row in protocol_check.py")
         else:
             c.check(f"ed25519-edges/{name}: row matches its description", lambda f=f, p=p, s=s: bool(f(p, s)))
-    # INTERPRETATION of §3.3 (see registrable): the two non-canonical keys are
-    # crypto.weak_key (rule 2), not crypto.invalid_key (rule 1).
+    # §3.3 (see registrable): the two non-canonical keys decode (ZIP-215)
+    # and fail rule 2, not rule 1.
     for name in ("non-canonical-a-sign-bit", "non-canonical-a"):
         if name in cases:
-            c.check(f"ed25519-edges/{name}: §3.3 code is crypto.weak_key (rule 2)",
-                    lambda p=cases[name][0]: (registrable(p) or "").startswith("crypto.weak_key (rule 2"))
+            c.check(f"ed25519-edges/{name}: §3.3 identity.weak_key by rule 2",
+                    lambda p=cases[name][0]: (registrable(p) or "").startswith("identity.weak_key (rule 2"))
+
+
+def sec_identity(c: Checker, x) -> None:
+    """§12.9: the identity-hash example, from the spec's own words."""
+    doc, ex = x.doc, x.ex
+    f = parse_fields(ex["identity-hash"]["raw"])
+    m = re.search(r"weights `([0-9 ]+)`", doc)
+    c.eq("identity-hash/§12.9 check weights", lambda: [int(w) for w in m.group(1).split()], CN_RID_WEIGHTS)
+    c.check("identity-hash/§12.9 message layout",
+            lambda: None if '"govchain/v1/identity" ‖ 0x00 ‖ type ‖ 0x00 ‖ normalised number' in doc
+            else "message layout not found in §12.9")
+    c.eq("identity-hash/input is its UTF-8", lambda: f["input"].encode("utf-8").hex(), f["input_utf8"])
+    c.check("identity-hash/input has a full-width digit and a lowercase x",
+            lambda: "\uff11" in f["input"] and f["input"].endswith("x"))
+    c.eq("identity-hash/normalised", lambda: normalise_id(f["type"], f["input"]), f["normalised"])
+    c.eq("identity-hash/message", lambda: identity_message(f["type"], f["normalised"]).hex(), f["message_hex"])
+    key = unhex(f["key"], 32)
+    c.eq("identity-hash/key = SHA-256(label)", key, sha256(b"govchain example identity key"))
+    c.eq("identity-hash/key id = SHA-256(key)[:8]", sha256(key)[:8].hex(), f["key_id"])
+    c.eq("identity-hash/HMAC-SHA256 (hmac module)",
+         lambda: identity_hash(key, f["type"], f["input"]).hex(), f["hash"])
+    # HMAC by hand (RFC 2104), so the check does not rest on one library.
+    def by_hand():
+        k = key.ljust(64, b"\x00")
+        inner = sha256(bytes(b ^ 0x36 for b in k) + unhex(f["message_hex"]))
+        return sha256(bytes(b ^ 0x5C for b in k) + inner).hex()
+    c.eq("identity-hash/HMAC-SHA256 (RFC 2104 by hand)", by_hand, f["hash"])
+    c.eq("identity-hash/same person typed plainly",
+         lambda: identity_hash(key, "cn-rid", f["normalised"].lower()).hex(), f["hash"])
+    c.check("identity-hash/NFKC equals the fixed mapping on every allowed character",
+            lambda: all(unicodedata.normalize("NFKC", chr(u)) == (" " if u == 0x3000 else chr(u - 0xFEE0))
+                        for u in list(range(0xFF01, 0xFF5F)) + [0x3000]))
+    c.code("identity-hash/neg: wrong check character", lambda: normalise_id("cn-rid", "110105194912310021"),
+           "identity.bad_id_number")
+    c.code("identity-hash/neg: circled digit (NFKC would map it; §12.9 refuses it)",
+           lambda: normalise_id("cn-rid", "1101051949123100\u24602X"),
+           "identity.bad_id_number")
+    c.code("identity-hash/neg: 15-digit number", lambda: normalise_id("cn-rid", "110105491231002"),
+           "identity.bad_id_number")
+    c.eq("identity-hash/passport", lambda: normalise_id("passport", "chn\uff1ae1234-5678"), "CHN:E12345678")
+    c.code("identity-hash/neg: unknown type", lambda: normalise_id("drivers-licence", "1"),
+           "identity.unknown_document_type")
+    c.rejects("identity-hash/neg: another key gives another hash",
+              lambda: identity_hash(flip(key, 0), "cn-rid", f["input"]).hex() == f["hash"])
+
+
+def sec_payroll(c: Checker, x) -> None:
+    """§12.5: the payroll-root example, re-derived from the spec."""
+    doc, ex = x.doc, x.ex
+    f = parse_fields(ex["payroll-root"]["raw"])
+    c.check("payroll-root/§12.5 leaf data layout",
+            lambda: None if '"govchain/v1/payroll" ‖ 0x00 ‖ JCS(line)' in doc else "leaf layout not found")
+    pkey = unhex(f["payroll_key"], 32)
+    c.eq("payroll-root/payroll key = SHA-256(label)", pkey, sha256(b"govchain example payroll key"))
+    c.eq("payroll-root/key id", sha256(pkey)[:8].hex(), f["payroll_key_id"])
+    lines = []
+    for i in range(int(f["payroll_lines"])):
+        line = parse_strict(f[f"line_{i}"])
+        lines.append(line)
+        c.eq(f"payroll-root/line {i} is canonical (JCS)", lambda l=line: jcs(l).decode(), f[f"line_{i}"])
+        c.eq(f"payroll-root/line {i} has exactly amount and worker", sorted(line), ["amount", "worker"])
+        c.eq(f"payroll-root/line {i} worker = identity hash of worker_{i}",
+             lambda i=i: identity_hash(pkey, "cn-rid", f[f"worker_{i}"]).hex(), line["worker"])
+        c.eq(f"payroll-root/leaf hash {i}", lambda l=line: leaf_hash(payroll_leaf_data(l)).hex(),
+             f[f"leaf_hash_{i}"])
+    c.eq("payroll-root/total", sum(l["amount"] for l in lines), int(f["payroll_total"]))
+    c.eq("payroll-root/root (MTH)", lambda: payroll_root(lines).hex(), f["payroll_root"])
+    fr = Frontier()
+    for l in lines:
+        fr.append(payroll_leaf_data(l))
+    c.eq("payroll-root/root (frontier, as the state keeps it §12.7)", lambda: fr.root().hex(), f["payroll_root"])
+    c.rejects("payroll-root/neg: two lines swapped give another root",
+              lambda: payroll_root([lines[1], lines[0]] + lines[2:]).hex() == f["payroll_root"])
+    c.rejects("payroll-root/neg: a log leaf (no prefix) gives another root",
+              lambda: mth([jcs(l) for l in lines]).hex() == f["payroll_root"])
 
 
 def main(argv: list[str]) -> int:

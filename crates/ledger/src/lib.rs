@@ -1,7 +1,7 @@
 //! govchain protocol core.
 //!
 //! This crate owns every byte that is signed, hashed or verified in govchain:
-//! canonical JSON ([`jcs`]), Ed25519 keys and the one signature validity rule
+//! canonical JSON ([`jcs`]), identity hashes ([`identity`]), Ed25519 keys and the one signature validity rule
 //! ([`crypto`]), domain-separated signing ([`domain`]), typed protocol values
 //! ([`types`]), transactions ([`tx`]), the RFC 6962 Merkle log ([`merkle`]),
 //! blocks ([`block`]) and C2SP signed-note checkpoints with witness
@@ -17,6 +17,7 @@
 pub mod block;
 pub mod crypto;
 pub mod domain;
+pub mod identity;
 pub mod jcs;
 pub mod merkle;
 pub mod note;

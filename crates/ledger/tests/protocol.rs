@@ -16,10 +16,13 @@ use curve25519_dalek::scalar::Scalar;
 use govchain_ledger::block::{Block, BlockDraft};
 use govchain_ledger::crypto::{self, BatchItem, CryptoError, PublicKey, SecretKey, Signature};
 use govchain_ledger::domain::{self, Domain};
+use govchain_ledger::identity::{self, DocumentType, IdentityKey};
 use govchain_ledger::merkle::{self, Frontier, MerkleTree};
 use govchain_ledger::note::{self, Checkpoint, NoteKey, ALG_COSIGNATURE_V1, ALG_ED25519};
+use govchain_ledger::state::funds;
+use govchain_ledger::state::kinds::PayrollLine;
 use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
 use serde_json::json;
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::Zeroizing;
@@ -387,7 +390,67 @@ fn render_examples() -> String {
     render_checkpoint(&mut out, &node, &witness, &log);
     render_signed_read(&mut out, &official);
     render_edges(&mut out);
+    render_identity_and_payroll(&mut out);
     out
+}
+
+/// §12.9 and §12.5: an identity hash, and the root of a three-line payroll
+/// whose workers are hashed under a payroll key.
+fn render_identity_and_payroll(out: &mut String) {
+    let key_bytes: [u8; 32] = Sha256::digest(b"govchain example identity key").into();
+    let key = IdentityKey::from_bytes(key_bytes);
+    let input = "\u{ff11}10105 19491231 002x";
+    let id = identity::normalize(DocumentType::CnResidentId, input).unwrap();
+    block(
+        out,
+        "identity-hash",
+        &[
+            ("type", DocumentType::CnResidentId.as_str().to_owned()),
+            ("input", input.to_owned()),
+            ("input_utf8", hex::encode(input.as_bytes())),
+            ("normalised", id.as_str().to_owned()),
+            ("message_hex", hex::encode(id.message().as_slice())),
+            ("key", hex::encode(key_bytes)),
+            ("key_id", key.key_id()),
+            ("hash", key.hash(&id).to_hex()),
+        ],
+    );
+
+    let pkey_bytes: [u8; 32] = Sha256::digest(b"govchain example payroll key").into();
+    let pkey = IdentityKey::from_bytes(pkey_bytes);
+    let workers = [
+        "130629198001010018",
+        "13062919850202002X",
+        "130629199003030033",
+    ];
+    let lines: Vec<PayrollLine> = workers
+        .iter()
+        .zip([1_260_000u64, 1_180_000, 985_050])
+        .map(|(w, a)| PayrollLine {
+            worker: identity::identity_hash(&pkey, DocumentType::CnResidentId, w).unwrap(),
+            amount: Fen::new(a).unwrap(),
+        })
+        .collect();
+    let mut fields = vec![
+        ("payroll_key", hex::encode(pkey_bytes)),
+        ("payroll_key_id", pkey.key_id()),
+    ];
+    for (i, (w, l)) in workers.iter().zip(&lines).enumerate() {
+        fields.push((["worker_0", "worker_1", "worker_2"][i], (*w).to_owned()));
+        fields.push((
+            ["line_0", "line_1", "line_2"][i],
+            String::from_utf8(funds::payroll_line_jcs(l)).unwrap(),
+        ));
+        fields.push((
+            ["leaf_hash_0", "leaf_hash_1", "leaf_hash_2"][i],
+            funds::payroll_leaf_hash(l).to_hex(),
+        ));
+    }
+    let total: u64 = lines.iter().map(|l| l.amount.get()).sum();
+    fields.push(("payroll_total", total.to_string()));
+    fields.push(("payroll_lines", lines.len().to_string()));
+    fields.push(("payroll_root", funds::payroll_root(&lines).to_hex()));
+    block(out, "payroll-root", &fields);
 }
 
 /// Example: a signed read (§13) of the blacklist, with its access record.

@@ -5,7 +5,8 @@
     clippy::expect_used,
     clippy::needless_pass_by_value,
     clippy::too_many_lines,
-    clippy::struct_field_names
+    clippy::struct_field_names,
+    clippy::single_match_else
 )]
 
 use std::collections::BTreeMap;
@@ -14,7 +15,8 @@ use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
 use govchain_ledger::crypto::{KeyId, SecretKey};
 use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::fixtures::{renovation_template, THIRTY_DAYS};
-use govchain_ledger::state::views;
+use govchain_ledger::state::kinds::PayrollLine;
+use govchain_ledger::state::{funds, views};
 use govchain_ledger::state::{Rejection, SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
@@ -1300,6 +1302,18 @@ fn check_invariants(s: &State) {
         assert_eq!(p.paid.get(), sum(&|x| x.status.as_str() == "executed"));
         for x in p.payments.values() {
             assert!(x.payroll_total() <= x.amount);
+            if let Some(c) = &x.payroll_commitment {
+                assert!(x.payroll_total() == c.received_total && c.received_total <= c.total);
+                assert!(c.total <= x.amount && c.received.size <= c.lines);
+                assert_eq!(x.payroll.len() as u64, c.received.size);
+                assert_eq!(c.received.root(), funds::payroll_root(&x.payroll));
+                if x.status.as_str() != "requested" && x.status.as_str() != "refused" {
+                    assert!(
+                        c.is_complete(),
+                        "a payment went on with its payroll incomplete"
+                    );
+                }
+            }
         }
     }
     for case in s.cases.values() {
@@ -1318,6 +1332,311 @@ fn check_invariants(s: &State) {
         for i in 0..case.current.min(t.stages.len()) {
             assert!(case.approvals[i].len() >= t.stages[i].threshold as usize);
         }
+    }
+}
+
+fn payroll_lines(n: u64, amount: u64) -> Vec<PayrollLine> {
+    (0..n)
+        .map(|i| PayrollLine {
+            worker: Hash32::sha256(format!("worker-{i}").as_bytes()),
+            amount: Fen::new(amount).unwrap(),
+        })
+        .collect()
+}
+
+/// `payment.request` committing to `lines` (root, total, count).
+fn committed_request(id: &str, amount: u64, lines: &[PayrollLine]) -> Value {
+    let total: u64 = lines.iter().map(|l| l.amount.get()).sum();
+    json!({"project_id": "XA-7", "payment_id": id, "amount": amount, "purpose": "工资", "milestone": "M2",
+           "invoices": [], "payroll": [], "payroll_root": funds::payroll_root(lines),
+           "payroll_total": total, "payroll_lines": lines.len()})
+}
+
+fn chunk(id: &str, offset: usize, lines: &[PayrollLine]) -> Value {
+    json!({"project_id": "XA-7", "payment_id": id, "offset": offset, "lines": lines})
+}
+
+#[test]
+fn a_committed_payroll_arrives_in_chunks() {
+    let mut c = Chain::new();
+    project_setup(&mut c);
+    let lines = payroll_lines(7, 10_000);
+    let req = committed_request("C1", 100_000, &lines);
+
+    // The commitment's own rules.
+    let mut both = req.clone();
+    both["payroll"] = json!([lines[0]]);
+    c.rejects("tx.bad_payload", "con", "payment.request", both);
+    let mut partial = req.clone();
+    partial.as_object_mut().unwrap().remove("payroll_total");
+    c.rejects("tx.bad_payload", "con", "payment.request", partial);
+    for n in [0, 100_001] {
+        let mut r = req.clone();
+        r["payroll_lines"] = json!(n);
+        c.rejects("tx.bad_payload", "con", "payment.request", r);
+    }
+    let mut over = req.clone();
+    over["payroll_total"] = json!(100_001);
+    c.rejects(
+        "funds.payroll_exceeds_amount",
+        "con",
+        "payment.request",
+        over,
+    );
+    c.ok("con", "payment.request", req);
+
+    // Nothing received yet: no confirmation; only the supervisor learns why.
+    c.rejects(
+        "funds.payroll_incomplete",
+        "sup",
+        "payment.confirm",
+        review("C1", "accept", ""),
+    );
+    c.rejects(
+        "funds.wrong_party",
+        "dev",
+        "payment.confirm",
+        review("C1", "accept", ""),
+    );
+    // Chunks: by the contractor only, in order, never empty.
+    c.rejects(
+        "funds.wrong_party",
+        "sup",
+        "payment.payroll_chunk",
+        chunk("C1", 0, &lines[..3]),
+    );
+    c.rejects(
+        "funds.payroll_offset",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 3, &lines[3..]),
+    );
+    c.rejects(
+        "tx.bad_payload",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 0, &[]),
+    );
+    c.rejects(
+        "funds.unknown_payment",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C9", 0, &lines[..3]),
+    );
+    let first = c.sign("con", "payment.payroll_chunk", chunk("C1", 0, &lines[..3]));
+    c.block(vec![first.clone()]).unwrap();
+    // The same transaction again is a replay; the same chunk signed again
+    // is at the wrong offset.
+    let replayed = c.block(vec![first]).unwrap_err().1;
+    assert_eq!(replayed.code(), "tx.replayed");
+    c.rejects(
+        "funds.payroll_offset",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 0, &lines[..3]),
+    );
+    c.rejects(
+        "funds.payroll_incomplete",
+        "sup",
+        "payment.confirm",
+        review("C1", "accept", ""),
+    );
+
+    // While incomplete, the trace shows the missing lines as one node.
+    let xa7 = "XA-7".to_owned().try_into().unwrap();
+    let flows = views::fund_trace(&c.state, &xa7).unwrap();
+    assert!(flows
+        .iter()
+        .any(|f| f.target == "payroll-incomplete:C1" && f.amount.get() == 40_000));
+    assert!(flows
+        .iter()
+        .any(|f| f.target == "party:contractor" && f.amount.get() == 30_000));
+
+    // The running total never exceeds the commitment; the last chunk must
+    // give the committed count, total and root.
+    let mut rich = lines[3..].to_vec();
+    rich[0].amount = Fen::new(50_000).unwrap();
+    c.rejects(
+        "funds.payroll_mismatch",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 3, &rich),
+    );
+    let mut extra = lines[3..].to_vec();
+    extra.push(lines[0].clone());
+    c.rejects(
+        "funds.payroll_mismatch",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 3, &extra),
+    );
+    let mut swapped = lines[3..].to_vec();
+    swapped.swap(0, 1);
+    c.rejects(
+        "funds.payroll_mismatch",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 3, &swapped),
+    );
+    let mut poor = lines[3..].to_vec();
+    poor[3].amount = Fen::new(9_999).unwrap();
+    c.rejects(
+        "funds.payroll_mismatch",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 3, &poor),
+    );
+    c.ok("con", "payment.payroll_chunk", chunk("C1", 3, &lines[3..]));
+    c.rejects(
+        "funds.out_of_order",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C1", 7, &lines[..1]),
+    );
+
+    // Complete: the payment goes its usual way.
+    c.ok(
+        "sup",
+        "payment.confirm",
+        review("C1", "accept", "工资表核对"),
+    );
+    c.ok("dev", "payment.approve", review("C1", "accept", ""));
+    c.ok("op", "payment.approve", review("C1", "accept", ""));
+    c.ok(
+        "op",
+        "payment.execute",
+        json!({"project_id": "XA-7", "payment_id": "C1", "transfer_ref": "ICBC-0002"}),
+    );
+    let flows = views::fund_trace(&c.state, &xa7).unwrap();
+    let to_workers: Vec<_> = flows
+        .iter()
+        .filter(|f| f.target.starts_with("worker:"))
+        .collect();
+    assert_eq!(to_workers.len(), 7);
+    assert!(to_workers
+        .iter()
+        .all(|f| f.status == "paid" && f.amount.get() == 10_000));
+    assert!(flows
+        .iter()
+        .any(|f| f.target == "party:contractor" && f.amount.get() == 30_000));
+    assert!(!flows
+        .iter()
+        .any(|f| f.target.starts_with("payroll-incomplete:")));
+    // The payment's JSON (the HTTP API's) lists the lines; the state digest
+    // commits to them through the frontier only (§12.7).
+    let c1: govchain_ledger::state::kinds::RefId = "C1".to_owned().try_into().unwrap();
+    let pay = &c.state.projects[&xa7].payments[&c1];
+    assert_eq!(serde_json::to_value(pay).unwrap()["payroll"], json!(lines));
+    let mut other = c.state.clone();
+    let project = other.projects.get_mut(&xa7).unwrap();
+    let p1 = project.payments.get_mut(&c1).unwrap();
+    p1.payroll_commitment.as_mut().unwrap().received.peaks[0] = Hash32::ZERO;
+    assert_ne!(other.digest().unwrap(), c.state.digest().unwrap());
+
+    // An inline payroll takes no chunk; an incomplete one can be refused,
+    // which releases its amount and closes it to chunks.
+    c.ok(
+        "con",
+        "payment.request",
+        request("I1", 1_000, &[("w", 1_000)]),
+    );
+    c.rejects(
+        "funds.out_of_order",
+        "con",
+        "payment.payroll_chunk",
+        chunk("I1", 0, &lines[..1]),
+    );
+    c.ok(
+        "con",
+        "payment.request",
+        committed_request("C2", 80_000, &lines),
+    );
+    c.ok("con", "payment.payroll_chunk", chunk("C2", 0, &lines[..2]));
+    c.ok(
+        "sup",
+        "payment.confirm",
+        review("C2", "refuse", "工资表与考勤不符"),
+    );
+    let p = &c.state.projects[&xa7];
+    assert_eq!(p.pending, Fen::new(1_000).unwrap());
+    c.rejects(
+        "funds.out_of_order",
+        "con",
+        "payment.payroll_chunk",
+        chunk("C2", 2, &lines[2..]),
+    );
+    check_invariants(&c.state);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// Any split of a payroll into in-order chunks completes it; any one
+    /// tampering (a chunk out of order, a line changed or dropped) is
+    /// refused, leaves the state as it was and keeps the payment unconfirmable.
+    #[test]
+    fn chunked_payrolls_complete_only_as_committed(
+        n in 1u64..40,
+        cuts in proptest::collection::vec(1usize..12, 1..8),
+        tamper in 0u8..4,
+        at in 0usize..40,
+    ) {
+        let mut c = Chain::new();
+        project_setup(&mut c);
+        let lines: Vec<PayrollLine> = payroll_lines(n, 100).into_iter().enumerate()
+            .map(|(i, mut l)| { l.amount = Fen::new(100 + i as u64).unwrap(); l }).collect();
+        c.ok("con", "payment.request", committed_request("R", 500_000, &lines));
+        let mut bounds = vec![0];
+        for k in cuts.iter().cycle() {
+            let next = bounds.last().unwrap() + k;
+            if next >= lines.len() { break; }
+            bounds.push(next);
+        }
+        bounds.push(lines.len());
+        let chunks: Vec<(usize, Vec<PayrollLine>)> =
+            bounds.windows(2).map(|w| (w[0], lines[w[0]..w[1]].to_vec())).collect();
+        let victim = at % chunks.len();
+        for (i, (offset, part)) in chunks.iter().enumerate() {
+            if i == victim && tamper > 0 {
+                let mut bad = part.clone();
+                let (code, off) = match tamper {
+                    1 if i + 1 < chunks.len() => ("funds.payroll_offset", chunks[i + 1].0),
+                    2 => { bad[0].amount = Fen::new(bad[0].amount.get() + 1).unwrap(); ("funds.payroll_mismatch", *offset) }
+                    _ if bad.len() > 1 => { bad.pop(); ("funds.payroll_mismatch", *offset) }
+                    _ => { bad[0].worker = Hash32::ZERO; ("funds.payroll_mismatch", *offset) }
+                };
+                let p = if off == *offset { chunk("R", off, &bad) } else { chunk("R", off, &chunks[i + 1].1) };
+                // A mismatch before the last chunk is only caught when it
+                // overshoots or at the end: keep sending and expect the end to fail.
+                let before = c.state.digest().unwrap();
+                match c.submit("con", "payment.payroll_chunk", p) {
+                    Err(e) => {
+                        proptest::prop_assert_eq!(e.code(), code);
+                        proptest::prop_assert_eq!(c.state.digest().unwrap(), before);
+                    }
+                    Ok(()) => {
+                        // Accepted tampered chunk (not yet detectable): the
+                        // payroll must never complete.
+                        for (o, rest) in &chunks[i + 1..] {
+                            let _ = c.submit("con", "payment.payroll_chunk", chunk("R", *o, rest));
+                        }
+                        let e = c.submit("sup", "payment.confirm", review("R", "accept", "")).unwrap_err();
+                        proptest::prop_assert_eq!(e.code(), "funds.payroll_incomplete");
+                        check_invariants(&c.state);
+                        return Ok(());
+                    }
+                }
+            }
+            if i + 1 < chunks.len() {
+                let e = c.submit("sup", "payment.confirm", review("R", "accept", "")).unwrap_err();
+                proptest::prop_assert_eq!(e.code(), "funds.payroll_incomplete");
+            }
+            c.ok("con", "payment.payroll_chunk", chunk("R", *offset, part));
+            check_invariants(&c.state);
+        }
+        c.ok("sup", "payment.confirm", review("R", "accept", ""));
+        let pay = &c.state.projects[&"XA-7".to_owned().try_into().unwrap()].payments[&"R".to_owned().try_into().unwrap()];
+        proptest::prop_assert_eq!(&pay.payroll, &lines);
     }
 }
 
@@ -1358,6 +1677,7 @@ fn http_replay_transcript_is_current() {
     workflow_rejections();
     parallel_groups_and_thresholds();
     a_project_with_three_payments_payroll_and_an_over_budget_attempt();
+    a_committed_payroll_arrives_in_chunks();
     key_rotation_mid_case();
     identity_admin_and_envelope_rejections();
     consortium_and_envelope_rejections();

@@ -2,12 +2,18 @@
 //!
 //! Owns a department's copy of the chain: durable storage in SQLite
 //! ([`store`]), the verified state, mempool and block production ([`chain`]),
-//! and the HTTP API ([`api`]). Every rule is the ledger crate's; the node adds
+//! the one way into it ([`handle`]), the HTTP API ([`api`]) and consortium
+//! replication ([`cluster`]). Every rule is the ledger crate's; the node adds
 //! durability, admission, block cutting and serving.
 //!
+//! Module layers, each using only earlier ones: `error`, `config`,
+//! `store`, `ratelimit`, `witness` → `chain` → `handle` → `api`, `cluster`
+//! (neither uses the other) → `loadgen`. This root wires them together.
+//!
 //! [`run`] serves the API on a listener and produces blocks until `shutdown`
-//! resolves, then drains the mempool into a final block; tests and the
-//! workstation's embedded mode run it in-process on a random port.
+//! resolves, then drains the mempool into a final block; [`run_cluster`]
+//! serves a cluster member. Tests and the workstation's embedded mode run
+//! them in-process on a random port.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -15,20 +21,21 @@ pub mod chain;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod handle;
 pub mod loadgen;
 pub mod ratelimit;
-pub mod reads;
 pub mod store;
 pub mod witness;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use api::{app, Shared};
+pub use api::app;
 pub use chain::{Clock, Core, Limits, Sealed, Sealing, TxStatus};
 pub use error::NodeError;
+pub use handle::{NodeHandle, Shared};
 
 use govchain_ledger::block::{Block, BlockDraft};
 use govchain_ledger::crypto::SecretKey;
@@ -94,6 +101,29 @@ pub fn genesis_block(
     )
 }
 
+/// Serves `core` as a cluster member on `listener` until `shutdown`: the
+/// node's API plus the Raft RPCs; block production while leading; the
+/// in-cluster witnesses. Ends with an error if this node halted. Also
+/// reachable as `cluster::run`.
+pub async fn run_cluster(
+    listener: tokio::net::TcpListener,
+    core: Shared,
+    cluster: cluster::Cluster,
+    block_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let api = app(core.clone());
+    cluster::serve(
+        listener,
+        NodeHandle::from(core),
+        cluster,
+        api,
+        block_interval,
+        shutdown,
+    )
+    .await
+}
+
 /// Serves `core` on `listener`, cutting a block every `block_interval` (or
 /// sooner when the mempool holds a full block), until `shutdown` completes.
 /// On shutdown the HTTP server stops accepting, then pending transactions are
@@ -109,19 +139,20 @@ pub async fn run(
     // server stops too: better down, and restarted from the durable chain,
     // than accepting transactions no block will hold.
     let (ended, production_ended) = tokio::sync::oneshot::channel::<()>();
+    let node = NodeHandle::from(core.clone());
     let producer = {
-        let core = core.clone();
+        let node = node.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                produce_loop(&core, &stop, block_interval)
+                produce_loop(&node, &stop, block_interval)
             }))
             .unwrap_or_else(|_| Err(NodeError::Storage("block producer panicked".into())));
             let _ = ended.send(());
             result
         })
     };
-    let closing = core.clone();
+    let closing = node;
     let shutdown = async move {
         tokio::select! {
             () = shutdown => {}
@@ -145,15 +176,8 @@ pub async fn run(
     production
 }
 
-fn produce_loop(
-    core: &Mutex<Core>,
-    stop: &AtomicBool,
-    interval: Duration,
-) -> Result<(), NodeError> {
-    let lock = || {
-        core.lock()
-            .map_err(|_| NodeError::Storage("node state lock poisoned".into()))
-    };
+fn produce_loop(node: &NodeHandle, stop: &AtomicBool, interval: Duration) -> Result<(), NodeError> {
+    let lock = || node.lock();
     let tick = Duration::from_millis(5).min(interval);
     let mut since = Duration::ZERO;
     let mut backoff = Duration::ZERO;

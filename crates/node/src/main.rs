@@ -5,9 +5,15 @@
 //! govchain-node init   --genesis genesis.toml --data-dir D --node-key node.key --admin-key admin.key
 //! govchain-node run    --data-dir D --node-key node.key --name node.city.example --listen 127.0.0.1:7700
 //! govchain-node run    ... --cluster cluster.toml --node-id 1     (a consortium member)
-//! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --department D --name N --public-key HEX
+//! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --request request.json
+//! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key grant-role --official @request.json --department D --role R
 //! ```
+//!
+//! Refusals go to stderr as `govchain-node: error [CODE]: message` with the
+//! exit status of [`cli::error`]; stdout may be closed early.
 #![forbid(unsafe_code)]
+
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,11 +22,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use govchain_ledger::crypto::SecretKey;
-use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::ErrorCode;
 use govchain_node::config;
 use govchain_node::{Core, Limits, NodeError};
-use serde_json::{json, Value};
+
+use cli::error::CliError;
+use cli::out::outln;
 
 #[derive(Debug, Parser)]
 #[command(name = "govchain-node", version, about = "govchain department node")]
@@ -111,66 +117,13 @@ enum Command {
     /// Load test a node, or a Raft cluster, in-process over loopback HTTP
     /// (see BENCHMARKS.md).
     Bench(govchain_node::loadgen::Load),
-    /// Sign and submit an admin transaction.
+    /// Sign and submit an admin transaction, wait for it to commit and
+    /// print what it did.
     Admin {
-        /// The node's base URL.
-        #[arg(long)]
-        node: String,
-        /// The signing admin's key file.
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        opts: cli::admin::AdminOpts,
         #[command(subcommand)]
-        action: AdminAction,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminAction {
-    /// Register an official's public key in a department.
-    RegisterOfficial {
-        #[arg(long)]
-        department: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        public_key: String,
-    },
-    /// Grant a role in a department for a scope.
-    GrantRole {
-        #[arg(long)]
-        official: String,
-        #[arg(long)]
-        department: String,
-        #[arg(long)]
-        role: String,
-        #[arg(long, default_value = "*")]
-        scope: String,
-    },
-    /// Publish a workflow template from a JSON file (the `workflow.define` payload).
-    DefineWorkflow {
-        #[arg(long)]
-        file: PathBuf,
-    },
-    /// Create an engineering-fund project (signed by its developer).
-    CreateProject {
-        #[arg(long)]
-        project_id: String,
-        #[arg(long)]
-        name: String,
-        /// Budget in fen (1 yuan = 100 fen).
-        #[arg(long)]
-        budget: u64,
-        #[arg(long)]
-        developer: String,
-        #[arg(long)]
-        contractor: String,
-        #[arg(long)]
-        supervisor: String,
-        #[arg(long)]
-        operator: String,
-        /// Who approves confirmed payments, in order: developer and/or operator.
-        #[arg(long, value_delimiter = ',', default_value = "developer")]
-        approvers: Vec<String>,
+        action: cli::admin::AdminAction,
     },
 }
 
@@ -182,13 +135,22 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help, --version: clap prints them (a closed stdout is ignored).
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.trim_start_matches("error: ").trim_end();
+            return CliError::Usage(text.to_owned()).exit();
+        }
+    };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("govchain-node: error [{}]: {e}", e.code());
-            ExitCode::FAILURE
-        }
+        Err(e) => e.exit(),
     }
 }
 
@@ -200,16 +162,13 @@ fn init(
     node_key: &std::path::Path,
     admin_key: Option<PathBuf>,
     from_block: Option<PathBuf>,
-) -> Result<(), NodeError> {
+) -> Result<(), CliError> {
     let node = config::read_key(node_key)?;
     std::fs::create_dir_all(data_dir)
         .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
     let db = db_path(data_dir);
     if db.exists() {
-        return Err(NodeError::Config(format!(
-            "{} already exists",
-            db.display()
-        )));
+        return Err(NodeError::Config(format!("{} already exists", db.display())).into());
     }
     let block = match (from_block, genesis, admin_key) {
         (Some(path), _, _) => {
@@ -229,7 +188,7 @@ fn init(
             )?
         }
         _ => {
-            return Err(NodeError::Config(
+            return Err(CliError::Input(
                 "give --genesis and --admin-key, or --from-block".into(),
             ))
         }
@@ -238,28 +197,31 @@ fn init(
     let json = serde_json::to_vec(&block).map_err(|e| NodeError::Config(e.to_string()))?;
     let out = data_dir.join("block0.json");
     std::fs::write(&out, json).map_err(|e| NodeError::Config(format!("{}: {e}", out.display())))?;
-    println!(
-        "created chain {} at {} (height {})",
-        core.chain_id(),
-        db.display(),
-        core.height()
-    );
-    Ok(())
+    let genesis_hash = block
+        .header
+        .hash()
+        .map_err(|e| NodeError::Config(format!("block 0: {e}")))?;
+    // What workstations pin (Settings → chain): the chain id and block 0's
+    // hash, 64 lowercase hex digits.
+    outln!("chain id      {}", core.chain_id())?;
+    outln!("genesis hash  {}", genesis_hash.to_hex())?;
+    outln!("height        {}", core.height())?;
+    outln!("database      {}", db.display())?;
+    outln!("block 0       {}", out.display())
 }
 
 fn db_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("chain.sqlite")
 }
 
-fn dispatch(cmd: Command) -> Result<(), NodeError> {
+fn dispatch(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Keygen { out } => {
             let key = SecretKey::generate(&mut rand_core::OsRng);
             config::write_key(&out, &key)?;
-            println!("public key  {}", key.public_key());
-            println!("key id      {}", key.key_id());
-            println!("fingerprint {}", key.key_id().fingerprint());
-            Ok(())
+            outln!("public key  {}", key.public_key())?;
+            outln!("key id      {}", key.key_id())?;
+            outln!("fingerprint {}", key.key_id().fingerprint())
         }
         Command::Init {
             genesis,
@@ -320,82 +282,32 @@ fn dispatch(cmd: Command) -> Result<(), NodeError> {
             )?;
             Ok(())
         }
-        Command::Admin { node, key, action } => {
-            let key = config::read_key(&key)?;
-            let (kind, payload) = admin_tx(action)?;
-            submit(&node, &key, kind, payload)
-        }
+        Command::Admin { opts, action } => cli::admin::run(&opts, action),
     }
-}
-
-/// The transaction an admin subcommand stands for.
-fn admin_tx(action: AdminAction) -> Result<(&'static str, Value), NodeError> {
-    Ok(match action {
-        AdminAction::RegisterOfficial {
-            department,
-            name,
-            public_key,
-        } => (
-            "official.register",
-            json!({"department": department, "name": name, "public_key": config::parse_public_key(&public_key)?}),
-        ),
-        AdminAction::GrantRole {
-            official,
-            department,
-            role,
-            scope,
-        } => (
-            "role.grant",
-            json!({"official": official, "department": department, "role": role, "scope": scope}),
-        ),
-        AdminAction::CreateProject {
-            project_id,
-            name,
-            budget,
-            developer,
-            contractor,
-            supervisor,
-            operator,
-            approvers,
-        } => (
-            "project.create",
-            json!({"project_id": project_id, "name": name, "budget": budget,
-                   "parties": {"developer": developer, "contractor": contractor,
-                               "supervisor": supervisor, "operator": operator},
-                   "approvers": approvers}),
-        ),
-        AdminAction::DefineWorkflow { file } => {
-            let text = std::fs::read(&file)
-                .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
-            let v = govchain_ledger::jcs::parse_strict(&text)
-                .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
-            ("workflow.define", v)
-        }
-    })
 }
 
 /// Runs the load test and prints the figures.
-fn bench(load: govchain_node::loadgen::Load) -> Result<(), NodeError> {
+fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     let r = rt.block_on(govchain_node::loadgen::run(load))?;
-    println!("transactions        {}", r.txs);
-    println!("nodes               {}", r.nodes);
-    println!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec);
-    println!(
+    outln!("transactions        {}", r.txs)?;
+    outln!("nodes               {}", r.nodes)?;
+    outln!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec)?;
+    outln!(
         "node core, no HTTP  {:.0} tx/s ({:.2} x raw verify)",
         r.direct_per_sec,
         r.direct_per_sec / r.raw_verify_per_sec
-    );
-    println!(
+    )?;
+    outln!(
         "committed via HTTP  {:.0} tx/s ({:.2} x raw verify)",
         r.committed_per_sec,
         r.committed_per_sec / r.raw_verify_per_sec
-    );
+    )?;
     if let Some(rate) = r.offered_per_sec {
-        println!("offered load        {rate:.0} tx/s");
+        outln!("offered load        {rate:.0} tx/s")?;
     }
-    println!("submit->commit p50  {:.1} ms", r.p50_ms);
-    println!("submit->commit p99  {:.1} ms", r.p99_ms);
+    outln!("submit->commit p50  {:.1} ms", r.p50_ms)?;
+    outln!("submit->commit p99  {:.1} ms", r.p99_ms)?;
     Ok(())
 }
 
@@ -408,7 +320,7 @@ fn serve(
     block_ms: u64,
     rate_limit: u32,
     cluster: Option<(PathBuf, u64)>,
-) -> Result<(), NodeError> {
+) -> Result<(), CliError> {
     let key = config::read_key(node_key)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
@@ -428,14 +340,15 @@ fn serve(
             .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
         tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, "serving");
         // The first line on stdout names the bound address (port 0 picks one).
-        println!("listening on {addr}");
+        // A closed stdout does not stop the node.
+        let _ = outln!("listening on {addr}");
         let core = Arc::new(Mutex::new(core));
         let interval = Duration::from_millis(block_ms.max(1));
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         match cluster {
-            None => govchain_node::run(listener, core, interval, stop).await,
+            None => Ok(govchain_node::run(listener, core, interval, stop).await?),
             Some((file, id)) => {
                 let key = core
                     .lock()
@@ -444,67 +357,8 @@ fn serve(
                 let member =
                     govchain_node::cluster::Cluster::start(core.clone(), data_dir, key, id, file)
                         .await?;
-                govchain_node::cluster::run(listener, core, member, interval, stop).await
+                Ok(govchain_node::cluster::run(listener, core, member, interval, stop).await?)
             }
-        }
-    })
-}
-
-/// Signs `kind`+`payload` with the next sequence number and submits it.
-fn submit(node: &str, key: &SecretKey, kind: &str, payload: Value) -> Result<(), NodeError> {
-    let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
-    rt.block_on(async {
-        let client = reqwest::Client::new();
-        let net = |e: reqwest::Error| NodeError::Config(format!("{node}: {e}"));
-        let health: Value = client
-            .get(format!("{node}/healthz"))
-            .send()
-            .await
-            .map_err(net)?
-            .json()
-            .await
-            .map_err(net)?;
-        let signer: Value = client
-            .get(format!("{node}/v1/signers/{}", key.key_id()))
-            .send()
-            .await
-            .map_err(net)?
-            .json()
-            .await
-            .map_err(net)?;
-        let chain_id = health["chain_id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| NodeError::Config(format!("{node}: no chain id in /healthz")))?;
-        let seq = signer["seq"].as_u64().unwrap_or(0) + 1;
-        let env = Envelope::sign(
-            key,
-            TxBody {
-                chain_id,
-                signer: key.key_id(),
-                seq,
-                kind: kind.into(),
-                payload,
-                created_at: govchain_node::api::now(),
-            },
-        )
-        .map_err(|e| NodeError::bad(&e))?;
-        let resp = client
-            .post(format!("{node}/v1/tx"))
-            .body(serde_json::to_vec(&env).map_err(|e| NodeError::Config(e.to_string()))?)
-            .send()
-            .await
-            .map_err(net)?;
-        let ok = resp.status().is_success();
-        let v: Value = resp.json().await.map_err(net)?;
-        println!("{v}");
-        if ok {
-            Ok(())
-        } else {
-            Err(NodeError::Config(format!(
-                "{}: {}",
-                v["code"], v["message"]
-            )))
         }
     })
 }

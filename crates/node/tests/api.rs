@@ -290,6 +290,18 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         let (s, v) = post(&client, &format!("{base}/v1/tx"), body).await;
         assert_eq!((s, v["code"].as_str().unwrap_or("")), (status, code), "{v}");
     }
+    // The cosignature endpoint answers an oversized body as JSON too.
+    let (s, v) = post(
+        &client,
+        &format!("{base}/v1/checkpoint/cosignatures"),
+        vec![b' '; 9 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str().unwrap_or("")),
+        (413, "node.body_too_large"),
+        "{v}"
+    );
     let mut forged = signed(
         "admin",
         3,
@@ -471,7 +483,17 @@ async fn openapi_documents_every_route() {
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api.rs")).unwrap();
+    // The routes are declared in the API module's files.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let src: String = files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     let routes: Vec<&str> = src
         .split(".route(\"")
         .skip(1)
@@ -486,6 +508,115 @@ async fn openapi_documents_every_route() {
         );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    node.stop().await;
+}
+
+/// Whether `schema` says nothing about its shape: `{}`, or an object with
+/// neither properties nor a reference nor alternatives; an array whose
+/// items say nothing. References are followed into `components`.
+fn schema_is_bare(doc: &Value, schema: &Value) -> bool {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        let target = &doc["components"]["schemas"][name];
+        return target.is_null() || schema_is_bare(doc, target);
+    }
+    let Some(obj) = schema.as_object() else {
+        return true;
+    };
+    if obj.is_empty() {
+        return true;
+    }
+    if ["oneOf", "anyOf", "allOf"]
+        .iter()
+        .any(|k| obj.contains_key(*k))
+    {
+        return false;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if types.contains(&"array") {
+        return schema_is_bare(doc, &schema["items"]);
+    }
+    if types.contains(&"object") || types.is_empty() {
+        return schema["properties"]
+            .as_object()
+            .is_none_or(serde_json::Map::is_empty)
+            && schema["additionalProperties"].is_null();
+    }
+    false
+}
+
+/// Every success response in the served OpenAPI document has a schema that
+/// says what it holds: no missing content schema, no bare `{}` or
+/// property-less object at the top of a response.
+#[tokio::test]
+async fn every_success_response_has_a_typed_schema() {
+    let db = temp_db("openapi-schemas");
+    let node = start(&db, Some(&genesis_block())).await;
+    let doc: Value = reqwest::get(format!("{}/v1/openapi.json", node.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    let mut bare = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let content = response["content"].as_object();
+                let Some(content) = content.filter(|c| !c.is_empty()) else {
+                    bare.push(format!("{method} {path} {status}: no content"));
+                    continue;
+                };
+                for (media, body) in content {
+                    checked += 1;
+                    if schema_is_bare(&doc, &body["schema"]) {
+                        bare.push(format!(
+                            "{method} {path} {status} {media}: {}",
+                            body["schema"]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 21, "only {checked} success responses");
+    assert!(bare.is_empty(), "untyped success responses: {bare:#?}");
+    // The check itself catches what it should.
+    assert!(schema_is_bare(&doc, &json!({})));
+    assert!(schema_is_bare(&doc, &json!({"type": "object"})));
+    assert!(schema_is_bare(&doc, &json!({"type": "array", "items": {}})));
+    assert!(!schema_is_bare(
+        &doc,
+        &json!({"$ref": "#/components/schemas/ErrorBody"})
+    ));
+    // And what the node sends is what the schemas say.
+    let zeros = "0".repeat(64);
+    for (template, path) in [
+        ("/healthz", "/healthz".to_owned()),
+        ("/v1/blocks", "/v1/blocks".to_owned()),
+        ("/v1/blocks/{height}", "/v1/blocks/0".to_owned()),
+        ("/v1/tx/{id}", format!("/v1/tx/{zeros}")),
+    ] {
+        let v: Value = reqwest::get(format!("{}{path}", node.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let schema = support::success_schema(&doc, "get", template);
+        support::conforms(&doc, schema, &v).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let wrong = json!({"status": "ok"});
+    let health = support::success_schema(&doc, "get", "/healthz");
+    assert!(support::conforms(&doc, health, &wrong).is_err());
     node.stop().await;
 }
 

@@ -3,6 +3,7 @@
 //! transaction is still there and the chain re-verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +30,11 @@ fn keygen(path: &Path) -> String {
 }
 
 fn start(dir: &Path) -> (Child, String) {
+    start_with(dir, "20")
+}
+
+/// `run` cutting a block every `block_ms` when transactions wait.
+fn start_with(dir: &Path, block_ms: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args([
             "run",
@@ -37,7 +43,7 @@ fn start(dir: &Path) -> (Child, String) {
             "--name",
             "node.city.example",
             "--block-ms",
-            "20",
+            block_ms,
             // These tests load the node from one client as fast as they can.
             "--rate-limit",
             "0",
@@ -401,4 +407,595 @@ fn sigkill_under_load_loses_no_committed_transaction() {
         "the load committed only {} transactions",
         committed.len()
     );
+}
+
+/// `docs/examples/`, which these tests load so the examples stay valid.
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/examples")
+        .join(name)
+}
+
+/// Replaces each `${NAME}` of an example file.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    let left: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("${"))
+        .collect();
+    assert!(left.is_empty(), "placeholders left: {left:?}");
+    text
+}
+
+/// A CLI run: exit status, stdout, stderr.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cli(args: &[&str]) -> Run {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// `admin --node URL --key KEY ARGS…`.
+fn admin(url: &str, key: &Path, args: &[&str]) -> Run {
+    let key = key.to_str().unwrap();
+    let mut all = vec!["admin", "--node", url, "--key", key];
+    all.extend_from_slice(args);
+    cli(&all)
+}
+
+/// A succeeded CLI run's stdout.
+fn ok(r: Run) -> String {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    r.stdout
+}
+
+fn key_id_of(pk: &str) -> String {
+    govchain_ledger::crypto::PublicKey::from_hex(pk)
+        .unwrap()
+        .key_id()
+        .to_hex()
+}
+
+/// A field of the CLI's text output (`label  value`).
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label).map(str::trim))
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+}
+
+/// `init --genesis` from a genesis text; returns init's stdout.
+fn init_chain(dir: &Path, genesis: &str) -> String {
+    std::fs::write(dir.join("genesis.toml"), genesis).unwrap();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    ok(cli(&[
+        "init",
+        "--genesis",
+        &p("genesis.toml"),
+        "--data-dir",
+        &p("data"),
+        "--node-key",
+        &p("node.key"),
+        "--admin-key",
+        &p("admin.key"),
+    ]))
+}
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("govchain-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The admin commands a new IT officer runs, back to back: a registration
+/// from the workstation's request file, role grants naming the official by
+/// request file, public key and key id, the example workflows; each waits
+/// for its commit, prints what it registered, and refusals carry the
+/// node's code (or the CLI's own) with a hint and a distinct exit status.
+#[test]
+fn admin_commands_back_to_back_with_readable_output_and_refusals() {
+    let dir = fresh_dir("cli-admin");
+    let node_pk = keygen(&dir.join("node.key"));
+    let admin_pk = keygen(&dir.join("admin.key"));
+    let official_pk = keygen(&dir.join("official.key"));
+    let second_pk = keygen(&dir.join("second.key"));
+    let third_pk = keygen(&dir.join("third.key"));
+    // The example workflows' departments, all run by this node's admin.
+    let mut genesis = "chain_id = \"cli-admin\"\norigin = \"govchain.example/cli-admin\"\nconsortium_threshold = 1\n".to_owned();
+    for (i, d) in ["city-management", "fire", "construction", "developer"]
+        .iter()
+        .enumerate()
+    {
+        let node = if i == 0 {
+            node_pk.clone()
+        } else {
+            keygen(&dir.join(format!("{d}.node.key")))
+        };
+        let admin = if i == 0 {
+            admin_pk.clone()
+        } else {
+            keygen(&dir.join(format!("{d}.admin.key")))
+        };
+        writeln!(
+            genesis,
+            "\n[[departments]]\nid = \"{d}\"\nname = \"{d}\"\nnode_key = \"{node}\"\nadmin_threshold = 1\n\
+             admins = [{{ name = \"admin\", public_key = \"{admin}\" }}]"
+        )
+        .unwrap();
+    }
+    init_chain(&dir, &genesis);
+    let (mut child, url) = start(&dir);
+    let admin_key = dir.join("admin.key");
+
+    // register-official from the workstation's registration request.
+    let request = dir.join("request.json");
+    std::fs::write(
+        &request,
+        fill(
+            &std::fs::read_to_string(example("registration-request.json")).unwrap(),
+            &[("OFFICIAL_PUBLIC_KEY", &official_pk)],
+        ),
+    )
+    .unwrap();
+    let req = request.to_str().unwrap();
+    let out = ok(admin(
+        &url,
+        &admin_key,
+        &["register-official", "--request", req],
+    ));
+    let official = key_id_of(&official_pk);
+    assert_eq!(field(&out, "official id"), official, "{out}");
+    assert_eq!(field(&out, "key id"), official, "{out}");
+    let fingerprint = govchain_ledger::crypto::KeyId::from_hex(&official)
+        .unwrap()
+        .fingerprint();
+    assert_eq!(field(&out, "fingerprint"), fingerprint, "{out}");
+    assert_eq!(field(&out, "official "), "张三 (city-management)", "{out}");
+    assert_eq!(field(&out, "tx").len(), 64, "{out}");
+    assert!(
+        field(&out, "status").starts_with("committed at height "),
+        "{out}"
+    );
+
+    // Back to back, no waiting in between: the official named by
+    // request file (both spellings), public key and key id.
+    let at_req = format!("@{req}");
+    for (who, scope) in [
+        (["--official", at_req.as_str()], "xa/beilin"),
+        (["--request", req], "xa/yanta"),
+        (["--official", official_pk.as_str()], "xa/lianhu"),
+        (["--official", official.as_str()], "xa/xincheng"),
+    ] {
+        let mut args = vec!["grant-role"];
+        args.extend(who.iter().copied());
+        args.extend([
+            "--department",
+            "city-management",
+            "--role",
+            "approver",
+            "--scope",
+            scope,
+        ]);
+        let out = ok(admin(&url, &admin_key, &args));
+        assert_eq!(field(&out, "official id"), official, "{out}");
+        assert!(field(&out, "status").starts_with("committed"), "{out}");
+    }
+
+    // --json: one JSON object with the same facts.
+    let out = ok(admin(
+        &url,
+        &admin_key,
+        &[
+            "register-official",
+            "--json",
+            "--department",
+            "city-management",
+            "--name",
+            "李四",
+            "--public-key",
+            &second_pk,
+        ],
+    ));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let second = key_id_of(&second_pk);
+    assert_eq!(v["official"], second.as_str(), "{v}");
+    assert_eq!(v["key_id"], second.as_str(), "{v}");
+    assert_eq!(v["kind"], "official.register", "{v}");
+    assert_eq!(v["status"], "committed", "{v}");
+    assert_eq!(v["registered"], true, "{v}");
+    assert!(
+        v["height"].as_u64().is_some() && v["seq"].as_u64().is_some(),
+        "{v}"
+    );
+    assert_eq!(v["tx"].as_str().map(str::len), Some(64), "{v}");
+
+    // --no-wait returns at once with the pending status.
+    let out = ok(admin(
+        &url,
+        &admin_key,
+        &[
+            "grant-role",
+            "--no-wait",
+            "--json",
+            "--official",
+            &second,
+            "--department",
+            "city-management",
+            "--role",
+            "inspector",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "pending", "{v}");
+    let pending = v["tx"].as_str().unwrap().to_owned();
+    for _ in 0..300 {
+        if get_text(&format!("{url}/v1/tx/{pending}"))
+            .1
+            .contains("committed")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // The example workflow templates publish and commit.
+    for file in ["workflow-renovation.json", "workflow-joint-acceptance.json"] {
+        let path = example(file);
+        let out = ok(admin(
+            &url,
+            &admin_key,
+            &["define-workflow", "--file", path.to_str().unwrap()],
+        ));
+        assert!(
+            field(&out, "status").starts_with("committed"),
+            "{file}: {out}"
+        );
+    }
+
+    // Refusals: the node's (or the chain's) code and message, a
+    // hint where the message alone is unclear, exit status 1.
+    let unknown = admin(
+        &url,
+        &admin_key,
+        &[
+            "grant-role",
+            "--official",
+            &third_pk,
+            "--department",
+            "city-management",
+            "--role",
+            "approver",
+        ],
+    );
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .starts_with("govchain-node: error [identity.unknown_official]: "),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("hint: ") && unknown.stderr.contains("key id"),
+        "{}",
+        unknown.stderr
+    );
+    let replayed = admin(
+        &url,
+        &admin_key,
+        &[
+            "register-official",
+            "--seq",
+            "1",
+            "--department",
+            "city-management",
+            "--name",
+            "王五",
+            "--public-key",
+            &third_pk,
+        ],
+    );
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    assert!(
+        replayed
+            .stderr
+            .starts_with("govchain-node: error [tx.replayed]: "),
+        "{}",
+        replayed.stderr
+    );
+    assert!(replayed.stderr.contains("--seq"), "{}", replayed.stderr);
+    // A rule that fails when the block is applied, not on submission, would
+    // be reported the same way; an admin of another department is refused.
+    let foreign = admin(
+        &url,
+        &dir.join("fire.admin.key"),
+        &[
+            "register-official",
+            "--department",
+            "city-management",
+            "--name",
+            "x",
+            "--public-key",
+            &third_pk,
+        ],
+    );
+    assert_eq!(foreign.code, 1, "{}", foreign.stderr);
+    assert!(
+        foreign.stderr.contains("error [auth.not_admin]: "),
+        "{}",
+        foreign.stderr
+    );
+    // Bad local input: the CLI's own code, exit status 2.
+    for args in [
+        vec![
+            "register-official",
+            "--department",
+            "fire",
+            "--name",
+            "x",
+            "--public-key",
+            "zz",
+        ],
+        vec![
+            "grant-role",
+            "--official",
+            "not-hex",
+            "--department",
+            "fire",
+            "--role",
+            "r",
+        ],
+        vec![
+            "register-official",
+            "--request",
+            "/nonexistent/request.json",
+        ],
+        vec!["define-workflow", "--file", "/nonexistent/workflow.json"],
+    ] {
+        let r = admin(&url, &admin_key, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .starts_with("govchain-node: error [cli.bad_input]: "),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // A command line that does not parse: cli.usage, exit status 2.
+    let r = admin(
+        &url,
+        &admin_key,
+        &["grant-role", "--department", "fire", "--role", "r"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("govchain-node: error [cli.usage]: ")
+            && r.stderr.contains("--official"),
+        "{}",
+        r.stderr
+    );
+    // A node that cannot be reached: cli.unreachable, exit status 3.
+    let down = admin(
+        "http://127.0.0.1:9",
+        &admin_key,
+        &[
+            "grant-role",
+            "--official",
+            &official,
+            "--department",
+            "fire",
+            "--role",
+            "r",
+        ],
+    );
+    assert_eq!(down.code, 3, "{}", down.stderr);
+    assert!(
+        down.stderr
+            .starts_with("govchain-node: error [cli.unreachable]: "),
+        "{}",
+        down.stderr
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A closed stdout (`govchain-node keygen | head -1`) is a normal exit,
+/// never a panic (issue 18, point 7): here the pipe is closed before the
+/// command writes.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let dir = fresh_dir("cli-pipe");
+    for args in [
+        vec!["keygen", "--out", "a.key"],
+        vec!["--help"],
+        vec!["keygen", "--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {stderr}");
+    }
+    // The key was written all the same.
+    assert!(dir.join("a.key").exists());
+    // A refusal with stderr closed too: the exit status still tells.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["keygen", "--out", "a.key"])
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    // `keygen | head -1` for real, through a shell.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{BIN}' keygen --out b.key | head -1"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("public key  "),
+        "{out:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{out:?}"
+    );
+}
+
+/// docs/examples/genesis.toml (keys filled in) makes a chain whose
+/// `init` prints the chain id and genesis hash a workstation pins;
+/// docs/examples/cluster.toml parses as the node reads it.
+#[test]
+fn example_genesis_and_cluster_files_load() {
+    let dir = fresh_dir("cli-examples");
+    let template = std::fs::read_to_string(example("genesis.toml")).unwrap();
+    let mut values: Vec<(&str, String)> = Vec::new();
+    for name in [
+        "CITY_FUND_NODE_KEY",
+        "CITY_FUND_ADMIN_KEY",
+        "PROVINCIAL_FUND_NODE_KEY",
+        "PROVINCIAL_FUND_ADMIN_KEY",
+        "HOUSING_BUREAU_NODE_KEY",
+        "HOUSING_BUREAU_ADMIN_KEY_1",
+        "HOUSING_BUREAU_ADMIN_KEY_2",
+        "HOUSING_BUREAU_ADMIN_KEY_3",
+    ] {
+        let file = match name {
+            "CITY_FUND_NODE_KEY" => "node.key".to_owned(),
+            "CITY_FUND_ADMIN_KEY" => "admin.key".to_owned(),
+            other => format!("{other}.key"),
+        };
+        values.push((name, keygen(&dir.join(file))));
+    }
+    let values: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let out = init_chain(&dir, &fill(&template, &values));
+    assert_eq!(field(&out, "chain id"), "housing-fund", "{out}");
+    // The hash of block 0 as written for the other nodes (and as a
+    // workstation's verifier computes it): 64 lowercase hex digits.
+    let block0 = std::fs::read(dir.join("data/block0.json")).unwrap();
+    let block = govchain_ledger::block::Block::from_json(&block0).unwrap();
+    assert_eq!(
+        field(&out, "genesis hash"),
+        block.header.hash().unwrap().to_hex(),
+        "{out}"
+    );
+    assert_eq!(field(&out, "height"), "0", "{out}");
+    // The node serves the same hash on /healthz.
+    let (mut child, url) = start(&dir);
+    assert_eq!(
+        health(&url)["genesis_hash"].as_str(),
+        Some(field(&out, "genesis hash")),
+        "{out}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let cluster = govchain_node::cluster::read_cluster(&example("cluster.toml")).unwrap();
+    let departments: Vec<_> = cluster
+        .members
+        .iter()
+        .filter(|m| !m.learner)
+        .map(|m| m.department.clone().unwrap())
+        .collect();
+    assert_eq!(
+        departments,
+        ["city-fund", "provincial-fund", "housing-bureau"],
+        "the cluster file's voters are the genesis file's departments"
+    );
+    for d in &departments {
+        assert!(template.contains(&format!("id = \"{d}\"")), "{d}");
+    }
+    assert!(cluster.members.iter().any(|m| m.learner));
+}
+
+/// Commands sent without waiting for each other's commit (`--no-wait`) take
+/// consecutive sequence numbers: the node's `pending_seq` counts the
+/// transactions it admitted and has not committed yet.
+#[test]
+fn no_wait_commands_in_a_row_take_consecutive_seqs() {
+    let dir = fresh_dir("cli-nowait");
+    let node_pk = keygen(&dir.join("node.key"));
+    let admin_pk = keygen(&dir.join("admin.key"));
+    init_chain(
+        &dir,
+        &format!(
+            "chain_id = \"cli-nowait\"\norigin = \"o\"\nconsortium_threshold = 1\n[[departments]]\nid = \"d\"\nname = \"d\"\n\
+             node_key = \"{node_pk}\"\nadmin_threshold = 1\nadmins = [{{ name = \"a\", public_key = \"{admin_pk}\" }}]\n"
+        ),
+    );
+    // Slow blocks: the second command comes while the first is pending.
+    let (mut child, url) = start_with(&dir, "1500");
+    let mut sent = Vec::new();
+    for name in ["a", "b", "c"] {
+        let pk = keygen(&dir.join(format!("{name}.key")));
+        let out = ok(admin(
+            &url,
+            &dir.join("admin.key"),
+            &[
+                "register-official",
+                "--no-wait",
+                "--json",
+                "--department",
+                "d",
+                "--name",
+                name,
+                "--public-key",
+                &pk,
+            ],
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["status"], "pending", "{v}");
+        sent.push((
+            v["seq"].as_u64().unwrap(),
+            v["tx"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        sent.iter()
+            .map(|(seq, _)| seq - sent[0].0)
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    for (_, tx) in &sent {
+        let mut status = String::new();
+        for _ in 0..500 {
+            status = get_text(&format!("{url}/v1/tx/{tx}")).1;
+            if !status.contains("pending") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(status.contains("\"committed\""), "{status}");
+    }
+    // All committed: nothing pending any more.
+    let (_, signer) = get_text(&format!("{url}/v1/signers/{}", key_id_of(&admin_pk)));
+    let signer: serde_json::Value = serde_json::from_str(&signer).unwrap();
+    assert_eq!(signer["seq"], sent[2].0, "{signer}");
+    assert_eq!(signer["pending_seq"], sent[2].0, "{signer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

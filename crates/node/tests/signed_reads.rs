@@ -227,6 +227,20 @@ async fn sensitive_queries_need_an_entitled_signed_read_and_are_recorded() {
         .signed_get("auditor", "/v1/access?limit=10", &rec, 0)
         .await;
     assert_eq!(s, 200);
+    let doc: Value = n
+        .http
+        .get(format!("{}/v1/openapi.json", n.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let documented = |path: &str, v: &Value| {
+        support::conforms(&doc, support::success_schema(&doc, "get", path), v)
+            .unwrap_or_else(|e| panic!("{path}: the answer is not as documented: {e}"));
+    };
+    documented("/v1/access", &v);
     let logged = v.as_array().unwrap();
     assert!(
         logged
@@ -294,6 +308,7 @@ async fn sensitive_queries_need_an_entitled_signed_read_and_are_recorded() {
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["certificate"]["id"], "C-1");
+    documented("/v1/certificates/{id}", &v);
     n.wait(&env.id().unwrap()).await;
     let (rec, _) = n.record("li", "govchain/certificates/C-1", None);
     let (s, v, _) = n.signed_get("li", "/v1/certificates/C-1", &rec, 0).await;

@@ -2,6 +2,13 @@
 //! that go request (contractor) → confirm (supervisor) → approve (the
 //! project's approvers, in order) → execute (operator). Invariants:
 //! paid + pending ≤ budget, payroll ≤ amount, no step skipped.
+//!
+//! A payroll is either inline in `payment.request` (small payrolls) or
+//! committed to there — Merkle root, total and line count — and sent in
+//! order in `payment.payroll_chunk` transactions, each under the 64 KiB
+//! envelope limit; the payment cannot be confirmed until the lines received
+//! match the commitment (PROTOCOL.md §12.5); that part is
+//! [`super::payroll`], re-exported here.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +20,14 @@ use super::kinds::{
 };
 use super::{bad_payload, Ctx, Rejection, State};
 use crate::crypto::KeyId;
+use crate::merkle::Frontier;
 use crate::types::{Fen, Hash32, Timestamp};
+
+pub(super) use super::payroll::payroll_chunk;
+pub use super::payroll::{
+    payroll_chunks, payroll_leaf_hash, payroll_line_jcs, payroll_root, PayrollCommitment,
+    MAX_INLINE_PAYROLL_LINES, MAX_PAYROLL_LINES, PAYROLL_CHUNK_LINES, PAYROLL_LEAF_PREFIX,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,14 +70,24 @@ pub struct PaymentEvent {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A payment. Its JSON (the HTTP API's) lists every payroll line; in the
+/// state digest's JSON (PROTOCOL.md §12.7) a committed payroll's lines are
+/// left out — `payroll_commitment.received`, the frontier over their leaf
+/// hashes, commits to them — so a large payroll does not make every later
+/// block's digest re-serialize it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Payment {
     pub id: RefId,
     pub amount: Fen,
     pub purpose: String,
     pub milestone: String,
     pub invoices: Vec<Hash32>,
+    /// The payroll lines: inline, or those received so far in chunks.
+    #[serde(default)]
     pub payroll: Vec<PayrollLine>,
+    /// A committed payroll (absent for an inline one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_commitment: Option<PayrollCommitment>,
     pub status: PaymentStatus,
     /// How many of the project's approvers have approved.
     pub approvals_done: usize,
@@ -71,7 +95,72 @@ pub struct Payment {
     pub events: Vec<PaymentEvent>,
 }
 
+thread_local! {
+    /// Set while [`State::digest`] serializes the state.
+    static DIGEST_FORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, payments serialize in the state digest's form.
+pub(crate) struct DigestForm(bool);
+
+impl DigestForm {
+    pub(crate) fn enter() -> Self {
+        Self(DIGEST_FORM.with(|f| f.replace(true)))
+    }
+}
+
+impl Drop for DigestForm {
+    fn drop(&mut self) {
+        DIGEST_FORM.with(|f| f.set(self.0));
+    }
+}
+
+impl Serialize for Payment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Repr<'a> {
+            id: &'a RefId,
+            amount: Fen,
+            purpose: &'a str,
+            milestone: &'a str,
+            invoices: &'a [Hash32],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll: Option<&'a [PayrollLine]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payroll_commitment: Option<&'a PayrollCommitment>,
+            status: PaymentStatus,
+            approvals_done: usize,
+            transfer_ref: &'a Option<String>,
+            events: &'a [PaymentEvent],
+        }
+        let digest_form = DIGEST_FORM.with(std::cell::Cell::get);
+        Repr {
+            id: &self.id,
+            amount: self.amount,
+            purpose: &self.purpose,
+            milestone: &self.milestone,
+            invoices: &self.invoices,
+            payroll: (!digest_form || self.payroll_commitment.is_none())
+                .then_some(self.payroll.as_slice()),
+            payroll_commitment: self.payroll_commitment.as_ref(),
+            status: self.status,
+            approvals_done: self.approvals_done,
+            transfer_ref: &self.transfer_ref,
+            events: &self.events,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl Payment {
+    /// Whether every payroll line is on chain (always, for an inline payroll).
+    pub fn payroll_complete(&self) -> bool {
+        self.payroll_commitment
+            .as_ref()
+            .is_none_or(PayrollCommitment::is_complete)
+    }
+
+    /// The sum of the payroll lines on chain.
     pub fn payroll_total(&self) -> Fen {
         self.payroll.iter().fold(Fen::ZERO, |acc, l| {
             acc.checked_add(l.amount).unwrap_or(Fen::MAX)
@@ -107,7 +196,7 @@ impl Project {
     }
 }
 
-fn overflow(e: &crate::types::TypeError) -> Rejection {
+pub(super) fn overflow(e: &crate::types::TypeError) -> Rejection {
     Rejection::AmountOverflow(e.to_string())
 }
 
@@ -173,13 +262,13 @@ pub(super) fn create_project(
     Ok(())
 }
 
-fn project<'a>(s: &'a State, id: &RefId) -> Result<&'a Project, Rejection> {
+pub(super) fn project<'a>(s: &'a State, id: &RefId) -> Result<&'a Project, Rejection> {
     s.projects
         .get(id)
         .ok_or_else(|| Rejection::UnknownProject(id.to_string()))
 }
 
-fn require_party(p: &Project, official: KeyId, party: Party) -> Result<(), Rejection> {
+pub(super) fn require_party(p: &Project, official: KeyId, party: Party) -> Result<(), Rejection> {
     if p.parties.get(party) == official {
         Ok(())
     } else {
@@ -200,17 +289,47 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
     if r.amount == Fen::ZERO {
         return Err(bad_payload(ctx.kind, "amount must be positive"));
     }
-    if r.invoices.len() > 100 || r.payroll.len() > 1000 {
+    if r.invoices.len() > 100 || r.payroll.len() > MAX_INLINE_PAYROLL_LINES {
         return Err(bad_payload(
             ctx.kind,
-            "at most 100 invoices and 1000 payroll lines",
+            "at most 100 invoices and 1000 inline payroll lines (commit to a larger payroll with payroll_root)",
         ));
     }
-    let payroll = r
-        .payroll
-        .iter()
-        .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.amount))
-        .map_err(|e| overflow(&e))?;
+    let commitment = match (r.payroll_root, r.payroll_total, r.payroll_lines) {
+        (None, None, None) => None,
+        (Some(root), Some(total), Some(lines)) => {
+            if !r.payroll.is_empty() {
+                return Err(bad_payload(
+                    ctx.kind,
+                    "payroll must be empty when payroll_root commits to the lines",
+                ));
+            }
+            if lines == 0 || lines > MAX_PAYROLL_LINES {
+                return Err(bad_payload(ctx.kind, "payroll_lines must be 1 to 100000"));
+            }
+            Some(PayrollCommitment {
+                root,
+                total,
+                lines,
+                received_total: Fen::ZERO,
+                received: Frontier::default(),
+            })
+        }
+        _ => {
+            return Err(bad_payload(
+                ctx.kind,
+                "payroll_root, payroll_total and payroll_lines go together",
+            ))
+        }
+    };
+    let payroll = match &commitment {
+        Some(c) => c.total,
+        None => r
+            .payroll
+            .iter()
+            .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.amount))
+            .map_err(|e| overflow(&e))?,
+    };
     if payroll > r.amount {
         return Err(Rejection::PayrollExceedsAmount {
             payroll,
@@ -242,6 +361,7 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
             milestone: r.milestone.clone(),
             invoices: r.invoices.clone(),
             payroll: r.payroll.clone(),
+            payroll_commitment: commitment,
             status: PaymentStatus::Requested,
             approvals_done: 0,
             transfer_ref: None,
@@ -341,6 +461,23 @@ fn review(
 }
 
 pub(super) fn confirm(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result<(), Rejection> {
+    if r.verdict == Verdict::Accept {
+        let commit = s
+            .projects
+            .get(&r.project_id)
+            .and_then(|p| p.payments.get(&r.payment_id))
+            .filter(|pay| pay.status == PaymentStatus::Requested)
+            .and_then(|pay| pay.payroll_commitment.as_ref());
+        if let Some(c) = commit.filter(|c| !c.is_complete()) {
+            // Who may confirm is checked first, so a stranger learns nothing new.
+            at_step(s, ctx, &r.project_id, &r.payment_id)?;
+            return Err(Rejection::PayrollIncomplete {
+                payment: r.payment_id.to_string(),
+                received: c.received_lines(),
+                lines: c.lines,
+            });
+        }
+    }
     review(s, ctx, r, "confirm", |pay, _| {
         pay.status = PaymentStatus::Confirmed;
     })
@@ -373,4 +510,59 @@ pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Resul
     record(&mut p, &e.payment_id, ctx, "execute", &e.transfer_ref);
     s.projects.insert(e.project_id.clone(), p);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn line(i: u64) -> PayrollLine {
+        PayrollLine {
+            worker: Hash32::sha256(&i.to_be_bytes()),
+            amount: Fen::new(1_000_000 + i).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_digest_form_leaves_out_committed_lines_only() {
+        let mut pay = Payment {
+            id: RefId::try_from("p".to_owned()).unwrap(),
+            amount: Fen::new(10_000_000).unwrap(),
+            purpose: String::new(),
+            milestone: String::new(),
+            invoices: vec![],
+            payroll: (0..3).map(line).collect(),
+            payroll_commitment: None,
+            status: PaymentStatus::Requested,
+            approvals_done: 0,
+            transfer_ref: None,
+            events: vec![],
+        };
+        let api = |p: &Payment| serde_json::to_value(p).unwrap();
+        let digest = |p: &Payment| {
+            let _f = DigestForm::enter();
+            serde_json::to_value(p).unwrap()
+        };
+        assert_eq!(api(&pay), digest(&pay), "inline: one form");
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        let mut received = Frontier::default();
+        for l in &pay.payroll {
+            received.push_hash(payroll_leaf_hash(l));
+        }
+        pay.payroll_commitment = Some(PayrollCommitment {
+            root: received.root(),
+            total: pay.payroll_total(),
+            lines: 3,
+            received_total: pay.payroll_total(),
+            received,
+        });
+        assert_eq!(api(&pay)["payroll"].as_array().unwrap().len(), 3);
+        assert!(digest(&pay).get("payroll").is_none());
+        assert!(digest(&pay).get("payroll_commitment").is_some());
+        // The flag does not outlive the digest.
+        assert!(api(&pay).get("payroll").is_some());
+        let back: Payment = serde_json::from_value(api(&pay)).unwrap();
+        assert_eq!(back, pay);
+    }
 }

@@ -5,102 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::ids::{DeptId, RefId, Role, Scope};
 use super::rejection::Rejection;
 use crate::crypto::{KeyId, PublicKey};
 use crate::types::{Fen, Hash32, Timestamp};
-
-/// Validated identifiers used in payloads.
-macro_rules! ident {
-    ($(#[$m:meta])* $ty:ident, $check:expr, $what:literal) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $ty(String);
-
-        impl $ty {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// For literals in this crate; each is checked by a unit test.
-            #[allow(dead_code)]
-            pub(crate) fn from_static(s: &'static str) -> Self {
-                Self(s.to_owned())
-            }
-        }
-
-        impl TryFrom<String> for $ty {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
-                let check: fn(&str) -> bool = $check;
-                if check(&s) {
-                    Ok(Self(s))
-                } else {
-                    Err(format!("{s:?} is not a valid {}", $what))
-                }
-            }
-        }
-
-        impl From<$ty> for String {
-            fn from(v: $ty) -> String {
-                v.0
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-fn slug_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && (b == b'-' || b == b'_'))
-        })
-}
-
-fn ref_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphanumeric() || (i > 0 && (b == b'-' || b == b'_' || b == b'.'))
-        })
-}
-
-ident!(
-    /// A department id, e.g. `city-management`.
-    DeptId, slug_ok, "department id (lowercase letters, digits, - and _)"
-);
-ident!(
-    /// A role name, e.g. `fire-inspector`.
-    Role, slug_ok, "role (lowercase letters, digits, - and _)"
-);
-ident!(
-    /// An id chosen by the submitter for a case, project, payment or template.
-    RefId, ref_ok, "id (letters, digits, '.', '-' and '_', at most 64)"
-);
-ident!(
-    /// A hierarchical scope: `*` (everything) or slugs joined by `/`
-    /// (`hz` ⊃ `hz/xihu` ⊃ `hz/xihu/beishan`).
-    Scope,
-    |s| s == "*" || (s.len() <= 128 && s.split('/').all(slug_ok)),
-    "scope (\"*\" or path segments like \"hz/xihu\")"
-);
-
-impl Scope {
-    /// Whether a grant at `self` covers `other`.
-    pub fn covers(&self, other: &Scope) -> bool {
-        self.0 == "*"
-            || other.0 == self.0
-            || (other.0.len() > self.0.len()
-                && other.0.starts_with(&self.0)
-                && other.0.as_bytes()[self.0.len()] == b'/')
-    }
-}
 
 /// A person's display name or free text, bounded.
 fn text_ok(s: &str, max: usize) -> bool {
@@ -312,7 +220,8 @@ pub struct CreateProject {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayrollLine {
-    /// Salted hash of the worker's identity (no personal data on chain).
+    /// The worker's identity hash under the project's payroll key
+    /// ([`crate::identity`], PROTOCOL.md §12.9): no personal data on chain.
     pub worker: Hash32,
     pub amount: Fen,
 }
@@ -326,8 +235,31 @@ pub struct RequestPayment {
     pub purpose: String,
     pub milestone: String,
     pub invoices: Vec<Hash32>,
-    /// Wages paid straight to workers ("penetrating payment").
+    /// Wages paid straight to workers ("penetrating payment"), inline. Empty
+    /// when the payroll is committed to instead (the three fields below).
     pub payroll: Vec<PayrollLine>,
+    /// A large payroll: the RFC 6962 root over its lines
+    /// ([`crate::state::funds::payroll_leaf_hash`]); the lines follow in
+    /// `payment.payroll_chunk` transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_root: Option<Hash32>,
+    /// The committed payroll's total (fen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_total: Option<Fen>,
+    /// The committed payroll's number of lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_lines: Option<u64>,
+}
+
+/// The next lines of a committed payroll, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayrollChunk {
+    pub project_id: RefId,
+    pub payment_id: RefId,
+    /// How many lines were received before this chunk.
+    pub offset: u64,
+    pub lines: Vec<PayrollLine>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,7 +295,8 @@ pub struct IssueCertificate {
     pub cert_type: Role,
     /// `SHA-256(salt || document)`: the document stays off-chain.
     pub commitment: Hash32,
-    /// Salted hash of the citizen's identity.
+    /// The citizen's identity hash under the consortium identity key
+    /// ([`crate::identity`], PROTOCOL.md §12.9).
     pub subject: Hash32,
     /// The citizen's own key: only it can grant consent.
     pub holder_key: PublicKey,
@@ -401,7 +334,8 @@ pub struct VerifyCertificate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlacklistAdd {
-    /// Salted hash of the identity (consortium-wide salt, off-chain).
+    /// Identity hash under the consortium identity key (PROTOCOL.md §12.9;
+    /// the key is off-chain).
     pub subject: Hash32,
     /// A reason code, e.g. `loan-default`.
     pub reason: Role,
@@ -421,7 +355,8 @@ pub struct AccessEntry {
     pub dataset: String,
     /// `read`, `export`, `update`, `delete` …
     pub operation: Role,
-    /// Salted hash of the person whose data was accessed, if any.
+    /// Identity hash (PROTOCOL.md §12.9) of the person whose data was
+    /// accessed, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Hash32>,
     pub purpose: String,
@@ -452,6 +387,7 @@ pub enum Action {
     WithdrawCase(WithdrawCase),
     CreateProject(CreateProject),
     RequestPayment(RequestPayment),
+    PayrollChunk(PayrollChunk),
     ConfirmPayment(ReviewPayment),
     ApprovePayment(ReviewPayment),
     ExecutePayment(ExecutePayment),
@@ -480,6 +416,7 @@ pub const KINDS: &[&str] = &[
     "case.withdraw",
     "project.create",
     "payment.request",
+    "payment.payroll_chunk",
     "payment.confirm",
     "payment.approve",
     "payment.execute",
@@ -528,6 +465,7 @@ impl Action {
             "case.withdraw" => Action::WithdrawCase(payload(kind, v)?),
             "project.create" => Action::CreateProject(payload(kind, v)?),
             "payment.request" => Action::RequestPayment(payload(kind, v)?),
+            "payment.payroll_chunk" => Action::PayrollChunk(payload(kind, v)?),
             "payment.confirm" => Action::ConfirmPayment(payload(kind, v)?),
             "payment.approve" => Action::ApprovePayment(payload(kind, v)?),
             "payment.execute" => Action::ExecutePayment(payload(kind, v)?),
@@ -583,6 +521,7 @@ impl Action {
                 }
             }
             Action::IssueCertificate(_)
+            | Action::PayrollChunk(_)
             | Action::RevokeConsent(_)
             | Action::VerifyCertificate(_)
             | Action::BlacklistAdd(_)
@@ -600,25 +539,6 @@ impl Action {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn built_in_literals_are_valid() {
-        assert!(Role::try_from("admin".to_owned()).is_ok());
-        assert!(Scope::try_from("*".to_owned()).is_ok());
-    }
-
-    #[test]
-    fn scopes_are_hierarchical() {
-        let s = |x: &str| Scope::try_from(x.to_owned()).unwrap();
-        assert!(s("hz").covers(&s("hz/xihu/beishan")));
-        assert!(s("hz/xihu").covers(&s("hz/xihu")));
-        assert!(!s("hz/xihu").covers(&s("hz")));
-        assert!(!s("hz/xi").covers(&s("hz/xihu")));
-        assert!(s("*").covers(&s("sz")));
-        for bad in ["", "Hz", "hz//x", "/hz", "hz/", "h z"] {
-            assert!(Scope::try_from(bad.to_owned()).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn unknown_kinds_and_members_are_rejected() {

@@ -9,9 +9,12 @@
 //! block atomically costs O(1), and iteration order is by key everywhere.
 
 mod consortium;
+pub mod entitlement;
 pub mod fixtures;
 pub mod funds;
+mod ids;
 pub mod kinds;
+pub mod payroll;
 mod rejection;
 pub mod sharing;
 pub mod views;
@@ -167,7 +170,10 @@ impl State {
     }
 
     /// Deterministic digest of the whole state: SHA-256 of its canonical JSON.
+    /// (A committed payroll's lines are committed through their frontier,
+    /// not serialized: [`funds::Payment`], PROTOCOL.md §12.7.)
     pub fn digest(&self) -> Result<Hash32, jcs::JcsError> {
+        let _form = funds::DigestForm::enter();
         Ok(Hash32::sha256(&jcs::canonicalize_serialize(self)?))
     }
 
@@ -499,6 +505,7 @@ impl State {
             Action::WithdrawCase(w) => workflow::withdraw(self, &ctx, w)?,
             Action::CreateProject(p) => funds::create_project(self, &ctx, p)?,
             Action::RequestPayment(p) => funds::request(self, &ctx, p)?,
+            Action::PayrollChunk(c) => funds::payroll_chunk(self, &ctx, c)?,
             Action::ConfirmPayment(r) => funds::confirm(self, &ctx, r)?,
             Action::ApprovePayment(r) => funds::approve(self, &ctx, r)?,
             Action::ExecutePayment(e) => funds::execute(self, &ctx, e)?,

@@ -125,6 +125,20 @@ pub enum Rejection {
     WrongParty { project: String, party: String },
     #[error("amount overflow: {0}")]
     AmountOverflow(String),
+    #[error("payment {payment} has {received} of its {lines} payroll lines; send the rest (payment.payroll_chunk) before it is confirmed, or refuse it")]
+    PayrollIncomplete {
+        payment: String,
+        received: u64,
+        lines: u64,
+    },
+    #[error("payment {payment} has received {received} payroll lines; the next chunk must have offset {received}, not {offset}")]
+    PayrollOffset {
+        payment: String,
+        received: u64,
+        offset: u64,
+    },
+    #[error("the payroll lines of payment {payment} do not match its commitment: {detail}")]
+    PayrollMismatch { payment: String, detail: String },
 
     // --- data sharing and audit ---
     #[error("certificate {0} already exists")]
@@ -193,6 +207,9 @@ impl ErrorCode for Rejection {
             Self::PaymentOutOfOrder { .. } => "funds.out_of_order",
             Self::WrongParty { .. } => "funds.wrong_party",
             Self::AmountOverflow(_) => "funds.amount_overflow",
+            Self::PayrollIncomplete { .. } => "funds.payroll_incomplete",
+            Self::PayrollOffset { .. } => "funds.payroll_offset",
+            Self::PayrollMismatch { .. } => "funds.payroll_mismatch",
             Self::CertificateExists(_) => "sharing.certificate_exists",
             Self::UnknownCertificate(_) => "sharing.unknown_certificate",
             Self::CertificateExpired(_) => "sharing.certificate_expired",

@@ -1,7 +1,7 @@
 //! Data sharing between departments and the sensitive-data audit trail:
 //! certificates as salted commitments (documents stay off-chain), citizen
 //! consent signed with the citizen's own key, recorded verifications, the
-//! shared blacklist (salted identity hashes) and `access.record` batches.
+//! shared blacklist (keyed identity hashes, PROTOCOL.md §12.9) and `access.record` batches.
 
 use serde::{Deserialize, Serialize};
 

@@ -96,7 +96,8 @@ pub struct Flow {
 }
 
 /// Where a project's money went: budget → each payment → contractor and
-/// workers' payroll; the rest of the budget as `unallocated`. Every fen of
+/// workers' payroll (a committed payroll's lines not yet received go to
+/// `payroll-incomplete:<payment>`); the rest of the budget as `unallocated`. Every fen of
 /// the budget appears exactly once on the budget's outgoing edges.
 pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
     let p = s.projects.get(project)?;
@@ -127,7 +128,19 @@ pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
                 status,
             });
         }
-        let rest = pay.amount.checked_sub(payroll).unwrap_or(Fen::ZERO);
+        // A committed payroll whose chunks are still arriving: the lines not
+        // yet on chain go to one node, not to the contractor.
+        let committed = pay.payroll_commitment.as_ref().map_or(payroll, |c| c.total);
+        let missing = committed.checked_sub(payroll).unwrap_or(Fen::ZERO);
+        if missing > Fen::ZERO {
+            flows.push(Flow {
+                source: node.clone(),
+                target: format!("payroll-incomplete:{}", pay.id),
+                amount: missing,
+                status,
+            });
+        }
+        let rest = pay.amount.checked_sub(committed).unwrap_or(Fen::ZERO);
         if rest > Fen::ZERO {
             flows.push(Flow {
                 source: node,
@@ -149,7 +162,7 @@ pub fn fund_trace(s: &State, project: &RefId) -> Option<Vec<Flow>> {
     Some(flows)
 }
 
-/// Active blacklist entries for a salted identity hash, from every department.
+/// Active blacklist entries for an identity hash (§12.9), from every department.
 pub fn blacklist_lookup(s: &State, subject: &Hash32) -> Vec<BlacklistEntry> {
     let prefix = format!("{subject}/");
     s.blacklist

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::log_store::{se as sm_error, RaftDb};
 use super::{Applied, NodeId, TypeConfig};
-use crate::api::{lock, Shared};
 use crate::error::NodeError;
+use crate::handle::NodeHandle;
 
 type Membership = StoredMembership<NodeId, openraft::BasicNode>;
 
@@ -23,8 +23,8 @@ type Membership = StoredMembership<NodeId, openraft::BasicNode>;
 /// verifies it (unless this node proposed it), stores it and makes it the
 /// head. `Ok(None)`: skipped, as on every node (it did not follow the head).
 /// A block that does not verify halts the node (`node.diverged`).
-pub async fn apply_block(core: &Shared, block: Block) -> Result<Option<u64>, NodeError> {
-    let job = lock(core)?.begin_apply(block);
+pub async fn apply_block(core: &NodeHandle, block: Block) -> Result<Option<u64>, NodeError> {
+    let job = core.lock()?.begin_apply(block);
     let ran = match job {
         Ok(None) => return Ok(None),
         Ok(Some(job)) => tokio::task::spawn_blocking(move || job.run())
@@ -32,7 +32,7 @@ pub async fn apply_block(core: &Shared, block: Block) -> Result<Option<u64>, Nod
             .map_err(|e| NodeError::Storage(format!("apply task: {e}")))?,
         Err(e) => Err(e),
     };
-    let mut c = lock(core)?;
+    let mut c = core.lock()?;
     match ran {
         Ok(sealed) => c.finish_block(sealed),
         Err(e) => Err(halt(&mut c, e)),
@@ -41,7 +41,7 @@ pub async fn apply_block(core: &Shared, block: Block) -> Result<Option<u64>, Nod
 
 /// Records why this node stops (`node.diverged`: its copy and the cluster's
 /// disagree); Raft then stops and the process exits with the reason.
-fn halt(c: &mut crate::Core, e: NodeError) -> NodeError {
+fn halt(c: &mut crate::chain::Core, e: NodeError) -> NodeError {
     if matches!(e, NodeError::Diverged(_)) {
         tracing::error!("HALTING: {e}");
         c.halt(e.to_string());
@@ -62,14 +62,14 @@ type SnapshotCache = Arc<Mutex<Option<(SnapshotMeta<NodeId, openraft::BasicNode>
 
 #[derive(Debug)]
 pub struct StateMachine {
-    core: Shared,
+    core: NodeHandle,
     db: RaftDb,
     applied: AppliedPoint,
     current: SnapshotCache,
 }
 
 impl StateMachine {
-    pub fn new(core: Shared, db: RaftDb) -> Result<Self, NodeError> {
+    pub fn new(core: NodeHandle, db: RaftDb) -> Result<Self, NodeError> {
         let applied = db
             .get::<AppliedPoint>("applied")
             .map_err(|e| NodeError::Storage(e.to_string()))?
@@ -86,7 +86,7 @@ impl StateMachine {
 /// Builds snapshots: the stored blocks up to the applied point.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
-    core: Shared,
+    core: NodeHandle,
     applied: AppliedPoint,
     /// The chain's height at `applied` (`None`: the node's state could not
     /// be read).
@@ -102,7 +102,7 @@ struct SnapshotData {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let reads = lock(&self.core).map_err(|e| sm_error(&e))?.reads();
+        let reads = self.core.lock().map_err(|e| sm_error(&e))?.reads();
         let height = self
             .height
             .ok_or_else(|| sm_error(&NodeError::Storage("node state lock poisoned".into())))?;
@@ -171,7 +171,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         // Entries are applied one batch at a time, so the head is the
         // applied point's block.
-        let height = lock(&self.core).ok().map(|c| c.height());
+        let height = self.core.lock().ok().map(|c| c.height());
         SnapshotBuilder {
             core: self.core.clone(),
             applied: self.applied.clone(),
@@ -194,19 +194,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let bytes = snapshot.into_inner();
         let data: SnapshotData = serde_json::from_slice(&bytes)
             .map_err(|e| sm_error(&NodeError::Cluster(format!("snapshot: {e}"))))?;
-        let head = lock(&self.core).map_err(|e| sm_error(&e))?.height();
+        let head = self.core.lock().map_err(|e| sm_error(&e))?.height();
         for block in data.blocks {
             let height = block.header.height;
             if height <= head {
                 // Blocks this node has must be the same blocks.
-                let ours = lock(&self.core)
+                let ours = self
+                    .core
+                    .lock()
                     .map_err(|e| sm_error(&e))?
                     .reads()
                     .block(height)
                     .map_err(|e| sm_error(&e))?;
                 if ours.as_ref() != Some(&block) {
                     let e = NodeError::Diverged(format!("snapshot block {height} differs"));
-                    let e = match lock(&self.core) {
+                    let e = match self.core.lock() {
                         Ok(mut c) => halt(&mut c, e),
                         Err(_) => e,
                     };

@@ -136,3 +136,77 @@ impl Running {
         self.handle.await.unwrap().unwrap();
     }
 }
+
+/// The schema of `path`'s `200` JSON answer to `method` in an OpenAPI
+/// document.
+pub fn success_schema<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+}
+
+/// Checks `value` against `schema` of the OpenAPI document `doc` (the
+/// subset utoipa writes: `$ref`, `oneOf`, `type` (one or several), `enum`,
+/// `required`, `properties`, `items`). `Err` says where it does not conform.
+pub fn conforms(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return conforms(doc, &doc["components"]["schemas"][name], value);
+    }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let matching = alternatives
+            .iter()
+            .filter(|s| conforms(doc, s, value).is_ok())
+            .count();
+        return if matching == 1 {
+            Ok(())
+        } else {
+            Err(format!("{value} matches {matching} of {schema}"))
+        };
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return Ok(()),
+    };
+    let actual = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if !types
+        .iter()
+        .any(|t| *t == actual || (*t == "number" && actual == "integer"))
+    {
+        return Err(format!("{value} is {actual}, not {types:?}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !allowed.contains(value) {
+            return Err(format!("{value} is not one of {allowed:?}"));
+        }
+    }
+    match value {
+        Value::Object(members) => {
+            for name in schema["required"].as_array().into_iter().flatten() {
+                let name = name.as_str().unwrap_or_default();
+                if !members.contains_key(name) {
+                    return Err(format!("{value} lacks {name}"));
+                }
+            }
+            for (name, s) in schema["properties"].as_object().into_iter().flatten() {
+                if let Some(member) = members.get(name) {
+                    conforms(doc, s, member).map_err(|e| format!("{name}: {e}"))?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                conforms(doc, &schema["items"], item)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

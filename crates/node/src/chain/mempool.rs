@@ -1,0 +1,239 @@
+//! The mempool part of [`Core`]: admitted transactions, already applied to
+//! the state of the open block they joined, in the blocks they will be
+//! written as; the block being sealed; rejections remembered for status
+//! queries. Admission and transaction status live here.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use govchain_ledger::crypto::{KeyId, PublicKey};
+use govchain_ledger::state::State;
+use govchain_ledger::tx::{Envelope, Prepared};
+use govchain_ledger::types::{Hash32, Timestamp};
+use govchain_ledger::ErrorCode;
+
+use super::{Core, TxStatus};
+use crate::error::NodeError;
+
+/// A block being filled: its height and time are fixed when it opens, and
+/// each admitted transaction is applied to `state` at once, at that height
+/// and time — exactly as replaying the block will apply it. So a transaction
+/// that conflicts with one admitted before it (same sequence number, a step
+/// already signed, a budget already used) is refused on submission, and the
+/// rules run once per transaction.
+#[derive(Debug)]
+pub(super) struct OpenBlock {
+    pub(super) height: u64,
+    pub(super) time: Timestamp,
+    /// The state after the blocks before this one and these transactions.
+    pub(super) state: State,
+    /// With id and leaf hash; the signed message is dropped.
+    pub(super) txs: Vec<Prepared>,
+    /// The signed messages' total size.
+    pub(super) bytes: usize,
+}
+
+/// What the node admitted and has not committed yet.
+#[derive(Debug, Default)]
+pub(super) struct Mempool {
+    /// Admitted transactions, already applied, in the blocks they will be
+    /// written as (oldest first; only the last one takes more).
+    pub(super) open: VecDeque<OpenBlock>,
+    /// The block being sealed and stored, if any: its height, time and
+    /// state, which the next open block follows.
+    pub(super) sealing: Option<(u64, Timestamp, State)>,
+    /// Transactions in `open` and in the block being sealed, by id.
+    pub(super) pending: HashSet<Hash32>,
+    rejected: HashMap<Hash32, (&'static str, String)>,
+    rejected_order: VecDeque<Hash32>,
+}
+
+impl Core {
+    /// Drops the open blocks, the block being sealed and the proposed block:
+    /// on a leader that lost leadership, or whose proposal failed. Their
+    /// transactions were never reported committed; they become unknown.
+    pub fn abandon_pending(&mut self) {
+        let dropped = self.mempool.pending.len();
+        self.mempool.open.clear();
+        self.mempool.sealing = None;
+        self.cluster.proposed = None;
+        self.mempool.pending.clear();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "not leading any more: pending transactions dropped"
+            );
+        }
+    }
+
+    /// Whether a full block waits to be cut (by count or by bytes): blocks
+    /// are then cut back to back rather than on the interval.
+    pub fn full_block_waiting(&self) -> bool {
+        self.mempool.open.len() > 1
+            || self.mempool.open.front().is_some_and(|b| {
+                b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
+            })
+    }
+
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.pending.len()
+    }
+
+    /// Admits a transaction to the mempool after checking it against the
+    /// state of the open block it joins (signature, sequence, rules).
+    /// Idempotent by id.
+    pub fn submit(
+        &mut self,
+        env: Envelope,
+        now: Timestamp,
+    ) -> Result<(Hash32, TxStatus), NodeError> {
+        let p = env.prepare().map_err(|e| NodeError::bad(&e))?;
+        self.admit(p, now, false)
+    }
+
+    /// The public keys the envelopes' signers sign with now (None: unknown).
+    pub fn keys_for(&self, envs: &[Envelope]) -> Vec<Option<PublicKey>> {
+        envs.iter()
+            .map(|e| {
+                self.state
+                    .key_for(&e.body.signer, self.cursor.next_height)
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Admits envelopes whose signatures were checked by
+    /// [`verify_signatures`] (`verified[i]`); the others get the full check.
+    pub fn admit_batch(
+        &mut self,
+        envs: Vec<Result<Prepared, NodeError>>,
+        verified: &[bool],
+        now: Timestamp,
+    ) -> Vec<Result<(Hash32, TxStatus), NodeError>> {
+        envs.into_iter()
+            .zip(verified)
+            .map(|(p, ok)| self.admit(p?, now, *ok))
+            .collect()
+    }
+
+    fn admit(
+        &mut self,
+        p: Prepared,
+        now: Timestamp,
+        sig_verified: bool,
+    ) -> Result<(Hash32, TxStatus), NodeError> {
+        let id = p.id;
+        if self.mempool.pending.contains(&id) {
+            return Ok((id, TxStatus::Pending));
+        }
+        if self.mempool.pending.len() >= self.limits.max_mempool {
+            // Submission is idempotent even when the mempool is full.
+            if let Some(loc) = self.committed(&id)? {
+                return Ok((id, TxStatus::Committed(loc)));
+            }
+            return Err(NodeError::MempoolFull(self.mempool.pending.len()));
+        }
+        let block = self.open_block(now);
+        // Rules validate before they mutate: a rejected transaction leaves
+        // the open block's state as it was.
+        let applied = if sig_verified {
+            block
+                .state
+                .apply_admitted(&p.env, id, block.height, block.time)
+        } else {
+            block.state.apply_tx(&p.env, block.height, block.time)
+        };
+        if let Err(r) = applied {
+            // A block is opened for a transaction; it may not stay empty.
+            if block.txs.is_empty() {
+                self.mempool.open.pop_back();
+            }
+            // A committed transaction fails the rules again (its sequence
+            // number is used): look it up only then.
+            if let Some(loc) = self.committed(&id)? {
+                return Ok((id, TxStatus::Committed(loc)));
+            }
+            self.metrics.rejected_total += 1;
+            self.remember_rejection(id, r.code(), r.to_string());
+            return Err(NodeError::Rejected(r));
+        }
+        // The signed message is not needed any more.
+        block.bytes += p.msg.len() + p.env.sig.as_bytes().len();
+        block.txs.push(Prepared {
+            msg: Vec::new(),
+            ..p
+        });
+        self.mempool.rejected.remove(&id);
+        self.mempool.pending.insert(id);
+        self.metrics.admitted_total += 1;
+        Ok((id, TxStatus::Pending))
+    }
+
+    /// The block new transactions go into: the last open one, or a new one
+    /// after it (or after the chain's head) once it is full. A new block's
+    /// time is `now`, never before the block it follows.
+    fn open_block(&mut self, now: Timestamp) -> &mut OpenBlock {
+        let full = self.mempool.open.back().is_none_or(|b| {
+            b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
+        });
+        if full {
+            let (height, time, mut state) = match (self.mempool.open.back(), &self.mempool.sealing)
+            {
+                (Some(b), _) => (b.height + 1, b.time.max(now), b.state.clone()),
+                (None, Some((h, t, st))) => (h + 1, (*t).max(now), st.clone()),
+                (None, None) => (self.cursor.next_height, self.clock(now), self.state.clone()),
+            };
+            state.next_height = height;
+            state.time = Some(time);
+            self.mempool.open.push_back(OpenBlock {
+                height,
+                time,
+                state,
+                txs: Vec::new(),
+                bytes: 0,
+            });
+        }
+        let last = self.mempool.open.len() - 1;
+        &mut self.mempool.open[last]
+    }
+
+    /// The last sequence number of the official or certificate holder
+    /// behind `key_id` counting the transactions this node admitted and has
+    /// not committed yet (the committed one when it admitted none; a
+    /// follower passes submissions on, so it counts only committed ones).
+    pub fn pending_seq(&self, key_id: &KeyId) -> u64 {
+        let state = match (self.mempool.open.back(), &self.mempool.sealing) {
+            (Some(b), _) => &b.state,
+            (None, Some((_, _, st))) => st,
+            (None, None) => &self.state,
+        };
+        let principal = state.key_index.get(key_id).unwrap_or(key_id);
+        state.seqs.get(principal).copied().unwrap_or(0)
+    }
+
+    pub fn status(&self, id: &Hash32) -> Result<TxStatus, NodeError> {
+        if self.mempool.pending.contains(id) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(loc) = self.committed(id)? {
+            return Ok(TxStatus::Committed(loc));
+        }
+        if let Some((code, message)) = self.mempool.rejected.get(id) {
+            return Ok(TxStatus::Rejected {
+                code,
+                message: message.clone(),
+            });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn remember_rejection(&mut self, id: Hash32, code: &'static str, message: String) {
+        if self.mempool.rejected.insert(id, (code, message)).is_none() {
+            self.mempool.rejected_order.push_back(id);
+        }
+        while self.mempool.rejected_order.len() > self.limits.max_remembered_rejections {
+            if let Some(old) = self.mempool.rejected_order.pop_front() {
+                self.mempool.rejected.remove(&old);
+            }
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The node's view of the chain: [`Core`] holds the verified state, the
+//! Merkle log and the chain cursor, and is made of named parts, each in its
+//! own file with the `Core` methods that use it:
+//!
+//! - `mempool`: admitted transactions, already applied, in the open blocks
+//!   they will be written as; rejections remembered for status queries;
+//! - `checkpoints`: the recent signed checkpoints and their witnesses'
+//!   cosignatures;
+//! - `cluster_view`: the node's role, membership, halt and the proposed
+//!   block, and applying replicated blocks;
+//! - `production`: cutting, sealing and storing blocks (without the lock);
+//! - `verify`: block and signature verification.
+//!
+//! Everything that changes the chain goes through [`Core`]; the rest of the
+//! node shares it behind a lock through a node handle.
+
+mod checkpoints;
+mod cluster_view;
+mod mempool;
+mod production;
+mod verify;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use govchain_ledger::block::{Block, ChainCursor};
+use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::merkle::{self, MerkleTree};
+use govchain_ledger::state::State;
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+
+use crate::error::NodeError;
+use crate::store::{ReadPool, Store, TxLocation};
+
+pub use checkpoints::RECENT_CHECKPOINTS;
+pub use production::{ApplyJob, Proposal, Sealed, Sealing};
+pub use verify::verify_signatures;
+
+use checkpoints::Checkpoints;
+use cluster_view::ClusterView;
+use mempool::Mempool;
+use verify::verify_block;
+
+/// How blocks are cut and how much the mempool holds.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_block_txs: usize,
+    /// A block takes no further transaction once their signed bodies total
+    /// this many bytes (so that a cluster replicates a block within a
+    /// heartbeat interval).
+    pub max_block_bytes: usize,
+    pub max_mempool: usize,
+    /// Rejections remembered for status queries.
+    pub max_remembered_rejections: usize,
+    /// Requests per second each client address may make (token bucket,
+    /// bursts of twice that); 0 turns the limit off.
+    pub requests_per_sec: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_block_txs: 2000,
+            max_block_bytes: 4 * 1024 * 1024,
+            max_mempool: 100_000,
+            max_remembered_rejections: 100_000,
+            requests_per_sec: 500,
+        }
+    }
+}
+
+/// Counters exported at `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub blocks_total: u64,
+    pub committed_total: u64,
+    pub rejected_total: u64,
+    pub admitted_total: u64,
+    pub fsync_seconds_sum: f64,
+    pub fsync_seconds_max: f64,
+    /// Blocks that could not be stored (each is retried).
+    pub production_errors_total: u64,
+    /// The last such failure, until a block is stored again.
+    pub production_error: Option<String>,
+}
+
+/// What subscribers of `/v1/events` hear about.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Block {
+        height: u64,
+        hash: Hash32,
+        tx_count: u64,
+        log_size: u64,
+    },
+    Checkpoint(String),
+}
+
+/// Where the node's time comes from: the system clock, or a clock tests set
+/// (milliseconds since the Unix epoch) to replay a scripted history.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(std::sync::Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        let ms = match self {
+            Clock::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Clock::Manual(ms) => ms.load(std::sync::atomic::Ordering::SeqCst),
+        };
+        Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    Pending,
+    Committed(TxLocation),
+    Rejected { code: &'static str, message: String },
+    Unknown,
+}
+
+/// Where a node stands in a cluster (consortium mode): a standalone node
+/// or a leader admits and produces; a follower forwards submissions to the
+/// leader it knows of.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    Standalone,
+    Leader,
+    Follower {
+        leader_url: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Core {
+    /// The writer connection: used by [`Sealing::seal_and_store`] without
+    /// the node's lock. Lookups go through `reads`.
+    store: Arc<Mutex<Store>>,
+    reads: Arc<ReadPool>,
+    state: State,
+    tree: MerkleTree,
+    cursor: ChainCursor,
+    /// Block 0's hash: what workstations pin with the chain id.
+    genesis_hash: Hash32,
+    key: Arc<SecretKey>,
+    name: String,
+    mempool: Mempool,
+    checkpoints: Checkpoints,
+    cluster: ClusterView,
+    limits: Limits,
+    metrics: Metrics,
+    events: tokio::sync::broadcast::Sender<Event>,
+    clock: Clock,
+}
+
+impl Core {
+    /// Opens the node's database, creating the chain from `genesis` if the
+    /// database is empty, and re-verifies every stored block (hash chain,
+    /// roots, proposer signatures, transaction signatures, rules and state
+    /// digests). A database that does not verify is refused.
+    pub fn open(
+        path: &Path,
+        key: SecretKey,
+        name: &str,
+        genesis: Option<&Block>,
+        limits: Limits,
+    ) -> Result<Self, NodeError> {
+        let mut store = Store::open(path)?;
+        let mut blocks = store.all_blocks()?;
+        if blocks.is_empty() {
+            let g = genesis.ok_or_else(|| {
+                NodeError::Storage("the database is empty and no genesis block was given".into())
+            })?;
+            blocks.push(g.clone());
+            let hash = g
+                .header
+                .hash()
+                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            Self::replay(std::slice::from_ref(g))?;
+            let ids = g
+                .txs
+                .iter()
+                .map(Envelope::id)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            store.append(g, hash, 0, &ids)?;
+        }
+        let (state, tree, cursor) = Self::replay(&blocks)?;
+        let genesis_hash = blocks
+            .first()
+            .map(|b| b.header.hash())
+            .transpose()
+            .map_err(|e| NodeError::Corrupt(e.to_string()))?
+            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+        let mut core = Self {
+            store: Arc::new(Mutex::new(store)),
+            reads: Arc::new(ReadPool::new(path)),
+            state,
+            tree,
+            cursor,
+            genesis_hash,
+            key: Arc::new(key),
+            name: name.to_owned(),
+            mempool: Mempool::default(),
+            checkpoints: Checkpoints::default(),
+            cluster: ClusterView::default(),
+            limits,
+            metrics: Metrics::default(),
+            events: tokio::sync::broadcast::channel(256).0,
+            clock: Clock::System,
+        };
+        core.sign_checkpoint()?;
+        Ok(core)
+    }
+
+    fn replay(blocks: &[Block]) -> Result<(State, MerkleTree, ChainCursor), NodeError> {
+        let first = blocks
+            .first()
+            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+        let mut cursor = ChainCursor::genesis(first.header.chain_id.clone());
+        let mut state = State::new();
+        let mut tree = MerkleTree::new();
+        for b in blocks {
+            let (next, digests) = verify_block(&state, &mut cursor, b)?;
+            for d in &digests {
+                tree.push_hash(d.leaf_hash);
+            }
+            state = next;
+        }
+        Ok((state, tree, cursor))
+    }
+
+    pub fn chain_id(&self) -> &ChainId {
+        &self.cursor.chain_id
+    }
+
+    /// Block 0's hash (what workstations pin with the chain id).
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn height(&self) -> u64 {
+        self.cursor.next_height.saturating_sub(1)
+    }
+
+    pub fn log_size(&self) -> u64 {
+        self.tree.len()
+    }
+
+    /// `now`, but never before the last block's time: the time views use.
+    pub fn clock(&self, now: Timestamp) -> Timestamp {
+        self.cursor.last_time.map_or(now, |t| t.max(now))
+    }
+
+    /// The node's current time (admission checks, block times).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The time views are evaluated at: [`Core::now`], never before the last
+    /// block.
+    pub fn view_time(&self) -> Timestamp {
+        self.clock(self.now())
+    }
+
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// A receiver of new blocks and checkpoints.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Ends every event subscription (on shutdown, so that open `/v1/events`
+    /// streams close and the server can finish).
+    pub fn close_events(&mut self) {
+        self.events = tokio::sync::broadcast::channel(256).0;
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// This node's signing key (block sealing, checkpoints, Raft RPCs).
+    pub fn node_key(&self) -> Arc<SecretKey> {
+        self.key.clone()
+    }
+
+    /// Where a committed transaction is. A block stored but not yet made the
+    /// head by [`Core::finish_block`] does not count.
+    fn committed(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
+        Ok(self
+            .reads
+            .locate(id)?
+            .filter(|loc| loc.leaf_index < self.tree.len()))
+    }
+
+    /// Read-only access to committed blocks without this lock.
+    pub fn reads(&self) -> std::sync::Arc<ReadPool> {
+        self.reads.clone()
+    }
+
+    pub fn inclusion_proof(
+        &self,
+        id: &Hash32,
+        size: Option<u64>,
+    ) -> Result<(TxLocation, Hash32, merkle::InclusionProof), NodeError> {
+        let loc = self
+            .committed(id)?
+            .ok_or_else(|| NodeError::NotFound(format!("committed transaction {id}")))?;
+        let size = size.unwrap_or(self.tree.len());
+        let proof = self
+            .tree
+            .inclusion_proof(loc.leaf_index, size)
+            .map_err(|e| NodeError::bad(&e))?;
+        let leaf = self
+            .tree
+            .leaf_hash_at(loc.leaf_index)
+            .ok_or_else(|| NodeError::Corrupt("log shorter than the index".into()))?;
+        Ok((loc, leaf, proof))
+    }
+
+    pub fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<merkle::ConsistencyProof, NodeError> {
+        self.tree
+            .consistency_proof(size1, size2)
+            .map_err(|e| NodeError::bad(&e))
+    }
+}

@@ -1,0 +1,7 @@
+//! The command-line side of `govchain-node`: typed refusals with stable
+//! codes and exit statuses, stdout that tolerates a closed pipe, and the
+//! admin client that signs, submits and follows a transaction.
+
+pub mod admin;
+pub mod error;
+pub mod out;

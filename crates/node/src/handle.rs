@@ -1,0 +1,79 @@
+//! [`NodeHandle`]: the one way into a running node's [`Core`]. It owns the
+//! `Arc<Mutex<Core>>` and the two things every caller needs from it: taking
+//! the lock (a poisoned lock is `node.storage`, never a panic) and admitting
+//! envelopes (signatures batch-verified without the lock). The HTTP API, the
+//! signed reads and the cluster all go through it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::Hash32;
+
+use crate::chain::{verify_signatures, Core, TxStatus};
+use crate::error::NodeError;
+
+/// A node's state shared between the API, block production and the cluster.
+pub type Shared = Arc<Mutex<Core>>;
+
+/// What admitting one envelope gave: its id and status, or why it failed.
+pub type Admitted = Result<(Hash32, TxStatus), NodeError>;
+
+/// A cheap, cloneable handle on a node's [`Core`].
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    core: Shared,
+}
+
+impl From<Shared> for NodeHandle {
+    fn from(core: Shared) -> Self {
+        Self { core }
+    }
+}
+
+impl From<Core> for NodeHandle {
+    fn from(core: Core) -> Self {
+        Self::from(Arc::new(Mutex::new(core)))
+    }
+}
+
+impl NodeHandle {
+    /// The shared core, for APIs that take [`Shared`].
+    pub fn shared(&self) -> &Shared {
+        &self.core
+    }
+
+    /// The node's state, or `node.storage` if an earlier panic poisoned it.
+    pub fn lock(&self) -> Result<MutexGuard<'_, Core>, NodeError> {
+        self.core
+            .lock()
+            .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
+    }
+
+    /// Admits envelopes: keys looked up under the lock, signatures
+    /// batch-verified off the async runtime without the lock, then admission
+    /// under the lock. One result per envelope, in order.
+    pub async fn admit(&self, envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
+        let keys = self.lock()?.keys_for(&envs);
+        let (envs, verified) = tokio::task::spawn_blocking(move || {
+            let prepared: Vec<_> = envs
+                .into_iter()
+                .map(|e| e.prepare().map_err(|e| NodeError::bad(&e)))
+                .collect();
+            let ok = verify_signatures(&prepared, &keys);
+            (prepared, ok)
+        })
+        .await
+        .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
+        let mut c = self.lock()?;
+        let t = c.now();
+        Ok(c.admit_batch(envs, &verified, t))
+    }
+
+    /// Admits one envelope; its id and status, or why it was refused.
+    pub async fn admit_one(&self, env: Envelope) -> Admitted {
+        self.admit(vec![env])
+            .await?
+            .pop()
+            .ok_or_else(|| NodeError::Storage("no admission result".into()))?
+    }
+}
