@@ -10,6 +10,7 @@
 
 mod audit;
 mod cases;
+mod chains;
 mod explorer;
 mod keys;
 mod projects;
@@ -26,6 +27,7 @@ pub use cases::{
     CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, StageState,
     StageView, TimelineEntry,
 };
+pub use chains::{ChainInfo, ChainsView};
 pub use explorer::{
     AccessRow, BlockDetail, BlockSummary, ProofKind, ProofReport, ProofStep, ProofStepId, TxDetail,
     TxRow,
@@ -72,6 +74,8 @@ mod tests {
             SyncStatus,
             SyncProgress,
             NodeProbe,
+            ChainInfo,
+            ChainsView,
             InboxEntry,
             OfficialRef,
             CaseSummary,

@@ -57,6 +57,8 @@ pub struct SyncStatus {
 pub struct NodeProbe {
     pub url: String,
     pub chain_id: String,
+    /// Block 0's hash, hex (what the consortium publishes with the id).
+    pub genesis_hash: String,
     pub height: u64,
 }
 
