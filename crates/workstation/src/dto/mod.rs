@@ -24,8 +24,8 @@ pub use audit::{
     ProjectPayments, SavedReport, SearchHit, SearchHitKind, StageTime, WeekCount,
 };
 pub use cases::{
-    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, StageState,
-    StageView, TimelineEntry,
+    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, SignBlock,
+    StageState, StageView, TimelineEntry,
 };
 pub use chains::{ChainInfo, ChainsView};
 pub use explorer::{
@@ -40,7 +40,7 @@ pub use projects::{
 pub use signing::{
     OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, TxKind, Verdict,
 };
-pub use sync::{Alarm, CheckpointInfo, NodeProbe, SyncProgress, SyncStatus};
+pub use sync::{Alarm, CheckpointInfo, NodeProbe, StatusState, SyncProgress, SyncStatus};
 
 #[cfg(test)]
 mod tests {
@@ -71,6 +71,7 @@ mod tests {
             SignPreview,
             OutboxItem,
             Alarm,
+            StatusState,
             SyncStatus,
             SyncProgress,
             NodeProbe,
@@ -111,6 +112,7 @@ mod tests {
             OutboxStatus,
             CaseStatus,
             StageState,
+            SignBlock,
             CaseAction,
             Party,
             PaymentStatus,
