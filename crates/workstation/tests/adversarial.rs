@@ -209,7 +209,11 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
         for a in ok.alarms.iter().filter(|a| !a.acknowledged) {
             ws.acknowledge_alarm(a.id).unwrap();
         }
-        assert_eq!(ws.status().unwrap().state, StatusState::Verified, "{mode:?}");
+        assert_eq!(
+            ws.status().unwrap().state,
+            StatusState::Verified,
+            "{mode:?}"
+        );
     }
 
     // Another chain with a longer history: the first block past ours does
