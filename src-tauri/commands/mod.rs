@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlockDetail, BlockSummary, CaseDetail, ChainsView, CaseSummary, CheckpointInfo, Dashboard,
-    FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail, ProjectSummary,
-    ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
-    SyncStatus, TxDetail,
+    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, ChainsView, CheckpointInfo,
+    Dashboard, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail,
+    ProjectSummary, ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview,
+    SignRequest, SpendPoint, SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -138,7 +138,7 @@ pub async fn connect_nodes(
         (None, None) => None,
         (c, g) => Some((c.unwrap_or_default(), g.unwrap_or_default())),
     };
-    ws.connect_nodes(urls, expect).await
+    ws.connect_nodes(urls, expect, true).await
 }
 
 /// Switches to a known chain (`demo` or one connected before).

@@ -182,6 +182,7 @@ impl Managed {
                 m.nodes = nodes;
             }
         }
+        m.genesis_hash = m.genesis_hash.map(|g| g.trim().to_ascii_lowercase());
         m.check()?;
         Ok(m)
     }
@@ -191,7 +192,10 @@ impl Managed {
     pub fn from_system(data_dir: &Path) -> Result<Self, WsError> {
         let env = std::env::var("GOVCHAIN_NODES").ok();
         Self::load(
-            &[PathBuf::from(SYSTEM_CONFIG), data_dir.join("workstation.toml")],
+            &[
+                PathBuf::from(SYSTEM_CONFIG),
+                data_dir.join("workstation.toml"),
+            ],
             env.as_deref(),
         )
     }
@@ -206,10 +210,12 @@ impl Managed {
             ));
         }
         if let Some(c) = &self.chain_id {
-            c.parse::<govchain_ledger::types::ChainId>()?;
+            c.parse::<govchain_ledger::types::ChainId>()
+                .map_err(|e| WsError::BadRequest(format!("managed settings: chain_id: {e}")))?;
         }
         if let Some(g) = &self.genesis_hash {
-            govchain_ledger::types::Hash32::from_hex(g)?;
+            govchain_ledger::types::Hash32::from_hex(g)
+                .map_err(|e| WsError::BadRequest(format!("managed settings: genesis_hash: {e}")))?;
         }
         Ok(())
     }

@@ -44,7 +44,10 @@ fn legacy_identity(cache: &Cache) -> Result<Option<Identity>, WsError> {
     };
     let b = Block::from_json(json.as_bytes())
         .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
-    Ok(Some((b.header.chain_id.to_string(), b.header.hash()?.to_hex())))
+    Ok(Some((
+        b.header.chain_id.to_string(),
+        b.header.hash()?.to_hex(),
+    )))
 }
 
 /// Moves an older `DATA_DIR/cache.sqlite` (one cache for whatever chain)
@@ -93,7 +96,8 @@ pub(super) fn migrate_legacy(data_dir: &Path, file: &mut ChainsFile) -> Result<(
         return Ok(());
     }
     if let Some(d) = dest.parent() {
-        std::fs::create_dir_all(d).map_err(|e| WsError::Storage(format!("{}: {e}", d.display())))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| WsError::Storage(format!("{}: {e}", d.display())))?;
     }
     for suffix in ["-wal", "-shm", ""] {
         let from = data_dir.join(format!("cache.sqlite{suffix}"));
@@ -152,6 +156,22 @@ fn copy_keys(from: &Cache, to: &Cache) -> Result<(), WsError> {
     }
 }
 
+/// The pin and the witness quorum of `from`, where `to` has none.
+fn copy_trust(from: &Cache, to: &Cache) -> Result<(), WsError> {
+    if Workstation::pinned(to)?.is_none() {
+        if let Some(p) = Workstation::pinned(from)? {
+            to.set_meta(MetaKey::PinChainId, &p.chain_id)?;
+            to.set_meta(MetaKey::PinGenesisHash, &p.genesis_hash)?;
+        }
+    }
+    if to.meta(MetaKey::WitnessQuorum)?.is_none() {
+        if let Some(q) = from.meta(MetaKey::WitnessQuorum)? {
+            to.set_meta(MetaKey::WitnessQuorum, &q)?;
+        }
+    }
+    Ok(())
+}
+
 impl Workstation {
     /// The verified chain rebuilt from `cache`, or none (with an alarm) when
     /// it no longer verifies.
@@ -174,12 +194,20 @@ impl Workstation {
     /// the sync lock, so no sync writes into the wrong one).
     fn activate(&self, entry: ChainEntry) -> Result<(), WsError> {
         if !chains::valid_id(&entry.id) {
-            return Err(WsError::BadRequest(format!("{} is not a chain id", entry.id)));
+            return Err(WsError::BadRequest(format!(
+                "{} is not a chain id",
+                entry.id
+            )));
         }
         let mut inner = self.lock()?;
         if inner.active.as_deref() != Some(entry.id.as_str()) {
             let cache = Cache::open(&chains::cache_path(&self.data_dir, &entry.id))?;
             copy_keys(&inner.cache, &cache)?;
+            if inner.active.is_none() {
+                // Trust settings made before any chain was chosen (a pin,
+                // a witness quorum) are the chosen chain's.
+                copy_trust(&inner.cache, &cache)?;
+            }
             let chain = Self::load_chain(&cache)?;
             inner.cache = cache;
             inner.chain = chain;
@@ -207,7 +235,11 @@ impl Workstation {
                 id: c.id.clone(),
                 chain_id: c.chain_id.clone(),
                 genesis_hash: c.genesis_hash.clone(),
-                nodes: if c.id == DEMO { vec![] } else { c.nodes.clone() },
+                nodes: if c.id == DEMO {
+                    vec![]
+                } else {
+                    c.nodes.clone()
+                },
                 demo: c.id == DEMO,
                 active: inner.active.as_deref() == Some(c.id.as_str()),
             })
@@ -278,14 +310,15 @@ impl Workstation {
     /// Connects to a department's nodes: asks each which chain it serves
     /// (`/healthz`), refuses nodes that disagree with each other or with
     /// what the administrator gave (`expect`: chain id and genesis hash),
-    /// then makes that chain active — its own cache, pinned — and uses the
-    /// nodes. Nothing of the demo is started or cached on this path. Nodes
+    /// then makes that chain active — its own cache, pinned to what the
+    /// nodes serve when `pin` — and uses the nodes. Nothing of the demo is started or cached on this path. Nodes
     /// that do not say which chain they serve get a cache of their own (or,
     /// on a real chain already, become its node list).
     pub async fn connect_nodes(
         &self,
         urls: Vec<String>,
         expect: Option<(String, String)>,
+        pin: bool,
     ) -> Result<NodeProbe, WsError> {
         let urls: Vec<String> = urls
             .iter()
@@ -371,7 +404,7 @@ impl Workstation {
             let _one = self.sync_lock.lock().await;
             self.activate(entry)?;
             self.lock()?.cache.set_nodes(&urls)?;
-            if let Some(f) = &found {
+            if let (Some(f), true) = (&found, pin) {
                 self.pin_chain(&f.chain_id, &f.genesis_hash)?;
             }
         }

@@ -97,7 +97,7 @@ impl Workstation {
         if urls.is_empty() {
             return self.use_demo().await;
         }
-        self.connect_nodes(urls, None).await.map(|_| ())
+        self.connect_nodes(urls, None, false).await.map(|_| ())
     }
 
     pub fn nodes(&self) -> Result<Vec<String>, WsError> {
