@@ -135,6 +135,7 @@ closed_set! {
         CaseWithdraw = "case.withdraw",
         ProjectCreate = "project.create",
         PaymentRequest = "payment.request",
+        PaymentPayrollChunk = "payment.payroll_chunk",
         PaymentConfirm = "payment.confirm",
         PaymentApprove = "payment.approve",
         PaymentExecute = "payment.execute",

@@ -4,4 +4,4 @@
  * A transaction kind: every kind this version of the ledger knows
  * (`govchain_ledger::state::kinds::KINDS`, PROTOCOL.md §12 order).
  */
-export type TxKind = "consortium.genesis" | "department.add" | "department.retire_node" | "official.register" | "official.revoke" | "key.rotate" | "role.grant" | "role.revoke" | "workflow.define" | "case.open" | "case.sign_step" | "case.withdraw" | "project.create" | "payment.request" | "payment.confirm" | "payment.approve" | "payment.execute" | "certificate.issue" | "consent.grant" | "consent.revoke" | "certificate.verify" | "blacklist.add" | "blacklist.remove" | "access.record";
+export type TxKind = "consortium.genesis" | "department.add" | "department.retire_node" | "official.register" | "official.revoke" | "key.rotate" | "role.grant" | "role.revoke" | "workflow.define" | "case.open" | "case.sign_step" | "case.withdraw" | "project.create" | "payment.request" | "payment.payroll_chunk" | "payment.confirm" | "payment.approve" | "payment.execute" | "certificate.issue" | "consent.grant" | "consent.revoke" | "certificate.verify" | "blacklist.add" | "blacklist.remove" | "access.record";
