@@ -49,7 +49,7 @@ impl Workstation {
         if let Some(c) = inner.chain.as_ref() {
             if c.cursor.chain_id != chain || c.genesis_hash() != Some(genesis) {
                 return Err(WsError::BadRequest(format!(
-                    "this workstation already verified chain {} (genesis {}); a different chain needs a new data directory",
+                    "the active chain is {} (genesis {}); to use another chain, connect to its nodes (Settings → Nodes): each chain gets its own cache and pin",
                     c.cursor.chain_id,
                     c.genesis_hash().map(|h| h.to_hex()).unwrap_or_default()
                 )));
