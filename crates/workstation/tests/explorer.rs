@@ -41,8 +41,12 @@ async fn blocks_transactions_and_inclusion_proofs() {
     drop(ws);
     {
         let db = rusqlite::Connection::open(cache).unwrap();
-        db.execute_batch("ALTER TABLE blocks DROP COLUMN header; PRAGMA user_version = 2;")
-            .unwrap();
+        // (Schema 2 had neither the headers apart nor schema 4's alarm counts.)
+        db.execute_batch(
+            "ALTER TABLE blocks DROP COLUMN header; ALTER TABLE alarms DROP COLUMN count;
+             ALTER TABLE alarms DROP COLUMN last_at; PRAGMA user_version = 2;",
+        )
+        .unwrap();
     }
     let ws = Workstation::open(&base.join("ws"), "govchain-test-unused", Arc::new(|_| {})).unwrap();
     ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
