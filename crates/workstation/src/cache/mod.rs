@@ -149,7 +149,15 @@ impl Cache {
             conn.pragma_update(None, "user_version", 3)?;
         }
         if version < 4 {
-            conn.execute_batch(MIGRATION_4)?;
+            // Idempotent: a file whose version was set back keeps its columns.
+            let grouped: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('alarms') WHERE name = 'count'",
+                [],
+                |r| r.get(0),
+            )?;
+            if grouped == 0 {
+                conn.execute_batch(MIGRATION_4)?;
+            }
             conn.pragma_update(None, "user_version", 4)?;
         }
         Ok(Self { conn })
