@@ -219,6 +219,27 @@ async fn managed_nodes_with_a_pin_skip_the_choice() {
         Workstation::open_with(&dir, "govchain-test-unused", Arc::new(|_| {}), managed).unwrap();
     let view = ws.chains().unwrap();
     assert!(view.needs_choice && view.chains.is_empty(), "{view:?}");
+
+    // Once connected, the managed nodes (changed by the administrator)
+    // are that chain's nodes at the next start.
+    let real = RealNode::start(&dir).await;
+    ws.connect_nodes(vec![real.url.clone()], None, true)
+        .await
+        .unwrap();
+    let id = ws.active_chain().unwrap().unwrap();
+    drop(ws);
+    let moved = Managed {
+        nodes: vec!["http://127.0.0.1:9".into(), real.url.clone()],
+        ..Managed::default()
+    };
+    let ws = Workstation::open_with(&dir, "govchain-test-unused", Arc::new(|_| {}), moved).unwrap();
+    assert_eq!(ws.active_chain().unwrap(), Some(id));
+    assert_eq!(
+        ws.nodes().unwrap(),
+        ["http://127.0.0.1:9".to_owned(), real.url.clone()]
+    );
+    ws.start_network().await.unwrap();
+    assert!(ws.sync().await.unwrap().pinned);
 }
 
 /// Demo and a real chain side by side: each with its own cache, inbox and

@@ -116,7 +116,8 @@ pub(super) fn migrate_legacy(data_dir: &Path, file: &mut ChainsFile) -> Result<(
 }
 
 /// The chains file after migrating an older cache and applying the managed
-/// settings: managed nodes with a pin make that chain the active one.
+/// settings: managed nodes with a pin make that chain the active one;
+/// without a pin they are the active real chain's nodes.
 pub(super) fn prepare_layout(data_dir: &Path, managed: &Managed) -> Result<ChainsFile, WsError> {
     let mut file = ChainsFile::load(data_dir)?;
     let before = file.clone();
@@ -130,6 +131,17 @@ pub(super) fn prepare_layout(data_dir: &Path, managed: &Managed) -> Result<Chain
             nodes: managed.nodes.clone(),
         });
         file.active = Some(id);
+    } else if !managed.nodes.is_empty() {
+        // Managed nodes without a pin: the nodes of the real chain first
+        // run connected to (its pin and verification still apply).
+        let active = file.active.clone();
+        if let Some(c) = file
+            .chains
+            .iter_mut()
+            .find(|c| Some(&c.id) == active.as_ref() && c.id != DEMO)
+        {
+            c.nodes.clone_from(&managed.nodes);
+        }
     }
     if file != before {
         file.save(data_dir)?;
