@@ -63,7 +63,7 @@ pub struct SyncStatus {
     /// The node that answered last.
     pub node: Option<String>,
     pub nodes: Vec<String>,
-    /// Running the embedded demo node (no node configured).
+    /// The active chain is the embedded demo's.
     pub embedded: bool,
     /// Last verified block height.
     pub height: Option<u64>,

@@ -137,7 +137,7 @@ impl Workstation {
             online: inner.online,
             syncing: inner.syncing,
             node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
-            embedded: nodes.is_empty(),
+            embedded: inner.active.as_deref() == Some(crate::chains::DEMO),
             nodes,
             height,
             log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),

@@ -25,7 +25,7 @@ pinned: boolean, online: boolean, syncing: boolean,
  */
 node: string | null, nodes: Array<string>, 
 /**
- * Running the embedded demo node (no node configured).
+ * The active chain is the embedded demo's.
  */
 embedded: boolean, 
 /**
