@@ -96,6 +96,16 @@ describe('alarms', () => {
 		expect(el.querySelector('#alarms')).not.toBeNull();
 	});
 
+	it('are a short column, not a wall: three groups, then "show all"', () => {
+		app.status = syncStatus({ state: 'alarm', alarms: [1, 2, 3, 4, 5].map((id) => alarm({ id, node: `http://n${id}` })) });
+		const el = render(AlarmBanner);
+		expect(el.querySelectorAll('[data-testid=alarm]')).toHaveLength(3);
+		el.querySelector<HTMLButtonElement>('[data-testid=alarm-more]')!.click();
+		flushSync();
+		expect(el.querySelectorAll('[data-testid=alarm]')).toHaveLength(5);
+		expect(el.querySelector('[data-testid=alarm-more]')).toBeNull();
+	});
+
 	it('are in English in the English UI', () => {
 		setLocale('en');
 		app.status = syncStatus({ state: 'alarm', alarms: [alarm()] });

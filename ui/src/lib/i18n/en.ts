@@ -127,6 +127,7 @@ export const en: Catalog = {
 	'alarm.next.cache': "What to do: wait for the new sync to finish; if it happens again, check this computer's disk and contact support.",
 	'alarm.count': 'Seen {count} times',
 	'alarm.times': 'First {first} · last {last}',
+	'alarm.showAll': 'Show {count} more alarms',
 	'alarm.technical': 'Technical detail',
 	'alarm.heading': 'Verification alarms ({count})',
 	'status.verified': 'Connected · data verified',

@@ -130,6 +130,7 @@ export const zhCN = {
 	'alarm.next.cache': '下一步：等待重新同步完成；若反复出现，请检查本机磁盘并联系技术支持。',
 	'alarm.count': '已发生 {count} 次',
 	'alarm.times': '首次 {first} · 最近 {last}',
+	'alarm.showAll': '还有 {count} 条告警，全部显示',
 	'alarm.technical': '技术细节',
 	'alarm.heading': '验证告警（{count}）',
 	'status.verified': '已连接 · 数据已验证',
