@@ -66,6 +66,13 @@ describe('the status bar', () => {
 		expect(el.querySelector('[data-testid=status-alarms]')).toBeNull();
 	});
 
+	it('says what to do when the last sync failed', () => {
+		app.status = syncStatus({ state: 'unverified', last_error: { code: 'node.unavailable', message: 'down' } });
+		const el = render(StatusBar);
+		expect(el.textContent).toContain('node.unavailable');
+		expect(el.querySelector('[data-testid=status-next]')?.textContent).toBe(zhCN['status.checkSettings']);
+	});
+
 	it('never says verified for the other states', () => {
 		for (const state of ['syncing', 'offline', 'unverified', 'not_witnessed'] as const) {
 			const v = statusView(syncStatus({ state, last_error: state === 'unverified' ? { code: 'node.unavailable', message: 'x' } : null }), null);

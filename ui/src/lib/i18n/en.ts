@@ -133,6 +133,7 @@ export const en: Catalog = {
 	'status.verified': 'Connected · data verified',
 	'status.verifiedEmbedded': 'Embedded demo node · data verified',
 	'status.alarm': '{count} verification alarm(s) · data not verified',
+	'status.checkSettings': 'Check node settings',
 	'status.alarmLink': 'View alarms',
 	'status.unverified': 'Data not verified',
 	'status.unverifiedError': 'Data not verified · last sync failed ({code})',

@@ -136,6 +136,7 @@ export const zhCN = {
 	'status.verified': '已连接 · 数据已验证',
 	'status.verifiedEmbedded': '内置演示节点 · 数据已验证',
 	'status.alarm': '验证告警 {count} 条 · 数据未通过验证',
+	'status.checkSettings': '检查节点设置',
 	'status.alarmLink': '查看告警',
 	'status.unverified': '数据未验证',
 	'status.unverifiedError': '数据未验证 · 上次同步失败（{code}）',
