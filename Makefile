@@ -69,7 +69,8 @@ smoke:
 	cargo test $(CARGO_FLAGS) --workspace --no-run
 	scripts/smoke-window.sh target/debug/govchain target/smoke-window.png
 
-## Real-window E2E (WebDriver, real keyring, embedded node); screenshots in target/e2e/.
+## Real-window E2E (WebDriver, real keyring; the embedded demo node, then a department node started
+## with govchain-node and the demo ↔ real switch); screenshots in target/e2e/.
 e2e:
 	@# The binary as `cargo test` built it (same features as smoke: no second build).
 	cargo test $(CARGO_FLAGS) --workspace --no-run

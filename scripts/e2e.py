@@ -2,7 +2,7 @@
 """Real-window end-to-end test of the desktop app (WebDriver through tauri-driver and WebKitWebDriver).
 
 Run by `make e2e` inside Xvfb and a private D-Bus session with a real gnome-keyring
-(scripts/with-keyring.sh). With no node configured the app starts its embedded demo node. The test:
+(scripts/with-keyring.sh). First run chooses the demo: the app starts its embedded demo node. The test:
 creates a key (first run), finds the demo renovation case in the inbox, opens it, signs the user's
 stage after checking the canonical JSON and SHA-256 shown, waits until the signature is committed in
 a block the app verified, switches to English, confirms the demo project's payment the same way,
@@ -227,7 +227,9 @@ def main():
     startup_ms = (time.monotonic() - started) * 1000
     print(f"e2e: cold start to interactive {startup_ms:.0f} ms (session start → first data shown)")
     try:
-        # First run: a key in the keychain; the demo consortium registers it.
+        # First run: the demo (the other choice, a department's nodes, is e2e_connect.py's), then a
+        # key in the keychain; the demo consortium registers it.
+        s.click(s.find("[data-testid=first-run-demo]", timeout=60))
         name = s.find("[data-testid=first-run-name]", timeout=60)
         # Idle after start: the first screen shown, nothing touched yet.
         time.sleep(5)

@@ -106,7 +106,10 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             if let Some(window) = app.get_webview_window("main") {
                 render_in_software_friendly_mode(&window);
             }
-            let ws = Arc::new(Workstation::open(&dir, &service, notify)?);
+            // Managed installs: `/etc/govchain/workstation.toml`, then
+            // `DATA_DIR/workstation.toml`, then `GOVCHAIN_NODES`.
+            let managed = govchain_workstation::chains::Managed::from_system(&dir)?;
+            let ws = Arc::new(Workstation::open_with(&dir, &service, notify, managed)?);
             app.manage(ws.clone());
             tauri::async_runtime::spawn(govchain_workstation::run_background(ws));
             Ok(())
@@ -127,6 +130,10 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::inbox,
             commands::set_nodes,
             commands::test_node,
+            commands::chains,
+            commands::use_demo,
+            commands::connect_nodes,
+            commands::switch_chain,
             commands::acknowledge_alarm,
             commands::cases,
             commands::case_detail,

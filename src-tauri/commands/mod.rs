@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, CheckpointInfo, Dashboard,
-    FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail, ProjectSummary,
-    ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
-    SyncStatus, TxDetail,
+    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, ChainsView, CheckpointInfo,
+    Dashboard, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail,
+    ProjectSummary, ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview,
+    SignRequest, SpendPoint, SyncStatus, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -108,6 +108,44 @@ pub fn inbox(ws: Ws<'_>) -> Result<Vec<InboxEntry>, WsError> {
 pub async fn set_nodes(ws: Ws<'_>, urls: Vec<String>) -> Result<SyncStatus, WsError> {
     ws.set_nodes(urls).await?;
     ws.status()
+}
+
+/// The known chains (demo and real), the active one, and whether first run
+/// has yet to choose.
+#[tauri::command]
+pub fn chains(ws: Ws<'_>) -> Result<ChainsView, WsError> {
+    ws.chains()
+}
+
+/// First run (or the switcher): the embedded demo chain.
+#[tauri::command]
+pub async fn use_demo(ws: Ws<'_>) -> Result<ChainsView, WsError> {
+    ws.use_demo().await?;
+    ws.chains()
+}
+
+/// Connects to a department's nodes: checks which chain they serve against
+/// the chain id and genesis hash the administrator gave (optional), pins it
+/// and makes it active with its own cache.
+#[tauri::command]
+pub async fn connect_nodes(
+    ws: Ws<'_>,
+    urls: Vec<String>,
+    chain_id: Option<String>,
+    genesis_hash: Option<String>,
+) -> Result<NodeProbe, WsError> {
+    let expect = match (chain_id, genesis_hash) {
+        (None, None) => None,
+        (c, g) => Some((c.unwrap_or_default(), g.unwrap_or_default())),
+    };
+    ws.connect_nodes(urls, expect, true).await
+}
+
+/// Switches to a known chain (`demo` or one connected before).
+#[tauri::command]
+pub async fn switch_chain(ws: Ws<'_>, id: String) -> Result<ChainsView, WsError> {
+    ws.switch_chain(&id).await?;
+    ws.chains()
 }
 
 #[tauri::command]

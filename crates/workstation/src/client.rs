@@ -131,6 +131,13 @@ impl NodeClient {
         Ok((url, body))
     }
 
+    /// `GET /healthz` of the node in use (with failover): which chain it
+    /// serves (`chain_id`, `genesis_hash`), its height.
+    pub async fn health(&self) -> Result<Value, WsError> {
+        let (url, body) = self.get_ok("/healthz").await?;
+        serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
+    }
+
     /// The latest signed checkpoint note cosigned by at least `cosigned`
     /// other departments (0: the latest), and which node gave it.
     pub async fn checkpoint(&self, cosigned: usize) -> Result<(String, String), WsError> {

@@ -4,6 +4,7 @@
 //! * [`keys`] — the official's keys in the OS keychain; encrypted backups.
 //! * [`signing`] — typed requests → transaction bodies shown before signing.
 //! * [`cache`] — the offline SQLite cache and durable outbox.
+//! * [`chains`] — one cache per chain, the active chain, managed settings.
 //! * [`client`] — HTTP client of department nodes with failover.
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
@@ -23,6 +24,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod chains;
 pub mod client;
 mod closed;
 pub mod demo;

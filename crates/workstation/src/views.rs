@@ -12,9 +12,12 @@ use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::dto::{
     CaseAction, CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentNextStep,
-    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, StageState,
-    StageView, TimelineEntry,
+    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SignBlock,
+    StageState, StageView, TimelineEntry,
 };
+
+/// How many of the officials who may still sign a stage are listed.
+pub const SIGNABLE_SHOWN: usize = 8;
 
 /// A case's status as shown: the ledger's, or `expired` once a stage's
 /// deadline passed.
@@ -66,6 +69,94 @@ fn may_sign(
         && c.expired_stage(t, now).is_none()
         && !c.approvals[stage].contains(me)
         && s.has_role(me, &st.department, &st.role, &c.scope, now)
+}
+
+/// Why `me` may not sign stage `stage` of the case now (`None`: it may).
+pub(crate) fn sign_block(
+    s: &State,
+    me: Option<&KeyId>,
+    c: &Case,
+    t: &Template,
+    stage: usize,
+    now: Timestamp,
+) -> Option<SignBlock> {
+    let Some(me) = me else {
+        return Some(SignBlock::NoKey);
+    };
+    if s.officials.get(me).is_none_or(|o| o.revoked_at.is_some()) {
+        return Some(SignBlock::NotRegistered);
+    }
+    if c.status != CaseStatus::Open {
+        return Some(SignBlock::CaseClosed);
+    }
+    if c.approvals[stage].contains(me) {
+        return Some(SignBlock::AlreadySigned);
+    }
+    if !c.waiting_stages(t).contains(&stage) {
+        return Some(SignBlock::NotThisStage);
+    }
+    if c.expired_stage(t, now).is_some() {
+        return Some(SignBlock::Expired);
+    }
+    let st = &t.stages[stage];
+    if s.has_role(me, &st.department, &st.role, &c.scope, now) {
+        return None;
+    }
+    let roles: Vec<_> = s
+        .grants_by_official
+        .get(me)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| s.grants.get(id))
+        .filter(|g| g.role == st.role && g.expires_at.is_none_or(|e| now < e))
+        .collect();
+    Some(if roles.iter().any(|g| g.department == st.department) {
+        SignBlock::WrongScope
+    } else if roles.is_empty() {
+        SignBlock::NoRole
+    } else {
+        SignBlock::WrongDepartment
+    })
+}
+
+/// The officials who may still sign stage `stage` now (the stage's role in
+/// its department for the case's scope, registered, not yet signed), by
+/// name: the first `SIGNABLE_SHOWN` and how many more.
+pub(crate) fn signable_by(
+    s: &State,
+    c: &Case,
+    t: &Template,
+    stage: usize,
+    now: Timestamp,
+) -> (Vec<OfficialRef>, u32) {
+    if !c.waiting_stages(t).contains(&stage) || c.expired_stage(t, now).is_some() {
+        return (Vec::new(), 0);
+    }
+    let st = &t.stages[stage];
+    let ids: std::collections::BTreeSet<&KeyId> = s
+        .grants
+        .values()
+        .filter(|g| {
+            g.department == st.department
+                && g.role == st.role
+                && g.scope.covers(&c.scope)
+                && g.expires_at.is_none_or(|e| now < e)
+                && !c.approvals[stage].contains(&g.official)
+                && s.officials
+                    .get(&g.official)
+                    .is_some_and(|o| o.revoked_at.is_none())
+        })
+        .map(|g| &g.official)
+        .collect();
+    let mut all: Vec<OfficialRef> = ids.into_iter().map(|id| official_ref(s, id)).collect();
+    all.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| a.official_id.cmp(&b.official_id))
+    });
+    let more = all.len().saturating_sub(SIGNABLE_SHOWN);
+    all.truncate(SIGNABLE_SHOWN);
+    (all, u32_of(more))
 }
 
 /// Every case, most recently changed first.
@@ -185,6 +276,7 @@ pub fn case_detail(
                 })
                 .flatten()
                 .map(|d| d.to_string());
+            let (signable, more) = signable_by(s, c, t, i, now);
             StageView {
                 index: u32_of(i),
                 name: st.name.clone(),
@@ -201,6 +293,9 @@ pub fn case_detail(
                 approvals: c.approvals[i].iter().map(|o| official_ref(s, o)).collect(),
                 deadline,
                 mine: may_sign(s, me, c, t, i, now),
+                sign_block: sign_block(s, me, c, t, i, now),
+                signable_by: signable,
+                signable_more: more,
                 duration_ms: durations[i],
                 longest: longest == Some(i),
             }
@@ -362,4 +457,150 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
         payments,
         my_party: my_party(p, me).map(Into::into),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use govchain_ledger::state::kinds::{OnReject, StageSpec};
+    use govchain_ledger::state::workflow::Template;
+    use govchain_ledger::state::{Grant, Official};
+
+    fn id(n: u8) -> KeyId {
+        KeyId::from_bytes([n; 32])
+    }
+
+    fn slug<T: TryFrom<String, Error = String>>(s: &str) -> T {
+        T::try_from(s.to_owned()).unwrap()
+    }
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms).unwrap()
+    }
+
+    fn official(s: &mut State, n: u8, dept: &str) {
+        s.officials.insert(
+            id(n),
+            Official {
+                id: id(n),
+                name: format!("official {n:02}"),
+                department: slug(dept),
+                keys: Vec::new(),
+                revoked_at: None,
+                registered_at: 0,
+            },
+        );
+    }
+
+    fn grant(s: &mut State, n: u8, dept: &str, role: &str, scope: &str) {
+        let gid = Hash32([n.wrapping_add(100); 32]);
+        s.grants.insert(
+            gid,
+            Grant {
+                id: gid,
+                official: id(n),
+                department: slug(dept),
+                role: slug(role),
+                scope: slug(scope),
+                granted_at: 0,
+                expires_at: None,
+            },
+        );
+        s.grants_by_official.entry(id(n)).or_default().insert(gid);
+    }
+
+    /// A one-stage case needing 2 fire inspectors' signatures in `hz/xh`;
+    /// official 1 signed; 2..=13 are fire inspectors for `hz`; 20 is a
+    /// fire inspector for `nb` only, 21 a construction inspector, 22 holds
+    /// no role.
+    fn state() -> (State, RefId) {
+        let mut s = State::default();
+        let stage = StageSpec {
+            name: "fire".into(),
+            department: slug("fire"),
+            role: slug("inspector"),
+            threshold: 2,
+            group: None,
+            deadline_secs: None,
+            on_reject: OnReject::End,
+            return_to: None,
+        };
+        let t = Template {
+            id: slug("reno"),
+            version: 1,
+            name: "renovation".into(),
+            stages: vec![stage],
+            defined_by: id(1),
+            defined_at: 0,
+        };
+        s.templates.insert(Template::key(&t.id, 1), t);
+        for n in 1..=13 {
+            official(&mut s, n, "fire");
+            grant(&mut s, n, "fire", "inspector", "hz");
+        }
+        official(&mut s, 20, "fire");
+        grant(&mut s, 20, "fire", "inspector", "nb");
+        official(&mut s, 21, "construction");
+        grant(&mut s, 21, "construction", "inspector", "hz");
+        official(&mut s, 22, "fire");
+        let case: RefId = slug("C-1");
+        s.cases.insert(
+            case.clone(),
+            Case {
+                id: case.clone(),
+                template: slug("reno"),
+                version: 1,
+                scope: slug("hz/xh"),
+                title: "case".into(),
+                documents: Vec::new(),
+                opener: id(1),
+                status: CaseStatus::Open,
+                current: 0,
+                reached_at: at(0),
+                approvals: vec![vec![id(1)]],
+                round: 0,
+                events: Vec::new(),
+            },
+        );
+        (s, case)
+    }
+
+    #[test]
+    fn k_of_n_stage_lists_who_signed_and_who_may_still_sign() {
+        let (s, case) = state();
+        let d = case_detail(&s, &case, Some(&id(2)), at(1)).unwrap();
+        let st = &d.stages[0];
+        assert_eq!((st.threshold, st.approvals.len()), (2, 1));
+        assert_eq!(st.approvals[0].official_id, id(1).to_hex());
+        // 2..=13 may sign (12), not 1 (signed), 20 (scope), 21 (department),
+        // 22 (no role): the first SIGNABLE_SHOWN by name, then a count.
+        assert_eq!(st.signable_by.len(), SIGNABLE_SHOWN);
+        assert_eq!(st.signable_more, 12 - u32_of(SIGNABLE_SHOWN));
+        assert_eq!(st.signable_by[0].name, "official 02");
+        assert!(st.mine && st.sign_block.is_none());
+    }
+
+    #[test]
+    fn sign_block_says_why() {
+        let (mut s, case) = state();
+        let block = |s: &State, me: Option<u8>| {
+            let me = me.map(id);
+            case_detail(s, &case, me.as_ref(), at(1)).unwrap().stages[0].sign_block
+        };
+        assert_eq!(block(&s, None), Some(SignBlock::NoKey));
+        assert_eq!(block(&s, Some(99)), Some(SignBlock::NotRegistered));
+        assert_eq!(block(&s, Some(1)), Some(SignBlock::AlreadySigned));
+        assert_eq!(block(&s, Some(20)), Some(SignBlock::WrongScope));
+        assert_eq!(block(&s, Some(21)), Some(SignBlock::WrongDepartment));
+        assert_eq!(block(&s, Some(22)), Some(SignBlock::NoRole));
+        assert_eq!(block(&s, Some(3)), None);
+        let c = s.cases.get_mut(&case).unwrap();
+        c.approvals[0].push(id(2));
+        // Both signatures in: the stage no longer waits, nobody else may sign.
+        assert_eq!(block(&s, Some(3)), Some(SignBlock::NotThisStage));
+        let d = case_detail(&s, &case, Some(&id(3)), at(1)).unwrap();
+        assert!(d.stages[0].signable_by.is_empty());
+        s.cases.get_mut(&case).unwrap().status = CaseStatus::Withdrawn;
+        assert_eq!(block(&s, Some(3)), Some(SignBlock::CaseClosed));
+    }
 }

@@ -18,6 +18,7 @@ use govchain_ledger::note::Checkpoint;
 use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode;
 use govchain_workstation::demo::DemoNode;
+use govchain_workstation::dto::StatusState;
 use govchain_workstation::Workstation;
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -184,6 +185,16 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
             after.alarms[0]
         );
         assert_eq!(after.checkpoint_size, before.checkpoint_size, "{mode:?}");
+        // Never "verified" while the alarm is open.
+        assert_eq!(after.state, StatusState::Alarm, "{mode:?}");
+        if mode == Mode::SplitView {
+            // The same failure again is counted in the same alarm, not repeated.
+            ws.sync().await.unwrap_err();
+            let again = ws.status().unwrap();
+            assert_eq!(again.alarms.len(), after.alarms.len(), "{:?}", again.alarms);
+            assert_eq!(again.alarms[0].count, 2, "{:?}", again.alarms[0]);
+            assert_ne!(again.alarms[0].first_at, again.alarms[0].last_at);
+        }
         if mode == Mode::TamperBlock {
             // Blocks before the tampered one were fine and kept; not it.
             assert!(after.height < Some(a.height().unwrap()), "{mode:?}");
@@ -193,6 +204,16 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
         let ok = ws.sync().await.unwrap();
         assert_eq!(ok.height, Some(a.height().unwrap()));
         assert_eq!(ok.checkpoint_size, Some(ok.log_size));
+        // Verified again, but the alarm stays open until acknowledged.
+        assert_eq!(ok.state, StatusState::Alarm, "{mode:?}");
+        for a in ok.alarms.iter().filter(|a| !a.acknowledged) {
+            ws.acknowledge_alarm(a.id).unwrap();
+        }
+        assert_eq!(
+            ws.status().unwrap().state,
+            StatusState::Verified,
+            "{mode:?}"
+        );
     }
 
     // Another chain with a longer history: the first block past ours does
@@ -212,7 +233,10 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
     drop(ws);
     let ws = Workstation::open(&ws_dir, "govchain-test-unused", Arc::new(|_| {})).unwrap();
     assert_eq!(ws.status().unwrap().height, Some(ours));
-    assert_eq!(ws.status().unwrap().alarms.len(), 4);
+    let st = ws.status().unwrap();
+    assert_eq!(st.alarms.len(), 4);
+    // Restarted: nothing verified in this session, and the fork's alarm is open.
+    assert_eq!(st.state, StatusState::Alarm);
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }

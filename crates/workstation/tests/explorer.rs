@@ -33,11 +33,20 @@ async fn blocks_transactions_and_inclusion_proofs() {
     assert_eq!(ws.explorer_blocks(Some(2), 50).unwrap().len(), 2);
     // A cache from before headers were stored apart (schema 2) is migrated:
     // the headers are taken from the stored blocks.
+    // (The chain's cache in the chains layout.)
+    let cache = govchain_workstation::chains::cache_path(
+        &base.join("ws"),
+        &ws.active_chain().unwrap().unwrap(),
+    );
     drop(ws);
     {
-        let db = rusqlite::Connection::open(base.join("ws/cache.sqlite")).unwrap();
-        db.execute_batch("ALTER TABLE blocks DROP COLUMN header; PRAGMA user_version = 2;")
-            .unwrap();
+        let db = rusqlite::Connection::open(cache).unwrap();
+        // (Schema 2 had neither the headers apart nor schema 4's alarm counts.)
+        db.execute_batch(
+            "ALTER TABLE blocks DROP COLUMN header; ALTER TABLE alarms DROP COLUMN count;
+             ALTER TABLE alarms DROP COLUMN last_at; PRAGMA user_version = 2;",
+        )
+        .unwrap();
     }
     let ws = Workstation::open(&base.join("ws"), "govchain-test-unused", Arc::new(|_| {})).unwrap();
     ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();

@@ -377,13 +377,26 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
         "nothing was logged: the log search would prove nothing"
     );
     haystack.extend_from_slice(&logged);
-    for f in ["cache.sqlite", "cache.sqlite-wal"] {
-        for d in [&dir, &other_dir] {
-            if let Ok(bytes) = std::fs::read(d.join(f)) {
-                haystack.extend_from_slice(&bytes);
+    // Every chain's cache (DATA_DIR/chains/<chain>/), and an older layout's.
+    let mut caches_read = 0;
+    for d in [&dir, &other_dir] {
+        let mut dirs = vec![d.clone()];
+        if let Ok(entries) = std::fs::read_dir(d.join("chains")) {
+            dirs.extend(entries.map(|e| e.unwrap().path()));
+        }
+        for c in &dirs {
+            for f in ["cache.sqlite", "cache.sqlite-wal"] {
+                if let Ok(bytes) = std::fs::read(c.join(f)) {
+                    caches_read += 1;
+                    haystack.extend_from_slice(&bytes);
+                }
             }
         }
     }
+    assert!(
+        caches_read >= 2,
+        "the caches were not found: the search would prove nothing"
+    );
     let haystack_text = String::from_utf8_lossy(&haystack).to_lowercase();
     for seed in [&old_seed, &new_seed] {
         let raw = seed.as_slice();

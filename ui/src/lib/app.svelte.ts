@@ -3,6 +3,7 @@
  * workstation's keys, the outbox and sync progress. Kept current by the core's events; `revision`
  * increases whenever the verified chain or the outbox changed, so screens know to reload their views.
  */
+import type { ChainsView } from './bindings/ChainsView';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { OutboxItem } from './bindings/OutboxItem';
 import type { SyncProgress } from './bindings/SyncProgress';
@@ -20,6 +21,8 @@ export class AppState {
 	/** Why the core could not be reached, if it could not. */
 	error = $state<IpcError | null>(null);
 	revision = $state(0);
+	/** The known chains and the active one; `needs_choice` until first run chose demo or real nodes. */
+	chains = $state<ChainsView | null>(null);
 
 	#stops: Array<() => void> = [];
 
@@ -56,8 +59,14 @@ export class AppState {
 
 	async refresh(): Promise<void> {
 		try {
-			const [status, keys, outbox] = await Promise.all([api.status(), api.keys(), api.outbox()]);
+			const [status, keys, outbox, chains] = await Promise.all([
+				api.status(),
+				api.keys(),
+				api.outbox(),
+				api.chains().catch(() => null)
+			]);
 			[this.status, this.keys, this.outbox] = [status, keys, mergeOutbox(this.outbox, outbox)];
+			this.chains = chains;
 			this.error = null;
 			this.revision++;
 		} catch (e) {

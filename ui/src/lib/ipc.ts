@@ -10,6 +10,7 @@ import type { BlockDetail } from './bindings/BlockDetail';
 import type { BlockSummary } from './bindings/BlockSummary';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
+import type { ChainsView } from './bindings/ChainsView';
 import type { CheckpointInfo } from './bindings/CheckpointInfo';
 import type { Dashboard } from './bindings/Dashboard';
 import type { ErrorBody } from './bindings/ErrorBody';
@@ -137,6 +138,13 @@ export const api = {
 	projectDetail: (projectId: string) => call<ProjectDetail>('project_detail', { projectId }),
 	setNodes: (urls: string[]) => call<SyncStatus>('set_nodes', { urls }),
 	testNode: (url: string) => call<NodeProbe>('test_node', { url }),
+	/** The known chains (demo and real), the active one, whether first run has yet to choose. */
+	chains: () => call<ChainsView>('chains'),
+	useDemo: () => call<ChainsView>('use_demo'),
+	/** Connects to a department's nodes; refused when they serve another chain than the admin's values (optional). */
+	connectNodes: (urls: string[], chainId: string | null, genesisHash: string | null) =>
+		call<NodeProbe>('connect_nodes', { urls, chainId, genesisHash }),
+	switchChain: (id: string) => call<ChainsView>('switch_chain', { id }),
 	acknowledgeAlarm: (id: number) => call<null>('acknowledge_alarm', { id }),
 	explorerBlocks: (before: number | null, limit: number) =>
 		call<BlockSummary[]>('explorer_blocks', { before, limit }),

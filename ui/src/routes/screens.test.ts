@@ -11,6 +11,8 @@ import type { InboxEntry } from '$lib/bindings/InboxEntry';
 import { toCsv } from '$lib/csv';
 import { setTransport, type Transport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
+import { app } from '$lib/app.svelte';
+import { alarm, syncStatus } from '$lib/testing/fixtures';
 import AccessPage from './access/+page.svelte';
 import CasesPage from './cases/+page.svelte';
 import ProjectsPage from './projects/+page.svelte';
@@ -104,6 +106,29 @@ describe('a successful IPC call', () => {
 			const el = await render(page as Component);
 			expect(el.querySelector('[role=alert]')).toBeNull();
 			expect(el.textContent).toContain(zhCN['empty.noData']);
+		}
+	});
+
+	it('says "nothing here yet" only when connected and verified, else why there is nothing', async () => {
+		setTransport(core({ cases: [], projects: [], inbox: [] }));
+		app.status = syncStatus({ state: 'verified' });
+		try {
+			for (const page of [CasesPage, ProjectsPage]) {
+				const el = await render(page as Component);
+				expect(el.textContent).toContain(zhCN['empty.verified']);
+				expect(el.textContent).not.toContain(zhCN['empty.noData']);
+			}
+			app.status = syncStatus({ state: 'alarm', alarms: [alarm()] });
+			let el = await render(CasesPage as Component);
+			expect(el.textContent).toContain(zhCN['empty.alarm']);
+			expect(el.textContent).not.toContain(zhCN['empty.verified']);
+			// Inbox: "nothing waiting for you" only on a verified chain.
+			el = await render(InboxPage as Component);
+			expect(el.textContent).toContain(zhCN['empty.alarm']);
+			expect(el.textContent).not.toContain(zhCN['inbox.empty']);
+			expect(el.textContent).not.toContain(zhCN['inbox.notRegistered']);
+		} finally {
+			app.status = null;
 		}
 	});
 

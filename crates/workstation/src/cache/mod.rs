@@ -22,7 +22,7 @@ pub use rows::{
     AlarmRow, BlockText, CheckpointRow, HeaderText, KeyRow, MetaKey, OutboxRow, VerifiedBlock,
 };
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -101,6 +101,14 @@ ALTER TABLE blocks ADD COLUMN header TEXT;
 UPDATE blocks SET header = json_extract(block, '$.header');
 ";
 
+/// Identical alarms (same code, node and detail) are one row with a count
+/// and the first (`at`) and last time seen.
+const MIGRATION_4: &str = "
+ALTER TABLE alarms ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alarms ADD COLUMN last_at TEXT;
+UPDATE alarms SET last_at = at;
+";
+
 #[derive(Debug)]
 pub struct Cache {
     conn: Connection,
@@ -139,6 +147,18 @@ impl Cache {
         if version < 3 {
             conn.execute_batch(MIGRATION_3)?;
             conn.pragma_update(None, "user_version", 3)?;
+        }
+        if version < 4 {
+            // Idempotent: a file whose version was set back keeps its columns.
+            let grouped: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('alarms') WHERE name = 'count'",
+                [],
+                |r| r.get(0),
+            )?;
+            if grouped == 0 {
+                conn.execute_batch(MIGRATION_4)?;
+            }
+            conn.pragma_update(None, "user_version", 4)?;
         }
         Ok(Self { conn })
     }
@@ -231,6 +251,9 @@ impl Cache {
 
     // --- alarms ---
 
+    /// Records an alarm. The same alarm (code, node and detail) still open
+    /// is counted again instead of repeated; once acknowledged, the next
+    /// occurrence opens a new one.
     pub fn raise_alarm(
         &self,
         at: &str,
@@ -238,16 +261,27 @@ impl Cache {
         node: &str,
         detail: &str,
     ) -> Result<(), WsError> {
-        self.conn.execute(
-            "INSERT INTO alarms (at, code, node, detail) VALUES (?1, ?2, ?3, ?4)",
+        let counted = self.conn.execute(
+            "UPDATE alarms SET count = count + 1, last_at = ?1
+             WHERE id = (SELECT id FROM alarms
+                         WHERE code = ?2 AND node = ?3 AND detail = ?4 AND acknowledged = 0
+                         ORDER BY id DESC LIMIT 1)",
             [at, code, node, detail],
         )?;
+        if counted == 0 {
+            self.conn.execute(
+                "INSERT INTO alarms (at, code, node, detail, last_at) VALUES (?1, ?2, ?3, ?4, ?1)",
+                [at, code, node, detail],
+            )?;
+        }
         Ok(())
     }
 
+    /// The latest 100 alarms, most recently seen first.
     pub fn alarms(&self) -> Result<Vec<AlarmRow>, WsError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, at, code, node, detail, acknowledged FROM alarms ORDER BY id DESC LIMIT 100",
+            "SELECT id, at, code, node, detail, acknowledged, count, COALESCE(last_at, at)
+             FROM alarms ORDER BY COALESCE(last_at, at) DESC, id DESC LIMIT 100",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(AlarmRow {
@@ -257,6 +291,8 @@ impl Cache {
                 node: r.get(3)?,
                 detail: r.get(4)?,
                 acknowledged: r.get::<_, i64>(5)? != 0,
+                count: to_u64(r.get(6)?),
+                last_at: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -273,6 +309,47 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::dto::{OutboxStatus, TxKind};
+
+    #[test]
+    fn identical_alarms_are_grouped() {
+        let dir =
+            std::env::temp_dir().join(format!("govchain-cache-alarms-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cache = Cache::open(&dir.join("cache.sqlite")).unwrap();
+        let code = "checkpoint.missing_log_signature";
+        for i in 0..5 {
+            let at = format!("2026-11-24T08:00:0{i}.000Z");
+            cache
+                .raise_alarm(&at, code, "http://a", "no signature")
+                .unwrap();
+        }
+        cache
+            .raise_alarm("2026-11-24T08:00:06.000Z", code, "http://b", "no signature")
+            .unwrap();
+        let alarms = cache.alarms().unwrap();
+        assert_eq!(alarms.len(), 2, "{alarms:?}");
+        let a = alarms.iter().find(|a| a.node == "http://a").unwrap();
+        assert_eq!((a.count, a.at.as_str()), (5, "2026-11-24T08:00:00.000Z"));
+        assert_eq!(a.last_at, "2026-11-24T08:00:04.000Z");
+        assert_eq!(
+            alarms.iter().find(|a| a.node == "http://b").unwrap().count,
+            1
+        );
+        // Acknowledging the group acknowledges it; the next one opens anew.
+        cache.acknowledge_alarm(a.id).unwrap();
+        cache
+            .raise_alarm("2026-11-24T08:00:07.000Z", code, "http://a", "no signature")
+            .unwrap();
+        let alarms = cache.alarms().unwrap();
+        assert_eq!(alarms.len(), 3);
+        let open: Vec<_> = alarms
+            .iter()
+            .filter(|x| x.node == "http://a" && !x.acknowledged)
+            .collect();
+        assert_eq!((open.len(), open[0].count), (1, 1));
+        drop(cache);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn committed_is_final() {

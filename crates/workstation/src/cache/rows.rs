@@ -91,11 +91,16 @@ pub struct OutboxRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmRow {
     pub id: i64,
+    /// When it was first seen.
     pub at: String,
     pub code: String,
     pub node: String,
     pub detail: String,
     pub acknowledged: bool,
+    /// How many times it was seen (identical alarms are grouped).
+    pub count: u64,
+    /// When it was last seen.
+    pub last_at: String,
 }
 
 /// The last checkpoint this workstation verified.

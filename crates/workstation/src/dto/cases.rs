@@ -73,6 +73,14 @@ pub struct StageView {
     pub deadline: Option<String>,
     /// Whether the active key's official may sign it now.
     pub mine: bool,
+    /// Why the active key's official may not sign it (`None` when `mine`).
+    pub sign_block: Option<SignBlock>,
+    /// Officials who may still sign it now (holding the stage's role in its
+    /// department for the case's scope, not yet signed), at most
+    /// `SIGNABLE_SHOWN` of them, by name.
+    pub signable_by: Vec<OfficialRef>,
+    /// How many more may sign than `signable_by` lists.
+    pub signable_more: u32,
     /// How long the stage took (done) or has been waiting (current), in
     /// milliseconds of ledger time.
     pub duration_ms: Option<u64>,
@@ -88,6 +96,31 @@ closed_set! {
         Pending = "pending",
         Rejected = "rejected",
         Skipped = "skipped",
+    }
+}
+
+closed_set! {
+    /// Why the active key may not sign a stage, from the verified state.
+    pub enum SignBlock {
+        /// No active key on this workstation.
+        NoKey = "no_key",
+        /// The key is not a registered (or is a revoked) official's.
+        NotRegistered = "not_registered",
+        /// The case is approved, rejected or withdrawn.
+        CaseClosed = "case_closed",
+        /// This official already signed this stage in this round.
+        AlreadySigned = "already_signed",
+        /// The stage is not waiting for signatures (done or not reached).
+        NotThisStage = "not_this_stage",
+        /// The stage's deadline passed.
+        Expired = "expired",
+        /// The official holds the role in the department, but not for the
+        /// case's scope.
+        WrongScope = "wrong_scope",
+        /// The official holds the role, but in another department.
+        WrongDepartment = "wrong_department",
+        /// The official does not hold the stage's role.
+        NoRole = "no_role",
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod audit;
 mod cases;
+mod chains;
 mod explorer;
 mod keys;
 mod projects;
@@ -23,9 +24,10 @@ pub use audit::{
     ProjectPayments, SavedReport, SearchHit, SearchHitKind, StageTime, WeekCount,
 };
 pub use cases::{
-    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, StageState,
-    StageView, TimelineEntry,
+    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, SignBlock,
+    StageState, StageView, TimelineEntry,
 };
+pub use chains::{ChainInfo, ChainsView};
 pub use explorer::{
     AccessRow, BlockDetail, BlockSummary, ProofKind, ProofReport, ProofStep, ProofStepId, TxDetail,
     TxRow,
@@ -38,7 +40,7 @@ pub use projects::{
 pub use signing::{
     OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, TxKind, Verdict,
 };
-pub use sync::{Alarm, CheckpointInfo, NodeProbe, SyncProgress, SyncStatus};
+pub use sync::{Alarm, CheckpointInfo, NodeProbe, StatusState, SyncProgress, SyncStatus};
 
 #[cfg(test)]
 mod tests {
@@ -69,9 +71,12 @@ mod tests {
             SignPreview,
             OutboxItem,
             Alarm,
+            StatusState,
             SyncStatus,
             SyncProgress,
             NodeProbe,
+            ChainInfo,
+            ChainsView,
             InboxEntry,
             OfficialRef,
             CaseSummary,
@@ -107,6 +112,7 @@ mod tests {
             OutboxStatus,
             CaseStatus,
             StageState,
+            SignBlock,
             CaseAction,
             Party,
             PaymentStatus,

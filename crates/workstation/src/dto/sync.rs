@@ -3,18 +3,46 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::closed::closed_set;
 use crate::error::ErrorBody;
 
 /// A verification failure the official must not miss (a fork, a bad
-/// checkpoint, a tampered block).
+/// checkpoint, a tampered block). Identical alarms (same code, node and
+/// detail) are one alarm with a count until acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Alarm {
     pub id: i64,
+    /// When it was last seen (as `last_at`).
     pub at: String,
     pub code: String,
     pub node: String,
     pub detail: String,
     pub acknowledged: bool,
+    /// How many times it was seen.
+    pub count: u32,
+    pub first_at: String,
+    pub last_at: String,
+}
+
+closed_set! {
+    /// What the status bar may claim, derived in the core from the last
+    /// sync's outcome and the open alarms: `verified` only when the last
+    /// sync verified everything and no alarm is open.
+    pub enum StatusState {
+        /// The last sync verified the chain and a checkpoint; no open alarm.
+        Verified = "verified",
+        /// A sync is running and nothing contradicts the last one.
+        Syncing = "syncing",
+        /// An unacknowledged verification alarm is open.
+        Alarm = "alarm",
+        /// No node answered the last sync: the local copy is shown.
+        Offline = "offline",
+        /// Not (yet) verified: never synced, no checkpoint, or the last
+        /// sync failed.
+        Unverified = "unverified",
+        /// The checkpoint lacks the witnesses Settings require.
+        NotWitnessed = "not_witnessed",
+    }
 }
 
 /// The status bar.
@@ -22,6 +50,8 @@ pub struct Alarm {
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SyncStatus {
+    /// What the status bar may claim (see `StatusState`).
+    pub state: StatusState,
     /// The verified chain's id and genesis block hash (to compare with what
     /// the consortium published), once a block is verified.
     pub chain_id: Option<String>,
@@ -33,7 +63,7 @@ pub struct SyncStatus {
     /// The node that answered last.
     pub node: Option<String>,
     pub nodes: Vec<String>,
-    /// Running the embedded demo node (no node configured).
+    /// The active chain is the embedded demo's.
     pub embedded: bool,
     /// Last verified block height.
     pub height: Option<u64>,
@@ -57,6 +87,8 @@ pub struct SyncStatus {
 pub struct NodeProbe {
     pub url: String,
     pub chain_id: String,
+    /// Block 0's hash, hex (what the consortium publishes with the id).
+    pub genesis_hash: String,
     pub height: u64,
 }
 

@@ -16,6 +16,11 @@ const IDLE_SYNC: std::time::Duration = std::time::Duration::from_secs(5);
 /// block over SSE, otherwise every few seconds. Errors are shown in the
 /// status, never fatal.
 pub async fn run_background(ws: Arc<Workstation>) {
+    // First run chooses the demo or a department's nodes first (nothing of
+    // the demo starts before); the choice starts the network itself.
+    while ws.needs_choice() {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     if let Err(e) = ws.start_network().await {
         tracing::warn!(code = e.code(), "network start failed: {e}");
         if let Ok(mut inner) = ws.lock() {

@@ -7,6 +7,7 @@
 //! its own:
 //!
 //! * [`network`] — node list, connecting, the embedded demo node.
+//! * [`chains`] — one cache per chain, switching, first-run connect.
 //! * [`keys`] — keys of this workstation, backups, rotation.
 //! * [`outbox`] — preview, sign, queue and deliver transactions.
 //! * [`sync`] — fetching and verifying blocks and checkpoints.
@@ -17,6 +18,7 @@
 //! * [`background`] — the app's background delivery and sync loop.
 
 mod background;
+mod chains;
 mod keys;
 mod network;
 mod outbox;
@@ -37,6 +39,7 @@ use govchain_ledger::types::Timestamp;
 use govchain_ledger::ErrorCode;
 
 use crate::cache::Cache;
+use crate::chains::{ChainsFile, Managed};
 use crate::client::NodeClient;
 use crate::demo::DemoNode;
 use crate::dto::{OutboxItem, SyncProgress, SyncStatus};
@@ -69,6 +72,11 @@ struct Inner {
     last_sync_at: Option<String>,
     /// The departments that cosigned the checkpoint accepted last.
     witnesses: Vec<String>,
+    /// The active chain (its directory under `chains/`); none before first
+    /// run chose (the cache is then in memory only).
+    active: Option<String>,
+    /// `DATA_DIR/chains.json`.
+    chains: ChainsFile,
 }
 
 impl Inner {
@@ -88,6 +96,7 @@ pub struct Workstation {
     demo: tokio::sync::Mutex<Option<DemoNode>>,
     sync_lock: tokio::sync::Mutex<()>,
     notify: Notifier,
+    managed: Managed,
 }
 
 impl std::fmt::Debug for Workstation {
@@ -111,37 +120,62 @@ fn parse_key_id(s: &str) -> Result<KeyId, WsError> {
 }
 
 impl Workstation {
-    /// Opens the workstation whose cache lives in `data_dir`, with keys in
-    /// the keychain service `keychain_service`. The verified chain is rebuilt
-    /// from the cache (hash chain, roots and state digests re-checked); a
-    /// cache that no longer verifies is dropped and synced again.
+    /// Opens the workstation whose data lives in `data_dir`, with keys in
+    /// the keychain service `keychain_service`, without managed settings
+    /// (see [`Workstation::open_with`]).
     pub fn open(
         data_dir: &Path,
         keychain_service: &str,
         notify: Notifier,
     ) -> Result<Self, WsError> {
-        let cache = Cache::open(&data_dir.join("cache.sqlite"))?;
-        let mut inner = Inner {
+        Self::open_with(data_dir, keychain_service, notify, Managed::default())
+    }
+
+    /// Opens the workstation whose data lives in `data_dir` (one cache per
+    /// chain under `chains/`; an older single `cache.sqlite` is moved
+    /// there), with keys in the keychain service `keychain_service` and the
+    /// install's `managed` settings. The active chain's verified chain is
+    /// rebuilt from its cache (hash chain, roots and state digests
+    /// re-checked); a cache that no longer verifies is dropped and synced
+    /// again. Before first run chose a chain, the cache is in memory only.
+    pub fn open_with(
+        data_dir: &Path,
+        keychain_service: &str,
+        notify: Notifier,
+        managed: Managed,
+    ) -> Result<Self, WsError> {
+        let chains = chains::prepare_layout(data_dir, &managed)?;
+        let active = chains.active.clone();
+        let mut cache = match &active {
+            Some(id) => Cache::open(&crate::chains::cache_path(data_dir, id))?,
+            None => Cache::open(Path::new(":memory:"))?,
+        };
+        if let (Some(id), Some(entry)) = (&active, active.as_deref().and_then(|a| chains.get(a))) {
+            if id != crate::chains::DEMO && !entry.nodes.is_empty() {
+                cache.set_nodes(&entry.nodes)?;
+            }
+        }
+        if let (Some((chain_id, genesis)), false) = (managed.pin(), managed.nodes.is_empty()) {
+            if Self::pinned(&cache)?.is_none() {
+                cache.set_meta(crate::cache::MetaKey::PinChainId, &chain_id)?;
+                cache.set_meta(crate::cache::MetaKey::PinGenesisHash, &genesis)?;
+            }
+        }
+        if let Some(q) = managed.witness_quorum {
+            cache.set_meta(crate::cache::MetaKey::WitnessQuorum, &q.to_string())?;
+        }
+        let chain = Self::load_chain(&cache)?;
+        let inner = Inner {
             cache,
-            chain: None,
+            chain,
             previews: HashMap::new(),
             online: false,
             syncing: false,
             last_error: None,
             last_sync_at: None,
             witnesses: Vec::new(),
-        };
-        inner.chain = match Self::replay(&inner.cache) {
-            Ok(c) => c,
-            Err(e) => {
-                inner.cache.raise_alarm(
-                    &now().to_string(),
-                    e.code(),
-                    "local cache",
-                    &format!("the cached chain no longer verifies and was dropped: {e}"),
-                )?;
-                None
-            }
+            active,
+            chains,
         };
         Ok(Self {
             data_dir: data_dir.to_owned(),
@@ -151,6 +185,7 @@ impl Workstation {
             demo: tokio::sync::Mutex::new(None),
             sync_lock: tokio::sync::Mutex::new(()),
             notify,
+            managed,
         })
     }
 

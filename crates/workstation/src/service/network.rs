@@ -10,11 +10,21 @@ use crate::error::WsError;
 use super::Workstation;
 
 impl Workstation {
-    /// Connects to the configured nodes, or — with none configured — starts
-    /// the embedded demo node and uses it.
+    /// Connects to the active chain's nodes, or — on the demo chain —
+    /// starts the embedded demo node and uses it. Before first run chose a
+    /// chain, this chooses the demo.
     pub async fn start_network(&self) -> Result<(), WsError> {
-        let urls = self.lock()?.cache.nodes()?;
-        let urls = if urls.is_empty() {
+        if self.needs_choice() {
+            self.activate_demo().await?;
+        }
+        let (is_demo, urls) = {
+            let inner = self.lock()?;
+            (
+                inner.active.as_deref() == Some(crate::chains::DEMO),
+                inner.cache.nodes()?,
+            )
+        };
+        let urls = if is_demo {
             let mut demo = self.demo.lock().await;
             if demo.is_none() {
                 *demo = Some(DemoNode::start(&self.data_dir.join("embedded-node")).await?);
@@ -75,19 +85,19 @@ impl Workstation {
         Ok(crate::dto::NodeProbe {
             url: url.to_owned(),
             chain_id: v["chain_id"].as_str().unwrap_or_default().to_owned(),
+            genesis_hash: v["genesis_hash"].as_str().unwrap_or_default().to_owned(),
             height: v["height"].as_u64().unwrap_or(0),
         })
     }
 
-    /// Replaces the node list (empty: use the embedded demo node).
+    /// Uses these nodes (empty: the embedded demo node): the chain they
+    /// serve becomes the active one, with its own cache
+    /// ([`Workstation::connect_nodes`]).
     pub async fn set_nodes(&self, urls: Vec<String>) -> Result<(), WsError> {
-        for u in &urls {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(WsError::BadRequest(format!("{u} is not an http(s) URL")));
-            }
+        if urls.is_empty() {
+            return self.use_demo().await;
         }
-        self.lock()?.cache.set_nodes(&urls)?;
-        self.start_network().await
+        self.connect_nodes(urls, None, false).await.map(|_| ())
     }
 
     pub fn nodes(&self) -> Result<Vec<String>, WsError> {

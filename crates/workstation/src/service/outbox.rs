@@ -2,6 +2,7 @@
 //! keychain key into the durable outbox, and delivering the outbox.
 
 use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::ErrorCode;
 
 use crate::cache::OutboxRow;
 use crate::client::Submitted;
@@ -130,6 +131,22 @@ impl Workstation {
                 .filter(|r| r.next_try_ms <= t)
                 .collect()
         };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let envelopes: Vec<&str> = due.iter().map(|r| r.envelope.as_str()).collect();
+        if let Err(e) = self.check_delivery_chain(&client, &envelopes).await {
+            if !matches!(e, WsError::Offline(_)) {
+                let inner = self.lock()?;
+                inner.cache.raise_alarm(
+                    &now().to_string(),
+                    e.code(),
+                    client.current().unwrap_or("?"),
+                    &e.to_string(),
+                )?;
+            }
+            return Err(e);
+        }
         for row in due {
             let result = client.submit(&row.envelope).await;
             let at = now().to_string();

@@ -2,7 +2,8 @@
 //! the pinned chain and how many witnesses a checkpoint needs.
 
 use crate::cache::{Cache, MetaKey};
-use crate::dto::{Alarm, SyncStatus};
+use crate::dto::{Alarm, StatusState, SyncStatus};
+use crate::error::ErrorBody;
 use crate::error::WsError;
 use crate::verify::LocalChain;
 
@@ -48,7 +49,7 @@ impl Workstation {
         if let Some(c) = inner.chain.as_ref() {
             if c.cursor.chain_id != chain || c.genesis_hash() != Some(genesis) {
                 return Err(WsError::BadRequest(format!(
-                    "this workstation already verified chain {} (genesis {}); a different chain needs a new data directory",
+                    "the active chain is {} (genesis {}); to use another chain, connect to its nodes (Settings → Nodes): each chain gets its own cache and pin",
                     c.cursor.chain_id,
                     c.genesis_hash().map(|h| h.to_hex()).unwrap_or_default()
                 )));
@@ -98,7 +99,34 @@ impl Workstation {
         let client = self.client.read().ok().and_then(|c| c.clone());
         let nodes = inner.cache.nodes()?;
         let pin = Self::pinned(&inner.cache)?;
+        let alarms: Vec<Alarm> = inner
+            .cache
+            .alarms()?
+            .into_iter()
+            .map(|a| Alarm {
+                id: a.id,
+                at: a.last_at.clone(),
+                code: a.code,
+                node: a.node,
+                detail: a.detail,
+                acknowledged: a.acknowledged,
+                count: u32::try_from(a.count).unwrap_or(u32::MAX),
+                first_at: a.at,
+                last_at: a.last_at,
+            })
+            .collect();
+        let height = inner.chain.as_ref().and_then(LocalChain::height);
+        let state = status_state(&Outcome {
+            open_alarms: alarms.iter().any(|a| !a.acknowledged),
+            syncing: inner.syncing,
+            online: inner.online,
+            synced: inner.last_sync_at.is_some(),
+            last_error: inner.last_error.as_ref(),
+            verified_height: height.is_some(),
+            checkpoint: cp.is_some(),
+        });
         Ok(SyncStatus {
+            state,
             chain_id: inner.chain.as_ref().map(|c| c.cursor.chain_id.to_string()),
             genesis_hash: inner
                 .chain
@@ -109,9 +137,9 @@ impl Workstation {
             online: inner.online,
             syncing: inner.syncing,
             node: client.as_ref().and_then(|c| c.current().map(str::to_owned)),
-            embedded: nodes.is_empty(),
+            embedded: inner.active.as_deref() == Some(crate::chains::DEMO),
             nodes,
-            height: inner.chain.as_ref().and_then(LocalChain::height),
+            height,
             log_size: inner.chain.as_ref().map_or(0, LocalChain::log_size),
             checkpoint_size: cp.as_ref().map(|c| c.size),
             checkpoint_signer: cp.map(|c| c.signer),
@@ -120,23 +148,122 @@ impl Workstation {
             last_sync_at: inner.last_sync_at.clone(),
             last_error: inner.last_error.clone(),
             outbox_pending: u32::try_from(pending).unwrap_or(u32::MAX),
-            alarms: inner
-                .cache
-                .alarms()?
-                .into_iter()
-                .map(|a| Alarm {
-                    id: a.id,
-                    at: a.at,
-                    code: a.code,
-                    node: a.node,
-                    detail: a.detail,
-                    acknowledged: a.acknowledged,
-                })
-                .collect(),
+            alarms,
         })
     }
 
+    /// Acknowledges an alarm (with every occurrence grouped in it).
     pub fn acknowledge_alarm(&self, id: i64) -> Result<(), WsError> {
         self.lock()?.cache.acknowledge_alarm(id)
+    }
+}
+
+/// What the status state is derived from.
+// Independent facts of one status report, not a state machine.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome<'a> {
+    /// An unacknowledged alarm is open.
+    pub open_alarms: bool,
+    pub syncing: bool,
+    pub online: bool,
+    /// A sync succeeded in this session.
+    pub synced: bool,
+    /// Why the last sync failed, if it did.
+    pub last_error: Option<&'a ErrorBody>,
+    /// A block is verified locally.
+    pub verified_height: bool,
+    /// A checkpoint is verified and kept.
+    pub checkpoint: bool,
+}
+
+/// What the status bar may claim. An open alarm wins over everything, and
+/// `verified` needs a successful last sync with a verified checkpoint (a
+/// resync running after it keeps it).
+pub(crate) fn status_state(o: &Outcome<'_>) -> StatusState {
+    if o.open_alarms {
+        return StatusState::Alarm;
+    }
+    match o.last_error {
+        Some(e) if e.code == crate::error::WsErrorCode::CheckpointNotWitnessed.as_str() => {
+            StatusState::NotWitnessed
+        }
+        Some(_) if !o.online => StatusState::Offline,
+        // A routine resync does not take back what the last one verified.
+        None if o.synced && o.verified_height && o.checkpoint => StatusState::Verified,
+        None if o.syncing => StatusState::Syncing,
+        None if !o.online && o.synced => StatusState::Offline,
+        // Failed, never synced, or nothing verified yet.
+        Some(_) | None => StatusState::Unverified,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str) -> ErrorBody {
+        ErrorBody {
+            code: code.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn verified_only_when_verified() {
+        let ok = Outcome {
+            open_alarms: false,
+            syncing: false,
+            online: true,
+            synced: true,
+            last_error: None,
+            verified_height: true,
+            checkpoint: true,
+        };
+        assert_eq!(status_state(&ok), StatusState::Verified);
+        let alarm = Outcome {
+            open_alarms: true,
+            ..ok
+        };
+        assert_eq!(status_state(&alarm), StatusState::Alarm);
+        let bad = error("sync.verification_failed");
+        let failed = Outcome {
+            last_error: Some(&bad),
+            ..ok
+        };
+        assert_eq!(status_state(&failed), StatusState::Unverified);
+        let offline = error("sync.offline");
+        let off = Outcome {
+            online: false,
+            last_error: Some(&offline),
+            ..ok
+        };
+        assert_eq!(status_state(&off), StatusState::Offline);
+        let short = error("checkpoint.not_witnessed");
+        let nw = Outcome {
+            last_error: Some(&short),
+            ..ok
+        };
+        assert_eq!(status_state(&nw), StatusState::NotWitnessed);
+        let no_cp = Outcome {
+            checkpoint: false,
+            ..ok
+        };
+        assert_eq!(status_state(&no_cp), StatusState::Unverified);
+        let never = Outcome {
+            synced: false,
+            ..ok
+        };
+        assert_eq!(status_state(&never), StatusState::Unverified);
+        let running = Outcome {
+            syncing: true,
+            ..never
+        };
+        assert_eq!(status_state(&running), StatusState::Syncing);
+        let resync = Outcome {
+            syncing: true,
+            ..ok
+        };
+        assert_eq!(status_state(&resync), StatusState::Verified);
     }
 }

@@ -2,6 +2,15 @@
 
 /**
  * A verification failure the official must not miss (a fork, a bad
- * checkpoint, a tampered block).
+ * checkpoint, a tampered block). Identical alarms (same code, node and
+ * detail) are one alarm with a count until acknowledged.
  */
-export type Alarm = { id: number, at: string, code: string, node: string, detail: string, acknowledged: boolean, };
+export type Alarm = { id: number, 
+/**
+ * When it was last seen (as `last_at`).
+ */
+at: string, code: string, node: string, detail: string, acknowledged: boolean, 
+/**
+ * How many times it was seen.
+ */
+count: number, first_at: string, last_at: string, };

@@ -3,4 +3,8 @@
 /**
  * A node that answered "test connection".
  */
-export type NodeProbe = { url: string, chain_id: string, height: number, };
+export type NodeProbe = { url: string, chain_id: string, 
+/**
+ * Block 0's hash, hex (what the consortium publishes with the id).
+ */
+genesis_hash: string, height: number, };

@@ -1,0 +1,64 @@
+/** Test fixtures: the core's answers as the UI receives them. Used by Vitest only. */
+import type { Alarm } from '../bindings/Alarm';
+import type { SyncStatus } from '../bindings/SyncStatus';
+import type { Transport } from '../ipc';
+
+export function syncStatus(over: Partial<SyncStatus> = {}): SyncStatus {
+	return {
+		state: 'verified',
+		chain_id: 'govchain-demo',
+		genesis_hash: 'ab'.repeat(32),
+		pinned: false,
+		online: true,
+		syncing: false,
+		node: 'http://node.example:7700',
+		nodes: ['http://node.example:7700'],
+		embedded: false,
+		height: 42,
+		log_size: 120,
+		checkpoint_size: 120,
+		checkpoint_signer: 'city.node',
+		witness_quorum: 0,
+		checkpoint_witnesses: [],
+		last_sync_at: '2026-11-24T08:00:00.000Z',
+		last_error: null,
+		outbox_pending: 0,
+		alarms: [],
+		...over
+	};
+}
+
+export function alarm(over: Partial<Alarm> = {}): Alarm {
+	return {
+		id: 1,
+		at: '2026-11-24T08:00:20.000Z',
+		code: 'checkpoint.missing_log_signature',
+		node: 'http://node.example:7700',
+		detail: 'no signature by a department node of this chain',
+		acknowledged: false,
+		count: 5,
+		first_at: '2026-11-24T08:00:00.000Z',
+		last_at: '2026-11-24T08:00:20.000Z',
+		...over
+	};
+}
+
+/** A core whose commands answer from `answers` (a value, or a function of the arguments). */
+export function fakeCore(answers: Record<string, unknown>, calls: Array<[string, unknown]> = []): Transport {
+	return {
+		invoke<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+			calls.push([command, args]);
+			if (!(command in answers)) return Promise.reject({ code: 'test.unknown_command', message: command });
+			const a = answers[command];
+			return Promise.resolve((typeof a === 'function' ? a(args) : a) as T);
+		},
+		listen: () => Promise.resolve(() => {})
+	};
+}
+
+/** Lets the fake core answer, then Svelte show it. */
+export async function settle(flush: () => void): Promise<void> {
+	flush();
+	await new Promise((r) => setTimeout(r, 0));
+	flush();
+}
