@@ -470,7 +470,7 @@ mod tests {
         KeyId::from_bytes([n; 32])
     }
 
-    fn slug<T: TryFrom<String, Error = String>>(s: &str) -> T {
+    fn slug<T: TryFrom<String, Error = govchain_ledger::state::kinds::InvalidId>>(s: &str) -> T {
         T::try_from(s.to_owned()).unwrap()
     }
 

@@ -3,6 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
+
+/// An identifier that breaks its syntax rule (PROTOCOL.md §12.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a valid {what}")]
+pub struct InvalidId {
+    pub value: String,
+    pub what: &'static str,
+}
+
+impl ErrorCode for InvalidId {
+    fn code(&self) -> &'static str {
+        "tx.bad_payload"
+    }
+}
+
 /// Validated identifiers used in payloads.
 macro_rules! ident {
     ($(#[$m:meta])* $ty:ident, $check:expr, $what:literal) => {
@@ -24,13 +40,13 @@ macro_rules! ident {
         }
 
         impl TryFrom<String> for $ty {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
                 let check: fn(&str) -> bool = $check;
                 if check(&s) {
                     Ok(Self(s))
                 } else {
-                    Err(format!("{s:?} is not a valid {}", $what))
+                    Err(InvalidId { value: s, what: $what })
                 }
             }
         }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::ids::{DeptId, RefId, Role, Scope};
+pub use super::ids::{DeptId, InvalidId, RefId, Role, Scope};
 use super::rejection::Rejection;
 use crate::crypto::{KeyId, PublicKey};
 use crate::types::{Fen, Hash32, Timestamp};

@@ -234,8 +234,8 @@ fn key_id(s: &str) -> Result<KeyId, NodeError> {
 }
 
 fn ref_id(s: &str) -> Result<RefId, NodeError> {
-    RefId::try_from(s.to_owned()).map_err(|message| NodeError::BadRequest {
+    RefId::try_from(s.to_owned()).map_err(|e| NodeError::BadRequest {
         code: "node.bad_id",
-        message,
+        message: e.to_string(),
     })
 }

@@ -266,9 +266,9 @@ pub(super) async fn access_log(
     let department = p
         .department
         .map(|d| {
-            DeptId::try_from(d).map_err(|message| NodeError::BadRequest {
+            DeptId::try_from(d).map_err(|e| NodeError::BadRequest {
                 code: "node.bad_id",
-                message,
+                message: e.to_string(),
             })
         })
         .transpose()?;

@@ -112,7 +112,9 @@ fn now() -> Timestamp {
 }
 
 fn ref_id(s: &str) -> Result<govchain_ledger::state::kinds::RefId, WsError> {
-    s.to_owned().try_into().map_err(WsError::BadRequest)
+    s.to_owned()
+        .try_into()
+        .map_err(|e: govchain_ledger::state::kinds::InvalidId| WsError::BadRequest(e.to_string()))
 }
 
 fn parse_key_id(s: &str) -> Result<KeyId, WsError> {

@@ -145,7 +145,13 @@ impl Workstation {
     ) -> Result<Vec<crate::dto::AccessRow>, WsError> {
         let department = department
             .filter(|d| !d.is_empty())
-            .map(|d| d.to_owned().try_into().map_err(WsError::BadRequest))
+            .map(|d| {
+                d.to_owned()
+                    .try_into()
+                    .map_err(|e: govchain_ledger::state::kinds::InvalidId| {
+                        WsError::BadRequest(e.to_string())
+                    })
+            })
             .transpose()?;
         let q = govchain_ledger::state::views::AccessQuery {
             department,
