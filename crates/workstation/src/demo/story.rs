@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use govchain_ledger::crypto::PublicKey;
+use govchain_ledger::identity::{cn_rid_check_char, identity_hash, DocumentType, IdentityKey};
 use govchain_ledger::state::fixtures::renovation_template;
 use govchain_ledger::types::{Hash32, Timestamp};
 use serde_json::{json, Value};
@@ -391,7 +392,7 @@ impl DemoNode {
                        "approvers": ["developer"]}),
             ),
         )];
-        let worker = |w: &str| Hash32::sha256(format!("worker:{w}").as_bytes());
+        let worker = demo_worker;
         for (
             n,
             PastPayment {
@@ -490,7 +491,7 @@ impl DemoNode {
                    "approvers": ["developer"]}),
         )?;
         self.commit()?;
-        let worker = |w: &str| Hash32::sha256(format!("worker:{w}").as_bytes());
+        let worker = demo_worker;
         self.submit(
             "con",
             "payment.request",
@@ -503,5 +504,52 @@ impl DemoNode {
         )?;
         self.commit()?;
         Ok(true)
+    }
+}
+
+/// The demo projects' payroll key (PROTOCOL.md §12.9: one key per project,
+/// held by its parties; the demo derives it from a fixed label).
+fn demo_payroll_key() -> IdentityKey {
+    IdentityKey::from_bytes(Hash32::sha256(b"govchain demo payroll key").0)
+}
+
+/// A demo worker's synthetic PRC resident id number: Nansha's district
+/// code, a birth date and sequence derived from the name, and a valid check
+/// character.
+fn demo_worker_id(name: &str) -> String {
+    let h = Hash32::sha256(format!("worker:{name}").as_bytes()).0;
+    let year = 1970 + u32::from(h[0]) % 30;
+    let month = 1 + u32::from(h[1]) % 12;
+    let day = 1 + u32::from(h[2]) % 28;
+    let seq = (u32::from(h[3]) << 8 | u32::from(h[4])) % 1000;
+    let first17 = format!("440115{year:04}{month:02}{day:02}{seq:03}");
+    let mut digits = [0u8; 17];
+    digits.copy_from_slice(first17.as_bytes());
+    format!("{first17}{}", cn_rid_check_char(&digits))
+}
+
+/// A demo worker's identity hash, made as PROTOCOL.md §12.9 says (the id is
+/// valid by construction, which a unit test checks, so the fallback to an
+/// unkeyed digest is never taken).
+fn demo_worker(name: &str) -> Hash32 {
+    let id = demo_worker_id(name);
+    identity_hash(&demo_payroll_key(), DocumentType::CnResidentId, &id)
+        .unwrap_or_else(|_| Hash32::sha256(id.as_bytes()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod worker_tests {
+    use super::*;
+
+    #[test]
+    fn demo_workers_are_valid_resident_ids_hashed_as_the_protocol_says() {
+        for name in ["李建国", "周海涛", "吴晓梅", "1-a", "1-b"] {
+            let id = demo_worker_id(name);
+            let want = identity_hash(&demo_payroll_key(), DocumentType::CnResidentId, &id).unwrap();
+            assert_eq!(demo_worker(name), want);
+            assert!(id.starts_with("440115") && id.len() == 18);
+        }
+        assert_ne!(demo_worker("李建国"), demo_worker("周海涛"));
     }
 }
