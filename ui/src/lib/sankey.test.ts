@@ -7,6 +7,7 @@ const labels: Labels = {
 	payment: (id) => `Payment ${id}`,
 	party: (p) => `Party ${p}`,
 	worker: (h) => `Worker ${h}`,
+	payrollIncomplete: (id) => `Missing lines of ${id}`,
 	unallocated: 'Unallocated'
 };
 
@@ -35,5 +36,17 @@ describe('toSankey', () => {
 		expect(outflow(links, 'budget:XA')).toBe(1000);
 		expect(outflow(links, 'payment:P-1')).toBe(400);
 		expect(links.every((l) => Number.isSafeInteger(l.value))).toBe(true);
+	});
+
+	it('names a committed payroll still arriving as such, not as unallocated', () => {
+		const { nodes } = toSankey(
+			[{ source: 'payment:P-2', target: 'payroll-incomplete:P-2', amount: 90, status: 'pending' }],
+			labels
+		);
+		expect(nodes[1]).toEqual({
+			name: 'payroll-incomplete:P-2',
+			label: 'Missing lines of P-2',
+			kind: 'payrollIncomplete'
+		});
 	});
 });

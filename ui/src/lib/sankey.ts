@@ -8,7 +8,7 @@ import type { FundFlow } from './bindings/FundFlow';
 export interface SankeyNode {
 	name: string;
 	label: string;
-	kind: 'budget' | 'payment' | 'party' | 'worker' | 'unallocated';
+	kind: 'budget' | 'payment' | 'party' | 'worker' | 'payrollIncomplete' | 'unallocated';
 }
 
 export interface SankeyLink {
@@ -23,6 +23,8 @@ export type Labels = {
 	payment: (id: string) => string;
 	party: (party: string) => string;
 	worker: (hash: string) => string;
+	/** A committed payroll's lines not yet on chain (PROTOCOL §12.5). */
+	payrollIncomplete: (payment: string) => string;
 	unallocated: string;
 };
 
@@ -37,6 +39,8 @@ function node(name: string, labels: Labels): SankeyNode {
 			return { name, label: labels.party(rest), kind: 'party' };
 		case 'worker':
 			return { name, label: labels.worker(rest), kind: 'worker' };
+		case 'payroll-incomplete':
+			return { name, label: labels.payrollIncomplete(rest), kind: 'payrollIncomplete' };
 		default:
 			return { name, label: labels.unallocated, kind: 'unallocated' };
 	}

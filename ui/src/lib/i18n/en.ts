@@ -399,6 +399,7 @@ export const en: Catalog = {
 	'funds.project': 'Project',
 	'funds.to': 'To',
 	'funds.unallocated': 'Unallocated',
+	'funds.payrollIncomplete': 'Payroll lines of {id} not yet on chain',
 	'funds.worker': 'Worker {hash}',
 
 	'case.longest': 'longest',

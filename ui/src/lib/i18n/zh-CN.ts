@@ -402,6 +402,7 @@ export const zhCN = {
 	'funds.project': '项目',
 	'funds.to': '去向',
 	'funds.unallocated': '未分配',
+	'funds.payrollIncomplete': '{id} 尚未上链的工资明细',
 	'funds.worker': '工人 {hash}',
 
 	'case.longest': '耗时最长',
