@@ -52,6 +52,20 @@ impl From<rusqlite::Error> for NodeError {
     }
 }
 
+/// An error with its causes (`a: b: c`): an HTTP client's own message says
+/// only "error sending request", a cause says why (refused, timed out,
+/// certificate, DNS).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 impl NodeError {
     pub fn bad(e: &(impl ErrorCode + std::fmt::Display)) -> Self {
         NodeError::BadRequest {

@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use govchain_node::error::with_causes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -263,19 +264,6 @@ impl NodeClient {
         }
         serde_json::from_slice(&body).map_err(|e| WsError::Offline(format!("{url}: {e}")))
     }
-}
-
-/// An error with its causes (`a: b: c`): reqwest's own message says only
-/// "error sending request", the cause says why (refused, certificate…).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// The most a node's answer may hold: a page of blocks is at most 96 MiB

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
 use govchain_ledger::state::kinds::RegisterOfficial;
 use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_node::error::with_causes;
 use serde_json::{json, Map, Value};
 
 use super::error::CliError;
@@ -498,17 +499,4 @@ impl Node {
             )
         })
     }
-}
-
-/// An error with its causes (`a: b: c`): reqwest's own message says only
-/// "error sending request", a cause says why (refused, timed out, DNS).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
