@@ -160,13 +160,13 @@ fn init(
     genesis: Option<PathBuf>,
     data_dir: &std::path::Path,
     node_key: &std::path::Path,
-    admin_key: Option<PathBuf>,
+    admin_key: Option<&std::path::Path>,
     from_block: Option<PathBuf>,
 ) -> Result<(), CliError> {
     // Both keys are read (and their permissions checked, §16.1) before
     // anything is created.
     let node = config::read_key(node_key)?;
-    let admin = admin_key.as_deref().map(config::read_key).transpose()?;
+    let admin = admin_key.map(config::read_key).transpose()?;
     std::fs::create_dir_all(data_dir)
         .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
     let db = db_path(data_dir);
@@ -232,7 +232,13 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             node_key,
             admin_key,
             from_block,
-        } => init(genesis, &data_dir, &node_key, admin_key, from_block),
+        } => init(
+            genesis,
+            &data_dir,
+            &node_key,
+            admin_key.as_deref(),
+            from_block,
+        ),
         Command::Run {
             data_dir,
             node_key,
