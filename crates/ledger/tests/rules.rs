@@ -458,6 +458,30 @@ fn workflow_rejections() {
             .code(),
         "workflow.expired"
     );
+
+    // A template belongs to the department that defined its first version:
+    // another department's admin cannot publish a version of it, the owner's
+    // admin can.
+    let mut next = t.clone();
+    next["version"] = json!(3);
+    next["name"] = json!("taken over");
+    c.rejects(
+        "workflow.not_owner",
+        "construction-admin",
+        "workflow.define",
+        next.clone(),
+    );
+    assert!(!c.state.templates.contains_key("old-city-renovation@3"));
+    next["name"] = json!("renovation v3");
+    c.ok("city-management-admin", "workflow.define", next);
+    assert_eq!(
+        c.state.templates["old-city-renovation@3"].name,
+        "renovation v3"
+    );
+    // Other departments still define templates of their own.
+    let mut own = t.clone();
+    own["id"] = json!("construction-permit");
+    c.ok("construction-admin", "workflow.define", own);
 }
 
 #[test]

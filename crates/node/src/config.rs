@@ -53,8 +53,34 @@ pub fn read_genesis(path: &Path) -> Result<GenesisFile, NodeError> {
     toml::from_str(&text).map_err(|e| config_error(path, e))
 }
 
-/// Reads a key file: the 32-byte Ed25519 seed as 64 hex digits.
+/// Refuses (on Unix) a key file whose mode grants any permission to its
+/// group or to others: `node.key_permissions`, naming the file, its mode and
+/// the `chmod 600` that fixes it.
+fn check_key_permissions(path: &Path) -> Result<(), NodeError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| config_error(path, e))?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(NodeError::KeyPermissions {
+                path: path.display().to_string(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Reads a key file: the 32-byte Ed25519 seed as 64 hex digits. On Unix a
+/// file its group or others may access is refused before it is read.
 pub fn read_key(path: &Path) -> Result<SecretKey, NodeError> {
+    check_key_permissions(path)?;
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| config_error(path, e))?);
     let mut seed = Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(text.trim(), seed.as_mut_slice())

@@ -26,6 +26,9 @@ pub enum NodeError {
     BodyTooLarge(usize),
     #[error("{0}")]
     Config(String),
+    /// A key file that its group or others may read or write (Unix).
+    #[error("{path}: key file has mode {mode:04o}, which lets other users read or change it; run: chmod 600 {path}")]
+    KeyPermissions { path: String, mode: u32 },
     #[error("the request took longer than {0:?}")]
     Timeout(std::time::Duration),
     #[error("too many requests from this client (at most {0} per second); retry shortly")]
@@ -76,9 +79,10 @@ impl NodeError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            NodeError::BadRequest { .. } | NodeError::Body(_) | NodeError::Config(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            NodeError::BadRequest { .. }
+            | NodeError::Body(_)
+            | NodeError::Config(_)
+            | NodeError::KeyPermissions { .. } => StatusCode::BAD_REQUEST,
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
             NodeError::Storage(_) | NodeError::Corrupt(_) | NodeError::Diverged(_) => {
@@ -109,6 +113,7 @@ impl ErrorCode for NodeError {
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",
             NodeError::Config(_) => "node.config",
+            NodeError::KeyPermissions { .. } => "node.key_permissions",
             NodeError::Timeout(_) => "node.timeout",
             NodeError::RateLimited(_) => "node.rate_limited",
             NodeError::Forbidden(_) => "read.forbidden",

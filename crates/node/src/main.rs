@@ -160,29 +160,32 @@ fn init(
     genesis: Option<PathBuf>,
     data_dir: &std::path::Path,
     node_key: &std::path::Path,
-    admin_key: Option<PathBuf>,
+    admin_key: Option<&std::path::Path>,
     from_block: Option<PathBuf>,
 ) -> Result<(), CliError> {
+    // Both keys are read (and their permissions checked, §16.1) before
+    // anything is created.
     let node = config::read_key(node_key)?;
+    let admin = admin_key.map(config::read_key).transpose()?;
     std::fs::create_dir_all(data_dir)
         .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
     let db = db_path(data_dir);
     if db.exists() {
         return Err(NodeError::Config(format!("{} already exists", db.display())).into());
     }
-    let block = match (from_block, genesis, admin_key) {
+    let block = match (from_block, genesis, admin) {
         (Some(path), _, _) => {
             let bytes = std::fs::read(&path)
                 .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
             govchain_ledger::block::Block::from_json(&bytes)
                 .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?
         }
-        (None, Some(genesis), Some(admin_key)) => {
+        (None, Some(genesis), Some(admin)) => {
             let file = config::read_genesis(&genesis)?;
             govchain_node::genesis_block(
                 &file.chain_id,
                 &file.payload(),
-                &config::read_key(&admin_key)?,
+                &admin,
                 &node,
                 govchain_node::api::now(),
             )?
@@ -229,7 +232,13 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             node_key,
             admin_key,
             from_block,
-        } => init(genesis, &data_dir, &node_key, admin_key, from_block),
+        } => init(
+            genesis,
+            &data_dir,
+            &node_key,
+            admin_key.as_deref(),
+            from_block,
+        ),
         Command::Run {
             data_dir,
             node_key,

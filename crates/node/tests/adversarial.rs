@@ -306,6 +306,23 @@ async fn every_attack_is_refused_with_its_code_and_the_chain_does_not_move() {
     )
     .await;
 
+    // A template belongs to the department that defined it: another
+    // department's admin cannot publish a version of it; its owner can.
+    let mut v2 = serde_json::to_value(renovation_template()).unwrap();
+    v2["version"] = json!(2);
+    v2["name"] = json!("hijacked");
+    let env = n.sign("construction-admin", "workflow.define", v2.clone());
+    n.refused(
+        "another department publishes a version of a template",
+        &env,
+        "workflow.not_owner",
+    )
+    .await;
+    v2["name"] = json!("renovation v2");
+    n.ok("city-management-admin", "workflow.define", v2).await;
+    let case = n.get("/v1/cases/HZ-1").await;
+    assert_eq!(case["template"]["version"], 1, "{case}");
+
     let gone = n.key("gone").key_id();
     n.ok(
         "city-management-admin",

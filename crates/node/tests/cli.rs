@@ -999,3 +999,99 @@ fn no_wait_commands_in_a_row_take_consecutive_seqs() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A key file its group or others may read is refused, for `init`, `run`
+/// and `admin` alike, with `node.key_permissions`, the file, its mode and the
+/// `chmod 600` that fixes it; the same file at `0600` works.
+#[cfg(unix)]
+#[test]
+fn key_files_readable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = fresh_dir("cli-keyperm");
+    let node_pk = keygen(&dir.join("node.key"));
+    let admin_pk = keygen(&dir.join("admin.key"));
+    let mode = |name: &str, m: u32| {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    // keygen writes 0600.
+    let written = std::fs::metadata(dir.join("node.key")).unwrap();
+    assert_eq!(written.permissions().mode() & 0o777, 0o600);
+    let genesis = format!(
+        "chain_id = \"perm-test\"\norigin = \"govchain.example/perm-test\"\nconsortium_threshold = 1\n\n\
+         [[departments]]\nid = \"city-management\"\nname = \"城市管理局\"\nnode_key = \"{node_pk}\"\nadmin_threshold = 1\n\
+         admins = [{{ name = \"王主任\", public_key = \"{admin_pk}\" }}]\n"
+    );
+    std::fs::write(dir.join("genesis.toml"), &genesis).unwrap();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    let init = || {
+        cli(&[
+            "init",
+            "--genesis",
+            &p("genesis.toml"),
+            "--data-dir",
+            &p("data"),
+            "--node-key",
+            &p("node.key"),
+            "--admin-key",
+            &p("admin.key"),
+        ])
+    };
+    let refused = |r: &Run, file: &str, m: &str| {
+        assert_eq!(r.code, 1, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("node.key_permissions")
+                && r.stderr.contains(&p(file))
+                && r.stderr.contains(m)
+                && r.stderr.contains(&format!("chmod 600 {}", p(file))),
+            "{}",
+            r.stderr
+        );
+    };
+    for (file, m) in [
+        ("node.key", 0o644),
+        ("admin.key", 0o640),
+        ("admin.key", 0o604),
+    ] {
+        mode(file, m);
+        refused(&init(), file, &format!("{m:04o}"));
+        assert!(!dir.join("data").exists(), "nothing is created");
+        mode(file, 0o600);
+    }
+    ok(init());
+
+    // run: a node key readable by others is refused before the node starts.
+    mode("node.key", 0o644);
+    let r = cli(&[
+        "run",
+        "--data-dir",
+        &p("data"),
+        "--node-key",
+        &p("node.key"),
+        "--listen",
+        "127.0.0.1:0",
+        "--name",
+        "node.city.example",
+    ]);
+    refused(&r, "node.key", "0644");
+    mode("node.key", 0o600);
+
+    // admin: the key is checked before the node is contacted; with 0600 the
+    // same command reaches the node (here none listens: cli.unreachable).
+    mode("admin.key", 0o644);
+    let args = [
+        "register-official",
+        "--department",
+        "city-management",
+        "--name",
+        "张三",
+        "--public-key",
+        &node_pk,
+    ];
+    let r = admin("http://127.0.0.1:9", &dir.join("admin.key"), &args);
+    refused(&r, "admin.key", "0644");
+    mode("admin.key", 0o600);
+    let r = admin("http://127.0.0.1:9", &dir.join("admin.key"), &args);
+    assert_eq!(r.code, 3, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("cli.unreachable"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

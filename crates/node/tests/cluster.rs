@@ -129,6 +129,13 @@ impl Consortium {
             let key = support::key(&format!("node-{d}"));
             let key_file = dir.join(format!("{d}.key"));
             std::fs::write(&key_file, hex::encode(*key.to_seed())).unwrap();
+            // Key files readable by others are refused (§16.1).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                    .unwrap();
+            }
             let out = Command::new(BIN)
                 .args(["init", "--from-block"])
                 .arg(dir.join("block0.json"))

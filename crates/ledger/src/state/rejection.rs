@@ -93,6 +93,8 @@ pub enum Rejection {
     Expired { case: String, stage: usize },
     #[error("only the official who opened case {0} can withdraw it")]
     NotOpener(String),
+    #[error("template {template} belongs to department {owner}; only its admins publish versions")]
+    NotOwner { template: String, owner: String },
     #[error("a rejection needs a comment saying why")]
     CommentRequired,
 
@@ -197,6 +199,7 @@ impl ErrorCode for Rejection {
             Self::CaseClosed { .. } => "workflow.case_closed",
             Self::Expired { .. } => "workflow.expired",
             Self::NotOpener(_) => "workflow.not_opener",
+            Self::NotOwner { .. } => "workflow.not_owner",
             Self::CommentRequired => "workflow.comment_required",
             Self::ProjectExists(_) => "funds.project_exists",
             Self::UnknownProject(_) => "funds.unknown_project",

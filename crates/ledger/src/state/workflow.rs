@@ -199,13 +199,23 @@ fn check_template(s: &State, w: &DefineWorkflow) -> Result<(), Rejection> {
 }
 
 pub(super) fn define(s: &mut State, ctx: &Ctx<'_>, w: &DefineWorkflow) -> Result<(), Rejection> {
-    let (official, _) = s.signer_home_admin(ctx)?;
-    let latest = s
-        .templates
-        .values()
-        .filter(|t| t.id == w.id)
-        .map(|t| t.version)
-        .max();
+    let (official, dept) = s.signer_home_admin(ctx)?;
+    let versions = || s.templates.values().filter(|t| t.id == w.id);
+    // A template belongs to the department of whoever defined its first
+    // version; only that department's admins publish further versions.
+    if let Some(owner) = versions()
+        .min_by_key(|t| t.version)
+        .and_then(|first| s.officials.get(&first.defined_by))
+        .map(|o| &o.department)
+    {
+        if *owner != dept {
+            return Err(Rejection::NotOwner {
+                template: w.id.to_string(),
+                owner: owner.to_string(),
+            });
+        }
+    }
+    let latest = versions().map(|t| t.version).max();
     if latest.is_some_and(|v| v >= w.version) {
         return Err(Rejection::TemplateExists(Template::key(&w.id, w.version)));
     }

@@ -11,6 +11,8 @@ use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_node::error::with_causes;
 use serde_json::{json, Map, Value};
 
+use govchain_node::NodeError;
+
 use super::error::CliError;
 use super::out::outln;
 
@@ -104,8 +106,10 @@ pub enum AdminAction {
 
 /// Runs an admin command.
 pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
-    let key = govchain_node::config::read_key(&opts.key)
-        .map_err(|e| CliError::Input(format!("--key: {e}")))?;
+    let key = govchain_node::config::read_key(&opts.key).map_err(|e| match e {
+        NodeError::KeyPermissions { .. } => CliError::Node(e),
+        e => CliError::Input(format!("--key: {e}")),
+    })?;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
