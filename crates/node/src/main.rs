@@ -308,6 +308,8 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     }
     outln!("submit->commit p50  {:.1} ms", r.p50_ms)?;
     outln!("submit->commit p99  {:.1} ms", r.p99_ms)?;
+    outln!("refused (node.busy) {}", r.refused)?;
+    outln!("accepted->commit p99 {:.1} ms", r.accepted_p99_ms)?;
     Ok(())
 }
 
