@@ -489,7 +489,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         lat.sort_by(f64::total_cmp);
         lat
     };
-    let (lat, accepted_lat) = (latencies(&sent_at), latencies(&accepted_at));
+    let (from_first, from_accepted) = (latencies(&sent_at), latencies(&accepted_at));
     let pct = |lat: &[f64], p: f64| {
         lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
             .copied()
@@ -503,9 +503,9 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         direct_per_sec,
         committed_per_sec: txs as f64 / finished.duration_since(t0).as_secs_f64(),
         offered_per_sec: rate,
-        p50_ms: pct(&lat, 0.5),
-        p99_ms: pct(&lat, 0.99),
+        p50_ms: pct(&from_first, 0.5),
+        p99_ms: pct(&from_first, 0.99),
         refused,
-        accepted_p99_ms: pct(&accepted_lat, 0.99),
+        accepted_p99_ms: pct(&from_accepted, 0.99),
     })
 }

@@ -118,6 +118,25 @@ async fn post(
     (status, retry_after, r.json().await.unwrap())
 }
 
+async fn tx_status(client: &reqwest::Client, url: &str, id: impl std::fmt::Display) -> Value {
+    client
+        .get(format!("{url}/v1/tx/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until the node's mempool is empty.
+async fn drain(url: &str, deadline: Instant) {
+    while health(url).await["mempool"] != 0 {
+        assert!(Instant::now() < deadline, "the mempool did not drain");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Slow blocks (one every 2 s) and a queue bound of 8: a flood of 20
 /// submissions in a batch admits 8 and answers `node.busy` for the other 12
 /// (with `Retry-After` on the answer); single submissions meanwhile get
@@ -177,32 +196,15 @@ async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
     }
     // A refusal is not remembered.
     let id = envs[refused[5]].id().unwrap();
-    let s: Value = client
-        .get(format!("{url}/v1/tx/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s = tx_status(&client, &url, id).await;
     assert_eq!(s["status"], "unknown");
 
     // Every accepted transaction commits.
     let deadline = Instant::now() + Duration::from_secs(40);
-    while health(&url).await["mempool"] != 0 {
-        assert!(Instant::now() < deadline, "the mempool did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drain(&url, deadline).await;
     for a in &accepted {
         let id = a["id"].as_str().unwrap();
-        let s: Value = client
-            .get(format!("{url}/v1/tx/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s = tx_status(&client, &url, id).await;
         assert_eq!(s["status"], "committed", "{s}");
     }
 
@@ -241,10 +243,7 @@ async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
         }
         todo = left;
     }
-    while health(&url).await["mempool"] != 0 {
-        assert!(Instant::now() < deadline, "the mempool did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drain(&url, deadline).await;
     assert_eq!(
         health(&url).await["log_size"],
         21,

@@ -182,8 +182,7 @@ async fn forward(
     // advice on when to retry: passed on as it is.
     let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
     let bytes = answer.bytes().await.map_err(failed)?;
-    let mut relayed =
-        (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    let mut relayed = (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
     if let Some(v) = retry_after {
         relayed.headers_mut().insert(header::RETRY_AFTER, v);
     }
