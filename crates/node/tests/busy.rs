@@ -283,3 +283,51 @@ async fn a_rate_limited_answer_carries_retry_after() {
     node.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A follower passes the leader's `429 node.busy` and its `Retry-After` on
+/// (and a batch answer's `Retry-After`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_relays_the_leaders_busy_answer() {
+    let dir = temp_dir("relay");
+    let chain: ChainId = "busy".parse().unwrap();
+    let t0 = now_ms() - 1000;
+    let limits = Limits {
+        min_queue: 2,
+        requests_per_sec: 0,
+        ..Limits::default()
+    };
+    let leader = serve(open(&dir, &chain, t0, limits), 5000).await;
+    let follower_dir = temp_dir("relay-follower");
+    let mut core = open(&follower_dir, &chain, t0, Limits::default());
+    core.set_role(govchain_node::chain::Role::Follower {
+        leader_url: Some(leader.url.clone()),
+    });
+    let follower = serve(core, 5000).await;
+    let client = reqwest::Client::new();
+    let admin = key("d-admin");
+    let envs: Vec<Envelope> = (2..6)
+        .map(|seq| register(&chain, &admin, seq, t0))
+        .collect();
+    let (status, retry_after, answers) = post(
+        &client,
+        &format!("{}/v1/txs", follower.url),
+        &envs[..3].to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answers}");
+    assert_eq!(answers[0]["status"], "pending", "{answers}");
+    assert_eq!(answers[1]["status"], "pending", "{answers}");
+    assert_eq!(answers[2]["code"], "node.busy", "{answers}");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    let (status, retry_after, body) =
+        post(&client, &format!("{}/v1/tx", follower.url), &envs[3]).await;
+    if health(&leader.url).await["height"] == 0 {
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["code"], "node.busy");
+        assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    }
+    follower.stop().await;
+    leader.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&follower_dir);
+}
