@@ -203,7 +203,7 @@ pub(super) async fn submit_one(
     Ok(Json(TxStatusBody::new(id, &status)).into_response())
 }
 
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order; entries the node was too busy to admit are errors with code node.busy, and the answer then carries Retry-After", body = Vec<BatchItem>, headers(("Retry-After" = Option<u64>, description = "when some entries are node.busy: seconds to wait before resubmitting them (at least 1)"))), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order; entries the node was too busy to admit are errors with code node.busy, and the answer then carries Retry-After", body = Vec<BatchItem>, headers(("Retry-After" = u64, description = "only when some entries are node.busy: seconds to wait before resubmitting them (at least 1)"))), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 pub(super) async fn submit_batch(
     State(node): State<NodeHandle>,
     headers: axum::http::HeaderMap,
