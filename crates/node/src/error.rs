@@ -18,8 +18,10 @@ pub enum NodeError {
     Storage(String),
     #[error("the stored chain does not verify: {0}")]
     Corrupt(String),
-    #[error("the mempool is full ({0} transactions); retry later")]
-    MempoolFull(usize),
+    /// Admission is bounded by queueing delay: the mempool holds what the
+    /// node can commit within its target latency (`Limits::max_queue_ms`).
+    #[error("the node is busy ({pending} transactions waiting); retry in {retry_after} s")]
+    Busy { pending: usize, retry_after: u64 },
     #[error("request body: {0}")]
     Body(String),
     #[error("request body is larger than {0} bytes")]
@@ -77,6 +79,17 @@ impl NodeError {
         }
     }
 
+    /// The seconds a client should wait before retrying (`Retry-After`):
+    /// for `node.busy` and `node.rate_limited`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            NodeError::Busy { retry_after, .. } => Some(*retry_after),
+            // A token comes back within 1/rate ≤ 1 s.
+            NodeError::RateLimited(_) => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             NodeError::BadRequest { .. }
@@ -88,12 +101,10 @@ impl NodeError {
             NodeError::Storage(_) | NodeError::Corrupt(_) | NodeError::Diverged(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            NodeError::MempoolFull(_) | NodeError::Halted(_) | NodeError::NoLeader => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            NodeError::Halted(_) | NodeError::NoLeader => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            NodeError::Busy { .. } | NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             NodeError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             NodeError::Forbidden(_) => StatusCode::FORBIDDEN,
             NodeError::Witness(_) | NodeError::Cluster(_) => StatusCode::BAD_GATEWAY,
@@ -109,7 +120,7 @@ impl ErrorCode for NodeError {
             NodeError::NotFound(_) => "node.not_found",
             NodeError::Storage(_) => "node.storage",
             NodeError::Corrupt(_) => "node.corrupt",
-            NodeError::MempoolFull(_) => "node.mempool_full",
+            NodeError::Busy { .. } => "node.busy",
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",
             NodeError::Config(_) => "node.config",
@@ -129,6 +140,11 @@ impl ErrorCode for NodeError {
 impl IntoResponse for NodeError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"code": self.code(), "message": self.to_string()});
-        (self.status(), axum::Json(body)).into_response()
+        let mut r = (self.status(), axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after() {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        r
     }
 }

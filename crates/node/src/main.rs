@@ -78,6 +78,11 @@ enum Command {
         /// twice that); 0 turns the limit off.
         #[arg(long, default_value_t = Limits::default().requests_per_sec)]
         rate_limit: u32,
+        /// Target queueing delay (milliseconds): submissions are refused
+        /// `429 node.busy` once the mempool holds what the node commits in
+        /// this long at its measured rate (at least 2000 transactions).
+        #[arg(long, default_value_t = Limits::default().max_queue_ms)]
+        max_queue_ms: u64,
         /// Run as a member of a consortium cluster (cluster.toml, see
         /// ARCHITECTURE.md); needs `--node-id`.
         #[arg(long, requires = "node_id")]
@@ -246,6 +251,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             listen,
             block_ms,
             rate_limit,
+            max_queue_ms,
             cluster,
             node_id,
         } => serve(
@@ -254,7 +260,11 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             &name,
             &listen,
             block_ms,
-            rate_limit,
+            Limits {
+                requests_per_sec: rate_limit,
+                max_queue_ms,
+                ..Limits::default()
+            },
             cluster.zip(node_id),
         ),
         Command::Bench(load) => bench(load),
@@ -317,6 +327,8 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     }
     outln!("submit->commit p50  {:.1} ms", r.p50_ms)?;
     outln!("submit->commit p99  {:.1} ms", r.p99_ms)?;
+    outln!("refused (node.busy) {}", r.refused)?;
+    outln!("accepted->commit p99 {:.1} ms", r.accepted_p99_ms)?;
     Ok(())
 }
 
@@ -327,17 +339,13 @@ fn serve(
     name: &str,
     listen: &str,
     block_ms: u64,
-    rate_limit: u32,
+    limits: Limits,
     cluster: Option<(PathBuf, u64)>,
 ) -> Result<(), CliError> {
     let key = config::read_key(node_key)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
         .transpose()?;
-    let limits = Limits {
-        requests_per_sec: rate_limit,
-        ..Limits::default()
-    };
     let core = Core::open(&db_path(data_dir), key, name, None, limits)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     rt.block_on(async move {

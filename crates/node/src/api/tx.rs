@@ -178,13 +178,18 @@ async fn forward(
         .await
         .map_err(failed)?;
     let status = answer.status();
+    // `429 node.busy` (and a batch's busy entries) come with the leader's
+    // advice on when to retry: passed on as it is.
+    let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
     let bytes = answer.bytes().await.map_err(failed)?;
-    Ok(Some(
-        (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-    ))
+    let mut relayed = (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    if let Some(v) = retry_after {
+        relayed.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Ok(Some(relayed))
 }
 
-#[utoipa::path(post, path = "/v1/tx", tag = "transactions", request_body(content = EnvelopeJson, description = "a transaction envelope (PROTOCOL.md §5.2)", content_type = "application/json"), responses((status = 200, description = "status: pending or committed (idempotent by id)", body = TxStatusBody), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 422, description = "rejected by the rules (PROTOCOL.md §12.8)", body = ErrorBody), (status = 503, description = "mempool full", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tx", tag = "transactions", request_body(content = EnvelopeJson, description = "a transaction envelope (PROTOCOL.md §5.2)", content_type = "application/json"), responses((status = 200, description = "status: pending or committed (idempotent by id)", body = TxStatusBody), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 422, description = "rejected by the rules (PROTOCOL.md §12.8)", body = ErrorBody), (status = 429, description = "node.busy: the mempool holds what the node commits within its target latency; node.rate_limited: the client is over its request rate", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait before retrying (at least 1)"))), (status = 503, description = "the node has halted or no cluster leader is known", body = ErrorBody)))]
 pub(super) async fn submit_one(
     State(node): State<NodeHandle>,
     headers: axum::http::HeaderMap,
@@ -198,7 +203,7 @@ pub(super) async fn submit_one(
     Ok(Json(TxStatusBody::new(id, &status)).into_response())
 }
 
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order", body = Vec<BatchItem>), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order; entries the node was too busy to admit are errors with code node.busy, and the answer then carries Retry-After", body = Vec<BatchItem>, headers(("Retry-After" = u64, description = "only when some entries are node.busy: seconds to wait before resubmitting them (at least 1)"))), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
 pub(super) async fn submit_batch(
     State(node): State<NodeHandle>,
     headers: axum::http::HeaderMap,
@@ -232,7 +237,13 @@ pub(super) async fn submit_batch(
             Err(e) => Some(NodeError::bad(&e)),
         })
         .collect();
-    let mut admitted = node.admit(envs).await?.into_iter();
+    let admitted = node.admit(envs).await?;
+    // Entries refused as busy: the answer advises when to resubmit them.
+    let retry_after = admitted
+        .iter()
+        .filter_map(|a| a.as_ref().err().and_then(NodeError::retry_after))
+        .max();
+    let mut admitted = admitted.into_iter();
     let results: Vec<BatchItem> = parsed
         .iter()
         .map(|p| match p {
@@ -248,7 +259,13 @@ pub(super) async fn submit_batch(
             },
         })
         .collect();
-    Ok(Json(results).into_response())
+    let mut answer = Json(results).into_response();
+    if let Some(secs) = retry_after {
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
+    }
+    Ok(answer)
 }
 
 #[utoipa::path(get, path = "/v1/tx/{id}", tag = "transactions", params(("id" = String, Path, description = "transaction id (64 hex)", pattern = "^[0-9a-f]{64}$")), responses((status = 200, description = "pending, committed (with height, index, leaf_index and the envelope), rejected (code) or unknown", body = TxStatusBody), (status = 400, description = "bad input", body = ErrorBody)))]

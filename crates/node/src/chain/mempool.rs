@@ -4,6 +4,7 @@
 //! queries. Admission and transaction status live here.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use govchain_ledger::crypto::{KeyId, PublicKey};
 use govchain_ledger::state::State;
@@ -45,7 +46,15 @@ pub(super) struct Mempool {
     pub(super) pending: HashSet<Hash32>,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
+    /// When recent blocks were committed and how many transactions each
+    /// took (the last [`DRAIN_WINDOW`]): the measured commit rate.
+    drained: VecDeque<(Instant, usize)>,
 }
+
+/// How far back the commit rate is measured.
+const DRAIN_WINDOW: Duration = Duration::from_secs(2);
+/// The longest `Retry-After` the node advises (seconds).
+const MAX_RETRY_AFTER: u64 = 30;
 
 impl Core {
     /// Drops the open blocks, the block being sealed and the proposed block:
@@ -76,6 +85,75 @@ impl Core {
 
     pub fn mempool_len(&self) -> usize {
         self.mempool.pending.len()
+    }
+
+    /// Notes that a block of `txs` transactions was committed (the commit
+    /// rate behind admission).
+    pub(super) fn record_drain(&mut self, txs: usize) {
+        let now = Instant::now();
+        let d = &mut self.mempool.drained;
+        d.push_back((now, txs));
+        while d
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > DRAIN_WINDOW)
+            || d.len() > 256
+        {
+            d.pop_front();
+        }
+    }
+
+    /// Transactions committed per second over the last blocks (within
+    /// [`DRAIN_WINDOW`]); `None` until two recent blocks were committed.
+    pub fn commit_rate(&self) -> Option<f64> {
+        let now = Instant::now();
+        let mut recent = self
+            .mempool
+            .drained
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= DRAIN_WINDOW);
+        let (first, _) = recent.next()?;
+        let (mut last, mut txs) = (*first, 0usize);
+        for (t, n) in recent {
+            last = *t;
+            txs += n;
+        }
+        let span = last.duration_since(*first).as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        (span > 0.0 && txs > 0).then(|| txs as f64 / span)
+    }
+
+    /// How many transactions the mempool takes: what the node commits
+    /// within `max_queue_ms` at its measured rate, at least `min_queue`
+    /// (also while no rate is known), at most `max_mempool`.
+    pub fn admission_bound(&self) -> usize {
+        let l = &self.limits;
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let by_delay = self
+            .commit_rate()
+            .map_or(0, |r| (r * l.max_queue_ms as f64 / 1000.0) as usize);
+        by_delay.max(l.min_queue).min(l.max_mempool)
+    }
+
+    /// `429 node.busy`, with the seconds the waiting transactions take to
+    /// commit at the measured rate (at least 1).
+    fn busy(&self) -> NodeError {
+        let pending = self.mempool.pending.len();
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let secs = self
+            .commit_rate()
+            .map_or(1, |r| (pending as f64 / r).ceil() as u64);
+        NodeError::Busy {
+            pending,
+            retry_after: secs.clamp(1, MAX_RETRY_AFTER),
+        }
     }
 
     /// Admits a transaction to the mempool after checking it against the
@@ -125,12 +203,12 @@ impl Core {
         if self.mempool.pending.contains(&id) {
             return Ok((id, TxStatus::Pending));
         }
-        if self.mempool.pending.len() >= self.limits.max_mempool {
-            // Submission is idempotent even when the mempool is full.
+        if self.mempool.pending.len() >= self.admission_bound() {
+            // Submission is idempotent even when the node is busy.
             if let Some(loc) = self.committed(&id)? {
                 return Ok((id, TxStatus::Committed(loc)));
             }
-            return Err(NodeError::MempoolFull(self.mempool.pending.len()));
+            return Err(self.busy());
         }
         let block = self.open_block(now);
         // Rules validate before they mutate: a rejected transaction leaves

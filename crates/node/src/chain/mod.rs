@@ -50,7 +50,14 @@ pub struct Limits {
     /// this many bytes (so that a cluster replicates a block within a
     /// heartbeat interval).
     pub max_block_bytes: usize,
+    /// The hard cap on transactions waiting.
     pub max_mempool: usize,
+    /// Target queueing delay: admission stops (`429 node.busy`) once the
+    /// mempool holds what the node commits in this many milliseconds at its
+    /// measured commit rate (at least `min_queue`, at most `max_mempool`).
+    pub max_queue_ms: u64,
+    /// The admission bound's floor, used too while no commit rate is known.
+    pub min_queue: usize,
     /// Rejections remembered for status queries.
     pub max_remembered_rejections: usize,
     /// Requests per second each client address may make (token bucket,
@@ -64,6 +71,8 @@ impl Default for Limits {
             max_block_txs: 2000,
             max_block_bytes: 4 * 1024 * 1024,
             max_mempool: 100_000,
+            max_queue_ms: 200,
+            min_queue: 2000,
             max_remembered_rejections: 100_000,
             requests_per_sec: 500,
         }

@@ -86,6 +86,7 @@ impl Core {
         self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(stored.fsync_seconds);
         self.metrics.blocks_total += 1;
         self.metrics.committed_total += open.txs.len() as u64;
+        self.record_drain(open.txs.len());
         for p in &open.txs {
             self.tree.push_hash(p.leaf_hash);
             self.mempool.pending.remove(&p.id);
