@@ -186,9 +186,11 @@ impl NodeClient {
     }
 
     /// Submits one envelope (JSON text). Transport failures and 5xx are
-    /// errors (retry later); 4xx are final rejections. A consortium member
+    /// errors (retry later); 4xx are final rejections, except 408 and 429
+    /// (`node.busy`, `node.rate_limited`: retry later). A consortium member
     /// that cannot take it now (502: its leader is unreachable; 503: no
-    /// leader, halted, full) is passed over for the next node.
+    /// leader, halted) is passed over for the next node; a busy one is not,
+    /// since every member forwards to the same leader.
     pub async fn submit(&self, envelope: &str) -> Result<Submitted, WsError> {
         let body = envelope.to_owned();
         let (_, status, answer) = self

@@ -14,6 +14,17 @@ use super::{now, principal_hex, Event, Workstation};
 
 /// Longest wait between two delivery attempts of an outbox item.
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// Longest wait after a node answered `node.busy` (it asks for at most
+/// 30 s, usually 1 s; PROTOCOL.md §15 *Back-pressure*).
+const BUSY_RETRY_MS: i64 = 5_000;
+
+/// How long to wait before the next delivery attempt of an item tried
+/// `attempts` times: doubling from 1 s, capped at 5 s after a busy node's
+/// answer and at 5 minutes otherwise.
+fn retry_backoff(attempts: u32, busy: bool) -> i64 {
+    let cap = if busy { BUSY_RETRY_MS } else { MAX_BACKOFF_MS };
+    (1_000_i64 << attempts.min(20)).min(cap)
+}
 
 /// How long an accepted transaction may stay out of every verified block
 /// before it is sent again (the node may have lost its mempool).
@@ -170,14 +181,21 @@ impl Workstation {
                     )?;
                 }
                 Err(e) => {
-                    let backoff = (1_000_i64 << row.attempts.min(20)).min(MAX_BACKOFF_MS);
+                    // A busy node (429 `node.busy`, PROTOCOL §15) asks for
+                    // seconds, not minutes: a short wait, and no more
+                    // submissions into it this round.
+                    let busy = matches!(&e, WsError::Node { code, .. } if code == "node.busy");
+                    let backoff = retry_backoff(row.attempts, busy);
                     inner.cache.retry_later(
                         &row.id,
                         now().unix_millis() + backoff,
                         &e.to_string(),
                         &at,
                     )?;
-                    if matches!(e, WsError::Offline(_)) {
+                    if busy || matches!(e, WsError::Offline(_)) {
+                        if let Some(r) = inner.cache.outbox_item(&row.id)? {
+                            (self.notify)(Event::Outbox(outbox_item(&r)));
+                        }
                         return Err(e);
                     }
                 }
@@ -187,5 +205,20 @@ impl Workstation {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_node_is_tried_again_within_seconds_others_back_off_to_minutes() {
+        assert_eq!(retry_backoff(0, false), 1_000);
+        assert_eq!(retry_backoff(3, false), 8_000);
+        assert_eq!(retry_backoff(30, false), MAX_BACKOFF_MS);
+        assert_eq!(retry_backoff(0, true), 1_000);
+        assert_eq!(retry_backoff(3, true), BUSY_RETRY_MS);
+        assert_eq!(retry_backoff(30, true), BUSY_RETRY_MS);
     }
 }
