@@ -4,37 +4,25 @@
  * (before asking the core) when it differs from the administrator's values, and sends those values
  * for the core to check again; a managed install (node URLs set by the administrator) offers no demo.
  */
-import { flushSync, mount, unmount, type Component } from 'svelte';
+import { flushSync, type Component } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { app } from '$lib/app.svelte';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
-import { fakeCore, settle } from '$lib/testing/fixtures';
+import { fakeCore, mountAlone, settle, typeInto, unmountAll } from '$lib/testing/fixtures';
 import type { ChainsView } from '$lib/bindings/ChainsView';
 import FirstRun from './FirstRun.svelte';
 
-const mounted: Array<Record<string, unknown>> = [];
 const GENESIS = 'ab'.repeat(32);
 
 afterEach(() => {
-	for (const m of mounted.splice(0)) unmount(m);
+	unmountAll();
 	setTransport(null);
 	app.chains = null;
 });
 
-function render(): HTMLElement {
-	const target = document.createElement('main');
-	document.body.replaceChildren(target);
-	mounted.push(mount(FirstRun as Component, { target }));
-	flushSync();
-	return target;
-}
-
-function type(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
-	el.value = text;
-	el.dispatchEvent(new Event('input', { bubbles: true }));
-	flushSync();
-}
+const render = (): HTMLElement => mountAlone(FirstRun as Component);
+const type = typeInto;
 
 function chains(over: Partial<ChainsView> = {}): ChainsView {
 	return {

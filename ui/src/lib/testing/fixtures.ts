@@ -1,4 +1,5 @@
 /** Test fixtures: the core's answers as the UI receives them. Used by Vitest only. */
+import { flushSync, mount, unmount, type Component } from 'svelte';
 import type { Alarm } from '../bindings/Alarm';
 import type { SyncStatus } from '../bindings/SyncStatus';
 import type { Transport } from '../ipc';
@@ -61,4 +62,27 @@ export async function settle(flush: () => void): Promise<void> {
 	flush();
 	await new Promise((r) => setTimeout(r, 0));
 	flush();
+}
+
+const mounted: Array<Record<string, unknown>> = [];
+
+/** Mounts `component` as the whole document body (happy-dom) and renders it. */
+export function mountAlone(component: Component): HTMLElement {
+	const target = document.createElement('main');
+	document.body.replaceChildren(target);
+	mounted.push(mount(component, { target }));
+	flushSync();
+	return target;
+}
+
+/** Unmounts everything `mountAlone` mounted (call in `afterEach`). */
+export function unmountAll(): void {
+	for (const m of mounted.splice(0)) unmount(m);
+}
+
+/** Types into a field as a user would: the value, then an `input` event. */
+export function typeInto(el: HTMLInputElement | HTMLTextAreaElement, text: string): void {
+	el.value = text;
+	el.dispatchEvent(new Event('input', { bubbles: true }));
+	flushSync();
 }

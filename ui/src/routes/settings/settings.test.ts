@@ -3,35 +3,23 @@
  * Settings keeps what the user types: the status refreshes every few seconds, and a refresh must not
  * overwrite a field the user edited (only a pristine field follows the core; saving makes it pristine).
  */
-import { flushSync, mount, unmount, type Component } from 'svelte';
+import { flushSync, type Component } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { app } from '$lib/app.svelte';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
-import { fakeCore, settle, syncStatus } from '$lib/testing/fixtures';
+import { fakeCore, mountAlone, settle, syncStatus, typeInto, unmountAll } from '$lib/testing/fixtures';
 import SettingsPage from './+page.svelte';
 
-const mounted: Array<Record<string, unknown>> = [];
 
 afterEach(() => {
-	for (const m of mounted.splice(0)) unmount(m);
+	unmountAll();
 	setTransport(null);
 	app.status = null;
 });
 
-function render(): HTMLElement {
-	const target = document.createElement('main');
-	document.body.replaceChildren(target);
-	mounted.push(mount(SettingsPage as Component, { target }));
-	flushSync();
-	return target;
-}
-
-function type(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
-	el.value = text;
-	el.dispatchEvent(new Event('input', { bubbles: true }));
-	flushSync();
-}
+const render = (): HTMLElement => mountAlone(SettingsPage as Component);
+const type = typeInto;
 
 describe('the settings page', () => {
 	it('keeps a typed node address through status refreshes, and follows the core again after saving', async () => {
