@@ -825,7 +825,7 @@ def gen_proof(m: int, d: list[bytes], b: bool = True) -> list[bytes]:
 
 BODY_MEMBERS = {"chain_id", "signer", "seq", "kind", "payload", "created_at"}
 HEADER_MEMBERS = {"chain_id", "height", "prev_hash", "time", "proposer",
-                  "tx_count", "tx_root", "log_size", "log_root", "state_digest"}
+                  "tx_count", "tx_root", "log_size", "log_root", "state_root"}
 INCLUSION_MEMBERS = {"leaf_index", "tree_size", "path"}
 CONSISTENCY_MEMBERS = {"size1", "size2", "path"}
 
@@ -874,7 +874,7 @@ def check_header_shape(h) -> None:
     check_chain_id(h["chain_id"])
     for f in ("height", "tx_count", "log_size"):
         check_uint(h[f], HEADER_SHAPE, f)
-    for f in ("prev_hash", "proposer", "tx_root", "log_root", "state_digest"):
+    for f in ("prev_hash", "proposer", "tx_root", "log_root", "state_root"):
         unhex(h[f], 32)  # §2.3: crypto.encoding
     check_time(h["time"])
 
@@ -904,7 +904,7 @@ def parse_consistency_proof(obj) -> tuple[int, int, list[bytes]]:
 
 
 class ChainVerifier:
-    """§7.3, steps 1-8 (transaction rules and state_digest are out of scope:
+    """§7.3, steps 1-8 (transaction rules and state_root are out of scope:
     the state machine is not yet specified, PROTOCOL.md §12). State is
     only updated when a block is accepted."""
 
@@ -951,7 +951,7 @@ class ChainVerifier:
         pub = self.node_keys.get(unhex(h["proposer"]))  # 8
         if pub is None:
             return "block.unknown_proposer"
-        msg = tagged(f"govchain/v1/block/{self.chain_id}", jcs(h))
+        msg = tagged(f"govchain/v2/block/{self.chain_id}", jcs(h))
         if not verify_zip215(pub, msg, sig):
             return "block.signature"
         self.height += 1
@@ -1597,7 +1597,7 @@ def sec_block(c: Checker, x) -> None:
     x.node_pub = node_pub = unhex(bk["node_key"], 32)
     header_jcs = bk["header_jcs"].encode("utf-8")
     header = parse_strict(header_jcs)
-    block_msg = tagged(f"govchain/v1/block/{header['chain_id']}", header_jcs)
+    block_msg = tagged(f"govchain/v2/block/{header['chain_id']}", header_jcs)
     bsig = unhex(bk["sig"], 64)
     x.node_seed = node_seed = sha256(labels["node"].encode())
     c.check("block/header shape and types (§7.1)", lambda: check_header_shape(header))
@@ -1649,7 +1649,7 @@ def sec_block(c: Checker, x) -> None:
     # A second, empty block (tx_root = MTH({}) = SHA-256("")), signed here with
     # the node's public example seed, to exercise steps 2-4 and 7 on a chain.
     def seal(h: dict) -> dict:
-        msg = tagged(f"govchain/v1/block/{chain_id}", jcs(h))
+        msg = tagged(f"govchain/v2/block/{chain_id}", jcs(h))
         return {"header": h, "sig": sign_rfc8032(node_seed, msg).hex(), "txs": []}
     h1 = {**header, "height": 1, "prev_hash": bk["block_hash"], "time": "2026-11-24T08:30:02.000Z",
           "tx_count": 0, "tx_root": sha256(b"").hex()}

@@ -84,7 +84,7 @@ fn real_objects_pass_every_check() {
             prev_hash: Hash32::ZERO,
             time: Timestamp::from_unix_millis(1_795_000_000_000).unwrap(),
             txs: vec![env],
-            state_digest: Hash32::ZERO,
+            state_root: Hash32::ZERO,
         },
         &mut Frontier::default(),
     )

@@ -60,7 +60,7 @@ fn build_chain() -> Demo {
             prev_hash: prev,
             time: time(i64::try_from(height).unwrap() * 10),
             txs,
-            state_digest: Hash32::sha256(&height.to_be_bytes()),
+            state_root: Hash32::sha256(&height.to_be_bytes()),
         };
         let block = Block::seal(&node, draft, &mut frontier).unwrap();
         prev = block.header.hash().unwrap();
@@ -110,7 +110,7 @@ fn any_tamper_breaks_the_chain() {
     );
 
     let mut bad = demo.blocks.clone();
-    bad[1].header.state_digest = Hash32::ZERO;
+    bad[1].header.state_root = Hash32::ZERO;
     assert!(matches!(
         verify_all(&demo, &bad).unwrap_err(),
         govchain_ledger::block::BlockError::Signature { height: 1, .. }
@@ -138,7 +138,7 @@ fn any_tamper_breaks_the_chain() {
         prev_hash: bad[2].header.hash().unwrap(),
         time: bad[3].header.time,
         txs: bad[3].txs.clone(),
-        state_digest: bad[3].header.state_digest,
+        state_root: bad[3].header.state_root,
     };
     bad[3] = Block::seal(&key(66), draft, &mut f).unwrap();
     assert_eq!(
@@ -284,7 +284,7 @@ fn a_block_cannot_carry_another_chains_transaction() {
             prev_hash: Hash32::ZERO,
             time: time(0),
             txs: vec![foreign],
-            state_digest: Hash32::ZERO,
+            state_root: Hash32::ZERO,
         },
         &mut f,
     )

@@ -68,7 +68,7 @@ impl Builder {
                 prev_hash: Hash32::ZERO,
                 time: Timestamp::from_unix_millis(T0 + height as i64 * 1000).unwrap(),
                 txs,
-                state_digest: Hash32::ZERO,
+                state_root: Hash32::ZERO,
             },
             &mut self.frontier.clone(),
         )
@@ -220,7 +220,7 @@ fn payroll(c: &mut Criterion) {
             });
         });
         g.throughput(Throughput::Elements(1));
-        g.bench_function(format!("state_digest_with_{n}"), |bn| {
+        g.bench_function(format!("state_root_with_{n}"), |bn| {
             bn.iter_batched(
                 || after.clone(),
                 |s| s.digest().unwrap(),
@@ -228,7 +228,7 @@ fn payroll(c: &mut Criterion) {
             );
         });
     }
-    g.bench_function("state_digest_baseline_no_payroll", |bn| {
+    g.bench_function("state_root_baseline_no_payroll", |bn| {
         bn.iter_batched(
             || base_state.clone(),
             |s| s.digest().unwrap(),

@@ -60,7 +60,7 @@ impl Builder {
                 prev_hash: Hash32::ZERO,
                 time: Timestamp::from_unix_millis(T0 + height as i64 * 1000).unwrap(),
                 txs,
-                state_digest: Hash32::ZERO,
+                state_root: Hash32::ZERO,
             },
             &mut self.frontier,
         )
@@ -147,7 +147,7 @@ fn apply(c: &mut Criterion) {
     });
     let after = state.apply_block(&block, SigCheck::Skip).unwrap();
     g.throughput(Throughput::Elements(1));
-    g.bench_function("state_digest_after_block", |b| {
+    g.bench_function("state_root_after_block", |b| {
         b.iter_batched(
             || after.clone(),
             |s| s.digest().unwrap(),

@@ -4,7 +4,7 @@
 //! over this block's leaves only, `log_root`/`log_size` the root of the whole
 //! transaction log after appending them (what checkpoints sign). The block
 //! hash is the SHA-256 of the proposer's signed message
-//! `govchain/v1/block/<chain_id> || 0x00 || JCS(header)`.
+//! `govchain/v2/block/<chain_id> || 0x00 || JCS(header)`.
 
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +104,7 @@ pub struct BlockHeader {
     /// RFC 6962 root of the whole transaction log after this block.
     pub log_root: Hash32,
     /// Digest of the ledger state after applying this block.
-    pub state_digest: Hash32,
+    pub state_root: Hash32,
 }
 
 impl BlockHeader {
@@ -149,7 +149,7 @@ pub struct BlockDraft {
     pub prev_hash: Hash32,
     pub time: Timestamp,
     pub txs: Vec<Envelope>,
-    pub state_digest: Hash32,
+    pub state_root: Hash32,
 }
 
 impl Block {
@@ -212,7 +212,7 @@ impl Block {
             tx_root: merkle::root_of(leaves),
             log_size: log.size,
             log_root: log.root(),
-            state_digest: draft.state_digest,
+            state_root: draft.state_root,
         };
         let sig = key.sign_raw(&header.signed_message()?);
         Ok(Self {

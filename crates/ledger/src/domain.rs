@@ -20,7 +20,8 @@ use crate::ErrorCode;
 pub enum Domain {
     /// A transaction body signed by an official: `govchain/v1/tx/<chain>`.
     Tx,
-    /// A block header signed by its proposer: `govchain/v1/block/<chain>`.
+    /// A block header signed by its proposer: `govchain/v2/block/<chain>`
+    /// (v2: the header commits to the state tree's root, PROTOCOL.md §11).
     Block,
     /// A signed read request (sensitive queries): `govchain/v1/read/<chain>`.
     SignedRead,
@@ -30,12 +31,13 @@ impl Domain {
     pub const ALL: [Domain; 3] = [Domain::Tx, Domain::Block, Domain::SignedRead];
 
     pub fn tag(self, chain: &ChainId) -> String {
-        let purpose = match self {
-            Domain::Tx => "tx",
-            Domain::Block => "block",
-            Domain::SignedRead => "read",
+        // Each tag keeps the version in which its signed bytes last changed.
+        let (version, purpose) = match self {
+            Domain::Tx => ("v1", "tx"),
+            Domain::Block => ("v2", "block"),
+            Domain::SignedRead => ("v1", "read"),
         };
-        format!("govchain/v1/{purpose}/{chain}")
+        format!("govchain/{version}/{purpose}/{chain}")
     }
 }
 

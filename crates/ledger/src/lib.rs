@@ -22,7 +22,9 @@ pub mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod read;
+pub mod smt;
 pub mod state;
+pub mod state_proof;
 pub mod tx;
 pub mod types;
 

@@ -200,7 +200,7 @@ fn chain_of(lens: &[usize]) -> (ChainId, SecretKey, Vec<Block>) {
                 prev_hash: prev,
                 time: Timestamp::from_unix_millis(1_700_000_000_000 + h as i64 * 1000).unwrap(),
                 txs,
-                state_digest: Hash32::sha256(&[h as u8]),
+                state_root: Hash32::sha256(&[h as u8]),
             },
             &mut log,
         )
@@ -239,7 +239,7 @@ proptest! {
             }
             Tamper::DropTx => { b.txs.remove(ti); }
             Tamper::HeaderTime => b.header.time = Timestamp::from_unix_millis(b.header.time.unix_millis() + 1).unwrap(),
-            Tamper::HeaderState => b.header.state_digest.0[0] ^= 1,
+            Tamper::HeaderState => b.header.state_root.0[0] ^= 1,
             Tamper::HeaderPrev => b.header.prev_hash.0[31] ^= 1,
             Tamper::HeaderLogRoot => b.header.log_root.0[5] ^= 1,
             Tamper::BlockSig => {

@@ -568,7 +568,7 @@ fn render_block_and_log(out: &mut String, node: &SecretKey, env: Envelope) -> Me
             prev_hash: Hash32::ZERO,
             time: "2026-11-24T08:30:01.250Z".parse::<Timestamp>().unwrap(),
             txs: vec![env],
-            state_digest: Hash32::sha256(b"example state"),
+            state_root: Hash32::sha256(b"example state"),
         },
         &mut frontier,
     )

@@ -76,7 +76,7 @@ pub fn genesis_block(
         prev_hash: Hash32::ZERO,
         time,
         txs: vec![tx.clone()],
-        state_digest: digest,
+        state_root: digest,
     };
     let seal = |digest| {
         Block::seal(node, draft(digest), &mut Frontier::default())

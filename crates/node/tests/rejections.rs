@@ -47,7 +47,7 @@ fn seal_genesis(tx: &Envelope, time: i64, node: &SecretKey) -> Block {
         prev_hash: Hash32::ZERO,
         time: Timestamp::from_unix_millis(time).unwrap(),
         txs: vec![tx.clone()],
-        state_digest: digest,
+        state_root: digest,
     };
     let probe = Block::seal(node, draft(Hash32::ZERO), &mut Frontier::default()).unwrap();
     let state = State::new().apply_block(&probe, SigCheck::Verify).unwrap();

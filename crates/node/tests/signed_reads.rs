@@ -11,9 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use govchain_ledger::crypto::KeyId;
+use govchain_ledger::note::{NoteKey, ALG_ED25519};
 use govchain_ledger::read::ReadRequest;
+use govchain_ledger::state_proof::{CheckpointTrust, StateProofs};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
+use govchain_ledger::ErrorCode as _;
 use govchain_node::{Clock, Core, Limits};
 use serde_json::{json, Value};
 
@@ -309,6 +313,32 @@ async fn sensitive_queries_need_an_entitled_signed_read_and_are_recorded() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["certificate"]["id"], "C-1");
     documented("/v1/certificates/{id}", &v);
+    // The answer proves the certificate and its consent against a signed
+    // block and checkpoint: the bank checks them without syncing the chain.
+    let proofs: StateProofs = serde_json::from_value(v["proofs"].clone()).unwrap();
+    let trust = CheckpointTrust {
+        origin: "govchain.example/reads".into(),
+        log_key: NoteKey::new(
+            "node.city.example",
+            ALG_ED25519,
+            key("node-city-management").public_key(),
+        )
+        .unwrap(),
+        witnesses: vec![],
+        quorum: 0,
+    };
+    let node_key = |id: &KeyId| {
+        let k = key("node-city-management").public_key();
+        (k.key_id() == *id).then_some(k)
+    };
+    let entries = proofs.verify(&n.chain, node_key, &trust).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].value.as_ref().unwrap(), &v["certificate"]);
+    assert_eq!(entries[1].value.as_ref().unwrap(), &v["consents"][0]);
+    let mut forged = proofs.clone();
+    forged.entries[1].value.as_mut().unwrap()["until"] = json!("2099-01-01T00:00:00.000Z");
+    let e = forged.verify(&n.chain, node_key, &trust).unwrap_err();
+    assert!(e.code().starts_with("state_proof."), "{e}");
     n.wait(&env.id().unwrap()).await;
     let (rec, _) = n.record("li", "govchain/certificates/C-1", None);
     let (s, v, _) = n.signed_get("li", "/v1/certificates/C-1", &rec, 0).await;

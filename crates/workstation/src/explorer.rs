@@ -68,7 +68,7 @@ pub fn detail(
         prev_hash: b.header.prev_hash.to_hex(),
         tx_root: b.header.tx_root.to_hex(),
         log_root: b.header.log_root.to_hex(),
-        state_digest: b.header.state_digest.to_hex(),
+        state_root: b.header.state_root.to_hex(),
         txs,
     })
 }

@@ -292,11 +292,10 @@ impl LocalChain {
                 .verify_next_with_leaves(block, &leaves, |id| next.node_key(id))
                 .map_err(|e| fail(e.code(), &e))?,
         };
-        let digest = next.digest().map_err(|e| fail(e.code(), &e))?;
-        if digest != block.header.state_digest {
+        if next.state_root() != block.header.state_root {
             return Err(fail(
-                "block.state_digest",
-                &"the state digest is not the rules' result",
+                "block.state_root",
+                &"the state root is not the rules' result",
             ));
         }
         self.cursor = cursor;

@@ -26,7 +26,7 @@ export const ALARM_CODES = {
 	'block.tx': 'node',
 	'block.too_large': 'node',
 	'block.shape': 'node',
-	'block.state_digest': 'node',
+	'block.state_root': 'node',
 	'tx.bad_signature': 'node',
 	'chain.not_pinned': 'pin',
 	'note.too_large': 'node',

@@ -375,6 +375,8 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
             }],
         },
     );
+    s.payment_changes
+        .push((r.project_id.clone(), r.payment_id.clone()));
     Ok(())
 }
 
@@ -457,6 +459,8 @@ fn review(
     };
     record(&mut p, &r.payment_id, ctx, step, &r.comment);
     s.projects.insert(r.project_id.clone(), p);
+    s.payment_changes
+        .push((r.project_id.clone(), r.payment_id.clone()));
     Ok(())
 }
 
@@ -509,6 +513,8 @@ pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Resul
     }
     record(&mut p, &e.payment_id, ctx, "execute", &e.transfer_ref);
     s.projects.insert(e.project_id.clone(), p);
+    s.payment_changes
+        .push((e.project_id.clone(), e.payment_id.clone()));
     Ok(())
 }
 

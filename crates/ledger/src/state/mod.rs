@@ -8,6 +8,7 @@
 //! Collections are persistent maps (`imbl`), so cloning a state to apply a
 //! block atomically costs O(1), and iteration order is by key everywhere.
 
+mod commitment;
 mod consortium;
 pub mod entitlement;
 pub mod fixtures;
@@ -17,6 +18,7 @@ pub mod kinds;
 pub mod payroll;
 mod rejection;
 pub mod sharing;
+mod tracked;
 pub mod views;
 pub mod workflow;
 
@@ -28,8 +30,10 @@ use crate::crypto::{BatchItem, KeyId, PublicKey};
 use crate::jcs;
 use crate::tx::{Envelope, TxDigests};
 use crate::types::{ChainId, Hash32, Timestamp};
+pub use commitment::{BadEntryKey, EntryKey};
 pub use kinds::Action;
 pub use rejection::Rejection;
+pub use tracked::{Changes, Tracked};
 
 use kinds::{DeptId, Role, Scope};
 
@@ -98,7 +102,7 @@ pub struct Proposal {
 }
 
 /// The whole ledger state after some block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     pub chain_id: Option<ChainId>,
     pub origin: Option<String>,
@@ -107,37 +111,41 @@ pub struct State {
     pub next_height: u64,
     /// Time of the last applied block.
     pub time: Option<Timestamp>,
-    pub departments: OrdMap<DeptId, Department>,
-    pub officials: OrdMap<KeyId, Official>,
+    pub departments: Tracked<DeptId, Department>,
+    pub officials: Tracked<KeyId, Official>,
     /// Every key id ever registered → the official it belongs to.
     pub key_index: OrdMap<KeyId, KeyId>,
     /// Last committed `seq` per official.
-    pub seqs: OrdMap<KeyId, u64>,
-    pub grants: OrdMap<Hash32, Grant>,
+    pub seqs: Tracked<KeyId, u64>,
+    pub grants: Tracked<Hash32, Grant>,
     /// Index of `grants` by official (kept in step by `add_grant`/`remove_grant`).
     pub grants_by_official: OrdMap<KeyId, OrdSet<Hash32>>,
     /// Pending multi-admin actions, by action digest.
-    pub proposals: OrdMap<Hash32, Proposal>,
-    pub templates: OrdMap<String, workflow::Template>,
-    pub cases: OrdMap<kinds::RefId, workflow::Case>,
-    pub projects: OrdMap<kinds::RefId, funds::Project>,
+    pub proposals: Tracked<Hash32, Proposal>,
+    pub templates: Tracked<String, workflow::Template>,
+    pub cases: Tracked<kinds::RefId, workflow::Case>,
+    pub projects: Tracked<kinds::RefId, funds::Project>,
     /// Citizens' keys named in certificates (they sign consents only).
-    pub holders: OrdMap<KeyId, PublicKey>,
-    pub certificates: OrdMap<kinds::RefId, sharing::Certificate>,
-    pub consents: OrdMap<kinds::RefId, sharing::Consent>,
+    pub holders: Tracked<KeyId, PublicKey>,
+    pub certificates: Tracked<kinds::RefId, sharing::Certificate>,
+    pub consents: Tracked<kinds::RefId, sharing::Consent>,
     /// Active blacklist entries by `subject/department/reason`.
-    pub blacklist: OrdMap<String, sharing::BlacklistEntry>,
+    pub blacklist: Tracked<String, sharing::BlacklistEntry>,
     /// Every recorded access to sensitive data, in ledger order. Committed to
     /// through `access_log_head` rather than re-serialized into every digest.
     /// Records are shared (`Arc`): a copy-on-write of the log's tail chunk
     /// then copies pointers, not records.
-    #[serde(skip)]
     pub access_log: Vector<std::sync::Arc<sharing::AccessRecord>>,
     /// Hash chain over the access log: `head' = SHA-256(head || JCS(record))`,
     /// starting from 32 zero bytes.
     pub access_log_head: Hash32,
     /// Committed transaction count (log size).
     pub tx_count: u64,
+    /// Payments changed since the last commit (a payment is its own state
+    /// entry, inside its project's map).
+    pub(crate) payment_changes: Changes<(kinds::RefId, kinds::RefId)>,
+    /// The state tree as of the last [`State::commit`] (PROTOCOL.md §12.7).
+    tree: commitment::CommittedTree,
 }
 
 /// Whether [`State::apply_block`] checks transaction signatures (a node that
@@ -169,12 +177,11 @@ impl State {
         Self::default()
     }
 
-    /// Deterministic digest of the whole state: SHA-256 of its canonical JSON.
-    /// (A committed payroll's lines are committed through their frontier,
-    /// not serialized: [`funds::Payment`], PROTOCOL.md §12.7.)
+    /// The state root (PROTOCOL.md §12.7) with every pending change
+    /// committed, computed on a copy: O(pending changes × log n). A state
+    /// returned by [`State::apply_block`] has none pending.
     pub fn digest(&self) -> Result<Hash32, jcs::JcsError> {
-        let _form = funds::DigestForm::enter();
-        Ok(Hash32::sha256(&jcs::canonicalize_serialize(self)?))
+        self.clone().commit()
     }
 
     /// The official a key id signs for, and the public key, if the key is
@@ -377,6 +384,8 @@ impl State {
         }
         next.next_height = h.height + 1;
         next.time = Some(h.time);
+        next.commit()
+            .map_err(|e| (n.saturating_sub(1), bad_payload("block", &e.to_string())))?;
         Ok(next)
     }
 

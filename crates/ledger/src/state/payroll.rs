@@ -192,6 +192,8 @@ pub(super) fn payroll_chunk(
         commit.received = frontier;
         commit.received_total = total;
     }
+    s.payment_changes
+        .push((c.project_id.clone(), c.payment_id.clone()));
     Ok(())
 }
 

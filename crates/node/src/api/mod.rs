@@ -12,6 +12,7 @@ mod proofs;
 pub mod reads;
 pub mod schema;
 mod state;
+mod state_proofs;
 mod tx;
 
 use std::sync::Arc;
@@ -71,6 +72,7 @@ pub const MAX_PAGE_BYTES: usize = 96 * 1024 * 1024;
         state::case,
         state::project,
         state::fund_trace,
+        state_proofs::entry,
         reads::certificate,
         reads::blacklist,
         reads::access_log
@@ -116,6 +118,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/cases/{id}", get(state::case))
         .route("/v1/projects/{id}", get(state::project))
         .route("/v1/projects/{id}/trace", get(state::fund_trace))
+        .route("/v1/state/{*key}", get(state_proofs::entry))
         .route("/v1/certificates/{id}", get(reads::certificate))
         .route("/v1/blacklist/{subject}", get(reads::blacklist))
         .route("/v1/access", get(reads::access_log))

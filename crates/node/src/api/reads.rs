@@ -15,7 +15,8 @@ use govchain_ledger::crypto::KeyId;
 use govchain_ledger::read::{self, ReadError, ReadRequest, ACCESS_RECORD_HEADER};
 use govchain_ledger::state::entitlement;
 use govchain_ledger::state::kinds::{DeptId, RecordAccess};
-use govchain_ledger::state::{views, State as LedgerState};
+use govchain_ledger::state::{views, EntryKey, State as LedgerState};
+use govchain_ledger::state_proof::StateProofs;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::{Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
@@ -181,6 +182,11 @@ pub struct CertificateBody {
     /// Every consent its holder gave (grantee, until, purpose, revocation).
     #[schema(value_type = Vec<Object>)]
     pub consents: Value,
+    /// The certificate's and the consents' state entries, proven against
+    /// the head block's state root (PROTOCOL.md §12.7): what another city's
+    /// centre checks without syncing the chain.
+    #[schema(value_type = super::schema::StateProofsJson)]
+    pub proofs: StateProofs,
 }
 
 #[utoipa::path(get, path = "/v1/certificates/{id}", tag = "state", params(("Signature-Input" = String, Header, description = "RFC 9421 signature input (PROTOCOL.md §13)"), ("Signature" = String, Header, description = "RFC 9421 signature"), ("govchain-access-record" = String, Header, description = "base64url of the access.record envelope that logs this read"), ("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 401, description = "unsigned, stale or badly signed request (read.*, auth.*)", body = ErrorBody), (status = 403, description = "the official may not read this (read.forbidden)", body = ErrorBody), (status = 200, description = "the certificate, its verifications and consents", body = CertificateBody), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
@@ -196,21 +202,27 @@ pub(super) async fn certificate(
             entitlement::may_read_certificate(s, &id, dept, now)
         })
         .await?;
-    let c = node.lock()?;
-    let s = c.state();
-    let cert = s
-        .certificates
-        .get(&id)
-        .ok_or_else(|| NodeError::NotFound(format!("certificate {id}")))?;
-    let consents: Vec<_> = s
-        .consents
-        .values()
-        .filter(|x| x.cert_id == id)
-        .cloned()
-        .collect();
+    let (certificate, consents) = {
+        let c = node.lock()?;
+        let s = c.state();
+        let cert = s
+            .certificates
+            .get(&id)
+            .ok_or_else(|| NodeError::NotFound(format!("certificate {id}")))?;
+        let consents: Vec<_> = s
+            .consents
+            .values()
+            .filter(|x| x.cert_id == id)
+            .cloned()
+            .collect();
+        (value(cert)?, consents)
+    };
+    let mut keys = vec![EntryKey::Certificate(id.clone())];
+    keys.extend(consents.iter().map(|x| EntryKey::Consent(x.id.clone())));
     let body = CertificateBody {
-        certificate: value(cert)?,
+        certificate,
         consents: value(&consents)?,
+        proofs: super::state_proofs::prove(&node, &keys)?,
     };
     Ok(recorded(tx, body))
 }

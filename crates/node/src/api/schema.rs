@@ -20,13 +20,54 @@ pub struct ErrorBody {
 #[derive(Debug, ToSchema)]
 pub struct BlockJson {
     /// The block header: chain id, height, previous hash, time, proposer,
-    /// transaction and log roots, state digest.
+    /// transaction and log roots, state root.
     #[schema(value_type = Object)]
     pub header: Value,
     /// The proposer's signature over the header (hex).
     pub sig: String,
     /// The block's transaction envelopes, in order.
     pub txs: Vec<EnvelopeJson>,
+}
+
+/// A block header with its proposer's signature (PROTOCOL.md §7.2).
+#[derive(Debug, ToSchema)]
+pub struct SignedHeaderJson {
+    /// The block header.
+    #[schema(value_type = Object)]
+    pub header: Value,
+    /// The proposer's signature over the header (hex).
+    pub sig: String,
+}
+
+/// A sparse Merkle proof (PROTOCOL.md §12.7).
+#[derive(Debug, ToSchema)]
+pub struct StateProofJson {
+    /// The leaf on the key's path, `{key, value}` hashes (hex), or null.
+    #[schema(value_type = Option<Object>)]
+    pub leaf: Option<Value>,
+    /// Sibling hashes from the root's children down (hex).
+    pub siblings: Vec<String>,
+}
+
+/// One state entry and its proof.
+#[derive(Debug, ToSchema)]
+pub struct EntryProofJson {
+    /// The entry key, e.g. `case/RC-1`.
+    pub key: String,
+    /// The entry's JSON value; null when the proof shows it absent.
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<Value>,
+    pub proof: StateProofJson,
+}
+
+/// State entries proven against one block's state root.
+#[derive(Debug, ToSchema)]
+pub struct StateProofsJson {
+    /// The block whose `state_root` the proofs are against.
+    pub block: SignedHeaderJson,
+    /// The signed checkpoint (C2SP note) of the log as that block closes it.
+    pub checkpoint: String,
+    pub entries: Vec<EntryProofJson>,
 }
 
 /// A page of blocks.

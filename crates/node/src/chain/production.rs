@@ -175,7 +175,7 @@ impl Sealing {
         state.next_height = open.height + 1;
         state.time = Some(open.time);
         let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
-        let digest = state.digest().map_err(|e| storage(&e))?;
+        let digest = state.commit().map_err(|e| storage(&e))?;
         let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
         let mut frontier = self.frontier.clone();
         let block = Block::seal_with_leaves(
@@ -186,7 +186,7 @@ impl Sealing {
                 prev_hash: self.prev_hash,
                 time: open.time,
                 txs: open.txs.iter().map(|p| p.env.clone()).collect(),
-                state_digest: digest,
+                state_root: digest,
             },
             &leaves,
             &mut frontier,

@@ -85,7 +85,7 @@ pub fn genesis(chain: &ChainId, origin: &str, departments: &[&str], time_ms: i64
         prev_hash: Hash32::ZERO,
         time,
         txs: vec![g.clone()],
-        state_digest: digest,
+        state_root: digest,
     };
     let node = key(&format!("node-{}", departments[0]));
     let probe = Block::seal(&node, draft(Hash32::ZERO), &mut Frontier::default()).unwrap();

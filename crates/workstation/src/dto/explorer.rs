@@ -38,7 +38,7 @@ pub struct BlockDetail {
     pub prev_hash: String,
     pub tx_root: String,
     pub log_root: String,
-    pub state_digest: String,
+    pub state_root: String,
     pub txs: Vec<TxRow>,
 }
 

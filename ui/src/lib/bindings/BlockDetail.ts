@@ -2,4 +2,4 @@
 import type { BlockSummary } from "./BlockSummary";
 import type { TxRow } from "./TxRow";
 
-export type BlockDetail = { summary: BlockSummary, prev_hash: string, tx_root: string, log_root: string, state_digest: string, txs: Array<TxRow>, };
+export type BlockDetail = { summary: BlockSummary, prev_hash: string, tx_root: string, log_root: string, state_root: string, txs: Array<TxRow>, };

@@ -1,0 +1,396 @@
+//! The state commitment (PROTOCOL.md §12.7): the ledger state as a map from
+//! entry keys (`case/RC-1`, `official/<key id>`, …) to the canonical JSON of
+//! each object, committed to by the root of a sparse Merkle tree
+//! ([`crate::smt`]). [`State::commit`] re-hashes only the entries changed
+//! since the last commit, so a block costs O(changed × log n), whatever the
+//! age of the chain.
+//!
+//! Owns the entry keys ([`EntryKey`]), each entry's value encoding, the
+//! incremental commit, the rebuild from scratch that checks it, and proofs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::kinds::{DeptId, RefId};
+use super::State;
+use crate::crypto::KeyId;
+use crate::jcs::{self, JcsError};
+use crate::smt::{self, StateProof, StateTree};
+use crate::types::Hash32;
+use crate::ErrorCode;
+
+/// The key of one state entry. Its string form (`Display`/`FromStr`) is the
+/// key the tree hashes: `<collection>/<id>`, or `meta`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EntryKey {
+    /// Chain-wide values: chain id, origin, thresholds, heights, counters.
+    Meta,
+    Department(DeptId),
+    Official(KeyId),
+    /// The last committed `seq` of a signer (official or citizen).
+    Seq(KeyId),
+    Grant(Hash32),
+    Proposal(Hash32),
+    /// `<template id>@<version>`.
+    Template(String),
+    Case(RefId),
+    Project(RefId),
+    Payment(RefId, RefId),
+    Holder(KeyId),
+    Certificate(RefId),
+    Consent(RefId),
+    /// `<subject>/<department>/<reason>`.
+    Blacklist(String),
+}
+
+/// A string that is not an entry key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a state entry key (expected meta or <collection>/<id>, PROTOCOL.md §12.7)")]
+pub struct BadEntryKey(pub String);
+
+impl ErrorCode for BadEntryKey {
+    fn code(&self) -> &'static str {
+        "state.bad_key"
+    }
+}
+
+impl fmt::Display for EntryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryKey::Meta => f.write_str("meta"),
+            EntryKey::Department(d) => write!(f, "department/{d}"),
+            EntryKey::Official(k) => write!(f, "official/{k}"),
+            EntryKey::Seq(k) => write!(f, "seq/{k}"),
+            EntryKey::Grant(h) => write!(f, "grant/{h}"),
+            EntryKey::Proposal(h) => write!(f, "proposal/{h}"),
+            EntryKey::Template(t) => write!(f, "template/{t}"),
+            EntryKey::Case(c) => write!(f, "case/{c}"),
+            EntryKey::Project(p) => write!(f, "project/{p}"),
+            EntryKey::Payment(p, q) => write!(f, "payment/{p}/{q}"),
+            EntryKey::Holder(k) => write!(f, "holder/{k}"),
+            EntryKey::Certificate(c) => write!(f, "certificate/{c}"),
+            EntryKey::Consent(c) => write!(f, "consent/{c}"),
+            EntryKey::Blacklist(b) => write!(f, "blacklist/{b}"),
+        }
+    }
+}
+
+impl FromStr for EntryKey {
+    type Err = BadEntryKey;
+    fn from_str(s: &str) -> Result<Self, BadEntryKey> {
+        let bad = || BadEntryKey(s.to_owned());
+        if s == "meta" {
+            return Ok(EntryKey::Meta);
+        }
+        let (collection, id) = s.split_once('/').ok_or_else(bad)?;
+        let key_id = || KeyId::from_hex(id).map_err(|_| bad());
+        let hash = || Hash32::from_hex(id).map_err(|_| bad());
+        let ref_id = |x: &str| RefId::try_from(x.to_owned()).map_err(|_| bad());
+        Ok(match collection {
+            "department" => {
+                EntryKey::Department(DeptId::try_from(id.to_owned()).map_err(|_| bad())?)
+            }
+            "official" => EntryKey::Official(key_id()?),
+            "seq" => EntryKey::Seq(key_id()?),
+            "grant" => EntryKey::Grant(hash()?),
+            "proposal" => EntryKey::Proposal(hash()?),
+            "template" => {
+                let (t, v) = id.split_once('@').ok_or_else(bad)?;
+                let version: u32 = v.parse().map_err(|_| bad())?;
+                if version.to_string() != v {
+                    return Err(bad());
+                }
+                EntryKey::Template(super::workflow::Template::key(&ref_id(t)?, version))
+            }
+            "case" => EntryKey::Case(ref_id(id)?),
+            "project" => EntryKey::Project(ref_id(id)?),
+            "payment" => {
+                let (p, q) = id.split_once('/').ok_or_else(bad)?;
+                EntryKey::Payment(ref_id(p)?, ref_id(q)?)
+            }
+            "holder" => EntryKey::Holder(key_id()?),
+            "certificate" => EntryKey::Certificate(ref_id(id)?),
+            "consent" => EntryKey::Consent(ref_id(id)?),
+            "blacklist" => {
+                let mut parts = id.split('/');
+                let (Some(subject), Some(dept), Some(reason), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(bad());
+                };
+                Hash32::from_hex(subject).map_err(|_| bad())?;
+                DeptId::try_from(dept.to_owned()).map_err(|_| bad())?;
+                super::kinds::Role::try_from(reason.to_owned()).map_err(|_| bad())?;
+                EntryKey::Blacklist(id.to_owned())
+            }
+            _ => return Err(bad()),
+        })
+    }
+}
+
+/// The `meta` entry's value.
+#[derive(Serialize)]
+struct Meta<'a> {
+    chain_id: &'a Option<crate::types::ChainId>,
+    origin: &'a Option<String>,
+    consortium_threshold: u32,
+    next_height: u64,
+    time: &'a Option<crate::types::Timestamp>,
+    access_log_head: Hash32,
+    tx_count: u64,
+}
+
+/// A project's entry: the project without its payments (each payment is
+/// its own entry).
+#[derive(Serialize)]
+struct ProjectEntry<'a> {
+    id: &'a RefId,
+    name: &'a str,
+    budget: crate::types::Fen,
+    parties: &'a super::kinds::Parties,
+    approvers: &'a [super::kinds::Party],
+    created_at: u64,
+    paid: crate::types::Fen,
+    pending: crate::types::Fen,
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JcsError> {
+    jcs::canonicalize_serialize(v)
+}
+
+impl State {
+    /// The canonical value of one entry (JCS bytes), `None` if absent.
+    pub fn entry(&self, key: &EntryKey) -> Result<Option<Vec<u8>>, JcsError> {
+        fn some<T: Serialize>(v: Option<&T>) -> Result<Option<Vec<u8>>, JcsError> {
+            v.map(encode).transpose()
+        }
+        match key {
+            EntryKey::Meta => encode(&Meta {
+                chain_id: &self.chain_id,
+                origin: &self.origin,
+                consortium_threshold: self.consortium_threshold,
+                next_height: self.next_height,
+                time: &self.time,
+                access_log_head: self.access_log_head,
+                tx_count: self.tx_count,
+            })
+            .map(Some),
+            EntryKey::Department(d) => some(self.departments.get(d)),
+            EntryKey::Official(k) => some(self.officials.get(k)),
+            EntryKey::Seq(k) => some(self.seqs.get(k)),
+            EntryKey::Grant(h) => some(self.grants.get(h)),
+            EntryKey::Proposal(h) => some(self.proposals.get(h)),
+            EntryKey::Template(t) => some(self.templates.get(t)),
+            EntryKey::Case(c) => some(self.cases.get(c)),
+            EntryKey::Project(p) => some(
+                self.projects
+                    .get(p)
+                    .map(|p| ProjectEntry {
+                        id: &p.id,
+                        name: &p.name,
+                        budget: p.budget,
+                        parties: &p.parties,
+                        approvers: &p.approvers,
+                        created_at: p.created_at,
+                        paid: p.paid,
+                        pending: p.pending,
+                    })
+                    .as_ref(),
+            ),
+            EntryKey::Payment(p, q) => {
+                // A committed payroll's lines are committed by its frontier.
+                let _form = super::funds::DigestForm::enter();
+                some(self.projects.get(p).and_then(|p| p.payments.get(q)))
+            }
+            EntryKey::Holder(k) => some(self.holders.get(k)),
+            EntryKey::Certificate(c) => some(self.certificates.get(c)),
+            EntryKey::Consent(c) => some(self.consents.get(c)),
+            EntryKey::Blacklist(b) => some(self.blacklist.get(b)),
+        }
+    }
+
+    /// Every entry's key, in no particular order.
+    pub fn entry_keys(&self) -> Vec<EntryKey> {
+        let mut keys = vec![EntryKey::Meta];
+        keys.extend(self.departments.keys().cloned().map(EntryKey::Department));
+        keys.extend(self.officials.keys().copied().map(EntryKey::Official));
+        keys.extend(self.seqs.keys().copied().map(EntryKey::Seq));
+        keys.extend(self.grants.keys().copied().map(EntryKey::Grant));
+        keys.extend(self.proposals.keys().copied().map(EntryKey::Proposal));
+        keys.extend(self.templates.keys().cloned().map(EntryKey::Template));
+        keys.extend(self.cases.keys().cloned().map(EntryKey::Case));
+        for (id, p) in self.projects.iter() {
+            keys.push(EntryKey::Project(id.clone()));
+            keys.extend(
+                p.payments
+                    .keys()
+                    .map(|q| EntryKey::Payment(id.clone(), q.clone())),
+            );
+        }
+        keys.extend(self.holders.keys().copied().map(EntryKey::Holder));
+        keys.extend(self.certificates.keys().cloned().map(EntryKey::Certificate));
+        keys.extend(self.consents.keys().cloned().map(EntryKey::Consent));
+        keys.extend(self.blacklist.keys().cloned().map(EntryKey::Blacklist));
+        keys
+    }
+
+    /// Commits every change since the last commit into the state tree and
+    /// returns its root: the block header's `state_root`. Cost: the changed
+    /// entries × log n.
+    pub fn commit(&mut self) -> Result<Hash32, JcsError> {
+        let mut changed = vec![EntryKey::Meta];
+        changed.extend(
+            self.departments
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Department),
+        );
+        changed.extend(
+            self.officials
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Official),
+        );
+        changed.extend(self.seqs.take_changed().into_iter().map(EntryKey::Seq));
+        changed.extend(self.grants.take_changed().into_iter().map(EntryKey::Grant));
+        changed.extend(
+            self.proposals
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Proposal),
+        );
+        changed.extend(
+            self.templates
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Template),
+        );
+        changed.extend(self.cases.take_changed().into_iter().map(EntryKey::Case));
+        changed.extend(
+            self.projects
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Project),
+        );
+        changed.extend(
+            self.payment_changes
+                .take()
+                .into_iter()
+                .map(|(p, q)| EntryKey::Payment(p, q)),
+        );
+        changed.extend(
+            self.holders
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Holder),
+        );
+        changed.extend(
+            self.certificates
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Certificate),
+        );
+        changed.extend(
+            self.consents
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Consent),
+        );
+        changed.extend(
+            self.blacklist
+                .take_changed()
+                .into_iter()
+                .map(EntryKey::Blacklist),
+        );
+        for key in changed {
+            let kh = smt::key_hash(key.to_string().as_bytes());
+            match self.entry(&key)? {
+                Some(value) => self.tree.insert(kh, smt::value_hash(&value)),
+                None => {
+                    self.tree.remove(&kh);
+                }
+            }
+        }
+        Ok(self.tree.root())
+    }
+
+    /// The root of the committed state (changes not yet committed by
+    /// [`State::commit`] are not in it; a state returned by
+    /// [`State::apply_block`] has none).
+    pub fn state_root(&self) -> Hash32 {
+        self.tree.root()
+    }
+
+    /// Whether changes wait for [`State::commit`].
+    pub fn has_uncommitted_changes(&self) -> bool {
+        self.departments.has_changes()
+            || self.officials.has_changes()
+            || self.seqs.has_changes()
+            || self.grants.has_changes()
+            || self.proposals.has_changes()
+            || self.templates.has_changes()
+            || self.cases.has_changes()
+            || self.projects.has_changes()
+            || !self.payment_changes.is_empty()
+            || self.holders.has_changes()
+            || self.certificates.has_changes()
+            || self.consents.has_changes()
+            || self.blacklist.has_changes()
+    }
+
+    /// The state tree rebuilt from every entry, from scratch: O(state). Its
+    /// root equals [`State::state_root`] after a commit, or the incremental
+    /// commit has a bug (tests, `verify-chain`, start-up checks).
+    pub fn rebuild_tree(&self) -> Result<StateTree, JcsError> {
+        let mut leaves = Vec::new();
+        for key in self.entry_keys() {
+            if let Some(value) = self.entry(&key)? {
+                leaves.push((
+                    smt::key_hash(key.to_string().as_bytes()),
+                    smt::value_hash(&value),
+                ));
+            }
+        }
+        Ok(StateTree::from_entries(leaves))
+    }
+
+    /// A proof of `key`'s committed value, or of its absence, against
+    /// [`State::state_root`].
+    pub fn prove(&self, key: &EntryKey) -> StateProof {
+        self.tree.prove(&smt::key_hash(key.to_string().as_bytes()))
+    }
+}
+
+/// The state tree inside a [`State`]. Two states with the same root are
+/// equal as far as the commitment goes.
+#[derive(Clone, Default)]
+pub(super) struct CommittedTree(StateTree);
+
+impl fmt::Debug for CommittedTree {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommittedTree({})", self.0.root())
+    }
+}
+
+impl PartialEq for CommittedTree {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.root() == other.0.root()
+    }
+}
+
+impl Eq for CommittedTree {}
+
+impl std::ops::Deref for CommittedTree {
+    type Target = StateTree;
+    fn deref(&self) -> &StateTree {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for CommittedTree {
+    fn deref_mut(&mut self) -> &mut StateTree {
+        &mut self.0
+    }
+}

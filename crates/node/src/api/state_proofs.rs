@@ -1,0 +1,81 @@
+//! Proven state (`GET /v1/state/{key}`, PROTOCOL.md §12.7 and §15.3): one
+//! entry of the ledger state with a proof of its value, or of its absence,
+//! against the `state_root` of the head block, with that block's signed
+//! header and the signed checkpoint of the log it closes. The sensitive
+//! collections (certificates, consents, the blacklist) are proven only
+//! inside their signed reads (§13), which log the read.
+
+use axum::extract::State;
+use axum::Json;
+use govchain_ledger::state::EntryKey;
+use govchain_ledger::state_proof::{EntryProof, SignedHeader, StateProofs};
+use serde_json::Value;
+
+use super::schema::{ErrorBody, StateProofsJson};
+use super::Path;
+use crate::error::NodeError;
+use crate::handle::NodeHandle;
+
+/// Whether `key`'s collection is read only through a signed read.
+pub(super) fn sensitive(key: &EntryKey) -> bool {
+    matches!(
+        key,
+        EntryKey::Certificate(_) | EntryKey::Consent(_) | EntryKey::Blacklist(_)
+    )
+}
+
+/// Proofs of `keys` against the head block's state, with its signed
+/// header and checkpoint. The state, height and checkpoint are taken under
+/// one lock, so they belong together.
+pub(super) fn prove(node: &NodeHandle, keys: &[EntryKey]) -> Result<StateProofs, NodeError> {
+    let (state, height, checkpoint, reads) = {
+        let c = node.lock()?;
+        (c.state().clone(), c.height(), c.checkpoint(), c.reads())
+    };
+    let block = reads
+        .block(height)?
+        .ok_or_else(|| NodeError::Corrupt(format!("head block {height} is not stored")))?;
+    let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
+    let entries = keys
+        .iter()
+        .map(|key| {
+            let value = state
+                .entry(key)
+                .map_err(|e| storage(&e))?
+                .map(|bytes| serde_json::from_slice::<Value>(&bytes))
+                .transpose()
+                .map_err(|e| storage(&e))?;
+            Ok(EntryProof {
+                key: key.to_string(),
+                value,
+                proof: state.prove(key),
+            })
+        })
+        .collect::<Result<Vec<_>, NodeError>>()?;
+    Ok(StateProofs {
+        block: SignedHeader {
+            header: block.header,
+            sig: block.sig,
+        },
+        checkpoint,
+        entries,
+    })
+}
+
+#[utoipa::path(get, path = "/v1/state/{key}", tag = "proofs", params(("key" = String, Path, description = "an entry key (PROTOCOL.md §12.7): `meta`, or `<collection>/<id>` such as `case/RC-1` or `payment/P-1/PAY-1`; certificate, consent and blacklist entries are proven in their signed reads")), responses((status = 200, description = "the entry (null when absent) with its proof against the head block's state root, the signed header and the checkpoint", body = StateProofsJson), (status = 400, description = "not an entry key (state.bad_key), or a sensitive collection (state.sensitive)", body = ErrorBody)))]
+pub(super) async fn entry(
+    State(node): State<NodeHandle>,
+    Path(key): Path<String>,
+) -> Result<Json<StateProofs>, NodeError> {
+    let key: EntryKey = key.parse().map_err(|e| NodeError::bad(&e))?;
+    if sensitive(&key) {
+        return Err(NodeError::BadRequest {
+            code: "state.sensitive",
+            message: format!(
+                "{key} is proven only inside its signed read (PROTOCOL.md §13): \
+                 GET /v1/certificates/{{id}} or /v1/blacklist/{{subject}}"
+            ),
+        });
+    }
+    prove(&node, &[key]).map(Json)
+}
