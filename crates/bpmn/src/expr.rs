@@ -111,7 +111,7 @@ impl Completion {
             Completion::Ratio { num, den, strict } => {
                 let p = num.checked_mul(n?)?;
                 if strict {
-                    p / den + 1
+                    (p / den).saturating_add(1)
                 } else {
                     p.div_ceil(den)
                 }
@@ -152,7 +152,11 @@ pub fn parse_completion(text: &str) -> Result<Completion, String> {
     }
     if lhs == DONE {
         let k: u64 = rhs.parse().map_err(|_| bad())?;
-        return Ok(Completion::AtLeast(if op == ">" { k + 1 } else { k }));
+        return Ok(Completion::AtLeast(if op == ">" {
+            k.saturating_add(1)
+        } else {
+            k
+        }));
     }
     if lhs == format!("{DONE}/{ALL}") && op != "==" {
         let (whole, frac) = rhs.split_once('.').unwrap_or((rhs.as_str(), ""));

@@ -192,6 +192,12 @@ pub fn import(xml: &str, groups: &GroupMap) -> Result<Imported, BpmnError> {
         None => None,
     };
     let version = m.version.clone().and_then(|v| v.trim().parse::<u32>().ok());
+    if m.name.is_empty() {
+        p(
+            codes::TEXT,
+            "the process has neither a name nor an id".into(),
+        );
+    }
     if m.name.chars().count() > 128 {
         p(codes::TEXT, "the process name is longer than 128 characters, the ledger's limit for a template name".into());
     }
