@@ -240,7 +240,7 @@ fn listeners(m: &mut Model, el: Node<'_, '_>) {
                     id_of(el),
                     el.tag_name().name(),
                     format!(
-                        "has a {name}, code the engine would run; govchain runs no code: remove it"
+                        "has a listener ({name}), code the engine would run; govchain runs no code: remove it"
                     ),
                 ));
             }
@@ -264,13 +264,16 @@ fn split_names(text: &str) -> Vec<String> {
 }
 
 fn task(m: &mut Model, el: Node<'_, '_>, id: &str) -> Task {
-    let mut p = |code, message: String| {
-        m.problems
-            .push(Problem::new(code, Some(id), "userTask", message));
+    // Problems of the candidate groups, kept apart to know whether the
+    // task named its signers in a way already refused.
+    let mut found: Vec<Problem> = Vec::new();
+    let p = |out: &mut Vec<Problem>, code, message: String| {
+        out.push(Problem::new(code, Some(id), "userTask", message));
     };
     let name = el.attribute("name").map_or_else(|| id.to_owned(), clean);
     if name.chars().count() > 64 {
         p(
+            &mut found,
             codes::TEXT,
             "the name is longer than 64 characters, the ledger's limit for a stage name".into(),
         );
@@ -288,16 +291,17 @@ fn task(m: &mut Model, el: Node<'_, '_>, id: &str) -> Task {
         }
         for attr in ["assignee", "candidateUsers"] {
             if el.attribute((ns, attr)).is_some() {
-                p(codes::CANDIDATES, format!("names people ({attr}); a govchain stage is signed by holders of a department role: use candidate groups"));
+                p(&mut found, codes::CANDIDATES, format!("names people ({attr}); a govchain stage is signed by holders of a department role: use candidate groups"));
             }
         }
     }
     if children(el).any(|c| is(c, "humanPerformer")) {
-        p(codes::CANDIDATES, "names a person (humanPerformer); a govchain stage is signed by holders of a department role: use candidate groups".into());
+        p(&mut found, codes::CANDIDATES, "names a person (humanPerformer); a govchain stage is signed by holders of a department role: use candidate groups".into());
     }
     for text in raw {
         if text.contains("${") || text.contains("#{") {
             p(
+                &mut found,
                 codes::CANDIDATES,
                 format!("candidate groups {text:?} are an expression; name the groups"),
             );
@@ -305,18 +309,20 @@ fn task(m: &mut Model, el: Node<'_, '_>, id: &str) -> Task {
         }
         for g in split_names(&text) {
             if g.starts_with("user(") {
-                p(codes::CANDIDATES, format!("names a person ({g}); a govchain stage is signed by holders of a department role"));
+                p(&mut found, codes::CANDIDATES, format!("names a person ({g}); a govchain stage is signed by holders of a department role"));
             } else if !groups.contains(&g) {
                 groups.push(g);
             }
         }
     }
-    if groups.is_empty() {
+    if groups.is_empty() && found.iter().all(|f| f.code != codes::CANDIDATES) {
         p(
+            &mut found,
             codes::CANDIDATES,
             "has no candidate group: name the group (department role) that signs this stage".into(),
         );
     }
+    m.problems.extend(found);
     let threshold = children(el)
         .find(|c| is(*c, "multiInstanceLoopCharacteristics"))
         .map_or(1, |mi| multi_instance(m, mi, id));
@@ -342,8 +348,10 @@ fn multi_instance(m: &mut Model, mi: Node<'_, '_>, id: &str) -> u64 {
         ));
         0
     };
-    if mi.attribute("isSequential") == Some("true") {
-        return p("is a sequential multi-instance (one signer after another); a govchain k-of-n stage takes its signatures in any order: set isSequential=\"false\"".into());
+    // Reported, and the rest is still read for more problems.
+    let sequential = mi.attribute("isSequential") == Some("true");
+    if sequential {
+        p("is a sequential multi-instance (one signer after another); a govchain k-of-n stage takes its signatures in any order: set isSequential=\"false\"".into());
     }
     let cardinality = children(mi)
         .find(|c| is(*c, "loopCardinality"))
@@ -389,7 +397,11 @@ fn multi_instance(m: &mut Model, mi: Node<'_, '_>, id: &str) -> u64 {
     if k > 100 {
         return p(format!("needs {k} signatures; a stage takes 1 to 100"));
     }
-    k
+    if sequential {
+        0
+    } else {
+        k
+    }
 }
 
 fn boundary(m: &mut Model, el: Node<'_, '_>, id: &str) -> Kind {

@@ -171,6 +171,30 @@ fn refusal_names_every_element() {
 }
 
 #[test]
+fn flowable_countersign_is_refused_element_by_element() {
+    let err = import(
+        &fixture("refused-flowable-countersign.bpmn20.xml"),
+        &groups(),
+    )
+    .unwrap_err();
+    let found: Vec<(&str, &str)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.code, p.element_id.as_deref().unwrap_or("")))
+        .collect();
+    for want in [
+        (codes::LISTENER, "countersign"),
+        (codes::CANDIDATES, "sign"),
+        (codes::MULTI_INSTANCE, "sign"),
+        (codes::TIMER, "remind"),
+        (codes::UNSUPPORTED, "route"),
+        (codes::CANDIDATES, "archive"),
+    ] {
+        assert!(found.contains(&want), "{want:?} missing from {err}");
+    }
+}
+
+#[test]
 fn unmapped_groups_are_listed_together() {
     let xml = fixture("flowable-renovation.bpmn20.xml");
     let err = import(&xml, &GroupMap::default()).unwrap_err();

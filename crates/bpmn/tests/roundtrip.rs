@@ -65,6 +65,43 @@ fn export_speaks_the_dialects() {
     }
 }
 
+/// Every element and flow has its diagram shape or edge, so modelling
+/// tools draw the whole process.
+#[test]
+fn the_diagram_covers_every_element() {
+    let t: DefineWorkflow = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/../../docs/examples/workflow-joint-acceptance.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let xml = export(&t);
+    let ids: Vec<&str> = xml
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .filter(|id| {
+            !id.ends_with("_di")
+                && !id.ends_with("_timer")
+                && !id.starts_with("definitions_")
+                && !id.starts_with("diagram_")
+                && !id.starts_with("plane_")
+        })
+        .collect();
+    assert!(ids.len() > 20, "{ids:?}");
+    for id in ids {
+        if id == t.id.as_str() {
+            continue;
+        }
+        assert!(
+            xml.contains(&format!("bpmnElement=\"{id}\"")),
+            "{id} has no diagram element"
+        );
+    }
+}
+
 #[test]
 fn odd_templates_round_trip() {
     let mut t = renovation_template();
