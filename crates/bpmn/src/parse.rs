@@ -13,6 +13,8 @@ pub const BPMN: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 pub const FLOWABLE: &str = "http://flowable.org/bpmn";
 pub const ACTIVITI: &str = "http://activiti.org/bpmn";
 pub const CAMUNDA: &str = "http://camunda.org/schema/1.0/bpmn";
+/// Camunda 8 (Zeebe) extension elements.
+pub const ZEEBE: &str = "http://camunda.org/schema/zeebe/1.0";
 /// govchain's own attributes, for what BPMN has no word for (the template
 /// id and version, what a rejection does).
 pub const GOVCHAIN: &str = "urn:govchain:bpmn";
@@ -292,6 +294,28 @@ fn task(m: &mut Model, el: Node<'_, '_>, id: &str) -> Task {
         for attr in ["assignee", "candidateUsers"] {
             if el.attribute((ns, attr)).is_some() {
                 p(&mut found, codes::CANDIDATES, format!("names people ({attr}); a govchain stage is signed by holders of a department role: use candidate groups"));
+            }
+        }
+    }
+    // Camunda 8 (Zeebe): <zeebe:assignmentDefinition candidateGroups="a, b"/>;
+    // a value starting with `=` is a FEEL expression.
+    for ad in children(el)
+        .filter(|c| is(*c, "extensionElements"))
+        .flat_map(children)
+        .filter(|c| {
+            c.tag_name().namespace() == Some(ZEEBE) && c.tag_name().name() == "assignmentDefinition"
+        })
+    {
+        if let Some(v) = ad.attribute("candidateGroups") {
+            raw.push(if v.starts_with('=') {
+                format!("${{{v}}}")
+            } else {
+                v.to_owned()
+            });
+        }
+        for attr in ["assignee", "candidateUsers"] {
+            if ad.attribute(attr).is_some() {
+                p(&mut found, codes::CANDIDATES, format!("names people (zeebe {attr}); a govchain stage is signed by holders of a department role: use candidate groups"));
             }
         }
     }

@@ -283,6 +283,23 @@ fn structural_refusals() {
 }
 
 #[test]
+fn camunda_8_assignment_definition() {
+    let xml = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">
+      <bpmn:process id="c8" name="C8" isExecutable="true">
+        <bpmn:startEvent id="s"/>
+        <bpmn:userTask id="a" name="A"><bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="zjj_slk"/></bpmn:extensionElements></bpmn:userTask>
+        <bpmn:userTask id="b" name="B"><bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="=reviewers"/></bpmn:extensionElements></bpmn:userTask>
+        <bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="b"/><bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+      </bpmn:process></bpmn:definitions>"#;
+    assert_eq!(refusal(xml), vec![(codes::CANDIDATES, "b".to_owned())]);
+    let fixed = xml.replace("=reviewers", "zjj_leaders");
+    let t = import(&fixed, &groups()).unwrap();
+    assert_eq!(t.stages[0].role.as_str(), "intake");
+    assert_eq!(t.stages[1].role.as_str(), "director");
+}
+
+#[test]
 fn not_bpmn_and_not_xml() {
     assert_eq!(import("<a>", &groups()).unwrap_err().code(), "bpmn.xml");
     assert_eq!(
