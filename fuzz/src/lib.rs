@@ -425,3 +425,30 @@ pub fn state(data: &[u8]) -> usize {
     }
     accepted
 }
+
+/// BPMN 2.0 import never panics, and whatever it imports exports to BPMN
+/// that imports to the same template (with no group map: the export names
+/// groups `department:role`).
+pub fn bpmn(data: &[u8]) {
+    let Ok(xml) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut groups = govchain_bpmn::GroupMap::default();
+    groups.0.insert(
+        "fire-inspectors".into(),
+        govchain_bpmn::Assignment::from_group_name("fire:fire-inspector").expect("a valid name"),
+    );
+    let Ok(imported) = govchain_bpmn::import(xml, &groups) else {
+        return;
+    };
+    let id = "fuzz".to_owned().try_into().expect("a valid id");
+    let t = imported
+        .into_workflow(Some(id), None)
+        .expect("an id was given");
+    let exported = govchain_bpmn::export(&t);
+    let again = govchain_bpmn::import(&exported, &govchain_bpmn::GroupMap::default())
+        .unwrap_or_else(|e| panic!("the export of an import is refused: {e}\n{exported}"))
+        .into_workflow(None, None)
+        .expect("the export names its template");
+    assert_eq!(again, t, "{exported}");
+}

@@ -16,12 +16,13 @@ use zeroize::Zeroizing;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("envelope", govchain_fuzz::envelope),
     ("jcs", govchain_fuzz::jcs),
     ("checkpoint", govchain_fuzz::checkpoint),
     ("proof", govchain_fuzz::proof),
     ("block", govchain_fuzz::block),
+    ("bpmn", govchain_fuzz::bpmn),
     ("state", |d| {
         govchain_fuzz::state(d);
     }),

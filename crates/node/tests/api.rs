@@ -208,6 +208,8 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         ("/v1/projects/NOPE/trace".to_owned(), 404, "node.not_found"),
         ("/v1/officials/zz".to_owned(), 400, "crypto.encoding"),
         ("/v1/cases/has%20space".to_owned(), 400, "node.bad_id"),
+        ("/v1/templates/NOPE".to_owned(), 404, "node.not_found"),
+        ("/v1/templates/has%20space".to_owned(), 400, "node.bad_id"),
         // Extractor failures are JSON errors too, and page sizes are bounded.
         ("/v1/blocks/-1".to_owned(), 400, "node.bad_path"),
         ("/v1/blocks?from=false".to_owned(), 400, "node.bad_query"),

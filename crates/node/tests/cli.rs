@@ -1095,3 +1095,158 @@ fn key_files_readable_by_others_are_refused() {
     assert!(r.stderr.contains("cli.unreachable"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn bpmn_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bpmn/tests/fixtures")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `admin import-bpmn`: a Flowable process with the admins' group map
+/// becomes the `workflow.define` payload (`--dry-run`, no node or key
+/// needed) and commits like `define-workflow`; `export-bpmn` fetches it
+/// from the node as BPMN that imports again to the same template; a
+/// refused process lists its elements under `bpmn.refused`.
+#[test]
+fn bpmn_import_dry_run_submit_export_and_refusal() {
+    let dir = fresh_dir("cli-bpmn");
+    let node_pk = keygen(&dir.join("node.key"));
+    let admin_pk = keygen(&dir.join("admin.key"));
+    let mut genesis = "chain_id = \"cli-bpmn\"\norigin = \"govchain.example/cli-bpmn\"\nconsortium_threshold = 1\n".to_owned();
+    for d in ["city-management", "fire", "construction", "developer"] {
+        let (node, admin) = if d == "city-management" {
+            (node_pk.clone(), admin_pk.clone())
+        } else {
+            (
+                keygen(&dir.join(format!("{d}.node.key"))),
+                keygen(&dir.join(format!("{d}.admin.key"))),
+            )
+        };
+        writeln!(
+            genesis,
+            "\n[[departments]]\nid = \"{d}\"\nname = \"{d}\"\nnode_key = \"{node}\"\nadmin_threshold = 1\n\
+             admins = [{{ name = \"admin\", public_key = \"{admin}\" }}]"
+        )
+        .unwrap();
+    }
+    init_chain(&dir, &genesis);
+    let flowable = bpmn_fixture("flowable-renovation.bpmn20.xml");
+    let groups = bpmn_fixture("groups.toml");
+
+    let dry = ok(cli(&[
+        "admin",
+        "import-bpmn",
+        &flowable,
+        "--groups",
+        &groups,
+        "--dry-run",
+    ]));
+    let payload: serde_json::Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(payload["id"], "old-city-renovation", "{payload}");
+    assert_eq!(payload["version"], 1);
+    assert_eq!(payload["stages"].as_array().unwrap().len(), 4);
+    assert_eq!(payload["stages"][1]["department"], "fire");
+    assert_eq!(payload["stages"][1]["deadline_secs"], 2_592_000);
+    // Without the map: every unmapped group named, bad input of a kind.
+    let r = cli(&["admin", "import-bpmn", &flowable, "--dry-run"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("govchain-node: error [bpmn.refused]: ")
+            && r.stderr.contains("消防救援支队"),
+        "{}",
+        r.stderr
+    );
+    let r = cli(&[
+        "admin",
+        "import-bpmn",
+        &bpmn_fixture("refused-exclusive-script.bpmn"),
+        "--groups",
+        &groups,
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for id in [
+        "Gateway_amount",
+        "Task_fee",
+        "Flow_big",
+        "Flow_rework",
+        "Task_notify",
+    ] {
+        assert!(r.stderr.contains(id), "{id}: {}", r.stderr);
+    }
+
+    let (mut child, url) = start(&dir);
+    let admin_key = dir.join("admin.key");
+    let out = ok(admin(
+        &url,
+        &admin_key,
+        &[
+            "import-bpmn",
+            &flowable,
+            "--groups",
+            &groups,
+            "--id",
+            "renovation-bpmn",
+            "--version",
+            "3",
+        ],
+    ));
+    assert_eq!(field(&out, "workflow"), "renovation-bpmn@3", "{out}");
+    assert!(field(&out, "status").starts_with("committed"), "{out}");
+
+    let exported = dir.join("exported.bpmn");
+    let exported = exported.to_str().unwrap();
+    ok(cli(&[
+        "admin",
+        "--node",
+        &url,
+        "export-bpmn",
+        "--template",
+        "renovation-bpmn",
+        "--out",
+        exported,
+    ]));
+    let again = ok(cli(&["admin", "import-bpmn", exported, "--dry-run"]));
+    let mut want = payload.clone();
+    want["id"] = "renovation-bpmn".into();
+    want["version"] = 3.into();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&again).unwrap(),
+        want
+    );
+    let r = cli(&[
+        "admin",
+        "--node",
+        &url,
+        "export-bpmn",
+        "--template",
+        "renovation-bpmn",
+        "--version",
+        "9",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = cli(&["admin", "--node", &url, "export-bpmn", "--template", "nope"]);
+    assert!(
+        r.stderr
+            .starts_with("govchain-node: error [node.not_found]: "),
+        "{}",
+        r.stderr
+    );
+    // A signing command without --key is a usage error.
+    let r = cli(&[
+        "admin",
+        "--node",
+        &url,
+        "import-bpmn",
+        &flowable,
+        "--groups",
+        &groups,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

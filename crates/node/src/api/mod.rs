@@ -70,6 +70,7 @@ pub const MAX_PAGE_BYTES: usize = 96 * 1024 * 1024;
         state::official,
         state::inbox,
         state::case,
+        state::template,
         state::project,
         state::fund_trace,
         state_proofs::entry,
@@ -116,6 +117,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/officials/{id}", get(state::official))
         .route("/v1/inbox/{official}", get(state::inbox))
         .route("/v1/cases/{id}", get(state::case))
+        .route("/v1/templates/{id}", get(state::template))
         .route("/v1/projects/{id}", get(state::project))
         .route("/v1/projects/{id}/trace", get(state::fund_trace))
         .route("/v1/state/{*key}", get(state_proofs::entry))

@@ -155,6 +155,40 @@ pub(super) async fn case(
     }))
 }
 
+/// Every published version of a workflow template.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateVersions {
+    /// The template id asked about.
+    pub id: String,
+    /// Its versions as the ledger holds them (`id`, `version`, `name`,
+    /// `stages`, `defined_by`, `defined_at`), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub versions: Vec<Value>,
+}
+
+#[utoipa::path(get, path = "/v1/templates/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the template's published versions, oldest first", body = TemplateVersions), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+pub(super) async fn template(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+) -> Result<Json<TemplateVersions>, NodeError> {
+    let id = ref_id(&id)?;
+    let c = node.lock()?;
+    let mut versions: Vec<&Template> = c
+        .state()
+        .templates
+        .values()
+        .filter(|t| t.id == id)
+        .collect();
+    if versions.is_empty() {
+        return Err(NodeError::NotFound(format!("template {id}")));
+    }
+    versions.sort_by_key(|t| t.version);
+    Ok(Json(TemplateVersions {
+        id: id.to_string(),
+        versions: versions.into_iter().map(value).collect::<Result<_, _>>()?,
+    }))
+}
+
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "state", params(("id" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")), responses((status = 200, description = "the project and its payments", body = ProjectJson), (status = 400, description = "bad input", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn project(
     State(node): State<NodeHandle>,

@@ -19,12 +19,14 @@ use super::out::outln;
 /// Options every admin command shares.
 #[derive(Debug, clap::Args)]
 pub struct AdminOpts {
-    /// The node's base URL.
+    /// The node's base URL (every command but `import-bpmn --dry-run` and
+    /// `export-bpmn --file`).
     #[arg(long)]
-    pub node: String,
-    /// The signing admin's key file.
+    pub node: Option<String>,
+    /// The signing admin's key file (every command that submits a
+    /// transaction).
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -81,6 +83,13 @@ pub enum AdminAction {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Publish a workflow template from a BPMN 2.0 process (Camunda,
+    /// Flowable, Activiti or standard form): the transaction define-workflow
+    /// submits; --dry-run prints its payload instead.
+    ImportBpmn(super::bpmn::ImportArgs),
+    /// Write a published template (or a payload file) as BPMN 2.0, for
+    /// Camunda Modeler, Flowable or Activiti.
+    ExportBpmn(super::bpmn::ExportArgs),
     /// Create an engineering-fund project (signed by its developer).
     CreateProject {
         #[arg(long)]
@@ -106,14 +115,27 @@ pub enum AdminAction {
 
 /// Runs an admin command.
 pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
-    let key = govchain_node::config::read_key(&opts.key).map_err(|e| match e {
+    match &action {
+        AdminAction::ImportBpmn(a) if a.dry_run => {
+            let t = super::bpmn::import(a)?;
+            let text =
+                serde_json::to_string_pretty(&t).map_err(|e| CliError::Input(e.to_string()))?;
+            return outln!("{text}");
+        }
+        AdminAction::ExportBpmn(a) => return export_bpmn(opts, a),
+        _ => {}
+    }
+    let key_path = opts.key.as_ref().ok_or_else(|| {
+        CliError::Usage("this admin command signs a transaction: give --key FILE".into())
+    })?;
+    let key = govchain_node::config::read_key(key_path).map_err(|e| match e {
         NodeError::KeyPermissions { .. } => CliError::Node(e),
         e => CliError::Input(format!("--key: {e}")),
     })?;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let node = Node::new(&opts.node)?;
+        let node = Node::new(node_url(opts)?)?;
         let (kind, payload, mut report) = build(&node, action).await?;
         let done = submit(&node, &key, opts, kind, payload).await?;
         if kind == "official.register" && done.status == "committed" {
@@ -131,6 +153,30 @@ pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
         }
         print(opts.json, kind, &report)
     })
+}
+
+fn node_url(opts: &AdminOpts) -> Result<&str, CliError> {
+    opts.node.as_deref().ok_or_else(|| {
+        CliError::Usage("this admin command talks to a node: give --node URL".into())
+    })
+}
+
+/// `export-bpmn`: the template from the node (or a file) as BPMN.
+fn export_bpmn(opts: &AdminOpts, a: &super::bpmn::ExportArgs) -> Result<(), CliError> {
+    let t = match (&a.file, &a.template) {
+        (Some(path), _) => super::bpmn::read_template_file(path)?,
+        (None, Some(id)) => {
+            let node = Node::new(node_url(opts)?)?;
+            let rt = tokio::runtime::Runtime::new()
+                .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
+            let (_, v) = rt.block_on(node.expect(200, &format!("/v1/templates/{id}")))?;
+            super::bpmn::pick_version(&v, a.version).map_err(|e| {
+                CliError::refused("workflow.unknown_template", &format!("{id}: {e}"))
+            })?
+        }
+        (None, None) => return Err(CliError::Usage("give --template ID or --file FILE".into())),
+    };
+    super::bpmn::write(a, &t)
 }
 
 /// What a finished command prints: text lines, or one JSON object.
@@ -250,6 +296,16 @@ async fn build(
                                    "supervisor": supervisor, "operator": operator},
                        "approvers": approvers}),
             )
+        }
+        AdminAction::ImportBpmn(a) => {
+            let t = super::bpmn::import(&a)?;
+            report.insert("workflow".into(), json!(t.id));
+            report.insert("version".into(), json!(t.version));
+            let payload = serde_json::to_value(&t).map_err(|e| CliError::Input(e.to_string()))?;
+            ("workflow.define", payload)
+        }
+        AdminAction::ExportBpmn(_) => {
+            return Err(CliError::Usage("export-bpmn signs nothing".into()))
         }
         AdminAction::DefineWorkflow { file } => {
             let text = std::fs::read(&file)

@@ -3,5 +3,6 @@
 //! admin client that signs, submits and follows a transaction.
 
 pub mod admin;
+pub mod bpmn;
 pub mod error;
 pub mod out;
