@@ -391,7 +391,61 @@ fn render_examples() -> String {
     render_signed_read(&mut out, &official);
     render_edges(&mut out);
     render_identity_and_payroll(&mut out);
+    render_state(&mut out, &official, &node);
     out
+}
+
+/// §12.7: every entry of the state after a one-department genesis block,
+/// the resulting `state_root`, and a proof of presence and of absence.
+fn render_state(out: &mut String, admin: &SecretKey, node: &SecretKey) {
+    use govchain_ledger::state::{EntryKey, SigCheck, State};
+    let chain = chain();
+    let time: Timestamp = "2026-11-24T08:00:00.000Z".parse().unwrap();
+    let genesis = Envelope::sign(
+        admin,
+        TxBody {
+            chain_id: chain.clone(),
+            signer: admin.key_id(),
+            seq: 1,
+            kind: "consortium.genesis".into(),
+            payload: json!({"origin": "govchain.example/gov-demo", "consortium_threshold": 1,
+                "departments": [{"id": "city-management", "name": "城市管理局", "parent": null,
+                    "node_key": node.public_key(), "admin_threshold": 1,
+                    "admins": [{"name": "李明", "public_key": admin.public_key()}]}]}),
+            created_at: time,
+        },
+    )
+    .unwrap();
+    let draft = BlockDraft {
+        chain_id: chain,
+        height: 0,
+        prev_hash: Hash32::ZERO,
+        time,
+        txs: vec![genesis],
+        state_root: Hash32::ZERO,
+    };
+    let b = Block::seal(node, draft, &mut Frontier::default()).unwrap();
+    let state = State::new().apply_block(&b, SigCheck::Verify).unwrap();
+    let mut keys: Vec<String> = state.entry_keys().iter().map(ToString::to_string).collect();
+    keys.sort();
+    let mut lines = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let value = state.entry(&k.parse().unwrap()).unwrap().unwrap();
+        lines.push((format!("key_{i}"), k.clone()));
+        lines.push((format!("value_{i}"), String::from_utf8(value).unwrap()));
+    }
+    lines.push(("state_root".into(), state.state_root().to_hex()));
+    let present: EntryKey = "department/city-management".parse().unwrap();
+    let absent: EntryKey = "case/RN-2026-0042".parse().unwrap();
+    for (name, k) in [("present", &present), ("absent", &absent)] {
+        lines.push((format!("{name}_key"), k.to_string()));
+        lines.push((
+            format!("{name}_proof"),
+            serde_json::to_string(&state.prove(k)).unwrap(),
+        ));
+    }
+    let lines: Vec<(&str, String)> = lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    block(out, "state", &lines);
 }
 
 /// §12.9 and §12.5: an identity hash, and the root of a three-line payroll
