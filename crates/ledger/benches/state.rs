@@ -1,6 +1,7 @@
 //! Criterion benchmark of the state machine: applying one block of 2,000
 //! mixed transactions (case.open, case.sign_step, payment.request,
-//! access.record) with and without signature checks, and the state digest.
+//! access.record) with and without signature checks, and the state
+//! commitment of a 2,000-transaction block at 10k, 100k and 1M cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_wrap)]
 
 use std::time::Duration;
@@ -73,9 +74,8 @@ impl Builder {
     }
 }
 
-/// A chain with 200 approvers, the renovation template, 500 open cases and a
-/// project; returns it with a 2,000-transaction block ready to apply.
-fn setup() -> (State, Block) {
+/// A chain with 200 approvers and the renovation template.
+fn setup_builder() -> (State, Builder) {
     let mut b = Builder {
         chain: "bench".parse().unwrap(),
         node: key("node"),
@@ -113,6 +113,13 @@ fn setup() -> (State, Block) {
         serde_json::to_value(renovation_template()).unwrap(),
     ));
     b.commit(txs);
+    (b.state.clone(), b)
+}
+
+/// [`setup_builder`], 500 open cases and a project; returns it with a
+/// 2,000-transaction block ready to apply.
+fn setup() -> (State, Block) {
+    let (_, mut b) = setup_builder();
     let parties = json!({"developer": key("dev").key_id(), "contractor": key("con").key_id(), "supervisor": key("sup").key_id(), "operator": key("op").key_id()});
     let mut txs = vec![b.tx("dev", "project.create", json!({"project_id": "P", "name": "p", "budget": 9_000_000_000_000u64, "parties": parties, "approvers": ["developer"]}))];
     for i in 0..500 {
@@ -145,21 +152,73 @@ fn apply(c: &mut Criterion) {
     g.bench_function("apply_2000_mixed_verify_sigs", |b| {
         b.iter(|| state.apply_block(&block, SigCheck::Verify).unwrap());
     });
-    let after = state.apply_block(&block, SigCheck::Skip).unwrap();
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("state_root_after_block", |b| {
-        b.iter_batched(
-            || after.clone(),
-            |s| s.digest().unwrap(),
-            BatchSize::SmallInput,
-        );
-    });
+    g.finish();
+}
+
+/// The state commitment at the seed's scale: a state holding N open cases
+/// (plus the officials and template), then one block of 2,000 `case.open`
+/// and `case.sign_step`. Measures `State::commit` alone (the changed
+/// entries re-hashed into the tree) and the whole block apply (rules +
+/// commit), at N = 10k, 100k and 1M (`GOVCHAIN_BENCH_MAX_CASES` caps N).
+fn commit_at_scale(c: &mut Criterion) {
+    let max: usize = std::env::var("GOVCHAIN_BENCH_MAX_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let (mut state, mut b) = setup_builder();
+    let mut g = c.benchmark_group("state_commit");
+    let mut have = 0usize;
+    for n in [10_000usize, 100_000, 1_000_000] {
+        if n > max {
+            break;
+        }
+        while have < n {
+            let txs = (have..(have + 2000).min(n))
+                .map(|i| b.tx(&format!("o{}", i % OFFICIALS), "case.open", json!({"case_id": format!("C{i}"), "template": "old-city-renovation", "version": 1, "scope": "hz", "title": "案件", "documents": [Hash32::ZERO]})))
+                .collect();
+            let blk = b.block(txs);
+            state = state.apply_block(&blk, SigCheck::Skip).unwrap();
+            b.state = state.clone();
+            have = (have + 2000).min(n);
+        }
+        let mut txs = Vec::with_capacity(2000);
+        for i in 0..1000 {
+            let who = format!("o{}", i % OFFICIALS);
+            txs.push(b.tx(&who, "case.open", json!({"case_id": format!("X{n}-{i}"), "template": "old-city-renovation", "version": 1, "scope": "hz", "title": "新案件", "documents": []})));
+            txs.push(b.tx(&who, "case.sign_step", json!({"case_id": format!("C{}", i * (n / 1000)), "stage": 0, "decision": "approve", "comment": "同意", "attachments": []})));
+        }
+        let blk = b.block(txs);
+        let h = blk.header.height;
+        let time = blk.header.time;
+        let mut uncommitted = state.clone();
+        for env in &blk.txs {
+            uncommitted
+                .apply_admitted(env, env.id().unwrap(), h, time)
+                .unwrap();
+        }
+        assert!(uncommitted.has_uncommitted_changes());
+        g.bench_function(format!("commit_2000_tx_block_at_{n}_cases"), |bn| {
+            bn.iter_batched(
+                || uncommitted.clone(),
+                |mut s| s.commit().unwrap(),
+                BatchSize::LargeInput,
+            );
+        });
+        g.bench_function(format!("apply_2000_tx_block_at_{n}_cases"), |bn| {
+            bn.iter(|| state.apply_block(&blk, SigCheck::Skip).unwrap());
+        });
+        // The incremental root is the rebuilt one.
+        let next = state.apply_block(&blk, SigCheck::Skip).unwrap();
+        if n <= 100_000 {
+            assert_eq!(next.state_root(), next.rebuild_tree().unwrap().root());
+        }
+    }
     g.finish();
 }
 
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = apply
+    targets = apply, commit_at_scale
 }
 criterion_main!(benches);
