@@ -468,3 +468,9 @@ fn worked_example_is_current() {
 }
 
 const ROOT: &str = "4a52682486706d35a7cd433112c11dd81516418a8c2da7c99eeba9a6e8919df9";
+
+/// The per-entry memory figure in the module documentation rests on this.
+#[test]
+fn nodes_stay_small() {
+    assert!(std::mem::size_of::<Node>() <= 72, "{}", std::mem::size_of::<Node>());
+}
