@@ -422,7 +422,7 @@ impl StateTree {
     /// last value, as repeated inserts would). O(n log n).
     pub fn from_entries(iter: impl IntoIterator<Item = (Hash32, Hash32)>) -> Self {
         let mut entries: Vec<(Hash32, Hash32)> = iter.into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0)); // stable: equal keys stay in order
+        entries.sort_by_key(|e| e.0); // stable: equal keys stay in order
         let mut unique: Vec<(Hash32, Hash32)> = Vec::with_capacity(entries.len());
         for e in entries {
             match unique.last_mut() {
