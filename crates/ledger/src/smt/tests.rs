@@ -472,5 +472,9 @@ const ROOT: &str = "4a52682486706d35a7cd433112c11dd81516418a8c2da7c99eeba9a6e891
 /// The per-entry memory figure in the module documentation rests on this.
 #[test]
 fn nodes_stay_small() {
-    assert!(std::mem::size_of::<Node>() <= 72, "{}", std::mem::size_of::<Node>());
+    assert!(
+        std::mem::size_of::<Node>() <= 72,
+        "{}",
+        std::mem::size_of::<Node>()
+    );
 }
