@@ -23,6 +23,11 @@ own implementations of:
   * the payroll root of committed payrolls (§12.5): RFC 6962 over
     "govchain/v1/payroll" ‖ 0x00 ‖ JCS(line) leaves, against the
     payroll-root example.
+  * the state tree (compact sparse Merkle tree over SHA-256 key hashes,
+    0x10 leaf / 0x11 node prefixes, ZERO for an empty subtree) and its
+    presence/absence proofs, against docs/examples/state-tree.json. This
+    check is self-contained on that file: it re-derives the example from the
+    construction stated in the section's comments, not from PROTOCOL.md.
 
 The PyPI package `cryptography` (OpenSSL) is used only as a second opinion:
 RFC 8032 key derivation, deterministic re-signing of the examples, and a
@@ -1495,7 +1500,8 @@ def check_examples(c: Checker, doc: str) -> None:
                           ("tx", sec_tx), ("block", sec_block), ("merkle", sec_merkle),
                           ("checkpoint", sec_checkpoint), ("signed-read", sec_signed_read),
                           ("ed25519-edges", sec_edges), ("key-file", sec_key_file),
-                          ("identity-hash", sec_identity), ("payroll-root", sec_payroll)]:
+                          ("identity-hash", sec_identity), ("payroll-root", sec_payroll),
+                          ("state-tree", sec_state_tree)]:
         try:
             section(c, x)
         except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -2083,6 +2089,189 @@ def sec_payroll(c: Checker, x) -> None:
               lambda: payroll_root([lines[1], lines[0]] + lines[2:]).hex() == f["payroll_root"])
     c.rejects("payroll-root/neg: a log leaf (no prefix) gives another root",
               lambda: mth([jcs(l) for l in lines]).hex() == f["payroll_root"])
+
+
+# ---------------------------------------------------------------------------
+# The state tree (docs/examples/state-tree.json)
+# ---------------------------------------------------------------------------
+#
+# Construction: key_hash = SHA-256(key), value_hash = SHA-256(value bytes);
+# a binary trie over the 256 bits of key_hash (most significant bit of byte 0
+# first, bit 0 -> left; a node at depth d splits on bit d);
+# leaf_hash = SHA-256(0x10 || key_hash || value_hash),
+# node_hash = SHA-256(0x11 || l || r). Compact: a subtree with no entry is 32
+# zero bytes, with one entry that entry's leaf_hash, otherwise
+# node_hash(left, right). A proof is {"leaf": null | {"key", "value"},
+# "siblings": [...]} with the siblings top-down (siblings[0] at depth 1).
+
+STATE_TREE_EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "state-tree.json"
+SMT_ZERO = bytes(32)
+
+
+def smt_leaf_hash(kh: bytes, vh: bytes) -> bytes:
+    return sha256(b"\x10" + kh + vh)
+
+
+def smt_node_hash(l: bytes, r: bytes) -> bytes:
+    return sha256(b"\x11" + l + r)
+
+
+def smt_bit(h: bytes, i: int) -> int:
+    return (h[i // 8] >> (7 - i % 8)) & 1
+
+
+def smt_split(entries: dict, depth: int) -> tuple[dict, dict]:
+    left = {k: v for k, v in entries.items() if smt_bit(k, depth) == 0}
+    right = {k: v for k, v in entries.items() if smt_bit(k, depth) == 1}
+    return left, right
+
+
+def smt_root(entries: dict, depth: int = 0) -> bytes:
+    """Root of {key_hash: value_hash}, recursively from the definition."""
+    if not entries:
+        return SMT_ZERO
+    if len(entries) == 1:
+        (k, v), = entries.items()
+        return smt_leaf_hash(k, v)
+    left, right = smt_split(entries, depth)
+    return smt_node_hash(smt_root(left, depth + 1), smt_root(right, depth + 1))
+
+
+def smt_prove(entries: dict, kh: bytes) -> dict:
+    """The proof for kh in wire form: walk down while the subtree holds two or
+    more entries."""
+    siblings, depth, sub = [], 0, entries
+    while len(sub) >= 2:
+        left, right = smt_split(sub, depth)
+        same, other = (left, right) if smt_bit(kh, depth) == 0 else (right, left)
+        siblings.append(smt_root(other, depth + 1).hex())
+        sub, depth = same, depth + 1
+    leaf = None
+    if sub:
+        (k, v), = sub.items()
+        leaf = {"key": k.hex(), "value": v.hex()}
+    return {"leaf": leaf, "siblings": siblings}
+
+
+def smt_verify(root: bytes, key: bytes, value: bytes | None, proof) -> None:
+    """Raises ProtocolError(state_proof.*) unless the proof shows `key` with
+    `value` (bytes) or, for None, absent, under `root`."""
+    kh = sha256(key)
+    check_members(proof, {"leaf", "siblings"}, "state_proof.malformed", "state proof")
+    if not isinstance(proof["siblings"], list):
+        raise ProtocolError("state_proof.malformed", "siblings must be an array")
+    sibs = [unhex(s, 32, "state_proof.malformed") for s in proof["siblings"]]
+    leaf = proof["leaf"]
+    if leaf is not None:
+        check_members(leaf, {"key", "value"}, "state_proof.malformed", "state proof leaf")
+        leaf = (unhex(leaf["key"], 32, "state_proof.malformed"),
+                unhex(leaf["value"], 32, "state_proof.malformed"))
+    d = len(sibs)
+    # Canonical form (the module documentation of crates/ledger/src/smt.rs).
+    if d > 256:
+        raise ProtocolError("state_proof.malformed", "more than 256 siblings")
+    if d and sibs[-1] == SMT_ZERO:
+        raise ProtocolError("state_proof.malformed", "deepest sibling is empty")
+    if leaf is None and d == 256:
+        raise ProtocolError("state_proof.malformed", "empty position at depth 256")
+    if leaf is not None and any(smt_bit(leaf[0], i) != smt_bit(kh, i) for i in range(d)):
+        raise ProtocolError("state_proof.malformed", "leaf is not on the key's path")
+    h = SMT_ZERO if leaf is None else smt_leaf_hash(*leaf)
+    for i in range(d - 1, -1, -1):
+        h = smt_node_hash(h, sibs[i]) if smt_bit(kh, i) == 0 else smt_node_hash(sibs[i], h)
+    if h != root:
+        raise ProtocolError("state_proof.root_mismatch")
+    present = leaf is not None and leaf[0] == kh
+    if value is None:
+        if present:
+            raise ProtocolError("state_proof.not_absent")
+    elif not present:
+        raise ProtocolError("state_proof.not_present")
+    elif leaf[1] != sha256(value):
+        raise ProtocolError("state_proof.wrong_value")
+
+
+def sec_state_tree(c: Checker, x) -> None:
+    """The state-tree example, re-derived from the construction above."""
+    del x  # self-contained on docs/examples/state-tree.json
+    ex = parse_strict(STATE_TREE_EXAMPLE.read_bytes())
+    entries = {}
+    for e in ex["entries"]:
+        name = e["key"]
+        kh, vh = sha256(name.encode()), sha256(e["value"].encode())
+        c.eq(f"state-tree/{name} value is canonical (JCS)",
+             lambda e=e: jcs(parse_strict(e["value"])).decode(), e["value"])
+        c.eq(f"state-tree/{name} key hash", kh.hex(), e["key_hash"])
+        c.eq(f"state-tree/{name} value hash", vh.hex(), e["value_hash"])
+        c.eq(f"state-tree/{name} leaf hash", smt_leaf_hash(kh, vh).hex(), e["leaf_hash"])
+        entries[kh] = vh
+    root = unhex(ex["root"], 32)
+    c.eq("state-tree/root", lambda: smt_root(entries).hex(), ex["root"])
+    c.eq("state-tree/empty map root is ZERO", smt_root({}), SMT_ZERO)
+    one = dict([next(iter(entries.items()))])
+    c.eq("state-tree/one-entry root is its leaf hash", smt_root(one), smt_leaf_hash(*next(iter(one.items()))))
+    pres, absn = ex["presence"], ex["absence"]
+    pkey, pval, akey = pres["key"].encode(), pres["value"].encode(), absn["key"].encode()
+    c.check("state-tree/presence proof verifies", lambda: smt_verify(root, pkey, pval, pres["proof"]))
+    c.check("state-tree/absence proof verifies", lambda: smt_verify(root, akey, None, absn["proof"]))
+    c.eq("state-tree/presence proof is the one the definition gives",
+         lambda: smt_prove(entries, sha256(pkey)), pres["proof"])
+    c.eq("state-tree/absence proof is the one the definition gives",
+         lambda: smt_prove(entries, sha256(akey)), absn["proof"])
+    # Every other entry and a few absent keys round-trip through prove/verify.
+    for e in ex["entries"]:
+        c.check(f"state-tree/own proof of {e['key']} verifies",
+                lambda e=e: smt_verify(root, e["key"].encode(), e["value"].encode(),
+                                       smt_prove(entries, sha256(e["key"].encode()))))
+    for k in (b"case/RC-3", b"department/police", b""):
+        c.check(f"state-tree/own absence proof of {k!r} verifies",
+                lambda k=k: smt_verify(root, k, None, smt_prove(entries, sha256(k))))
+
+    def with_sibling(proof, i, f):
+        sibs = list(proof["siblings"])
+        sibs[i] = f(sibs[i])
+        return {"leaf": proof["leaf"], "siblings": sibs}
+
+    def flip_hex(hx: str, byte: int = -1) -> str:
+        return flip(bytes.fromhex(hx), byte).hex()
+
+    for name, key, val, proof in (("presence", pkey, pval, pres["proof"]),
+                                  ("absence", akey, None, absn["proof"])):
+        for i in range(len(proof["siblings"])):
+            c.rejects(f"state-tree/neg: {name} with sibling {i} flipped",
+                      lambda p=proof, i=i, k=key, v=val: smt_verify(root, k, v, with_sibling(p, i, flip_hex)))
+        c.code(f"state-tree/neg: {name} against a flipped root",
+               lambda k=key, v=val, p=proof: smt_verify(flip(root, 5), k, v, p), "state_proof.root_mismatch")
+        c.rejects(f"state-tree/neg: {name} truncated",
+                  lambda k=key, v=val, p=proof: smt_verify(root, k, v, {"leaf": p["leaf"], "siblings": p["siblings"][:-1]}))
+        c.rejects(f"state-tree/neg: {name} extended",
+                  lambda k=key, v=val, p=proof: smt_verify(root, k, v, {"leaf": p["leaf"], "siblings": p["siblings"] + [SMT_ZERO.hex()]}))
+        c.rejects(f"state-tree/neg: {name} with 0x00/0x01 (log) prefixes",
+                  lambda k=key, v=val, p=proof: _smt_with_log_prefixes(root, k, v, p))
+    c.code("state-tree/neg: presence leaf value flipped",
+           lambda: smt_verify(root, pkey, pval, {"leaf": {"key": pres["proof"]["leaf"]["key"],
+                                                          "value": flip_hex(pres["proof"]["leaf"]["value"])},
+                                                 "siblings": pres["proof"]["siblings"]}),
+           "state_proof.root_mismatch")
+    c.code("state-tree/neg: presence with another value", lambda: smt_verify(root, pkey, pval + b" ", pres["proof"]),
+           "state_proof.wrong_value")
+    c.code("state-tree/neg: presence claimed absent", lambda: smt_verify(root, pkey, None, pres["proof"]),
+           "state_proof.not_absent")
+    c.code("state-tree/neg: absence claimed present", lambda: smt_verify(root, akey, b"{}", absn["proof"]),
+           "state_proof.not_present")
+    c.rejects("state-tree/neg: presence proof for another key", lambda: smt_verify(root, akey, pval, pres["proof"]))
+
+
+def _smt_with_log_prefixes(root: bytes, key: bytes, value: bytes | None, proof) -> bool:
+    """Whether the proof would also verify with the RFC 6962 log's 0x00/0x01
+    prefixes in place of 0x10/0x11 (it must not: the domains are apart)."""
+    kh = sha256(key)
+    sibs = [bytes.fromhex(s) for s in proof["siblings"]]
+    leaf = proof["leaf"]
+    h = SMT_ZERO if leaf is None else leaf_hash(bytes.fromhex(leaf["key"]) + bytes.fromhex(leaf["value"]))
+    for i in range(len(sibs) - 1, -1, -1):
+        h = node_hash(h, sibs[i]) if smt_bit(kh, i) == 0 else node_hash(sibs[i], h)
+    return h == root
 
 
 def main(argv: list[str]) -> int:

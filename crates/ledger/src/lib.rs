@@ -6,7 +6,8 @@
 //! ([`types`]), transactions ([`tx`]), the RFC 6962 Merkle log ([`merkle`]),
 //! blocks ([`block`]) and C2SP signed-note checkpoints with witness
 //! cosignatures ([`note`]), and the state machine that applies the rules of
-//! every transaction kind ([`state`]).
+//! every transaction kind ([`state`]) with the state tree that commits to it
+//! ([`smt`]).
 //!
 //! It does no I/O and has no async: the department node, the workstation and
 //! outside verifiers all link the same code, so they reach the same verdicts.
