@@ -1501,7 +1501,7 @@ def check_examples(c: Checker, doc: str) -> None:
                           ("checkpoint", sec_checkpoint), ("signed-read", sec_signed_read),
                           ("ed25519-edges", sec_edges), ("key-file", sec_key_file),
                           ("identity-hash", sec_identity), ("payroll-root", sec_payroll),
-                          ("state-tree", sec_state_tree)]:
+                          ("state-tree", sec_state_tree), ("state", sec_genesis_state)]:
         try:
             section(c, x)
         except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -1512,7 +1512,8 @@ def sec_extract(c: Checker, x) -> None:
     doc = x.doc
     x.ex = ex = extract_examples(doc)
     expected = ["official-key", "tx", "block", "merkle", "checkpoint-keys",
-                "checkpoint-note", "signed-read", "ed25519-edges", "identity-hash", "payroll-root"]
+                "checkpoint-note", "signed-read", "ed25519-edges", "identity-hash", "payroll-root",
+                "state"]
     c.eq("extract/examples present", lambda: sorted(ex), sorted(expected))
     x.labels = labels = dict(re.findall(r'(official|node|witness) `"([^"]+)"`', doc))
     c.eq("extract/key labels (§10)", lambda: sorted(labels), ["node", "official", "witness"])
@@ -2189,6 +2190,50 @@ def smt_verify(root: bytes, key: bytes, value: bytes | None, proof) -> None:
         raise ProtocolError("state_proof.not_present")
     elif leaf[1] != sha256(value):
         raise ProtocolError("state_proof.wrong_value")
+
+
+def sec_genesis_state(c: Checker, x) -> None:
+    """§10 `state` and §12.7: every entry of a genesis state; the root is
+    recomputed from the listed entries, each value must be canonical, and the
+    two proofs verify (and fail when altered)."""
+    f = parse_fields(x.ex["state"]["raw"])
+    entries, values = {}, {}
+    i = 0
+    while f"key_{i}" in f:
+        key, value = f[f"key_{i}"], f[f"value_{i}"].encode()
+        c.eq(f"state/value of {key} is canonical JSON", lambda v=value: jcs(parse_strict(v)), value)
+        entries[sha256(key.encode())] = sha256(value)
+        values[key] = value
+        i += 1
+    c.check("state/every collection of a genesis state is listed",
+            lambda: {k.split("/")[0] for k in values} == {"meta", "department", "official", "grant", "seq"})
+    root = unhex(f["state_root"], 32)
+    c.eq("state/root recomputed from the entries", lambda: smt_root(entries), root)
+    meta = parse_strict(values["meta"])
+    c.eq("state/meta after genesis", lambda: (meta["chain_id"], meta["next_height"], meta["tx_count"]),
+         ("gov-demo", 1, 1))
+    dept = parse_strict(values["department/city-management"])
+    c.eq("state/department's node key is the example node's",
+         lambda: dept["node_key"], parse_fields(x.ex["block"]["raw"])["node_key"])
+    official = next(k for k in values if k.startswith("official/"))
+    c.eq("state/official id = SHA-256(first key)",
+         lambda: sha256(unhex(parse_strict(values[official])["keys"][0]["key"], 32)).hex(),
+         official.split("/", 1)[1])
+    present = f["present_key"]
+    pp = parse_strict(f["present_proof"].encode())
+    ap = parse_strict(f["absent_proof"].encode())
+    c.check("state/presence proof verifies",
+            lambda: smt_verify(root, present.encode(), values[present], pp))
+    c.check("state/absence proof verifies",
+            lambda: smt_verify(root, f["absent_key"].encode(), None, ap))
+    c.eq("state/the proofs are the ones the definition gives",
+         lambda: (smt_prove(entries, sha256(present.encode())),
+                  smt_prove(entries, sha256(f["absent_key"].encode()))), (pp, ap))
+    c.code("state/presence proof of another value fails",
+           lambda: smt_verify(root, present.encode(), values[present] + b" ", pp),
+           "state_proof.wrong_value")
+    c.code("state/absence proof of a present key fails",
+           lambda: smt_verify(root, present.encode(), None, pp), "state_proof.not_absent")
 
 
 def sec_state_tree(c: Checker, x) -> None:
