@@ -48,7 +48,7 @@ use govchain_ledger::ErrorCode as _;
 
 /// Builds block 0: the `consortium.genesis` transaction signed by `admin`
 /// (one of the founding admins), sealed by `node` (one of the founding nodes)
-/// with the resulting state digest. Fails with the rule's code if the genesis
+/// with the resulting state root. Fails with the rule's code if the genesis
 /// is invalid.
 pub fn genesis_block(
     chain_id: &ChainId,

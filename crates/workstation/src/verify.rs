@@ -1,7 +1,7 @@
 //! The workstation's verified copy of the chain: every block is checked the
 //! way PROTOCOL.md §7.3 says (hash chain, roots, proposer signature), then
 //! applied by the same state machine the nodes run (transaction signatures
-//! in batches, every rule, the state digest). Checkpoints are accepted only if
+//! in batches, every rule, the state root). Checkpoints are accepted only if
 //! a department node key signed them and their root is the root this copy
 //! computed at that size.
 

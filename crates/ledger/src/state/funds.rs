@@ -71,10 +71,10 @@ pub struct PaymentEvent {
 }
 
 /// A payment. Its JSON (the HTTP API's) lists every payroll line; in the
-/// state digest's JSON (PROTOCOL.md §12.7) a committed payroll's lines are
+/// state entry (PROTOCOL.md §12.7) a committed payroll's lines are
 /// left out — `payroll_commitment.received`, the frontier over their leaf
 /// hashes, commits to them — so a large payroll does not make every later
-/// block's digest re-serialize it.
+/// change to the payment re-hash it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Payment {
     pub id: RefId,
@@ -96,11 +96,11 @@ pub struct Payment {
 }
 
 thread_local! {
-    /// Set while [`State::digest`] serializes the state.
+    /// Set while a payment is serialized as its state entry ([`State::entry`]).
     static DIGEST_FORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// While alive, payments serialize in the state digest's form.
+/// While alive, payments serialize in their state entry's form.
 pub(crate) struct DigestForm(bool);
 
 impl DigestForm {

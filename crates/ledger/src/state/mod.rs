@@ -1,5 +1,5 @@
 //! The ledger's state machine: the rules every node and every workstation
-//! apply, deterministically, to reach the same state and state digest.
+//! apply, deterministically, to reach the same state and state root.
 //!
 //! Owns the [`State`] (departments, officials and keys, role grants, pending
 //! admin approvals, workflow templates and cases, projects and payments,

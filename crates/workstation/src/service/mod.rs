@@ -137,7 +137,7 @@ impl Workstation {
     /// chain under `chains/`; an older single `cache.sqlite` is moved
     /// there), with keys in the keychain service `keychain_service` and the
     /// install's `managed` settings. The active chain's verified chain is
-    /// rebuilt from its cache (hash chain, roots and state digests
+    /// rebuilt from its cache (hash chain, roots and state roots
     /// re-checked); a cache that no longer verifies is dropped and synced
     /// again. Before first run chose a chain, the cache is in memory only.
     pub fn open_with(
