@@ -49,10 +49,44 @@ impl NodeHandle {
             .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
     }
 
-    /// Admits envelopes: keys looked up under the lock, signatures
-    /// batch-verified off the async runtime without the lock, then admission
-    /// under the lock. One result per envelope, in order.
+    /// Waits, at most `max_queue_ms`, until the mempool has room for `n`
+    /// more transactions (re-checked after each committed block). A burst
+    /// is thus queued for a moment instead of refused outright, which would
+    /// cost its client a whole `Retry-After` second while the node idles;
+    /// past the wait, admission refuses what does not fit (`node.busy`), so
+    /// latency stays bounded by twice `max_queue_ms`.
+    async fn room_for(&self, n: usize) -> Result<(), NodeError> {
+        let fits = |c: &Core| c.mempool_len() + n.min(c.admission_bound()) <= c.admission_bound();
+        let (mut events, wait) = {
+            let c = self.lock()?;
+            if fits(&*c) {
+                return Ok(());
+            }
+            (
+                c.subscribe(),
+                std::time::Duration::from_millis(c.limits().max_queue_ms),
+            )
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(()),
+                Ok(_) => {
+                    let room = fits(&*self.lock()?);
+                    if room {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Admits envelopes: waits briefly for room ([`Self::room_for`]), looks
+    /// keys up under the lock, batch-verifies signatures off the async
+    /// runtime without the lock, then admits under the lock. One result per
+    /// envelope, in order.
     pub async fn admit(&self, envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
+        self.room_for(envs.len()).await?;
         let keys = self.lock()?.keys_for(&envs);
         let (envs, verified) = tokio::task::spawn_blocking(move || {
             let prepared: Vec<_> = envs

@@ -52,6 +52,11 @@ pub struct Report {
     pub refused: usize,
     /// Submit→commit from the submission that was accepted.
     pub accepted_p99_ms: f64,
+    /// Cases opened before measuring, the time it took (setup included)
+    /// and the process's resident memory right after.
+    pub preload_cases: usize,
+    pub preload_secs: f64,
+    pub rss_after_preload_mib: f64,
 }
 
 /// The longest a refused batch waits before resubmitting, whatever its
@@ -92,13 +97,20 @@ fn node_key(i: usize) -> SecretKey {
     key(&format!("bench node {i}"))
 }
 
+/// Clerks who open the preloaded cases (so the measured officials' `seq`
+/// numbers start at 1).
+const CLERKS: usize = 16;
+
 /// A node database with genesis (`nodes` departments; the officials are
-/// `d0`'s) and `people` registered as officials.
+/// `d0`'s), `people` registered as officials and, when `preload` > 0, a
+/// one-stage template and `preload` open cases (`case.open` by [`CLERKS`]
+/// clerks, through the node's own admission and block production).
 fn setup(
     db: &std::path::Path,
     chain: &ChainId,
     people: &[SecretKey],
     nodes: usize,
+    preload: usize,
 ) -> Result<Core, NodeError> {
     let (node, admin) = (node_key(0), key("bench admin"));
     let departments: Vec<Value> = (0..nodes.max(1))
@@ -134,7 +146,83 @@ fn setup(
         }
     }
     while core.produce()?.is_some() {}
+    if preload > 0 {
+        preload_cases(&mut core, chain, &admin, people.len() as u64 + 2, preload)?;
+    }
     Ok(core)
+}
+
+/// Registers the clerks and a template (admin `seq` from `seq`), then opens
+/// `n` cases.
+fn preload_cases(
+    core: &mut Core,
+    chain: &ChainId,
+    admin: &SecretKey,
+    seq: u64,
+    n: usize,
+) -> Result<(), NodeError> {
+    let clerks: Vec<SecretKey> = (0..CLERKS).map(|i| key(&format!("clerk {i}"))).collect();
+    let mut setup_txs = Vec::new();
+    for (i, c) in clerks.iter().enumerate() {
+        setup_txs.push(tx(
+            chain,
+            admin,
+            seq + i as u64,
+            "official.register",
+            json!({"department": "d0", "name": format!("clerk{i}"), "public_key": c.public_key()}),
+        )?);
+    }
+    setup_txs.push(tx(chain, admin, seq + CLERKS as u64, "workflow.define",
+        json!({"id": "bench-case", "version": 1, "name": "bench", "stages": [
+            {"name": "review", "department": "d0", "role": "approver", "threshold": 1, "on_reject": "end"}]}))?);
+    for t in setup_txs {
+        core.submit(t, api::now())?;
+    }
+    while core.produce()?.is_some() {}
+    let open = |i: usize| {
+        tx(
+            chain,
+            &clerks[i % CLERKS],
+            (i / CLERKS) as u64 + 1,
+            "case.open",
+            json!({"case_id": format!("PRE-{i}"), "template": "bench-case", "version": 1,
+                   "scope": "d0", "title": "preloaded case", "documents": [Hash32::sha256(&i.to_le_bytes())]}),
+        )
+    };
+    for i in 0..n {
+        let mut env = open(i)?;
+        loop {
+            match core.submit(env, api::now()) {
+                Err(NodeError::Busy { .. }) => {
+                    core.produce()?;
+                    env = open(i)?;
+                }
+                r => {
+                    r?;
+                    break;
+                }
+            }
+        }
+        if core.full_block_waiting() {
+            core.produce()?;
+        }
+    }
+    while core.produce()?.is_some() {}
+    Ok(())
+}
+
+/// The process's resident memory in MiB (Linux `/proc/self/status`; 0
+/// elsewhere).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The node's own work without HTTP: admission (prepare, batch verify,
@@ -295,6 +383,10 @@ pub struct Load {
     /// offered load; default: as fast as the node admits them).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Open this many cases before measuring, so the load meets a state of
+    /// the seed's size (e.g. 1000000).
+    #[arg(long, default_value_t = 0)]
+    pub preload_cases: usize,
 }
 
 /// Runs the load test.
@@ -306,6 +398,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         block_ms,
         nodes,
         rate,
+        preload_cases,
     } = load;
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
@@ -316,7 +409,16 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         .map(|i| key(&format!("official {i}")))
         .collect();
     std::fs::create_dir_all(dir.join("node0")).map_err(err)?;
-    let core = setup(&dir.join("node0/chain.sqlite"), &chain, &people, nodes)?;
+    let started = Instant::now();
+    let core = setup(
+        &dir.join("node0/chain.sqlite"),
+        &chain,
+        &people,
+        nodes,
+        preload_cases,
+    )?;
+    let preload_secs = started.elapsed().as_secs_f64();
+    let rss_after_preload_mib = rss_mib();
 
     // Pre-sign the load.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
@@ -354,7 +456,13 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     }
     let raw_verify_per_sec = txs as f64 / started.elapsed().as_secs_f64();
     let direct_per_sec = direct_rate(
-        setup(&dir.join("direct.sqlite"), &chain, &people, 1)?,
+        setup(
+            &dir.join("direct.sqlite"),
+            &chain,
+            &people,
+            1,
+            preload_cases,
+        )?,
         &envs,
         batch.max(1),
     )?;
@@ -507,5 +615,8 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         p99_ms: pct(&from_first, 0.99),
         refused,
         accepted_p99_ms: pct(&from_accepted, 0.99),
+        preload_cases,
+        preload_secs,
+        rss_after_preload_mib,
     })
 }

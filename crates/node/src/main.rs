@@ -309,6 +309,14 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
 fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     let r = rt.block_on(govchain_node::loadgen::run(load))?;
+    if r.preload_cases > 0 {
+        outln!(
+            "preloaded cases     {} in {:.1} s; process RSS after it {:.0} MiB",
+            r.preload_cases,
+            r.preload_secs,
+            r.rss_after_preload_mib
+        )?;
+    }
     outln!("transactions        {}", r.txs)?;
     outln!("nodes               {}", r.nodes)?;
     outln!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec)?;
