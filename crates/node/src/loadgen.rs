@@ -222,6 +222,7 @@ async fn serve(
             department: Some(format!("d{i}")),
             node_key: None,
             learner: false,
+            tls_cert_sha256: None,
         })
         .collect();
     let urls: Vec<String> = listeners.iter().map(|(_, u)| u.clone()).collect();

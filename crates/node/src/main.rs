@@ -5,6 +5,9 @@
 //! govchain-node init   --genesis genesis.toml --data-dir D --node-key node.key --admin-key admin.key
 //! govchain-node run    --data-dir D --node-key node.key --name node.city.example --listen 127.0.0.1:7700
 //! govchain-node run    ... --cluster cluster.toml --node-id 1     (a consortium member)
+//! govchain-node run    ... --listen 0.0.0.0:7700 --tls            (HTTPS, init's self-signed certificate)
+//! govchain-node run    ... --tls-cert node.pem --tls-key node-key.pem   (HTTPS, a CA's certificate)
+//! govchain-node tls-fingerprint --data-dir D                     (what clients pin)
 //! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --request request.json
 //! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key grant-role --official @request.json --department D --role R
 //! ```
@@ -59,6 +62,29 @@ enum Command {
         /// Block 0 as another node's `init` wrote it (verified).
         #[arg(long, conflicts_with_all = ["genesis", "admin_key"])]
         from_block: Option<PathBuf>,
+        /// A host name or IP address the self-signed TLS certificate names
+        /// (repeat for several; default `localhost` and `127.0.0.1`).
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
+    },
+    /// Make a self-signed TLS certificate and key in the data directory
+    /// (what `init` does; for a data directory made before) and print its
+    /// fingerprint.
+    TlsCert {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A host name or IP address the certificate names (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+    /// Print the SHA-256 fingerprint of the node's TLS certificate (the
+    /// data directory's self-signed one, or `--cert FILE`): what
+    /// workstations and other members pin.
+    TlsFingerprint {
+        #[arg(long, required_unless_present = "cert", conflicts_with = "cert")]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        cert: Option<PathBuf>,
     },
     /// Serve the HTTP API and produce blocks.
     Run {
@@ -90,6 +116,8 @@ enum Command {
         /// This node's id in the cluster file.
         #[arg(long)]
         node_id: Option<u64>,
+        #[command(flatten)]
+        tls: cli::tls::TlsOpts,
     },
     /// Witness another department's log: check each new checkpoint extends
     /// the last one cosigned, then cosign it (PROTOCOL.md §8.7).
@@ -167,6 +195,7 @@ fn init(
     node_key: &std::path::Path,
     admin_key: Option<&std::path::Path>,
     from_block: Option<PathBuf>,
+    tls_names: &[String],
 ) -> Result<(), CliError> {
     // Both keys are read (and their permissions checked, §16.1) before
     // anything is created.
@@ -202,6 +231,7 @@ fn init(
         }
     };
     let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
+    let tls_sha256 = govchain_node::tls::write_self_signed(data_dir, tls_names)?;
     let json = serde_json::to_vec(&block).map_err(|e| NodeError::Config(e.to_string()))?;
     let out = data_dir.join("block0.json");
     std::fs::write(&out, json).map_err(|e| NodeError::Config(format!("{}: {e}", out.display())))?;
@@ -215,7 +245,14 @@ fn init(
     outln!("genesis hash  {}", genesis_hash.to_hex())?;
     outln!("height        {}", core.height())?;
     outln!("database      {}", db.display())?;
-    outln!("block 0       {}", out.display())
+    outln!("block 0       {}", out.display())?;
+    // What clients pin when the node serves its self-signed certificate
+    // (`run --tls`).
+    outln!(
+        "tls cert      {}",
+        data_dir.join(govchain_node::tls::CERT_FILE).display()
+    )?;
+    outln!("tls sha-256   {tls_sha256}")
 }
 
 fn db_path(data_dir: &std::path::Path) -> PathBuf {
@@ -237,13 +274,32 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             node_key,
             admin_key,
             from_block,
+            tls_names,
         } => init(
             genesis,
             &data_dir,
             &node_key,
             admin_key.as_deref(),
             from_block,
+            &tls_names,
         ),
+        Command::TlsCert { data_dir, names } => {
+            let sha = govchain_node::tls::write_self_signed(&data_dir, &names)?;
+            outln!(
+                "tls cert      {}",
+                data_dir.join(govchain_node::tls::CERT_FILE).display()
+            )?;
+            outln!("tls sha-256   {sha}")
+        }
+        Command::TlsFingerprint { data_dir, cert } => {
+            let path = match (cert, data_dir) {
+                (Some(c), _) => c,
+                (None, Some(d)) => govchain_node::tls::self_signed_paths(&d).0,
+                (None, None) => return Err(CliError::Input("give --data-dir or --cert".into())),
+            };
+            let sha = govchain_node::tls::fingerprint_of_file(&path)?;
+            outln!("tls sha-256   {sha}")
+        }
         Command::Run {
             data_dir,
             node_key,
@@ -254,6 +310,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             max_queue_ms,
             cluster,
             node_id,
+            tls,
         } => serve(
             &data_dir,
             &node_key,
@@ -266,6 +323,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
                 ..Limits::default()
             },
             cluster.zip(node_id),
+            &tls,
         ),
         Command::Bench(load) => bench(load),
         Command::Witness {
@@ -341,7 +399,10 @@ fn serve(
     block_ms: u64,
     limits: Limits,
     cluster: Option<(PathBuf, u64)>,
+    tls: &cli::tls::TlsOpts,
 ) -> Result<(), CliError> {
+    // Plain HTTP on a network address is refused before anything is read.
+    let identity = tls.identity(data_dir, listen)?;
     let key = config::read_key(node_key)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
@@ -349,32 +410,50 @@ fn serve(
     let core = Core::open(&db_path(data_dir), key, name, None, limits)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen)
+        let tcp = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
-        tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, "serving");
+        let clients = cluster
+            .as_ref()
+            .and_then(|(file, _)| govchain_node::cluster::member_pins(file));
+        let listener = match &identity {
+            Some(id) => {
+                govchain_node::tls::serve::NodeListener::tls(tcp, id.server_config(clients)?)
+            }
+            None => govchain_node::tls::serve::NodeListener::plain(tcp),
+        }
+        .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr();
+        let scheme = if identity.is_some() { "https" } else { "http" };
+        tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, scheme, "serving");
         // The first line on stdout names the bound address (port 0 picks one).
         // A closed stdout does not stop the node.
         let _ = outln!("listening on {addr}");
+        if let Some(id) = &identity {
+            let _ = outln!("tls sha-256   {}", id.fingerprint());
+        }
         let core = Arc::new(Mutex::new(core));
         let interval = Duration::from_millis(block_ms.max(1));
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         match cluster {
-            None => Ok(govchain_node::run(listener, core, interval, stop).await?),
+            None => Ok(govchain_node::run_on(listener, core, interval, stop).await?),
             Some((file, id)) => {
                 let key = core
                     .lock()
                     .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
                     .node_key();
-                let member =
-                    govchain_node::cluster::Cluster::start(core.clone(), data_dir, key, id, file)
-                        .await?;
-                Ok(govchain_node::cluster::run(listener, core, member, interval, stop).await?)
+                let member = govchain_node::cluster::Cluster::start_tls(
+                    core.clone(),
+                    data_dir,
+                    key,
+                    id,
+                    file,
+                    identity,
+                )
+                .await?;
+                Ok(govchain_node::run_cluster_on(listener, core, member, interval, stop).await?)
             }
         }
     })

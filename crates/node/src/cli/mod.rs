@@ -5,3 +5,4 @@
 pub mod admin;
 pub mod error;
 pub mod out;
+pub mod tls;
