@@ -190,6 +190,7 @@ async fn managed_nodes_with_a_pin_skip_the_choice() {
         chain_id: Some("gov-hz".into()),
         genesis_hash: Some("cd".repeat(32)),
         witness_quorum: Some(1),
+        ..Managed::default()
     };
     let ws =
         Workstation::open_with(&dir, "govchain-test-unused", Arc::new(|_| {}), managed).unwrap();
