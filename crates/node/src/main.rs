@@ -283,22 +283,9 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             from_block,
             &tls_names,
         ),
-        Command::TlsCert { data_dir, names } => {
-            let sha = govchain_node::tls::write_self_signed(&data_dir, &names)?;
-            outln!(
-                "tls cert      {}",
-                data_dir.join(govchain_node::tls::CERT_FILE).display()
-            )?;
-            outln!("tls sha-256   {sha}")
-        }
+        Command::TlsCert { data_dir, names } => cli::tls::make_cert(&data_dir, &names),
         Command::TlsFingerprint { data_dir, cert } => {
-            let path = match (cert, data_dir) {
-                (Some(c), _) => c,
-                (None, Some(d)) => govchain_node::tls::self_signed_paths(&d).0,
-                (None, None) => return Err(CliError::Input("give --data-dir or --cert".into())),
-            };
-            let sha = govchain_node::tls::fingerprint_of_file(&path)?;
-            outln!("tls sha-256   {sha}")
+            cli::tls::print_fingerprint(data_dir.as_deref(), cert.as_deref())
         }
         Command::Run {
             data_dir,
@@ -315,7 +302,12 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             &data_dir,
             &node_key,
             &name,
-            &listen,
+            // Plain HTTP on a network address is refused before anything
+            // is read.
+            &cli::tls::Listen {
+                identity: tls.identity(&data_dir, &listen)?,
+                addr: listen,
+            },
             block_ms,
             Limits {
                 requests_per_sec: rate_limit,
@@ -323,7 +315,6 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
                 ..Limits::default()
             },
             cluster.zip(node_id),
-            &tls,
         ),
         Command::Bench(load) => bench(load),
         Command::Witness {
@@ -395,14 +386,12 @@ fn serve(
     data_dir: &std::path::Path,
     node_key: &std::path::Path,
     name: &str,
-    listen: &str,
+    listen: &cli::tls::Listen,
     block_ms: u64,
     limits: Limits,
     cluster: Option<(PathBuf, u64)>,
-    tls: &cli::tls::TlsOpts,
 ) -> Result<(), CliError> {
-    // Plain HTTP on a network address is refused before anything is read.
-    let identity = tls.identity(data_dir, listen)?;
+    let (identity, listen) = (listen.identity.clone(), listen.addr.as_str());
     let key = config::read_key(node_key)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))

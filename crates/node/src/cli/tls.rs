@@ -7,6 +7,32 @@ use std::path::{Path, PathBuf};
 use govchain_node::tls::{self, Identity};
 
 use super::error::CliError;
+use super::out::outln;
+
+/// Where `run` listens, and the certificate it serves (none: plain HTTP).
+#[derive(Debug)]
+pub struct Listen {
+    pub addr: String,
+    pub identity: Option<Identity>,
+}
+
+/// `tls-cert`: a self-signed certificate in the data directory.
+pub fn make_cert(data_dir: &Path, names: &[String]) -> Result<(), CliError> {
+    let sha = tls::write_self_signed(data_dir, names)?;
+    outln!("tls cert      {}", data_dir.join(tls::CERT_FILE).display())?;
+    outln!("tls sha-256   {sha}")
+}
+
+/// `tls-fingerprint`: of `--cert`, or of the data directory's certificate.
+pub fn print_fingerprint(data_dir: Option<&Path>, cert: Option<&Path>) -> Result<(), CliError> {
+    let path = match (cert, data_dir) {
+        (Some(c), _) => c.to_owned(),
+        (None, Some(d)) => tls::self_signed_paths(d).0,
+        (None, None) => return Err(CliError::Input("give --data-dir or --cert".into())),
+    };
+    let sha = tls::fingerprint_of_file(&path)?;
+    outln!("tls sha-256   {sha}")
+}
 
 /// How `run` serves: HTTPS with a department CA's certificate
 /// (`--tls-cert`, `--tls-key`) or with the self-signed one `init` made

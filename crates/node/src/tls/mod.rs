@@ -210,15 +210,17 @@ pub fn write_self_signed(data_dir: &Path, names: &[String]) -> Result<CertSha256
     Ok(CertSha256::of(made.cert.der()))
 }
 
-fn write_new(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), NodeError> {
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), NodeError> {
     use std::io::Write as _;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(_mode);
+        opts.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let err = |e: std::io::Error| NodeError::Config(format!("{}: {e}", path.display()));
     let mut f = opts.open(path).map_err(err)?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(err)
