@@ -163,9 +163,20 @@ impl WsError {
             Self::Node { code, .. } if !code.is_empty() => code.clone(),
             e => e.code().to_owned(),
         };
+        let (node, fingerprint) = match self {
+            Self::UntrustedCertificate {
+                url, fingerprint, ..
+            } => (Some(url.clone()), Some(fingerprint.clone())),
+            Self::CertificateChanged { url, presented, .. } => {
+                (Some(url.clone()), Some(presented.clone()))
+            }
+            _ => (None, None),
+        };
         ErrorBody {
             code,
             message: self.to_string(),
+            node,
+            fingerprint,
         }
     }
 }
@@ -213,6 +224,17 @@ impl From<govchain_ledger::state::Rejection> for WsError {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// `network.untrusted_certificate`, `network.certificate_changed`: the
+    /// node whose certificate was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub node: Option<String>,
+    /// The same errors: the SHA-256 fingerprint of the certificate the node
+    /// presented (16 groups of 4 hex digits), what "trust this
+    /// certificate" pins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fingerprint: Option<String>,
 }
 
 impl serde::Serialize for WsError {

@@ -110,6 +110,10 @@ async fn syncs_over_https_and_refuses_an_untrusted_certificate() {
     assert_eq!(e.code(), "network.untrusted_certificate", "{e}");
     assert!(e.to_string().contains(&foreign_sha.to_string()), "{e}");
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+    // What crosses IPC carries the node and the fingerprint for the UI.
+    let body = e.body();
+    assert_eq!(body.fingerprint, Some(foreign_sha.to_string()));
+    assert_eq!(body.node.as_deref(), Some(foreign_url.as_str()));
     assert_eq!(ws.status().unwrap().height, None, "nothing accepted");
     let probe = ws.test_node(&foreign_url).await.unwrap_err();
     assert_eq!(probe.code(), "network.untrusted_certificate", "{probe}");
