@@ -134,6 +134,10 @@ enum Command {
         /// The log's node public key (hex, as in the genesis file).
         #[arg(long)]
         log_public_key: String,
+        /// Accept exactly the log node's TLS certificate with this SHA-256
+        /// fingerprint (else an `https://` log needs one the OS trusts).
+        #[arg(long)]
+        log_cert_sha256: Option<String>,
         /// This department's node key: cosignatures count only from
         /// departments' node keys.
         #[arg(long)]
@@ -231,7 +235,7 @@ fn init(
         }
     };
     let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
-    let tls_sha256 = govchain_node::tls::write_self_signed(data_dir, tls_names)?;
+    let tls_sha256 = govchain_node::tls::ensure_self_signed(data_dir, tls_names)?;
     let json = serde_json::to_vec(&block).map_err(|e| NodeError::Config(e.to_string()))?;
     let out = data_dir.join("block0.json");
     std::fs::write(&out, json).map_err(|e| NodeError::Config(format!("{}: {e}", out.display())))?;
@@ -322,6 +326,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             origin,
             log_name,
             log_public_key,
+            log_cert_sha256,
             node_key,
             name,
             state,
@@ -340,7 +345,14 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
                 name,
                 state_file: state,
             };
-            let witness = govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
+            let mut witness =
+                govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
+            let builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
+            if let Some(http) =
+                cli::tls::pinned_client("--log-cert-sha256", log_cert_sha256.as_deref(), builder)?
+            {
+                witness = witness.with_http(http);
+            }
             let rt =
                 tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
             rt.block_on(

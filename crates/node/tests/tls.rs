@@ -3,7 +3,7 @@
 //! plain HTTP is refused on an address other machines reach; with members'
 //! certificates pinned, a client presenting a stranger's certificate is
 //! refused at the handshake.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod support;
 
@@ -284,6 +284,39 @@ async fn init_makes_a_self_signed_certificate_that_clients_pin() {
     let pinned = client(pinned_client_config(vec![printed], None).unwrap());
     let h = healthz(&pinned, &url).await.unwrap();
     assert_eq!(h["chain_id"], "tls-cli");
+
+    // The admin CLI reaches the node over HTTPS with the pin; a wrong pin
+    // is a connection it refuses.
+    let official = field(
+        &run_ok(&["keygen", "--out", "official.key"], &dir),
+        "public key",
+    );
+    let admin_cmd = |pin: &str| {
+        Command::new(BIN)
+            .args(["admin", "--node", &url, "--node-cert-sha256", pin])
+            .args([
+                "--key",
+                "admin.key",
+                "register-official",
+                "--department",
+                "city",
+            ])
+            .args(["--name", "official", "--public-key", &official])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = admin_cmd(&CertSha256([9; 32]).to_hex());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[cli.unreachable]"), "{err}");
+    // (The node is another process: blocking here holds up nothing.)
+    let out = admin_cmd(&printed.grouped());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("committed"));
 
     let stranger = CertSha256([7; 32]);
     let wrong = client(pinned_client_config(vec![stranger], None).unwrap());

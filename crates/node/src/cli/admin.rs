@@ -22,6 +22,11 @@ pub struct AdminOpts {
     /// The node's base URL.
     #[arg(long)]
     pub node: String,
+    /// Accept exactly the node's TLS certificate with this SHA-256
+    /// fingerprint (`govchain-node tls-fingerprint`), e.g. a self-signed
+    /// one; without it an `https://` node needs a certificate the OS trusts.
+    #[arg(long)]
+    pub node_cert_sha256: Option<String>,
     /// The signing admin's key file.
     #[arg(long)]
     pub key: PathBuf,
@@ -113,7 +118,7 @@ pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let node = Node::new(&opts.node)?;
+        let node = Node::new(&opts.node, opts.node_cert_sha256.as_deref())?;
         let (kind, payload, mut report) = build(&node, action).await?;
         let done = submit(&node, &key, opts, kind, payload).await?;
         if kind == "official.register" && done.status == "committed" {
@@ -375,17 +380,20 @@ struct Node {
 }
 
 impl Node {
-    fn new(base: &str) -> Result<Self, CliError> {
+    fn new(base: &str, pin: Option<&str>) -> Result<Self, CliError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CliError::Input(format!(
                 "--node {base}: give the node's base URL, e.g. http://127.0.0.1:7700"
             )));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|e| CliError::Input(e.to_string()))?;
+        let builder = || reqwest::Client::builder().timeout(Duration::from_secs(20));
+        let http = match super::tls::pinned_client("--node-cert-sha256", pin, builder())? {
+            Some(http) => http,
+            None => builder()
+                .build()
+                .map_err(|e| CliError::Input(e.to_string()))?,
+        };
         Ok(Self { base, http })
     }
 

@@ -16,6 +16,24 @@ pub struct Listen {
     pub identity: Option<Identity>,
 }
 
+/// A client accepting exactly the certificate `pin` (given as `flag`)
+/// names, or `None` without a pin.
+pub fn pinned_client(
+    flag: &str,
+    pin: Option<&str>,
+    builder: reqwest::ClientBuilder,
+) -> Result<Option<reqwest::Client>, CliError> {
+    let Some(pin) = pin else {
+        return Ok(None);
+    };
+    let pin = tls::CertSha256::parse(pin).map_err(|e| CliError::Input(format!("{flag}: {e}")))?;
+    Ok(Some(tls::verify::pinned_http_client(
+        vec![pin],
+        None,
+        builder,
+    )?))
+}
+
 /// `tls-cert`: a self-signed certificate in the data directory.
 pub fn make_cert(data_dir: &Path, names: &[String]) -> Result<(), CliError> {
     let sha = tls::write_self_signed(data_dir, names)?;

@@ -226,6 +226,16 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), NodeError> {
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(err)
 }
 
+/// The data directory's self-signed certificate: the one there, or a new
+/// one for `names` ([`write_self_signed`]). Returns its fingerprint.
+pub fn ensure_self_signed(data_dir: &Path, names: &[String]) -> Result<CertSha256, NodeError> {
+    let (cert, key) = self_signed_paths(data_dir);
+    if cert.exists() && key.exists() {
+        return Identity::read(&cert, &key).map(|id| id.fingerprint());
+    }
+    write_self_signed(data_dir, names)
+}
+
 /// The fingerprint of the first certificate in a PEM file.
 pub fn fingerprint_of_file(cert: &Path) -> Result<CertSha256, NodeError> {
     let der = CertificateDer::from_pem_file(cert)
