@@ -182,6 +182,48 @@ fn managed_settings_files_then_environment() {
     assert_eq!(e.code(), "request.invalid");
 }
 
+/// Pinned node certificates: `[pinned_cert_sha256]` in the managed files
+/// (merged key by key), the official's own pins in `chains.json` winning.
+#[test]
+fn managed_and_official_certificate_pins() {
+    let dir = temp_dir("managed-pins");
+    let (system, local) = (dir.join("system.toml"), dir.join("workstation.toml"));
+    let (a, b, c) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+    std::fs::write(
+        &system,
+        format!("[pinned_cert_sha256]\n\"https://a.example\" = \"{a}\"\n\"https://b.example\" = \"{a}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &local,
+        format!(
+            "[pinned_cert_sha256]\n\"https://b.example\" = \"{}\"\n",
+            b.to_uppercase()
+        ),
+    )
+    .unwrap();
+    let m = Managed::load(&[system, local.clone()], None).unwrap();
+    let mut file = ChainsFile::default();
+    file.pinned_cert_sha256
+        .insert("https://a.example".into(), c.clone());
+    let pins = govchain_workstation::chains::cert_pins(&m, &file);
+    assert_eq!(
+        pins["https://a.example"].to_hex(),
+        c,
+        "the official's pin wins"
+    );
+    assert_eq!(pins["https://b.example"].to_hex(), b, "the later file wins");
+    // A pin that is not a fingerprint, or for a URL without a scheme.
+    for bad in [
+        "[pinned_cert_sha256]\n\"https://a.example\" = \"abc\"\n".to_owned(),
+        format!("[pinned_cert_sha256]\n\"a.example\" = \"{a}\"\n"),
+    ] {
+        std::fs::write(&local, &bad).unwrap();
+        let e = Managed::load(std::slice::from_ref(&local), None).unwrap_err();
+        assert_eq!(e.code(), "request.invalid", "{bad}: {e}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_nodes_with_a_pin_skip_the_choice() {
     let dir = temp_dir("managed-open");
