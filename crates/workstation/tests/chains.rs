@@ -188,39 +188,43 @@ fn managed_settings_files_then_environment() {
 fn managed_and_official_certificate_pins() {
     let dir = temp_dir("managed-pins");
     let (system, local) = (dir.join("system.toml"), dir.join("workstation.toml"));
-    let (a, b, c) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+    let (pin_a, pin_b, pin_c) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
     std::fs::write(
         &system,
-        format!("[pinned_cert_sha256]\n\"https://a.example\" = \"{a}\"\n\"https://b.example\" = \"{a}\"\n"),
+        format!("[pinned_cert_sha256]\n\"https://a.example\" = \"{pin_a}\"\n\"https://b.example\" = \"{pin_a}\"\n"),
     )
     .unwrap();
     std::fs::write(
         &local,
         format!(
             "[pinned_cert_sha256]\n\"https://b.example\" = \"{}\"\n",
-            b.to_uppercase()
+            pin_b.to_uppercase()
         ),
     )
     .unwrap();
-    let m = Managed::load(&[system, local.clone()], None).unwrap();
+    let managed = Managed::load(&[system, local.clone()], None).unwrap();
     let mut file = ChainsFile::default();
     file.pinned_cert_sha256
-        .insert("https://a.example".into(), c.clone());
-    let pins = govchain_workstation::chains::cert_pins(&m, &file);
+        .insert("https://a.example".into(), pin_c.clone());
+    let pins = govchain_workstation::chains::cert_pins(&managed, &file);
     assert_eq!(
         pins["https://a.example"].to_hex(),
-        c,
+        pin_c,
         "the official's pin wins"
     );
-    assert_eq!(pins["https://b.example"].to_hex(), b, "the later file wins");
+    assert_eq!(
+        pins["https://b.example"].to_hex(),
+        pin_b,
+        "the later file wins"
+    );
     // A pin that is not a fingerprint, or for a URL without a scheme.
     for bad in [
         "[pinned_cert_sha256]\n\"https://a.example\" = \"abc\"\n".to_owned(),
-        format!("[pinned_cert_sha256]\n\"a.example\" = \"{a}\"\n"),
+        format!("[pinned_cert_sha256]\n\"a.example\" = \"{pin_a}\"\n"),
     ] {
         std::fs::write(&local, &bad).unwrap();
-        let e = Managed::load(std::slice::from_ref(&local), None).unwrap_err();
-        assert_eq!(e.code(), "request.invalid", "{bad}: {e}");
+        let refused = Managed::load(std::slice::from_ref(&local), None).unwrap_err();
+        assert_eq!(refused.code(), "request.invalid", "{bad}: {refused}");
     }
 }
 
