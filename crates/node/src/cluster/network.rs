@@ -3,7 +3,10 @@
 //! key (its department's node key in the chain's state) over the chain id,
 //! both node ids, the path, a timestamp and the body's SHA-256; a node
 //! answers only members' requests addressed to it, within a minute of their
-//! time. A stranger can neither join nor inject entries.
+//! time. A stranger can neither join nor inject entries. When the cluster
+//! file pins members' certificates the RPCs go over mutual TLS
+//! ([`super::PeerTls`]): a pinned member's request is taken only over a
+//! connection on which it presented its certificate.
 
 use std::collections::HashMap;
 use std::sync::Arc;
