@@ -154,6 +154,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::verify_pasted,
             commands::save_report,
             commands::pin_chain,
+            commands::pin_node_certificate,
             commands::set_witness_quorum,
         ])
 }

@@ -40,5 +40,6 @@ pub const COMMANDS: &[&str] = &[
     "verify_pasted",
     "save_report",
     "pin_chain",
+    "pin_node_certificate",
     "set_witness_quorum",
 ];

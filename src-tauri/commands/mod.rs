@@ -148,9 +148,12 @@ pub async fn switch_chain(ws: Ws<'_>, id: String) -> Result<ChainsView, WsError>
     ws.chains()
 }
 
+/// Checks a node (`/healthz`), with the certificate pinned for it if any.
+/// An HTTPS node whose certificate is not trusted answers
+/// `network.untrusted_certificate` with the fingerprint in the message.
 #[tauri::command]
-pub async fn test_node(url: String) -> Result<NodeProbe, WsError> {
-    Workstation::probe_node(&url).await
+pub async fn test_node(ws: Ws<'_>, url: String) -> Result<NodeProbe, WsError> {
+    ws.test_node(&url).await
 }
 
 #[tauri::command]
@@ -281,6 +284,19 @@ pub fn pin_chain(
     genesis_hash: String,
 ) -> Result<SyncStatus, WsError> {
     ws.pin_chain(&chain_id, &genesis_hash)?;
+    ws.status()
+}
+
+/// Trusts exactly the TLS certificate with SHA-256 `fingerprint` for the
+/// node at `url` (as shown by a `network.untrusted_certificate` or
+/// `network.certificate_changed` error); an empty fingerprint unpins.
+#[tauri::command]
+pub fn pin_node_certificate(
+    ws: Ws<'_>,
+    url: String,
+    fingerprint: String,
+) -> Result<SyncStatus, WsError> {
+    ws.pin_node_certificate(&url, &fingerprint)?;
     ws.status()
 }
 

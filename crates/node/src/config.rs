@@ -56,7 +56,7 @@ pub fn read_genesis(path: &Path) -> Result<GenesisFile, NodeError> {
 /// Refuses (on Unix) a key file whose mode grants any permission to its
 /// group or to others: `node.key_permissions`, naming the file, its mode and
 /// the `chmod 600` that fixes it.
-fn check_key_permissions(path: &Path) -> Result<(), NodeError> {
+pub fn check_key_permissions(path: &Path) -> Result<(), NodeError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -7,7 +7,7 @@
 //! durability, admission, block cutting and serving.
 //!
 //! Module layers, each using only earlier ones: `error`, `config`,
-//! `store`, `ratelimit`, `witness` → `chain` → `handle` → `api`, `cluster`
+//! `store`, `ratelimit`, `tls`, `witness` → `chain` → `handle` → `api`, `cluster`
 //! (neither uses the other) → `loadgen`. This root wires them together.
 //!
 //! [`run`] serves the API on a listener and produces blocks until `shutdown`
@@ -25,6 +25,7 @@ pub mod handle;
 pub mod loadgen;
 pub mod ratelimit;
 pub mod store;
+pub mod tls;
 pub mod witness;
 
 use std::future::Future;
@@ -112,6 +113,19 @@ pub async fn run_cluster(
     block_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    let listener = tls::serve::NodeListener::plain(listener)
+        .map_err(|e| NodeError::Config(format!("listener: {e}")))?;
+    run_cluster_on(listener, core, cluster, block_interval, shutdown).await
+}
+
+/// [`run_cluster`] on a plain or TLS listener.
+pub async fn run_cluster_on(
+    listener: tls::serve::NodeListener,
+    core: Shared,
+    cluster: cluster::Cluster,
+    block_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
     let api = app(core.clone());
     cluster::serve(
         listener,
@@ -130,6 +144,18 @@ pub async fn run_cluster(
 /// committed in a final block.
 pub async fn run(
     listener: tokio::net::TcpListener,
+    core: Shared,
+    block_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let listener = tls::serve::NodeListener::plain(listener)
+        .map_err(|e| NodeError::Config(format!("listener: {e}")))?;
+    run_on(listener, core, block_interval, shutdown).await
+}
+
+/// [`run`] on a plain or TLS listener ([`tls::serve::NodeListener`]).
+pub async fn run_on(
+    listener: tls::serve::NodeListener,
     core: Shared,
     block_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -163,9 +189,7 @@ pub async fn run(
         }
     };
     // The peer address is recorded for per-client rate limiting.
-    let service = app(core.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
+    let served = tls::serve::serve(listener, app(core.clone()), shutdown)
         .await
         .map_err(|e| NodeError::Storage(format!("http server: {e}")));
     stop.store(true, Ordering::SeqCst);

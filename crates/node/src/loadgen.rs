@@ -269,6 +269,7 @@ async fn serve(
     core: Core,
     nodes: usize,
     interval: Duration,
+    tls: Option<&crate::tls::Identity>,
 ) -> Result<(String, Vec<Server>), NodeError> {
     let mut listeners = Vec::new();
     for _ in 0..nodes.max(1) {
@@ -281,13 +282,24 @@ async fn serve(
     let mut servers = Vec::new();
     if nodes <= 1 {
         let (listener, url) = listeners.pop().ok_or_else(|| err("no listener"))?;
+        let (listener, url) = match tls {
+            Some(id) => (
+                crate::tls::serve::NodeListener::tls(listener, id.server_config(None)?),
+                url.replacen("http://", "https://", 1),
+            ),
+            None => (crate::tls::serve::NodeListener::plain(listener), url),
+        };
+        let listener = listener.map_err(err)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = Arc::new(Mutex::new(core));
-        let handle = tokio::spawn(crate::run(listener, shared, interval, async {
+        let handle = tokio::spawn(crate::run_on(listener, shared, interval, async {
             let _ = stopped.await;
         }));
         servers.push((stop, handle));
         return Ok((url, servers));
+    }
+    if tls.is_some() {
+        return Err(err("--tls is for a standalone node (--nodes 1)"));
     }
     let limits = core.limits().clone();
     // Closing the only connections checkpoints the WAL into the file.
@@ -310,6 +322,7 @@ async fn serve(
             department: Some(format!("d{i}")),
             node_key: None,
             learner: false,
+            tls_cert_sha256: None,
         })
         .collect();
     let urls: Vec<String> = listeners.iter().map(|(_, u)| u.clone()).collect();
@@ -387,6 +400,10 @@ pub struct Load {
     /// the seed's size (e.g. 1000000).
     #[arg(long, default_value_t = 0)]
     pub preload_cases: usize,
+    /// Serve and load the (standalone) node over HTTPS, with a self-signed
+    /// certificate the load generator pins.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// Runs the load test.
@@ -399,6 +416,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         nodes,
         rate,
         preload_cases,
+        tls,
     } = load;
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
@@ -468,8 +486,31 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     )?;
 
     let base = core.log_size();
-    let (url, servers) = serve(&dir, core, nodes, Duration::from_millis(block_ms)).await?;
-    let client = reqwest::Client::new();
+    let identity = if tls {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).map_err(err)?;
+        Some(crate::tls::Identity {
+            chain: vec![made.cert.der().clone()],
+            key: rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into()),
+        })
+    } else {
+        None
+    };
+    let (url, servers) = serve(
+        &dir,
+        core,
+        nodes,
+        Duration::from_millis(block_ms),
+        identity.as_ref(),
+    )
+    .await?;
+    let client = match &identity {
+        Some(id) => crate::tls::verify::pinned_http_client(
+            vec![id.fingerprint()],
+            None,
+            reqwest::Client::builder(),
+        )?,
+        None => reqwest::Client::new(),
+    };
 
     // Watch the log grow: (time, log_size) samples.
     let watcher = {

@@ -5,6 +5,9 @@
 //! govchain-node init   --genesis genesis.toml --data-dir D --node-key node.key --admin-key admin.key
 //! govchain-node run    --data-dir D --node-key node.key --name node.city.example --listen 127.0.0.1:7700
 //! govchain-node run    ... --cluster cluster.toml --node-id 1     (a consortium member)
+//! govchain-node run    ... --listen 0.0.0.0:7700 --tls            (HTTPS, init's self-signed certificate)
+//! govchain-node run    ... --tls-cert node.pem --tls-key node-key.pem   (HTTPS, a CA's certificate)
+//! govchain-node tls-fingerprint --data-dir D                     (what clients pin)
 //! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key register-official --request request.json
 //! govchain-node admin  --node http://127.0.0.1:7700 --key admin.key grant-role --official @request.json --department D --role R
 //! ```
@@ -59,6 +62,29 @@ enum Command {
         /// Block 0 as another node's `init` wrote it (verified).
         #[arg(long, conflicts_with_all = ["genesis", "admin_key"])]
         from_block: Option<PathBuf>,
+        /// A host name or IP address the self-signed TLS certificate names
+        /// (repeat for several; default `localhost` and `127.0.0.1`).
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
+    },
+    /// Make a self-signed TLS certificate and key in the data directory
+    /// (what `init` does; for a data directory made before) and print its
+    /// fingerprint.
+    TlsCert {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A host name or IP address the certificate names (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+    /// Print the SHA-256 fingerprint of the node's TLS certificate (the
+    /// data directory's self-signed one, or `--cert FILE`): what
+    /// workstations and other members pin.
+    TlsFingerprint {
+        #[arg(long, required_unless_present = "cert", conflicts_with = "cert")]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        cert: Option<PathBuf>,
     },
     /// Serve the HTTP API and produce blocks.
     Run {
@@ -90,6 +116,8 @@ enum Command {
         /// This node's id in the cluster file.
         #[arg(long)]
         node_id: Option<u64>,
+        #[command(flatten)]
+        tls: cli::tls::TlsOpts,
     },
     /// Witness another department's log: check each new checkpoint extends
     /// the last one cosigned, then cosign it (PROTOCOL.md §8.7).
@@ -106,6 +134,10 @@ enum Command {
         /// The log's node public key (hex, as in the genesis file).
         #[arg(long)]
         log_public_key: String,
+        /// Accept exactly the log node's TLS certificate with this SHA-256
+        /// fingerprint (else an `https://` log needs one the OS trusts).
+        #[arg(long)]
+        log_cert_sha256: Option<String>,
         /// This department's node key: cosignatures count only from
         /// departments' node keys.
         #[arg(long)]
@@ -167,6 +199,7 @@ fn init(
     node_key: &std::path::Path,
     admin_key: Option<&std::path::Path>,
     from_block: Option<PathBuf>,
+    tls_names: &[String],
 ) -> Result<(), CliError> {
     // Both keys are read (and their permissions checked, §16.1) before
     // anything is created.
@@ -202,6 +235,7 @@ fn init(
         }
     };
     let core = Core::open(&db, node, "init", Some(&block), Limits::default())?;
+    let tls_sha256 = govchain_node::tls::ensure_self_signed(data_dir, tls_names)?;
     let json = serde_json::to_vec(&block).map_err(|e| NodeError::Config(e.to_string()))?;
     let out = data_dir.join("block0.json");
     std::fs::write(&out, json).map_err(|e| NodeError::Config(format!("{}: {e}", out.display())))?;
@@ -215,7 +249,14 @@ fn init(
     outln!("genesis hash  {}", genesis_hash.to_hex())?;
     outln!("height        {}", core.height())?;
     outln!("database      {}", db.display())?;
-    outln!("block 0       {}", out.display())
+    outln!("block 0       {}", out.display())?;
+    // What clients pin when the node serves its self-signed certificate
+    // (`run --tls`).
+    outln!(
+        "tls cert      {}",
+        data_dir.join(govchain_node::tls::CERT_FILE).display()
+    )?;
+    outln!("tls sha-256   {tls_sha256}")
 }
 
 fn db_path(data_dir: &std::path::Path) -> PathBuf {
@@ -237,13 +278,19 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             node_key,
             admin_key,
             from_block,
+            tls_names,
         } => init(
             genesis,
             &data_dir,
             &node_key,
             admin_key.as_deref(),
             from_block,
+            &tls_names,
         ),
+        Command::TlsCert { data_dir, names } => cli::tls::make_cert(&data_dir, &names),
+        Command::TlsFingerprint { data_dir, cert } => {
+            cli::tls::print_fingerprint(data_dir.as_deref(), cert.as_deref())
+        }
         Command::Run {
             data_dir,
             node_key,
@@ -254,11 +301,17 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             max_queue_ms,
             cluster,
             node_id,
+            tls,
         } => serve(
             &data_dir,
             &node_key,
             &name,
-            &listen,
+            // Plain HTTP on a network address is refused before anything
+            // is read.
+            &cli::tls::Listen {
+                identity: tls.identity(&data_dir, &listen)?,
+                addr: listen,
+            },
             block_ms,
             Limits {
                 requests_per_sec: rate_limit,
@@ -273,6 +326,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             origin,
             log_name,
             log_public_key,
+            log_cert_sha256,
             node_key,
             name,
             state,
@@ -291,7 +345,14 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
                 name,
                 state_file: state,
             };
-            let witness = govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
+            let mut witness =
+                govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
+            let builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
+            if let Some(http) =
+                cli::tls::pinned_client("--log-cert-sha256", log_cert_sha256.as_deref(), builder)?
+            {
+                witness = witness.with_http(http);
+            }
             let rt =
                 tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
             rt.block_on(
@@ -345,11 +406,12 @@ fn serve(
     data_dir: &std::path::Path,
     node_key: &std::path::Path,
     name: &str,
-    listen: &str,
+    listen: &cli::tls::Listen,
     block_ms: u64,
     limits: Limits,
     cluster: Option<(PathBuf, u64)>,
 ) -> Result<(), CliError> {
+    let (identity, listen) = (listen.identity.clone(), listen.addr.as_str());
     let key = config::read_key(node_key)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
@@ -357,32 +419,50 @@ fn serve(
     let core = Core::open(&db_path(data_dir), key, name, None, limits)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen)
+        let tcp = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
-        tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, "serving");
+        let clients = cluster
+            .as_ref()
+            .and_then(|(file, _)| govchain_node::cluster::member_pins(file));
+        let listener = match &identity {
+            Some(id) => {
+                govchain_node::tls::serve::NodeListener::tls(tcp, id.server_config(clients)?)
+            }
+            None => govchain_node::tls::serve::NodeListener::plain(tcp),
+        }
+        .map_err(|e| NodeError::Config(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr();
+        let scheme = if identity.is_some() { "https" } else { "http" };
+        tracing::info!(chain = %core.chain_id(), height = core.height(), %addr, scheme, "serving");
         // The first line on stdout names the bound address (port 0 picks one).
         // A closed stdout does not stop the node.
         let _ = outln!("listening on {addr}");
+        if let Some(id) = &identity {
+            let _ = outln!("tls sha-256   {}", id.fingerprint());
+        }
         let core = Arc::new(Mutex::new(core));
         let interval = Duration::from_millis(block_ms.max(1));
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         match cluster {
-            None => Ok(govchain_node::run(listener, core, interval, stop).await?),
+            None => Ok(govchain_node::run_on(listener, core, interval, stop).await?),
             Some((file, id)) => {
                 let key = core
                     .lock()
                     .map_err(|_| NodeError::Storage("node state lock poisoned".into()))?
                     .node_key();
-                let member =
-                    govchain_node::cluster::Cluster::start(core.clone(), data_dir, key, id, file)
-                        .await?;
-                Ok(govchain_node::cluster::run(listener, core, member, interval, stop).await?)
+                let member = govchain_node::cluster::Cluster::start_tls(
+                    core.clone(),
+                    data_dir,
+                    key,
+                    id,
+                    file,
+                    identity,
+                )
+                .await?;
+                Ok(govchain_node::run_cluster_on(listener, core, member, interval, stop).await?)
             }
         }
     })

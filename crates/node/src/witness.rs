@@ -107,6 +107,14 @@ impl Witness {
         })
     }
 
+    /// Reaches the log with `http` (e.g. a client pinning the log's TLS
+    /// certificate and presenting this node's, inside a cluster).
+    #[must_use]
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// The last checkpoint cosigned: size and root.
     pub fn last(&self) -> Option<(u64, Hash32)> {
         self.last

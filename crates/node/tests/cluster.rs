@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::ChainId;
+use govchain_node::tls::verify::pinned_client_config;
+use govchain_node::tls::{CertSha256, Identity};
 use govchain_node::{Core, Limits};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -84,6 +86,9 @@ enum Fourth {
 
 struct Consortium {
     fourth: Fourth,
+    /// Members serve HTTPS with their `init` certificates, pinned in the
+    /// cluster files (mutual TLS).
+    tls: bool,
     dir: PathBuf,
     ports: Vec<u16>,
     /// `links[(i, j)]`: how node i reaches node j.
@@ -103,6 +108,11 @@ fn label(i: usize, fourth: Fourth) -> &'static str {
 impl Consortium {
     /// `snapshot_every`: log entries between snapshots (and compactions).
     async fn new(name: &str, snapshot_every: u64, fourth: Fourth) -> Self {
+        Self::new_with(name, snapshot_every, fourth, false).await
+    }
+
+    /// With `tls`, over mutual TLS with pinned certificates.
+    async fn new_with(name: &str, snapshot_every: u64, fourth: Fourth, tls: bool) -> Self {
         let n = if fourth == Fourth::Nothing { 3 } else { 4 };
         let dir = std::env::temp_dir().join(format!("govchain-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -124,6 +134,7 @@ impl Consortium {
                 }
             }
         }
+        let mut pins = Vec::new();
         for i in 0..n {
             let d = label(i, fourth);
             let key = support::key(&format!("node-{d}"));
@@ -150,15 +161,28 @@ impl Consortium {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            let printed = String::from_utf8(out.stdout).unwrap();
+            let sha = printed
+                .lines()
+                .find_map(|l| l.strip_prefix("tls sha-256"))
+                .unwrap();
+            pins.push(CertSha256::parse(sha).unwrap());
+        }
+        if tls {
+            TEST_PINS.lock().unwrap().extend(pins.iter().copied());
+        }
+        let scheme = if tls { "https" } else { "http" };
+        for i in 0..n {
+            let d = label(i, fourth);
             let mut toml = format!(
                 "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\n"
             );
             for j in 0..n {
                 let dj = label(j, fourth);
                 let url = if i == j {
-                    format!("http://127.0.0.1:{}", ports[j])
+                    format!("{scheme}://127.0.0.1:{}", ports[j])
                 } else {
-                    format!("http://{}", links[&(i, j)].addr)
+                    format!("{scheme}://{}", links[&(i, j)].addr)
                 };
                 let role = if dj == "auditor" {
                     "learner = true".to_owned()
@@ -169,11 +193,15 @@ impl Consortium {
                     "[[members]]\nid = {}\nurl = \"{url}\"\nname = \"node-{dj}\"\n{role}\n",
                     j + 1
                 );
+                if tls {
+                    toml += &format!("tls_cert_sha256 = \"{}\"\n", pins[j]);
+                }
             }
             std::fs::write(dir.join(format!("cluster-{d}.toml")), toml).unwrap();
         }
         let mut c = Self {
             fourth,
+            tls,
             dir,
             ports,
             links,
@@ -186,7 +214,8 @@ impl Consortium {
     }
 
     fn url(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", self.ports[i])
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.ports[i])
     }
 
     /// The voters' URLs.
@@ -215,6 +244,7 @@ impl Consortium {
             .arg(self.dir.join(d))
             .arg("--node-key")
             .arg(self.dir.join(format!("{d}.key")))
+            .args(self.tls.then_some("--tls"))
             .arg("--cluster")
             .arg(self.dir.join(format!("cluster-{d}.toml")))
             .args(["--node-id", &(i + 1).to_string()])
@@ -325,9 +355,15 @@ impl Drop for Consortium {
     }
 }
 
+/// The certificates of the TLS consortia's members, which the tests'
+/// client accepts (as a workstation pinning them would).
+static TEST_PINS: Mutex<Vec<CertSha256>> = Mutex::new(Vec::new());
+
 fn http() -> reqwest::Client {
+    let pins = TEST_PINS.lock().unwrap().clone();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
+        .use_preconfigured_tls(pinned_client_config(pins, None).unwrap())
         .build()
         .unwrap()
 }
@@ -750,4 +786,100 @@ async fn a_department_added_on_the_chain_joins_as_a_voter_and_leaves_when_retire
     assert!(commit(&urls, &registrations("d3", 1, 5), Duration::from_secs(20)).await);
     let height = c.wait_converged(Duration::from_secs(20)).await;
     assert_eq!(c.verify_all(&[3]), height);
+}
+
+/// The members speak mutual TLS with the certificates `init` made, pinned
+/// in the cluster files: the failover works over it, a client presenting a
+/// stranger's certificate is refused at the handshake, and a member's
+/// correctly signed Raft request is refused over a connection without its
+/// certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mutual_tls_the_leader_fails_over_and_strangers_are_refused() {
+    let mut c = Consortium::new_with("mtls", 6, Fourth::Nothing, true).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let leader_url = c.url(leader);
+    assert!(leader_url.starts_with("https://"));
+
+    let pins = TEST_PINS.lock().unwrap().clone();
+    let made = rcgen::generate_simple_self_signed(vec!["stranger".to_owned()]).unwrap();
+    let stranger = Identity {
+        chain: vec![made.cert.der().clone()],
+        key: rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into()),
+    };
+    let as_stranger = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .use_preconfigured_tls(pinned_client_config(pins, Some(&stranger)).unwrap())
+        .build()
+        .unwrap();
+    let refused = as_stranger
+        .get(format!("{leader_url}/healthz"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status);
+    assert!(refused.is_err(), "a stranger's certificate was accepted");
+
+    // A member's signature is not enough without the member's certificate.
+    let from = ((leader + 1) % 3 + 1) as u64;
+    let member = support::key(&format!("node-{}", DEPTS[(leader + 1) % 3]));
+    let body = serde_json::to_vec(&json!({"vote": {"leader_id": {"term": 99, "node_id": from}, "committed": false}, "last_log_id": null})).unwrap();
+    let ms = govchain_node::api::now().unix_millis();
+    let msg = format!(
+        "govchain-raft/v1\n{CHAIN}\n{from}\n{}\n/raft/vote\n{ms}\n{}",
+        leader + 1,
+        govchain_ledger::types::Hash32::sha256(&body).to_hex()
+    );
+    let header = format!(
+        "{from} {} {ms} {}",
+        leader + 1,
+        member.sign_raw(msg.as_bytes()).to_hex()
+    );
+    let r = http()
+        .post(format!("{leader_url}/raft/vote"))
+        .header("govchain-raft-auth", header)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "node.unauthorized_peer");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("pinned TLS certificate"),
+        "{v}"
+    );
+
+    // The failover, as over plain HTTP.
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(c.urls(), stop.clone());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = c.wait_converged(Duration::from_secs(10)).await;
+    assert!(before > 0, "the load committed nothing");
+    c.kill(leader);
+    let killed = Instant::now();
+    let next = c.wait_leader(Duration::from_secs(10)).await;
+    assert_ne!(next, leader);
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "new leader after {:?}",
+        killed.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.start(leader);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::SeqCst);
+    let acked = running.await.unwrap();
+    let height = c.wait_converged(Duration::from_secs(20)).await;
+    assert!(height > before, "nothing committed after the failover");
+    all_committed_everywhere(&c, &acked).await;
+    // The members witness one another over mutual TLS too.
+    let cosigned = http()
+        .get(format!("{}/v1/checkpoint?cosigned=1", c.url(next)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cosigned.status().as_u16(), 200, "no cosigned checkpoint");
+    assert_eq!(c.verify_all(&[]), height);
 }

@@ -9,6 +9,7 @@
 //! URLs and the active one. The key in the keychain is shared; roles come
 //! from each chain's verified state.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,11 @@ pub struct ChainsFile {
     pub active: Option<String>,
     #[serde(default)]
     pub chains: Vec<ChainEntry>,
+    /// The TLS certificates the official pinned, by node URL: the SHA-256
+    /// fingerprint (64 lowercase hex digits) of the certificate accepted
+    /// from that node, instead of the OS trust store.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pinned_cert_sha256: BTreeMap<String, String>,
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> WsError {
@@ -121,7 +127,8 @@ pub fn cache_path(data_dir: &Path, id: &str) -> PathBuf {
 
 /// The managed settings of an install: node URLs and, optionally, the pin
 /// and the witness quorum. Keys of `workstation.toml`: `nodes`, `chain_id`,
-/// `genesis_hash`, `witness_quorum`.
+/// `genesis_hash`, `witness_quorum`, and the table `pinned_cert_sha256`
+/// (node URL = the SHA-256 fingerprint of its TLS certificate).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Managed {
@@ -130,6 +137,8 @@ pub struct Managed {
     pub chain_id: Option<String>,
     pub genesis_hash: Option<String>,
     pub witness_quorum: Option<u32>,
+    #[serde(default)]
+    pub pinned_cert_sha256: BTreeMap<String, String>,
 }
 
 impl Managed {
@@ -157,6 +166,7 @@ impl Managed {
         self.chain_id = over.chain_id.or(self.chain_id);
         self.genesis_hash = over.genesis_hash.or(self.genesis_hash);
         self.witness_quorum = over.witness_quorum.or(self.witness_quorum);
+        self.pinned_cert_sha256.extend(over.pinned_cert_sha256);
         self
     }
 
@@ -204,6 +214,11 @@ impl Managed {
         for u in &self.nodes {
             check_url(u)?;
         }
+        for (u, pin) in &self.pinned_cert_sha256 {
+            check_url(u)?;
+            crate::trust::parse_pin(pin)
+                .map_err(|e| WsError::BadRequest(format!("managed settings: {u}: {e}")))?;
+        }
         if self.chain_id.is_some() != self.genesis_hash.is_some() {
             return Err(WsError::BadRequest(
                 "managed settings: chain_id and genesis_hash go together".into(),
@@ -232,4 +247,22 @@ pub fn check_url(u: &str) -> Result<(), WsError> {
     } else {
         Err(WsError::BadRequest(format!("{u} is not an http(s) URL")))
     }
+}
+
+/// The pinned certificates: the managed settings', then the official's own
+/// (which win: a renewed certificate is trusted by pinning it again).
+/// Entries that do not parse are skipped.
+pub fn cert_pins(
+    managed: &Managed,
+    file: &ChainsFile,
+) -> BTreeMap<String, govchain_node::tls::CertSha256> {
+    managed
+        .pinned_cert_sha256
+        .iter()
+        .chain(&file.pinned_cert_sha256)
+        .filter_map(|(u, p)| {
+            let pin = govchain_node::tls::CertSha256::parse(p).ok()?;
+            Some((u.trim_end_matches('/').to_owned(), pin))
+        })
+        .collect()
 }

@@ -1,10 +1,14 @@
 //! HTTP client of department nodes (PROTOCOL.md, node API under `/v1`) with
 //! failover: requests go to the node that answered last, then to the others
 //! in the configured order. Nothing a node says is trusted here; callers
-//! verify.
+//! verify. Each node has its own HTTP client, which accepts that node's
+//! pinned TLS certificate or the OS trust store ([`crate::trust`]).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use govchain_node::tls::CertSha256;
 
 use govchain_node::error::with_causes;
 use serde::Deserialize;
@@ -31,25 +35,50 @@ pub enum Submitted {
 
 #[derive(Debug)]
 pub struct NodeClient {
-    http: reqwest::Client,
     urls: Vec<String>,
+    /// One client per node (its pin), for requests.
+    http: Vec<reqwest::Client>,
+    /// One client per node without a total timeout, for the event stream.
+    events: Vec<reqwest::Client>,
     /// Index of the node that answered last.
     current: AtomicUsize,
 }
 
 impl NodeClient {
+    /// Nodes without pinned certificates (the OS trust store decides).
     pub fn new(urls: Vec<String>) -> Result<Self, WsError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| WsError::Offline(e.to_string()))?;
+        Self::with_pins(urls, &BTreeMap::new())
+    }
+
+    /// Nodes, each accepted with its pinned certificate if `pins` (by URL)
+    /// has one, else with the OS trust store.
+    pub fn with_pins(
+        urls: Vec<String>,
+        pins: &BTreeMap<String, CertSha256>,
+    ) -> Result<Self, WsError> {
+        let urls: Vec<String> = urls
+            .into_iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect();
+        let mut http = Vec::with_capacity(urls.len());
+        let mut events = Vec::with_capacity(urls.len());
+        for u in &urls {
+            let pin = pins.get(u).copied();
+            http.push(crate::trust::http_client(
+                pin,
+                reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .timeout(Duration::from_secs(30)),
+            )?);
+            events.push(crate::trust::http_client(
+                pin,
+                reqwest::Client::builder().connect_timeout(Duration::from_secs(3)),
+            )?);
+        }
         Ok(Self {
+            urls,
             http,
-            urls: urls
-                .into_iter()
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .collect(),
+            events,
             current: AtomicUsize::new(0),
         })
     }
@@ -69,7 +98,7 @@ impl NodeClient {
     /// HTTP status). Returns that node's URL, status and body.
     async fn send(
         &self,
-        req: impl Fn(&str) -> reqwest::RequestBuilder,
+        req: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<(String, u16, Vec<u8>), WsError> {
         self.send_skipping(req, |_| false).await
     }
@@ -77,9 +106,14 @@ impl NodeClient {
     /// [`NodeClient::send`], also passing over nodes whose answer's status
     /// satisfies `skip` (e.g. a consortium member that knows no leader); if
     /// every node is passed over, the last such answer is returned.
+    ///
+    /// A pinned node presenting another certificate ends the round at once
+    /// (`network.certificate_changed`: nothing is exchanged until the
+    /// official decides); a certificate the trust store refuses passes to
+    /// the next node, and is the error if no node answers.
     async fn send_skipping(
         &self,
-        req: impl Fn(&str) -> reqwest::RequestBuilder,
+        req: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
         skip: impl Fn(u16) -> bool,
     ) -> Result<(String, u16, Vec<u8>), WsError> {
         if self.urls.is_empty() {
@@ -88,10 +122,11 @@ impl NodeClient {
         let start = self.current.load(Ordering::Relaxed);
         let mut last = String::new();
         let mut passed_over = None;
+        let mut untrusted = None;
         for k in 0..self.urls.len() {
             let i = (start + k) % self.urls.len();
-            let base = &self.urls[i];
-            match req(base).send().await {
+            let (base, http) = (&self.urls[i], &self.http[i]);
+            match req(http, base).send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     match read_capped(r, MAX_RESPONSE_BYTES).await {
@@ -105,10 +140,23 @@ impl NodeClient {
                         Err(e) => last = format!("{base}: {e}"),
                     }
                 }
-                Err(e) => last = format!("{base}: {}", with_causes(&e)),
+                Err(e) => {
+                    match crate::trust::refusal(base, &e) {
+                        Some(changed @ WsError::CertificateChanged { .. }) => return Err(changed),
+                        Some(refused) => {
+                            untrusted.get_or_insert(refused);
+                        }
+                        None => {}
+                    }
+                    last = format!("{base}: {}", with_causes(&e));
+                }
             }
         }
-        passed_over.ok_or(WsError::Offline(last))
+        match (passed_over, untrusted) {
+            (Some(answer), _) => Ok(answer),
+            (None, Some(refused)) => Err(refused),
+            (None, None) => Err(WsError::Offline(last)),
+        }
     }
 
     fn node_error(status: u16, body: &[u8]) -> WsError {
@@ -124,7 +172,7 @@ impl NodeClient {
 
     async fn get_ok(&self, path: &str) -> Result<(String, Vec<u8>), WsError> {
         let (url, status, body) = self
-            .send(|base| self.http.get(format!("{base}{path}")))
+            .send(|http, base| http.get(format!("{base}{path}")))
             .await?;
         if status != 200 {
             return Err(Self::node_error(status, &body));
@@ -195,9 +243,8 @@ impl NodeClient {
         let body = envelope.to_owned();
         let (_, status, answer) = self
             .send_skipping(
-                |base| {
-                    self.http
-                        .post(format!("{base}/v1/tx"))
+                |http, base| {
+                    http.post(format!("{base}/v1/tx"))
                         .header("content-type", "application/json")
                         .body(body.clone())
                 },
@@ -223,14 +270,17 @@ impl NodeClient {
     /// stream ends or cannot be opened.
     pub async fn next_block_event(&self) -> Result<(), WsError> {
         use futures_util::StreamExt as _;
-        let base = self
-            .current()
-            .ok_or_else(|| WsError::Offline("no node configured".into()))?;
-        let r = reqwest::Client::new()
+        let i = self.current.load(Ordering::Relaxed);
+        let (Some(base), Some(http)) = (self.urls.get(i), self.events.get(i)) else {
+            return Err(WsError::Offline("no node configured".into()));
+        };
+        let r = http
             .get(format!("{base}/v1/events"))
             .send()
             .await
-            .map_err(|e| WsError::Offline(e.to_string()))?;
+            .map_err(|e| {
+                crate::trust::refusal(base, &e).unwrap_or_else(|| WsError::Offline(e.to_string()))
+            })?;
         let mut stream = r.bytes_stream();
         let mut seen = String::new();
         while let Some(chunk) = stream.next().await {
@@ -246,17 +296,22 @@ impl NodeClient {
         Err(WsError::Offline("event stream ended".into()))
     }
 
-    /// `GET /healthz` of one given node (for "test connection").
-    pub async fn probe(url: &str) -> Result<Value, WsError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| WsError::Offline(e.to_string()))?;
+    /// `GET /healthz` of one given node (for "test connection"), accepting
+    /// `pin` as its certificate if given.
+    pub async fn probe(url: &str, pin: Option<CertSha256>) -> Result<Value, WsError> {
+        let url = url.trim_end_matches('/');
+        let http = crate::trust::http_client(
+            pin,
+            reqwest::Client::builder().timeout(Duration::from_secs(5)),
+        )?;
         let r = http
-            .get(format!("{}/healthz", url.trim_end_matches('/')))
+            .get(format!("{url}/healthz"))
             .send()
             .await
-            .map_err(|e| WsError::Offline(format!("{url}: {}", with_causes(&e))))?;
+            .map_err(|e| {
+                crate::trust::refusal(url, &e)
+                    .unwrap_or_else(|| WsError::Offline(format!("{url}: {}", with_causes(&e))))
+            })?;
         let status = r.status().as_u16();
         let body = read_capped(r, MAX_PROBE_BYTES)
             .await

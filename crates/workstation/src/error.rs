@@ -31,6 +31,8 @@ closed_set! {
         EmbeddedFailure = "embedded.failure",
         NotFound = "not_found",
         CheckpointNotWitnessed = "checkpoint.not_witnessed",
+        NetworkUntrustedCertificate = "network.untrusted_certificate",
+        NetworkCertificateChanged = "network.certificate_changed",
     }
 }
 
@@ -81,6 +83,21 @@ pub enum WsError {
     NotFound(String),
     #[error("no checkpoint is cosigned by {want} other departments yet (the best has {got}); the blocks are verified, but not yet witnessed as you require")]
     NotWitnessed { want: usize, got: usize },
+    /// First contact with an HTTPS node whose certificate the OS trust
+    /// store does not accept, and no pin for it.
+    #[error("{url} presented a TLS certificate this computer does not trust ({reason}). Its SHA-256 fingerprint is {fingerprint}. Compare it with the fingerprint the node's operator gives you (govchain-node tls-fingerprint); if they match, trust this certificate in Settings, or install your department's CA certificate")]
+    UntrustedCertificate {
+        url: String,
+        fingerprint: String,
+        reason: String,
+    },
+    /// A pinned node presented another certificate.
+    #[error("ALARM: {url} presented a TLS certificate with SHA-256 fingerprint {presented}, not the pinned {pinned}; nothing was exchanged with it. Someone may be impersonating the node, or its certificate was replaced: ask the node's operator, and only if they confirm the new fingerprint, trust it in Settings")]
+    CertificateChanged {
+        url: String,
+        pinned: String,
+        presented: String,
+    },
 }
 
 impl ErrorCode for WsError {
@@ -117,6 +134,8 @@ impl WsError {
             Self::Embedded(_) => C::EmbeddedFailure,
             Self::NotFound(_) => C::NotFound,
             Self::NotWitnessed { .. } => C::CheckpointNotWitnessed,
+            Self::UntrustedCertificate { .. } => C::NetworkUntrustedCertificate,
+            Self::CertificateChanged { .. } => C::NetworkCertificateChanged,
             Self::WouldReject(_) | Self::Source { .. } => return None,
         })
     }
@@ -144,9 +163,20 @@ impl WsError {
             Self::Node { code, .. } if !code.is_empty() => code.clone(),
             e => e.code().to_owned(),
         };
+        let (node, fingerprint) = match self {
+            Self::UntrustedCertificate {
+                url, fingerprint, ..
+            } => (Some(url.clone()), Some(fingerprint.clone())),
+            Self::CertificateChanged { url, presented, .. } => {
+                (Some(url.clone()), Some(presented.clone()))
+            }
+            _ => (None, None),
+        };
         ErrorBody {
             code,
             message: self.to_string(),
+            node,
+            fingerprint,
         }
     }
 }
@@ -194,6 +224,17 @@ impl From<govchain_ledger::state::Rejection> for WsError {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// `network.untrusted_certificate`, `network.certificate_changed`: the
+    /// node whose certificate was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub node: Option<String>,
+    /// The same errors: the SHA-256 fingerprint of the certificate the node
+    /// presented (16 groups of 4 hex digits), what "trust this
+    /// certificate" pins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fingerprint: Option<String>,
 }
 
 impl serde::Serialize for WsError {
@@ -243,7 +284,7 @@ mod tests {
             assert_eq!(e.code(), code.as_str());
             assert_eq!(WsErrorCode::parse(e.code()), Some(code));
         }
-        assert_eq!(WsErrorCode::ALL.len(), 18);
+        assert_eq!(WsErrorCode::ALL.len(), 20);
         assert_eq!(WsError::BadRequest(String::new()).code(), "request.invalid");
     }
 }

@@ -6,6 +6,7 @@
 //! * [`cache`] — the offline SQLite cache and durable outbox.
 //! * [`chains`] — one cache per chain, the active chain, managed settings.
 //! * [`client`] — HTTP client of department nodes with failover.
+//! * [`trust`] — which TLS certificate of a node is accepted (pin or OS store).
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
 //! * [`explorer`] — blocks and decoded transactions from the verified cache.
@@ -36,6 +37,7 @@ pub mod proofs;
 pub mod report;
 pub mod service;
 pub mod signing;
+pub mod trust;
 pub mod verify;
 pub mod views;
 

@@ -136,5 +136,7 @@ pub fn rejection_body(r: &govchain_ledger::state::Rejection) -> crate::dto::Erro
     crate::dto::ErrorBody {
         code: r.code().to_owned(),
         message: r.to_string(),
+        node: None,
+        fingerprint: None,
     }
 }

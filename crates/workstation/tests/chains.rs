@@ -182,6 +182,52 @@ fn managed_settings_files_then_environment() {
     assert_eq!(e.code(), "request.invalid");
 }
 
+/// Pinned node certificates: `[pinned_cert_sha256]` in the managed files
+/// (merged key by key), the official's own pins in `chains.json` winning.
+#[test]
+fn managed_and_official_certificate_pins() {
+    let dir = temp_dir("managed-pins");
+    let (system, local) = (dir.join("system.toml"), dir.join("workstation.toml"));
+    let (pin_a, pin_b, pin_c) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+    std::fs::write(
+        &system,
+        format!("[pinned_cert_sha256]\n\"https://a.example\" = \"{pin_a}\"\n\"https://b.example\" = \"{pin_a}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &local,
+        format!(
+            "[pinned_cert_sha256]\n\"https://b.example\" = \"{}\"\n",
+            pin_b.to_uppercase()
+        ),
+    )
+    .unwrap();
+    let managed = Managed::load(&[system, local.clone()], None).unwrap();
+    let mut file = ChainsFile::default();
+    file.pinned_cert_sha256
+        .insert("https://a.example".into(), pin_c.clone());
+    let pins = govchain_workstation::chains::cert_pins(&managed, &file);
+    assert_eq!(
+        pins["https://a.example"].to_hex(),
+        pin_c,
+        "the official's pin wins"
+    );
+    assert_eq!(
+        pins["https://b.example"].to_hex(),
+        pin_b,
+        "the later file wins"
+    );
+    // A pin that is not a fingerprint, or for a URL without a scheme.
+    for bad in [
+        "[pinned_cert_sha256]\n\"https://a.example\" = \"abc\"\n".to_owned(),
+        format!("[pinned_cert_sha256]\n\"a.example\" = \"{pin_a}\"\n"),
+    ] {
+        std::fs::write(&local, &bad).unwrap();
+        let refused = Managed::load(std::slice::from_ref(&local), None).unwrap_err();
+        assert_eq!(refused.code(), "request.invalid", "{bad}: {refused}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_nodes_with_a_pin_skip_the_choice() {
     let dir = temp_dir("managed-open");
@@ -190,6 +236,7 @@ async fn managed_nodes_with_a_pin_skip_the_choice() {
         chain_id: Some("gov-hz".into()),
         genesis_hash: Some("cd".repeat(32)),
         witness_quorum: Some(1),
+        ..Managed::default()
     };
     let ws =
         Workstation::open_with(&dir, "govchain-test-unused", Arc::new(|_| {}), managed).unwrap();

@@ -97,6 +97,7 @@ async fn consortium(dir: &std::path::Path, chain: &ChainId) -> (Vec<String>, Vec
             department: Some(format!("d{i}")),
             node_key: None,
             learner: false,
+            tls_cert_sha256: None,
         })
         .collect();
     let mut servers: Vec<Option<Server>> = Vec::new();

@@ -1,13 +1,16 @@
-//! A node behind TLS: departments put their node behind a TLS-terminating
-//! proxy; the workstation speaks HTTPS with the operating system's trust
-//! store (here `SSL_CERT_FILE`, as on Linux) and refuses a certificate from
-//! a CA it does not trust.
+//! A node behind TLS (here a TLS-terminating proxy; the node can also serve
+//! HTTPS itself): the workstation speaks HTTPS with the operating system's
+//! trust store (here `SSL_CERT_FILE`, as on Linux), refuses a certificate
+//! from a CA it does not trust with the fingerprint to pin, accepts a
+//! pinned certificate, and raises the alarm when a pinned node presents
+//! another one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use govchain_ledger::ErrorCode as _;
+use govchain_node::tls::CertSha256;
 use govchain_workstation::demo::DemoNode;
 use govchain_workstation::Workstation;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -85,11 +88,14 @@ async fn syncs_over_https_and_refuses_an_untrusted_certificate() {
 
     let (trusted_ca, cert, key) = ca_and_server_cert("Hangzhou departments CA");
     let (_, foreign_cert, foreign_key) = ca_and_server_cert("Someone else's CA");
+    let foreign_sha = CertSha256::of(&foreign_cert);
     std::fs::write(dir.join("ca.pem"), trusted_ca).unwrap();
     // The trust store the client loads (rustls-native-certs reads it).
     std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
     let good = tls_proxy(upstream.clone(), cert, key).await;
     let foreign = tls_proxy(upstream, foreign_cert, foreign_key).await;
+    let foreign_url = format!("https://localhost:{foreign}");
+    let good_url = format!("https://localhost:{good}");
 
     let ws = Workstation::open(
         &dir.join("ws"),
@@ -97,24 +103,67 @@ async fn syncs_over_https_and_refuses_an_untrusted_certificate() {
         Arc::new(|_| {}),
     )
     .unwrap();
-    ws.set_nodes(vec![format!("https://localhost:{foreign}")])
-        .await
-        .unwrap();
+    // First contact with a node whose certificate no trusted CA issued:
+    // refused, and the error shows the fingerprint to compare and pin.
+    ws.set_nodes(vec![foreign_url.clone()]).await.unwrap();
     let e = ws.sync().await.unwrap_err();
-    assert_eq!(e.code(), "sync.offline", "{e}");
-    assert!(
-        e.to_string()
-            .contains("invalid peer certificate: UnknownIssuer"),
-        "{e}"
-    );
+    assert_eq!(e.code(), "network.untrusted_certificate", "{e}");
+    assert!(e.to_string().contains(&foreign_sha.to_string()), "{e}");
+    assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+    // What crosses IPC carries the node and the fingerprint for the UI.
+    let body = e.body();
+    assert_eq!(body.fingerprint, Some(foreign_sha.to_string()));
+    assert_eq!(body.node.as_deref(), Some(foreign_url.as_str()));
     assert_eq!(ws.status().unwrap().height, None, "nothing accepted");
+    let probe = ws.test_node(&foreign_url).await.unwrap_err();
+    assert_eq!(probe.code(), "network.untrusted_certificate", "{probe}");
 
-    ws.set_nodes(vec![format!("https://localhost:{good}")])
-        .await
-        .unwrap();
+    // The OS store path: a certificate of the trusted CA syncs.
+    ws.set_nodes(vec![good_url.clone()]).await.unwrap();
     let status = ws.sync().await.unwrap();
     assert!(status.online && status.height.unwrap() > 0, "{status:?}");
     assert!(status.checkpoint_size.is_some(), "{status:?}");
+
+    // Pinning the untrusted node's fingerprint (as the operator confirmed
+    // it) makes it usable.
+    ws.pin_node_certificate(&foreign_url, &foreign_sha.grouped())
+        .unwrap();
+    assert_eq!(ws.cert_pins().unwrap()[&foreign_url], foreign_sha);
+    ws.set_nodes(vec![foreign_url.clone()]).await.unwrap();
+    let status = ws.sync().await.unwrap();
+    assert!(status.online, "{status:?}");
+    assert_eq!(
+        ws.test_node(&foreign_url).await.unwrap().chain_id,
+        "gov-demo"
+    );
+
+    // A pin is exact: the trusted-CA node pinned to another fingerprint is
+    // a changed certificate — refused, with the chain-mismatch alarm.
+    ws.pin_node_certificate(&good_url, &foreign_sha.to_hex())
+        .unwrap();
+    ws.set_nodes(vec![good_url.clone()]).await.unwrap();
+    let e = ws.sync().await.unwrap_err();
+    assert_eq!(e.code(), "network.certificate_changed", "{e}");
+    assert!(e.to_string().contains(&foreign_sha.to_string()), "{e}");
+    let s = ws.status().unwrap();
+    assert!(
+        s.alarms
+            .iter()
+            .any(|a| a.code == "network.certificate_changed" && a.node == good_url),
+        "{:?}",
+        s.alarms
+    );
+    // Unpinning returns the node to the OS store.
+    ws.pin_node_certificate(&good_url, "").unwrap();
+    ws.set_nodes(vec![good_url]).await.unwrap();
+    ws.sync().await.unwrap();
+    // A pin that is not a fingerprint is refused.
+    assert_eq!(
+        ws.pin_node_certificate(&foreign_url, "abc")
+            .unwrap_err()
+            .code(),
+        "request.invalid"
+    );
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

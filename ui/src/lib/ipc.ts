@@ -44,10 +44,15 @@ export interface Transport {
  */
 export class IpcError extends Error {
 	readonly code: string;
-	constructor(body: { code: string; message: string }) {
+	/** `network.untrusted_certificate`, `network.certificate_changed`: the node and the fingerprint it presented. */
+	readonly node?: string;
+	readonly fingerprint?: string;
+	constructor(body: { code: string; message: string; node?: string; fingerprint?: string }) {
 		super(body.message);
 		this.name = 'IpcError';
 		this.code = body.code;
+		this.node = body.node;
+		this.fingerprint = body.fingerprint;
 	}
 }
 
@@ -166,5 +171,8 @@ export const api = {
 	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id }),
 	/** Accept only this chain (id and genesis block hash); empty strings unpin. */
 	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash }),
+	/** Accept exactly this TLS certificate (SHA-256 fingerprint) from the node at `url`; an empty fingerprint unpins. */
+	pinNodeCertificate: (url: string, fingerprint: string) =>
+		call<SyncStatus>('pin_node_certificate', { url, fingerprint }),
 	setWitnessQuorum: (quorum: number) => call<SyncStatus>('set_witness_quorum', { quorum })
 };

@@ -139,7 +139,7 @@ async fn forward(
     body: &Bytes,
 ) -> Result<Option<axum::response::Response>, NodeError> {
     static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    let leader = {
+    let (leader, peer_http) = {
         let c = node.lock()?;
         if let Some(why) = c.halted() {
             return Err(NodeError::Halted(why.to_owned()));
@@ -158,15 +158,18 @@ async fn forward(
             }
             Role::Follower {
                 leader_url: Some(url),
-            } => url.clone(),
+            } => (url.clone(), c.peer_http().cloned()),
         }
     };
-    let http = HTTP.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .unwrap_or_default()
-    });
+    let http = match &peer_http {
+        Some(h) => h,
+        None => HTTP.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .unwrap_or_default()
+        }),
+    };
     let failed =
         |e: reqwest::Error| NodeError::Cluster(format!("forwarding to the leader {leader}: {e}"));
     let answer = http

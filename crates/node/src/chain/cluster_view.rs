@@ -19,6 +19,9 @@ pub(super) struct ClusterView {
     pub(super) halted: Option<String>,
     /// The block proposed to the cluster and not yet applied.
     pub(super) proposed: Option<Proposal>,
+    /// How this node reaches the other members' APIs (pinned TLS, with
+    /// this node's certificate), when the cluster pins certificates.
+    pub(super) peer_http: Option<reqwest::Client>,
 }
 
 impl Core {
@@ -43,6 +46,16 @@ impl Core {
 
     pub fn set_membership(&mut self, voters: Vec<u64>, learners: Vec<u64>) {
         self.cluster.membership = Some((voters, learners));
+    }
+
+    /// The HTTP client for other members' APIs (forwarding submissions),
+    /// if the cluster pins certificates.
+    pub fn peer_http(&self) -> Option<&reqwest::Client> {
+        self.cluster.peer_http.as_ref()
+    }
+
+    pub fn set_peer_http(&mut self, http: reqwest::Client) {
+        self.cluster.peer_http = Some(http);
     }
 
     /// Why the node halted, if it did.

@@ -23,6 +23,11 @@ pub struct AdminOpts {
     /// `export-bpmn --file`).
     #[arg(long)]
     pub node: Option<String>,
+    /// Accept exactly the node's TLS certificate with this SHA-256
+    /// fingerprint (`govchain-node tls-fingerprint`), e.g. a self-signed
+    /// one; without it an `https://` node needs a certificate the OS trusts.
+    #[arg(long)]
+    pub node_cert_sha256: Option<String>,
     /// The signing admin's key file (every command that submits a
     /// transaction).
     #[arg(long)]
@@ -135,7 +140,7 @@ pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let node = Node::new(node_url(opts)?)?;
+        let node = Node::new(node_url(opts)?, opts.node_cert_sha256.as_deref())?;
         let (kind, payload, mut report) = build(&node, action).await?;
         let done = submit(&node, &key, opts, kind, payload).await?;
         if kind == "official.register" && done.status == "committed" {
@@ -166,7 +171,7 @@ fn export_bpmn(opts: &AdminOpts, a: &super::bpmn::ExportArgs) -> Result<(), CliE
     let t = match (&a.file, &a.template) {
         (Some(path), _) => super::bpmn::read_template_file(path)?,
         (None, Some(id)) => {
-            let node = Node::new(node_url(opts)?)?;
+            let node = Node::new(node_url(opts)?, opts.node_cert_sha256.as_deref())?;
             let rt = tokio::runtime::Runtime::new()
                 .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
             let (_, v) = rt.block_on(node.expect(200, &format!("/v1/templates/{id}")))?;
@@ -431,17 +436,20 @@ struct Node {
 }
 
 impl Node {
-    fn new(base: &str) -> Result<Self, CliError> {
+    fn new(base: &str, pin: Option<&str>) -> Result<Self, CliError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CliError::Input(format!(
                 "--node {base}: give the node's base URL, e.g. http://127.0.0.1:7700"
             )));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|e| CliError::Input(e.to_string()))?;
+        let builder = || reqwest::Client::builder().timeout(Duration::from_secs(20));
+        let http = match super::tls::pinned_client("--node-cert-sha256", pin, builder())? {
+            Some(http) => http,
+            None => builder()
+                .build()
+                .map_err(|e| CliError::Input(e.to_string()))?,
+        };
         Ok(Self { base, http })
     }
 

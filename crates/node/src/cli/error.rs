@@ -29,6 +29,9 @@ pub enum CliError {
     /// Bad local input: an argument or a file the command names.
     #[error("{0}")]
     Input(String),
+    /// `run` would serve plain HTTP on an address other machines reach.
+    #[error("refusing to serve plain HTTP on {listen}, which is not a loopback address: anyone on the network could read and change the traffic. Serve HTTPS with --tls (the self-signed certificate `init` made in the data directory; clients pin the fingerprint `govchain-node tls-fingerprint --data-dir DIR` prints) or with --tls-cert FILE --tls-key FILE (a certificate from your department's CA); only behind a TLS-terminating proxy, pass --insecure-plain-http")]
+    PlainHttp { listen: String },
     /// The node could not be reached.
     #[error("cannot reach {node}: {detail}")]
     Unreachable { node: String, detail: String },
@@ -63,6 +66,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => "cli.usage",
             CliError::Input(_) => "cli.bad_input",
+            CliError::PlainHttp { .. } => "cli.plain_http",
             CliError::Unreachable { .. } => "cli.unreachable",
             CliError::BadAnswer { .. } => "cli.bad_answer",
             CliError::Refused { code, .. } => code,
@@ -75,7 +79,7 @@ impl CliError {
     /// The process exit status.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Input(_) => EXIT_INPUT,
+            CliError::Usage(_) | CliError::Input(_) | CliError::PlainHttp { .. } => EXIT_INPUT,
             CliError::Unreachable { .. } | CliError::BadAnswer { .. } => EXIT_UNREACHABLE,
             CliError::Timeout { .. } => EXIT_TIMEOUT,
             CliError::Refused { .. } | CliError::Output(_) | CliError::Node(_) => EXIT_REFUSED,

@@ -6,3 +6,4 @@ pub mod admin;
 pub mod bpmn;
 pub mod error;
 pub mod out;
+pub mod tls;

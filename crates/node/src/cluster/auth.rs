@@ -56,6 +56,13 @@ pub enum PeerError {
     WrongResponder { from: String, responder: NodeId },
     #[error("reply of node {node}: {reason}")]
     ForgedReply { node: NodeId, reason: String },
+    /// A pinned member's request over a connection without its pinned
+    /// certificate.
+    #[error("node {node} must connect with its pinned TLS certificate (presented: {})", presented.map_or_else(|| "none".to_owned(), |c| c.to_string()))]
+    WrongCertificate {
+        node: NodeId,
+        presented: Option<crate::tls::CertSha256>,
+    },
     /// The request body is larger than the path allows (the path).
     #[error("{0}")]
     BodyTooLarge(String),

@@ -65,6 +65,28 @@ pub struct Member {
     pub node_key: Option<govchain_ledger::crypto::PublicKey>,
     #[serde(default)]
     pub learner: bool,
+    /// The SHA-256 fingerprint of the certificate the member serves HTTPS
+    /// with and presents to the other members (mutual TLS). When any
+    /// member has one, a client presenting a certificate that is no
+    /// member's is refused at the TLS handshake, and Raft requests are
+    /// taken only over a connection with the sender's pinned certificate.
+    #[serde(default)]
+    pub tls_cert_sha256: Option<crate::tls::CertSha256>,
+}
+
+/// The members' pinned certificates, id by id.
+pub fn pins(file: &ClusterFile) -> HashMap<NodeId, crate::tls::CertSha256> {
+    file.members
+        .iter()
+        .filter_map(|m| m.tls_cert_sha256.map(|p| (m.id, p)))
+        .collect()
+}
+
+/// The verifier of clients' certificates for a member's TLS server: any
+/// member's pinned certificate, or none; `None` if no member has a pin.
+pub fn member_pins(file: &ClusterFile) -> Option<Arc<crate::tls::verify::PinnedClients>> {
+    let pins: Vec<_> = pins(file).into_values().collect();
+    (!pins.is_empty()).then(|| Arc::new(crate::tls::verify::PinnedClients::new(pins)))
 }
 
 pub fn read_cluster(path: &Path) -> Result<ClusterFile, NodeError> {

@@ -3,7 +3,7 @@
 //! node's role, brings configured members in and retired ones out, and runs
 //! the in-cluster witnesses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use super::{leads, log_store, network, state_machine, NodeId, Raft, Replicator};
 use crate::chain::Role;
 use crate::error::NodeError;
 use crate::handle::{NodeHandle, Shared};
+use crate::tls::{CertSha256, Identity};
 
 /// A running Raft member.
 pub struct Cluster {
@@ -30,6 +31,79 @@ pub struct Cluster {
     data_dir: PathBuf,
     /// Members being added to the Raft membership.
     joining: Arc<std::sync::Mutex<BTreeSet<NodeId>>>,
+    /// Members' pinned certificates (mutual TLS), and how this node
+    /// reaches each member over it.
+    pub(super) tls: PeerTls,
+}
+
+/// Mutual TLS among members: each member's pinned certificate, this node's
+/// own certificate and key, and one HTTP client per pinned member.
+#[derive(Debug, Clone, Default)]
+pub struct PeerTls {
+    pub pins: Arc<HashMap<NodeId, CertSha256>>,
+    clients: Arc<HashMap<NodeId, reqwest::Client>>,
+}
+
+impl PeerTls {
+    /// Clients for the pinned members, presenting `identity`; checks that
+    /// this node's own pin, if any, is its certificate's.
+    fn new(file: &ClusterFile, me: NodeId, identity: Option<&Identity>) -> Result<Self, NodeError> {
+        let pins = super::config::pins(file);
+        if let Some(own) = pins.get(&me) {
+            let Some(id) = identity else {
+                return Err(NodeError::Config(format!(
+                    "cluster: member {me} has tls_cert_sha256 in the cluster file: serve HTTPS with --tls or --tls-cert/--tls-key"
+                )));
+            };
+            if id.fingerprint() != *own {
+                return Err(NodeError::Config(format!(
+                    "cluster: member {me}'s tls_cert_sha256 is {own}, but this node's certificate is {}",
+                    id.fingerprint()
+                )));
+            }
+        }
+        let mut clients = HashMap::new();
+        for (id, pin) in &pins {
+            let http = crate::tls::verify::pinned_http_client(
+                vec![*pin],
+                identity,
+                // Raft sets each request's own timeout; the witness's
+                // requests take this one.
+                reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .timeout(Duration::from_secs(10))
+                    .pool_idle_timeout(Duration::from_secs(30)),
+            )?;
+            clients.insert(*id, http);
+        }
+        Ok(Self {
+            pins: Arc::new(pins),
+            clients: Arc::new(clients),
+        })
+    }
+
+    /// The client that reaches member `id`, if it is pinned.
+    pub fn client(&self, id: NodeId) -> Option<&reqwest::Client> {
+        self.clients.get(&id)
+    }
+
+    /// A client that reaches any pinned member (e.g. the leader), with
+    /// `timeout` per request.
+    fn any_member(
+        &self,
+        identity: Option<&Identity>,
+        timeout: Duration,
+    ) -> Result<Option<reqwest::Client>, NodeError> {
+        if self.pins.is_empty() {
+            return Ok(None);
+        }
+        crate::tls::verify::pinned_http_client(
+            self.pins.values().copied().collect(),
+            identity,
+            reqwest::Client::builder().timeout(timeout),
+        )
+        .map(Some)
+    }
 }
 
 impl std::fmt::Debug for Cluster {
@@ -75,7 +149,26 @@ impl Cluster {
         me: NodeId,
         file: ClusterFile,
     ) -> Result<Self, NodeError> {
+        Self::start_tls(core, data_dir, key, me, file, None).await
+    }
+
+    /// [`Cluster::start`] for a node serving HTTPS with `identity`, which it
+    /// also presents to the other members: members with a
+    /// `tls_cert_sha256` in the file are reached only if they present that
+    /// certificate, and they accept this node only with its own.
+    pub async fn start_tls(
+        core: Shared,
+        data_dir: &Path,
+        key: Arc<SecretKey>,
+        me: NodeId,
+        file: ClusterFile,
+        identity: Option<Identity>,
+    ) -> Result<Self, NodeError> {
         let node = NodeHandle::from(core);
+        let tls = PeerTls::new(&file, me, identity.as_ref())?;
+        if let Some(http) = tls.any_member(identity.as_ref(), Duration::from_secs(15))? {
+            node.lock()?.set_peer_http(http);
+        }
         let peers = peer_keys(&node, &key, me, &file.members)?;
         let chain = node.lock()?.chain_id().clone();
         let auth = Auth {
@@ -106,6 +199,7 @@ impl Cluster {
             network::Network::new(
                 auth.clone(),
                 file.members.iter().map(|m| (m.id, m.url.clone())).collect(),
+                tls.clone(),
             )?,
             log_store::LogStore::new(db.clone()),
             state_machine::StateMachine::new(node.clone(), db)?,
@@ -147,6 +241,7 @@ impl Cluster {
             auth,
             data_dir: data_dir.to_owned(),
             joining: Arc::default(),
+            tls,
         })
     }
 
@@ -326,7 +421,11 @@ impl Cluster {
                 name: me.name.clone(),
                 state_file: self.data_dir.join(format!("witness-{}.state", m.id)),
             };
-            let witness = crate::witness::Witness::open(cfg, SecretKey::from_seed(&key.to_seed()))?;
+            let mut witness =
+                crate::witness::Witness::open(cfg, SecretKey::from_seed(&key.to_seed()))?;
+            if let Some(http) = self.tls.client(m.id) {
+                witness = witness.with_http(http.clone());
+            }
             let mut stop = stop.clone();
             tokio::spawn(async move {
                 let stopped = async move {

@@ -39,8 +39,8 @@ use crate::handle::NodeHandle;
 /// under its old name; the crate root wires the API in).
 pub use crate::run_cluster as run;
 pub use auth::{Auth, PeerKeys};
-pub use config::{read_cluster, ClusterFile, Member};
-pub use member::Cluster;
+pub use config::{member_pins, read_cluster, ClusterFile, Member};
+pub use member::{Cluster, PeerTls};
 
 pub type NodeId = u64;
 
@@ -90,7 +90,7 @@ fn leads(m: &openraft::RaftMetrics<NodeId, BasicNode>) -> bool {
 /// leading; the in-cluster witnesses. Ends with an error if this node
 /// halted.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: crate::tls::serve::NodeListener,
     node: NodeHandle,
     cluster: Cluster,
     api: axum::Router,
@@ -124,10 +124,9 @@ pub async fn serve(
     let router = api.merge(network::routes(
         cluster.raft.clone(),
         cluster.auth().clone(),
+        cluster.tls.clone(),
     ));
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
+    let served = crate::tls::serve::serve(listener, router, shutdown)
         .await
         .map_err(|e| NodeError::Storage(format!("http server: {e}")));
     stopping.store(true, Ordering::SeqCst);

@@ -3,7 +3,10 @@
 //! key (its department's node key in the chain's state) over the chain id,
 //! both node ids, the path, a timestamp and the body's SHA-256; a node
 //! answers only members' requests addressed to it, within a minute of their
-//! time. A stranger can neither join nor inject entries.
+//! time. A stranger can neither join nor inject entries. When the cluster
+//! file pins members' certificates the RPCs go over mutual TLS
+//! ([`super::PeerTls`]): a pinned member's request is taken only over a
+//! connection on which it presented its certificate.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +31,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::auth::{signed_message, Auth, PeerError, AUTH_HEADER};
+use super::member::PeerTls;
 use super::{NodeId, Raft, TypeConfig};
+use crate::tls::serve::PeerCert;
 
 /// The largest append request accepted: entries are sent in requests of at
 /// most [`super::log_store::MAX_APPEND_BYTES`], or one larger block.
@@ -47,10 +52,16 @@ pub struct Network {
     pub auth: Auth,
     pub http: reqwest::Client,
     pub urls: Arc<HashMap<NodeId, String>>,
+    /// Pinned members are reached over mutual TLS with their own client.
+    pub tls: PeerTls,
 }
 
 impl Network {
-    pub fn new(auth: Auth, urls: HashMap<NodeId, String>) -> Result<Self, crate::error::NodeError> {
+    pub fn new(
+        auth: Auth,
+        urls: HashMap<NodeId, String>,
+        tls: PeerTls,
+    ) -> Result<Self, crate::error::NodeError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(1))
             .pool_idle_timeout(Duration::from_secs(30))
@@ -60,6 +71,7 @@ impl Network {
             auth,
             http,
             urls: Arc::new(urls),
+            tls,
         })
     }
 }
@@ -104,9 +116,8 @@ impl Client {
     {
         let body = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let (auth, request_sig) = self.net.auth.sign(self.target, path, &body);
-        let sent = self
-            .net
-            .http
+        let http = self.net.tls.client(self.target).unwrap_or(&self.net.http);
+        let sent = http
             .post(format!("{}{path}", self.base))
             .header(AUTH_HEADER, auth)
             .header("content-type", "application/json")
@@ -181,6 +192,7 @@ impl RaftNetwork<TypeConfig> for Client {
 struct Server {
     raft: Raft,
     auth: Auth,
+    tls: PeerTls,
 }
 
 /// A snapshot chunk on the wire: [`InstallSnapshotRequest`] with its bytes
@@ -221,14 +233,14 @@ impl Chunk {
 }
 
 /// The routes peers call; merged into the node's HTTP server.
-pub fn routes(raft: Raft, auth: Auth) -> Router {
+pub fn routes(raft: Raft, auth: Auth, tls: PeerTls) -> Router {
     Router::new()
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
         // Each handler reads its body itself, after the header checks.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(Server { raft, auth })
+        .with_state(Server { raft, auth, tls })
 }
 
 /// The JSON refusal `{code, message}` of a peer's request.
@@ -255,6 +267,17 @@ async fn parse<T: DeserializeOwned>(
         Box::new(refused(&e))
     };
     let (from, key, ms, sig) = s.auth.precheck(req.headers()).map_err(refuse)?;
+    // A pinned member speaks only over a connection on which it presented
+    // its own certificate (the handshake already refused strangers').
+    if let Some(pin) = s.tls.pins.get(&from) {
+        let presented = req.extensions().get::<PeerCert>().and_then(|c| c.0);
+        if presented != Some(*pin) {
+            return Err(refuse(PeerError::WrongCertificate {
+                node: from,
+                presented,
+            }));
+        }
+    }
     let body = axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|_| refuse(PeerError::BodyTooLarge(path.to_owned())))?;

@@ -346,7 +346,7 @@ impl Workstation {
         let mut found: Option<NodeProbe> = None;
         let mut last_err = None;
         for u in &urls {
-            match Self::probe_node(u).await {
+            match self.test_node(u).await {
                 Ok(p) if !p.chain_id.is_empty() && !p.genesis_hash.is_empty() => match &found {
                     Some(f) if (f.chain_id.as_str(), f.genesis_hash.as_str())
                         != (p.chain_id.as_str(), p.genesis_hash.as_str()) =>
@@ -476,7 +476,7 @@ impl Workstation {
     /// for tests of the delivery check.
     #[doc(hidden)]
     pub fn point_client_at_for_tests(&self, urls: Vec<String>) -> Result<(), WsError> {
-        let client = std::sync::Arc::new(NodeClient::new(urls)?);
+        let client = std::sync::Arc::new(NodeClient::with_pins(urls, &self.cert_pins()?)?);
         *self
             .client
             .write()

@@ -52,8 +52,10 @@ pub use background::run_background;
 pub use status::MAX_WITNESS_QUORUM;
 pub use sync::SYNC_PAGE;
 
-/// What the UI hears about without asking.
+/// What the UI hears about without asking. A handful per sync, each sent
+/// once and dropped: the size of the status variant does not matter.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     Progress(SyncProgress),
     Status(SyncStatus),

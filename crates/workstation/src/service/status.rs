@@ -206,6 +206,8 @@ mod tests {
         ErrorBody {
             code: code.into(),
             message: String::new(),
+            node: None,
+            fingerprint: None,
         }
     }
 

@@ -49,6 +49,17 @@ impl Workstation {
                             .cache
                             .raise_alarm(&now().to_string(), code, &node, detail)?;
                     }
+                    // A pinned node's changed certificate is an alarm like
+                    // a chain mismatch: nothing is exchanged with it until
+                    // the official pins the new one (or not).
+                    if let WsError::CertificateChanged { url, .. } = e {
+                        inner.cache.raise_alarm(
+                            &now().to_string(),
+                            "network.certificate_changed",
+                            url,
+                            &e.to_string(),
+                        )?;
+                    }
                 }
             }
         }

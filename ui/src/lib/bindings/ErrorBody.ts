@@ -4,4 +4,15 @@
  * `{code, message}`: every error the UI sees. `code` is a [`WsErrorCode`]
  * or a code of the ledger or the node.
  */
-export type ErrorBody = { code: string, message: string, };
+export type ErrorBody = { code: string, message: string, 
+/**
+ * `network.untrusted_certificate`, `network.certificate_changed`: the
+ * node whose certificate was refused.
+ */
+node?: string, 
+/**
+ * The same errors: the SHA-256 fingerprint of the certificate the node
+ * presented (16 groups of 4 hex digits), what "trust this
+ * certificate" pins.
+ */
+fingerprint?: string, };

@@ -84,6 +84,49 @@ describe('first run', () => {
 		expect(calls.some(([c]) => c === 'use_demo')).toBe(false);
 	});
 
+	it('an untrusted certificate shows its fingerprint; trusting it pins exactly that one', async () => {
+		const url = 'https://node.city.example:8443';
+		const fingerprint = '3b0c 44a1 98fc 1c14 9afb f4c8 996f b924 27ae 41e4 649b 934c a495 991b 7852 b855';
+		let pinned = '';
+		const calls: Array<[string, unknown]> = [];
+		setTransport(
+			fakeCore(
+				{
+					connect_nodes: () =>
+						pinned
+							? { url, chain_id: 'gov-hz', genesis_hash: GENESIS, height: 3 }
+							: Promise.reject({ code: 'network.untrusted_certificate', message: 'not trusted', node: url, fingerprint }),
+					pin_node_certificate: (a: { fingerprint: string }) => {
+						pinned = a.fingerprint;
+						return null;
+					},
+					status: () => null,
+					keys: [],
+					outbox: [],
+					chains: chains({ needs_choice: false, active: 'gov-hz-abababababababab' }),
+					sync_now: () => null
+				},
+				calls
+			)
+		);
+		app.chains = chains();
+		const el = render();
+		q<HTMLButtonElement>(el, 'first-run-connect').click();
+		flushSync();
+		type(q(el, 'connect-nodes'), url);
+		q<HTMLButtonElement>(el, 'connect-submit').click();
+		await settle(flushSync);
+		expect(q(el, 'connect-cert-fingerprint').textContent).toBe(fingerprint);
+		q<HTMLButtonElement>(el, 'connect-trust-cert').click();
+		await settle(flushSync);
+		expect(calls.find(([c]) => c === 'pin_node_certificate')?.[1]).toEqual({ url, fingerprint });
+		expect(el.querySelector('[data-testid=connect-cert-fingerprint]')).toBeNull();
+		q<HTMLButtonElement>(el, 'connect-submit').click();
+		await settle(flushSync);
+		expect(calls.filter(([c]) => c === 'connect_nodes').length).toBe(2);
+		expect(el.querySelector('[role=alert]')).toBeNull();
+	});
+
 	it('a managed install goes straight to its nodes, with no demo offered', () => {
 		setTransport(fakeCore({}));
 		app.chains = chains({ managed_nodes: ['https://a.example', 'https://b.example'], chains: [] });

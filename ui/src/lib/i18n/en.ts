@@ -311,6 +311,9 @@ export const en: Catalog = {
 	'settings.nodes.ok': 'reachable: chain {chain}, height {height}',
 	'settings.nodes.save': 'Save and connect',
 	'settings.nodes.test': 'Test connection',
+	'settings.nodes.trustCert': 'Trust this certificate',
+	'settings.nodes.certHint':
+		"Compare this fingerprint with the one the node's operator gives you (govchain-node tls-fingerprint); trust it only if they match.",
 	'settings.register.button': 'Create request',
 	'settings.register.department': 'Department id',
 	'settings.register.heading': 'Registration request',

@@ -314,6 +314,8 @@ export const zhCN = {
 	'settings.nodes.ok': '可用：链 {chain}，高度 {height}',
 	'settings.nodes.save': '保存并连接',
 	'settings.nodes.test': '测试连接',
+	'settings.nodes.trustCert': '信任此证书',
+	'settings.nodes.certHint': '请将此指纹与节点管理员提供的指纹（govchain-node tls-fingerprint）核对，一致后再信任。',
 	'settings.register.button': '生成登记申请',
 	'settings.register.department': '部门代码',
 	'settings.register.heading': '登记申请',

@@ -62,6 +62,50 @@ describe('the settings page', () => {
 		expect(box.value).toBe('http://c.example:7700');
 	});
 
+	it('shows the fingerprint of a certificate the OS does not trust, and trusts exactly that one', async () => {
+		const url = 'https://node.city.example:7700';
+		const fingerprint = '3b0c 44a1 98fc 1c14 9afb f4c8 996f b924 27ae 41e4 649b 934c a495 991b 7852 b855';
+		let pinned = '';
+		const calls: Array<[string, unknown]> = [];
+		setTransport(
+			fakeCore(
+				{
+					test_node: () =>
+						pinned === fingerprint
+							? { url, chain_id: 'gov-hz', genesis_hash: 'ab'.repeat(32), height: 7 }
+							: Promise.reject({
+									code: 'network.untrusted_certificate',
+									message: `${url} presented a TLS certificate this computer does not trust`,
+									node: url,
+									fingerprint
+								}),
+					pin_node_certificate: (args: { url: string; fingerprint: string }) => {
+						pinned = args.fingerprint;
+						return syncStatus({ nodes: [url] });
+					},
+					status: () => syncStatus({ nodes: [url] }),
+					keys: [],
+					outbox: []
+				},
+				calls
+			)
+		);
+		app.status = syncStatus({ nodes: [url] });
+		const el = render();
+		el.querySelector<HTMLButtonElement>('button.secondary')!.click();
+		await settle(flushSync);
+		await settle(flushSync);
+		expect(el.querySelector('[data-testid=cert-fingerprint]')?.textContent).toBe(fingerprint);
+		expect(el.textContent).toContain('network.untrusted_certificate');
+
+		el.querySelector<HTMLButtonElement>('[data-testid=trust-cert]')!.click();
+		await settle(flushSync);
+		await settle(flushSync);
+		expect(calls.find(([c]) => c === 'pin_node_certificate')?.[1]).toEqual({ url, fingerprint });
+		expect(el.querySelector('[data-testid=cert-fingerprint]')).toBeNull();
+		expect(el.textContent).toContain('gov-hz');
+	});
+
 	it('keeps a typed witness quorum through status refreshes', () => {
 		setTransport(fakeCore({}));
 		app.status = syncStatus({ witness_quorum: 0 });
