@@ -49,44 +49,18 @@ impl NodeHandle {
             .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
     }
 
-    /// Waits, at most `max_queue_ms`, until the mempool has room for `n`
-    /// more transactions (re-checked after each committed block). A burst
-    /// is thus queued for a moment instead of refused outright, which would
-    /// cost its client a whole `Retry-After` second while the node idles;
-    /// past the wait, admission refuses what does not fit (`node.busy`), so
-    /// latency stays bounded by twice `max_queue_ms`.
-    async fn room_for(&self, n: usize) -> Result<(), NodeError> {
-        let fits = |c: &Core| c.mempool_len() + n.min(c.admission_bound()) <= c.admission_bound();
-        let (mut events, wait) = {
-            let c = self.lock()?;
-            if fits(&*c) {
-                return Ok(());
-            }
-            (
-                c.subscribe(),
-                std::time::Duration::from_millis(c.limits().max_queue_ms),
-            )
-        };
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(()),
-                Ok(_) => {
-                    let room = fits(&*self.lock()?);
-                    if room {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Admits envelopes: waits briefly for room ([`Self::room_for`]), looks
-    /// keys up under the lock, batch-verifies signatures off the async
-    /// runtime without the lock, then admits under the lock. One result per
-    /// envelope, in order.
+    /// Admits envelopes: keys looked up under the lock, signatures
+    /// batch-verified off the async runtime without the lock, then admission
+    /// under the lock. One result per envelope, in order.
+    ///
+    /// A batch that does not fit in the mempool waits for room, re-checked
+    /// under the lock (so waiting batches cannot overshoot together) after
+    /// each committed block, at most `max_queue_ms`; then admission refuses
+    /// what still does not fit (`node.busy`). A burst is thus queued for a
+    /// moment instead of costing its client a whole `Retry-After` second
+    /// while the node idles, and latency stays bounded by twice
+    /// `max_queue_ms`.
     pub async fn admit(&self, envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
-        self.room_for(envs.len()).await?;
         let keys = self.lock()?.keys_for(&envs);
         let (envs, verified) = tokio::task::spawn_blocking(move || {
             let prepared: Vec<_> = envs
@@ -98,9 +72,31 @@ impl NodeHandle {
         })
         .await
         .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
-        let mut c = self.lock()?;
-        let t = c.now();
-        Ok(c.admit_batch(envs, &verified, t))
+        let n = envs.len();
+        let mut waiting = None;
+        let mut give_up = false;
+        loop {
+            {
+                let mut c = self.lock()?;
+                let bound = c.admission_bound();
+                if give_up || c.mempool_len() + n.min(bound) <= bound {
+                    let t = c.now();
+                    return Ok(c.admit_batch(envs, &verified, t));
+                }
+                if waiting.is_none() {
+                    let wait = std::time::Duration::from_millis(c.limits().max_queue_ms);
+                    waiting = Some((c.subscribe(), tokio::time::Instant::now() + wait));
+                }
+            }
+            if let Some((events, deadline)) = waiting.as_mut() {
+                match tokio::time::timeout_at(*deadline, events.recv()).await {
+                    Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                        give_up = true;
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
     }
 
     /// Admits one envelope; its id and status, or why it was refused.
