@@ -2206,7 +2206,7 @@ def sec_genesis_state(c: Checker, x) -> None:
         values[key] = value
         i += 1
     c.check("state/every collection of a genesis state is listed",
-            lambda: {k.split("/")[0] for k in values} == {"meta", "department", "official", "grant", "seq"})
+            lambda: {k.split("/")[0] for k in values} == {"meta", "department", "official", "key", "grant", "seq"})
     root = unhex(f["state_root"], 32)
     c.eq("state/root recomputed from the entries", lambda: smt_root(entries), root)
     meta = parse_strict(values["meta"])

@@ -69,8 +69,13 @@ pub enum StateProofsError {
     HeaderSignature,
     #[error("the checkpoint does not verify: {0}")]
     Checkpoint(#[from] NoteError),
-    #[error("the checkpoint (size {size}) is not the log the header closes (size {log_size})")]
-    CheckpointMismatch { size: u64, log_size: u64 },
+    #[error("the checkpoint (size {size}, root {root}) is not the log the header closes (size {log_size}, root {log_root})")]
+    CheckpointMismatch {
+        size: u64,
+        root: crate::types::Hash32,
+        log_size: u64,
+        log_root: crate::types::Hash32,
+    },
     #[error(transparent)]
     Key(#[from] BadEntryKey),
     #[error("entry {key}: {source}")]
@@ -139,7 +144,9 @@ impl StateProofs {
         if cp.size != h.log_size || cp.root != h.log_root {
             return Err(StateProofsError::CheckpointMismatch {
                 size: cp.size,
+                root: cp.root,
                 log_size: h.log_size,
+                log_root: h.log_root,
             });
         }
         self.entries

@@ -78,6 +78,9 @@ impl NodeHandle {
         loop {
             {
                 let mut c = self.lock()?;
+                if let Some(why) = c.halted() {
+                    return Err(NodeError::Halted(why.to_owned()));
+                }
                 let bound = c.admission_bound();
                 if give_up || c.mempool_len() + n.min(bound) <= bound {
                     let t = c.now();

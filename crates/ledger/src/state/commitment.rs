@@ -29,6 +29,10 @@ pub enum EntryKey {
     Meta,
     Department(DeptId),
     Official(KeyId),
+    /// Every key id ever registered (officials' keys, pending rotations
+    /// included) → the official it belongs to: a registered key is never
+    /// registered again.
+    Key(KeyId),
     /// The last committed `seq` of a signer (official or citizen).
     Seq(KeyId),
     Grant(Hash32),
@@ -62,6 +66,7 @@ impl fmt::Display for EntryKey {
             EntryKey::Meta => f.write_str("meta"),
             EntryKey::Department(d) => write!(f, "department/{d}"),
             EntryKey::Official(k) => write!(f, "official/{k}"),
+            EntryKey::Key(k) => write!(f, "key/{k}"),
             EntryKey::Seq(k) => write!(f, "seq/{k}"),
             EntryKey::Grant(h) => write!(f, "grant/{h}"),
             EntryKey::Proposal(h) => write!(f, "proposal/{h}"),
@@ -79,55 +84,85 @@ impl fmt::Display for EntryKey {
 
 impl FromStr for EntryKey {
     type Err = BadEntryKey;
+    /// Parses a key in its one canonical spelling (the one `Display`
+    /// writes and the tree hashes); any other spelling is refused.
     fn from_str(s: &str) -> Result<Self, BadEntryKey> {
-        let bad = || BadEntryKey(s.to_owned());
-        if s == "meta" {
-            return Ok(EntryKey::Meta);
+        let key = parse_key(s)?;
+        if key.to_string() != s {
+            return Err(BadEntryKey(s.to_owned()));
         }
-        let (collection, id) = s.split_once('/').ok_or_else(bad)?;
-        let key_id = || KeyId::from_hex(id).map_err(|_| bad());
-        let hash = || Hash32::from_hex(id).map_err(|_| bad());
-        let ref_id = |x: &str| RefId::try_from(x.to_owned()).map_err(|_| bad());
-        Ok(match collection {
-            "department" => {
-                EntryKey::Department(DeptId::try_from(id.to_owned()).map_err(|_| bad())?)
-            }
-            "official" => EntryKey::Official(key_id()?),
-            "seq" => EntryKey::Seq(key_id()?),
-            "grant" => EntryKey::Grant(hash()?),
-            "proposal" => EntryKey::Proposal(hash()?),
-            "template" => {
-                let (t, v) = id.split_once('@').ok_or_else(bad)?;
-                let version: u32 = v.parse().map_err(|_| bad())?;
-                if version.to_string() != v {
-                    return Err(bad());
-                }
-                EntryKey::Template(super::workflow::Template::key(&ref_id(t)?, version))
-            }
-            "case" => EntryKey::Case(ref_id(id)?),
-            "project" => EntryKey::Project(ref_id(id)?),
-            "payment" => {
-                let (p, q) = id.split_once('/').ok_or_else(bad)?;
-                EntryKey::Payment(ref_id(p)?, ref_id(q)?)
-            }
-            "holder" => EntryKey::Holder(key_id()?),
-            "certificate" => EntryKey::Certificate(ref_id(id)?),
-            "consent" => EntryKey::Consent(ref_id(id)?),
-            "blacklist" => {
-                let mut parts = id.split('/');
-                let (Some(subject), Some(dept), Some(reason), None) =
-                    (parts.next(), parts.next(), parts.next(), parts.next())
-                else {
-                    return Err(bad());
-                };
-                Hash32::from_hex(subject).map_err(|_| bad())?;
-                DeptId::try_from(dept.to_owned()).map_err(|_| bad())?;
-                super::kinds::Role::try_from(reason.to_owned()).map_err(|_| bad())?;
-                EntryKey::Blacklist(id.to_owned())
-            }
-            _ => return Err(bad()),
-        })
+        Ok(key)
     }
+}
+
+fn parse_key(s: &str) -> Result<EntryKey, BadEntryKey> {
+    let bad = || BadEntryKey(s.to_owned());
+    if s == "meta" {
+        return Ok(EntryKey::Meta);
+    }
+    let (collection, id) = s.split_once('/').ok_or_else(bad)?;
+    let key_id = || KeyId::from_hex(id).map_err(|_| bad());
+    let hash = || Hash32::from_hex(id).map_err(|_| bad());
+    let ref_id = |x: &str| RefId::try_from(x.to_owned()).map_err(|_| bad());
+    Ok(match collection {
+        "department" => EntryKey::Department(DeptId::try_from(id.to_owned()).map_err(|_| bad())?),
+        "official" => EntryKey::Official(key_id()?),
+        "key" => EntryKey::Key(key_id()?),
+        "seq" => EntryKey::Seq(key_id()?),
+        "grant" => EntryKey::Grant(hash()?),
+        "proposal" => EntryKey::Proposal(hash()?),
+        "template" => {
+            let (t, v) = id.split_once('@').ok_or_else(bad)?;
+            let version: u32 = v.parse().map_err(|_| bad())?;
+            if version.to_string() != v {
+                return Err(bad());
+            }
+            EntryKey::Template(super::workflow::Template::key(&ref_id(t)?, version))
+        }
+        "case" => EntryKey::Case(ref_id(id)?),
+        "project" => EntryKey::Project(ref_id(id)?),
+        "payment" => {
+            let (p, q) = id.split_once('/').ok_or_else(bad)?;
+            EntryKey::Payment(ref_id(p)?, ref_id(q)?)
+        }
+        "holder" => EntryKey::Holder(key_id()?),
+        "certificate" => EntryKey::Certificate(ref_id(id)?),
+        "consent" => EntryKey::Consent(ref_id(id)?),
+        "blacklist" => {
+            let mut parts = id.split('/');
+            let (Some(subject), Some(dept), Some(reason), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            Hash32::from_hex(subject).map_err(|_| bad())?;
+            DeptId::try_from(dept.to_owned()).map_err(|_| bad())?;
+            super::kinds::Role::try_from(reason.to_owned()).map_err(|_| bad())?;
+            EntryKey::Blacklist(id.to_owned())
+        }
+        _ => return Err(bad()),
+    })
+}
+
+/// Calls `$m!(field, EntryKey variant)` for every [`super::Tracked`]
+/// collection of [`State`]: the one list the commitment's key listing,
+/// commit and change check share (payments, inside projects, aside).
+macro_rules! for_each_collection {
+    ($m:ident) => {
+        $m!(departments, Department);
+        $m!(officials, Official);
+        $m!(key_index, Key);
+        $m!(seqs, Seq);
+        $m!(grants, Grant);
+        $m!(proposals, Proposal);
+        $m!(templates, Template);
+        $m!(cases, Case);
+        $m!(projects, Project);
+        $m!(holders, Holder);
+        $m!(certificates, Certificate);
+        $m!(consents, Consent);
+        $m!(blacklist, Blacklist);
+    };
 }
 
 /// The `meta` entry's value.
@@ -179,6 +214,7 @@ impl State {
             .map(Some),
             EntryKey::Department(d) => some(self.departments.get(d)),
             EntryKey::Official(k) => some(self.officials.get(k)),
+            EntryKey::Key(k) => some(self.key_index.get(k)),
             EntryKey::Seq(k) => some(self.seqs.get(k)),
             EntryKey::Grant(h) => some(self.grants.get(h)),
             EntryKey::Proposal(h) => some(self.proposals.get(h)),
@@ -214,25 +250,19 @@ impl State {
     /// Every entry's key, in no particular order.
     pub fn entry_keys(&self) -> Vec<EntryKey> {
         let mut keys = vec![EntryKey::Meta];
-        keys.extend(self.departments.keys().cloned().map(EntryKey::Department));
-        keys.extend(self.officials.keys().copied().map(EntryKey::Official));
-        keys.extend(self.seqs.keys().copied().map(EntryKey::Seq));
-        keys.extend(self.grants.keys().copied().map(EntryKey::Grant));
-        keys.extend(self.proposals.keys().copied().map(EntryKey::Proposal));
-        keys.extend(self.templates.keys().cloned().map(EntryKey::Template));
-        keys.extend(self.cases.keys().cloned().map(EntryKey::Case));
+        macro_rules! keys_of {
+            ($c:ident, $v:ident) => {
+                keys.extend(self.$c.keys().cloned().map(EntryKey::$v));
+            };
+        }
+        for_each_collection!(keys_of);
         for (id, p) in self.projects.iter() {
-            keys.push(EntryKey::Project(id.clone()));
             keys.extend(
                 p.payments
                     .keys()
                     .map(|q| EntryKey::Payment(id.clone(), q.clone())),
             );
         }
-        keys.extend(self.holders.keys().copied().map(EntryKey::Holder));
-        keys.extend(self.certificates.keys().cloned().map(EntryKey::Certificate));
-        keys.extend(self.consents.keys().cloned().map(EntryKey::Consent));
-        keys.extend(self.blacklist.keys().cloned().map(EntryKey::Blacklist));
         keys
     }
 
@@ -241,68 +271,17 @@ impl State {
     /// entries × log n.
     pub fn commit(&mut self) -> Result<Hash32, JcsError> {
         let mut changed = vec![EntryKey::Meta];
-        changed.extend(
-            self.departments
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Department),
-        );
-        changed.extend(
-            self.officials
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Official),
-        );
-        changed.extend(self.seqs.take_changed().into_iter().map(EntryKey::Seq));
-        changed.extend(self.grants.take_changed().into_iter().map(EntryKey::Grant));
-        changed.extend(
-            self.proposals
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Proposal),
-        );
-        changed.extend(
-            self.templates
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Template),
-        );
-        changed.extend(self.cases.take_changed().into_iter().map(EntryKey::Case));
-        changed.extend(
-            self.projects
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Project),
-        );
+        macro_rules! changed_in {
+            ($c:ident, $v:ident) => {
+                changed.extend(self.$c.take_changed().into_iter().map(EntryKey::$v));
+            };
+        }
+        for_each_collection!(changed_in);
         changed.extend(
             self.payment_changes
                 .take()
                 .into_iter()
                 .map(|(p, q)| EntryKey::Payment(p, q)),
-        );
-        changed.extend(
-            self.holders
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Holder),
-        );
-        changed.extend(
-            self.certificates
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Certificate),
-        );
-        changed.extend(
-            self.consents
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Consent),
-        );
-        changed.extend(
-            self.blacklist
-                .take_changed()
-                .into_iter()
-                .map(EntryKey::Blacklist),
         );
         for key in changed {
             let kh = smt::key_hash(key.to_string().as_bytes());
@@ -325,19 +304,14 @@ impl State {
 
     /// Whether changes wait for [`State::commit`].
     pub fn has_uncommitted_changes(&self) -> bool {
-        self.departments.has_changes()
-            || self.officials.has_changes()
-            || self.seqs.has_changes()
-            || self.grants.has_changes()
-            || self.proposals.has_changes()
-            || self.templates.has_changes()
-            || self.cases.has_changes()
-            || self.projects.has_changes()
-            || !self.payment_changes.is_empty()
-            || self.holders.has_changes()
-            || self.certificates.has_changes()
-            || self.consents.has_changes()
-            || self.blacklist.has_changes()
+        let mut any = !self.payment_changes.is_empty();
+        macro_rules! changes_in {
+            ($c:ident, $v:ident) => {
+                any |= self.$c.has_changes();
+            };
+        }
+        for_each_collection!(changes_in);
+        any
     }
 
     /// The state tree rebuilt from every entry, from scratch: O(state). Its
@@ -392,5 +366,53 @@ impl std::ops::Deref for CommittedTree {
 impl std::ops::DerefMut for CommittedTree {
     fn deref_mut(&mut self) -> &mut StateTree {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_one_spelling() {
+        let id = "ab".repeat(32);
+        for k in [
+            "meta".to_owned(),
+            "department/city-management".to_owned(),
+            format!("official/{id}"),
+            format!("key/{id}"),
+            format!("seq/{id}"),
+            format!("grant/{id}"),
+            format!("proposal/{id}"),
+            "template/old-city-renovation@12".to_owned(),
+            "case/RN-2026-0042".to_owned(),
+            "project/XA-7".to_owned(),
+            "payment/XA-7/C1".to_owned(),
+            format!("holder/{id}"),
+            "certificate/HK-1".to_owned(),
+            "consent/K-1".to_owned(),
+            format!("blacklist/{id}/city-management/wage-arrears"),
+        ] {
+            let parsed: EntryKey = k.parse().unwrap();
+            assert_eq!(parsed.to_string(), k);
+        }
+        for bad in [
+            "",
+            "meta/x",
+            "case/",
+            "case/a/b",
+            "nothing/x",
+            "template/t@01",
+            "template/t@",
+            "template/t",
+            "payment/P-1",
+            "official/ABAB",
+            &format!("official/{}", "AB".repeat(32)),
+            &format!("blacklist/{id}/city/Reason"),
+            &format!("blacklist/{id}/city"),
+        ] {
+            assert!(bad.parse::<EntryKey>().is_err(), "{bad}");
+        }
     }
 }

@@ -114,7 +114,7 @@ pub struct State {
     pub departments: Tracked<DeptId, Department>,
     pub officials: Tracked<KeyId, Official>,
     /// Every key id ever registered → the official it belongs to.
-    pub key_index: OrdMap<KeyId, KeyId>,
+    pub key_index: Tracked<KeyId, KeyId>,
     /// Last committed `seq` per official.
     pub seqs: Tracked<KeyId, u64>,
     pub grants: Tracked<Hash32, Grant>,

@@ -202,27 +202,25 @@ pub(super) async fn certificate(
             entitlement::may_read_certificate(s, &id, dept, now)
         })
         .await?;
-    let (certificate, consents) = {
-        let c = node.lock()?;
-        let s = c.state();
-        let cert = s
-            .certificates
-            .get(&id)
-            .ok_or_else(|| NodeError::NotFound(format!("certificate {id}")))?;
-        let consents: Vec<_> = s
-            .consents
-            .values()
-            .filter(|x| x.cert_id == id)
-            .cloned()
-            .collect();
-        (value(cert)?, consents)
-    };
+    // The answer and its proofs come from one snapshot of the state.
+    let snap = super::state_proofs::Snapshot::take(&node)?;
+    let s = &snap.state;
+    let cert = s
+        .certificates
+        .get(&id)
+        .ok_or_else(|| NodeError::NotFound(format!("certificate {id}")))?;
+    let consents: Vec<_> = s
+        .consents
+        .values()
+        .filter(|x| x.cert_id == id)
+        .cloned()
+        .collect();
     let mut keys = vec![EntryKey::Certificate(id.clone())];
     keys.extend(consents.iter().map(|x| EntryKey::Consent(x.id.clone())));
     let body = CertificateBody {
-        certificate,
+        certificate: value(cert)?,
         consents: value(&consents)?,
-        proofs: super::state_proofs::prove(&node, &keys)?,
+        proofs: snap.prove(&keys)?,
     };
     Ok(recorded(tx, body))
 }

@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use govchain_ledger::state::EntryKey;
+use govchain_ledger::state::{EntryKey, State as LedgerState};
 use govchain_ledger::state_proof::{EntryProof, SignedHeader, StateProofs};
 use serde_json::Value;
 
@@ -24,42 +24,61 @@ pub(super) fn sensitive(key: &EntryKey) -> bool {
     )
 }
 
-/// Proofs of `keys` against the head block's state, with its signed
-/// header and checkpoint. The state, height and checkpoint are taken under
-/// one lock, so they belong together.
-pub(super) fn prove(node: &NodeHandle, keys: &[EntryKey]) -> Result<StateProofs, NodeError> {
-    let (state, height, checkpoint, reads) = {
+/// The head block's state, height and checkpoint, taken under one lock so
+/// that they belong together; answers and their proofs are built from it.
+pub(super) struct Snapshot {
+    pub(super) state: LedgerState,
+    height: u64,
+    checkpoint: String,
+    reads: std::sync::Arc<crate::store::ReadPool>,
+}
+
+impl Snapshot {
+    pub(super) fn take(node: &NodeHandle) -> Result<Self, NodeError> {
         let c = node.lock()?;
-        (c.state().clone(), c.height(), c.checkpoint(), c.reads())
-    };
-    let block = reads
-        .block(height)?
-        .ok_or_else(|| NodeError::Corrupt(format!("head block {height} is not stored")))?;
-    let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
-    let entries = keys
-        .iter()
-        .map(|key| {
-            let value = state
-                .entry(key)
-                .map_err(|e| storage(&e))?
-                .map(|bytes| serde_json::from_slice::<Value>(&bytes))
-                .transpose()
-                .map_err(|e| storage(&e))?;
-            Ok(EntryProof {
-                key: key.to_string(),
-                value,
-                proof: state.prove(key),
-            })
+        Ok(Self {
+            state: c.state().clone(),
+            height: c.height(),
+            checkpoint: c.checkpoint(),
+            reads: c.reads(),
         })
-        .collect::<Result<Vec<_>, NodeError>>()?;
-    Ok(StateProofs {
-        block: SignedHeader {
-            header: block.header,
-            sig: block.sig,
-        },
-        checkpoint,
-        entries,
-    })
+    }
+
+    /// Proofs of `keys` against this state, with its block's signed header
+    /// and checkpoint.
+    pub(super) fn prove(&self, keys: &[EntryKey]) -> Result<StateProofs, NodeError> {
+        let height = self.height;
+        let block = self
+            .reads
+            .block(height)?
+            .ok_or_else(|| NodeError::Corrupt(format!("head block {height} is not stored")))?;
+        let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
+        let entries = keys
+            .iter()
+            .map(|key| {
+                let value = self
+                    .state
+                    .entry(key)
+                    .map_err(|e| storage(&e))?
+                    .map(|bytes| serde_json::from_slice::<Value>(&bytes))
+                    .transpose()
+                    .map_err(|e| storage(&e))?;
+                Ok(EntryProof {
+                    key: key.to_string(),
+                    value,
+                    proof: self.state.prove(key),
+                })
+            })
+            .collect::<Result<Vec<_>, NodeError>>()?;
+        Ok(StateProofs {
+            block: SignedHeader {
+                header: block.header,
+                sig: block.sig,
+            },
+            checkpoint: self.checkpoint.clone(),
+            entries,
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/v1/state/{key}", tag = "proofs", params(("key" = String, Path, description = "an entry key (PROTOCOL.md §12.7): `meta`, or `<collection>/<id>` such as `case/RC-1` or `payment/P-1/PAY-1`; certificate, consent and blacklist entries are proven in their signed reads")), responses((status = 200, description = "the entry (null when absent) with its proof against the head block's state root, the signed header and the checkpoint", body = StateProofsJson), (status = 400, description = "not an entry key (state.bad_key), or a sensitive collection (state.sensitive)", body = ErrorBody)))]
@@ -77,5 +96,5 @@ pub(super) async fn entry(
             ),
         });
     }
-    prove(&node, &[key]).map(Json)
+    Snapshot::take(&node)?.prove(&[key]).map(Json)
 }
