@@ -335,13 +335,13 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     } else {
         None
     };
-    let (url, servers) = serve(
+    let (url, servers) = Box::pin(serve(
         &dir,
         core,
         nodes,
         Duration::from_millis(block_ms),
         identity.as_ref(),
-    )
+    ))
     .await?;
     let client = match &identity {
         Some(id) => crate::tls::verify::pinned_http_client(
