@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use govchain_ledger::block::Block;
+use govchain_ledger::state_proof::SignedHeader;
 use govchain_ledger::types::Hash32;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
@@ -238,6 +239,28 @@ impl ReadPool {
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
         parse_block(self.block_json(height)?)
+    }
+
+    /// A stored block's header and signature, without parsing its
+    /// transactions (the block was verified before it was stored).
+    pub fn signed_header(&self, height: u64) -> Result<Option<SignedHeader>, NodeError> {
+        #[derive(serde::Deserialize)]
+        struct HeaderOnly {
+            header: govchain_ledger::block::BlockHeader,
+            sig: govchain_ledger::crypto::Signature,
+            #[serde(rename = "txs")]
+            _txs: serde::de::IgnoredAny,
+        }
+        self.block_json(height)?
+            .map(|j| {
+                serde_json::from_str::<HeaderOnly>(&j)
+                    .map(|h| SignedHeader {
+                        header: h.header,
+                        sig: h.sig,
+                    })
+                    .map_err(|e| NodeError::Corrupt(format!("stored block {height}: {e}")))
+            })
+            .transpose()
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {

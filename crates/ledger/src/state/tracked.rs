@@ -118,14 +118,6 @@ impl<K: Ord + Clone, V: Clone> Tracked<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for Tracked<K, V> {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let map: OrdMap<K, V> = iter.into_iter().collect();
-        let changed = Changes(map.keys().cloned().collect());
-        Self { map, changed }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

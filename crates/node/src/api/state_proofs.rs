@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::Json;
 use govchain_ledger::state::{EntryKey, State as LedgerState};
-use govchain_ledger::state_proof::{EntryProof, SignedHeader, StateProofs};
+use govchain_ledger::state_proof::{EntryProof, StateProofs};
 use serde_json::Value;
 
 use super::schema::{ErrorBody, StateProofsJson};
@@ -50,7 +50,7 @@ impl Snapshot {
         let height = self.height;
         let block = self
             .reads
-            .block(height)?
+            .signed_header(height)?
             .ok_or_else(|| NodeError::Corrupt(format!("head block {height} is not stored")))?;
         let storage = |e: &dyn std::fmt::Display| NodeError::Storage(e.to_string());
         let entries = keys
@@ -71,10 +71,7 @@ impl Snapshot {
             })
             .collect::<Result<Vec<_>, NodeError>>()?;
         Ok(StateProofs {
-            block: SignedHeader {
-                header: block.header,
-                sig: block.sig,
-            },
+            block,
             checkpoint: self.checkpoint.clone(),
             entries,
         })
