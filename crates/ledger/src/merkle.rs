@@ -173,6 +173,20 @@ impl MerkleTree {
         Self::default()
     }
 
+    /// The tree over `leaves` (leaf hashes, in order).
+    pub fn from_leaf_hashes(leaves: &[Hash32]) -> Self {
+        let mut t = Self::new();
+        for h in leaves {
+            t.push_hash(*h);
+        }
+        t
+    }
+
+    /// Every leaf hash, in order.
+    pub fn leaf_hashes(&self) -> &[Hash32] {
+        self.levels.first().map_or(&[], Vec::as_slice)
+    }
+
     pub fn len(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }

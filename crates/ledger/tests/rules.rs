@@ -16,8 +16,9 @@ use govchain_ledger::crypto::{KeyId, SecretKey};
 use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::fixtures::{renovation_template, THIRTY_DAYS};
 use govchain_ledger::state::kinds::PayrollLine;
+use govchain_ledger::state::payroll::payroll_line_jcs;
 use govchain_ledger::state::{funds, views};
-use govchain_ledger::state::{Rejection, SigCheck, State};
+use govchain_ledger::state::{Rejection, SigCheck, State, StateLoader};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
@@ -41,6 +42,9 @@ struct Chain {
     blocks: Vec<Block>,
     /// Every block attempted, for the node's replay over HTTP.
     attempts: Vec<Attempt>,
+    /// The state entries as a node stores them: updated from each block's
+    /// `last_commit` only.
+    stored: BTreeMap<String, Vec<u8>>,
 }
 
 /// A block the scenario tried to apply, and what the rules said.
@@ -93,6 +97,7 @@ impl Chain {
             now: T0,
             blocks: Vec::new(),
             attempts: Vec::new(),
+            stored: BTreeMap::new(),
         };
         let depts = [
             "city-management",
@@ -206,10 +211,51 @@ impl Chain {
         .unwrap();
         let pk = self.node.public_key();
         self.cursor.verify_next(&block, |_| Some(pk)).unwrap();
+        self.check_stored(&next, &block);
         self.state = next;
         self.blocks.push(block);
         self.now += 60_000;
         Ok(())
+    }
+
+    /// The rows a node would store after this block (each block's
+    /// `last_commit`, the committed payrolls' lines, the access log) load
+    /// back into exactly `next`; and a flipped byte is refused.
+    fn check_stored(&mut self, next: &State, block: &Block) {
+        for (k, v) in next.last_commit() {
+            match v {
+                Some(v) => self.stored.insert(k.to_string(), v.clone()),
+                None => self.stored.remove(&k.to_string()),
+            };
+        }
+        let load = |stored: &BTreeMap<String, Vec<u8>>| {
+            let mut l = StateLoader::new();
+            for (k, v) in stored {
+                l.entry(k, v)?;
+            }
+            for (p, q, lines) in next.committed_payrolls() {
+                for (i, line) in lines.iter().enumerate() {
+                    l.payroll_line(p, q, i as u64, &payroll_line_jcs(line))?;
+                }
+            }
+            for r in &next.access_log {
+                l.access_record(&r.canonical_json())?;
+            }
+            l.finish(&block.header)
+        };
+        let loaded = load(&self.stored).unwrap();
+        assert_eq!(&loaded, next, "stored rows load into another state");
+        assert_eq!(loaded.state_root(), next.state_root());
+        let mut tampered = self.stored.clone();
+        if let Some(v) = tampered.values_mut().last() {
+            let at = v.len() / 2;
+            v[at] ^= 0x01;
+        }
+        let err = load(&tampered).unwrap_err();
+        assert!(
+            ["state.stored_mismatch", "state.stored_bad_row"].contains(&err.code()),
+            "{err}"
+        );
     }
 
     /// One transaction in its own block.

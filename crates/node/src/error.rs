@@ -18,6 +18,9 @@ pub enum NodeError {
     Storage(String),
     #[error("the stored chain does not verify: {0}")]
     Corrupt(String),
+    /// The stored state is not the state the head block commits to.
+    #[error("the stored state is not the head block's: {0}; the state tables were altered or damaged. Run `govchain-node verify-chain --data-dir DIR --rebuild-state` to rebuild them from the blocks")]
+    StateMismatch(String),
     /// Admission is bounded by queueing delay: the mempool holds what the
     /// node can commit within its target latency (`Limits::max_queue_ms`).
     #[error("the node is busy ({pending} transactions waiting); retry in {retry_after} s")]
@@ -49,6 +52,12 @@ pub enum NodeError {
     Cluster(String),
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
+}
+
+impl From<rusqlite::types::FromSqlError> for NodeError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        NodeError::Storage(e.to_string())
+    }
 }
 
 impl From<rusqlite::Error> for NodeError {
@@ -98,9 +107,10 @@ impl NodeError {
             | NodeError::KeyPermissions { .. } => StatusCode::BAD_REQUEST,
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
-            NodeError::Storage(_) | NodeError::Corrupt(_) | NodeError::Diverged(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            NodeError::Storage(_)
+            | NodeError::Corrupt(_)
+            | NodeError::StateMismatch(_)
+            | NodeError::Diverged(_) => StatusCode::INTERNAL_SERVER_ERROR,
             NodeError::Halted(_) | NodeError::NoLeader => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -120,6 +130,7 @@ impl ErrorCode for NodeError {
             NodeError::NotFound(_) => "node.not_found",
             NodeError::Storage(_) => "node.storage",
             NodeError::Corrupt(_) => "node.corrupt",
+            NodeError::StateMismatch(_) => "node.state_mismatch",
             NodeError::Busy { .. } => "node.busy",
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",

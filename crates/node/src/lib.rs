@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use api::app;
-pub use chain::{Clock, Core, Limits, Sealed, Sealing, TxStatus};
+pub use chain::{verify_chain, ChainReport, Clock, Core, Limits, Sealed, Sealing, TxStatus};
 pub use error::NodeError;
 pub use handle::{NodeHandle, Shared};
 

@@ -421,7 +421,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         .unwrap();
     assert_eq!(Block::from_json(&one).unwrap().header.height, 1);
 
-    // Restart from the database alone: same chain, re-verified.
+    // Restart from the database alone: the same chain, from its stored state.
     let before: Value = client
         .get(format!("{base}/healthz"))
         .send()
@@ -446,11 +446,34 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
     );
     node.stop().await;
 
-    // Tamper with a stored block: the node refuses to start.
+    // Tamper with a past block: the node starts from its stored state
+    // without replaying, and `verify-chain`'s full replay finds it.
     let conn = rusqlite_conn(&db);
     conn.execute(
         "UPDATE blocks SET block = replace(block, '张三', '李四') WHERE height = 1",
         [],
+    )
+    .unwrap();
+    let err = govchain_node::verify_chain(&db, false).unwrap_err();
+    assert_eq!(
+        govchain_ledger::ErrorCode::code(&err),
+        "node.corrupt",
+        "{err}"
+    );
+    // Tamper with the head block's transactions: refused at start (the
+    // head block is checked against the stored log).
+    let (height, json): (i64, String) = conn
+        .query_row(
+            "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut head: Value = serde_json::from_str(&json).unwrap();
+    head["txs"][0]["body"]["payload"]["tampered"] = json!(true);
+    conn.execute(
+        "UPDATE blocks SET block = ?1 WHERE height = ?2",
+        rusqlite::params![head.to_string(), height],
     )
     .unwrap();
     drop(conn);

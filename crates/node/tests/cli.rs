@@ -303,19 +303,14 @@ fn keygen_init_run_admin_kill_restart() {
     child.wait().unwrap();
 }
 
-/// Submits transactions while killing the node with SIGKILL at varying
-/// moments, five times over: every transaction the node reported committed
-/// before a kill is still committed after the restart, and the restarted node
-/// re-verified the whole chain (it refuses to start otherwise).
-#[test]
-fn sigkill_under_load_loses_no_committed_transaction() {
+/// A fresh data directory under `dir` holding chain `crash-test` (one
+/// department `d`, admin `a`); returns the admin's key.
+fn init_small_chain(dir: &Path) -> govchain_ledger::crypto::SecretKey {
     use govchain_ledger::crypto::SecretKey;
-    use govchain_ledger::tx::{Envelope, TxBody};
     use zeroize::Zeroizing;
 
-    let dir = std::env::temp_dir().join(format!("govchain-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
     let node_pk = keygen(&dir.join("node.key"));
     let admin_pk = keygen(&dir.join("admin.key"));
     std::fs::write(
@@ -341,8 +336,37 @@ fn sigkill_under_load_loses_no_committed_transaction() {
     let seed = std::fs::read_to_string(dir.join("admin.key")).unwrap();
     let mut s = Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(seed.trim(), s.as_mut_slice()).unwrap();
-    let admin = SecretKey::from_seed(&s);
+    SecretKey::from_seed(&s)
+}
 
+/// Runs `verify-chain` on `dir`'s data directory: (success, stdout, stderr).
+fn verify_chain(dir: &Path, extra: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(["verify-chain", "--data-dir"])
+        .arg(dir.join("data"))
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Submits transactions while killing the node with SIGKILL at varying
+/// moments, five times over: every transaction the node reported committed
+/// before a kill is still committed after the restart. The restarted node
+/// starts from its stored state (it refuses to if the state is not the head
+/// block's), and `verify-chain` finds that state equal to a full replay.
+#[test]
+fn sigkill_under_load_loses_no_committed_transaction() {
+    use govchain_ledger::crypto::SecretKey;
+    use govchain_ledger::tx::{Envelope, TxBody};
+    use zeroize::Zeroizing;
+
+    let dir = std::env::temp_dir().join(format!("govchain-crash-{}", std::process::id()));
+    let admin = init_small_chain(&dir);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
     let mut seq = 1u64;
@@ -407,6 +431,80 @@ fn sigkill_under_load_loses_no_committed_transaction() {
         "the load committed only {} transactions",
         committed.len()
     );
+    let (ok, out, err) = verify_chain(&dir, &[]);
+    assert!(
+        ok && out.contains("stored state  matches the replay"),
+        "{out}{err}"
+    );
+}
+
+/// A node refuses to start on a state table that is not the head block's
+/// state (`node.state_mismatch`, naming the fix); `verify-chain` finds the
+/// same, and `--rebuild-state` rewrites the state from the blocks. A
+/// database without a stored state (as before it was stored) is replayed
+/// once at start and its state stored.
+#[test]
+fn a_tampered_state_table_is_refused_until_rebuilt() {
+    let dir = std::env::temp_dir().join(format!("govchain-tamper-{}", std::process::id()));
+    init_small_chain(&dir);
+    let (ok, out, err) = verify_chain(&dir, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("blocks 0..=0 verified"), "{out}");
+    let height = |url: &str| health(url)["height"].as_u64().unwrap();
+    let (mut child, url) = start(&dir);
+    assert_eq!(height(&url), 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let db = dir.join("data/chain.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE state_entries SET value = CAST(replace(CAST(value AS TEXT), '\"name\":\"a\"', '\"name\":\"z\"') AS BLOB) WHERE key LIKE 'official/%'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let run = Command::new(BIN)
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "n",
+            "--data-dir",
+        ])
+        .arg(dir.join("data"))
+        .arg("--node-key")
+        .arg(dir.join("node.key"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("error [node.state_mismatch]") && stderr.contains("--rebuild-state"),
+        "{stderr}"
+    );
+    let (ok, out, err) = verify_chain(&dir, &[]);
+    assert!(!ok && err.contains("node.state_mismatch"), "{out}{err}");
+    let (ok, out, err) = verify_chain(&dir, &["--rebuild-state"]);
+    assert!(ok && out.contains("rebuilt from the replay"), "{out}{err}");
+    let (ok, out, err) = verify_chain(&dir, &[]);
+    assert!(ok && out.contains("matches the replay"), "{out}{err}");
+
+    // No stored state at all: replayed once at start, then stored.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DELETE FROM state_head; UPDATE txs SET leaf_hash = NULL;")
+        .unwrap();
+    drop(conn);
+    let (mut child, url) = start(&dir);
+    assert_eq!(height(&url), 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (ok, out, err) = verify_chain(&dir, &[]);
+    assert!(ok && out.contains("matches the replay"), "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `docs/examples/`, which these tests load so the examples stay valid.

@@ -283,16 +283,28 @@ impl State {
                 .into_iter()
                 .map(|(p, q)| EntryKey::Payment(p, q)),
         );
+        let mut written = Vec::with_capacity(changed.len());
         for key in changed {
             let kh = smt::key_hash(key.to_string().as_bytes());
-            match self.entry(&key)? {
-                Some(value) => self.tree.insert(kh, smt::value_hash(&value)),
+            let value = self.entry(&key)?;
+            match &value {
+                Some(value) => self.tree.insert(kh, smt::value_hash(value)),
                 None => {
                     self.tree.remove(&kh);
                 }
             }
+            written.push((key, value));
         }
+        self.last_commit = LastCommit(std::sync::Arc::new(written));
         Ok(self.tree.root())
+    }
+
+    /// The entries the last [`State::commit`] wrote, with their canonical
+    /// values (`None`: removed): what a node stores with the
+    /// block (each entry at most once; an entry may be listed although its
+    /// value did not change).
+    pub fn last_commit(&self) -> &[(EntryKey, Option<Vec<u8>>)] {
+        &self.last_commit.0
     }
 
     /// The root of the committed state (changes not yet committed by
@@ -330,12 +342,44 @@ impl State {
         Ok(StateTree::from_entries(leaves))
     }
 
+    /// Makes `tree` the committed tree and forgets pending changes: for a
+    /// state whose every entry `tree` already commits to.
+    pub(super) fn set_committed(&mut self, tree: StateTree) {
+        macro_rules! forget {
+            ($c:ident, $v:ident) => {
+                self.$c.forget_changes();
+            };
+        }
+        for_each_collection!(forget);
+        self.payment_changes = super::Changes::default();
+        self.tree = CommittedTree(tree);
+    }
+
     /// A proof of `key`'s committed value, or of its absence, against
     /// [`State::state_root`].
     pub fn prove(&self, key: &EntryKey) -> StateProof {
         self.tree.prove(&smt::key_hash(key.to_string().as_bytes()))
     }
 }
+
+/// What the last commit wrote ([`State::last_commit`]); never makes two
+/// states unequal.
+#[derive(Clone, Default)]
+pub(super) struct LastCommit(std::sync::Arc<Vec<(EntryKey, Option<Vec<u8>>)>>);
+
+impl fmt::Debug for LastCommit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LastCommit({} entries)", self.0.len())
+    }
+}
+
+impl PartialEq for LastCommit {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LastCommit {}
 
 /// The state tree inside a [`State`]. Two states with the same root are
 /// equal as far as the commitment goes.

@@ -18,6 +18,7 @@ pub mod kinds;
 pub mod payroll;
 mod rejection;
 pub mod sharing;
+mod stored;
 mod tracked;
 pub mod views;
 pub mod workflow;
@@ -33,6 +34,7 @@ use crate::types::{ChainId, Hash32, Timestamp};
 pub use commitment::{BadEntryKey, EntryKey};
 pub use kinds::Action;
 pub use rejection::Rejection;
+pub use stored::{StateLoader, StoredStateError};
 pub use tracked::{Changes, Tracked};
 
 use kinds::{DeptId, Role, Scope};
@@ -146,6 +148,8 @@ pub struct State {
     pub(crate) payment_changes: Changes<(kinds::RefId, kinds::RefId)>,
     /// The state tree as of the last [`State::commit`] (PROTOCOL.md §12.7).
     tree: commitment::CommittedTree,
+    /// The entries the last commit wrote.
+    last_commit: commitment::LastCommit,
 }
 
 /// Whether [`State::apply_block`] checks transaction signatures (a node that

@@ -112,6 +112,12 @@ impl<K: Ord + Clone, V: Clone> Tracked<K, V> {
         self.changed.take()
     }
 
+    /// Forgets the pending changes (a state restored from committed
+    /// entries has none).
+    pub(crate) fn forget_changes(&mut self) {
+        self.changed = Changes::default();
+    }
+
     /// Whether any key changed since the last commit.
     pub fn has_changes(&self) -> bool {
         !self.changed.is_empty()

@@ -33,6 +33,13 @@ pub(super) struct OpenBlock {
     pub(super) bytes: usize,
 }
 
+impl OpenBlock {
+    /// Its transactions' ids and log leaf hashes, in order.
+    pub(super) fn ids_and_leaves(&self) -> (Vec<Hash32>, Vec<Hash32>) {
+        self.txs.iter().map(|p| (p.id, p.leaf_hash)).unzip()
+    }
+}
+
 /// What the node admitted and has not committed yet.
 #[derive(Debug, Default)]
 pub(super) struct Mempool {

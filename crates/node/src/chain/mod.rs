@@ -18,6 +18,7 @@ mod checkpoints;
 mod cluster_view;
 mod mempool;
 mod production;
+mod restore;
 mod verify;
 
 use std::path::Path;
@@ -27,7 +28,6 @@ use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::state::State;
-use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 
 use crate::error::NodeError;
@@ -35,11 +35,13 @@ use crate::store::{ReadPool, Store, TxLocation};
 
 pub use checkpoints::RECENT_CHECKPOINTS;
 pub use production::{ApplyJob, Proposal, Sealed, Sealing};
+pub use restore::{verify_chain, ChainReport};
 pub use verify::verify_signatures;
 
 use checkpoints::Checkpoints;
 use cluster_view::ClusterView;
 use mempool::Mempool;
+use restore::{replay, restore};
 use verify::verify_block;
 
 /// How blocks are cut and how much the mempool holds.
@@ -173,9 +175,12 @@ pub struct Core {
 
 impl Core {
     /// Opens the node's database, creating the chain from `genesis` if the
-    /// database is empty, and re-verifies every stored block (hash chain,
-    /// roots, proposer signatures, transaction signatures, rules and state
-    /// digests). A database that does not verify is refused.
+    /// database is empty. A stored chain starts from its stored state,
+    /// which must be exactly the state the head block signs
+    /// (`node.state_mismatch` otherwise): no block is replayed. A database
+    /// without a stored state (schema 1) is replayed once, fully verified,
+    /// and its state stored. `govchain-node verify-chain` replays and checks
+    /// everything.
     pub fn open(
         path: &Path,
         key: SecretKey,
@@ -184,32 +189,37 @@ impl Core {
         limits: Limits,
     ) -> Result<Self, NodeError> {
         let mut store = Store::open(path)?;
-        let mut blocks = store.all_blocks()?;
-        if blocks.is_empty() {
-            let g = genesis.ok_or_else(|| {
-                NodeError::Storage("the database is empty and no genesis block was given".into())
-            })?;
-            blocks.push(g.clone());
-            let hash = g
-                .header
-                .hash()
-                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
-            Self::replay(std::slice::from_ref(g))?;
-            let ids = g
-                .txs
-                .iter()
-                .map(Envelope::id)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| NodeError::Corrupt(e.to_string()))?;
-            store.append(g, hash, 0, &ids)?;
-        }
-        let (state, tree, cursor) = Self::replay(&blocks)?;
-        let genesis_hash = blocks
-            .first()
-            .map(|b| b.header.hash())
-            .transpose()
-            .map_err(|e| NodeError::Corrupt(e.to_string()))?
-            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+        let (state, tree, cursor) = match store.head()? {
+            None => {
+                let g = genesis.ok_or_else(|| {
+                    NodeError::Storage(
+                        "the database is empty and no genesis block was given".into(),
+                    )
+                })?;
+                let mut cursor = ChainCursor::genesis(g.header.chain_id.clone());
+                let (state, digests) = verify_block(&State::new(), &mut cursor, g)?;
+                let hash = g
+                    .header
+                    .hash()
+                    .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+                let ids: Vec<Hash32> = digests.iter().map(|d| d.id).collect();
+                let leaves: Vec<Hash32> = digests.iter().map(|d| d.leaf_hash).collect();
+                store.append(g, hash, 0, &ids, &leaves, &state)?;
+                (state, MerkleTree::from_leaf_hashes(&leaves), cursor)
+            }
+            Some(head) => {
+                if let Some(restored) = restore(&store, &head)? {
+                    restored
+                } else {
+                    let (state, tree, cursor) = replay(&store)?;
+                    store.rewrite_state(head.header.height, &state, tree.leaf_hashes())?;
+                    (state, tree, cursor)
+                }
+            }
+        };
+        let genesis_hash = store
+            .block_hash(0)?
+            .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
         let mut core = Self {
             store: Arc::new(Mutex::new(store)),
             reads: Arc::new(ReadPool::new(path)),
@@ -229,23 +239,6 @@ impl Core {
         };
         core.sign_checkpoint()?;
         Ok(core)
-    }
-
-    fn replay(blocks: &[Block]) -> Result<(State, MerkleTree, ChainCursor), NodeError> {
-        let first = blocks
-            .first()
-            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
-        let mut cursor = ChainCursor::genesis(first.header.chain_id.clone());
-        let mut state = State::new();
-        let mut tree = MerkleTree::new();
-        for b in blocks {
-            let (next, digests) = verify_block(&state, &mut cursor, b)?;
-            for d in &digests {
-                tree.push_hash(d.leaf_hash);
-            }
-            state = next;
-        }
-        Ok((state, tree, cursor))
     }
 
     pub fn chain_id(&self) -> &ChainId {

@@ -200,8 +200,14 @@ impl Sealing {
 
     fn store_block(&mut self) -> Result<Stored, NodeError> {
         let (block, hash, frontier, state) = self.seal_block()?;
-        let ids: Vec<Hash32> = self.open.txs.iter().map(|p| p.id).collect();
-        let fsync_seconds = append(&self.store, &block, hash, self.first_leaf, &ids)?;
+        let fsync_seconds = append(
+            &self.store,
+            self.open.ids_and_leaves(),
+            &block,
+            hash,
+            self.first_leaf,
+            &state,
+        )?;
         Ok(Stored {
             state,
             hash,
@@ -211,19 +217,22 @@ impl Sealing {
     }
 }
 
-/// Writes one block (one SQLite transaction); returns how long it took.
+/// Writes one block (its transactions' ids and leaf hashes given) and the
+/// committed `state` after it (one SQLite transaction); returns how long
+/// it took.
 fn append(
     store: &Mutex<Store>,
+    (ids, leaves): (Vec<Hash32>, Vec<Hash32>),
     block: &Block,
     hash: Hash32,
     first_leaf: u64,
-    ids: &[Hash32],
+    state: &State,
 ) -> Result<f64, NodeError> {
     let started = std::time::Instant::now();
     store
         .lock()
         .map_err(|_| NodeError::Storage("storage lock poisoned".into()))?
-        .append(block, hash, first_leaf, ids)?;
+        .append(block, hash, first_leaf, &ids, &leaves, state)?;
     Ok(started.elapsed().as_secs_f64())
 }
 
@@ -256,8 +265,14 @@ impl ApplyJob {
             store,
         } = self;
         if let Some(p) = known {
-            let ids: Vec<Hash32> = p.open.txs.iter().map(|t| t.id).collect();
-            let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+            let fsync_seconds = append(
+                &store,
+                p.open.ids_and_leaves(),
+                &block,
+                hash,
+                first_leaf,
+                &p.state,
+            )?;
             return Ok(Sealed {
                 open: p.open,
                 result: Ok(Stored {
@@ -270,8 +285,8 @@ impl ApplyJob {
         }
         let (next, digests) = verify_block(&state, &mut cursor, &block)
             .map_err(|e| NodeError::Diverged(e.to_string()))?;
-        let ids: Vec<Hash32> = digests.iter().map(|d| d.id).collect();
-        let fsync_seconds = append(&store, &block, hash, first_leaf, &ids)?;
+        let ids_and_leaves = digests.iter().map(|d| (d.id, d.leaf_hash)).unzip();
+        let fsync_seconds = append(&store, ids_and_leaves, &block, hash, first_leaf, &next)?;
         let (height, time) = (block.header.height, block.header.time);
         let txs = block
             .txs
@@ -284,14 +299,15 @@ impl ApplyJob {
                 leaf_hash: d.leaf_hash,
             })
             .collect();
+        let open = OpenBlock {
+            height,
+            time,
+            state: next.clone(),
+            txs,
+            bytes: 0,
+        };
         Ok(Sealed {
-            open: OpenBlock {
-                height,
-                time,
-                state: next.clone(),
-                txs,
-                bytes: 0,
-            },
+            open,
             result: Ok(Stored {
                 state: next,
                 hash,

@@ -1,7 +1,12 @@
-//! Durable storage of the chain in SQLite: blocks (with their transactions)
-//! and a transaction index. WAL mode with `synchronous=FULL`: a block is
-//! acknowledged only after its SQLite transaction has committed, and a block
-//! is written in one transaction, so a half-written block is never visible.
+//! Durable storage of the chain in SQLite: blocks (with their transactions),
+//! a transaction index with the log's leaf hashes, and the state after the
+//! last block (`state`: its entries, committed payrolls' lines, the access
+//! log). WAL mode with `synchronous=FULL`: a block is acknowledged only
+//! after its SQLite transaction has committed, and a block and the state it
+//! leads to are written in one transaction, so a half-written block is never
+//! visible and the stored state is always the head block's.
+
+mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -14,7 +19,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::error::NodeError;
 
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATION_1: &str = "
 CREATE TABLE blocks (
@@ -78,17 +83,27 @@ impl Store {
             conn.execute_batch(MIGRATION_1)?;
             conn.pragma_update(None, "user_version", 1)?;
         }
+        if version < 2 {
+            // A version-1 database has no stored state: the node replays
+            // its blocks once and stores it (`Core::open`).
+            conn.execute_batch(state::MIGRATION_2)?;
+            conn.pragma_update(None, "user_version", 2)?;
+        }
         Ok(Self { conn })
     }
 
-    /// Appends one block and its transaction index in one SQLite transaction.
-    /// `ids[i]` is the id of `block.txs[i]`.
+    /// Appends one block, its transaction index and the state after it
+    /// (the entries its commit wrote: `state.last_commit()`) in one SQLite
+    /// transaction. `ids[i]` and `leaves[i]` are the id and log leaf hash of
+    /// `block.txs[i]`.
     pub fn append(
         &mut self,
         block: &Block,
         hash: Hash32,
         first_leaf: u64,
         ids: &[Hash32],
+        leaves: &[Hash32],
+        state: &govchain_ledger::state::State,
     ) -> Result<(), NodeError> {
         let json = serde_json::to_string(block).map_err(|e| NodeError::Storage(e.to_string()))?;
         let tx = self.conn.transaction()?;
@@ -106,37 +121,89 @@ impl Store {
         )?;
         {
             let mut stmt = tx.prepare(
-                "INSERT INTO txs (id, height, idx, leaf_index, kind, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO txs (id, height, idx, leaf_index, kind, signer, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for (i, (env, id)) in block.txs.iter().zip(ids).enumerate() {
+            for (i, ((env, id), leaf)) in block.txs.iter().zip(ids).zip(leaves).enumerate() {
                 stmt.execute(params![
                     id.0.as_slice(),
                     to_i64(h.height),
                     to_i64(i as u64),
                     to_i64(first_leaf + i as u64),
                     env.body.kind,
-                    env.body.signer.as_bytes().as_slice()
+                    env.body.signer.as_bytes().as_slice(),
+                    leaf.0.as_slice()
                 ])?;
             }
         }
+        state::write_changes(&tx, h.height, state, state.last_commit())?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Every block in height order (for start-up replay).
-    pub fn all_blocks(&self) -> Result<Vec<Block>, NodeError> {
+    /// Calls `f` with every block in height order, one at a time (replay).
+    pub fn for_each_block(
+        &self,
+        mut f: impl FnMut(Block) -> Result<(), NodeError>,
+    ) -> Result<(), NodeError> {
         let mut stmt = self
             .conn
             .prepare("SELECT block FROM blocks ORDER BY height")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let json = row?;
-            out.push(
-                Block::from_json(json.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string()))?,
-            );
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(0)?;
+            f(Block::from_json(json.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string()))?)?;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The head block's header and signature; `None` for an empty database.
+    pub fn head(&self) -> Result<Option<SignedHeader>, NodeError> {
+        let height: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(height) FROM blocks", [], |r| r.get(0))?;
+        height
+            .map(|h| {
+                let h = to_u64(h);
+                signed_header(block_json(&self.conn, h)?, h)?
+                    .ok_or_else(|| NodeError::Corrupt(format!("block {h} vanished")))
+            })
+            .transpose()
+    }
+
+    /// Stored block `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, NodeError> {
+        parse_block(block_json(&self.conn, height)?)
+    }
+
+    /// The stored hash of block `height`.
+    pub fn block_hash(&self, height: u64) -> Result<Option<Hash32>, NodeError> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT hash FROM blocks WHERE height = ?1",
+                [to_i64(height)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        bytes
+            .map(|b| {
+                <[u8; 32]>::try_from(b.as_slice())
+                    .map(Hash32)
+                    .map_err(|_| NodeError::Corrupt(format!("block {height}'s stored hash")))
+            })
+            .transpose()
+    }
+
+    /// Runs `f` on one consistent snapshot of the database (one read
+    /// transaction), while the node may go on writing.
+    pub fn snapshot<R>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<R, NodeError>,
+    ) -> Result<R, NodeError> {
+        self.conn.execute_batch("BEGIN")?;
+        let out = f(self);
+        self.conn.execute_batch("COMMIT")?;
+        out
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
@@ -147,6 +214,26 @@ impl Store {
 fn parse_block(json: Option<String>) -> Result<Option<Block>, NodeError> {
     json.map(|j| Block::from_json(j.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string())))
         .transpose()
+}
+
+/// A stored block's header and signature, without parsing its transactions.
+fn signed_header(json: Option<String>, height: u64) -> Result<Option<SignedHeader>, NodeError> {
+    #[derive(serde::Deserialize)]
+    struct HeaderOnly {
+        header: govchain_ledger::block::BlockHeader,
+        sig: govchain_ledger::crypto::Signature,
+        #[serde(rename = "txs")]
+        _txs: serde::de::IgnoredAny,
+    }
+    json.map(|j| {
+        serde_json::from_str::<HeaderOnly>(&j)
+            .map(|h| SignedHeader {
+                header: h.header,
+                sig: h.sig,
+            })
+            .map_err(|e| NodeError::Corrupt(format!("stored block {height}: {e}")))
+    })
+    .transpose()
 }
 
 fn block_json(conn: &Connection, height: u64) -> Result<Option<String>, NodeError> {
@@ -244,23 +331,7 @@ impl ReadPool {
     /// A stored block's header and signature, without parsing its
     /// transactions (the block was verified before it was stored).
     pub fn signed_header(&self, height: u64) -> Result<Option<SignedHeader>, NodeError> {
-        #[derive(serde::Deserialize)]
-        struct HeaderOnly {
-            header: govchain_ledger::block::BlockHeader,
-            sig: govchain_ledger::crypto::Signature,
-            #[serde(rename = "txs")]
-            _txs: serde::de::IgnoredAny,
-        }
-        self.block_json(height)?
-            .map(|j| {
-                serde_json::from_str::<HeaderOnly>(&j)
-                    .map(|h| SignedHeader {
-                        header: h.header,
-                        sig: h.sig,
-                    })
-                    .map_err(|e| NodeError::Corrupt(format!("stored block {height}: {e}")))
-            })
-            .transpose()
+        signed_header(self.block_json(height)?, height)
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {

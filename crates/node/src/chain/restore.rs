@@ -1,0 +1,164 @@
+//! Starting from storage: [`restore`] loads the stored state and log of the
+//! head block and checks them against its signed header, without replaying
+//! anything; [`replay`] re-verifies every stored block (a database without
+//! a stored state, and `verify-chain`); [`verify_chain`] does both and
+//! compares them.
+
+use govchain_ledger::block::{tx_leaf_hashes, BlockHeader, ChainCursor};
+use govchain_ledger::merkle::{self, Frontier, MerkleTree};
+use govchain_ledger::state::State;
+use govchain_ledger::state_proof::SignedHeader;
+use govchain_ledger::types::Hash32;
+
+use super::verify::verify_block;
+use crate::error::NodeError;
+use crate::store::Store;
+
+/// The head block's state, log and cursor from storage, checked against
+/// the head block: its state root and log root, and its proposer's
+/// signature under the restored state's node keys. `None` if the database
+/// has no stored state (or leaf hashes) for the head yet.
+pub(super) fn restore(
+    store: &Store,
+    head: &SignedHeader,
+) -> Result<Option<(State, MerkleTree, ChainCursor)>, NodeError> {
+    let h = &head.header;
+    if store.state_height()? != Some(h.height) {
+        return Ok(None);
+    }
+    let Some(leaves) = store.leaf_hashes()? else {
+        return Ok(None);
+    };
+    let state = store.load_state(h)?;
+    let mismatch = |what: String| NodeError::StateMismatch(what);
+    let tree = MerkleTree::from_leaf_hashes(&leaves);
+    if tree.len() != h.log_size || tree.root() != h.log_root {
+        return Err(mismatch(format!(
+            "the stored log ({} leaves) is not block {}'s ({} leaves)",
+            tree.len(),
+            h.height,
+            h.log_size
+        )));
+    }
+    let message = h
+        .signed_message()
+        .map_err(|e| NodeError::Corrupt(e.to_string()))?;
+    let signed = state.departments.values().any(|d| {
+        d.node_key.key_id() == h.proposer && d.node_key.verify(&message, &head.sig).is_ok()
+    });
+    if !signed {
+        return Err(NodeError::Corrupt(format!(
+            "block {}'s signature does not verify under its proposer's node key",
+            h.height
+        )));
+    }
+    check_head_txs(store, h, &leaves)?;
+    let mut log = Frontier::default();
+    for leaf in &leaves {
+        log.push_hash(*leaf);
+    }
+    let cursor = ChainCursor {
+        chain_id: h.chain_id.clone(),
+        next_height: h.height + 1,
+        last_hash: Hash32::sha256(&message),
+        last_time: Some(h.time),
+        log,
+    };
+    Ok(Some((state, tree, cursor)))
+}
+
+/// The head block's transactions are the ones its header and the stored
+/// log name: O(one block), so that a damaged head is not served.
+fn check_head_txs(store: &Store, h: &BlockHeader, leaves: &[Hash32]) -> Result<(), NodeError> {
+    let corrupt = |what: &str| NodeError::Corrupt(format!("block {}: {what}", h.height));
+    let block = store.block(h.height)?.ok_or_else(|| corrupt("missing"))?;
+    let own = tx_leaf_hashes(&block.txs).map_err(|e| corrupt(&e.to_string()))?;
+    let first = leaves
+        .len()
+        .checked_sub(own.len())
+        .ok_or_else(|| corrupt("more transactions than the log"))?;
+    if block.header != *h || merkle::root_of(&own) != h.tx_root || leaves[first..] != own[..] {
+        return Err(corrupt(
+            "its transactions are not the ones its header and the log commit to",
+        ));
+    }
+    Ok(())
+}
+
+/// Every stored block re-verified in order (hash chain, roots, proposer
+/// and transaction signatures, rules, state roots), one block in memory at
+/// a time.
+pub(super) fn replay(store: &Store) -> Result<(State, MerkleTree, ChainCursor), NodeError> {
+    let mut cursor: Option<ChainCursor> = None;
+    let mut state = State::new();
+    let mut tree = MerkleTree::new();
+    store.for_each_block(|b| {
+        let c = cursor.get_or_insert_with(|| ChainCursor::genesis(b.header.chain_id.clone()));
+        let (next, digests) = verify_block(&state, c, &b)?;
+        for d in &digests {
+            tree.push_hash(d.leaf_hash);
+        }
+        state = next;
+        Ok(())
+    })?;
+    let cursor = cursor.ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+    Ok((state, tree, cursor))
+}
+
+/// What `verify-chain` found.
+#[derive(Debug, Clone)]
+pub struct ChainReport {
+    pub height: u64,
+    pub transactions: u64,
+    pub state_root: Hash32,
+    pub entries: usize,
+    /// Whether the stored state was rewritten from the replay.
+    pub rebuilt: bool,
+}
+
+/// Replays every block of the database at `path` on one snapshot and
+/// checks that the stored state and log are exactly the replay's
+/// (`node.state_mismatch` if not, unless `rebuild`: then they are
+/// rewritten from the replay). Safe while a node serves the database.
+pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport, NodeError> {
+    let mut store = Store::open(path)?;
+    let (state, tree, cursor, stored) = store.snapshot(|s| {
+        let (state, tree, cursor) = replay(s)?;
+        let head = s
+            .head()?
+            .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+        let stored = match restore(s, &head) {
+            Ok(Some((stored, stored_tree, _))) => {
+                if stored != state || stored_tree.leaf_hashes() != tree.leaf_hashes() {
+                    Err(NodeError::StateMismatch(
+                        "the stored state differs from the replayed one".into(),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Ok(None) => Err(NodeError::StateMismatch(format!(
+                "no state is stored for block {}",
+                head.header.height
+            ))),
+            Err(e) => Err(e),
+        };
+        Ok((state, tree, cursor, stored))
+    })?;
+    let height = cursor.next_height.saturating_sub(1);
+    let was_rewritten = match stored {
+        Ok(()) => false,
+        Err(_) if rebuild => {
+            store.rewrite_state(height, &state, tree.leaf_hashes())?;
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(ChainReport {
+        height,
+        transactions: tree.len(),
+        state_root: state.state_root(),
+        entries: state.entry_keys().len(),
+        rebuilt: was_rewritten,
+    })
+}

@@ -1,0 +1,221 @@
+//! The stored state: every state entry's canonical value (PROTOCOL.md
+//! §12.7), the lines of committed payrolls (which payment entries leave
+//! out) and the access log, as of the head block. Written with each block
+//! from what its commit changed; read back at start-up into a
+//! [`StateLoader`], which refuses rows that are not the head block's state.
+
+use govchain_ledger::block::BlockHeader;
+use govchain_ledger::state::kinds::RefId;
+use govchain_ledger::state::payroll::payroll_line_jcs;
+use govchain_ledger::state::{EntryKey, State, StateLoader};
+use govchain_ledger::types::Hash32;
+use rusqlite::{params, Connection};
+
+use super::{to_i64, to_u64, Store};
+use crate::error::NodeError;
+
+pub(super) const MIGRATION_2: &str = "
+ALTER TABLE txs ADD COLUMN leaf_hash BLOB;
+CREATE TABLE state_entries (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE payroll_lines (
+    project TEXT NOT NULL,
+    payment TEXT NOT NULL,
+    idx     INTEGER NOT NULL,
+    line    BLOB NOT NULL,
+    PRIMARY KEY (project, payment, idx)
+) WITHOUT ROWID;
+CREATE TABLE access_log (
+    idx    INTEGER PRIMARY KEY,
+    record BLOB NOT NULL
+);
+CREATE TABLE state_head (
+    one    INTEGER PRIMARY KEY CHECK (one = 1),
+    height INTEGER NOT NULL
+);
+";
+
+fn stored_err(e: &govchain_ledger::state::StoredStateError) -> NodeError {
+    NodeError::StateMismatch(e.to_string())
+}
+
+/// Writes what a block's commit changed (`entries`), the new lines of the
+/// committed payrolls among them, the new access records, and the height
+/// the stored state is now of.
+pub(super) fn write_changes(
+    conn: &Connection,
+    height: u64,
+    state: &State,
+    entries: &[(EntryKey, Option<Vec<u8>>)],
+) -> Result<(), NodeError> {
+    let mut put =
+        conn.prepare_cached("INSERT OR REPLACE INTO state_entries (key, value) VALUES (?1, ?2)")?;
+    let mut del = conn.prepare_cached("DELETE FROM state_entries WHERE key = ?1")?;
+    for (key, value) in entries {
+        let k = key.to_string();
+        match value {
+            Some(v) => put.execute(params![k, v])?,
+            None => del.execute([k])?,
+        };
+        if let EntryKey::Payment(p, q) = key {
+            write_payroll(conn, state, p, q)?;
+        }
+    }
+    let stored: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM access_log",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut add = conn.prepare_cached("INSERT INTO access_log (idx, record) VALUES (?1, ?2)")?;
+    for i in to_u64(stored)..state.access_log.len() as u64 {
+        if let Some(r) = usize::try_from(i)
+            .ok()
+            .and_then(|i| state.access_log.get(i))
+        {
+            add.execute(params![to_i64(i), r.canonical_json()])?;
+        }
+    }
+    conn.execute(
+        "INSERT OR REPLACE INTO state_head (one, height) VALUES (1, ?1)",
+        [to_i64(height)],
+    )?;
+    Ok(())
+}
+
+/// Stores the lines of payment `p/q`'s committed payroll not stored yet.
+fn write_payroll(conn: &Connection, state: &State, p: &RefId, q: &RefId) -> Result<(), NodeError> {
+    let Some(pay) = state.projects.get(p).and_then(|x| x.payments.get(q)) else {
+        return Ok(());
+    };
+    if pay.payroll_commitment.is_none() {
+        return Ok(());
+    }
+    let stored: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM payroll_lines WHERE project = ?1 AND payment = ?2",
+        params![p.as_str(), q.as_str()],
+        |r| r.get(0),
+    )?;
+    let mut add = conn.prepare_cached(
+        "INSERT INTO payroll_lines (project, payment, idx, line) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (i, line) in pay
+        .payroll
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(stored).unwrap_or(usize::MAX))
+    {
+        add.execute(params![
+            p.as_str(),
+            q.as_str(),
+            to_i64(i as u64),
+            payroll_line_jcs(line)
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The height the stored state is of (`None`: none stored, e.g. a
+    /// database from before states were stored).
+    pub fn state_height(&self) -> Result<Option<u64>, NodeError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row("SELECT height FROM state_head WHERE one = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .map(to_u64))
+    }
+
+    /// The log's leaf hashes in order; `None` if some were never stored
+    /// (transactions written before leaf hashes were).
+    pub fn leaf_hashes(&self) -> Result<Option<Vec<Hash32>>, NodeError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT leaf_hash FROM txs ORDER BY leaf_index")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let Some(bytes) = row.get::<_, Option<Vec<u8>>>(0)? else {
+                return Ok(None);
+            };
+            let hash = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                NodeError::StateMismatch("a stored leaf hash is not 32 bytes".into())
+            })?;
+            out.push(Hash32(hash));
+        }
+        Ok(Some(out))
+    }
+
+    /// The stored state, if it is exactly the state `head` commits to
+    /// (`node.state_mismatch` otherwise).
+    pub fn load_state(&self, head: &BlockHeader) -> Result<State, NodeError> {
+        let mut loader = StateLoader::new();
+        let mut stmt = self.conn.prepare("SELECT key, value FROM state_entries")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let key = row.get_ref(0)?.as_str()?;
+            let value = row.get_ref(1)?.as_blob()?;
+            loader.entry(key, value).map_err(|e| stored_err(&e))?;
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT project, payment, idx, line FROM payroll_lines ORDER BY project, payment, idx",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let bad =
+                |what: &str| NodeError::StateMismatch(format!("a stored payroll line: {what}"));
+            let p = RefId::try_from(row.get::<_, String>(0)?).map_err(|_| bad("bad project id"))?;
+            let q = RefId::try_from(row.get::<_, String>(1)?).map_err(|_| bad("bad payment id"))?;
+            let idx = to_u64(row.get(2)?);
+            loader
+                .payroll_line(&p, &q, idx, row.get_ref(3)?.as_blob()?)
+                .map_err(|e| stored_err(&e))?;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM access_log ORDER BY idx")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            loader
+                .access_record(row.get_ref(0)?.as_blob()?)
+                .map_err(|e| stored_err(&e))?;
+        }
+        loader.finish(head).map_err(|e| stored_err(&e))
+    }
+
+    /// Replaces the stored state with `state` (of block `height`) and the
+    /// log's leaf hashes with `leaves`, in one transaction: after a replay
+    /// (`verify-chain --rebuild-state`, or a database from before states
+    /// were stored).
+    pub fn rewrite_state(
+        &mut self,
+        height: u64,
+        state: &State,
+        leaves: &[Hash32],
+    ) -> Result<(), NodeError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM state_entries; DELETE FROM payroll_lines; DELETE FROM access_log;",
+        )?;
+        let mut entries = Vec::new();
+        for key in state.entry_keys() {
+            let value = state
+                .entry(&key)
+                .map_err(|e| NodeError::Storage(e.to_string()))?;
+            entries.push((key, value));
+        }
+        write_changes(&tx, height, state, &entries)?;
+        {
+            let mut set = tx.prepare("UPDATE txs SET leaf_hash = ?1 WHERE leaf_index = ?2")?;
+            for (i, leaf) in leaves.iter().enumerate() {
+                set.execute(params![leaf.0.as_slice(), to_i64(i as u64)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
