@@ -56,17 +56,30 @@ pub(crate) fn decode_hex_array<const N: usize>(
     what: &'static str,
     s: &str,
 ) -> Result<[u8; N], CryptoError> {
-    if s.len() != 2 * N || s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(CryptoError::Encoding {
-            what,
-            detail: format!("expected {} lowercase hex digits", 2 * N),
-        });
+    let bad = || CryptoError::Encoding {
+        what,
+        detail: format!("expected {} lowercase hex digits", 2 * N),
+    };
+    // One pass, lowercase only (every id and hash in a block is parsed
+    // here, and a node's stored state at start-up).
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    if bytes.len() != 2 * N {
+        return Err(bad());
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(s, &mut out).map_err(|e| CryptoError::Encoding {
-        what,
-        detail: e.to_string(),
-    })?;
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (Some(hi), Some(lo)) = (nibble(pair[0]), nibble(pair[1])) else {
+            return Err(bad());
+        };
+        *o = (hi << 4) | lo;
+    }
     Ok(out)
 }
 

@@ -423,6 +423,10 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
             r.rss_after_preload_mib
         )?;
     }
+    outln!(
+        "restart             {:.2} s (stored state loaded and checked)",
+        r.restart_secs
+    )?;
     outln!("transactions        {}", r.txs)?;
     outln!("nodes               {}", r.nodes)?;
     outln!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec)?;

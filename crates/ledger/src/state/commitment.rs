@@ -314,6 +314,11 @@ impl State {
         self.tree.root()
     }
 
+    /// How many entries the committed state has.
+    pub fn tree_len(&self) -> usize {
+        self.tree.len()
+    }
+
     /// Whether changes wait for [`State::commit`].
     pub fn has_uncommitted_changes(&self) -> bool {
         let mut any = !self.payment_changes.is_empty();

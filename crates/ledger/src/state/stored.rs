@@ -113,12 +113,36 @@ impl StateLoader {
 
     /// One entry: its key (`case/RC-1`) and canonical value.
     pub fn entry(&mut self, key: &str, value: &[u8]) -> Result<(), StoredStateError> {
+        self.decode_entry(key, value)?;
+        self.leaves
+            .push((smt::key_hash(key.as_bytes()), smt::value_hash(value)));
+        Ok(())
+    }
+
+    /// Entries as [`StateLoader::entry`] takes them, decoded on this thread
+    /// while their tree leaves are hashed on another.
+    pub fn entries(&mut self, rows: &[(String, Vec<u8>)]) -> Result<(), StoredStateError> {
+        let (leaves, decoded) = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| {
+                rows.iter()
+                    .map(|(k, v)| (smt::key_hash(k.as_bytes()), smt::value_hash(v)))
+                    .collect::<Vec<_>>()
+            });
+            let decoded = rows.iter().try_for_each(|(k, v)| self.decode_entry(k, v));
+            (hashing.join(), decoded)
+        });
+        decoded?;
+        let leaves =
+            leaves.map_err(|_| StoredStateError::Mismatch("the hashing thread failed".into()))?;
+        self.leaves.extend(leaves);
+        Ok(())
+    }
+
+    fn decode_entry(&mut self, key: &str, value: &[u8]) -> Result<(), StoredStateError> {
         let parsed: EntryKey = key.parse().map_err(|_| StoredStateError::BadRow {
             key: key.to_owned(),
             reason: "not an entry key".into(),
         })?;
-        self.leaves
-            .push((smt::key_hash(key.as_bytes()), smt::value_hash(value)));
         let s = &mut self.state;
         match parsed {
             EntryKey::Meta => self.meta = Some(decode(key, value)?),

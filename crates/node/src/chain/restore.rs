@@ -26,10 +26,13 @@ pub(super) fn restore(
     if store.state_height()? != Some(h.height) {
         return Ok(None);
     }
+    let started = std::time::Instant::now();
     let Some(leaves) = store.leaf_hashes()? else {
         return Ok(None);
     };
+    let read_log = started.elapsed();
     let state = store.load_state(h)?;
+    let read_state = started.elapsed() - read_log;
     let mismatch = |what: String| NodeError::StateMismatch(what);
     let tree = MerkleTree::from_leaf_hashes(&leaves);
     if tree.len() != h.log_size || tree.root() != h.log_root {
@@ -64,6 +67,15 @@ pub(super) fn restore(
         last_time: Some(h.time),
         log,
     };
+    tracing::info!(
+        "started from the stored state of block {}: {} transactions read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
+        h.height,
+        leaves.len(),
+        read_log.as_secs_f64(),
+        state.tree_len(),
+        read_state.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(Some((state, tree, cursor)))
 }
 

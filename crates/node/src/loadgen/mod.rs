@@ -55,6 +55,9 @@ pub struct Report {
     pub preload_cases: usize,
     pub preload_secs: f64,
     pub rss_after_preload_mib: f64,
+    /// Opening the node again on the preloaded database (a restart: the
+    /// stored state loaded and checked, nothing replayed).
+    pub restart_secs: f64,
 }
 
 /// The longest a refused batch waits before resubmitting, whatever its
@@ -244,6 +247,10 @@ pub struct Load {
     /// certificate the load generator pins.
     #[arg(long)]
     pub tls: bool,
+    /// Keep the databases (in the temporary directory stderr names), e.g.
+    /// to time `run` or `verify-chain` on a preloaded chain.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Runs the load test.
@@ -257,6 +264,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         rate,
         preload_cases,
         tls,
+        keep,
     } = load;
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
@@ -277,6 +285,8 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     )?;
     let preload_secs = started.elapsed().as_secs_f64();
     let rss_after_preload_mib = rss_mib();
+    drop(core);
+    let (core, restart_secs) = setup::reopen(&dir.join("node0/chain.sqlite"))?;
 
     // Pre-sign the load.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
@@ -461,7 +471,11 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     for handle in handles {
         handle.await.map_err(err)??;
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        tracing::info!("bench: databases kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     let commit_time = |i: usize| {
         samples
@@ -499,5 +513,6 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         preload_cases,
         preload_secs,
         rss_after_preload_mib,
+        restart_secs,
     })
 }

@@ -50,6 +50,23 @@ pub(super) fn node_key(i: usize) -> SecretKey {
 /// numbers start at 1).
 const CLERKS: usize = 16;
 
+/// One client drives the whole load (and polls /healthz every
+/// millisecond): the per-client rate limit is off for the measurement.
+fn limits() -> Limits {
+    Limits {
+        requests_per_sec: 0,
+        ..Limits::default()
+    }
+}
+
+/// Opens the node of [`setup`]'s database again, as a restart does; and
+/// how long that took (seconds).
+pub(super) fn reopen(db: &std::path::Path) -> Result<(Core, f64), NodeError> {
+    let started = std::time::Instant::now();
+    let core = Core::open(db, node_key(0), "bench.node", None, limits())?;
+    Ok((core, started.elapsed().as_secs_f64()))
+}
+
 /// A node database with genesis (`nodes` departments; the officials are
 /// `d0`'s), `people` registered as officials and, when `preload` > 0, a
 /// one-stage template and `preload` open cases (`case.open` by [`CLERKS`]
@@ -73,13 +90,7 @@ pub(super) fn setup(
         "origin": "govchain.example/bench", "consortium_threshold": 1, "departments": departments}))
     .map_err(err)?;
     let block = crate::genesis_block(chain, &genesis, &admin, &node, api::now())?;
-    // One client drives the whole load (and polls /healthz every
-    // millisecond): the per-client rate limit is off for the measurement.
-    let limits = Limits {
-        requests_per_sec: 0,
-        ..Limits::default()
-    };
-    let mut core = Core::open(db, node, "bench.node", Some(&block), limits)?;
+    let mut core = Core::open(db, node, "bench.node", Some(&block), limits())?;
     for (i, p) in people.iter().enumerate() {
         let reg = tx(
             chain,

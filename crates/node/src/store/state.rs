@@ -153,14 +153,7 @@ impl Store {
     /// The stored state, if it is exactly the state `head` commits to
     /// (`node.state_mismatch` otherwise).
     pub fn load_state(&self, head: &BlockHeader) -> Result<State, NodeError> {
-        let mut loader = StateLoader::new();
-        let mut stmt = self.conn.prepare("SELECT key, value FROM state_entries")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let key = row.get_ref(0)?.as_str()?;
-            let value = row.get_ref(1)?.as_blob()?;
-            loader.entry(key, value).map_err(|e| stored_err(&e))?;
-        }
+        let mut loader = self.load_entries()?;
         let mut stmt = self.conn.prepare(
             "SELECT project, payment, idx, line FROM payroll_lines ORDER BY project, payment, idx",
         )?;
@@ -185,6 +178,45 @@ impl Store {
                 .map_err(|e| stored_err(&e))?;
         }
         loader.finish(head).map_err(|e| stored_err(&e))
+    }
+
+    /// Every stored entry, read here and decoded on another thread (each
+    /// batch's leaves hashed on a third).
+    fn load_entries(&self) -> Result<StateLoader, NodeError> {
+        const BATCH: usize = 4096;
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(4);
+        std::thread::scope(|scope| {
+            let decoding = scope.spawn(move || {
+                let mut loader = StateLoader::new();
+                for batch in receive {
+                    loader.entries(&batch).map_err(|e| stored_err(&e))?;
+                }
+                Ok::<_, NodeError>(loader)
+            });
+            let read = (|| {
+                let mut stmt = self.conn.prepare("SELECT key, value FROM state_entries")?;
+                let mut rows = stmt.query([])?;
+                let mut batch = Vec::with_capacity(BATCH);
+                while let Some(row) = rows.next()? {
+                    batch.push((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?));
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if send.send(full).is_err() {
+                            // The decoder stopped: its error says why.
+                            return Ok(());
+                        }
+                    }
+                }
+                let _ = send.send(batch);
+                Ok::<_, NodeError>(())
+            })();
+            drop(send);
+            let loader = decoding
+                .join()
+                .map_err(|_| NodeError::Storage("the state decoding thread failed".into()))??;
+            read?;
+            Ok(loader)
+        })
     }
 
     /// Replaces the stored state with `state` (of block `height`) and the
