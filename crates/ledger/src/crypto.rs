@@ -56,10 +56,6 @@ pub(crate) fn decode_hex_array<const N: usize>(
     what: &'static str,
     s: &str,
 ) -> Result<[u8; N], CryptoError> {
-    let bad = || CryptoError::Encoding {
-        what,
-        detail: format!("expected {} lowercase hex digits", 2 * N),
-    };
     // One pass, lowercase only (every id and hash in a block is parsed
     // here, and a node's stored state at start-up).
     fn nibble(b: u8) -> Option<u8> {
@@ -69,6 +65,10 @@ pub(crate) fn decode_hex_array<const N: usize>(
             _ => None,
         }
     }
+    let bad = || CryptoError::Encoding {
+        what,
+        detail: format!("expected {} lowercase hex digits", 2 * N),
+    };
     let bytes = s.as_bytes();
     if bytes.len() != 2 * N {
         return Err(bad());
