@@ -32,7 +32,7 @@ pub(super) fn restore(
     };
     let read_log = started.elapsed();
     let state = store.load_state(h)?;
-    let read_state = started.elapsed() - read_log;
+    let read_state = started.elapsed().saturating_sub(read_log);
     let mismatch = |what: String| NodeError::StateMismatch(what);
     let tree = MerkleTree::from_leaf_hashes(&leaves);
     if tree.len() != h.log_size || tree.root() != h.log_root {
