@@ -275,6 +275,20 @@ fn db_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("chain.sqlite")
 }
 
+/// The data directory's database, which `init` must have made (a command
+/// that only reads a chain never creates an empty database).
+fn existing_db(data_dir: &std::path::Path) -> Result<PathBuf, CliError> {
+    let db = db_path(data_dir);
+    if db.exists() {
+        return Ok(db);
+    }
+    Err(NodeError::Config(format!(
+        "{} does not exist: is --data-dir the directory `govchain-node init` made? (init creates the chain)",
+        db.display()
+    ))
+    .into())
+}
+
 /// `keygen`: a new key file, and what identifies its public key.
 fn keygen(out: &std::path::Path) -> Result<(), CliError> {
     let key = SecretKey::generate(&mut rand_core::OsRng);
@@ -387,14 +401,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
 
 /// `verify-chain`: replays the data directory's chain and compares.
 fn verify_chain(data_dir: &std::path::Path, rebuild: bool) -> Result<(), CliError> {
-    let db = db_path(data_dir);
-    if !db.exists() {
-        return Err(NodeError::Config(format!(
-            "{} does not exist (is --data-dir the directory `init` made?)",
-            db.display()
-        ))
-        .into());
-    }
+    let db = existing_db(data_dir)?;
     let started = std::time::Instant::now();
     let r = govchain_node::verify_chain(&db, rebuild)?;
     outln!(
@@ -465,7 +472,7 @@ fn serve(
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
         .transpose()?;
-    let core = Core::open(&db_path(data_dir), key, name, None, limits)?;
+    let core = Core::open(&existing_db(data_dir)?, key, name, None, limits)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     rt.block_on(async move {
         let tcp = tokio::net::TcpListener::bind(&listen)

@@ -68,7 +68,7 @@ pub(super) fn restore(
         log,
     };
     tracing::info!(
-        "started from the stored state of block {}: {} transactions read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
+        "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
         h.height,
         leaves.len(),
         read_log.as_secs_f64(),
@@ -134,6 +134,11 @@ pub struct ChainReport {
 /// rewritten from the replay). Safe while a node serves the database.
 pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport, NodeError> {
     let mut store = Store::open(path)?;
+    if store.head()?.is_none() {
+        return Err(NodeError::Corrupt(
+            "the database has no blocks (was the chain created with `govchain-node init`?)".into(),
+        ));
+    }
     let (state, tree, cursor, stored) = store.snapshot(|s| {
         let (state, tree, cursor) = replay(s)?;
         let head = s
