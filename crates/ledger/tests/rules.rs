@@ -228,10 +228,13 @@ impl Chain {
                 None => self.stored.remove(&k.to_string()),
             };
         }
-        let load = |stored: &BTreeMap<String, Vec<u8>>| {
+        let load = |stored: &BTreeMap<String, Vec<u8>>, twice: Option<&String>| {
             let mut l = StateLoader::new();
             for (k, v) in stored {
                 l.entry(k, v)?;
+                if twice == Some(k) {
+                    l.entry(k, v)?;
+                }
             }
             for (p, q, lines) in next.committed_payrolls() {
                 for (i, line) in lines.iter().enumerate() {
@@ -243,7 +246,7 @@ impl Chain {
             }
             l.finish(&block.header)
         };
-        let loaded = load(&self.stored).unwrap();
+        let loaded = load(&self.stored, None).unwrap();
         assert_eq!(&loaded, next, "stored rows load into another state");
         assert_eq!(loaded.state_root(), next.state_root());
         let mut tampered = self.stored.clone();
@@ -251,11 +254,14 @@ impl Chain {
             let at = v.len() / 2;
             v[at] ^= 0x01;
         }
-        let err = load(&tampered).unwrap_err();
+        let err = load(&tampered, None).unwrap_err();
         assert!(
             ["state.stored_mismatch", "state.stored_bad_row"].contains(&err.code()),
             "{err}"
         );
+        // A row given twice would decode as two objects: refused.
+        let err = load(&self.stored, self.stored.keys().next()).unwrap_err();
+        assert_eq!(err.code(), "state.stored_mismatch", "{err}");
     }
 
     /// One transaction in its own block.

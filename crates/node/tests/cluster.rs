@@ -1,8 +1,9 @@
 //! Consortium fault tests: three `govchain-node` processes on loopback
 //! replicate one chain with Raft. Each node reaches each other node through
 //! its own proxy (one per direction), which the test can cut to partition a
-//! node. Afterwards every node's database is re-opened — which re-verifies
-//! the whole chain — and the nodes' heights and state digests must agree.
+//! node. Afterwards every node's database is replayed and verified in full
+//! (`verify_chain`, which also checks the state each node stored) and the
+//! nodes' heights and state roots must agree.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -321,9 +322,9 @@ impl Consortium {
         }
     }
 
-    /// Stops every node and re-opens each database but `skip`'s (start-up
-    /// re-verifies every block); all heights and state digests must be
-    /// equal.
+    /// Stops every node and verifies each database but `skip`'s in full
+    /// (every block replayed, the stored state compared); all heights and
+    /// state roots must be equal.
     fn verify_all(&mut self, skip: &[usize]) -> u64 {
         for i in 0..self.children.len() {
             self.kill(i);
@@ -331,15 +332,9 @@ impl Consortium {
         let mut seen = Vec::new();
         let checked = (0..self.children.len()).filter(|i| !skip.contains(i));
         for d in checked.map(|i| label(i, self.fourth)) {
-            let core = Core::open(
-                &self.dir.join(d).join("chain.sqlite"),
-                support::key(&format!("node-{d}")),
-                "check",
-                None,
-                Limits::default(),
-            )
-            .unwrap_or_else(|e| panic!("{d}'s chain does not verify: {e}"));
-            seen.push((core.height(), core.state().digest().unwrap()));
+            let r = govchain_node::verify_chain(&self.dir.join(d).join("chain.sqlite"), false)
+                .unwrap_or_else(|e| panic!("{d}'s chain does not verify: {e}"));
+            seen.push((r.height, r.state_root));
         }
         assert!(seen.iter().all(|s| *s == seen[0]), "{seen:?}");
         seen[0].0
@@ -636,8 +631,9 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
         "a refused vote changed the leader"
     );
 
-    // A follower's database is tampered with while it is down: it refuses
-    // to start, and the others go on.
+    // A follower's database is tampered with while it is down: an edited
+    // block is found by `verify-chain`; an edited head block makes the node
+    // refuse to start, and the others go on.
     let f = (leader + 1) % 3;
     c.kill(f);
     let db = c.dir.join(label(f, c.fourth)).join("chain.sqlite");
@@ -649,6 +645,26 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
         )
         .unwrap();
     assert_eq!(changed, 1);
+    let err = govchain_node::verify_chain(&db, false).unwrap_err();
+    assert_eq!(
+        govchain_ledger::ErrorCode::code(&err),
+        "node.corrupt",
+        "{err}"
+    );
+    let (height, json): (i64, String) = conn
+        .query_row(
+            "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut head: Value = serde_json::from_str(&json).unwrap();
+    head["txs"][0]["body"]["payload"]["tampered"] = serde_json::json!(true);
+    conn.execute(
+        "UPDATE blocks SET block = ?1 WHERE height = ?2",
+        rusqlite::params![head.to_string(), height],
+    )
+    .unwrap();
     drop(conn);
     let out = c.command(f).output().unwrap();
     assert!(!out.status.success());

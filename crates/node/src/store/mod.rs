@@ -86,8 +86,11 @@ impl Store {
         if version < 2 {
             // A version-1 database has no stored state: the node replays
             // its blocks once and stores it (`Core::open`).
-            conn.execute_batch(state::MIGRATION_2)?;
-            conn.pragma_update(None, "user_version", 2)?;
+            // One transaction: a crash leaves schema 1 or schema 2.
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version = 2; COMMIT;",
+                state::MIGRATION_2
+            ))?;
         }
         Ok(Self { conn })
     }

@@ -230,6 +230,12 @@ impl Store {
         leaves: &[Hash32],
     ) -> Result<(), NodeError> {
         let tx = self.conn.transaction()?;
+        let head: Option<i64> = tx.query_row("SELECT MAX(height) FROM blocks", [], |r| r.get(0))?;
+        if head.map(to_u64) != Some(height) {
+            return Err(NodeError::Config(format!(
+                "the chain grew past block {height} while it was replayed: stop the node, then rebuild its state"
+            )));
+        }
         tx.execute_batch(
             "DELETE FROM state_entries; DELETE FROM payroll_lines; DELETE FROM access_log;",
         )?;
