@@ -462,20 +462,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
     );
     // Tamper with the head block's transactions: refused at start (the
     // head block is checked against the stored log).
-    let (height, json): (i64, String) = conn
-        .query_row(
-            "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let mut head: Value = serde_json::from_str(&json).unwrap();
-    head["txs"][0]["body"]["payload"]["tampered"] = json!(true);
-    conn.execute(
-        "UPDATE blocks SET block = ?1 WHERE height = ?2",
-        rusqlite::params![head.to_string(), height],
-    )
-    .unwrap();
+    support::tamper_head_block(&conn);
     drop(conn);
     let err = Core::open(
         &db,

@@ -651,20 +651,7 @@ async fn a_tampered_node_refuses_to_join_and_strangers_cannot_inject() {
         "node.corrupt",
         "{err}"
     );
-    let (height, json): (i64, String) = conn
-        .query_row(
-            "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let mut head: Value = serde_json::from_str(&json).unwrap();
-    head["txs"][0]["body"]["payload"]["tampered"] = serde_json::json!(true);
-    conn.execute(
-        "UPDATE blocks SET block = ?1 WHERE height = ?2",
-        rusqlite::params![head.to_string(), height],
-    )
-    .unwrap();
+    support::tamper_head_block(&conn);
     drop(conn);
     let out = c.command(f).output().unwrap();
     assert!(!out.status.success());

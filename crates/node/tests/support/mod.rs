@@ -210,3 +210,22 @@ pub fn conforms(doc: &Value, schema: &Value, value: &Value) -> Result<(), String
     }
     Ok(())
 }
+
+/// Edits the payload of the first transaction of the database's head block
+/// (its stored JSON), as an attacker with the file would.
+pub fn tamper_head_block(conn: &rusqlite::Connection) {
+    let (height, json): (i64, String) = conn
+        .query_row(
+            "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut head: Value = serde_json::from_str(&json).unwrap();
+    head["txs"][0]["body"]["payload"]["tampered"] = json!(true);
+    conn.execute(
+        "UPDATE blocks SET block = ?1 WHERE height = ?2",
+        rusqlite::params![head.to_string(), height],
+    )
+    .unwrap();
+}
