@@ -182,6 +182,29 @@ impl MerkleTree {
         t
     }
 
+    /// The frontier of the whole tree (what a block verifier keeps), read
+    /// off the stored levels: one peak per set bit of the size, largest
+    /// first, without hashing anything.
+    pub fn frontier(&self) -> Frontier {
+        let size = self.len();
+        let mut peaks = Vec::new();
+        let mut start = 0u64;
+        for h in (0..64).rev() {
+            if (size >> h) & 1 == 1 {
+                let peak = usize::try_from(start >> h)
+                    .ok()
+                    .and_then(|i| self.levels.get(h)?.get(i));
+                // A set bit h means at least 2^h leaves, so level h has
+                // the subtree that starts at `start`.
+                if let Some(p) = peak {
+                    peaks.push(*p);
+                }
+                start += 1 << h;
+            }
+        }
+        Frontier { size, peaks }
+    }
+
     /// Every leaf hash, in order.
     pub fn leaf_hashes(&self) -> &[Hash32] {
         self.levels.first().map_or(&[], Vec::as_slice)
@@ -526,6 +549,19 @@ pub fn verify_consistency<H: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trees_frontier_is_the_pushed_one() {
+        let mut tree = MerkleTree::new();
+        let mut pushed = Frontier::default();
+        for i in 0u32..70 {
+            assert_eq!(tree.frontier(), pushed, "size {i}");
+            assert_eq!(tree.frontier().root(), tree.root());
+            let h = leaf_hash(&i.to_be_bytes());
+            tree.push_hash(h);
+            pushed.push_hash(h);
+        }
+    }
 
     #[test]
     fn huge_tree_sizes_are_refused_not_overflowed() {

@@ -5,7 +5,7 @@
 //! compares them.
 
 use govchain_ledger::block::{tx_leaf_hashes, BlockHeader, ChainCursor};
-use govchain_ledger::merkle::{self, Frontier, MerkleTree};
+use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::state::State;
 use govchain_ledger::state_proof::SignedHeader;
 use govchain_ledger::types::Hash32;
@@ -56,16 +56,12 @@ pub(super) fn restore(
         )));
     }
     check_head_txs(store, h, &leaves)?;
-    let mut log = Frontier::default();
-    for leaf in &leaves {
-        log.push_hash(*leaf);
-    }
     let cursor = ChainCursor {
         chain_id: h.chain_id.clone(),
         next_height: h.height + 1,
         last_hash: Hash32::sha256(&message),
         last_time: Some(h.time),
-        log,
+        log: tree.frontier(),
     };
     tracing::info!(
         "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",

@@ -229,3 +229,14 @@ pub fn tamper_head_block(conn: &rusqlite::Connection) {
     )
     .unwrap();
 }
+
+/// `verify-chain`'s full replay of the database at `db` finds a block that
+/// does not verify (`node.corrupt`).
+pub fn assert_chain_corrupt(db: &std::path::Path) {
+    let err = govchain_node::verify_chain(db, false).unwrap_err();
+    assert_eq!(
+        govchain_ledger::ErrorCode::code(&err),
+        "node.corrupt",
+        "{err}"
+    );
+}
