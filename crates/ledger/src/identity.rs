@@ -286,6 +286,12 @@ impl IdentityKey {
         Ok(Self(k))
     }
 
+    /// The key's 32 bytes, to store it (in an OS keychain, never a file
+    /// or a log).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The key's name: the first 8 bytes of SHA-256(key), 16 hex digits.
     pub fn key_id(&self) -> String {
         hex::encode(&Sha256::digest(self.0)[..8])

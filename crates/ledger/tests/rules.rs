@@ -503,6 +503,32 @@ fn workflow_rejections() {
         json!({"case_id": "RN-2", "reason": "again"}),
     );
 
+    // The applicant is optional: an identity hash (§12.9) kept with the case;
+    // a case without one stores exactly what it stored before.
+    let applicant = Hash32::sha256(b"an identity hash");
+    c.ok(
+        "zhao",
+        "case.open",
+        json!({"case_id": "RN-A", "template": "old-city-renovation", "version": 1, "scope": "hz",
+               "title": "t", "documents": [], "applicant": applicant}),
+    );
+    let with = &c.state.cases[&"RN-A".to_owned().try_into().unwrap()];
+    assert_eq!(with.applicant, Some(applicant));
+    let stored = serde_json::to_value(with).unwrap();
+    assert_eq!(stored["applicant"], json!(applicant.to_hex()));
+    let without = &c.state.cases[&"RN-2".to_owned().try_into().unwrap()];
+    assert!(serde_json::to_value(without)
+        .unwrap()
+        .get("applicant")
+        .is_none());
+    c.rejects(
+        "tx.bad_payload",
+        "zhao",
+        "case.open",
+        json!({"case_id": "RN-B", "template": "old-city-renovation", "version": 1, "scope": "hz",
+               "title": "t", "documents": [], "applicant": "110101199003078515"}),
+    );
+
     // Deadlines: thirty days of ledger time, then the case has expired.
     open_case(&mut c, "zhao", "RN-3", "hz");
     c.now += i64::try_from(THIRTY_DAYS * 1000).unwrap() + 1;

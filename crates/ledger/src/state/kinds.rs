@@ -140,6 +140,10 @@ pub struct OpenCase {
     pub title: String,
     /// SHA-256 of the application documents (kept off-chain).
     pub documents: Vec<Hash32>,
+    /// The applicant's identity hash under the consortium identity key
+    /// ([`crate::identity`], PROTOCOL.md §12.9), if the case has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<Hash32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

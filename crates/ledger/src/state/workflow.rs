@@ -96,6 +96,9 @@ pub struct Case {
     pub scope: Scope,
     pub title: String,
     pub documents: Vec<Hash32>,
+    /// The applicant's identity hash (§12.9), if `case.open` named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<Hash32>,
     pub opener: KeyId,
     pub status: CaseStatus,
     /// First stage of the group now waiting for signatures.
@@ -257,6 +260,7 @@ pub(super) fn open(s: &mut State, ctx: &Ctx<'_>, o: &OpenCase) -> Result<(), Rej
             scope: o.scope.clone(),
             title: o.title.clone(),
             documents: o.documents.clone(),
+            applicant: o.applicant,
             opener: official,
             status: super::workflow::CaseStatus::Open,
             current: 0,
