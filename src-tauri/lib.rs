@@ -156,6 +156,16 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::pin_chain,
             commands::pin_node_certificate,
             commands::set_witness_quorum,
+            commands::capabilities,
+            commands::templates,
+            commands::import_identity_key,
+            commands::document_begin,
+            commands::document_chunk,
+            commands::document_finish,
+            commands::document_cancel,
+            commands::check_documents,
+            commands::blacklist_entries,
+            commands::blacklist_lookup,
         ])
 }
 

@@ -1,7 +1,10 @@
 //! The IPC commands: thin wrappers that call the workstation core and return
 //! its DTOs (TypeScript types in `ui/src/lib/bindings/`) or `{code, message}`.
-//! No command takes a file path, SQL or a key: backups travel as text the
-//! UI reads or saves itself, and keys never leave the keychain.
+//! No command takes a file path, SQL or a key to use: backups travel as text
+//! the UI reads or saves itself, keys never leave the keychain (the
+//! consortium identity key arrives once as text and goes straight into it),
+//! and attached files arrive as chunks the UI reads from the file the
+//! official picked.
 
 // Tauri hands commands owned arguments and `State` by value.
 #![allow(clippy::needless_pass_by_value)]
@@ -9,10 +12,11 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlockDetail, BlockSummary, CaseDetail, CaseSummary, ChainsView, CheckpointInfo,
-    Dashboard, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OutboxItem, ProjectDetail,
-    ProjectSummary, ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview,
-    SignRequest, SpendPoint, SyncStatus, TxDetail,
+    AccessRow, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary, Capabilities,
+    CaseDetail, CaseSummary, ChainsView, CheckpointInfo, Dashboard, DocumentCheck, FundFlow, Graph,
+    InboxEntry, KeyInfo, NodeProbe, OutboxItem, PersonRef, ProjectDetail, ProjectSummary,
+    ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
+    StoredDocument, SyncStatus, TemplateOption, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -306,4 +310,71 @@ pub fn pin_node_certificate(
 pub fn set_witness_quorum(ws: Ws<'_>, quorum: u32) -> Result<SyncStatus, WsError> {
     ws.set_witness_quorum(quorum)?;
     ws.status()
+}
+
+/// What the active key may do on the verified chain (navigation follows it).
+#[tauri::command]
+pub fn capabilities(ws: Ws<'_>) -> Result<Capabilities, WsError> {
+    ws.capabilities()
+}
+
+/// Published workflow templates a case can be opened from.
+#[tauri::command]
+pub fn templates(ws: Ws<'_>) -> Result<Vec<TemplateOption>, WsError> {
+    ws.templates()
+}
+
+/// Stores the chain's consortium identity key (64 hex) in the keychain.
+#[tauri::command]
+pub fn import_identity_key(ws: Ws<'_>, key: String) -> Result<Capabilities, WsError> {
+    ws.import_identity_key(&key)
+}
+
+/// Starts receiving a document the official attached.
+#[tauri::command]
+pub fn document_begin(ws: Ws<'_>) -> Result<String, WsError> {
+    ws.document_begin()
+}
+
+/// The next piece (base64) of a document being received.
+#[tauri::command]
+pub fn document_chunk(ws: Ws<'_>, upload_id: String, data: String) -> Result<(), WsError> {
+    ws.document_chunk(&upload_id, &data)
+}
+
+/// Completes a document: stored here under its SHA-256.
+#[tauri::command]
+pub fn document_finish(
+    ws: Ws<'_>,
+    upload_id: String,
+    name: String,
+) -> Result<StoredDocument, WsError> {
+    ws.document_finish(&upload_id, &name)
+}
+
+#[tauri::command]
+pub fn document_cancel(ws: Ws<'_>, upload_id: String) -> Result<(), WsError> {
+    ws.document_cancel(&upload_id)
+}
+
+/// Whether each document hash is in the local store and still matches.
+#[tauri::command]
+pub fn check_documents(ws: Ws<'_>, hashes: Vec<String>) -> Result<Vec<DocumentCheck>, WsError> {
+    ws.check_documents(&hashes)
+}
+
+/// The blacklist entries of the official's department.
+#[tauri::command]
+pub fn blacklist_entries(ws: Ws<'_>) -> Result<Vec<BlacklistEntryView>, WsError> {
+    ws.blacklist_entries()
+}
+
+/// A blacklist lookup: a signed read, recorded on the ledger.
+#[tauri::command]
+pub async fn blacklist_lookup(
+    ws: Ws<'_>,
+    subject: PersonRef,
+    purpose: String,
+) -> Result<BlacklistLookup, WsError> {
+    ws.blacklist_lookup(subject, &purpose).await
 }

@@ -180,6 +180,39 @@ impl NodeClient {
         Ok((url, body))
     }
 
+    /// A signed read (PROTOCOL.md §13): `GET path` (no query) carrying the
+    /// access record `record` (its header value), signed for each node's
+    /// own authority by `sign(authority)` → (`Signature-Input`,
+    /// `Signature`). The node's answer body on `200`.
+    pub async fn signed_get(
+        &self,
+        path: &str,
+        record: &str,
+        sign: impl Fn(&str) -> Result<(String, String), WsError>,
+    ) -> Result<Vec<u8>, WsError> {
+        let mut headers = BTreeMap::new();
+        for base in &self.urls {
+            headers.insert(base.clone(), sign(&authority(base)?)?);
+        }
+        let (_, status, body) = self
+            .send(|http, base| {
+                let rb = http
+                    .get(format!("{base}{path}"))
+                    .header("govchain-access-record", record);
+                match headers.get(base) {
+                    Some((input, sig)) => {
+                        rb.header("signature-input", input).header("signature", sig)
+                    }
+                    None => rb,
+                }
+            })
+            .await?;
+        if status != 200 {
+            return Err(Self::node_error(status, &body));
+        }
+        Ok(body)
+    }
+
     /// `GET /healthz` of the node in use (with failover): which chain it
     /// serves (`chain_id`, `genesis_hash`), its height.
     pub async fn health(&self) -> Result<Value, WsError> {
@@ -340,6 +373,22 @@ enum BodyError {
 
 /// Reads a response body, refusing one longer than `cap` (before reading
 /// more than that, whatever `Content-Length` says).
+/// The `@authority` of requests to `base` (RFC 9421): `host[:port]` as the
+/// `Host` header carries it, lowercase, the port only if not the scheme's
+/// default.
+fn authority(base: &str) -> Result<String, WsError> {
+    let u = reqwest::Url::parse(base)
+        .map_err(|e| WsError::BadRequest(format!("node address {base}: {e}")))?;
+    let host = u
+        .host_str()
+        .ok_or_else(|| WsError::BadRequest(format!("node address {base} has no host")))?;
+    Ok(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+    .to_lowercase())
+}
+
 async fn read_capped(mut r: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
     if r.content_length().is_some_and(|n| n > cap as u64) {
         return Err(BodyError::TooLarge(cap));
@@ -395,5 +444,22 @@ mod tests {
             super::read_capped(get(url).await, 1000).await.unwrap(),
             b"aaaaaaaaaa"
         );
+    }
+
+    #[test]
+    fn authority_is_the_host_header_value() {
+        assert_eq!(
+            super::authority("http://127.0.0.1:8080").unwrap(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            super::authority("https://Node.Example.GOV.cn").unwrap(),
+            "node.example.gov.cn"
+        );
+        assert_eq!(
+            super::authority("https://node.example:443").unwrap(),
+            "node.example"
+        );
+        assert_eq!(super::authority("http://[::1]:7000").unwrap(), "[::1]:7000");
     }
 }

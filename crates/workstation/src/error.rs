@@ -33,6 +33,7 @@ closed_set! {
         CheckpointNotWitnessed = "checkpoint.not_witnessed",
         NetworkUntrustedCertificate = "network.untrusted_certificate",
         NetworkCertificateChanged = "network.certificate_changed",
+        IdentityKeyNone = "identity_key.none",
     }
 }
 
@@ -91,6 +92,8 @@ pub enum WsError {
         fingerprint: String,
         reason: String,
     },
+    #[error("this computer holds no consortium identity key for chain {0}, so it cannot hash an identity number; ask your department admin for the key (64 hex digits) and import it in Settings")]
+    NoIdentityKey(String),
     /// A pinned node presented another certificate.
     #[error("ALARM: {url} presented a TLS certificate with SHA-256 fingerprint {presented}, not the pinned {pinned}; nothing was exchanged with it. Someone may be impersonating the node, or its certificate was replaced: ask the node's operator, and only if they confirm the new fingerprint, trust it in Settings")]
     CertificateChanged {
@@ -136,6 +139,7 @@ impl WsError {
             Self::NotWitnessed { .. } => C::CheckpointNotWitnessed,
             Self::UntrustedCertificate { .. } => C::NetworkUntrustedCertificate,
             Self::CertificateChanged { .. } => C::NetworkCertificateChanged,
+            Self::NoIdentityKey(_) => C::IdentityKeyNone,
             Self::WouldReject(_) | Self::Source { .. } => return None,
         })
     }
@@ -208,6 +212,7 @@ keep_code!(
     govchain_ledger::block::BlockError,
     govchain_ledger::read::ReadError,
     govchain_ledger::domain::SignError,
+    govchain_ledger::identity::IdentityError,
     govchain_node::NodeError,
     govchain_node::witness::WitnessError,
 );
@@ -284,7 +289,7 @@ mod tests {
             assert_eq!(e.code(), code.as_str());
             assert_eq!(WsErrorCode::parse(e.code()), Some(code));
         }
-        assert_eq!(WsErrorCode::ALL.len(), 20);
+        assert_eq!(WsErrorCode::ALL.len(), 21);
         assert_eq!(WsError::BadRequest(String::new()).code(), "request.invalid");
     }
 }

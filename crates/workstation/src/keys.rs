@@ -8,6 +8,7 @@
 //! never falls back to a file.
 
 use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
+use govchain_ledger::identity::IdentityKey;
 use zeroize::Zeroizing;
 
 use crate::error::WsError;
@@ -106,6 +107,35 @@ impl Keychain {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    /// The entry of chain `chain`'s consortium identity key (PROTOCOL.md
+    /// §12.9): one per chain, given to the department by its admins.
+    fn identity_entry(&self, chain: &str) -> Result<keyring::Entry, WsError> {
+        self.check()?;
+        keyring::Entry::new(&self.service, &format!("identity-key:{chain}")).map_err(classify)
+    }
+
+    /// Stores `key` as chain `chain`'s consortium identity key (replacing
+    /// the one held, if any).
+    pub fn store_identity_key(&self, chain: &str, key: &IdentityKey) -> Result<(), WsError> {
+        self.identity_entry(chain)?
+            .set_secret(key.as_bytes())
+            .map_err(classify)
+    }
+
+    /// Chain `chain`'s consortium identity key, if this keychain holds one.
+    pub fn identity_key(&self, chain: &str) -> Result<Option<IdentityKey>, WsError> {
+        let bytes = match self.identity_entry(chain)?.get_secret() {
+            Ok(b) => Zeroizing::new(b),
+            Err(keyring::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let raw: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
+                WsError::Keychain("the stored identity key is not 32 bytes".into())
+            })?);
+        Ok(Some(IdentityKey::from_bytes(*raw)))
     }
 }
 

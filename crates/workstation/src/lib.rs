@@ -9,6 +9,7 @@
 //! * [`trust`] — which TLS certificate of a node is accepted (pin or OS store).
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
+//! * [`documents`] — attached files kept here by SHA-256 (only hashes go on chain).
 //! * [`explorer`] — blocks and decoded transactions from the verified cache.
 //! * [`proofs`] — inclusion and consistency proofs checked step by step.
 //! * [`audit`] — search, chain graph, dashboards, spending over time.
@@ -29,6 +30,7 @@ pub mod chains;
 pub mod client;
 mod closed;
 pub mod demo;
+pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod explorer;

@@ -4,6 +4,7 @@
 //! the key loaded from the keychain, the body signed and the envelope queued.
 
 use govchain_ledger::crypto::{KeyId, Signature};
+use govchain_ledger::identity::{identity_hash, DocumentType, IdentityKey};
 use govchain_ledger::state::kinds::Action;
 use govchain_ledger::state::State;
 use govchain_ledger::tx::{Envelope, TxBody};
@@ -11,7 +12,7 @@ use govchain_ledger::types::{Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
 use serde_json::{json, Value};
 
-use crate::dto::{ReviewStep, SignRequest};
+use crate::dto::{PersonRef, ReviewStep, SignRequest};
 use crate::error::WsError;
 
 /// `(kind, payload)` of a request at `now`, checked by the ledger's own
@@ -66,9 +67,87 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
             "payment.execute",
             json!({"project_id": project_id, "payment_id": payment_id, "transfer_ref": transfer_ref}),
         ),
+        SignRequest::OpenCase {
+            case_id,
+            template,
+            version,
+            scope,
+            title,
+            applicant,
+            documents,
+        } => {
+            let mut p = json!({"case_id": case_id, "template": template, "version": version,
+                               "scope": scope, "title": title, "documents": documents});
+            if let Some(a) = applicant {
+                p["applicant"] = json!(hashed(a)?);
+            }
+            ("case.open", p)
+        }
+        SignRequest::BlacklistAdd { subject, reason } => (
+            "blacklist.add",
+            json!({"subject": hashed(subject)?, "reason": reason}),
+        ),
+        SignRequest::BlacklistRemove { subject, reason } => (
+            "blacklist.remove",
+            json!({"subject": hashed(subject)?, "reason": reason}),
+        ),
     };
     Action::parse(kind, &payload)?;
     Ok((kind, payload))
+}
+
+/// The identity hash of an already resolved person ([`hash_people`]).
+fn hashed(p: &PersonRef) -> Result<&str, WsError> {
+    match p {
+        PersonRef::Hash { hash } => Ok(hash),
+        PersonRef::Number { .. } => Err(WsError::BadRequest(
+            "an identity number must be hashed before the transaction is built".into(),
+        )),
+    }
+}
+
+/// The identity hash of `p`; a number is hashed under the key `key()`
+/// gives (asked only then) and replaced by its hash in `p`.
+pub fn resolve_person(
+    p: &mut PersonRef,
+    key: impl FnOnce() -> Result<IdentityKey, WsError>,
+) -> Result<Hash32, WsError> {
+    match p {
+        PersonRef::Hash { hash } => Ok(Hash32::from_hex(hash)?),
+        PersonRef::Number { doc_type, number } => {
+            let t: DocumentType = doc_type.parse()?;
+            let h = identity_hash(&key()?, t, number)?;
+            *p = PersonRef::Hash { hash: h.to_hex() };
+            Ok(h)
+        }
+    }
+}
+
+/// Replaces every identity number in `req` by its identity hash
+/// ([`resolve_person`]), so that no number reaches a payload, a preview or
+/// the outbox.
+pub fn hash_people(
+    req: &mut SignRequest,
+    key: impl FnOnce() -> Result<IdentityKey, WsError>,
+) -> Result<(), WsError> {
+    match req {
+        SignRequest::OpenCase {
+            applicant: Some(p), ..
+        }
+        | SignRequest::BlacklistAdd { subject: p, .. }
+        | SignRequest::BlacklistRemove { subject: p, .. } => resolve_person(p, key).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// A new case id: `C-<YYYYMMDD>-<8 hex>` (random, so two clerks opening a
+/// case the same day offline do not collide).
+pub fn new_case_id(now: Timestamp) -> String {
+    let mut r = [0u8; 4];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
+    let day = now.to_string();
+    let date: String = day.chars().take(10).filter(char::is_ascii_digit).collect();
+    format!("C-{date}-{}", hex::encode_upper(r))
 }
 
 /// The next sequence number for `signer`: above both the last one the

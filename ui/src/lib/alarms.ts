@@ -43,7 +43,8 @@ export const ALARM_CODES = {
 	'checkpoint.split_view': 'fork',
 	'checkpoint.not_a_block_boundary': 'node',
 	'checkpoint.inconsistent': 'fork',
-	'proof.shape': 'node'
+	'proof.shape': 'node',
+	'blacklist.shape': 'node'
 } as const satisfies Record<string, AlarmNext>;
 
 export type AlarmCode = keyof typeof ALARM_CODES;

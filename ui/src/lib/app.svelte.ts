@@ -3,6 +3,8 @@
  * workstation's keys, the outbox and sync progress. Kept current by the core's events; `revision`
  * increases whenever the verified chain or the outbox changed, so screens know to reload their views.
  */
+import type { Capabilities } from './bindings/Capabilities';
+import type { Capability } from './bindings/Capability';
 import type { ChainsView } from './bindings/ChainsView';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { OutboxItem } from './bindings/OutboxItem';
@@ -23,11 +25,23 @@ export class AppState {
 	revision = $state(0);
 	/** The known chains and the active one; `needs_choice` until first run chose demo or real nodes. */
 	chains = $state<ChainsView | null>(null);
+	/** What the active key may do on the verified chain; null until known. */
+	capabilities = $state<Capabilities | null>(null);
 
 	#stops: Array<() => void> = [];
 
 	get activeKey(): KeyInfo | undefined {
 		return this.keys.find((k) => k.active);
+	}
+
+	/** Whether the verified chain lets the active key do `c` (the ledger still decides when signing). */
+	may(c: Capability): boolean {
+		return this.capabilities?.may.includes(c) ?? false;
+	}
+
+	/** Reloads the capabilities (after the chain moved, a key or the identity key changed). */
+	async loadCapabilities(): Promise<void> {
+		this.capabilities = await api.capabilities().catch(() => this.capabilities);
 	}
 
 	get unacknowledgedAlarms() {
@@ -39,7 +53,10 @@ export class AppState {
 			await events.status((s) => {
 				const moved = s.height !== this.status?.height;
 				this.status = s;
-				if (moved) this.revision++;
+				if (moved) {
+					this.revision++;
+					void this.loadCapabilities();
+				}
 			}),
 			await events.outbox((o) => {
 				mergeOutboxItem(this.outbox, o);
@@ -67,6 +84,7 @@ export class AppState {
 			]);
 			[this.status, this.keys, this.outbox] = [status, keys, mergeOutbox(this.outbox, outbox)];
 			this.chains = chains;
+			await this.loadCapabilities();
 			this.error = null;
 			this.revision++;
 		} catch (e) {

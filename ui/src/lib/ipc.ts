@@ -6,13 +6,17 @@
  * The transport is replaceable so that Vitest runs the UI logic against a fake core.
  */
 import type { AccessRow } from './bindings/AccessRow';
+import type { BlacklistEntryView } from './bindings/BlacklistEntryView';
+import type { BlacklistLookup } from './bindings/BlacklistLookup';
 import type { BlockDetail } from './bindings/BlockDetail';
 import type { BlockSummary } from './bindings/BlockSummary';
+import type { Capabilities } from './bindings/Capabilities';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
 import type { ChainsView } from './bindings/ChainsView';
 import type { CheckpointInfo } from './bindings/CheckpointInfo';
 import type { Dashboard } from './bindings/Dashboard';
+import type { DocumentCheck } from './bindings/DocumentCheck';
 import type { ErrorBody } from './bindings/ErrorBody';
 import type { FundFlow } from './bindings/FundFlow';
 import type { Graph } from './bindings/Graph';
@@ -20,6 +24,7 @@ import type { InboxEntry } from './bindings/InboxEntry';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { NodeProbe } from './bindings/NodeProbe';
 import type { OutboxItem } from './bindings/OutboxItem';
+import type { PersonRef } from './bindings/PersonRef';
 import type { ProjectDetail } from './bindings/ProjectDetail';
 import type { ProofReport } from './bindings/ProofReport';
 import type { ProjectSummary } from './bindings/ProjectSummary';
@@ -29,8 +34,10 @@ import type { SearchHit } from './bindings/SearchHit';
 import type { SignPreview } from './bindings/SignPreview';
 import type { SignRequest } from './bindings/SignRequest';
 import type { SpendPoint } from './bindings/SpendPoint';
+import type { StoredDocument } from './bindings/StoredDocument';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
+import type { TemplateOption } from './bindings/TemplateOption';
 import type { TxDetail } from './bindings/TxDetail';
 
 export interface Transport {
@@ -174,5 +181,23 @@ export const api = {
 	/** Accept exactly this TLS certificate (SHA-256 fingerprint) from the node at `url`; an empty fingerprint unpins. */
 	pinNodeCertificate: (url: string, fingerprint: string) =>
 		call<SyncStatus>('pin_node_certificate', { url, fingerprint }),
-	setWitnessQuorum: (quorum: number) => call<SyncStatus>('set_witness_quorum', { quorum })
+	setWitnessQuorum: (quorum: number) => call<SyncStatus>('set_witness_quorum', { quorum }),
+	/** What the active key may do on the verified chain (navigation and actions follow it). */
+	capabilities: () => call<Capabilities>('capabilities'),
+	/** Published workflow templates a case can be opened from. */
+	templates: () => call<TemplateOption[]>('templates'),
+	/** Stores the chain's consortium identity key (64 hex digits from the admin) in the OS keychain. */
+	importIdentityKey: (key: string) => call<Capabilities>('import_identity_key', { key }),
+	documentBegin: () => call<string>('document_begin'),
+	/** The next piece of a document, base64. */
+	documentChunk: (uploadId: string, data: string) => call<null>('document_chunk', { uploadId, data }),
+	documentFinish: (uploadId: string, name: string) => call<StoredDocument>('document_finish', { uploadId, name }),
+	documentCancel: (uploadId: string) => call<null>('document_cancel', { uploadId }),
+	/** Whether each document hash is in this computer's store and still matches. */
+	checkDocuments: (hashes: string[]) => call<DocumentCheck[]>('check_documents', { hashes }),
+	/** The blacklist entries of the official's department. */
+	blacklistEntries: () => call<BlacklistEntryView[]>('blacklist_entries'),
+	/** A lookup: a signed read that the ledger records, with its purpose. */
+	blacklistLookup: (subject: PersonRef, purpose: string) =>
+		call<BlacklistLookup>('blacklist_lookup', { subject, purpose })
 };

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CATALOGS, LOCALES } from './i18n';
-import { HOME_SCREEN, SCREENS, SCREEN_IDS, activeScreen, screen } from './nav';
+import { HOME_SCREEN, SCREENS, SCREEN_IDS, activeScreen, screen, visibleScreens } from './nav';
 
 const ROUTES_DIR = fileURLToPath(new URL('../routes', import.meta.url));
 
 describe('navigation model', () => {
-	it('lists the ten screens in the agreed order', () => {
+	it('lists the eleven screens in the agreed order', () => {
 		expect(SCREENS.map((s) => s.id)).toEqual([
 			'inbox',
 			'cases',
@@ -19,8 +19,17 @@ describe('navigation model', () => {
 			'dashboards',
 			'proofs',
 			'access',
+			'blacklist',
 			'settings'
 		]);
+	});
+
+	it('offers a screen that needs a capability only to a key that has it', () => {
+		const none = visibleScreens(() => false).map((s) => s.id);
+		expect(none).not.toContain('blacklist');
+		expect(none).toContain('cases');
+		const lookup = visibleScreens((c) => c === 'blacklist_lookup').map((s) => s.id);
+		expect(lookup).toContain('blacklist');
 	});
 
 	it('has unique ids and hrefs', () => {

@@ -2,6 +2,7 @@
  * The workstation's screens: their order in the left navigation, their routes and their labels.
  * One entry per route folder `src/routes/<id>/` (nav.test.ts checks both directions).
  */
+import type { Capability } from './bindings/Capability';
 import type { MessageKey } from './i18n';
 
 export const SCREEN_IDS = [
@@ -14,6 +15,7 @@ export const SCREEN_IDS = [
 	'dashboards',
 	'proofs',
 	'access',
+	'blacklist',
 	'settings'
 ] as const;
 
@@ -37,6 +39,22 @@ export const SCREENS: readonly Screen[] = SCREEN_IDS.map((id) => ({
 	labelKey: `nav.${id}` as const,
 	introKey: `screen.${id}.intro` as const
 }));
+
+/**
+ * Screens offered only to a key the verified chain lets do something (the rest are open to every
+ * official: the chain is readable to all its verifying members).
+ */
+export const SCREEN_NEEDS: Partial<Record<ScreenId, Capability>> = {
+	blacklist: 'blacklist_lookup'
+};
+
+/** The screens to offer, given what the active key may do. */
+export function visibleScreens(may: (c: Capability) => boolean): readonly Screen[] {
+	return SCREENS.filter((s) => {
+		const need = SCREEN_NEEDS[s.id];
+		return need === undefined || may(need);
+	});
+}
 
 export function screen(id: ScreenId): Screen {
 	const found = SCREENS.find((s) => s.id === id);

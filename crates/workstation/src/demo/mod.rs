@@ -49,6 +49,14 @@ pub const DEMO_CASE: &str = "HZ-2026-0042";
 /// The demo engineering project the user supervises.
 pub const DEMO_PROJECT: &str = "XA-2026-007";
 
+/// The demo chain's consortium identity key (PROTOCOL.md §12.9). Demo
+/// material: derived from a public label, so never for real identities.
+pub fn demo_identity_key() -> govchain_ledger::identity::IdentityKey {
+    govchain_ledger::identity::IdentityKey::from_bytes(
+        govchain_ledger::types::Hash32::sha256(b"govchain demo consortium identity key").0,
+    )
+}
+
 /// The key of the node that runs here (the city's).
 const NODE: &str = "node-city-management";
 /// The name the demo node signs checkpoints under.

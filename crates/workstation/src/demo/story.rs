@@ -455,7 +455,7 @@ impl DemoNode {
     }
 
     /// Registers the user's key as a fire inspector (the renovation case's
-    /// next stage) and — for the first user — as the supervisor of a demo
+    /// next stage) and the fire department's blacklist officer, and — for the first user — as the supervisor of a demo
     /// engineering project with a payment request waiting for confirmation.
     /// Does nothing if the key is already registered.
     pub fn register_user(&self, key: &PublicKey, name: &str) -> Result<bool, WsError> {
@@ -473,6 +473,11 @@ impl DemoNode {
             "fire-admin",
             "role.grant",
             json!({"official": user, "department": "fire", "role": "fire-inspector", "scope": "hz"}),
+        )?;
+        self.submit(
+            "fire-admin",
+            "role.grant",
+            json!({"official": user, "department": "fire", "role": "blacklist-officer", "scope": "*"}),
         )?;
         let project_exists = {
             let c = self.core.lock().map_err(|_| err("node lock poisoned"))?;

@@ -160,6 +160,8 @@ pub struct CaseDetail {
     pub status: CaseStatus,
     pub round: u32,
     pub documents: Vec<String>,
+    /// The applicant's identity hash (PROTOCOL.md §12.9), if recorded.
+    pub applicant: Option<String>,
     pub opener: OfficialRef,
     pub stages: Vec<StageView>,
     pub timeline: Vec<TimelineEntry>,

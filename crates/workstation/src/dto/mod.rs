@@ -11,8 +11,10 @@
 mod audit;
 mod cases;
 mod chains;
+mod documents;
 mod explorer;
 mod keys;
+mod people;
 mod projects;
 mod signing;
 mod sync;
@@ -28,17 +30,20 @@ pub use cases::{
     StageState, StageView, TimelineEntry,
 };
 pub use chains::{ChainInfo, ChainsView};
+pub use documents::{DocumentCheck, DocumentState, StoredDocument};
 pub use explorer::{
     AccessRow, BlockDetail, BlockSummary, ProofKind, ProofReport, ProofStep, ProofStepId, TxDetail,
     TxRow,
 };
 pub use keys::{KeyInfo, OfficialInfo, RegistrationRequest};
+pub use people::{BlacklistEntryView, BlacklistLookup, Capabilities, Capability, TemplateOption};
 pub use projects::{
     FlowStatus, FundFlow, Party, PartyView, PaymentEventView, PaymentNextStep, PaymentStatus,
     PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SpendPoint,
 };
 pub use signing::{
-    OutboxItem, OutboxStatus, ReviewStep, SignPreview, SignRequest, StepDecision, TxKind, Verdict,
+    OutboxItem, OutboxStatus, PersonRef, ReviewStep, SignPreview, SignRequest, StepDecision,
+    TxKind, Verdict,
 };
 pub use sync::{Alarm, CheckpointInfo, NodeProbe, StatusState, SyncProgress, SyncStatus};
 
@@ -125,6 +130,15 @@ mod tests {
             GraphNodeKind,
             GraphEdgeLabel,
             TxKind,
+            PersonRef,
+            StoredDocument,
+            DocumentCheck,
+            DocumentState,
+            Capability,
+            Capabilities,
+            TemplateOption,
+            BlacklistEntryView,
+            BlacklistLookup,
         )
     }
 

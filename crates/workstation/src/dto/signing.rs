@@ -46,6 +46,62 @@ pub enum SignRequest {
         payment_id: String,
         transfer_ref: String,
     },
+    /// `case.open` (窗口受理): a case from a published template version.
+    OpenCase {
+        /// Empty: the workstation makes one (`C-<date>-<8 hex>`).
+        case_id: String,
+        template: String,
+        version: u32,
+        scope: String,
+        title: String,
+        /// The applicant, hashed with the consortium identity key before
+        /// anything is built (the number itself goes nowhere).
+        applicant: Option<PersonRef>,
+        /// SHA-256 hex of files in the local document store
+        /// (`add_document`); the files never leave this computer.
+        documents: Vec<String>,
+    },
+    /// `blacklist.add` (role `blacklist-officer`).
+    BlacklistAdd {
+        subject: PersonRef,
+        /// Reason code, e.g. `loan-default`.
+        reason: String,
+    },
+    /// `blacklist.remove`: the same department's entry.
+    BlacklistRemove { subject: PersonRef, reason: String },
+}
+
+/// A citizen named in a request: the identity number as the clerk typed it
+/// (hashed here with the chain's consortium identity key from the OS
+/// keychain, PROTOCOL.md §12.9; the number is never stored, logged or
+/// sent), or an identity hash already known (e.g. of a listed entry).
+#[derive(Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(tag = "form", rename_all = "snake_case")]
+pub enum PersonRef {
+    Number {
+        /// `cn-rid` (resident ID) or `passport` (`<ICAO state>:<number>`).
+        doc_type: String,
+        number: String,
+    },
+    /// 64 hex.
+    Hash { hash: String },
+}
+
+impl std::fmt::Debug for PersonRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number { doc_type, .. } => write!(f, "PersonRef::Number({doc_type}, <hidden>)"),
+            Self::Hash { hash } => write!(f, "PersonRef::Hash({hash})"),
+        }
+    }
+}
+
+impl Drop for PersonRef {
+    fn drop(&mut self) {
+        if let Self::Number { number, .. } = self {
+            zeroize::Zeroize::zeroize(number);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -69,7 +69,24 @@ impl Workstation {
     /// In embedded mode, the demo consortium registers the new key.
     async fn register_with_demo(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
         if let Some(d) = self.demo.lock().await.as_ref() {
-            d.register_user(key, label)?;
+            self.enrol_in_demo(d, key, label)?;
+        }
+        Ok(())
+    }
+
+    /// The demo consortium registers `key` and its identity key goes into
+    /// this keychain (demo material, like every demo key).
+    pub(super) fn enrol_in_demo(
+        &self,
+        d: &crate::demo::DemoNode,
+        key: &PublicKey,
+        label: &str,
+    ) -> Result<(), WsError> {
+        d.register_user(key, label)?;
+        let chain = crate::demo::DEMO_CHAIN;
+        if self.keychain.identity_key(chain)?.is_none() {
+            self.keychain
+                .store_identity_key(chain, &crate::demo::demo_identity_key())?;
         }
         Ok(())
     }

@@ -10,6 +10,8 @@
 //! * [`chains`] — one cache per chain, switching, first-run connect.
 //! * [`keys`] — keys of this workstation, backups, rotation.
 //! * [`outbox`] — preview, sign, queue and deliver transactions.
+//! * [`people`] — capabilities, the identity key, templates, the blacklist.
+//! * [`documents`] — attached files received into the local store.
 //! * [`sync`] — fetching and verifying blocks and checkpoints.
 //! * [`status`] — the status bar, alarms, the pinned chain, witness quorum.
 //! * [`queries`] — screen models and explorer/audit queries.
@@ -19,9 +21,11 @@
 
 mod background;
 mod chains;
+mod documents;
 mod keys;
 mod network;
 mod outbox;
+mod people;
 mod proofs;
 mod queries;
 mod reports;
@@ -99,6 +103,8 @@ pub struct Workstation {
     sync_lock: tokio::sync::Mutex<()>,
     notify: Notifier,
     managed: Managed,
+    /// Documents being received ([`documents`]).
+    uploads: Mutex<HashMap<String, crate::documents::Upload>>,
 }
 
 impl std::fmt::Debug for Workstation {
@@ -190,6 +196,7 @@ impl Workstation {
             sync_lock: tokio::sync::Mutex::new(()),
             notify,
             managed,
+            uploads: Mutex::new(HashMap::new()),
         })
     }
 

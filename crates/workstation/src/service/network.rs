@@ -39,7 +39,7 @@ impl Workstation {
             if let Some(key) = self.active_public_key()? {
                 if let Some(d) = demo.as_ref() {
                     let label = self.key_label(&key)?;
-                    d.register_user(&key, &label)?;
+                    self.enrol_in_demo(d, &key, &label)?;
                 }
             }
             vec![url]

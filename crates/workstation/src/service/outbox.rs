@@ -2,6 +2,7 @@
 //! keychain key into the durable outbox, and delivering the outbox.
 
 use govchain_ledger::tx::{Envelope, TxBody};
+use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode;
 
 use crate::cache::OutboxRow;
@@ -49,28 +50,53 @@ impl Workstation {
     /// exactly what would be signed — and whether the ledger would refuse it
     /// on the verified cache. Nothing is signed yet.
     pub fn prepare(&self, req: &SignRequest) -> Result<SignPreview, WsError> {
-        self.promote_rotated_key()?;
-        let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
-        let mut inner = self.lock()?;
-        let chain = inner
-            .chain
-            .as_ref()
-            .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
-        let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
-        let seq = signing::next_seq(&chain.state, &signer, last);
-        let d = signing::draft(&chain.state, signer, seq, req, now())?;
+        let d = self.draft(req)?;
         let preview = SignPreview {
             preview_id: d.tx_id.to_hex(),
             kind: TxKind::of(&d.body.kind)?,
             canonical_json: d.canonical_json.clone(),
             sha256: d.sha256.to_hex(),
             tx_id: d.tx_id.to_hex(),
-            signer_fingerprint: signer.fingerprint(),
-            seq,
+            signer_fingerprint: d.body.signer.fingerprint(),
+            seq: d.body.seq,
             would_reject: d.would_reject.as_ref().map(signing::rejection_body),
         };
-        inner.previews.insert(preview.preview_id.clone(), d);
+        self.lock()?.previews.insert(preview.preview_id.clone(), d);
         Ok(preview)
+    }
+
+    /// The body `req` becomes for the active key, judged on the verified
+    /// cache: identity numbers hashed (with the keychain's consortium
+    /// identity key), a new case's id made, its documents found in the
+    /// local store.
+    pub(super) fn draft(&self, req: &SignRequest) -> Result<signing::Draft, WsError> {
+        self.promote_rotated_key()?;
+        let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let mut req = req.clone();
+        signing::hash_people(&mut req, || self.consortium_identity_key())?;
+        if let SignRequest::OpenCase {
+            case_id, documents, ..
+        } = &mut req
+        {
+            if case_id.is_empty() {
+                *case_id = signing::new_case_id(now());
+            }
+            for d in documents.iter() {
+                if !self.documents().contains(&Hash32::from_hex(d)?) {
+                    return Err(WsError::NotFound(format!(
+                        "document {d} is not in this computer's document store; add the file again"
+                    )));
+                }
+            }
+        }
+        let inner = self.lock()?;
+        let chain = inner
+            .chain
+            .as_ref()
+            .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
+        let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
+        let seq = signing::next_seq(&chain.state, &signer, last);
+        signing::draft(&chain.state, signer, seq, &req, now())
     }
 
     /// Signs a previewed body with the key from the keychain and queues the
@@ -88,6 +114,17 @@ impl Workstation {
         let key = self.keychain.load(&body.signer)?;
         let env = Envelope::sign(&key, body)?;
         drop(key);
+        self.queue_signed(&env, OutboxStatus::Queued)
+    }
+
+    /// Records a signed envelope in the durable outbox: `Queued` to be
+    /// delivered, or `Submitted` when a node already took it (a signed
+    /// read's access record).
+    pub(super) fn queue_signed(
+        &self,
+        env: &Envelope,
+        status: OutboxStatus,
+    ) -> Result<OutboxItem, WsError> {
         let id = env.id()?;
         let text = serde_json::to_string(&env).map_err(|e| WsError::BadRequest(e.to_string()))?;
         let inner = self.lock()?;
@@ -101,12 +138,16 @@ impl Workstation {
             seq: env.body.seq,
             kind: TxKind::of(&env.body.kind)?,
             envelope: text,
-            status: OutboxStatus::Queued,
+            status,
             code: None,
             message: None,
             height: None,
             attempts: 0,
-            next_try_ms: 0,
+            next_try_ms: if status == OutboxStatus::Submitted {
+                now().unix_millis() + RESEND_AFTER_MS
+            } else {
+                0
+            },
             created_at: now().to_string(),
         };
         inner.cache.queue(&row)?;

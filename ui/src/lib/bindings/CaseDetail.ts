@@ -7,4 +7,8 @@ import type { TimelineEntry } from "./TimelineEntry";
 /**
  * Everything the case screen shows.
  */
-export type CaseDetail = { case_id: string, title: string, template_id: string, template_name: string, version: number, scope: string, status: CaseStatus, round: number, documents: Array<string>, opener: OfficialRef, stages: Array<StageView>, timeline: Array<TimelineEntry>, };
+export type CaseDetail = { case_id: string, title: string, template_id: string, template_name: string, version: number, scope: string, status: CaseStatus, round: number, documents: Array<string>, 
+/**
+ * The applicant's identity hash (PROTOCOL.md §12.9), if recorded.
+ */
+applicant: string | null, opener: OfficialRef, stages: Array<StageView>, timeline: Array<TimelineEntry>, };

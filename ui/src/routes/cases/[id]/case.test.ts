@@ -58,6 +58,7 @@ function detail(stages: StageView[]): CaseDetail {
 		status: 'open',
 		round: 0,
 		documents: [],
+		applicant: null,
 		opener: official(9),
 		stages,
 		timeline: []
@@ -70,8 +71,8 @@ afterEach(() => {
 	setTransport(null);
 });
 
-async function render(d: CaseDetail): Promise<HTMLElement> {
-	setTransport(fakeCore({ case_detail: d }));
+async function render(d: CaseDetail, answers: Record<string, unknown> = {}): Promise<HTMLElement> {
+	setTransport(fakeCore({ case_detail: d, ...answers }));
 	const target = document.createElement('main');
 	document.body.replaceChildren(target);
 	mounted.push(mount(CasePage as Component, { target }));
@@ -105,5 +106,28 @@ describe('a case', () => {
 		const el = await render(detail([stage({ mine: true, sign_block: null })]));
 		expect(el.querySelector('[data-testid=approve]')).not.toBeNull();
 		expect(el.querySelector('[data-testid=sign-block]')).toBeNull();
+	});
+
+	it('says of each document whether the copy on this computer still matches the hash on chain', async () => {
+		const [a, b, c] = ['aa'.repeat(32), 'bb'.repeat(32), 'cc'.repeat(32)] as const;
+		const el = await render(
+			{ ...detail([stage({})]), documents: [a, b, c], applicant: 'dd'.repeat(32) },
+			{
+				check_documents: [
+					{ sha256: a, state: 'matches', name: '申请表.pdf', size: 10 },
+					{ sha256: b, state: 'altered', name: '总平面图.pdf', size: 12 },
+					{ sha256: c, state: 'missing', name: null, size: null }
+				]
+			}
+		);
+		await settle(flushSync);
+		const docs = [...el.querySelectorAll('[data-testid=case-document]')];
+		expect(docs.map((d) => d.getAttribute('data-state'))).toEqual(['matches', 'altered', 'missing']);
+		const text = docs.map((d) => d.textContent ?? '');
+		expect(text[0]).toContain('申请表.pdf');
+		expect(text[0]).toContain(zhCN['docs.matches']);
+		expect(text[1]).toContain(zhCN['docs.altered']);
+		expect(text[2]).toContain(zhCN['docs.missing']);
+		expect(el.textContent).toContain(zhCN['case.applicant']);
 	});
 });
