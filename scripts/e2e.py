@@ -219,6 +219,80 @@ def web_process_environment(name):
         return dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
 
 
+def pick_files(s, css, paths):
+    """Picks files in a file input as the official would: WebDriver's send keys with their paths."""
+    field = s.find(css)
+    s.cmd("POST", f"/element/{eid(field)}/value", {"text": "\n".join(paths)})
+
+
+def intake_and_blacklist(s):
+    """A service-window clerk opens a case with two documents and a typed ID number; the fire
+    department's blacklist officer adds, looks up (a signed read) and removes an entry."""
+    typed_id = "１１０１０５ 19491231 002x"
+    docs = []
+    for name, body in (("申请表.txt", "北山街 12 号老旧小区改造申请表"), ("总平面图.pdf", "%PDF-1.4 site plan")):
+        path = os.path.join(OUT, "upload-" + name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(body)
+        docs.append((path, hashlib.sha256(body.encode()).hexdigest()))
+    s.go("/cases")
+    s.click(s.find("[data-testid=intake-open]", timeout=30))
+    s.find("#intake-template option", visible_text="old-city-renovation")
+    s.find("[data-testid=intake-number]")
+    set_value(s, "[data-testid=intake-title]", "北山街 12 号老旧小区改造（窗口受理）")
+    set_value(s, "[data-testid=intake-number]", typed_id)
+    pick_files(s, "[data-testid=intake-files]", [p for p, _ in docs])
+    for _, digest in docs:
+        s.find(f"code[title='{digest}']", timeout=30)
+    s.screenshot("intake")
+    s.click(s.find("[data-testid=intake-sign]"))
+    body = check_preview(s)
+    assert body["kind"] == "case.open", body
+    canonical = s.text(s.find("[data-testid=sign-canonical]"))
+    assert "19491231" not in canonical and len(body["payload"]["applicant"]) == 64, canonical
+    assert body["payload"]["documents"] == [d for _, d in docs], body
+    s.screenshot("intake-signing")
+    s.click(s.find("[data-testid=sign-confirm]"))
+    print("e2e: intake", wait_committed(s))
+    case_id = body["payload"]["case_id"]
+    s.go(f"/cases/{case_id}")
+    s.find("h1", visible_text="窗口受理")
+    s.find("[data-testid=case-document][data-state=matches]", visible_text="总平面图.pdf", timeout=30)
+    s.find("[data-testid=case-document][data-state=matches]", visible_text="申请表.txt")
+    s.screenshot("case-documents")
+
+    # The blacklist: add an entry, look it up (recorded on the ledger), in both languages, remove it.
+    s.go("/blacklist")
+    s.find("[data-testid=bl-add-number]", timeout=30)
+    set_value(s, "[data-testid=bl-add-number]", typed_id)
+    s.click(s.find("[data-testid=bl-add]"))
+    body = check_preview(s)
+    assert body["kind"] == "blacklist.add" and body["payload"]["subject"] != typed_id, body
+    s.click(s.find("[data-testid=sign-confirm]"))
+    print("e2e: blacklist entry", wait_committed(s))
+    s.find("table.list td code", visible_text="loan-default", timeout=30)
+    set_value(s, "[data-testid=bl-look-number]", typed_id)
+    set_value(s, "[data-testid=bl-purpose]", "公积金贷款审批前核查")
+    s.click(s.find("[data-testid=bl-lookup]"))
+    s.find("[data-testid=bl-result] .pill.ok", timeout=60)
+    s.find("[data-testid=bl-result]", visible_text="共 1 条有效登记")
+    s.screenshot("blacklist")
+    s.click(s.find("label[lang=en]"))
+    s.find("h1", visible_text="Blacklist")
+    s.screenshot("blacklist-en")
+    s.go("/cases")
+    s.click(s.find("[data-testid=intake-open]", timeout=30))
+    s.find("#intake-template option", visible_text="old-city-renovation")
+    s.screenshot("intake-en")
+    s.click(s.find("label[lang=zh-CN]"))
+    s.go("/blacklist")
+    s.click(s.find("button", visible_text="移除", timeout=30))
+    body = check_preview(s)
+    assert body["kind"] == "blacklist.remove", body
+    s.click(s.find("[data-testid=sign-confirm]"))
+    s.find("p.muted", visible_text="本部门目前没有有效登记", timeout=60)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     started = time.monotonic()
@@ -370,6 +444,8 @@ def main():
         csv = s.find("a.csv[href^='blob:']")
         assert s.attr(csv, "download") == "access-log.csv"
         s.screenshot("access-audit")
+
+        intake_and_blacklist(s)
 
         s.go("/settings")
         s.find("[data-testid=key-card]")

@@ -7,8 +7,6 @@
 //! `scripts/with-keyring.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::sync::{Arc, Mutex};
-
 use base64::Engine as _;
 use govchain_ledger::identity::{identity_hash, DocumentType};
 use govchain_ledger::types::Hash32;
@@ -18,7 +16,7 @@ use govchain_workstation::dto::{Capability, DocumentState, PersonRef, SignReques
 use govchain_workstation::Workstation;
 
 mod support;
-use support::{keyring_available, open_quiet, temp_dir, until_committed};
+use support::{capture_logs, keyring_available, open_quiet, temp_dir, until_committed};
 
 /// A resident ID as a clerk might type it: full-width digits, spaces, a
 /// lowercase check character.
@@ -34,30 +32,6 @@ fn person() -> PersonRef {
 
 fn subject_hash() -> Hash32 {
     identity_hash(&demo_identity_key(), DocumentType::CnResidentId, TYPED_ID).unwrap()
-}
-
-/// Everything logged while the tests run (every crate, TRACE).
-fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
-    #[derive(Clone)]
-    struct W(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for W {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Arc::new(Mutex::new(Vec::new()));
-    let w = W(buf.clone());
-    let _ = tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || w.clone())
-            .finish(),
-    );
-    buf
 }
 
 /// Adds `bytes` to the store the way the UI does: in base64 chunks.
@@ -221,7 +195,7 @@ async fn intake_and_blacklist_from_the_desktop_leak_no_identity_number() {
     assert!(ws.blacklist_entries().unwrap().is_empty());
 
     // No identity number anywhere: logs, caches, the node's database.
-    let mut haystack = logs.lock().unwrap().clone();
+    let mut haystack = logs.bytes();
     let mut files = 0;
     let mut stack = vec![dir.clone()];
     while let Some(d) = stack.pop() {

@@ -4,7 +4,7 @@
 //! say so and pass vacuously only when GOVCHAIN_KEYRING is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,51 +15,8 @@ use govchain_workstation::demo::{DemoNode, DEMO_CASE, DEMO_PROJECT};
 use govchain_workstation::dto::{Party, ReviewStep, SignRequest, StepDecision, Verdict};
 use govchain_workstation::{Event, Workstation};
 
-fn keyring_available() -> bool {
-    if std::env::var_os("GOVCHAIN_KEYRING").is_some() {
-        return true;
-    }
-    eprintln!(
-        "skipped: needs a Secret Service; run under scripts/with-keyring.sh (make test does)"
-    );
-    false
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("govchain-ws-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Everything logged (at TRACE, by every crate) while the tests run.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> Logs {
-    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-    .clone()
-}
+mod support;
+use support::{capture_logs, keyring_available, temp_dir, until_committed};
 
 /// Every value the UI would receive, as JSON text (to search for secrets).
 #[derive(Clone, Default)]
@@ -91,33 +48,13 @@ fn open(dir: &Path, service: &str, seen: &Seen) -> Workstation {
     .unwrap()
 }
 
-/// Flushes and syncs until `id` is committed in the verified chain.
-async fn until_committed(ws: &Workstation, id: &str) -> u64 {
-    for _ in 0..100 {
-        ws.flush_outbox().await.unwrap();
-        ws.sync().await.unwrap();
-        let item = ws
-            .outbox()
-            .unwrap()
-            .into_iter()
-            .find(|o| o.id == id)
-            .unwrap();
-        match item.status.as_str() {
-            "committed" => return item.height.unwrap(),
-            "rejected" => panic!("rejected: {item:?}"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    panic!("{id} not committed");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     if !keyring_available() {
         return;
     }
     let logs = capture_logs();
-    let dir = temp_dir("main");
+    let dir = temp_dir("ws-main");
     let service = format!("govchain-test-main-{}", std::process::id());
     let seen = Seen::default();
     let ws = open(&dir, &service, &seen);
@@ -319,7 +256,7 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     // Backup: sealed with a passphrase, imported into another workstation.
     let backup = ws.export_backup("correct horse battery staple").unwrap();
     seen.push(&backup);
-    let other_dir = temp_dir("other");
+    let other_dir = temp_dir("ws-other");
     let other_service = format!("{service}-other");
     let other = open(&other_dir, &other_service, &seen);
     assert_eq!(
@@ -371,7 +308,7 @@ async fn embedded_demo_sign_a_step_confirm_a_payment_rotate_and_leak_nothing() {
     // No secret in the cache, the logs or anything sent to the UI.
     ws.shutdown().await.unwrap();
     let mut haystack = seen.all().into_bytes();
-    let logged = logs.0.lock().unwrap().clone();
+    let logged = logs.bytes();
     assert!(
         !logged.is_empty(),
         "nothing was logged: the log search would prove nothing"
@@ -419,8 +356,8 @@ async fn sign_offline_restart_then_sync_commits() {
     if !keyring_available() {
         return;
     }
-    let node_dir = temp_dir("offline-node");
-    let dir = temp_dir("offline-ws");
+    let node_dir = temp_dir("ws-offline-node");
+    let dir = temp_dir("ws-offline-ws");
     let service = format!("govchain-test-offline-{}", std::process::id());
     let seen = Seen::default();
     let node = DemoNode::start(&node_dir).await.unwrap();
@@ -479,7 +416,7 @@ async fn sign_offline_restart_then_sync_commits() {
 #[test]
 fn no_keychain_is_a_clear_error_not_a_file() {
     if std::env::var_os("GOVCHAIN_NO_BUS_CHILD").is_some() {
-        let dir = temp_dir("nobus");
+        let dir = temp_dir("ws-nobus");
         let ws = Workstation::open(&dir, "govchain-test-nobus", Arc::new(|_| {})).unwrap();
         let e = ws.keychain().check().unwrap_err();
         assert_eq!(e.code(), "keychain.unavailable", "{e}");
@@ -525,8 +462,8 @@ fn no_keychain_is_a_clear_error_not_a_file() {
 /// checkpoint accepted under two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_witness_quorum_is_required_of_checkpoints() {
-    let node_dir = temp_dir("witness-node");
-    let dir = temp_dir("witness-ws");
+    let node_dir = temp_dir("ws-witness-node");
+    let dir = temp_dir("ws-witness-ws");
     let seen = Seen::default();
     let node = DemoNode::start(&node_dir).await.unwrap();
     let ws = open(&dir, "govchain-test-witness-unused", &seen);
