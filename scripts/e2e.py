@@ -159,10 +159,10 @@ def wait_reports(s, n, timeout=30.0):
     raise AssertionError(f"timed out waiting for {n} proof reports")
 
 
-def check_pdf(path, needle):
+def check_pdf(path, needle, name="case-report-page1"):
     """Renders page 1 of the PDF to PNG (poppler) and reads it back with OCR (tesseract): the
-    rendered page must show `needle`. The PNG is kept with the screenshots."""
-    png = os.path.join(OUT, "case-report-page1")
+    rendered page must show `needle`. The PNG (`name`) is kept with the screenshots."""
+    png = os.path.join(OUT, name)
     subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", "-singlefile", path, png],
                    check=True)
     ocr = subprocess.run(["tesseract", png + ".png", "-", "-l", "eng"], check=True,
@@ -255,6 +255,11 @@ def intake_and_blacklist(s):
     s.click(s.find("[data-testid=sign-confirm]"))
     print("e2e: intake", wait_committed(s))
     case_id = body["payload"]["case_id"]
+    # The citizen's receipt: written, rendered and read back.
+    s.click(s.find("[data-testid=intake-form] [data-testid=export-pdf]", timeout=30))
+    pdf = s.attr(s.find("[data-testid=report-saved]", timeout=60), "data-path")
+    check_pdf(pdf, case_id, "intake-receipt-page1")
+    s.screenshot("intake-receipt")
     s.go(f"/cases/{case_id}")
     s.find("h1", visible_text="窗口受理")
     s.find("[data-testid=case-document][data-state=matches]", visible_text="总平面图.pdf", timeout=30)

@@ -129,6 +129,12 @@ async fn intake_and_blacklist_from_the_desktop_leak_no_identity_number() {
     assert!(case_id.starts_with("C-20"), "{case_id}");
     let item = ws.confirm(&p.preview_id).unwrap();
     until_committed(&ws, &item.id).await;
+    let receipt = ws
+        .save_report("receipt", &case_id, &dir.join("reports"))
+        .await
+        .unwrap();
+    let pdf = std::fs::read(&receipt.path).unwrap();
+    assert!(pdf.starts_with(b"%PDF-") && receipt.bytes == pdf.len() as u64);
     let case = ws.case_detail(&case_id).unwrap();
     assert_eq!(case.applicant, Some(subject_hash().to_hex()));
     assert_eq!(case.documents, vec![plan_hash.clone(), form_hash.clone()]);

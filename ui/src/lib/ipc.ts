@@ -174,8 +174,9 @@ export const api = {
 	verifyConsistency: (size1: number, size2: number | null) =>
 		call<ProofReport>('verify_consistency', { size1, size2 }),
 	verifyPasted: (note: string, proof: string) => call<ProofReport>('verify_pasted', { note, proof }),
-	/** Writes the PDF audit report of a case or project where the app chooses; returns where. */
-	saveReport: (kind: 'case' | 'project', id: string) => call<SavedReport>('save_report', { kind, id }),
+	/** Writes the PDF audit report of a case or project, or a case's receipt, where the app chooses; returns where. */
+	saveReport: (kind: 'case' | 'project' | 'receipt', id: string) =>
+		call<SavedReport>('save_report', { kind, id }),
 	/** Accept only this chain (id and genesis block hash); empty strings unpin. */
 	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash }),
 	/** Accept exactly this TLS certificate (SHA-256 fingerprint) from the node at `url`; an empty fingerprint unpins. */

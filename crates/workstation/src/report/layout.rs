@@ -150,6 +150,31 @@ impl Layout {
         }
     }
 
+    /// A square of `side` points at the left margin below the current
+    /// line, filled where `dark` (row-major, `width` modules a side, a QR
+    /// code's modules: at most 177) is set, with a 4-module quiet zone.
+    pub(super) fn modules(&mut self, width: usize, dark: &[bool], side: f32) {
+        // Module counts are small: exact in f32.
+        let n = |v: usize| f32::from(u16::try_from(v).unwrap_or(u16::MAX));
+        let quiet = 4;
+        let module = side / n(width + 2 * quiet);
+        self.need(side);
+        let top = self.y - module * n(quiet);
+        let left = MARGIN + module * n(quiet);
+        let c = self.page();
+        for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+            let (row, col) = (i / width, i % width);
+            c.rect(
+                left + n(col) * module,
+                top - n(row + 1) * module,
+                module,
+                module,
+            );
+        }
+        c.fill_nonzero();
+        self.y -= side;
+    }
+
     pub(super) fn finish(self, title: &str) -> Vec<u8> {
         let n = self.pages.len();
         let mut pdf = Pdf::new();

@@ -9,13 +9,17 @@
 //! (`UniGB-UTF16-H`) for Chinese, which every PDF reader provides, so no font
 //! file is embedded.
 //!
-//! This module owns what a report says; [`layout`] how it is laid out.
+//! This module owns what a report says; [`layout`] how it is laid out;
+//! [`receipt`] the citizen's receipt of a case opened at the window.
 
 mod layout;
+mod receipt;
 
 use crate::dto::{CaseDetail, FundFlow, ProjectDetail};
 
 use layout::{Layout, Style};
+
+pub use receipt::{case_receipt, qr_modules, receipt_link};
 
 /// An inclusion proof as checked for the report.
 #[derive(Debug, Clone)]

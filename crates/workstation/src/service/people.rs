@@ -110,7 +110,7 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
 
 impl Workstation {
     /// The verified chain's id, or `sync.offline` before the first sync.
-    fn verified_chain_id(&self) -> Result<String, WsError> {
+    pub(super) fn verified_chain_id(&self) -> Result<String, WsError> {
         self.lock()?
             .chain
             .as_ref()

@@ -10,7 +10,8 @@ use super::{now, Workstation};
 
 impl Workstation {
     /// Writes the PDF audit report of a case (`kind` = `case`) or project
-    /// (`project`) into `dir` and returns where. Inclusion proofs of its
+    /// (`project`), or a case's receipt for the citizen (`receipt`), into
+    /// `dir` and returns where. Inclusion proofs of its
     /// transactions are fetched and checked when a node answers; offline,
     /// the report says they were not checked.
     pub async fn save_report(
@@ -45,6 +46,14 @@ impl Workstation {
                 (
                     crate::report::project_report(&d, &flows, &p, &proofs),
                     format!("project-{id}"),
+                )
+            }
+            "receipt" => {
+                let c = self.case_detail(id)?;
+                let chain = self.verified_chain_id()?;
+                (
+                    crate::report::case_receipt(&c, &chain, &now().to_string())?,
+                    format!("receipt-{id}"),
                 )
             }
             _ => return Err(WsError::BadRequest(format!("no report of kind {kind}"))),

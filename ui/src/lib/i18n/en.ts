@@ -506,6 +506,7 @@ export const en: Catalog = {
 	'proofs.proofHint': '{"tx_id": …, "leaf_hash": …, "proof": {…}} or {"size1": …, "size2": …, "path": […]}',
 	'proofs.verifyPasted': 'Verify',
 	'report.export': 'Export PDF audit report',
+	'report.receipt': 'Receipt for the applicant (PDF)',
 	'report.saved': 'Saved:',
 	'csv.time': 'Time',
 	'csv.action': 'Action',

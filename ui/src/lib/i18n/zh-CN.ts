@@ -508,6 +508,7 @@ export const zhCN = {
 	'proofs.proofHint': '{"tx_id": …, "leaf_hash": …, "proof": {…}} 或 {"size1": …, "size2": …, "path": […]}',
 	'proofs.verifyPasted': '校验',
 	'report.export': '导出 PDF 审计报告',
+	'report.receipt': '打印受理回执（PDF）',
 	'report.saved': '已保存：',
 	'csv.time': '时间',
 	'csv.action': '操作',
