@@ -6,8 +6,10 @@ Run by `make e2e` inside Xvfb and a private D-Bus session with a real gnome-keyr
 creates a key (first run), finds the demo renovation case in the inbox, opens it, signs the user's
 stage after checking the canonical JSON and SHA-256 shown, waits until the signature is committed in
 a block the app verified, switches to English, confirms the demo project's payment the same way,
-checks a transaction's inclusion proof in the explorer, and saves screenshots of each screen in
-OUT_DIR, plus start-up time and idle memory in metrics.json.
+checks a transaction's inclusion proof in the explorer, opens a case at the service window with two
+picked files and a typed ID number (its receipt PDF read back by OCR), adds, looks up and removes a
+blacklist entry, and saves screenshots of each screen in OUT_DIR, plus start-up time and idle memory
+in metrics.json.
 
     e2e.py APP_BINARY OUT_DIR [WEBDRIVER_URL]
 

@@ -560,6 +560,7 @@ export const zhCN = {
 	'case.applicant': '申请人（身份哈希）',
 	'blacklist.lookup.heading': '查询',
 	'blacklist.lookup.explain': '查询是一次签名读取：你的访问记录（含查询目的）由节点写入账本，各部门均可审计。',
+	'blacklist.person': '证件类型',
 	'blacklist.purpose': '查询目的',
 	'blacklist.lookup.submit': '签名并查询',
 	'blacklist.result.none': '各部门均无此人的有效登记。',
