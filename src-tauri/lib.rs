@@ -166,6 +166,11 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::check_documents,
             commands::blacklist_entries,
             commands::blacklist_lookup,
+            commands::import_payroll,
+            commands::import_payroll_key,
+            commands::export_payroll_key,
+            commands::payroll_key_id,
+            commands::officials,
         ])
 }
 

@@ -52,4 +52,9 @@ pub const COMMANDS: &[&str] = &[
     "check_documents",
     "blacklist_entries",
     "blacklist_lookup",
+    "import_payroll",
+    "import_payroll_key",
+    "export_payroll_key",
+    "payroll_key_id",
+    "officials",
 ];

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use govchain_workstation::dto::{
     AccessRow, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary, Capabilities,
     CaseDetail, CaseSummary, ChainsView, CheckpointInfo, Dashboard, DocumentCheck, FundFlow, Graph,
-    InboxEntry, KeyInfo, NodeProbe, OutboxItem, PersonRef, ProjectDetail, ProjectSummary,
-    ProofReport, RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
-    StoredDocument, SyncStatus, TemplateOption, TxDetail,
+    InboxEntry, KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PersonRef,
+    ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SavedReport, SearchHit,
+    SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus, TemplateOption, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -377,4 +377,40 @@ pub async fn blacklist_lookup(
     purpose: String,
 ) -> Result<BlacklistLookup, WsError> {
     ws.blacklist_lookup(subject, &purpose).await
+}
+
+/// Reads a payroll file (CSV or XLSX, base64) for a project: workers hashed
+/// with its payroll key, every bad row reported by its row number.
+#[tauri::command]
+pub fn import_payroll(
+    ws: Ws<'_>,
+    project_id: String,
+    name: String,
+    data: String,
+) -> Result<PayrollImport, WsError> {
+    ws.import_payroll(&project_id, &name, &data)
+}
+
+/// Stores a project's payroll key (64 hex, from its developer) in the keychain.
+#[tauri::command]
+pub fn import_payroll_key(ws: Ws<'_>, project_id: String, key: String) -> Result<String, WsError> {
+    ws.import_payroll_key(&project_id, &key)
+}
+
+/// A project's payroll key as 64 hex, for its developer to hand to the other parties.
+#[tauri::command]
+pub fn export_payroll_key(ws: Ws<'_>, project_id: String) -> Result<String, WsError> {
+    ws.export_payroll_key(&project_id)
+}
+
+/// The key id of a project's payroll key, if this computer holds it.
+#[tauri::command]
+pub fn payroll_key_id(ws: Ws<'_>, project_id: String) -> Result<Option<String>, WsError> {
+    ws.payroll_key_id(&project_id)
+}
+
+/// Registered officials, to choose a new project's parties from.
+#[tauri::command]
+pub fn officials(ws: Ws<'_>) -> Result<Vec<OfficialRef>, WsError> {
+    ws.officials()
 }

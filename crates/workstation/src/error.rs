@@ -34,6 +34,7 @@ closed_set! {
         NetworkUntrustedCertificate = "network.untrusted_certificate",
         NetworkCertificateChanged = "network.certificate_changed",
         IdentityKeyNone = "identity_key.none",
+        PayrollKeyNone = "payroll_key.none",
     }
 }
 
@@ -94,6 +95,8 @@ pub enum WsError {
     },
     #[error("this computer holds no consortium identity key for chain {0}, so it cannot hash an identity number; ask your department admin for the key (64 hex digits) and import it in Settings")]
     NoIdentityKey(String),
+    #[error("this computer holds no payroll key for project {0}, so workers' ID numbers cannot be hashed; ask the project's developer for the key (64 hex digits) and import it on the project's page")]
+    NoPayrollKey(String),
     /// A pinned node presented another certificate.
     #[error("ALARM: {url} presented a TLS certificate with SHA-256 fingerprint {presented}, not the pinned {pinned}; nothing was exchanged with it. Someone may be impersonating the node, or its certificate was replaced: ask the node's operator, and only if they confirm the new fingerprint, trust it in Settings")]
     CertificateChanged {
@@ -140,6 +143,7 @@ impl WsError {
             Self::UntrustedCertificate { .. } => C::NetworkUntrustedCertificate,
             Self::CertificateChanged { .. } => C::NetworkCertificateChanged,
             Self::NoIdentityKey(_) => C::IdentityKeyNone,
+            Self::NoPayrollKey(_) => C::PayrollKeyNone,
             Self::WouldReject(_) | Self::Source { .. } => return None,
         })
     }
@@ -289,7 +293,7 @@ mod tests {
             assert_eq!(e.code(), code.as_str());
             assert_eq!(WsErrorCode::parse(e.code()), Some(code));
         }
-        assert_eq!(WsErrorCode::ALL.len(), 21);
+        assert_eq!(WsErrorCode::ALL.len(), 22);
         assert_eq!(WsError::BadRequest(String::new()).code(), "request.invalid");
     }
 }

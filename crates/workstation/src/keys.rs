@@ -109,33 +109,56 @@ impl Keychain {
         }
     }
 
-    /// The entry of chain `chain`'s consortium identity key (PROTOCOL.md
-    /// §12.9): one per chain, given to the department by its admins.
-    fn identity_entry(&self, chain: &str) -> Result<keyring::Entry, WsError> {
+    /// An entry holding a 32-byte identity key (PROTOCOL.md §12.9).
+    fn key_entry(&self, name: &str) -> Result<keyring::Entry, WsError> {
         self.check()?;
-        keyring::Entry::new(&self.service, &format!("identity-key:{chain}")).map_err(classify)
+        keyring::Entry::new(&self.service, name).map_err(classify)
     }
 
-    /// Stores `key` as chain `chain`'s consortium identity key (replacing
-    /// the one held, if any).
-    pub fn store_identity_key(&self, chain: &str, key: &IdentityKey) -> Result<(), WsError> {
-        self.identity_entry(chain)?
+    fn store_key(&self, name: &str, key: &IdentityKey) -> Result<(), WsError> {
+        self.key_entry(name)?
             .set_secret(key.as_bytes())
             .map_err(classify)
     }
 
-    /// Chain `chain`'s consortium identity key, if this keychain holds one.
-    pub fn identity_key(&self, chain: &str) -> Result<Option<IdentityKey>, WsError> {
-        let bytes = match self.identity_entry(chain)?.get_secret() {
+    fn load_key(&self, name: &str) -> Result<Option<IdentityKey>, WsError> {
+        let bytes = match self.key_entry(name)?.get_secret() {
             Ok(b) => Zeroizing::new(b),
             Err(keyring::Error::NoEntry) => return Ok(None),
             Err(e) => return Err(classify(e)),
         };
         let raw: Zeroizing<[u8; 32]> =
             Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
-                WsError::Keychain("the stored identity key is not 32 bytes".into())
+                WsError::Keychain(format!("the stored key {name} is not 32 bytes"))
             })?);
         Ok(Some(IdentityKey::from_bytes(*raw)))
+    }
+
+    /// Stores `key` as chain `chain`'s consortium identity key (one per
+    /// chain, given to the department by its admins), replacing any.
+    pub fn store_identity_key(&self, chain: &str, key: &IdentityKey) -> Result<(), WsError> {
+        self.store_key(&format!("identity-key:{chain}"), key)
+    }
+
+    /// Chain `chain`'s consortium identity key, if this keychain holds one.
+    pub fn identity_key(&self, chain: &str) -> Result<Option<IdentityKey>, WsError> {
+        self.load_key(&format!("identity-key:{chain}"))
+    }
+
+    /// Stores `key` as project `project`'s payroll key on chain `chain`
+    /// (made by its developer, given to its other parties).
+    pub fn store_payroll_key(
+        &self,
+        chain: &str,
+        project: &str,
+        key: &IdentityKey,
+    ) -> Result<(), WsError> {
+        self.store_key(&format!("payroll-key:{chain}:{project}"), key)
+    }
+
+    /// Project `project`'s payroll key, if this keychain holds it.
+    pub fn payroll_key(&self, chain: &str, project: &str) -> Result<Option<IdentityKey>, WsError> {
+        self.load_key(&format!("payroll-key:{chain}:{project}"))
     }
 }
 

@@ -10,6 +10,7 @@
 //! * [`verify`] — the verified copy of the chain (blocks, rules, checkpoints).
 //! * [`demo`] — the embedded demo node used when no node is configured.
 //! * [`documents`] — attached files kept here by SHA-256 (only hashes go on chain).
+//! * [`payroll`] — payroll files (CSV, XLSX) read into hashed payroll lines.
 //! * [`explorer`] — blocks and decoded transactions from the verified cache.
 //! * [`proofs`] — inclusion and consistency proofs checked step by step.
 //! * [`audit`] — search, chain graph, dashboards, spending over time.
@@ -35,6 +36,7 @@ pub mod dto;
 pub mod error;
 pub mod explorer;
 pub mod keys;
+pub mod payroll;
 pub mod proofs;
 pub mod report;
 pub mod service;

@@ -5,7 +5,8 @@
 
 use govchain_ledger::crypto::{KeyId, Signature};
 use govchain_ledger::identity::{identity_hash, DocumentType, IdentityKey};
-use govchain_ledger::state::kinds::Action;
+use govchain_ledger::state::funds::{payroll_chunks, payroll_root, PAYROLL_CHUNK_LINES};
+use govchain_ledger::state::kinds::{Action, PayrollLine, RefId};
 use govchain_ledger::state::State;
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{Hash32, Timestamp};
@@ -91,9 +92,60 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
             "blacklist.remove",
             json!({"subject": hashed(subject)?, "reason": reason}),
         ),
+        SignRequest::CreateProject { .. } | SignRequest::RequestPayment { .. } => {
+            funds_payload(req)?
+        }
     };
     Action::parse(kind, &payload)?;
     Ok((kind, payload))
+}
+
+/// `(kind, payload)` of the engineering-fund requests.
+fn funds_payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
+    Ok(match req {
+        SignRequest::CreateProject {
+            project_id,
+            name,
+            budget_fen,
+            developer,
+            contractor,
+            supervisor,
+            operator,
+            approvers,
+        } => (
+            "project.create",
+            json!({"project_id": project_id, "name": name, "budget": budget_fen,
+                   "parties": {"developer": developer, "contractor": contractor,
+                               "supervisor": supervisor, "operator": operator},
+                   "approvers": approvers}),
+        ),
+        SignRequest::RequestPayment {
+            project_id,
+            payment_id,
+            amount_fen,
+            purpose,
+            milestone,
+            invoices,
+            payroll,
+        } => {
+            if payroll.is_some() {
+                return Err(WsError::BadRequest(
+                    "an imported payroll is added by the workstation, not here".into(),
+                ));
+            }
+            (
+                "payment.request",
+                json!({"project_id": project_id, "payment_id": payment_id, "amount": amount_fen,
+                       "purpose": purpose, "milestone": milestone, "invoices": invoices,
+                       "payroll": []}),
+            )
+        }
+        _ => {
+            return Err(WsError::BadRequest(
+                "not an engineering-fund request".into(),
+            ))
+        }
+    })
 }
 
 /// The identity hash of an already resolved person ([`hash_people`]).
@@ -150,6 +202,78 @@ pub fn new_case_id(now: Timestamp) -> String {
     format!("C-{date}-{}", hex::encode_upper(r))
 }
 
+/// A new payment id: `P-<YYYYMMDD>-<4 hex>`.
+pub fn new_payment_id(now: Timestamp) -> String {
+    let mut r = [0u8; 2];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
+    let day = now.to_string();
+    let date: String = day.chars().take(10).filter(char::is_ascii_digit).collect();
+    format!("P-{date}-{}", hex::encode_upper(r))
+}
+
+/// Payrolls up to this many lines go inside the `payment.request` (the
+/// envelope stays well under 64 KiB); longer ones are committed to by their
+/// root and delivered in `payment.payroll_chunk`s (PROTOCOL.md §12.5).
+pub const INLINE_PAYROLL_LINES: usize = PAYROLL_CHUNK_LINES;
+
+/// The `payment.request` of `req` (a [`SignRequest::RequestPayment`]) with
+/// the payroll `lines`: inline if short, else committed to, its chunks as
+/// follow-up bodies with the next sequence numbers.
+pub fn draft_payment(
+    state: &State,
+    signer: KeyId,
+    seq: u64,
+    req: &SignRequest,
+    lines: &[PayrollLine],
+    now: Timestamp,
+) -> Result<Draft, WsError> {
+    let SignRequest::RequestPayment {
+        project_id,
+        payment_id,
+        amount_fen,
+        purpose,
+        milestone,
+        invoices,
+        ..
+    } = req
+    else {
+        return Err(WsError::BadRequest("not a payment request".into()));
+    };
+    let mut payload = json!({"project_id": project_id, "payment_id": payment_id,
+        "amount": amount_fen, "purpose": purpose, "milestone": milestone, "invoices": invoices,
+        "payroll": []});
+    if lines.len() <= INLINE_PAYROLL_LINES {
+        payload["payroll"] =
+            serde_json::to_value(lines).map_err(|e| WsError::BadRequest(e.to_string()))?;
+        return draft_payload(state, signer, seq, "payment.request", payload, now);
+    }
+    let total: u64 = lines.iter().map(|l| l.amount.get()).sum();
+    payload["payroll_root"] = json!(payroll_root(lines));
+    payload["payroll_total"] = json!(total);
+    payload["payroll_lines"] = json!(lines.len());
+    let mut d = draft_payload(state, signer, seq, "payment.request", payload, now)?;
+    let (project, payment) = (ref_id(project_id)?, ref_id(payment_id)?);
+    for (i, chunk) in payroll_chunks(&project, &payment, lines).iter().enumerate() {
+        let payload =
+            serde_json::to_value(chunk).map_err(|e| WsError::BadRequest(e.to_string()))?;
+        d.follow_ups.push(body(
+            state,
+            signer,
+            seq + 1 + i as u64,
+            "payment.payroll_chunk",
+            payload,
+            now,
+        )?);
+    }
+    Ok(d)
+}
+
+fn ref_id(s: &str) -> Result<RefId, WsError> {
+    s.to_owned()
+        .try_into()
+        .map_err(|e: govchain_ledger::state::kinds::InvalidId| WsError::BadRequest(e.to_string()))
+}
+
 /// The next sequence number for `signer`: above both the last one the
 /// verified chain committed for its official and the last one this
 /// workstation signed (so offline signatures never collide).
@@ -163,6 +287,8 @@ pub fn next_seq(state: &State, signer: &KeyId, last_signed: u64) -> u64 {
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub body: TxBody,
+    /// Bodies signed right after it (a committed payroll's chunks).
+    pub follow_ups: Vec<TxBody>,
     pub canonical_json: String,
     pub sha256: Hash32,
     pub tx_id: Hash32,
@@ -179,19 +305,44 @@ pub fn draft(
     req: &SignRequest,
     now: Timestamp,
 ) -> Result<Draft, WsError> {
+    let (kind, payload) = to_payload(req, now)?;
+    draft_payload(state, signer, seq, kind, payload, now)
+}
+
+/// The body of `signer`'s transaction `seq` of `kind` with `payload`.
+pub fn body(
+    state: &State,
+    signer: KeyId,
+    seq: u64,
+    kind: &str,
+    payload: Value,
+    now: Timestamp,
+) -> Result<TxBody, WsError> {
     let chain_id = state
         .chain_id
         .clone()
         .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
-    let (kind, payload) = to_payload(req, now)?;
-    let body = TxBody {
+    Ok(TxBody {
         chain_id,
         signer,
         seq,
         kind: kind.into(),
         payload,
         created_at: now,
-    };
+    })
+}
+
+/// [`draft`] of a payload already built (checked by the ledger's parser).
+pub fn draft_payload(
+    state: &State,
+    signer: KeyId,
+    seq: u64,
+    kind: &str,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Draft, WsError> {
+    Action::parse(kind, &payload)?;
+    let body = body(state, signer, seq, kind, payload, now)?;
     let canonical = body.canonical_json()?;
     let tx_id = body.id()?;
     let unsigned = Envelope {
@@ -201,6 +352,7 @@ pub fn draft(
     let time = state.time.map_or(now, |t| t.max(now));
     let would_reject = state.check_admitted(&unsigned, tx_id, time).err();
     Ok(Draft {
+        follow_ups: Vec::new(),
         sha256: Hash32::sha256(&canonical),
         canonical_json: String::from_utf8(canonical)
             .map_err(|e| WsError::BadRequest(e.to_string()))?,

@@ -13,7 +13,8 @@ const preview: SignPreview = {
 	tx_id: 'aa',
 	signer_fingerprint: '0000 1111',
 	seq: 3,
-	would_reject: null
+	would_reject: null,
+	follow_ups: 0
 };
 
 const queued: OutboxItem = {

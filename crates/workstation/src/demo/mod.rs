@@ -40,6 +40,7 @@ use serde_json::{json, Value};
 use crate::error::WsError;
 
 use keys::demo_keys;
+pub use story::demo_payroll_key;
 
 /// Chain id and origin of the demo chain.
 pub const DEMO_CHAIN: &str = "gov-demo";
@@ -48,6 +49,8 @@ pub const DEMO_ORIGIN: &str = "govchain.local/gov-demo";
 pub const DEMO_CASE: &str = "HZ-2026-0042";
 /// The demo engineering project the user supervises.
 pub const DEMO_PROJECT: &str = "XA-2026-007";
+/// The demo engineering project the user is the contractor of.
+pub const DEMO_CONTRACT: &str = "XA-2026-011";
 
 /// The demo chain's consortium identity key (PROTOCOL.md §12.9). Demo
 /// material: derived from a public label, so never for real identities.

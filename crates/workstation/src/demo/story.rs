@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::WsError;
 
-use super::{err, DemoNode, DAY_MS, DEMO_CASE, DEMO_PROJECT, OFFICIALS};
+use super::{err, DemoNode, DAY_MS, DEMO_CASE, DEMO_CONTRACT, DEMO_PROJECT, OFFICIALS};
 
 /// An earlier renovation case of the demo history. Times are in tenths of
 /// a day: opened after the chain's start, then how long each stage took.
@@ -455,7 +455,8 @@ impl DemoNode {
     }
 
     /// Registers the user's key as a fire inspector (the renovation case's
-    /// next stage) and the fire department's blacklist officer, and — for the first user — as the supervisor of a demo
+    /// next stage) and the fire department's blacklist officer, and — for
+    /// the first user — as the contractor of a second project, and — for the first user — as the supervisor of a demo
     /// engineering project with a payment request waiting for confirmation.
     /// Does nothing if the key is already registered.
     pub fn register_user(&self, key: &PublicKey, name: &str) -> Result<bool, WsError> {
@@ -496,6 +497,16 @@ impl DemoNode {
                    "approvers": ["developer"]}),
         )?;
         self.commit()?;
+        // A second project where the user is the contractor, to request
+        // payments with a payroll.
+        self.submit(
+            "dev",
+            "project.create",
+            json!({"project_id": DEMO_CONTRACT, "name": "北山街片区道路修复工程", "budget": 200_000_000,
+                   "parties": {"developer": self.id("dev")?, "contractor": user,
+                               "supervisor": self.id("qian")?, "operator": self.id("op")?},
+                   "approvers": ["developer"]}),
+        )?;
         let worker = demo_worker;
         self.submit(
             "con",
@@ -514,7 +525,7 @@ impl DemoNode {
 
 /// The demo projects' payroll key (PROTOCOL.md §12.9: one key per project,
 /// held by its parties; the demo derives it from a fixed label).
-fn demo_payroll_key() -> IdentityKey {
+pub fn demo_payroll_key() -> IdentityKey {
     IdentityKey::from_bytes(Hash32::sha256(b"govchain demo payroll key").0)
 }
 

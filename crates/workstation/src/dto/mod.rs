@@ -39,7 +39,8 @@ pub use keys::{KeyInfo, OfficialInfo, RegistrationRequest};
 pub use people::{BlacklistEntryView, BlacklistLookup, Capabilities, Capability, TemplateOption};
 pub use projects::{
     FlowStatus, FundFlow, Party, PartyView, PaymentEventView, PaymentNextStep, PaymentStatus,
-    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SpendPoint,
+    PaymentStep, PaymentView, PayrollImport, PayrollLineView, PayrollProblem, PayrollRowError,
+    ProjectDetail, ProjectSummary, SpendPoint,
 };
 pub use signing::{
     OutboxItem, OutboxStatus, PersonRef, ReviewStep, SignPreview, SignRequest, StepDecision,
@@ -139,6 +140,9 @@ mod tests {
             TemplateOption,
             BlacklistEntryView,
             BlacklistLookup,
+            PayrollProblem,
+            PayrollRowError,
+            PayrollImport,
         )
     }
 

@@ -180,3 +180,47 @@ impl From<govchain_ledger::state::funds::PaymentStatus> for PaymentStatus {
         }
     }
 }
+
+closed_set! {
+    /// Why a payroll row was refused.
+    pub enum PayrollProblem {
+        /// Not a valid identity number of its type (PROTOCOL.md §12.9).
+        BadIdNumber = "bad_id_number",
+        /// An unknown document type.
+        BadDocType = "bad_doc_type",
+        /// Not an amount in yuan above zero with at most two decimals.
+        BadAmount = "bad_amount",
+        /// The same worker as an earlier row.
+        DuplicateWorker = "duplicate_worker",
+    }
+}
+
+/// A refused payroll row, by its spreadsheet row number (the header is 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PayrollRowError {
+    pub row: u64,
+    pub problem: PayrollProblem,
+    /// Why, without the row's identity number.
+    pub detail: String,
+}
+
+/// A payroll file read and hashed, held by the core until it is signed
+/// into a payment request (or dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PayrollImport {
+    pub import_id: String,
+    pub project_id: String,
+    /// Lines accepted.
+    pub lines: u64,
+    pub total_fen: u64,
+    /// Rows refused (the first 200 are in `errors`).
+    pub refused: u64,
+    pub errors: Vec<PayrollRowError>,
+    /// `payment.payroll_chunk` transactions that will follow the request
+    /// (0: the payroll fits in the request itself).
+    pub chunks: u32,
+    /// Key id of the project's payroll key the workers were hashed with.
+    pub payroll_key: String,
+    /// The first lines: worker hash (hex) and amount (fen).
+    pub sample: Vec<PayrollLineView>,
+}

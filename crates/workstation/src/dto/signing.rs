@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::closed::closed_set;
+use crate::dto::Party;
 use crate::error::{ErrorBody, WsError};
 
 /// What the official asks to sign; the workstation builds the transaction.
@@ -69,6 +70,35 @@ pub enum SignRequest {
     },
     /// `blacklist.remove`: the same department's entry.
     BlacklistRemove { subject: PersonRef, reason: String },
+    /// `project.create`, signed by the project's developer.
+    CreateProject {
+        project_id: String,
+        name: String,
+        budget_fen: u64,
+        /// Official ids (64 hex) of the four parties.
+        developer: String,
+        contractor: String,
+        supervisor: String,
+        operator: String,
+        /// Who approves a confirmed payment, in order.
+        approvers: Vec<Party>,
+    },
+    /// `payment.request` by the contractor, with the payroll imported by
+    /// `import_payroll` (inline when small, else committed to by its root
+    /// and delivered in `payment.payroll_chunk` transactions signed with it).
+    RequestPayment {
+        project_id: String,
+        /// Empty: the workstation makes one (`P-<date>-<4 hex>`).
+        payment_id: String,
+        amount_fen: u64,
+        purpose: String,
+        milestone: String,
+        /// SHA-256 hex of invoices in the local document store.
+        invoices: Vec<String>,
+        /// The `import_id` of an imported payroll, if wages are paid
+        /// straight to workers.
+        payroll: Option<String>,
+    },
 }
 
 /// A citizen named in a request: the identity number as the clerk typed it
@@ -142,6 +172,9 @@ pub struct SignPreview {
     pub seq: u64,
     /// The ledger's answer on the cached state, if it would refuse.
     pub would_reject: Option<ErrorBody>,
+    /// Transactions signed with this one (the `payment.payroll_chunk`s of
+    /// a committed payroll), each with the next sequence number.
+    pub follow_ups: u32,
 }
 
 /// One signed transaction in the durable outbox.

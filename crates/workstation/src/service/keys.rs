@@ -74,8 +74,9 @@ impl Workstation {
         Ok(())
     }
 
-    /// The demo consortium registers `key` and its identity key goes into
-    /// this keychain (demo material, like every demo key).
+    /// The demo consortium registers `key`, and its identity key and its
+    /// projects' payroll key go into this keychain (demo material, like
+    /// every demo key).
     pub(super) fn enrol_in_demo(
         &self,
         d: &crate::demo::DemoNode,
@@ -87,6 +88,15 @@ impl Workstation {
         if self.keychain.identity_key(chain)?.is_none() {
             self.keychain
                 .store_identity_key(chain, &crate::demo::demo_identity_key())?;
+        }
+        for project in [crate::demo::DEMO_PROJECT, crate::demo::DEMO_CONTRACT] {
+            if self.keychain.payroll_key(chain, project)?.is_none() {
+                self.keychain.store_payroll_key(
+                    chain,
+                    project,
+                    &crate::demo::demo_payroll_key(),
+                )?;
+            }
         }
         Ok(())
     }

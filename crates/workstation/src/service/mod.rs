@@ -11,6 +11,7 @@
 //! * [`keys`] — keys of this workstation, backups, rotation.
 //! * [`outbox`] — preview, sign, queue and deliver transactions.
 //! * [`people`] — capabilities, the identity key, templates, the blacklist.
+//! * [`payments`] — payroll keys, payroll imports, officials to choose parties from.
 //! * [`documents`] — attached files received into the local store.
 //! * [`sync`] — fetching and verifying blocks and checkpoints.
 //! * [`status`] — the status bar, alarms, the pinned chain, witness quorum.
@@ -25,6 +26,7 @@ mod documents;
 mod keys;
 mod network;
 mod outbox;
+mod payments;
 mod people;
 mod proofs;
 mod queries;
@@ -68,6 +70,9 @@ pub enum Event {
 
 pub type Notifier = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// Payroll imports by id: `(project, lines)`.
+type Imports = HashMap<String, (String, crate::payroll::ImportedPayroll)>;
+
 struct Inner {
     cache: Cache,
     chain: Option<LocalChain>,
@@ -105,6 +110,8 @@ pub struct Workstation {
     managed: Managed,
     /// Documents being received ([`documents`]).
     uploads: Mutex<HashMap<String, crate::documents::Upload>>,
+    /// Payroll imports by id ([`payments`]).
+    payrolls: Mutex<Imports>,
 }
 
 impl std::fmt::Debug for Workstation {
@@ -197,6 +204,7 @@ impl Workstation {
             notify,
             managed,
             uploads: Mutex::new(HashMap::new()),
+            payrolls: Mutex::new(HashMap::new()),
         })
     }
 

@@ -60,6 +60,7 @@ impl Workstation {
             signer_fingerprint: d.body.signer.fingerprint(),
             seq: d.body.seq,
             would_reject: d.would_reject.as_ref().map(signing::rejection_body),
+            follow_ups: u32::try_from(d.follow_ups.len()).unwrap_or(u32::MAX),
         };
         self.lock()?.previews.insert(preview.preview_id.clone(), d);
         Ok(preview)
@@ -67,27 +68,42 @@ impl Workstation {
 
     /// The body `req` becomes for the active key, judged on the verified
     /// cache: identity numbers hashed (with the keychain's consortium
-    /// identity key), a new case's id made, its documents found in the
-    /// local store.
+    /// identity key), new case and payment ids made, attached files found
+    /// in the local store, an imported payroll added.
     pub(super) fn draft(&self, req: &SignRequest) -> Result<signing::Draft, WsError> {
         self.promote_rotated_key()?;
         let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
         let mut req = req.clone();
         signing::hash_people(&mut req, || self.consortium_identity_key())?;
-        if let SignRequest::OpenCase {
-            case_id, documents, ..
-        } = &mut req
-        {
-            if case_id.is_empty() {
-                *case_id = signing::new_case_id(now());
+        let mut payroll = None;
+        match &mut req {
+            SignRequest::OpenCase {
+                case_id, documents, ..
+            } => {
+                if case_id.is_empty() {
+                    *case_id = signing::new_case_id(now());
+                }
+                self.check_stored(documents)?;
             }
-            for d in documents.iter() {
-                if !self.documents().contains(&Hash32::from_hex(d)?) {
-                    return Err(WsError::NotFound(format!(
-                        "document {d} is not in this computer's document store; add the file again"
-                    )));
+            SignRequest::RequestPayment {
+                project_id,
+                payment_id,
+                invoices,
+                payroll: import,
+                ..
+            } => {
+                if payment_id.is_empty() {
+                    *payment_id = signing::new_payment_id(now());
+                }
+                self.check_stored(invoices)?;
+                if let Some(id) = import.take() {
+                    payroll = Some(self.imported_payroll(&id, project_id)?);
                 }
             }
+            SignRequest::CreateProject { project_id, .. } => {
+                self.ensure_payroll_key(project_id)?;
+            }
+            _ => {}
         }
         let inner = self.lock()?;
         let chain = inner
@@ -96,7 +112,23 @@ impl Workstation {
             .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
         let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
         let seq = signing::next_seq(&chain.state, &signer, last);
-        signing::draft(&chain.state, signer, seq, &req, now())
+        match payroll {
+            Some(lines) => signing::draft_payment(&chain.state, signer, seq, &req, &lines, now()),
+            None => signing::draft(&chain.state, signer, seq, &req, now()),
+        }
+    }
+
+    /// Refuses hashes (hex) of files this computer's store does not hold.
+    fn check_stored(&self, hashes: &[String]) -> Result<(), WsError> {
+        let store = self.documents();
+        for d in hashes {
+            if !store.contains(&Hash32::from_hex(d)?) {
+                return Err(WsError::NotFound(format!(
+                    "document {d} is not in this computer's document store; add the file again"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Signs a previewed body with the key from the keychain and queues the
@@ -107,7 +139,11 @@ impl Workstation {
             .previews
             .remove(preview_id)
             .ok_or(WsError::UnknownPreview)?;
-        self.sign_and_queue(draft.body)
+        let first = self.sign_and_queue(draft.body)?;
+        for body in draft.follow_ups {
+            self.sign_and_queue(body)?;
+        }
+        Ok(first)
     }
 
     pub(super) fn sign_and_queue(&self, body: TxBody) -> Result<OutboxItem, WsError> {

@@ -23,4 +23,9 @@ tx_id: string, signer_fingerprint: string, seq: number,
 /**
  * The ledger's answer on the cached state, if it would refuse.
  */
-would_reject: ErrorBody | null, };
+would_reject: ErrorBody | null, 
+/**
+ * Transactions signed with this one (the `payment.payroll_chunk`s of
+ * a committed payroll), each with the next sequence number.
+ */
+follow_ups: number, };

@@ -5,4 +5,4 @@
  * the node (`jcs.duplicate_key`, `merkle.bad_proof`, `workflow.*`, …)
  * keep the code they have there.
  */
-export type WsErrorCode = "keychain.unavailable" | "keychain.locked" | "keychain.failure" | "key.none" | "key.not_in_keychain" | "backup.decrypt" | "backup.format" | "backup.weak_passphrase" | "cache.storage" | "cache.schema_too_new" | "request.invalid" | "sign.unknown_preview" | "sync.offline" | "sync.node_error" | "sync.verification_failed" | "embedded.failure" | "not_found" | "checkpoint.not_witnessed" | "network.untrusted_certificate" | "network.certificate_changed" | "identity_key.none";
+export type WsErrorCode = "keychain.unavailable" | "keychain.locked" | "keychain.failure" | "key.none" | "key.not_in_keychain" | "backup.decrypt" | "backup.format" | "backup.weak_passphrase" | "cache.storage" | "cache.schema_too_new" | "request.invalid" | "sign.unknown_preview" | "sync.offline" | "sync.node_error" | "sync.verification_failed" | "embedded.failure" | "not_found" | "checkpoint.not_witnessed" | "network.untrusted_certificate" | "network.certificate_changed" | "identity_key.none" | "payroll_key.none";

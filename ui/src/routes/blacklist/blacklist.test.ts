@@ -120,7 +120,8 @@ describe('case intake', () => {
 			tx_id: '11'.repeat(32),
 			signer_fingerprint: 'aaaa',
 			seq: 3,
-			would_reject: null
+			would_reject: null,
+			follow_ups: 0
 		};
 		setTransport(
 			fakeCore(
