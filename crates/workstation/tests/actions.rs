@@ -12,7 +12,7 @@ use govchain_ledger::identity::{identity_hash, DocumentType};
 use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode as _;
 use govchain_workstation::demo::{demo_identity_key, DemoNode};
-use govchain_workstation::dto::{Capability, DocumentState, PersonRef, SignRequest};
+use govchain_workstation::dto::{Capability, DocumentState, LookupCheck, PersonRef, SignRequest};
 use govchain_workstation::Workstation;
 
 mod support;
@@ -170,7 +170,7 @@ async fn intake_and_blacklist_from_the_desktop_leak_no_identity_number() {
         .blacklist_lookup(person(), "公积金贷款审批前核查")
         .await
         .unwrap();
-    assert!(found.verified, "{found:?}");
+    assert_eq!(found.check, LookupCheck::Matches, "{found:?}");
     assert_eq!(found.entries.len(), 1);
     assert_eq!(found.entries[0].reason, "loan-default");
     assert_eq!(found.entries[0].department, "fire");
@@ -197,7 +197,10 @@ async fn intake_and_blacklist_from_the_desktop_leak_no_identity_number() {
     let item = ws.confirm(&p.preview_id).unwrap();
     until_committed(&ws, &item.id).await;
     let after = ws.blacklist_lookup(person(), "复核").await.unwrap();
-    assert!(after.entries.is_empty() && after.verified, "{after:?}");
+    assert!(
+        after.entries.is_empty() && after.check == LookupCheck::Matches,
+        "{after:?}"
+    );
     assert!(ws.blacklist_entries().unwrap().is_empty());
 
     // No identity number anywhere: logs, caches, the node's database.
@@ -269,6 +272,28 @@ async fn without_the_identity_key_nothing_is_hashed_until_it_is_imported() {
     assert_eq!(caps.identity_key, Some(demo_identity_key().key_id()));
     let p = ws.prepare(&add).unwrap();
     assert!(p.canonical_json.contains(&subject_hash().to_hex()));
-    ws.delete_key(&key.key_id).unwrap();
+
+    // Signed while the node is away: a lookup would overtake it, so it waits.
     node.stop().await.unwrap();
+    let queued = ws.confirm(&p.preview_id).unwrap();
+    assert_eq!(queued.status, "queued");
+    let e = ws.blacklist_lookup(person(), "核查").await.unwrap_err();
+    assert_eq!(e.code(), "request.invalid", "{e}");
+    assert!(e.to_string().contains("waiting to be sent"), "{e}");
+    // Two previews of one sequence number: the second is prepared again.
+    let a = ws.prepare(&add).unwrap();
+    let b = ws
+        .prepare(&SignRequest::BlacklistAdd {
+            subject: person(),
+            reason: "subsidy-fraud".into(),
+        })
+        .unwrap();
+    assert_eq!(a.seq, b.seq);
+    assert_ne!(a.preview_id, b.preview_id);
+    ws.confirm(&a.preview_id).unwrap();
+    assert_eq!(
+        ws.confirm(&b.preview_id).unwrap_err().code(),
+        "sign.unknown_preview"
+    );
+    ws.delete_key(&key.key_id).unwrap();
 }

@@ -44,7 +44,8 @@ export const ALARM_CODES = {
 	'checkpoint.not_a_block_boundary': 'node',
 	'checkpoint.inconsistent': 'fork',
 	'proof.shape': 'node',
-	'blacklist.shape': 'node'
+	'blacklist.shape': 'node',
+	'blacklist.differs': 'node'
 } as const satisfies Record<string, AlarmNext>;
 
 export type AlarmCode = keyof typeof ALARM_CODES;

@@ -36,7 +36,9 @@ pub use explorer::{
     TxRow,
 };
 pub use keys::{KeyInfo, OfficialInfo, RegistrationRequest};
-pub use people::{BlacklistEntryView, BlacklistLookup, Capabilities, Capability, TemplateOption};
+pub use people::{
+    BlacklistEntryView, BlacklistLookup, Capabilities, Capability, LookupCheck, TemplateOption,
+};
 pub use projects::{
     FlowStatus, FundFlow, Party, PartyView, PaymentEventView, PaymentNextStep, PaymentStatus,
     PaymentStep, PaymentView, PayrollImport, PayrollLineView, PayrollProblem, PayrollRowError,
@@ -143,6 +145,7 @@ mod tests {
             PayrollProblem,
             PayrollRowError,
             PayrollImport,
+            LookupCheck,
         )
     }
 

@@ -70,8 +70,19 @@ pub struct BlacklistLookup {
     pub entries: Vec<BlacklistEntryView>,
     /// The `access.record` transaction that puts this read on the ledger.
     pub access_tx: String,
-    /// Whether the node's answer is exactly what the verified chain holds
-    /// at `height` (checked after syncing).
-    pub verified: bool,
+    /// The node's answer against the chain verified here at `height`.
+    pub check: LookupCheck,
     pub height: u64,
+}
+
+closed_set! {
+    /// A blacklist answer checked against the verified chain.
+    pub enum LookupCheck {
+        /// Exactly what the verified chain holds (synced just after).
+        Matches = "matches",
+        /// Not what the verified chain holds: an alarm is raised.
+        Differs = "differs",
+        /// The sync after the answer failed: not checked.
+        Unchecked = "unchecked",
+    }
 }

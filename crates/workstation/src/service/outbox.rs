@@ -134,11 +134,23 @@ impl Workstation {
     /// Signs a previewed body with the key from the keychain and queues the
     /// envelope durably; delivery happens in the background.
     pub fn confirm(&self, preview_id: &str) -> Result<OutboxItem, WsError> {
-        let draft = self
-            .lock()?
-            .previews
-            .remove(preview_id)
-            .ok_or(WsError::UnknownPreview)?;
+        let draft = {
+            let mut inner = self.lock()?;
+            let draft = inner
+                .previews
+                .remove(preview_id)
+                .ok_or(WsError::UnknownPreview)?;
+            // Something else (a signed read, another preview) took its
+            // sequence number meanwhile: it must be prepared again.
+            let me = inner.chain.as_ref().map_or_else(
+                || draft.body.signer.to_hex(),
+                |c| principal_hex(c, &draft.body.signer),
+            );
+            if inner.cache.max_seq(&me)? >= draft.body.seq {
+                return Err(WsError::UnknownPreview);
+            }
+            draft
+        };
         let first = self.sign_and_queue(draft.body)?;
         for body in draft.follow_ups {
             self.sign_and_queue(body)?;

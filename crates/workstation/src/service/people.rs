@@ -15,14 +15,14 @@ use govchain_ledger::types::Hash32;
 use serde::Deserialize;
 
 use crate::dto::{
-    BlacklistEntryView, BlacklistLookup, Capabilities, Capability, OutboxStatus, PersonRef,
-    SignRequest, TemplateOption,
+    BlacklistEntryView, BlacklistLookup, Capabilities, Capability, LookupCheck, OutboxStatus,
+    PersonRef, SignRequest, TemplateOption,
 };
 use crate::error::WsError;
 use crate::signing;
 use crate::views::official_ref;
 
-use super::{now, Workstation};
+use super::{now, principal_hex, Workstation};
 
 /// The dataset a blacklist read is recorded under (PROTOCOL.md §13).
 const BLACKLIST_DATASET: &str = "govchain/blacklist";
@@ -230,6 +230,7 @@ impl Workstation {
         }
         let mut subject = subject;
         let hash = signing::resolve_person(&mut subject, || self.consortium_identity_key())?;
+        self.nothing_waiting_to_send().await?;
         let draft = self.draft(&SignRequest::RecordAccess {
             dataset: BLACKLIST_DATASET.into(),
             operation: "read".into(),
@@ -247,39 +248,103 @@ impl Workstation {
             .encode(serde_json::to_vec(&env).map_err(|e| WsError::BadRequest(e.to_string()))?);
         let created = now().unix_millis() / 1000;
         let key_id = env.body.signer;
-        let body = client
-            .signed_get(
-                &format!("/v1/blacklist/{}", hash.to_hex()),
-                &record,
-                |authority| {
-                    let read = ReadRequest {
-                        method: "GET".into(),
-                        authority: authority.to_owned(),
-                        path: format!("/v1/blacklist/{}", hash.to_hex()),
-                        query: "?".into(),
-                        access_record: record.clone(),
-                        created,
-                        key_id,
-                    };
-                    Ok(read.sign(&key, &chain)?)
-                },
-            )
-            .await?;
-        drop(key);
+        // In the outbox before it is sent: its sequence number is taken
+        // even if the answer is lost (a sync then finds it committed).
         let access_tx = self.queue_signed(&env, OutboxStatus::Submitted)?;
+        let path = format!("/v1/blacklist/{}", hash.to_hex());
+        let answer = client
+            .signed_get(&path, &record, |authority| {
+                let read = ReadRequest {
+                    method: "GET".into(),
+                    authority: authority.to_owned(),
+                    path: path.clone(),
+                    query: "?".into(),
+                    access_record: record.clone(),
+                    created,
+                    key_id,
+                };
+                Ok(read.sign(&key, &chain)?)
+            })
+            .await;
+        drop(key);
+        let body = match answer {
+            Ok(body) => body,
+            Err(e) => {
+                let (code, message) = match &e {
+                    WsError::Node { code, message, .. } => (code.clone(), message.clone()),
+                    other => (
+                        "read.unanswered".to_owned(),
+                        format!("no answer ({other}); if a node recorded the read, a sync shows it committed"),
+                    ),
+                };
+                self.lock()?.cache.set_status(
+                    &access_tx.id,
+                    OutboxStatus::Rejected,
+                    Some(&code),
+                    Some(&message),
+                    None,
+                    &now().to_string(),
+                )?;
+                return Err(e);
+            }
+        };
         let answer: Vec<NodeEntry> = serde_json::from_slice(&body)
             .map_err(|e| WsError::verification("blacklist.shape", e.to_string()))?;
         // The answer is the node's word; the verified chain is ours.
-        let _ = self.sync().await;
+        let synced = self.sync().await.is_ok();
         let inner = self.lock()?;
         let c = inner.verified()?;
         let mine = entries_of(&c.state, &hash);
+        let height = c.state.next_height.saturating_sub(1);
+        let check = match (synced, mine == answer) {
+            (false, _) => LookupCheck::Unchecked,
+            (true, true) => LookupCheck::Matches,
+            (true, false) => {
+                inner.cache.raise_alarm(
+                    &now().to_string(),
+                    "blacklist.differs",
+                    client.current().unwrap_or("?"),
+                    &format!(
+                        "the node listed {} entries for a subject the chain verified here (height {height}) lists {} for",
+                        answer.len(),
+                        mine.len()
+                    ),
+                )?;
+                LookupCheck::Differs
+            }
+        };
         Ok(BlacklistLookup {
             subject: hash.to_hex(),
-            verified: mine == answer,
+            check,
             entries: answer.iter().map(|e| entry_view(&c.state, e)).collect(),
             access_tx: access_tx.id,
-            height: c.state.next_height.saturating_sub(1),
+            height,
         })
+    }
+
+    /// Refuses while this official's signed transactions wait in the
+    /// outbox: a signed read takes the next sequence number and, reaching a
+    /// node first, would make the node refuse them as replays.
+    async fn nothing_waiting_to_send(&self) -> Result<(), WsError> {
+        let _ = self.flush_outbox().await;
+        let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        let inner = self.lock()?;
+        let me = inner
+            .chain
+            .as_ref()
+            .map_or_else(|| signer.to_hex(), |c| principal_hex(c, &signer));
+        let waiting = inner
+            .cache
+            .unsettled()?
+            .iter()
+            .filter(|r| r.signer == me && r.status == OutboxStatus::Queued)
+            .count();
+        if waiting > 0 {
+            return Err(WsError::BadRequest(format!(
+                "{waiting} of your signed transactions are still waiting to be sent; a lookup would \
+                 overtake them. Let them be delivered (check the connection), then look up again"
+            )));
+        }
+        Ok(())
     }
 }

@@ -33,7 +33,7 @@ const entry = {
 };
 
 function lookup(over: Partial<BlacklistLookup> = {}): BlacklistLookup {
-	return { subject: entry.subject, entries: [entry], access_tx: 'ef'.repeat(32), verified: true, height: 40, ...over };
+	return { subject: entry.subject, entries: [entry], access_tx: 'ef'.repeat(32), check: 'matches', height: 40, ...over };
 }
 
 afterEach(() => {
@@ -71,7 +71,7 @@ describe('the blacklist screen', () => {
 	});
 
 	it('raises an answer that differs from the verified chain as an alert', async () => {
-		setTransport(fakeCore({ blacklist_entries: [], blacklist_lookup: lookup({ verified: false }) }));
+		setTransport(fakeCore({ blacklist_entries: [], blacklist_lookup: lookup({ check: 'differs' }) }));
 		app.capabilities = caps(['blacklist_lookup']);
 		const el = mountAlone(BlacklistPage as Component);
 		typeInto(el.querySelector<HTMLInputElement>('[data-testid=bl-look-number]')!, 'x');
