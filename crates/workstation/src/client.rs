@@ -371,8 +371,6 @@ enum BodyError {
     Transport(#[from] reqwest::Error),
 }
 
-/// Reads a response body, refusing one longer than `cap` (before reading
-/// more than that, whatever `Content-Length` says).
 /// The `@authority` of requests to `base` (RFC 9421): `host[:port]` as the
 /// `Host` header carries it, lowercase, the port only if not the scheme's
 /// default.
@@ -389,6 +387,8 @@ fn authority(base: &str) -> Result<String, WsError> {
     .to_lowercase())
 }
 
+/// Reads a response body, refusing one longer than `cap` (before reading
+/// more than that, whatever `Content-Length` says).
 async fn read_capped(mut r: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
     if r.content_length().is_some_and(|n| n > cap as u64) {
         return Err(BodyError::TooLarge(cap));

@@ -4,7 +4,10 @@
 //! arrives in chunks (from the UI, which reads it from disk piece by piece)
 //! or from a path, is hashed while it is written, made durable, then named
 //! by its hash — so a stored file is always complete, and the case screen
-//! can say whether the file still matches the hash the ledger holds.
+//! can say whether the file still matches the hash the ledger holds. The
+//! directory and its files are this user's only (mode 0700/0600); files
+//! are kept until the official removes them (they are the department's
+//! copy of the originals).
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -57,6 +60,25 @@ fn io(e: std::io::Error) -> WsError {
     WsError::Storage(format!("document store: {e}"))
 }
 
+/// The store's directory, readable by this user only (attached files are
+/// often scans of identity documents).
+fn create_private_dir(dir: &Path) -> Result<(), WsError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(io)
+}
+
+/// A new file readable by this user only.
+fn create_private(path: &Path) -> Result<std::fs::File, WsError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).map_err(io)
+}
+
 /// Content-addressed files under one directory.
 #[derive(Debug, Clone)]
 pub struct DocumentStore {
@@ -72,13 +94,15 @@ impl DocumentStore {
         self.dir.join(hash.to_hex())
     }
 
-    /// Starts receiving a document.
+    /// Starts receiving a document (and removes what uploads interrupted
+    /// an hour or more ago left behind).
     pub fn begin(&self) -> Result<Upload, WsError> {
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        create_private_dir(&self.dir)?;
+        self.sweep();
         let mut r = [0u8; 8];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
         let tmp = self.dir.join(format!(".upload-{}", hex::encode(r)));
-        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let file = create_private(&tmp)?;
         Ok(Upload {
             file,
             tmp,
@@ -102,10 +126,15 @@ impl DocumentStore {
             .filter(|c| !c.is_control())
             .take(MAX_NAME_CHARS)
             .collect();
-        std::fs::write(target.with_extension("name"), &name).map_err(io)?;
-        if let Ok(d) = std::fs::File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
+        let name_tmp = upload.tmp.with_extension("name");
+        let mut f = create_private(&name_tmp)?;
+        f.write_all(name.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io)?;
+        std::fs::rename(&name_tmp, target.with_extension("name")).map_err(io)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(StoredDocument {
             sha256: hash.to_hex(),
             name,
@@ -172,6 +201,26 @@ impl DocumentStore {
         })
     }
 
+    /// Removes `.upload-*` files older than an hour (a crash or a closed
+    /// window mid-upload).
+    fn sweep(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let hour = std::time::Duration::from_hours(1);
+        for e in entries.filter_map(Result::ok) {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > hour);
+            if stale && e.file_name().to_string_lossy().starts_with(".upload-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     /// Whether a file named by `hash` is here (without re-hashing it).
     pub fn contains(&self, hash: &Hash32) -> bool {
         self.path(hash).is_file()
@@ -213,6 +262,14 @@ mod tests {
             .collect();
         assert!(left.is_empty());
 
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&s.path(&want)), 0o600);
+            assert_eq!(mode(&s.path(&want).with_extension("name")), 0o600);
+            assert_eq!(mode(&s.dir), 0o700);
+        }
         std::fs::write(s.path(&want), b"edited").unwrap();
         assert_eq!(s.check(&want).unwrap().state, DocumentState::Altered);
         std::fs::remove_file(s.path(&want)).unwrap();

@@ -134,8 +134,9 @@ impl Keychain {
         Ok(Some(IdentityKey::from_bytes(*raw)))
     }
 
-    /// Stores `key` as chain `chain`'s consortium identity key (one per
-    /// chain, given to the department by its admins), replacing any.
+    /// Stores `key` as the consortium identity key of the chain `chain`
+    /// names (its directory name: `<chain_id>-<genesis>`, or `demo`), one
+    /// per chain, given to the department by its admins; replaces any.
     pub fn store_identity_key(&self, chain: &str, key: &IdentityKey) -> Result<(), WsError> {
         self.store_key(&format!("identity-key:{chain}"), key)
     }

@@ -4,7 +4,7 @@
 //! the key loaded from the keychain, the body signed and the envelope queued.
 
 use govchain_ledger::crypto::{KeyId, Signature};
-use govchain_ledger::identity::{identity_hash, DocumentType, IdentityKey};
+use govchain_ledger::identity::{cn_rid_check_char, identity_hash, DocumentType, IdentityKey};
 use govchain_ledger::state::funds::{payroll_chunks, payroll_root, PAYROLL_CHUNK_LINES};
 use govchain_ledger::state::kinds::{Action, PayrollLine, RefId};
 use govchain_ledger::state::State;
@@ -192,6 +192,66 @@ pub fn hash_people(
     }
 }
 
+/// Whether `text` holds what reads as a resident ID number: 17 digits and
+/// a digit or `X` with a valid GB 11643 check character, full-width forms
+/// and spaces or hyphens inside counted, not part of a longer run of
+/// digits.
+pub fn holds_resident_id(text: &str) -> bool {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' => {
+                char::from_u32(u32::from(c) - 0xFF10 + u32::from('0')).unwrap_or(c)
+            }
+            'x' | '\u{FF38}' | '\u{FF58}' => 'X',
+            _ => c,
+        })
+        .collect();
+    (0..chars.len().saturating_sub(17)).any(|i| {
+        let w = &chars[i..i + 18];
+        let bounded = (i == 0 || !chars[i - 1].is_ascii_digit())
+            && chars.get(i + 18).is_none_or(|c| !c.is_ascii_digit());
+        let mut first = [0u8; 17];
+        bounded
+            && w[..17].iter().zip(first.iter_mut()).all(|(c, b)| {
+                *b = u8::try_from(*c).unwrap_or(0);
+                c.is_ascii_digit()
+            })
+            && cn_rid_check_char(&first) == w[17]
+    })
+}
+
+/// Refuses a request whose free text (a title, comment, purpose, reason…)
+/// holds a resident ID number: such text goes on the ledger for good, and
+/// identity numbers never do (PROTOCOL.md §12.9).
+pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
+    let texts: Vec<&str> = match req {
+        SignRequest::SignStep { comment, .. } | SignRequest::ReviewPayment { comment, .. } => {
+            vec![comment]
+        }
+        SignRequest::WithdrawCase { reason, .. }
+        | SignRequest::BlacklistAdd { reason, .. }
+        | SignRequest::BlacklistRemove { reason, .. } => vec![reason],
+        SignRequest::RecordAccess { purpose, .. } => vec![purpose],
+        SignRequest::ExecutePayment { transfer_ref, .. } => vec![transfer_ref],
+        SignRequest::OpenCase { title, .. } => vec![title],
+        SignRequest::CreateProject { name, .. } => vec![name],
+        SignRequest::RequestPayment {
+            purpose, milestone, ..
+        } => vec![purpose, milestone],
+    };
+    if texts.iter().any(|t| holds_resident_id(t)) {
+        return Err(WsError::BadRequest(
+            "the text holds what reads as a resident ID number, and text goes on the ledger for \
+             good; name the person in the applicant or subject field (it is hashed) instead. If it \
+             is not an ID number, separate its digits with other characters"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A new case id: `C-<YYYYMMDD>-<8 hex>` (random, so two clerks opening a
 /// case the same day offline do not collide).
 pub fn new_case_id(now: Timestamp) -> String {
@@ -369,5 +429,33 @@ pub fn rejection_body(r: &govchain_ledger::state::Rejection) -> crate::dto::Erro
         message: r.to_string(),
         node: None,
         fingerprint: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_resident_id;
+
+    #[test]
+    fn resident_ids_in_free_text_are_found_and_other_numbers_are_not() {
+        for text in [
+            "申请人 11010519491231002X 的材料",
+            "张三１１０１０５１９４９１２３１００２ｘ",
+            "110105 19491231 002x",
+            "11010519491231002X",
+        ] {
+            assert!(holds_resident_id(text), "{text}");
+        }
+        for text in [
+            // Wrong check character.
+            "110105194912310021",
+            // Part of a longer number (a bank reference).
+            "6222021101051949123100200",
+            "HZB-2026-0312",
+            "消防通道宽度不足 4 米，请调整总平面布置后重新报审。",
+            "",
+        ] {
+            assert!(!holds_resident_id(text), "{text}");
+        }
     }
 }

@@ -110,6 +110,13 @@ async fn intake_and_blacklist_from_the_desktop_leak_no_identity_number() {
         .unwrap_err();
     assert_eq!(e.code(), "identity.bad_id_number", "{e}");
 
+    // A number typed into the title would go on the ledger for good.
+    let mut titled = open_req(vec![], None);
+    if let SignRequest::OpenCase { title, .. } = &mut titled {
+        *title = format!("申请人 {TYPED_ID} 的改造申请");
+    }
+    assert_eq!(ws.prepare(&titled).unwrap_err().code(), "request.invalid");
+
     // Intake: the applicant goes on chain only as its identity hash.
     let p = ws
         .prepare(&open_req(

@@ -59,7 +59,8 @@ pub enum SignRequest {
         /// anything is built (the number itself goes nowhere).
         applicant: Option<PersonRef>,
         /// SHA-256 hex of files in the local document store
-        /// (`add_document`); the files never leave this computer.
+        /// (`document_begin` … `document_finish`); the files never leave this
+        /// computer.
         documents: Vec<String>,
     },
     /// `blacklist.add` (role `blacklist-officer`).

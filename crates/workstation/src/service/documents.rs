@@ -14,6 +14,8 @@ use super::Workstation;
 
 /// The most documents being received at once.
 const MAX_UPLOADS: usize = 16;
+/// An upload not finished within this long is dropped (a reloaded window).
+const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_mins(15);
 
 impl Workstation {
     /// The store under `DATA_DIR/documents`.
@@ -21,12 +23,7 @@ impl Workstation {
         DocumentStore::new(self.data_dir.join("documents"))
     }
 
-    fn uploads(
-        &self,
-    ) -> Result<
-        std::sync::MutexGuard<'_, std::collections::HashMap<String, crate::documents::Upload>>,
-        WsError,
-    > {
+    fn uploads(&self) -> Result<std::sync::MutexGuard<'_, super::Uploads>, WsError> {
         self.uploads
             .lock()
             .map_err(|_| WsError::Storage("upload lock poisoned".into()))
@@ -35,6 +32,7 @@ impl Workstation {
     /// Starts receiving a document; its id names the next calls.
     pub fn document_begin(&self) -> Result<String, WsError> {
         let mut uploads = self.uploads()?;
+        uploads.retain(|_, (started, _)| started.elapsed() < UPLOAD_TTL);
         if uploads.len() >= MAX_UPLOADS {
             return Err(WsError::BadRequest(format!(
                 "at most {MAX_UPLOADS} documents can be received at once; finish or cancel one"
@@ -44,7 +42,7 @@ impl Workstation {
         let mut r = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
         let id = hex::encode(r);
-        uploads.insert(id.clone(), upload);
+        uploads.insert(id.clone(), (std::time::Instant::now(), upload));
         Ok(id)
     }
 
@@ -52,7 +50,7 @@ impl Workstation {
     /// document: start again.
     pub fn document_chunk(&self, id: &str, base64: &str) -> Result<(), WsError> {
         let mut uploads = self.uploads()?;
-        let upload = uploads
+        let (_, upload) = uploads
             .get_mut(id)
             .ok_or_else(|| WsError::NotFound(format!("document upload {id}")))?;
         let written = B64
@@ -67,7 +65,7 @@ impl Workstation {
 
     /// Completes document `id`: durable, named by its SHA-256.
     pub fn document_finish(&self, id: &str, name: &str) -> Result<StoredDocument, WsError> {
-        let upload = self
+        let (_, upload) = self
             .uploads()?
             .remove(id)
             .ok_or_else(|| WsError::NotFound(format!("document upload {id}")))?;

@@ -84,19 +84,28 @@ impl Workstation {
         label: &str,
     ) -> Result<(), WsError> {
         d.register_user(key, label)?;
-        let chain = crate::demo::DEMO_CHAIN;
-        if self.keychain.identity_key(chain)?.is_none() {
-            self.keychain
-                .store_identity_key(chain, &crate::demo::demo_identity_key())?;
-        }
-        for project in [crate::demo::DEMO_PROJECT, crate::demo::DEMO_CONTRACT] {
-            if self.keychain.payroll_key(chain, project)?.is_none() {
-                self.keychain.store_payroll_key(
-                    chain,
-                    project,
-                    &crate::demo::demo_payroll_key(),
-                )?;
+        // Under the demo's own scope, never a real chain's. A keychain that
+        // fails here leaves the demo usable; hashing then says what is missing.
+        let scope = crate::chains::DEMO;
+        let stored = (|| -> Result<(), WsError> {
+            if self.keychain.identity_key(scope)?.is_none() {
+                let k = crate::demo::demo_identity_key();
+                self.keychain.store_identity_key(scope, &k)?;
+                self.remember_identity_key(scope, Some(&k));
             }
+            for project in [crate::demo::DEMO_PROJECT, crate::demo::DEMO_CONTRACT] {
+                if self.keychain.payroll_key(scope, project)?.is_none() {
+                    self.keychain.store_payroll_key(
+                        scope,
+                        project,
+                        &crate::demo::demo_payroll_key(),
+                    )?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = stored {
+            tracing::warn!("the demo's identity keys were not stored: {e}");
         }
         Ok(())
     }

@@ -70,6 +70,9 @@ pub enum Event {
 
 pub type Notifier = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// Documents being received by upload id: `(started, upload)`.
+type Uploads = HashMap<String, (std::time::Instant, crate::documents::Upload)>;
+
 /// Payroll imports by id: `(project, lines)`.
 type Imports = HashMap<String, (String, crate::payroll::ImportedPayroll)>;
 
@@ -109,9 +112,11 @@ pub struct Workstation {
     notify: Notifier,
     managed: Managed,
     /// Documents being received ([`documents`]).
-    uploads: Mutex<HashMap<String, crate::documents::Upload>>,
+    uploads: Mutex<Uploads>,
     /// Payroll imports by id ([`payments`]).
     payrolls: Mutex<Imports>,
+    /// The key id of the identity key of a key scope, once read ([`people`]).
+    known_identity_key: Mutex<Option<(String, Option<String>)>>,
 }
 
 impl std::fmt::Debug for Workstation {
@@ -205,6 +210,7 @@ impl Workstation {
             managed,
             uploads: Mutex::new(HashMap::new()),
             payrolls: Mutex::new(HashMap::new()),
+            known_identity_key: Mutex::new(None),
         })
     }
 

@@ -73,6 +73,7 @@ impl Workstation {
     pub(super) fn draft(&self, req: &SignRequest) -> Result<signing::Draft, WsError> {
         self.promote_rotated_key()?;
         let signer = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        signing::refuse_identity_numbers(req)?;
         let mut req = req.clone();
         signing::hash_people(&mut req, || self.consortium_identity_key())?;
         let mut payroll = None;

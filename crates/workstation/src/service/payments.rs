@@ -24,7 +24,7 @@ const MAX_PAYROLL_FILE: usize = 32 * 1024 * 1024;
 impl Workstation {
     /// Project `project`'s payroll key from the keychain, or what to do.
     fn payroll_key_of(&self, project: &str) -> Result<IdentityKey, WsError> {
-        let chain = self.verified_chain_id()?;
+        let chain = self.key_scope()?;
         self.keychain
             .payroll_key(&chain, project)?
             .ok_or_else(|| WsError::NoPayrollKey(project.to_owned()))
@@ -33,7 +33,7 @@ impl Workstation {
     /// Makes project `project`'s payroll key if this keychain has none (its
     /// developer creating it).
     pub(super) fn ensure_payroll_key(&self, project: &str) -> Result<(), WsError> {
-        let chain = self.verified_chain_id()?;
+        let chain = self.key_scope()?;
         if self.keychain.payroll_key(&chain, project)?.is_none() {
             let mut raw = Zeroizing::new([0u8; 32]);
             rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, raw.as_mut_slice());
@@ -45,7 +45,7 @@ impl Workstation {
 
     /// The key id of project `project`'s payroll key, if held here.
     pub fn payroll_key_id(&self, project: &str) -> Result<Option<String>, WsError> {
-        let chain = self.verified_chain_id()?;
+        let chain = self.key_scope()?;
         Ok(self
             .keychain
             .payroll_key(&chain, project)?
@@ -55,7 +55,7 @@ impl Workstation {
     /// Stores project `project`'s payroll key (64 hex, from its developer).
     pub fn import_payroll_key(&self, project: &str, hex: &str) -> Result<String, WsError> {
         let key = IdentityKey::from_hex(hex)?;
-        let chain = self.verified_chain_id()?;
+        let chain = self.key_scope()?;
         self.keychain.store_payroll_key(&chain, project, &key)?;
         Ok(key.key_id())
     }

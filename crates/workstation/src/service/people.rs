@@ -118,28 +118,62 @@ impl Workstation {
             .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))
     }
 
-    /// The consortium identity key of the verified chain from the keychain;
-    /// `identity_key.none` (with what to do) if this computer has none.
-    pub(super) fn consortium_identity_key(&self) -> Result<IdentityKey, WsError> {
-        let chain = self.verified_chain_id()?;
-        self.keychain
-            .identity_key(&chain)?
-            .ok_or(WsError::NoIdentityKey(chain))
+    /// Whose keys the keychain entries are: the active chain's directory
+    /// name (`<chain_id>-<genesis>` of a real chain, `demo` for the embedded
+    /// demo), so a real chain never uses the demo's keys, whatever its id.
+    pub(super) fn key_scope(&self) -> Result<String, WsError> {
+        self.lock()?
+            .active
+            .clone()
+            .ok_or_else(|| WsError::Offline("no chain chosen yet".into()))
     }
 
-    /// Stores the verified chain's consortium identity key (64 hex digits,
+    /// The consortium identity key of the active chain from the keychain;
+    /// `identity_key.none` (with what to do) if this computer has none.
+    pub(super) fn consortium_identity_key(&self) -> Result<IdentityKey, WsError> {
+        let scope = self.key_scope()?;
+        let key = self.keychain.identity_key(&scope)?;
+        self.remember_identity_key(&scope, key.as_ref());
+        key.ok_or(WsError::NoIdentityKey(scope))
+    }
+
+    /// Stores the active chain's consortium identity key (64 hex digits,
     /// from the department's admin) in the keychain.
     pub fn import_identity_key(&self, hex: &str) -> Result<Capabilities, WsError> {
         let key = IdentityKey::from_hex(hex)?;
-        let chain = self.verified_chain_id()?;
-        self.keychain.store_identity_key(&chain, &key)?;
+        let scope = self.key_scope()?;
+        self.keychain.store_identity_key(&scope, &key)?;
+        self.remember_identity_key(&scope, Some(&key));
         self.capabilities()
+    }
+
+    /// Keeps the key id of `scope`'s identity key, so that showing it does
+    /// not ask the keychain on every block.
+    pub(super) fn remember_identity_key(&self, scope: &str, key: Option<&IdentityKey>) {
+        if let Ok(mut known) = self.known_identity_key.lock() {
+            *known = Some((scope.to_owned(), key.map(IdentityKey::key_id)));
+        }
+    }
+
+    /// The key id of the active chain's identity key: remembered, else
+    /// read once from the keychain (one that does not answer shows as none;
+    /// the action that needs the key reports the keychain's own error).
+    fn identity_key_id(&self) -> Option<String> {
+        let scope = self.key_scope().ok()?;
+        if let Some((s, id)) = self.known_identity_key.lock().ok()?.as_ref() {
+            if *s == scope {
+                return id.clone();
+            }
+        }
+        let key = self.keychain.identity_key(&scope).ok()?;
+        self.remember_identity_key(&scope, key.as_ref());
+        key.map(|k| k.key_id())
     }
 
     /// What the active key may do on the verified chain now.
     pub fn capabilities(&self) -> Result<Capabilities, WsError> {
         let signer = self.active_key_id()?;
-        let (may, department, chain) = {
+        let (may, department) = {
             let inner = self.lock()?;
             match (inner.chain.as_ref(), signer) {
                 (Some(c), Some(k)) => {
@@ -149,25 +183,15 @@ impl Workstation {
                         official
                             .and_then(|o| c.state.officials.get(&o))
                             .map(|o| o.department.to_string()),
-                        c.state.chain_id.as_ref().map(ToString::to_string),
                     )
                 }
-                (c, _) => (
-                    Vec::new(),
-                    None,
-                    c.and_then(|c| c.state.chain_id.as_ref().map(ToString::to_string)),
-                ),
+                _ => (Vec::new(), None),
             }
         };
-        // A keychain that does not answer shows as "no identity key"; the
-        // action that needs it reports the keychain's own error.
-        let identity_key = chain
-            .and_then(|c| self.keychain.identity_key(&c).ok().flatten())
-            .map(|k| k.key_id());
         Ok(Capabilities {
             may,
             department,
-            identity_key,
+            identity_key: self.identity_key_id(),
         })
     }
 

@@ -36,7 +36,8 @@ case_id: string, template: string, version: number, scope: string, title: string
 applicant: PersonRef | null, 
 /**
  * SHA-256 hex of files in the local document store
- * (`add_document`); the files never leave this computer.
+ * (`document_begin` … `document_finish`); the files never leave this
+ * computer.
  */
 documents: Array<string>, } | { "kind": "blacklist_add", subject: PersonRef, 
 /**
