@@ -242,6 +242,8 @@ def intake_and_blacklist(s):
     s.find("#intake-template option", visible_text="old-city-renovation")
     s.find("[data-testid=intake-number]")
     set_value(s, "[data-testid=intake-title]", "北山街 12 号老旧小区改造（窗口受理）")
+    # A fixed case id: the receipt's OCR reads it back (random hex reads ambiguously).
+    set_value(s, "#intake-id", "HZ-2026-0101")
     set_value(s, "[data-testid=intake-number]", typed_id)
     pick_files(s, "[data-testid=intake-files]", [p for p, _ in docs])
     for _, digest in docs:

@@ -4,7 +4,8 @@
 //! the UI reads or saves itself, keys never leave the keychain (the
 //! consortium identity key arrives once as text and goes straight into it),
 //! and attached files arrive as chunks the UI reads from the file the
-//! official picked.
+//! official picked. Commands that hash files or read the keychain run off
+//! the main thread (`async`), so the window never waits on them.
 
 // Tauri hands commands owned arguments and `State` by value.
 #![allow(clippy::needless_pass_by_value)]
@@ -313,7 +314,7 @@ pub fn set_witness_quorum(ws: Ws<'_>, quorum: u32) -> Result<SyncStatus, WsError
 }
 
 /// What the active key may do on the verified chain (navigation follows it).
-#[tauri::command]
+#[tauri::command(async)]
 pub fn capabilities(ws: Ws<'_>) -> Result<Capabilities, WsError> {
     ws.capabilities()
 }
@@ -337,13 +338,13 @@ pub fn document_begin(ws: Ws<'_>) -> Result<String, WsError> {
 }
 
 /// The next piece (base64) of a document being received.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn document_chunk(ws: Ws<'_>, upload_id: String, data: String) -> Result<(), WsError> {
     ws.document_chunk(&upload_id, &data)
 }
 
 /// Completes a document: stored here under its SHA-256.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn document_finish(
     ws: Ws<'_>,
     upload_id: String,
@@ -358,13 +359,13 @@ pub fn document_cancel(ws: Ws<'_>, upload_id: String) -> Result<(), WsError> {
 }
 
 /// Whether each document hash is in the local store and still matches.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn check_documents(ws: Ws<'_>, hashes: Vec<String>) -> Result<Vec<DocumentCheck>, WsError> {
     ws.check_documents(&hashes)
 }
 
 /// The blacklist entries of the official's department.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn blacklist_entries(ws: Ws<'_>) -> Result<Vec<BlacklistEntryView>, WsError> {
     ws.blacklist_entries()
 }
@@ -381,7 +382,7 @@ pub async fn blacklist_lookup(
 
 /// Reads a payroll file (CSV or XLSX, base64) for a project: workers hashed
 /// with its payroll key, every bad row reported by its row number.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn import_payroll(
     ws: Ws<'_>,
     project_id: String,

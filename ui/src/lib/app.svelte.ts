@@ -29,6 +29,7 @@ export class AppState {
 	capabilities = $state<Capabilities | null>(null);
 
 	#stops: Array<() => void> = [];
+	#capabilityCalls = 0;
 
 	get activeKey(): KeyInfo | undefined {
 		return this.keys.find((k) => k.active);
@@ -41,7 +42,15 @@ export class AppState {
 
 	/** Reloads the capabilities (after the chain moved, a key or the identity key changed). */
 	async loadCapabilities(): Promise<void> {
-		this.capabilities = await api.capabilities().catch(() => this.capabilities);
+		const call = ++this.#capabilityCalls;
+		try {
+			const caps = await api.capabilities();
+			// A slower answer to an older call never replaces a newer one.
+			if (call === this.#capabilityCalls) this.capabilities = caps;
+		} catch {
+			// Unknown (no chain yet, or the core is away): offer nothing rather than stale powers.
+			if (call === this.#capabilityCalls) this.capabilities = null;
+		}
 	}
 
 	get unacknowledgedAlarms() {
