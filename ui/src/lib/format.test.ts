@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetShares, daysSince, formatDuration, formatFen, shortHash } from './format';
+import { budgetShares, daysSince, formatDuration, formatFen, parseYuan, shortHash } from './format';
 
 describe('formatFen', () => {
 	it('shows integer fen as yuan with two decimals and grouping', () => {
@@ -50,5 +50,15 @@ describe('formatDuration', () => {
 		expect(formatDuration((2 * 3600 + 5 * 60) * 1000, 'zh-CN')).toBe('2小时5分钟');
 		expect(formatDuration(40_000, 'en')).toBe('40 s');
 		expect(formatDuration(-5, 'en')).toBe('0 s');
+	});
+});
+
+describe('parseYuan', () => {
+	it('reads yuan as typed into fen, exactly', () => {
+		expect(parseYuan('1260')).toBe(126000);
+		expect(parseYuan('1,260.5')).toBe(126050);
+		expect(parseYuan('￥0.01')).toBe(1);
+		expect(parseYuan(' 12.30 ')).toBe(1230);
+		for (const bad of ['', '0', '0.00', '-5', '1.234', '12a', '.', '1e3']) expect(parseYuan(bad), bad).toBeNull();
 	});
 });

@@ -61,3 +61,12 @@ export function formatDuration(ms: number, locale: Locale): string {
 	if (m > 0) return `${m}${u.m}`;
 	return `${s}${u.s}`;
 }
+
+/** Yuan as typed (`1260`, `1,260.5`, `¥1260.00`) → fen; null unless above zero with at most two decimals. */
+export function parseYuan(text: string): number | null {
+	const t = text.trim().replace(/^[¥￥]/, '').replaceAll(',', '');
+	const m = /^(\d*)(?:\.(\d{0,2}))?$/.exec(t);
+	if (!m || t === '' || t === '.') return null;
+	const fen = Number(m[1] || '0') * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+	return Number.isSafeInteger(fen) && fen > 0 ? fen : null;
+}

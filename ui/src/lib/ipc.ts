@@ -24,7 +24,9 @@ import type { InboxEntry } from './bindings/InboxEntry';
 import type { KeyInfo } from './bindings/KeyInfo';
 import type { NodeProbe } from './bindings/NodeProbe';
 import type { OutboxItem } from './bindings/OutboxItem';
+import type { PayrollImport } from './bindings/PayrollImport';
 import type { PersonRef } from './bindings/PersonRef';
+import type { OfficialRef } from './bindings/OfficialRef';
 import type { ProjectDetail } from './bindings/ProjectDetail';
 import type { ProofReport } from './bindings/ProofReport';
 import type { ProjectSummary } from './bindings/ProjectSummary';
@@ -200,5 +202,13 @@ export const api = {
 	blacklistEntries: () => call<BlacklistEntryView[]>('blacklist_entries'),
 	/** A lookup: a signed read that the ledger records, with its purpose. */
 	blacklistLookup: (subject: PersonRef, purpose: string) =>
-		call<BlacklistLookup>('blacklist_lookup', { subject, purpose })
+		call<BlacklistLookup>('blacklist_lookup', { subject, purpose }),
+	/** Reads a payroll file (CSV or XLSX, base64) for a project: workers hashed, bad rows named. */
+	importPayroll: (projectId: string, name: string, data: string) =>
+		call<PayrollImport>('import_payroll', { projectId, name, data }),
+	importPayrollKey: (projectId: string, key: string) => call<string>('import_payroll_key', { projectId, key }),
+	exportPayrollKey: (projectId: string) => call<string>('export_payroll_key', { projectId }),
+	payrollKeyId: (projectId: string) => call<string | null>('payroll_key_id', { projectId }),
+	/** Registered officials, to choose a new project's parties from. */
+	officials: () => call<OfficialRef[]>('officials')
 };
