@@ -8,7 +8,8 @@ stage after checking the canonical JSON and SHA-256 shown, waits until the signa
 a block the app verified, switches to English, confirms the demo project's payment the same way,
 checks a transaction's inclusion proof in the explorer, opens a case at the service window with two
 picked files and a typed ID number (its receipt PDF read back by OCR), adds, looks up and removes a
-blacklist entry, and saves screenshots of each screen in OUT_DIR, plus start-up time and idle memory
+blacklist entry, requests a payment with a 1,000-line XLSX payroll (after a CSV with three bad rows
+is refused row by row), and saves screenshots of each screen in OUT_DIR, plus start-up time and idle memory
 in metrics.json.
 
     e2e.py APP_BINARY OUT_DIR [WEBDRIVER_URL]
@@ -225,6 +226,78 @@ def pick_files(s, css, paths):
     """Picks files in a file input as the official would: WebDriver's send keys with their paths."""
     field = s.find(css)
     s.cmd("POST", f"/element/{eid(field)}/value", {"text": "\n".join(paths)})
+
+
+def write_xlsx(path, rows):
+    """A minimal XLSX workbook (one sheet, inline strings and numbers), as a spreadsheet saves it."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(ref, v):
+        if isinstance(v, (int, float)):
+            return f'<c r="{ref}"><v>{v}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+
+    sheet_rows = "".join(
+        f'<row r="{i + 1}">' + "".join(cell(f"{chr(65 + j)}{i + 1}", v) for j, v in enumerate(r)) + "</row>"
+        for i, r in enumerate(rows))
+    files = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="工资表" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{sheet_rows}</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+
+
+def resident_id(n):
+    """The nth test worker's resident ID (GB 11643 check character)."""
+    first = f"11010519800101{n:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return first + "10X98765432"[sum(int(c) * w for c, w in zip(first, weights)) % 11]
+
+
+def payment_request(s):
+    """The contractor requests a payment with a payroll: a CSV with three bad rows is refused row by
+    row, then a 1,000-line XLSX is signed (committed to by its root, its lines in chunks)."""
+    bad = os.path.join(OUT, "upload-payroll-bad.csv")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write("姓名,证件号码,金额\n")
+        f.write(f"甲,{resident_id(1)},1200\n乙,110105198001010010,1200\n丙,{resident_id(2)},abc\n丁,{resident_id(1)},900\n")
+    good = os.path.join(OUT, "upload-payroll-1000.xlsx")
+    write_xlsx(good, [["姓名", "证件号码", "金额"]] + [[f"工人{i}", resident_id(i), 150 + i % 50] for i in range(1000)])
+    s.go("/projects")
+    s.go("/projects/XA-2026-011")
+    s.find("[data-testid=payment-request]", timeout=30)
+    pick_files(s, "[data-testid=payreq-payroll]", [bad])
+    s.find("[data-testid=payroll-summary][data-refused='3']", timeout=30)
+    rows = s.script("return [...document.querySelectorAll('[data-testid=payroll-errors] tbody tr')]"
+                    ".map(r => r.cells[0].textContent.trim());")
+    assert rows == ["3", "4", "5"], rows
+    s.script("document.querySelector('[data-testid=payroll-errors]').scrollIntoView({block: 'center'});")
+    s.screenshot("payroll-errors")
+    pick_files(s, "[data-testid=payreq-payroll]", [good])
+    s.find("[data-testid=payroll-summary][data-refused='0']", timeout=60)
+    set_value(s, "[data-testid=payreq-purpose]", "路面修复一期人工费")
+    s.click(s.find("[data-testid=payreq-sign]"))
+    body = check_preview(s)
+    assert body["kind"] == "payment.request" and body["payload"]["payroll_lines"] == 1000, body
+    s.find("[data-testid=sign-follow-ups]")
+    s.screenshot("payment-request-signing")
+    s.click(s.find("[data-testid=sign-confirm]"))
+    print("e2e: payment request", wait_committed(s))
+    s.screenshot("payment-requested")
 
 
 def intake_and_blacklist(s):
@@ -455,6 +528,7 @@ def main():
         s.screenshot("access-audit")
 
         intake_and_blacklist(s)
+        payment_request(s)
 
         s.go("/settings")
         s.find("[data-testid=key-card]")
