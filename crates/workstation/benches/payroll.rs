@@ -7,6 +7,7 @@
 //! `cargo bench -p govchain-workstation --bench payroll`
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use govchain_ledger::identity::{cn_rid_check_char, identity_hash, DocumentType, IdentityKey};
@@ -16,7 +17,7 @@ const LINES: u32 = 40_000;
 const RUNS: usize = 5;
 
 fn worker_id(n: u32) -> String {
-    let first = format!("1101051980{:07}", n);
+    let first = format!("1101051980{n:07}");
     let bytes: [u8; 17] = first.as_bytes().try_into().unwrap();
     format!("{first}{}", cn_rid_check_char(&bytes))
 }
@@ -48,7 +49,7 @@ fn main() {
         sheet.write_string(i, 0, format!("工人{i}")).unwrap();
         sheet.write_string(i, 1, id).unwrap();
         sheet.write_number(i, 2, amount).unwrap();
-        csv.push_str(&format!("工人{i},{id},{amount:.2}\n"));
+        writeln!(csv, "工人{i},{id},{amount:.2}").unwrap();
     }
     let xlsx = book.save_to_buffer().unwrap();
     let before = peak_kb();
@@ -79,10 +80,20 @@ fn main() {
     });
     let after = peak_kb();
     println!("payroll import, {LINES} lines, median of {RUNS} runs");
-    println!("  file sizes: XLSX {} KiB, CSV {} KiB", xlsx.len() / 1024, csv.len() / 1024);
+    println!(
+        "  file sizes: XLSX {} KiB, CSV {} KiB",
+        xlsx.len() / 1024,
+        csv.len() / 1024
+    );
     println!("  baseline: hash {LINES} identity numbers alone: {baseline:.1} ms");
-    println!("  XLSX import: {from_xlsx:.1} ms ({:.2}x baseline)", from_xlsx / baseline);
-    println!("  CSV import:  {from_csv:.1} ms ({:.2}x baseline)", from_csv / baseline);
+    println!(
+        "  XLSX import: {from_xlsx:.1} ms ({:.2}x baseline)",
+        from_xlsx / baseline
+    );
+    println!(
+        "  CSV import:  {from_csv:.1} ms ({:.2}x baseline)",
+        from_csv / baseline
+    );
     if let (Some(b), Some(a)) = (before, after) {
         println!(
             "  peak RSS: {:.1} MiB before importing (the generated files held), {:.1} MiB after",

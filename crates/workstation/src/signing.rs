@@ -252,23 +252,24 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
     Ok(())
 }
 
-/// A new case id: `C-<YYYYMMDD>-<8 hex>` (random, so two clerks opening a
-/// case the same day offline do not collide).
-pub fn new_case_id(now: Timestamp) -> String {
-    let mut r = [0u8; 4];
+/// A new id `<prefix>-<YYYYMMDD>-<hex>` of `random` random bytes (random,
+/// so two officials making one the same day offline do not collide).
+fn new_id(prefix: &str, now: Timestamp, random: usize) -> String {
+    let mut r = vec![0u8; random];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
     let day = now.to_string();
     let date: String = day.chars().take(10).filter(char::is_ascii_digit).collect();
-    format!("C-{date}-{}", hex::encode_upper(r))
+    format!("{prefix}-{date}-{}", hex::encode_upper(r))
+}
+
+/// A new case id: `C-<YYYYMMDD>-<8 hex>`.
+pub fn new_case_id(now: Timestamp) -> String {
+    new_id("C", now, 4)
 }
 
 /// A new payment id: `P-<YYYYMMDD>-<4 hex>`.
 pub fn new_payment_id(now: Timestamp) -> String {
-    let mut r = [0u8; 2];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
-    let day = now.to_string();
-    let date: String = day.chars().take(10).filter(char::is_ascii_digit).collect();
-    format!("P-{date}-{}", hex::encode_upper(r))
+    new_id("P", now, 2)
 }
 
 /// Payrolls up to this many lines go inside the `payment.request` (the
@@ -287,32 +288,24 @@ pub fn draft_payment(
     lines: &[PayrollLine],
     now: Timestamp,
 ) -> Result<Draft, WsError> {
-    let SignRequest::RequestPayment {
-        project_id,
-        payment_id,
-        amount_fen,
-        purpose,
-        milestone,
-        invoices,
-        ..
-    } = req
-    else {
+    let mut plain = req.clone();
+    let SignRequest::RequestPayment { payroll, .. } = &mut plain else {
         return Err(WsError::BadRequest("not a payment request".into()));
     };
-    let mut payload = json!({"project_id": project_id, "payment_id": payment_id,
-        "amount": amount_fen, "purpose": purpose, "milestone": milestone, "invoices": invoices,
-        "payroll": []});
+    *payroll = None;
+    let (kind, mut payload) = funds_payload(&plain)?;
     if lines.len() <= INLINE_PAYROLL_LINES {
         payload["payroll"] =
             serde_json::to_value(lines).map_err(|e| WsError::BadRequest(e.to_string()))?;
-        return draft_payload(state, signer, seq, "payment.request", payload, now);
+        return draft_payload(state, signer, seq, kind, payload, now);
     }
     let total: u64 = lines.iter().map(|l| l.amount.get()).sum();
     payload["payroll_root"] = json!(payroll_root(lines));
     payload["payroll_total"] = json!(total);
     payload["payroll_lines"] = json!(lines.len());
-    let mut d = draft_payload(state, signer, seq, "payment.request", payload, now)?;
-    let (project, payment) = (ref_id(project_id)?, ref_id(payment_id)?);
+    let id = |k: &str| ref_id(payload[k].as_str().unwrap_or_default());
+    let (project, payment) = (id("project_id")?, id("payment_id")?);
+    let mut d = draft_payload(state, signer, seq, kind, payload, now)?;
     for (i, chunk) in payroll_chunks(&project, &payment, lines).iter().enumerate() {
         let payload =
             serde_json::to_value(chunk).map_err(|e| WsError::BadRequest(e.to_string()))?;
