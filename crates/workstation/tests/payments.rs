@@ -18,7 +18,7 @@ use support::{keyring_available, open_quiet, temp_dir, until_committed};
 
 /// The `n`th test worker's resident ID (valid check character).
 fn worker_id(n: u32) -> String {
-    let first: String = format!("11010519800101{n:03}");
+    let first: String = format!("1101051980010{n:04}");
     let bytes: [u8; 17] = first.as_bytes().try_into().unwrap();
     format!("{first}{}", cn_rid_check_char(&bytes))
 }
@@ -247,4 +247,74 @@ async fn projects_and_payment_requests_with_imported_payrolls() {
     );
     assert_eq!(ws.project_detail("XA-2026-020").unwrap().budget, 50_000_000);
     ws.delete_key(&key.key_id).unwrap();
+}
+
+/// A payment request with a committed payroll signed offline: the request
+/// and its chunks wait in the outbox across a restart of the app and the
+/// node, then each is delivered and committed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payroll_signed_offline_survives_a_restart_and_commits_once() {
+    if !keyring_available() {
+        return;
+    }
+    let node_dir = temp_dir("payments-offline-node");
+    let dir = temp_dir("payments-offline-ws");
+    let service = format!("govchain-test-payments-offline-{}", std::process::id());
+    let node = govchain_workstation::demo::DemoNode::start(&node_dir)
+        .await
+        .unwrap();
+    let ws = open_quiet(&dir, &service);
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    let key = ws.create_key("离线承包人").await.unwrap();
+    let pk = govchain_node::config::parse_public_key(&key.public_key).unwrap();
+    node.register_user(&pk, "离线承包人").unwrap();
+    ws.sync().await.unwrap();
+    let payroll_key = hex::encode(govchain_workstation::demo::demo_payroll_key().as_bytes());
+    ws.import_payroll_key(DEMO_CONTRACT, &payroll_key).unwrap();
+    let imported = ws
+        .import_payroll(DEMO_CONTRACT, "工资表.xlsx", &b64(&xlsx_payroll(1200)))
+        .unwrap();
+    assert_eq!(imported.chunks, 3);
+
+    node.stop().await.unwrap();
+    let p = ws
+        .prepare(&SignRequest::RequestPayment {
+            project_id: DEMO_CONTRACT.into(),
+            payment_id: "P-OFFLINE".into(),
+            amount_fen: imported.total_fen,
+            purpose: "离线签署".into(),
+            milestone: String::new(),
+            invoices: vec![],
+            payroll: Some(imported.import_id),
+        })
+        .unwrap();
+    assert!(p.would_reject.is_none(), "{p:?}");
+    ws.confirm(&p.preview_id).unwrap();
+    assert_eq!(ws.flush_outbox().await.unwrap_err().code(), "sync.offline");
+    drop(ws);
+
+    let ws = open_quiet(&dir, &service);
+    let queued = ws.outbox().unwrap();
+    assert_eq!(queued.len(), 4, "{queued:?}");
+    assert!(queued.iter().all(|o| o.status == "queued"));
+    let node = govchain_workstation::demo::DemoNode::start(&node_dir)
+        .await
+        .unwrap();
+    ws.set_nodes(vec![node.url().to_owned()]).await.unwrap();
+    for o in &queued {
+        until_committed(&ws, &o.id).await;
+    }
+    let after = ws.outbox().unwrap();
+    assert_eq!(after.len(), 4);
+    assert!(after.iter().all(|o| o.status == "committed"), "{after:?}");
+    let pay = ws
+        .project_detail(DEMO_CONTRACT)
+        .unwrap()
+        .payments
+        .into_iter()
+        .find(|p| p.payment_id == "P-OFFLINE")
+        .unwrap();
+    assert_eq!(pay.payroll.len(), 1200);
+    ws.delete_key(&key.key_id).unwrap();
+    node.stop().await.unwrap();
 }
