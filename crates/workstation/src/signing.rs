@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use crate::dto::{PersonRef, ReviewStep, SignRequest};
 use crate::error::WsError;
 
-/// `(kind, payload)` of a request at `now`, checked by the ledger's own
-/// payload parser.
+/// `(kind, payload)` of a request at `now` (checked by the ledger's own
+/// payload parser in [`draft_payload`]).
 pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Value), WsError> {
     let (kind, payload) = match req {
         SignRequest::SignStep {
@@ -96,7 +96,6 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
             funds_payload(req)?
         }
     };
-    Action::parse(kind, &payload)?;
     Ok((kind, payload))
 }
 

@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use govchain_ledger::identity::IdentityKey;
+use govchain_ledger::state::funds::PAYROLL_CHUNK_LINES;
 use govchain_ledger::state::kinds::PayrollLine;
 use zeroize::Zeroizing;
 
@@ -100,7 +101,7 @@ impl Workstation {
             chunks: if imported.lines.len() <= INLINE_PAYROLL_LINES {
                 0
             } else {
-                u32::try_from(imported.lines.len().div_ceil(INLINE_PAYROLL_LINES))
+                u32::try_from(imported.lines.len().div_ceil(PAYROLL_CHUNK_LINES))
                     .unwrap_or(u32::MAX)
             },
             payroll_key: key.key_id(),

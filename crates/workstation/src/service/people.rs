@@ -225,9 +225,15 @@ impl Workstation {
     /// The active entries the official's department added (from the
     /// verified chain).
     pub fn blacklist_entries(&self) -> Result<Vec<BlacklistEntryView>, WsError> {
-        let department = self.capabilities()?.department;
+        let signer = self.active_key_id()?;
         let inner = self.lock()?;
-        let (Some(c), Some(d)) = (inner.chain.as_ref(), department) else {
+        let Some(c) = inner.chain.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let home = signer
+            .and_then(|k| c.state.key_index.get(&k))
+            .and_then(|o| c.state.officials.get(o));
+        let Some(d) = home.map(|o| o.department.to_string()) else {
             return Ok(Vec::new());
         };
         Ok(c.state
