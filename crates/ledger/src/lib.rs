@@ -5,7 +5,8 @@
 //! ([`crypto`]), domain-separated signing ([`domain`]), typed protocol values
 //! ([`types`]), transactions ([`tx`]), the RFC 6962 Merkle log ([`merkle`]),
 //! blocks ([`block`]) and C2SP signed-note checkpoints with witness
-//! cosignatures ([`note`]), and the state machine that applies the rules of
+//! cosignatures ([`note`]), the text forms of a citizen's consent request and
+//! signed answer ([`citizen`]), and the state machine that applies the rules of
 //! every transaction kind ([`state`]) with the state tree that commits to it
 //! ([`smt`]).
 //!
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod block;
+pub mod citizen;
 pub mod crypto;
 pub mod domain;
 pub mod identity;

@@ -177,21 +177,10 @@ impl DocumentStore {
             }
             Err(e) => return Err(io(e)),
         };
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = f.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buf[..n]);
-        }
-        let got: [u8; 32] = hasher.finalize().into();
+        let (got, _, size) = digests(&mut f, None)?;
         Ok(DocumentCheck {
             sha256: hash.to_hex(),
-            state: if got == hash.0 {
+            state: if got == *hash {
                 DocumentState::Matches
             } else {
                 DocumentState::Altered
@@ -199,6 +188,27 @@ impl DocumentStore {
             name,
             size: Some(size),
         })
+    }
+
+    /// A certificate's commitment to the stored file `hash`:
+    /// `SHA-256(salt ‖ file)` (PROTOCOL.md §12.6), streamed; a file that no
+    /// longer matches its hash is refused.
+    pub fn commitment(&self, hash: &Hash32, salt: &[u8; 32]) -> Result<Hash32, WsError> {
+        let mut f = std::fs::File::open(self.path(hash)).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                WsError::NotFound(format!(
+                    "document {hash} is not in this computer's document store; add the file again"
+                ))
+            } else {
+                io(e)
+            }
+        })?;
+        match digests(&mut f, Some(salt))? {
+            (got, Some(c), _) if got == *hash => Ok(c),
+            _ => Err(WsError::BadRequest(format!(
+                "the stored file {hash} changed since it was added; add the file again"
+            ))),
+        }
     }
 
     /// Removes `.upload-*` files older than an hour (a crash or a closed
@@ -225,6 +235,37 @@ impl DocumentStore {
     pub fn contains(&self, hash: &Hash32) -> bool {
         self.path(hash).is_file()
     }
+}
+
+/// SHA-256 of `f`, and of `salt ‖ f` if a salt is given, and its size.
+fn digests(
+    f: &mut std::fs::File,
+    salt: Option<&[u8; 32]>,
+) -> Result<(Hash32, Option<Hash32>, u64), WsError> {
+    let mut plain = Sha256::new();
+    let mut salted = salt.map(|s| {
+        let mut h = Sha256::new();
+        h.update(s);
+        h
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        plain.update(&buf[..n]);
+        if let Some(h) = salted.as_mut() {
+            h.update(&buf[..n]);
+        }
+    }
+    Ok((
+        Hash32(plain.finalize().into()),
+        salted.map(|h| Hash32(h.finalize().into())),
+        size,
+    ))
 }
 
 #[cfg(test)]
@@ -270,8 +311,16 @@ mod tests {
             assert_eq!(mode(&s.path(&want).with_extension("name")), 0o600);
             assert_eq!(mode(&s.dir), 0o700);
         }
+        // A certificate's commitment: SHA-256(salt ‖ file).
+        let salt = [9u8; 32];
+        let c = s.commitment(&want, &salt).unwrap();
+        assert_eq!(c, Hash32::sha256(&[&salt[..], &body].concat()));
         std::fs::write(s.path(&want), b"edited").unwrap();
         assert_eq!(s.check(&want).unwrap().state, DocumentState::Altered);
+        assert_eq!(
+            s.commitment(&want, &salt).unwrap_err().code(),
+            "request.invalid"
+        );
         std::fs::remove_file(s.path(&want)).unwrap();
         assert_eq!(s.check(&want).unwrap().state, DocumentState::Missing);
     }

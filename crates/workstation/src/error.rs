@@ -217,6 +217,7 @@ keep_code!(
     govchain_ledger::read::ReadError,
     govchain_ledger::domain::SignError,
     govchain_ledger::identity::IdentityError,
+    govchain_ledger::citizen::CitizenError,
     govchain_node::NodeError,
     govchain_node::witness::WitnessError,
 );

@@ -95,6 +95,11 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
         SignRequest::CreateProject { .. } | SignRequest::RequestPayment { .. } => {
             funds_payload(req)?
         }
+        SignRequest::IssueCertificate { .. } | SignRequest::VerifyCertificate { .. } => {
+            return Err(WsError::BadRequest(
+                "a certificate's commitment is made by the workstation, not here".into(),
+            ))
+        }
     };
     Ok((kind, payload))
 }
@@ -147,6 +152,84 @@ fn funds_payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
     })
 }
 
+/// `(kind, payload)` of a certificate request, with the `commitment`
+/// (`SHA-256(salt ‖ document)`) the workstation made.
+pub fn certificate_payload(
+    req: &SignRequest,
+    commitment: Hash32,
+) -> Result<(&'static str, Value), WsError> {
+    Ok(match req {
+        SignRequest::IssueCertificate {
+            cert_id,
+            cert_type,
+            subject,
+            holder_key,
+            expires_at,
+            ..
+        } => {
+            let mut p = json!({"cert_id": cert_id, "cert_type": cert_type, "commitment": commitment,
+                               "subject": hashed(subject)?, "holder_key": holder_key});
+            if let Some(t) = expires_at {
+                p["expires_at"] = json!(t);
+            }
+            ("certificate.issue", p)
+        }
+        SignRequest::VerifyCertificate {
+            cert_id,
+            consent_id,
+            ..
+        } => (
+            "certificate.verify",
+            json!({"cert_id": cert_id, "consent_id": consent_id, "commitment": commitment}),
+        ),
+        _ => return Err(WsError::BadRequest("not a certificate request".into())),
+    })
+}
+
+/// The salt of a certificate: its 64 hex, or the text of the certificate's
+/// QR code ([`certificate_link`]), which must name `cert_id`.
+pub fn read_salt(text: &str, cert_id: &str) -> Result<[u8; 32], WsError> {
+    let text = text.trim();
+    let hex_salt = match text.strip_prefix("govchain:certificate?") {
+        Some(query) => {
+            let field = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            };
+            if field("id") != Some(cert_id) {
+                return Err(WsError::BadRequest(format!(
+                    "this certificate code is for {}, not {cert_id}",
+                    field("id").unwrap_or("another certificate")
+                )));
+            }
+            field("salt").unwrap_or_default()
+        }
+        None => text,
+    };
+    let mut salt = [0u8; 32];
+    hex::decode_to_slice(hex_salt, &mut salt).map_err(|_| {
+        WsError::BadRequest(
+            "the salt is the 64 hex digits printed on the citizen's certificate, or the text of its QR code"
+                .into(),
+        )
+    })?;
+    Ok(salt)
+}
+
+/// The text of a certificate's QR code:
+/// `govchain:certificate?chain=<chain>&id=<cert id>&salt=<64 hex>`.
+pub fn certificate_link(chain: &str, cert_id: &str, salt: &str) -> String {
+    format!("govchain:certificate?chain={chain}&id={cert_id}&salt={salt}")
+}
+
+/// A fresh 32-byte salt from the OS generator.
+pub fn new_salt() -> [u8; 32] {
+    let mut salt = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+    salt
+}
+
 /// The identity hash of an already resolved person ([`hash_people`]).
 fn hashed(p: &PersonRef) -> Result<&str, WsError> {
     match p {
@@ -186,7 +269,8 @@ pub fn hash_people(
             applicant: Some(p), ..
         }
         | SignRequest::BlacklistAdd { subject: p, .. }
-        | SignRequest::BlacklistRemove { subject: p, .. } => resolve_person(p, key).map(|_| ()),
+        | SignRequest::BlacklistRemove { subject: p, .. }
+        | SignRequest::IssueCertificate { subject: p, .. } => resolve_person(p, key).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -239,6 +323,10 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
         SignRequest::RequestPayment {
             purpose, milestone, ..
         } => vec![purpose, milestone],
+        SignRequest::IssueCertificate {
+            cert_id, cert_type, ..
+        } => vec![cert_id, cert_type],
+        SignRequest::VerifyCertificate { .. } => vec![],
     };
     if texts.iter().any(|t| holds_resident_id(t)) {
         return Err(WsError::BadRequest(
@@ -264,6 +352,16 @@ fn new_id(prefix: &str, now: Timestamp, random: usize) -> String {
 /// A new case id: `C-<YYYYMMDD>-<8 hex>`.
 pub fn new_case_id(now: Timestamp) -> String {
     new_id("C", now, 4)
+}
+
+/// A new certificate id: `CERT-<YYYYMMDD>-<8 hex>`.
+pub fn new_certificate_id(now: Timestamp) -> String {
+    new_id("CERT", now, 4)
+}
+
+/// A new consent id: `CS-<YYYYMMDD>-<8 hex>`.
+pub fn new_consent_id(now: Timestamp) -> String {
+    new_id("CS", now, 4)
 }
 
 /// A new payment id: `P-<YYYYMMDD>-<4 hex>`.
@@ -346,6 +444,9 @@ pub struct Draft {
     pub tx_id: Hash32,
     /// The rejection the ledger would give on the cached state.
     pub would_reject: Option<govchain_ledger::state::Rejection>,
+    /// A certificate issued by it: `(cert id, salt hex, document hex)`,
+    /// kept once it is signed.
+    pub issued: Option<(String, String, String)>,
 }
 
 /// Builds the body and judges it against `state` at `now` (all rules; the
@@ -405,6 +506,7 @@ pub fn draft_payload(
     let would_reject = state.check_admitted(&unsigned, tx_id, time).err();
     Ok(Draft {
         follow_ups: Vec::new(),
+        issued: None,
         sha256: Hash32::sha256(&canonical),
         canonical_json: String::from_utf8(canonical)
             .map_err(|e| WsError::BadRequest(e.to_string()))?,
@@ -426,7 +528,22 @@ pub fn rejection_body(r: &govchain_ledger::state::Rejection) -> crate::dto::Erro
 
 #[cfg(test)]
 mod tests {
-    use super::holds_resident_id;
+    use super::{certificate_link, holds_resident_id, read_salt};
+
+    #[test]
+    fn a_salt_is_read_from_hex_or_from_the_certificates_code() {
+        let hex = "ab".repeat(32);
+        assert_eq!(read_salt(&hex, "CERT-1").unwrap(), [0xab; 32]);
+        let link = certificate_link("gov-demo", "CERT-1", &hex);
+        assert_eq!(
+            read_salt(&format!(" {link}\n"), "CERT-1").unwrap(),
+            [0xab; 32]
+        );
+        let other = read_salt(&link, "CERT-2").unwrap_err().to_string();
+        assert!(other.contains("CERT-1"), "{other}");
+        assert!(read_salt("abcd", "CERT-1").is_err());
+        assert!(read_salt("govchain:certificate?id=CERT-1", "CERT-1").is_err());
+    }
 
     #[test]
     fn resident_ids_in_free_text_are_found_and_other_numbers_are_not() {

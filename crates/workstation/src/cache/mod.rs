@@ -9,6 +9,7 @@
 //! `blocks` the verified blocks and checkpoints, `outbox` the outbox.
 
 mod blocks;
+mod certificates;
 mod outbox;
 mod rows;
 
@@ -22,7 +23,7 @@ pub use rows::{
     AlarmRow, BlockText, CheckpointRow, HeaderText, KeyRow, MetaKey, OutboxRow, VerifiedBlock,
 };
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -109,6 +110,18 @@ ALTER TABLE alarms ADD COLUMN last_at TEXT;
 UPDATE alarms SET last_at = at;
 ";
 
+/// The salts of certificates this workstation issued (PROTOCOL.md §12.6:
+/// `commitment = SHA-256(salt ‖ document)`), to print the citizen's
+/// certificate again; the document itself stays in the document store.
+const MIGRATION_5: &str = "
+CREATE TABLE certificate_salts (
+    cert_id TEXT PRIMARY KEY,
+    salt TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+";
+
 #[derive(Debug)]
 pub struct Cache {
     conn: Connection,
@@ -159,6 +172,10 @@ impl Cache {
                 conn.execute_batch(MIGRATION_4)?;
             }
             conn.pragma_update(None, "user_version", 4)?;
+        }
+        if version < 5 {
+            conn.execute_batch(MIGRATION_5)?;
+            conn.pragma_update(None, "user_version", 5)?;
         }
         Ok(Self { conn })
     }

@@ -74,6 +74,10 @@ const DEPARTMENTS: &[(&str, &str)] = &[
     ("contractor", "浙江华建工程有限公司"),
     ("supervision", "浙江正衡监理有限公司"),
     ("bank", "杭州银行代发中心"),
+    // Hainan's housing-fund centres (deposit certificates verified by the
+    // other city's centre under the citizen's consent).
+    ("hpf-haikou", "海口市住房公积金管理局"),
+    ("hpf-sanya", "三亚市住房公积金管理局"),
 ];
 
 /// `(key name, department, display name)` of the demo officials.

@@ -10,6 +10,7 @@
 
 mod audit;
 mod cases;
+mod certificates;
 mod chains;
 mod documents;
 mod explorer;
@@ -29,6 +30,7 @@ pub use cases::{
     CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, SignBlock,
     StageState, StageView, TimelineEntry,
 };
+pub use certificates::{CertificateView, ConsentRequestView, ConsentView, VerificationView};
 pub use chains::{ChainInfo, ChainsView};
 pub use documents::{DocumentCheck, DocumentState, StoredDocument};
 pub use explorer::{
@@ -146,6 +148,10 @@ mod tests {
             PayrollRowError,
             PayrollImport,
             LookupCheck,
+            CertificateView,
+            ConsentView,
+            VerificationView,
+            ConsentRequestView,
         )
     }
 

@@ -18,6 +18,13 @@ closed_set! {
         BlacklistLookup = "blacklist_lookup",
         /// Holds `blacklist-officer`: add and remove entries.
         BlacklistEdit = "blacklist_edit",
+        /// Holds `certificate-issuer`: issue certificates and ask their
+        /// holders for consent.
+        IssueCertificates = "issue_certificates",
+        /// Verify certificates other departments issued, under the
+        /// holder's consent: a department that issues certificates itself
+        /// or that holds a consent.
+        VerifyCertificates = "verify_certificates",
         /// Holds `auditor`, or is an admin: read the access log.
         Audit = "audit",
         /// An admin of their department.

@@ -100,6 +100,34 @@ pub enum SignRequest {
         /// straight to workers.
         payroll: Option<String>,
     },
+    /// `certificate.issue` (role `certificate-issuer`): a certificate of the
+    /// stored `document` for the citizen holding `holder_key`. The
+    /// workstation draws the salt, commits to `SHA-256(salt ‖ document)` and
+    /// keeps the salt to print the citizen's certificate.
+    IssueCertificate {
+        /// Empty: the workstation makes one (`CERT-<date>-<8 hex>`).
+        cert_id: String,
+        /// e.g. `housing-fund-deposit`.
+        cert_type: String,
+        subject: PersonRef,
+        /// The citizen's public key (64 hex), from their signer.
+        holder_key: String,
+        /// SHA-256 hex of the certified document in the local store.
+        document: String,
+        /// RFC 3339; none: no expiry.
+        expires_at: Option<String>,
+    },
+    /// `certificate.verify`: the document the citizen presents, with the
+    /// salt from their certificate (its 64 hex, or the text of its QR
+    /// code), checked against the commitment on the ledger under a consent
+    /// granted to this department.
+    VerifyCertificate {
+        cert_id: String,
+        consent_id: String,
+        /// SHA-256 hex of the presented document in the local store.
+        document: String,
+        salt: String,
+    },
 }
 
 /// A citizen named in a request: the identity number as the clerk typed it

@@ -19,7 +19,7 @@ use crate::dto::{CaseDetail, FundFlow, ProjectDetail};
 
 use layout::{Layout, Style};
 
-pub use receipt::{case_receipt, qr_modules, receipt_link};
+pub use receipt::{case_receipt, certificate_pdf, qr_modules, receipt_link};
 
 /// An inclusion proof as checked for the report.
 #[derive(Debug, Clone)]

@@ -1,10 +1,13 @@
-//! The citizen's receipt of a case opened at the service window (受理回执):
-//! the case id, the `case.open` transaction and its block, the documents'
-//! hashes, and a QR code carrying the chain, case id and transaction id so
-//! that any department can look the case up and check it on the ledger.
+//! What the citizen takes home: the receipt of a case opened at the service
+//! window (受理回执: the case id, the `case.open` transaction and its block,
+//! the documents' hashes, and a QR code carrying the chain, case id and
+//! transaction id so that any department can look the case up), and a
+//! certificate issued to them (its id, commitment and salt, and a QR code
+//! the verifying centre scans).
 
-use crate::dto::{CaseAction, CaseDetail};
+use crate::dto::{CaseAction, CaseDetail, CertificateView};
 use crate::error::WsError;
+use crate::signing::certificate_link;
 
 use super::layout::{Layout, Style};
 
@@ -73,6 +76,56 @@ pub fn case_receipt(c: &CaseDetail, chain: &str, generated_at: &str) -> Result<V
         0.0,
     );
     Ok(l.finish(&format!("受理回执 {}", c.case_id)))
+}
+
+/// The citizen's copy of certificate `c` issued here, with its `salt` and
+/// the SHA-256 of the certified `document`: what another centre needs,
+/// with the document itself and the citizen's consent, to verify it.
+pub fn certificate_pdf(
+    c: &CertificateView,
+    chain: &str,
+    salt: &str,
+    document: &str,
+    generated_at: &str,
+) -> Result<Vec<u8>, WsError> {
+    let mut l = Layout::new(format!("govchain · certificate {} · {generated_at}", c.id));
+    l.para("证明 Certificate", Style::Title, 0.0);
+    l.y -= 6.0;
+    l.facts(&[
+        ("证明编号 Certificate id", c.id.clone()),
+        ("类型 Type", c.cert_type.clone()),
+        (
+            "出具 Issued by",
+            format!("{} · {}", c.issuer.name, c.department_name),
+        ),
+        ("区块 Block", c.issued_at.to_string()),
+        (
+            "有效期至 Expires",
+            c.expires_at.clone().unwrap_or_else(|| "—".into()),
+        ),
+        ("链 Chain", chain.to_owned()),
+        ("持有人密钥 Holder key", c.holder_fingerprint.clone()),
+        ("承诺值 Commitment", c.commitment.clone()),
+        ("盐值 Salt", salt.to_owned()),
+        ("证明文件 SHA-256 Document", document.to_owned()),
+    ]);
+    l.y -= 10.0;
+    let link = certificate_link(chain, &c.id, salt);
+    let (width, dark) = qr_modules(&link)?;
+    l.modules(width, &dark, 170.0);
+    l.y -= 4.0;
+    l.para(&link, Style::Mono, 0.0);
+    l.y -= 6.0;
+    l.para(
+        "链上只有承诺值 SHA-256(盐值 ‖ 证明文件)，证明文件本身和您的证件号码都不上链。异地中心核验时，请出示本页和证明文件，\
+         并用您的密钥签署授权（govchain-citizen）；授权可随时撤销。\
+         Only the commitment SHA-256(salt ‖ document) is on the ledger, never the document or your ID \
+         number. To have another centre verify it, show this page and the document, and consent with \
+         your own key (govchain-citizen); you can revoke the consent at any time.",
+        Style::Small,
+        0.0,
+    );
+    Ok(l.finish(&format!("证明 {}", c.id)))
 }
 
 #[cfg(test)]

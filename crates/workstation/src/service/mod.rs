@@ -11,6 +11,7 @@
 //! * [`keys`] — keys of this workstation, backups, rotation.
 //! * [`outbox`] — preview, sign, queue and deliver transactions.
 //! * [`people`] — capabilities, the identity key, templates, the blacklist.
+//! * [`certificates`] — certificates, consent requests for citizens, their signed answers.
 //! * [`payments`] — payroll keys, payroll imports, officials to choose parties from.
 //! * [`documents`] — attached files received into the local store.
 //! * [`sync`] — fetching and verifying blocks and checkpoints.
@@ -21,6 +22,7 @@
 //! * [`background`] — the app's background delivery and sync loop.
 
 mod background;
+mod certificates;
 mod chains;
 mod documents;
 mod keys;

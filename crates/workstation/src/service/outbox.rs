@@ -77,6 +77,7 @@ impl Workstation {
         let mut req = req.clone();
         signing::hash_people(&mut req, || self.consortium_identity_key())?;
         let mut payroll = None;
+        let mut certificate = None;
         match &mut req {
             SignRequest::OpenCase {
                 case_id, documents, ..
@@ -104,6 +105,31 @@ impl Workstation {
             SignRequest::CreateProject { project_id, .. } => {
                 self.ensure_payroll_key(project_id)?;
             }
+            SignRequest::IssueCertificate {
+                cert_id, document, ..
+            } => {
+                if cert_id.is_empty() {
+                    *cert_id = signing::new_certificate_id(now());
+                }
+                let salt = signing::new_salt();
+                let commitment = self
+                    .documents()
+                    .commitment(&Hash32::from_hex(document)?, &salt)?;
+                let issued = (cert_id.clone(), hex::encode(salt), document.clone());
+                certificate = Some((commitment, Some(issued)));
+            }
+            SignRequest::VerifyCertificate {
+                cert_id,
+                document,
+                salt,
+                ..
+            } => {
+                let salt = signing::read_salt(salt, cert_id)?;
+                let commitment = self
+                    .documents()
+                    .commitment(&Hash32::from_hex(document)?, &salt)?;
+                certificate = Some((commitment, None));
+            }
             _ => {}
         }
         let inner = self.lock()?;
@@ -113,9 +139,18 @@ impl Workstation {
             .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
         let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
         let seq = signing::next_seq(&chain.state, &signer, last);
-        match payroll {
-            Some(lines) => signing::draft_payment(&chain.state, signer, seq, &req, &lines, now()),
-            None => signing::draft(&chain.state, signer, seq, &req, now()),
+        match (payroll, certificate) {
+            (Some(lines), _) => {
+                signing::draft_payment(&chain.state, signer, seq, &req, &lines, now())
+            }
+            (None, Some((commitment, issued))) => {
+                let (kind, payload) = signing::certificate_payload(&req, commitment)?;
+                let mut d =
+                    signing::draft_payload(&chain.state, signer, seq, kind, payload, now())?;
+                d.issued = issued;
+                Ok(d)
+            }
+            (None, None) => signing::draft(&chain.state, signer, seq, &req, now()),
         }
     }
 
@@ -149,6 +184,13 @@ impl Workstation {
             );
             if inner.cache.max_seq(&me)? >= draft.body.seq {
                 return Err(WsError::UnknownPreview);
+            }
+            // The salt is kept before the certificate is signed: a queued
+            // certificate always has it.
+            if let Some((cert, salt, document)) = &draft.issued {
+                inner
+                    .cache
+                    .store_certificate_salt(cert, salt, document, &now().to_string())?;
             }
             draft
         };

@@ -8,7 +8,7 @@ use govchain_ledger::identity::IdentityKey;
 use govchain_ledger::read::ReadRequest;
 use govchain_ledger::state::entitlement::AUDITOR_ROLE;
 use govchain_ledger::state::kinds::{DeptId, Role, Scope};
-use govchain_ledger::state::sharing::{BlacklistEntry, BLACKLIST_ROLE};
+use govchain_ledger::state::sharing::{BlacklistEntry, BLACKLIST_ROLE, ISSUER_ROLE};
 use govchain_ledger::state::State;
 use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::Hash32;
@@ -99,6 +99,13 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
     if holds(BLACKLIST_ROLE) {
         may.push(Capability::BlacklistEdit);
     }
+    let issues = holds(ISSUER_ROLE);
+    if issues {
+        may.push(Capability::IssueCertificates);
+    }
+    if issues || department_verifies(s, &o.department, time) {
+        may.push(Capability::VerifyCertificates);
+    }
     if auditor || admin {
         may.push(Capability::Audit);
     }
@@ -106,6 +113,16 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
         may.push(Capability::Admin);
     }
     may
+}
+
+/// Whether `dept` verifies certificates: one of its officials may issue
+/// them (a certificate centre), or a holder consented to it.
+fn department_verifies(s: &State, dept: &DeptId, time: govchain_ledger::types::Timestamp) -> bool {
+    s.grants.values().any(|g| {
+        g.role.as_str() == ISSUER_ROLE
+            && g.department == *dept
+            && g.expires_at.is_none_or(|t| time < t)
+    }) || s.consents.values().any(|c| c.grantee == *dept)
 }
 
 impl Workstation {

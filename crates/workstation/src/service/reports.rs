@@ -56,6 +56,25 @@ impl Workstation {
                     format!("receipt-{id}"),
                 )
             }
+            "certificate" => {
+                let c = self
+                    .certificates()?
+                    .into_iter()
+                    .find(|c| c.id == id)
+                    .ok_or_else(|| WsError::NotFound(format!("certificate {id}")))?;
+                let (salt, document) = self.certificate_salt(id)?;
+                let chain = self.verified_chain_id()?;
+                (
+                    crate::report::certificate_pdf(
+                        &c,
+                        &chain,
+                        &salt,
+                        &document,
+                        &now().to_string(),
+                    )?,
+                    format!("certificate-{id}"),
+                )
+            }
             _ => return Err(WsError::BadRequest(format!("no report of kind {kind}"))),
         };
         let safe: String = name

@@ -201,12 +201,15 @@ impl Workstation {
     }
 
     /// Key ids this workstation signs with (to spot its own transactions).
+    /// This workstation's keys, and the signers of what its outbox still
+    /// waits for (a citizen's consent it relays).
     fn own_signers(inner: &Inner) -> Result<HashSet<KeyId>, WsError> {
-        inner
-            .cache
-            .keys()?
-            .iter()
-            .map(|k| parse_key_id(&k.key_id))
+        let keys = inner.cache.keys()?;
+        let relayed = inner.cache.unsettled()?;
+        keys.iter()
+            .map(|k| k.key_id.as_str())
+            .chain(relayed.iter().map(|r| r.signer.as_str()))
+            .map(parse_key_id)
             .collect()
     }
 }

@@ -4,4 +4,4 @@
  * Something the verified chain lets this key do now (the rules still
  * refuse what it does not, if forced).
  */
-export type Capability = "open_case" | "blacklist_lookup" | "blacklist_edit" | "audit" | "admin";
+export type Capability = "open_case" | "blacklist_lookup" | "blacklist_edit" | "issue_certificates" | "verify_certificates" | "audit" | "admin";

@@ -64,4 +64,28 @@ invoices: Array<string>,
  * The `import_id` of an imported payroll, if wages are paid
  * straight to workers.
  */
-payroll: string | null, };
+payroll: string | null, } | { "kind": "issue_certificate", 
+/**
+ * Empty: the workstation makes one (`CERT-<date>-<8 hex>`).
+ */
+cert_id: string, 
+/**
+ * e.g. `housing-fund-deposit`.
+ */
+cert_type: string, subject: PersonRef, 
+/**
+ * The citizen's public key (64 hex), from their signer.
+ */
+holder_key: string, 
+/**
+ * SHA-256 hex of the certified document in the local store.
+ */
+document: string, 
+/**
+ * RFC 3339; none: no expiry.
+ */
+expires_at: string | null, } | { "kind": "verify_certificate", cert_id: string, consent_id: string, 
+/**
+ * SHA-256 hex of the presented document in the local store.
+ */
+document: string, salt: string, };
