@@ -3,8 +3,9 @@
 # real gnome-keyring in a private D-Bus session. Two scenarios: e2e.py (first run on the embedded
 # demo node: sign, pay, prove, …) and e2e_connect.py (first run connecting to a department node
 # started with NODE_BINARY, default: govchain-node next to BINARY; the demo and that chain side by
-# side). Screenshots go to OUT.
-#   scripts/e2e.sh BINARY OUT_DIR [NODE_BINARY]     (E2E_ONLY=connect: the second scenario only)
+# side), and e2e_hainan.py (two housing-fund centres' workstations on a node of their own and the
+# citizen signer: a certificate issued, consented to, verified, revoked). Screenshots go to OUT.
+#   scripts/e2e.sh BINARY OUT_DIR [NODE_BINARY]     (E2E_ONLY=demo|connect|hainan: that scenario only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1") out=$2
@@ -24,6 +25,8 @@ scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   set -e
   "$1" --port "$2" --native-driver /usr/bin/WebKitWebDriver >"$4/tauri-driver.log" 2>&1 & driver=$!
   trap "kill $driver 2>/dev/null" EXIT
-  [ "${E2E_ONLY:-}" = connect ] || python3 scripts/e2e.py "$3" "$4" "http://127.0.0.1:$2"
-  python3 scripts/e2e_connect.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/connect"
+  only=${E2E_ONLY:-}
+  [ -n "$only" ] && [ "$only" != demo ] || python3 scripts/e2e.py "$3" "$4" "http://127.0.0.1:$2"
+  [ -n "$only" ] && [ "$only" != connect ] || python3 scripts/e2e_connect.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/connect"
+  [ -n "$only" ] && [ "$only" != hainan ] || python3 scripts/e2e_hainan.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/hainan"
 ' _ "$tools/bin/tauri-driver" "$port" "$bin" "$out" "$tmp" "$node_bin"

@@ -57,4 +57,9 @@ pub const COMMANDS: &[&str] = &[
     "export_payroll_key",
     "payroll_key_id",
     "officials",
+    "certificates",
+    "consent_request",
+    "revoke_request",
+    "submit_consent",
+    "certificate_code",
 ];

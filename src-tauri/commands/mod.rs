@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use govchain_workstation::dto::{
     AccessRow, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary, Capabilities,
-    CaseDetail, CaseSummary, ChainsView, CheckpointInfo, Dashboard, DocumentCheck, FundFlow, Graph,
-    InboxEntry, KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PersonRef,
-    ProjectDetail, ProjectSummary, ProofReport, RegistrationRequest, SavedReport, SearchHit,
-    SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus, TemplateOption, TxDetail,
+    CaseDetail, CaseSummary, CertificateView, ChainsView, CheckpointInfo, ConsentRequestView,
+    Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OfficialRef,
+    OutboxItem, PayrollImport, PersonRef, ProjectDetail, ProjectSummary, ProofReport,
+    RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
+    StoredDocument, SyncStatus, TemplateOption, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -414,4 +415,41 @@ pub fn payroll_key_id(ws: Ws<'_>, project_id: String) -> Result<Option<String>, 
 #[tauri::command]
 pub fn officials(ws: Ws<'_>) -> Result<Vec<OfficialRef>, WsError> {
     ws.officials()
+}
+
+/// The certificates the official's department issued or may verify.
+#[tauri::command(async)]
+pub fn certificates(ws: Ws<'_>) -> Result<Vec<CertificateView>, WsError> {
+    ws.certificates()
+}
+
+/// A consent request (`consent.grant`) for the certificate's holder to sign
+/// with their own signer.
+#[tauri::command(async)]
+pub fn consent_request(
+    ws: Ws<'_>,
+    cert_id: String,
+    grantee: String,
+    purpose: String,
+    days: u32,
+) -> Result<ConsentRequestView, WsError> {
+    ws.consent_request(&cert_id, &grantee, &purpose, days)
+}
+
+/// A request for the holder to revoke a consent (`consent.revoke`).
+#[tauri::command(async)]
+pub fn revoke_request(ws: Ws<'_>, consent_id: String) -> Result<ConsentRequestView, WsError> {
+    ws.revoke_request(&consent_id)
+}
+
+/// The citizen's signed answer (`GCA1:…`), checked and queued for delivery.
+#[tauri::command(async)]
+pub fn submit_consent(ws: Ws<'_>, answer: String) -> Result<OutboxItem, WsError> {
+    ws.submit_consent(&answer)
+}
+
+/// The QR code text of a certificate issued here (chain, id, salt).
+#[tauri::command(async)]
+pub fn certificate_code(ws: Ws<'_>, cert_id: String) -> Result<String, WsError> {
+    ws.certificate_code(&cert_id)
 }

@@ -13,7 +13,9 @@ import type { BlockSummary } from './bindings/BlockSummary';
 import type { Capabilities } from './bindings/Capabilities';
 import type { CaseDetail } from './bindings/CaseDetail';
 import type { CaseSummary } from './bindings/CaseSummary';
+import type { CertificateView } from './bindings/CertificateView';
 import type { ChainsView } from './bindings/ChainsView';
+import type { ConsentRequestView } from './bindings/ConsentRequestView';
 import type { CheckpointInfo } from './bindings/CheckpointInfo';
 import type { Dashboard } from './bindings/Dashboard';
 import type { DocumentCheck } from './bindings/DocumentCheck';
@@ -177,7 +179,7 @@ export const api = {
 		call<ProofReport>('verify_consistency', { size1, size2 }),
 	verifyPasted: (note: string, proof: string) => call<ProofReport>('verify_pasted', { note, proof }),
 	/** Writes the PDF audit report of a case or project, or a case's receipt, where the app chooses; returns where. */
-	saveReport: (kind: 'case' | 'project' | 'receipt', id: string) =>
+	saveReport: (kind: 'case' | 'project' | 'receipt' | 'certificate', id: string) =>
 		call<SavedReport>('save_report', { kind, id }),
 	/** Accept only this chain (id and genesis block hash); empty strings unpin. */
 	pinChain: (chainId: string, genesisHash: string) => call<SyncStatus>('pin_chain', { chainId, genesisHash }),
@@ -210,5 +212,16 @@ export const api = {
 	exportPayrollKey: (projectId: string) => call<string>('export_payroll_key', { projectId }),
 	payrollKeyId: (projectId: string) => call<string | null>('payroll_key_id', { projectId }),
 	/** Registered officials, to choose a new project's parties from. */
-	officials: () => call<OfficialRef[]>('officials')
+	officials: () => call<OfficialRef[]>('officials'),
+	/** Certificates this department issued or may verify under a holder's consent. */
+	certificates: () => call<CertificateView[]>('certificates'),
+	/** A consent request for the certificate's holder to sign with govchain-citizen. */
+	consentRequest: (certId: string, grantee: string, purpose: string, days: number) =>
+		call<ConsentRequestView>('consent_request', { certId, grantee, purpose, days }),
+	/** A request for the holder to revoke a consent. */
+	revokeRequest: (consentId: string) => call<ConsentRequestView>('revoke_request', { consentId }),
+	/** The citizen's signed answer (GCA1:…), checked and queued in the outbox. */
+	submitConsent: (answer: string) => call<OutboxItem>('submit_consent', { answer }),
+	/** The QR code text of a certificate issued here. */
+	certificateCode: (certId: string) => call<string>('certificate_code', { certId })
 };

@@ -8,7 +8,7 @@ import { HOME_SCREEN, SCREENS, SCREEN_IDS, activeScreen, screen, visibleScreens 
 const ROUTES_DIR = fileURLToPath(new URL('../routes', import.meta.url));
 
 describe('navigation model', () => {
-	it('lists the eleven screens in the agreed order', () => {
+	it('lists the twelve screens in the agreed order', () => {
 		expect(SCREENS.map((s) => s.id)).toEqual([
 			'inbox',
 			'cases',
@@ -20,6 +20,7 @@ describe('navigation model', () => {
 			'proofs',
 			'access',
 			'blacklist',
+			'certificates',
 			'settings'
 		]);
 	});
@@ -30,6 +31,9 @@ describe('navigation model', () => {
 		expect(none).toContain('cases');
 		const lookup = visibleScreens((c) => c === 'blacklist_lookup').map((s) => s.id);
 		expect(lookup).toContain('blacklist');
+		expect(lookup).not.toContain('certificates');
+		const verifier = visibleScreens((c) => c === 'verify_certificates').map((s) => s.id);
+		expect(verifier).toContain('certificates');
 	});
 
 	it('has unique ids and hrefs', () => {

@@ -16,6 +16,7 @@ export const SCREEN_IDS = [
 	'proofs',
 	'access',
 	'blacklist',
+	'certificates',
 	'settings'
 ] as const;
 
@@ -45,7 +46,8 @@ export const SCREENS: readonly Screen[] = SCREEN_IDS.map((id) => ({
  * official: the chain is readable to all its verifying members).
  */
 export const SCREEN_NEEDS: Partial<Record<ScreenId, Capability>> = {
-	blacklist: 'blacklist_lookup'
+	blacklist: 'blacklist_lookup',
+	certificates: 'verify_certificates'
 };
 
 /** The screens to offer, given what the active key may do. */

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Real-window E2E, third scenario: Hainan's deposit certificates across two centres (issue 21).
+
+A node is started for a consortium of two housing-fund centres (Haikou, Sanya). A citizen creates
+their key with the citizen signer (`govchain-citizen init`, in the same real keyring). Then the app:
+
+1. Haikou's workstation (fresh data directory) connects, is registered as a certificate issuer,
+   imports the consortium identity key, and issues a deposit certificate of a statement file to
+   the citizen's key; the citizen's certificate PDF is saved and read back (OCR).
+2. Sanya's workstation (another fresh data directory) connects and is registered; it asks the
+   citizen for consent with the certificate's QR code text. The citizen signs the request with
+   `govchain-citizen sign` (the file the app showed); Sanya submits the answer, verifies the
+   statement the citizen presents (the document matches the commitment), asks for revocation,
+   which the citizen signs too, and is then refused: no consent, no verification.
+
+    e2e_hainan.py APP_BINARY OUT_DIR WEBDRIVER_URL NODE_BINARY WORK_DIR
+
+Screenshots (zh-CN; one en) go to OUT_DIR.
+"""
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+from e2e import check_pdf, pick_files, set_value, wait_committed  # noqa: E402
+from e2e_connect import get, session, sh, texts, wait_until  # noqa: E402
+
+APP, OUT, NODE_BIN, WORK = sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5]
+CITIZEN_BIN = os.path.join(os.path.dirname(os.path.abspath(APP)), "govchain-citizen")
+CHAIN = "e2e-hainan"
+CENTRES = {"hpf-haikou": "海口市住房公积金管理局", "hpf-sanya": "三亚市住房公积金管理局"}
+IDENTITY_KEY = secrets.token_hex(32)
+RESIDENT_ID = "460100198001010014"
+CITIZEN_ENV = dict(os.environ, GOVCHAIN_CITIZEN_KEYCHAIN_SERVICE=f"govchain-e2e-citizen-{os.getpid()}")
+
+
+def citizen(*args):
+    r = subprocess.run([CITIZEN_BIN, "--lang", "zh", *args], env=CITIZEN_ENV, capture_output=True, text=True)
+    assert r.returncode == 0, f"govchain-citizen {args}: {r.stderr}"
+    return r.stdout, r.stderr
+
+
+def start_node():
+    os.makedirs(WORK, exist_ok=True)
+    pk = {}
+    for n in ("node", "node-sy", "admin-hpf-haikou", "admin-hpf-sanya"):
+        out = sh("keygen", "--out", f"{WORK}/{n}.key")
+        pk[n] = next(l.split()[-1] for l in out.splitlines() if l.startswith("public key"))
+    with open(f"{WORK}/genesis.toml", "w") as f:
+        f.write(f'chain_id = "{CHAIN}"\norigin = "govchain.example/{CHAIN}"\nconsortium_threshold = 1\n')
+        for (dept, name), node in zip(CENTRES.items(), ("node", "node-sy")):
+            f.write(f'''
+[[departments]]
+id = "{dept}"
+name = "{name}"
+node_key = "{pk[node]}"
+admin_threshold = 1
+admins = [{{ name = "管理员", public_key = "{pk['admin-' + dept]}" }}]
+''')
+    sh("init", "--genesis", f"{WORK}/genesis.toml", "--data-dir", f"{WORK}/data",
+       "--node-key", f"{WORK}/node.key", "--admin-key", f"{WORK}/admin-hpf-haikou.key")
+    out = open(f"{WORK}/node.out", "w")
+    proc = subprocess.Popen([NODE_BIN, "run", "--listen", "127.0.0.1:0", "--name", "node.haikou.example",
+                             "--block-ms", "100", "--data-dir", f"{WORK}/data", "--node-key", f"{WORK}/node.key"],
+                            stdout=out, stderr=open(f"{WORK}/node.log", "w"))
+    for _ in range(100):
+        text = open(f"{WORK}/node.out").read()
+        if "listening on " in text:
+            break
+        time.sleep(0.1)
+    url = "http://" + text.split("listening on ", 1)[1].split()[0]
+    return proc, url, get(f"{url}/healthz")["genesis_hash"]
+
+
+def admin(dept, url, *args):
+    return subprocess.run([NODE_BIN, "admin", "--node", url, "--key", f"{WORK}/admin-{dept}.key", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def enrol(url, genesis, dept, name):
+    """A fresh workstation connects, is registered in `dept` as a certificate issuer, and imports
+    the consortium identity key."""
+    s = session(os.path.join(WORK, f"ws-{dept}"))
+    s.click(s.find("[data-testid=first-run-connect]", timeout=60))
+    set_value(s, "[data-testid=connect-nodes]", url)
+    s.click(s.find("[data-testid=connect-probe]"))
+    s.find("[data-testid=served-chain-id]", visible_text=CHAIN)
+    set_value(s, "[data-testid=connect-chain-id]", CHAIN)
+    set_value(s, "[data-testid=connect-genesis]", genesis)
+    wait_until(s, lambda: not s.script("return document.querySelector('[data-testid=connect-submit]').disabled;"),
+               "connect enabled", 10)
+    s.click(s.find("[data-testid=connect-submit]"))
+    s.type(s.find("[data-testid=first-run-name]", timeout=60), name)
+    s.click(s.find("[data-testid=first-run-submit]"))
+    s.find("[data-testid=register-department]", timeout=30)
+    set_value(s, "[data-testid=register-department]", dept)
+    s.click(s.find("[data-testid=register-make]"))
+    request = f"{WORK}/request-{dept}.json"
+    with open(request, "w") as f:
+        f.write(s.text(s.find("[data-testid=registration-text]")))
+    admin(dept, url, "register-official", "--request", request)
+    admin(dept, url, "grant-role", "--request", request, "--department", dept, "--role", "certificate-issuer",
+          "--scope", "*")
+    s.click(s.find("[data-testid=first-run-done]"))
+    s.go("/settings")
+    s.find("#identity-key", timeout=30)
+    set_value(s, "#identity-key", IDENTITY_KEY)
+    s.click(s.find("[data-testid=identity-key] button"))
+    s.find("[data-testid=identity-key] .pill.ok", timeout=30)
+    # The chain's roles reach the navigation once synced.
+    s.go("/inbox")
+    s.find("nav a[href$='/certificates']", timeout=90)
+    return s
+
+
+def shot(s, css, name):
+    """A screenshot with the element `css` in the middle of the window."""
+    s.script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'});", css)
+    time.sleep(0.3)
+    s.screenshot(name)
+
+
+def open_screen(s, path, marker):
+    """Follows the navigation's link to `path` until `marker` shows (the navigation is drawn again
+    when the key's capabilities arrive, which can swallow a click)."""
+    for _ in range(10):
+        s.go(path)
+        try:
+            return s.find(marker, timeout=5)
+        except AssertionError:
+            continue
+    raise AssertionError(f"{path} did not open")
+
+
+def issue(url, genesis, holder_key, statement):
+    s = enrol(url, genesis, "hpf-haikou", "林海")
+    try:
+        s.click(open_screen(s, "/certificates", "[data-testid=cert-issue-open]"))
+        s.find("[data-testid=cert-number]")
+        set_value(s, "[data-testid=cert-number]", RESIDENT_ID)
+        set_value(s, "[data-testid=cert-holder]", holder_key)
+        pick_files(s, "[data-testid=cert-file]", [statement])
+        wait_until(s, lambda: not s.script("return document.querySelector('[data-testid=cert-sign]').disabled;"),
+                   "the statement stored", 30)
+        s.click(s.find("[data-testid=cert-sign]"))
+        body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
+        assert body["kind"] == "certificate.issue" and RESIDENT_ID not in str(body), body
+        cert_id = body["payload"]["cert_id"]
+        s.click(s.find("[data-testid=sign-confirm]"))
+        print("e2e-hainan: certificate", cert_id, wait_committed(s))
+        s.click(s.find(f"[data-testid=cert-row][data-id='{cert_id}'] button", timeout=60))
+        code = s.text(s.find("[data-testid=cert-code]", timeout=30))
+        assert code.startswith(f"govchain:certificate?chain={CHAIN}&id={cert_id}&salt="), code
+        s.click(s.find("[data-testid=export-pdf]"))
+        pdf = s.attr(s.find("[data-testid=report-saved]", timeout=30), "data-path")
+        check_pdf(pdf, "CERT-", name="certificate-pdf-page1")
+        shot(s, "[data-testid=cert-code]", "certificate-issued")
+        return cert_id, code
+    except Exception:
+        s.screenshot("hainan-issue-failed")
+        print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))
+        raise
+    finally:
+        s.close()
+
+
+def sign_as_citizen(s, name):
+    """The citizen's signer reads the request the app shows (saved as a file) and signs it."""
+    text = s.script("return document.querySelector('[data-testid=citizen-request-text]').value;")
+    path = f"{WORK}/{name}.txt"
+    with open(path, "w") as f:
+        f.write(text)
+    shown, _ = citizen("show", path)
+    tx = s.text(s.find("[data-testid=citizen-request-tx]"))
+    assert tx in shown, f"the signer shows another transaction: {shown}"
+    answer = f"{WORK}/{name}-answer.txt"
+    citizen("sign", path, "--yes", "--out", answer)
+    set_value(s, "[data-testid=citizen-answer]", open(answer).read().strip())
+    s.click(s.find("[data-testid=citizen-submit]"))
+    return shown
+
+
+def verify(url, genesis, cert_id, code, statement):
+    s = enrol(url, genesis, "hpf-sanya", "陈岚")
+    try:
+        open_screen(s, "/certificates", "[data-testid=cert-ask-id]")
+        assert not texts(s, "[data-testid=cert-row]"), "a certificate shown before consent"
+        set_value(s, "[data-testid=cert-ask-id]", code)
+        set_value(s, "[data-testid=cert-purpose]", "异地购房贷款审核")
+        s.click(s.find("[data-testid=cert-ask]"))
+        s.find("[data-testid=citizen-request] svg", timeout=30)
+        shot(s, "[data-testid=citizen-request]", "certificate-consent-request")
+        shown = sign_as_citizen(s, "grant")
+        assert "三亚市住房公积金管理局" in shown and "异地购房贷款审核" in shown, shown
+        print("e2e-hainan: consent", wait_committed(s))
+
+        # The certificate is shared now; the citizen presents the statement and the code.
+        s.click(s.find(f"[data-testid=cert-row][data-id='{cert_id}'] button", timeout=60))
+        s.find("[data-testid=consent-row][data-active=true]", timeout=30)
+        pick_files(s, "[data-testid=cert-verify-file]", [statement])
+        set_value(s, "[data-testid=cert-salt]", code)
+        wait_until(s, lambda: not s.script("return document.querySelector('[data-testid=cert-verify]').disabled;"),
+                   "the presented statement stored", 30)
+        s.click(s.find("[data-testid=cert-verify]"))
+        body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
+        assert body["kind"] == "certificate.verify", body
+        s.click(s.find("[data-testid=sign-confirm]"))
+        s.find("[data-testid=verification-row][data-matches=true]", timeout=60)
+        shot(s, "[data-testid=verification-list]", "certificate-verified")
+
+        # The citizen revokes: nothing more to verify under.
+        s.click(s.find("[data-testid=consent-revoke]"))
+        s.find("[data-testid=citizen-request][data-kind='consent.revoke']", timeout=30)
+        sign_as_citizen(s, "revoke")
+        s.find("[data-testid=consent-row][data-active=false]", timeout=60)
+        s.find("[data-testid=cert-no-consent]", timeout=30)
+        shot(s, "[data-testid=consent-list]", "certificate-revoked")
+        s.click(s.find("label[lang=en]"))
+        s.find("h3", visible_text="Consents")
+        shot(s, "[data-testid=consent-list]", "certificate-revoked-en")
+        s.click(s.find("label[lang=zh-CN]"))
+    except Exception:
+        s.screenshot("hainan-verify-failed")
+        print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))
+        raise
+    finally:
+        s.close()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    out, _ = citizen("init")
+    holder_key = out.splitlines()[0].rsplit(" ", 1)[-1]
+    statement = f"{WORK}/缴存证明.txt"
+    os.makedirs(WORK, exist_ok=True)
+    with open(statement, "w") as f:
+        f.write("住房公积金缴存证明：2019-01 至 2026-11 连续缴存，余额 86,420.15 元\n")
+    proc, url, genesis = start_node()
+    print(f"e2e-hainan: node {url}, chain {CHAIN}")
+    try:
+        cert_id, code = issue(url, genesis, holder_key, statement)
+        verify(url, genesis, cert_id, code, statement)
+        print("e2e-hainan: passed")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
