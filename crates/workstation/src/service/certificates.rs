@@ -3,6 +3,8 @@
 //! consent requests for the citizen's own signer, and the citizen's signed
 //! answers, checked and queued in the outbox like the official's own.
 
+use std::fmt::Write as _;
+
 use govchain_ledger::citizen::{self, ConsentRequest, RequestContext};
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::kinds::{DeptId, RefId};
@@ -87,7 +89,7 @@ pub fn qr_svg(text: &str) -> Result<String, WsError> {
     let side = w + 8;
     let mut path = String::new();
     for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
-        path.push_str(&format!("M{} {}h1v1h-1z", i % w + 4, i / w + 4));
+        let _ = write!(path, "M{} {}h1v1h-1z", i % w + 4, i / w + 4);
     }
     Ok(format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
