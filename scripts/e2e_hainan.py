@@ -81,9 +81,9 @@ def admin(dept, url, *args):
                           check=True, capture_output=True, text=True).stdout
 
 
-def enrol(url, genesis, dept, name):
-    """A fresh workstation connects, is registered in `dept` as a certificate issuer, and imports
-    the consortium identity key."""
+def enrol(url, genesis, dept, name, roles):
+    """A fresh workstation connects, is registered in `dept` with `roles`, and imports the
+    consortium identity key."""
     s = session(os.path.join(WORK, f"ws-{dept}"))
     s.click(s.find("[data-testid=first-run-connect]", timeout=60))
     set_value(s, "[data-testid=connect-nodes]", url)
@@ -103,8 +103,8 @@ def enrol(url, genesis, dept, name):
     with open(request, "w") as f:
         f.write(s.text(s.find("[data-testid=registration-text]")))
     admin(dept, url, "register-official", "--request", request)
-    admin(dept, url, "grant-role", "--request", request, "--department", dept, "--role", "certificate-issuer",
-          "--scope", "*")
+    for role in roles:
+        admin(dept, url, "grant-role", "--request", request, "--department", dept, "--role", role, "--scope", "*")
     s.click(s.find("[data-testid=first-run-done]"))
     s.go("/settings")
     s.find("#identity-key", timeout=30)
@@ -137,7 +137,7 @@ def open_screen(s, path, marker):
 
 
 def issue(url, genesis, holder_key, statement):
-    s = enrol(url, genesis, "hpf-haikou", "林海")
+    s = enrol(url, genesis, "hpf-haikou", "林海", ["certificate-issuer"])
     try:
         s.click(open_screen(s, "/certificates", "[data-testid=cert-issue-open]"))
         s.find("[data-testid=cert-number]")
@@ -185,9 +185,11 @@ def sign_as_citizen(s, name):
 
 
 def verify(url, genesis, cert_id, code, statement):
-    s = enrol(url, genesis, "hpf-sanya", "陈岚")
+    # Sanya's official holds no role: any official may verify under the holder's consent.
+    s = enrol(url, genesis, "hpf-sanya", "陈岚", [])
     try:
         open_screen(s, "/certificates", "[data-testid=cert-ask-id]")
+        assert not texts(s, "[data-testid=cert-issue-open]"), "issuing offered without the role"
         assert not texts(s, "[data-testid=cert-row]"), "a certificate shown before consent"
         set_value(s, "[data-testid=cert-ask-id]", code)
         set_value(s, "[data-testid=cert-purpose]", "异地购房贷款审核")
@@ -208,6 +210,7 @@ def verify(url, genesis, cert_id, code, statement):
         s.click(s.find("[data-testid=cert-verify]"))
         body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
         assert body["kind"] == "certificate.verify", body
+        s.find("[data-testid=sign-commitment][data-matches=true]")
         s.click(s.find("[data-testid=sign-confirm]"))
         s.find("[data-testid=verification-row][data-matches=true]", timeout=60)
         shot(s, "[data-testid=verification-list]", "certificate-verified")

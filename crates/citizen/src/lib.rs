@@ -5,8 +5,9 @@
 //! text), show in plain words what it grants or revokes, and sign it.
 //!
 //! Only `consent.grant` and `consent.revoke` are ever signed: a request for
-//! anything else, or for another key, is refused before the key is loaded.
-//! The key leaves the keychain only into zeroizing memory, to sign.
+//! anything else, for another key, or with names holding control or
+//! direction characters, is refused before anything is signed. The key
+//! leaves the keychain only into zeroizing memory.
 #![forbid(unsafe_code)]
 
 use std::io::Read as _;
@@ -21,6 +22,10 @@ use zeroize::Zeroizing;
 
 /// The keychain entry of the citizen's key.
 const ENTRY: &str = "citizen-key";
+/// Highest sequence number signed: a citizen signs a handful of consents,
+/// and one near the ledger's bound (2^53 − 1) would leave the key unable to
+/// sign again (PROTOCOL.md §12.10).
+pub const MAX_SEQ: u64 = 1 << 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
@@ -148,7 +153,15 @@ pub fn read_request(arg: &str) -> Result<ConsentRequest, SignerError> {
     } else {
         std::fs::read_to_string(arg).map_err(|e| SignerError::Io(format!("{arg}: {e}")))?
     };
-    Ok(ConsentRequest::from_text(&text)?)
+    let r = ConsentRequest::from_text(&text)?;
+    if r.body.seq > MAX_SEQ {
+        return Err(CitizenError::Malformed(format!(
+            "sequence number {} is implausibly high (over {MAX_SEQ}); signing it would use up this key's numbers",
+            r.body.seq
+        ))
+        .into());
+    }
+    Ok(r)
 }
 
 /// The language of what is shown.

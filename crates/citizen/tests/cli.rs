@@ -133,6 +133,12 @@ fn a_citizen_creates_a_key_reads_a_request_and_signs_only_consents() {
     assert!(text(&o).1.contains("[citizen.other_key]"));
     assert!(text(&o).0.is_empty());
 
+    // A sequence number that would use up the key's numbers is refused.
+    let mut greedy = request(&holder, "consent.revoke", json!({"consent_id": "CS-1"}));
+    greedy.body.seq = 1 << 50;
+    let o = citizen(s, &["sign", &greedy.to_text().unwrap(), "--yes"]);
+    assert!(text(&o).1.contains("[citizen.malformed]"), "{:?}", text(&o));
+
     // A revocation signs too.
     let revoke = request(&holder, "consent.revoke", json!({"consent_id": "CS-1"}));
     let o = citizen(s, &["sign", &revoke.to_text().unwrap(), "--yes"]);

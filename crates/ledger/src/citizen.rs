@@ -21,6 +21,8 @@ pub const REQUEST_PREFIX: &str = "GCR1:";
 pub const ANSWER_PREFIX: &str = "GCA1:";
 /// Longest text accepted (a request is a few hundred bytes).
 pub const MAX_TEXT: usize = 16 * 1024;
+/// Longest name in a request's context.
+pub const MAX_NAME: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CitizenError {
@@ -117,6 +119,17 @@ impl ConsentRequest {
     /// that it asks for a consent transaction the ledger can parse.
     pub fn from_text(text: &str) -> Result<Self, CitizenError> {
         let r: Self = from_text(REQUEST_PREFIX, text)?;
+        let c = &r.context;
+        for name in [&c.requested_by, &c.cert_type, &c.issuer]
+            .into_iter()
+            .chain(c.grantee_name.as_ref())
+        {
+            if !displayable(name) {
+                return Err(CitizenError::Malformed(format!(
+                    "a name in the request is over {MAX_NAME} characters or holds control or direction characters"
+                )));
+            }
+        }
         r.action()?;
         r.body
             .canonical_json()
@@ -144,6 +157,17 @@ impl ConsentRequest {
         }
         Ok(())
     }
+}
+
+/// Whether `s` can be shown as it is: at most [`MAX_NAME`] characters, none
+/// of them a control character (a terminal escape, a line break) or a
+/// bidirectional override that could reorder what the citizen reads.
+fn displayable(s: &str) -> bool {
+    s.chars().count() <= MAX_NAME
+        && !s.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
 }
 
 /// `GCA1:` + base64url(JCS(envelope)): the citizen's signed answer.
@@ -269,6 +293,18 @@ mod tests {
                 ConsentRequest::from_text(bad).unwrap_err().code(),
                 "citizen.malformed",
                 "{bad}"
+            );
+        }
+        // Names that would rewrite what the citizen reads are refused.
+        for bad in ["三亚\u{1b}[2K", "a\nb", "\u{202E}亚三"] {
+            let mut r = request(&key, "consent.grant", grant());
+            r.context.requested_by = bad.into();
+            assert_eq!(
+                ConsentRequest::from_text(&r.to_text().unwrap())
+                    .unwrap_err()
+                    .code(),
+                "citizen.malformed",
+                "{bad:?}"
             );
         }
         // A grant missing a member is not a consent the ledger can parse.

@@ -187,8 +187,8 @@ pub fn certificate_payload(
 }
 
 /// The salt of a certificate: its 64 hex, or the text of the certificate's
-/// QR code ([`certificate_link`]), which must name `cert_id`.
-pub fn read_salt(text: &str, cert_id: &str) -> Result<[u8; 32], WsError> {
+/// QR code ([`certificate_link`]), which must name `cert_id` on `chain`.
+pub fn read_salt(text: &str, cert_id: &str, chain: &str) -> Result<[u8; 32], WsError> {
     let text = text.trim();
     let hex_salt = match text.strip_prefix("govchain:certificate?") {
         Some(query) => {
@@ -201,6 +201,11 @@ pub fn read_salt(text: &str, cert_id: &str) -> Result<[u8; 32], WsError> {
                 return Err(WsError::BadRequest(format!(
                     "this certificate code is for {}, not {cert_id}",
                     field("id").unwrap_or("another certificate")
+                )));
+            }
+            if let Some(other) = field("chain").filter(|c| *c != chain) {
+                return Err(WsError::BadRequest(format!(
+                    "this certificate code is for chain {other}, not {chain}"
                 )));
             }
             field("salt").unwrap_or_default()
@@ -444,9 +449,11 @@ pub struct Draft {
     pub tx_id: Hash32,
     /// The rejection the ledger would give on the cached state.
     pub would_reject: Option<govchain_ledger::state::Rejection>,
-    /// A certificate issued by it: `(cert id, salt hex, document hex)`,
-    /// kept once it is signed.
-    pub issued: Option<(String, String, String)>,
+    /// A certificate issued by it, whose salt is kept once it is signed.
+    pub issued: Option<crate::cache::IssuedSalt>,
+    /// For a `certificate.verify`: whether the presented document and salt
+    /// match the certificate's commitment on the verified chain.
+    pub commitment_matches: Option<bool>,
 }
 
 /// Builds the body and judges it against `state` at `now` (all rules; the
@@ -507,6 +514,7 @@ pub fn draft_payload(
     Ok(Draft {
         follow_ups: Vec::new(),
         issued: None,
+        commitment_matches: None,
         sha256: Hash32::sha256(&canonical),
         canonical_json: String::from_utf8(canonical)
             .map_err(|e| WsError::BadRequest(e.to_string()))?,
@@ -533,16 +541,18 @@ mod tests {
     #[test]
     fn a_salt_is_read_from_hex_or_from_the_certificates_code() {
         let hex = "ab".repeat(32);
-        assert_eq!(read_salt(&hex, "CERT-1").unwrap(), [0xab; 32]);
+        assert_eq!(read_salt(&hex, "CERT-1", "gov-demo").unwrap(), [0xab; 32]);
         let link = certificate_link("gov-demo", "CERT-1", &hex);
+        let padded = format!(" {link}\n");
         assert_eq!(
-            read_salt(&format!(" {link}\n"), "CERT-1").unwrap(),
+            read_salt(&padded, "CERT-1", "gov-demo").unwrap(),
             [0xab; 32]
         );
-        let other = read_salt(&link, "CERT-2").unwrap_err().to_string();
-        assert!(other.contains("CERT-1"), "{other}");
-        assert!(read_salt("abcd", "CERT-1").is_err());
-        assert!(read_salt("govchain:certificate?id=CERT-1", "CERT-1").is_err());
+        let other = read_salt(&link, "CERT-2", "gov-demo").unwrap_err();
+        assert!(other.to_string().contains("CERT-1"), "{other}");
+        assert!(read_salt(&link, "CERT-1", "gov-other").is_err());
+        assert!(read_salt("abcd", "CERT-1", "gov-demo").is_err());
+        assert!(read_salt("govchain:certificate?id=CERT-1", "CERT-1", "gov-demo").is_err());
     }
 
     #[test]

@@ -14,7 +14,8 @@ const preview: SignPreview = {
 	signer_fingerprint: '0000 1111',
 	seq: 3,
 	would_reject: null,
-	follow_ups: 0
+	follow_ups: 0,
+	commitment_matches: null
 };
 
 const queued: OutboxItem = {

@@ -19,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::WsError;
 
+pub use certificates::IssuedSalt;
 pub use rows::{
     AlarmRow, BlockText, CheckpointRow, HeaderText, KeyRow, MetaKey, OutboxRow, VerifiedBlock,
 };
@@ -114,11 +115,13 @@ UPDATE alarms SET last_at = at;
 /// `commitment = SHA-256(salt ‖ document)`), to print the citizen's
 /// certificate again; the document itself stays in the document store.
 const MIGRATION_5: &str = "
-CREATE TABLE certificate_salts (
-    cert_id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS certificate_salts (
+    cert_id TEXT NOT NULL,
+    commitment TEXT NOT NULL,
     salt TEXT NOT NULL,
     document TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (cert_id, commitment)
 );
 ";
 

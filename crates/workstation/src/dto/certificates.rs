@@ -62,8 +62,9 @@ pub struct VerificationView {
 pub struct ConsentRequestView {
     /// `GCR1:…` (PROTOCOL.md §12.10): for a file, a message or the QR code.
     pub text: String,
-    /// SVG of the QR code of `text`.
-    pub qr_svg: String,
+    /// SVG of the QR code of `text`; none when the text is too long for
+    /// one (a long purpose): then only the text travels.
+    pub qr_svg: Option<String>,
     /// The transaction id it will have once signed (the signer shows it).
     pub tx_id: String,
     pub consent_id: String,

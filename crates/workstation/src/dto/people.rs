@@ -21,9 +21,8 @@ closed_set! {
         /// Holds `certificate-issuer`: issue certificates and ask their
         /// holders for consent.
         IssueCertificates = "issue_certificates",
-        /// Verify certificates other departments issued, under the
-        /// holder's consent: a department that issues certificates itself
-        /// or that holds a consent.
+        /// A registered official: ask a certificate's holder for consent
+        /// and verify it under that consent.
         VerifyCertificates = "verify_certificates",
         /// Holds `auditor`, or is an admin: read the access log.
         Audit = "audit",

@@ -204,6 +204,10 @@ pub struct SignPreview {
     /// Transactions signed with this one (the `payment.payroll_chunk`s of
     /// a committed payroll), each with the next sequence number.
     pub follow_ups: u32,
+    /// For a `certificate.verify`: whether the presented document and salt
+    /// match the certificate's commitment on the verified chain (a
+    /// mismatch is recorded on the ledger for good, not refused).
+    pub commitment_matches: Option<bool>,
 }
 
 /// One signed transaction in the durable outbox.

@@ -131,7 +131,10 @@ impl Workstation {
                     .any(|k| k.cert_id == cert.id && k.grantee == home)
             };
             if cert.department == home || shared() {
-                let here = inner.cache.certificate_salt(cert.id.as_str())?.is_some();
+                let here = inner
+                    .cache
+                    .certificate_salt(cert.id.as_str(), &cert.commitment.to_hex())?
+                    .is_some();
                 out.push(certificate_view(s, cert, here));
             }
         }
@@ -210,7 +213,8 @@ impl Workstation {
         grantee: Option<&str>,
     ) -> Result<ConsentRequestView, WsError> {
         let signer = self.active_key_id()?;
-        let inner = self.lock()?;
+        let mut guard = self.lock()?;
+        let inner = &mut *guard;
         let c = inner
             .chain
             .as_ref()
@@ -223,8 +227,12 @@ impl Workstation {
                 WsError::NotFound(format!("certificate {cert_id} on the verified chain"))
             })?;
         let holder = cert.holder_key.key_id();
+        // Above what is committed, relayed, and asked in an open request:
+        // the citizen may answer any of them, in any order (seq needs only
+        // to grow, PROTOCOL §12.2).
         let last = inner.cache.max_seq(&holder.to_hex())?;
-        let seq = signing::next_seq(s, &holder, last);
+        let asked = inner.requested.get(&holder).copied().unwrap_or(0);
+        let seq = signing::next_seq(s, &holder, last.max(asked));
         let d = signing::draft_payload(s, holder, seq, kind, payload, now())?;
         if let Some(r) = d.would_reject {
             return Err(WsError::WouldReject(r));
@@ -244,12 +252,13 @@ impl Workstation {
             },
         };
         let text = request.to_text()?;
+        inner.requested.insert(holder, seq);
         let consent_id = request.body.payload["consent_id"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         Ok(ConsentRequestView {
-            qr_svg: qr_svg(&text)?,
+            qr_svg: qr_svg(&text).ok(),
             text,
             tx_id: d.tx_id.to_hex(),
             consent_id,
@@ -288,6 +297,15 @@ impl Workstation {
             if let Some(row) = inner.cache.outbox_item(&id.to_hex())? {
                 return Ok(super::outbox::outbox_item(&row));
             }
+            // Another answer of this citizen with this sequence number (or a
+            // later one) waits here: one of them would be a replay.
+            let waiting = inner.cache.max_seq(&signer.to_hex())?;
+            if waiting >= env.body.seq {
+                return Err(WsError::BadRequest(format!(
+                    "another answer of this citizen (sequence number {waiting}) waits to be delivered; \
+                     once it is on the ledger, make a new request for them to sign"
+                )));
+            }
             let time = c.state.time.map_or(now(), |t| t.max(now()));
             c.state.check_admitted(&env, id, time)?;
             env
@@ -306,11 +324,27 @@ impl Workstation {
         ))
     }
 
-    /// `(salt hex, document hex)` of a certificate issued here.
+    /// `(salt hex, document hex)` of certificate `cert_id` on the verified
+    /// chain, if this workstation issued it.
     pub(super) fn certificate_salt(&self, cert_id: &str) -> Result<(String, String), WsError> {
-        self.lock()?
+        let inner = self.lock()?;
+        let commitment = RefId::try_from(cert_id.to_owned())
+            .ok()
+            .and_then(|id| {
+                inner
+                    .chain
+                    .as_ref()?
+                    .state
+                    .certificates
+                    .get(&id)
+                    .map(|c| c.commitment)
+            })
+            .ok_or_else(|| {
+                WsError::NotFound(format!("certificate {cert_id} on the verified chain"))
+            })?;
+        inner
             .cache
-            .certificate_salt(cert_id)?
+            .certificate_salt(cert_id, &commitment.to_hex())?
             .ok_or_else(|| {
                 WsError::NotFound(format!(
                     "the salt of certificate {cert_id}: it was not issued on this workstation"

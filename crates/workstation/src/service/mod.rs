@@ -82,6 +82,9 @@ struct Inner {
     cache: Cache,
     chain: Option<LocalChain>,
     previews: HashMap<String, Draft>,
+    /// The highest sequence number put in a citizen's consent request
+    /// (by holder key), so that two requests open at once never share one.
+    requested: HashMap<KeyId, u64>,
     online: bool,
     syncing: bool,
     last_error: Option<ErrorBody>,
@@ -193,6 +196,7 @@ impl Workstation {
             cache,
             chain,
             previews: HashMap::new(),
+            requested: HashMap::new(),
             online: false,
             syncing: false,
             last_error: None,

@@ -1,6 +1,7 @@
 //! Signing and delivery: previews of what would be signed, signing with the
 //! keychain key into the durable outbox, and delivering the outbox.
 
+use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode;
@@ -61,6 +62,7 @@ impl Workstation {
             seq: d.body.seq,
             would_reject: d.would_reject.as_ref().map(signing::rejection_body),
             follow_ups: u32::try_from(d.follow_ups.len()).unwrap_or(u32::MAX),
+            commitment_matches: d.commitment_matches,
         };
         self.lock()?.previews.insert(preview.preview_id.clone(), d);
         Ok(preview)
@@ -115,7 +117,12 @@ impl Workstation {
                 let commitment = self
                     .documents()
                     .commitment(&Hash32::from_hex(document)?, &salt)?;
-                let issued = (cert_id.clone(), hex::encode(salt), document.clone());
+                let issued = crate::cache::IssuedSalt {
+                    cert_id: cert_id.clone(),
+                    commitment: commitment.to_hex(),
+                    salt: hex::encode(salt),
+                    document: document.clone(),
+                };
                 certificate = Some((commitment, Some(issued)));
             }
             SignRequest::VerifyCertificate {
@@ -124,7 +131,7 @@ impl Workstation {
                 salt,
                 ..
             } => {
-                let salt = signing::read_salt(salt, cert_id)?;
+                let salt = signing::read_salt(salt, cert_id, &self.verified_chain_id()?)?;
                 let commitment = self
                     .documents()
                     .commitment(&Hash32::from_hex(document)?, &salt)?;
@@ -147,6 +154,12 @@ impl Workstation {
                 let (kind, payload) = signing::certificate_payload(&req, commitment)?;
                 let mut d =
                     signing::draft_payload(&chain.state, signer, seq, kind, payload, now())?;
+                if let SignRequest::VerifyCertificate { cert_id, .. } = &req {
+                    d.commitment_matches = RefId::try_from(cert_id.clone())
+                        .ok()
+                        .and_then(|id| chain.state.certificates.get(&id))
+                        .map(|c| c.commitment == commitment);
+                }
                 d.issued = issued;
                 Ok(d)
             }
@@ -187,10 +200,10 @@ impl Workstation {
             }
             // The salt is kept before the certificate is signed: a queued
             // certificate always has it.
-            if let Some((cert, salt, document)) = &draft.issued {
+            if let Some(issued) = &draft.issued {
                 inner
                     .cache
-                    .store_certificate_salt(cert, salt, document, &now().to_string())?;
+                    .store_certificate_salt(issued, &now().to_string())?;
             }
             draft
         };

@@ -99,12 +99,10 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
     if holds(BLACKLIST_ROLE) {
         may.push(Capability::BlacklistEdit);
     }
-    let issues = holds(ISSUER_ROLE);
-    if issues {
+    // Any official verifies under a holder's consent (PROTOCOL §12.6).
+    may.push(Capability::VerifyCertificates);
+    if holds(ISSUER_ROLE) {
         may.push(Capability::IssueCertificates);
-    }
-    if issues || department_verifies(s, &o.department, time) {
-        may.push(Capability::VerifyCertificates);
     }
     if auditor || admin {
         may.push(Capability::Audit);
@@ -113,16 +111,6 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
         may.push(Capability::Admin);
     }
     may
-}
-
-/// Whether `dept` verifies certificates: one of its officials may issue
-/// them (a certificate centre), or a holder consented to it.
-fn department_verifies(s: &State, dept: &DeptId, time: govchain_ledger::types::Timestamp) -> bool {
-    s.grants.values().any(|g| {
-        g.role.as_str() == ISSUER_ROLE
-            && g.department == *dept
-            && g.expires_at.is_none_or(|t| time < t)
-    }) || s.consents.values().any(|c| c.grantee == *dept)
 }
 
 impl Workstation {

@@ -125,15 +125,10 @@ impl Workstation {
             let c = client.clone();
             tokio::spawn(async move { c.blocks(from, SYNC_PAGE).await })
         };
-        let (mut chain, ours, mut from, pin) = {
+        let (mut chain, mut from, pin) = {
             let inner = self.lock()?;
             let from = inner.chain.as_ref().map_or(0, |c| c.cursor.next_height);
-            (
-                inner.chain.clone(),
-                Self::own_signers(&inner)?,
-                from,
-                Self::pinned(&inner.cache)?,
-            )
+            (inner.chain.clone(), from, Self::pinned(&inner.cache)?)
         };
         let mut pending = fetch(from);
         loop {
@@ -147,7 +142,9 @@ impl Workstation {
             from += page.blocks.len() as u64;
             // The next page downloads while this one is verified.
             pending = fetch(from);
-            let ours = ours.clone();
+            // Whose transactions to mark, read after the page arrived: what
+            // the outbox relayed meanwhile is in it.
+            let ours = Self::own_signers(&*self.lock()?)?;
             let pin = pin.clone();
             let PageResult {
                 chain: next_chain,

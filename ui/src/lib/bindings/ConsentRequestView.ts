@@ -10,9 +10,10 @@ export type ConsentRequestView = {
  */
 text: string, 
 /**
- * SVG of the QR code of `text`.
+ * SVG of the QR code of `text`; none when the text is too long for
+ * one (a long purpose): then only the text travels.
  */
-qr_svg: string, 
+qr_svg: string | null, 
 /**
  * The transaction id it will have once signed (the signer shows it).
  */

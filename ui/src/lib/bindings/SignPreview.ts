@@ -28,4 +28,10 @@ would_reject: ErrorBody | null,
  * Transactions signed with this one (the `payment.payroll_chunk`s of
  * a committed payroll), each with the next sequence number.
  */
-follow_ups: number, };
+follow_ups: number, 
+/**
+ * For a `certificate.verify`: whether the presented document and salt
+ * match the certificate's commitment on the verified chain (a
+ * mismatch is recorded on the ledger for good, not refused).
+ */
+commitment_matches: boolean | null, };

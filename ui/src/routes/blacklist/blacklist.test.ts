@@ -121,7 +121,8 @@ describe('case intake', () => {
 			signer_fingerprint: 'aaaa',
 			seq: 3,
 			would_reject: null,
-			follow_ups: 0
+			follow_ups: 0,
+			commitment_matches: null
 		};
 		setTransport(
 			fakeCore(

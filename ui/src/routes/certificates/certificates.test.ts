@@ -5,7 +5,7 @@
  * verification is offered only under an active consent to this department, and a recorded mismatch
  * is shown as one, never as a match.
  */
-import { flushSync, type Component } from 'svelte';
+import { flushSync, mount, unmount, type Component } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Capabilities } from '$lib/bindings/Capabilities';
 import type { CertificateView } from '$lib/bindings/CertificateView';
@@ -14,6 +14,7 @@ import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
 import { fakeCore, mountAlone, settle, typeInto, unmountAll } from '$lib/testing/fixtures';
 import CertificatesPage from './+page.svelte';
+import SignDialog from '$lib/components/SignDialog.svelte';
 
 const caps = (may: Capabilities['may']): Capabilities => ({ may, department: 'hpf-sanya', identity_key: '0123456789abcdef' });
 const official = { official_id: 'cd'.repeat(32), fingerprint: 'cdcd', name: '林海', department: 'hpf-haikou', department_name: '海口市住房公积金管理局' };
@@ -110,5 +111,29 @@ describe('the certificates screen', () => {
 		expect(row.getAttribute('data-matches')).toBe('false');
 		expect(row.textContent).toContain(zhCN['cert.verify.differs']);
 		expect(row.textContent).not.toContain(zhCN['cert.verify.matches']);
+	});
+
+	it('warns before signing a verification whose document does not match', () => {
+		const target = document.createElement('main');
+		document.body.replaceChildren(target);
+		const preview = {
+			preview_id: 'aa',
+			kind: 'certificate.verify' as const,
+			canonical_json: '{"chain_id":"gov-demo"}',
+			sha256: '11',
+			tx_id: 'aa',
+			signer_fingerprint: '0000 1111',
+			seq: 3,
+			would_reject: null,
+			follow_ups: 0,
+			commitment_matches: false
+		};
+		const dialog = mount(SignDialog, { target, props: { preview, busy: false, onconfirm: () => {}, oncancel: () => {} } });
+		flushSync();
+		const note = target.querySelector('[data-testid=sign-commitment]')!;
+		expect(note.getAttribute('data-matches')).toBe('false');
+		expect(note.getAttribute('role')).toBe('alert');
+		expect(note.textContent).toBe(zhCN['sign.commitmentDiffers']);
+		unmount(dialog);
 	});
 });
