@@ -298,6 +298,14 @@ def payment_request(s):
     s.click(s.find("[data-testid=sign-confirm]"))
     print("e2e: payment request", wait_committed(s))
     s.screenshot("payment-requested")
+    # The same, in English: the payroll refused by row, then the signed request.
+    s.click(s.find("label[lang=en]"))
+    s.find("h2", visible_text="Request a payment")
+    pick_files(s, "[data-testid=payreq-payroll]", [bad])
+    s.find("[data-testid=payroll-summary][data-refused='3']", timeout=30)
+    s.script("document.querySelector('[data-testid=payroll-errors]').scrollIntoView({block: 'center'});")
+    s.screenshot("payroll-errors-en")
+    s.click(s.find("label[lang=zh-CN]"))
 
 
 def intake_and_blacklist(s):

@@ -103,18 +103,7 @@ node_key = "{pk['node']}"
 admin_threshold = 1
 admins = [{{ name = "管理员", public_key = "{pk['admin']}" }}]
 ''')
-    sh("init", "--genesis", f"{WORK}/genesis.toml", "--data-dir", f"{WORK}/data",
-       "--node-key", f"{WORK}/node.key", "--admin-key", f"{WORK}/admin.key")
-    out = open(f"{WORK}/node.out", "w")
-    proc = subprocess.Popen([NODE_BIN, "run", "--listen", "127.0.0.1:0", "--name", "node.city.example",
-                             "--block-ms", "100", "--data-dir", f"{WORK}/data", "--node-key", f"{WORK}/node.key"],
-                            stdout=out, stderr=open(f"{WORK}/node.log", "w"))
-    for _ in range(100):
-        text = open(f"{WORK}/node.out").read()
-        if "listening on " in text:
-            break
-        time.sleep(0.1)
-    url = "http://" + text.split("listening on ", 1)[1].split()[0]
+    proc, url = init_and_run("admin.key", "node.city.example")
     # A one-stage renovation review in the city's department, and a case the admin opens.
     with open(f"{WORK}/workflow.json", "w") as f:
         json.dump({"id": "street-renovation", "version": 1, "name": "街道改造审批",
@@ -125,6 +114,23 @@ admins = [{{ name = "管理员", public_key = "{pk['admin']}" }}]
             {"case_id": CASE, "template": "street-renovation", "version": 1, "scope": "hz/shangcheng",
              "title": "上城区背街小巷改造", "documents": []})
     return proc, url, get(f"{url}/healthz")["genesis_hash"]
+
+
+def init_and_run(admin_key, name):
+    """`init` from WORK/genesis.toml (signed by WORK/`admin_key`, sealed by WORK/node.key), then
+    `run` on a free loopback port: the process and its URL."""
+    sh("init", "--genesis", f"{WORK}/genesis.toml", "--data-dir", f"{WORK}/data",
+       "--node-key", f"{WORK}/node.key", "--admin-key", f"{WORK}/{admin_key}")
+    out = open(f"{WORK}/node.out", "w")
+    proc = subprocess.Popen([NODE_BIN, "run", "--listen", "127.0.0.1:0", "--name", name,
+                             "--block-ms", "100", "--data-dir", f"{WORK}/data", "--node-key", f"{WORK}/node.key"],
+                            stdout=out, stderr=open(f"{WORK}/node.log", "w"))
+    for _ in range(100):
+        text = open(f"{WORK}/node.out").read()
+        if "listening on " in text:
+            break
+        time.sleep(0.1)
+    return proc, "http://" + text.split("listening on ", 1)[1].split()[0]
 
 
 def admin(*args):

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 from e2e import check_pdf, pick_files, set_value, wait_committed  # noqa: E402
-from e2e_connect import get, session, sh, texts, wait_until  # noqa: E402
+from e2e_connect import get, init_and_run, session, sh, texts, wait_until  # noqa: E402
 
 APP, OUT, NODE_BIN, WORK = sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5]
 CITIZEN_BIN = os.path.join(os.path.dirname(os.path.abspath(APP)), "govchain-citizen")
@@ -61,18 +61,7 @@ node_key = "{pk[node]}"
 admin_threshold = 1
 admins = [{{ name = "管理员", public_key = "{pk['admin-' + dept]}" }}]
 ''')
-    sh("init", "--genesis", f"{WORK}/genesis.toml", "--data-dir", f"{WORK}/data",
-       "--node-key", f"{WORK}/node.key", "--admin-key", f"{WORK}/admin-hpf-haikou.key")
-    out = open(f"{WORK}/node.out", "w")
-    proc = subprocess.Popen([NODE_BIN, "run", "--listen", "127.0.0.1:0", "--name", "node.haikou.example",
-                             "--block-ms", "100", "--data-dir", f"{WORK}/data", "--node-key", f"{WORK}/node.key"],
-                            stdout=out, stderr=open(f"{WORK}/node.log", "w"))
-    for _ in range(100):
-        text = open(f"{WORK}/node.out").read()
-        if "listening on " in text:
-            break
-        time.sleep(0.1)
-    url = "http://" + text.split("listening on ", 1)[1].split()[0]
+    proc, url = init_and_run("admin-hpf-haikou.key", "node.haikou.example")
     return proc, url, get(f"{url}/healthz")["genesis_hash"]
 
 

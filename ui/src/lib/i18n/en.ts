@@ -651,7 +651,7 @@ export const en: Catalog = {
 	'payreq.payroll': 'Payroll',
 	'payreq.importPayroll': 'Import a payroll (CSV / XLSX)…',
 	'payreq.payrollHint': 'The first row names the columns: 证件号码 (id_number) and 金额 (amount, yuan) are required; 证件类型 (doc_type) and 姓名 (name) are optional. Names never go on chain.',
-	'payreq.lines': '{lines} workers, total {total}',
+	'payreq.lines': 'Workers: {lines}, total {total}',
 	'payreq.chunks': 'its lines follow in {chunks} chunk transactions signed with the request',
 	'payreq.payrollKey': 'payroll key {key}',
 	'payreq.refused': '{count} rows were refused; correct the file and import it again:',
