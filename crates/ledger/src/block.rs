@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{CryptoError, KeyId, PublicKey, SecretKey, Signature};
+use crate::crypto::{CryptoError, KeyId, PublicKey, SecretKey, Signature, Signer, SignerError};
 use crate::domain::{self, Domain};
 use crate::jcs::{self, JcsError};
 use crate::merkle::{self, Frontier};
@@ -58,6 +58,8 @@ pub enum BlockError {
     TooLarge(usize),
     #[error("block shape: {0}")]
     Shape(String),
+    #[error("the proposer's key did not sign: {0}")]
+    Signer(#[from] SignerError),
 }
 
 /// Largest encoded block accepted by [`Block::from_json`].
@@ -78,6 +80,7 @@ impl ErrorCode for BlockError {
             Self::Signature { .. } => "block.signature",
             Self::Tx { .. } => "block.tx",
             Self::Json(e) => e.code(),
+            Self::Signer(e) => e.code(),
             Self::TooLarge(_) => "block.too_large",
             Self::Shape(_) => "block.shape",
         }
@@ -199,6 +202,27 @@ impl Block {
         leaves: &[Hash32],
         log: &mut Frontier,
     ) -> Result<Self, JcsError> {
+        Self::seal_by(key.key_id(), |m| Ok(key.sign_raw(m)), draft, leaves, log)
+    }
+
+    /// Like [`Block::seal_with_leaves`] with a key that may fail to sign (a
+    /// hardware token). On failure `log` may have advanced: seal on a copy.
+    pub fn seal_with_signer(
+        key: &(impl Signer + ?Sized),
+        draft: BlockDraft,
+        leaves: &[Hash32],
+        log: &mut Frontier,
+    ) -> Result<Self, BlockError> {
+        Self::seal_by(key.key_id(), |m| Ok(key.try_sign(m)?), draft, leaves, log)
+    }
+
+    fn seal_by<E: From<JcsError>>(
+        proposer: KeyId,
+        sign: impl FnOnce(&[u8]) -> Result<Signature, E>,
+        draft: BlockDraft,
+        leaves: &[Hash32],
+        log: &mut Frontier,
+    ) -> Result<Self, E> {
         for h in leaves {
             log.push_hash(*h);
         }
@@ -207,14 +231,14 @@ impl Block {
             height: draft.height,
             prev_hash: draft.prev_hash,
             time: draft.time,
-            proposer: key.key_id(),
+            proposer,
             tx_count: draft.txs.len() as u64,
             tx_root: merkle::root_of(leaves),
             log_size: log.size,
             log_root: log.root(),
             state_root: draft.state_root,
         };
-        let sig = key.sign_raw(&header.signed_message()?);
+        let sig = sign(&header.signed_message()?)?;
         Ok(Self {
             header,
             sig,

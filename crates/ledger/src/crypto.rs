@@ -266,6 +266,54 @@ impl SecretKey {
     }
 }
 
+/// A key that signs: a [`SecretKey`] in memory, or a key held where it
+/// cannot be read (a hardware token), whose signing can fail.
+pub trait Signer: Send + Sync + fmt::Debug {
+    fn public_key(&self) -> PublicKey;
+
+    /// A raw Ed25519 signature over `msg` (RFC 8032, pure).
+    fn try_sign(&self, msg: &[u8]) -> Result<Signature, SignerError>;
+
+    fn key_id(&self) -> KeyId {
+        self.public_key().key_id()
+    }
+}
+
+/// Why a key held elsewhere did not sign, with that store's stable code
+/// (`token.removed`, `token.pin_required`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SignerError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ErrorCode for SignerError {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl Signer for SecretKey {
+    fn public_key(&self) -> PublicKey {
+        SecretKey::public_key(self)
+    }
+
+    fn try_sign(&self, msg: &[u8]) -> Result<Signature, SignerError> {
+        Ok(self.sign_raw(msg))
+    }
+}
+
+impl<T: Signer + ?Sized> Signer for std::sync::Arc<T> {
+    fn public_key(&self) -> PublicKey {
+        (**self).public_key()
+    }
+
+    fn try_sign(&self, msg: &[u8]) -> Result<Signature, SignerError> {
+        (**self).try_sign(msg)
+    }
+}
+
 /// One item of a batch: the key, the exact signed message and the signature.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchItem<'a> {

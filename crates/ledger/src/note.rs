@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{PublicKey, SecretKey, Signature, SIG_LEN};
+use crate::crypto::{PublicKey, Signature, Signer, SignerError, SIG_LEN};
 use crate::types::Hash32;
 use crate::ErrorCode;
 
@@ -51,6 +51,8 @@ pub enum NoteError {
     QuorumNotMet { got: usize, want: usize },
     #[error("checkpoint origin {found:?}, expected {expected:?}")]
     WrongOrigin { expected: String, found: String },
+    #[error(transparent)]
+    Signer(#[from] SignerError),
 }
 
 impl ErrorCode for NoteError {
@@ -66,6 +68,7 @@ impl ErrorCode for NoteError {
             Self::MissingLogSignature { .. } => "checkpoint.missing_log_signature",
             Self::QuorumNotMet { .. } => "checkpoint.quorum_not_met",
             Self::WrongOrigin { .. } => "checkpoint.wrong_origin",
+            Self::Signer(e) => e.code(),
         }
     }
 }
@@ -273,13 +276,17 @@ pub fn cosignature_message(text: &str, timestamp: u64) -> String {
 }
 
 /// Signs note `text` as the log (alg 0x01).
-pub fn sign_note(text: &str, name: &str, key: &SecretKey) -> Result<NoteSignature, NoteError> {
+pub fn sign_note(
+    text: &str,
+    name: &str,
+    key: &(impl Signer + ?Sized),
+) -> Result<NoteSignature, NoteError> {
     check_text(text)?;
     let nk = NoteKey::new(name, ALG_ED25519, key.public_key())?;
     Ok(NoteSignature {
         name: nk.name.clone(),
         key_id: nk.key_id(),
-        sig: key.sign_raw(text.as_bytes()).as_bytes().to_vec(),
+        sig: key.try_sign(text.as_bytes())?.as_bytes().to_vec(),
     })
 }
 
@@ -287,7 +294,7 @@ pub fn sign_note(text: &str, name: &str, key: &SecretKey) -> Result<NoteSignatur
 pub fn cosign_note(
     text: &str,
     name: &str,
-    key: &SecretKey,
+    key: &(impl Signer + ?Sized),
     timestamp: u64,
 ) -> Result<NoteSignature, NoteError> {
     check_text(text)?;
@@ -297,7 +304,7 @@ pub fn cosign_note(
     let nk = NoteKey::new(name, ALG_COSIGNATURE_V1, key.public_key())?;
     let mut sig = timestamp.to_be_bytes().to_vec();
     sig.extend_from_slice(
-        key.sign_raw(cosignature_message(text, timestamp).as_bytes())
+        key.try_sign(cosignature_message(text, timestamp).as_bytes())?
             .as_bytes(),
     );
     Ok(NoteSignature {
@@ -420,7 +427,11 @@ impl Checkpoint {
     }
 
     /// Signs this checkpoint as the log: a complete signed note.
-    pub fn sign(&self, log_name: &str, key: &SecretKey) -> Result<SignedNote, NoteError> {
+    pub fn sign(
+        &self,
+        log_name: &str,
+        key: &(impl Signer + ?Sized),
+    ) -> Result<SignedNote, NoteError> {
         let text = self.to_body();
         Checkpoint::parse_body(&text)?;
         let sig = sign_note(&text, log_name, key)?;
@@ -495,6 +506,7 @@ pub fn verify_checkpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::SecretKey;
     use zeroize::Zeroizing;
 
     fn key(n: u8) -> SecretKey {

@@ -128,12 +128,17 @@ impl ReadRequest {
 
     /// Signs: the `Signature-Input` and `Signature` header values.
     pub fn sign(&self, key: &SecretKey, chain: &ChainId) -> Result<(String, String), ReadError> {
-        let sig = key.sign_raw(&self.signed_message(chain)?);
+        Ok(self.headers(&key.sign_raw(&self.signed_message(chain)?)))
+    }
+
+    /// The `Signature-Input` and `Signature` header values for a signature
+    /// made elsewhere (a hardware token) over [`Self::signed_message`].
+    pub fn headers(&self, sig: &Signature) -> (String, String) {
         let b64 = base64::engine::general_purpose::STANDARD.encode(sig.as_bytes());
-        Ok((
+        (
             format!("{LABEL}={}", self.signature_params()),
             format!("{LABEL}=:{b64}:"),
-        ))
+        )
     }
 
     /// Verifies with the signer's key at verifier time `now` (seconds).

@@ -184,6 +184,22 @@ impl Envelope {
         Ok(Self { body, sig })
     }
 
+    /// An envelope from a signature made elsewhere (a hardware token over
+    /// [`TxBody::signed_message`]): the body is checked as by [`Self::sign`],
+    /// `key` must be the signer's, and the signature must verify.
+    pub fn from_signature(key: &PublicKey, body: TxBody, sig: Signature) -> Result<Self, TxError> {
+        body.check()?;
+        let key_id = key.key_id();
+        if body.signer != key_id {
+            return Err(TxError::SignerMismatch {
+                signer: body.signer,
+                key: key_id,
+            });
+        }
+        key.verify(&body.signed_message()?, &sig)?;
+        Ok(Self { body, sig })
+    }
+
     /// Parses untrusted bytes: size limit, strict I-JSON, exact shape, valid
     /// kind and payload. Does not check the signature (that needs the key).
     pub fn from_json(bytes: &[u8]) -> Result<Self, TxError> {
@@ -308,6 +324,21 @@ mod tests {
         };
         let env = Envelope::sign(&k, body).unwrap();
         (k, env)
+    }
+
+    #[test]
+    fn an_outside_signature_is_checked_before_it_forms_an_envelope() {
+        let (k, env) = signed();
+        let pk = k.public_key();
+        let made = Envelope::from_signature(&pk, env.body.clone(), env.sig).unwrap();
+        assert_eq!(made.id().unwrap(), env.id().unwrap());
+        let other = key(5).public_key();
+        let e = Envelope::from_signature(&other, env.body.clone(), env.sig).unwrap_err();
+        assert_eq!(e.code(), "tx.signer_mismatch");
+        let mut bad = *env.sig.as_bytes();
+        bad[3] ^= 1;
+        let e = Envelope::from_signature(&pk, env.body, Signature::from_bytes(bad)).unwrap_err();
+        assert_eq!(e.code(), "crypto.bad_signature");
     }
 
     #[test]
