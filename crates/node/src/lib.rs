@@ -38,8 +38,13 @@ pub use chain::{verify_chain, ChainReport, Clock, Core, Limits, Sealed, Sealing,
 pub use error::NodeError;
 pub use handle::{NodeHandle, Shared};
 
+/// The node's signing key: in memory from a key file, or on a PKCS#11
+/// token (`--pkcs11-module`). Blocks, checkpoints, cosignatures and Raft
+/// RPCs are signed through it.
+pub type NodeKey = std::sync::Arc<dyn Signer>;
+
 use govchain_ledger::block::{Block, BlockDraft};
-use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::crypto::{SecretKey, Signer};
 use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::kinds::Genesis;
 use govchain_ledger::state::{SigCheck, State};
@@ -55,7 +60,7 @@ pub fn genesis_block(
     chain_id: &ChainId,
     genesis: &Genesis,
     admin: &SecretKey,
-    node: &SecretKey,
+    node: &(impl Signer + ?Sized),
     time: Timestamp,
 ) -> Result<Block, NodeError> {
     let payload = serde_json::to_value(genesis).map_err(|e| NodeError::Config(e.to_string()))?;
@@ -80,7 +85,10 @@ pub fn genesis_block(
         state_root: digest,
     };
     let seal = |digest| {
-        Block::seal(node, draft(digest), &mut Frontier::default())
+        let d: BlockDraft = draft(digest);
+        let leaves = govchain_ledger::block::tx_leaf_hashes(&d.txs)
+            .map_err(|e| NodeError::Config(e.to_string()))?;
+        Block::seal_with_signer(node, d, &leaves, &mut Frontier::default())
             .map_err(|e| NodeError::Config(e.to_string()))
     };
     let state = State::new()

@@ -56,7 +56,9 @@ enum Command {
         data_dir: PathBuf,
         /// This node's key (one of the genesis node keys); seals block 0.
         #[arg(long)]
-        node_key: PathBuf,
+        node_key: Option<PathBuf>,
+        #[command(flatten)]
+        token: cli::keys::TokenOpts,
         /// A founding admin's key; signs the genesis transaction.
         #[arg(long, required_unless_present = "from_block")]
         admin_key: Option<PathBuf>,
@@ -87,12 +89,29 @@ enum Command {
         #[arg(long)]
         cert: Option<PathBuf>,
     },
+    /// Create a new Ed25519 key on a PKCS#11 token (a USB key, smart card
+    /// or HSM) and print its public key: a node or admin key that never
+    /// leaves the token. PIN from GOVCHAIN_PKCS11_PIN or asked.
+    TokenKeygen {
+        /// The token vendor's PKCS#11 module.
+        #[arg(long = "pkcs11-module")]
+        module: PathBuf,
+        /// The token's label or serial number.
+        #[arg(long = "pkcs11-token")]
+        token: String,
+        /// The new key's label on the token.
+        #[arg(long)]
+        label: String,
+    },
     /// Serve the HTTP API and produce blocks.
     Run {
         #[arg(long)]
         data_dir: PathBuf,
+        /// The node's key file; or its key on a token (--pkcs11-*).
         #[arg(long)]
-        node_key: PathBuf,
+        node_key: Option<PathBuf>,
+        #[command(flatten)]
+        token: cli::keys::TokenOpts,
         /// The node's name in checkpoints (a schema-less URL).
         #[arg(long)]
         name: String,
@@ -142,7 +161,9 @@ enum Command {
         /// This department's node key: cosignatures count only from
         /// departments' node keys.
         #[arg(long)]
-        node_key: PathBuf,
+        node_key: Option<PathBuf>,
+        #[command(flatten)]
+        token: cli::keys::TokenOpts,
         /// The name this witness's cosignatures carry.
         #[arg(long)]
         name: String,
@@ -208,14 +229,14 @@ fn main() -> ExitCode {
 fn init(
     genesis: Option<PathBuf>,
     data_dir: &std::path::Path,
-    node_key: &std::path::Path,
+    node_key: (Option<&std::path::Path>, &cli::keys::TokenOpts),
     admin_key: Option<&std::path::Path>,
     from_block: Option<PathBuf>,
     tls_names: &[String],
 ) -> Result<(), CliError> {
     // Both keys are read (and their permissions checked, §16.1) before
     // anything is created.
-    let node = config::read_key(node_key)?;
+    let node = cli::keys::signer("--node-key", node_key.0, node_key.1)?;
     let admin = admin_key.map(config::read_key).transpose()?;
     std::fs::create_dir_all(data_dir)
         .map_err(|e| NodeError::Config(format!("{}: {e}", data_dir.display())))?;
@@ -236,7 +257,7 @@ fn init(
                 &file.chain_id,
                 &file.payload(),
                 &admin,
-                &node,
+                &*node,
                 govchain_node::api::now(),
             )?
         }
@@ -301,17 +322,23 @@ fn keygen(out: &std::path::Path) -> Result<(), CliError> {
 fn dispatch(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Keygen { out } => keygen(&out),
+        Command::TokenKeygen {
+            module,
+            token,
+            label,
+        } => cli::keys::token_keygen(&module, &token, &label),
         Command::Init {
             genesis,
             data_dir,
             node_key,
+            token,
             admin_key,
             from_block,
             tls_names,
         } => init(
             genesis,
             &data_dir,
-            &node_key,
+            (node_key.as_deref(), &token),
             admin_key.as_deref(),
             from_block,
             &tls_names,
@@ -323,6 +350,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
         Command::Run {
             data_dir,
             node_key,
+            token,
             name,
             listen,
             block_ms,
@@ -333,7 +361,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             tls,
         } => serve(
             &data_dir,
-            &node_key,
+            (node_key.as_deref(), &token),
             &name,
             // Plain HTTP on a network address is refused before anything
             // is read.
@@ -361,42 +389,50 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             log_public_key,
             log_cert_sha256,
             node_key,
+            token,
             name,
             state,
             interval_ms,
-        } => {
-            let log_key = govchain_ledger::note::NoteKey::new(
-                &log_name,
-                govchain_ledger::note::ALG_ED25519,
-                config::parse_public_key(&log_public_key)?,
-            )
-            .map_err(|e| NodeError::Config(format!("--log-name: {e}")))?;
-            let cfg = govchain_node::witness::WitnessConfig {
+        } => witness(
+            govchain_node::witness::WitnessConfig {
                 log_url: log.trim_end_matches('/').to_owned(),
                 origin,
-                log_key,
+                log_key: govchain_ledger::note::NoteKey::new(
+                    &log_name,
+                    govchain_ledger::note::ALG_ED25519,
+                    config::parse_public_key(&log_public_key)?,
+                )
+                .map_err(|e| NodeError::Config(format!("--log-name: {e}")))?,
                 name,
                 state_file: state,
-            };
-            let mut witness =
-                govchain_node::witness::Witness::open(cfg, config::read_key(&node_key)?)?;
-            let builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
-            if let Some(http) =
-                cli::tls::pinned_client("--log-cert-sha256", log_cert_sha256.as_deref(), builder)?
-            {
-                witness = witness.with_http(http);
-            }
-            let rt =
-                tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
-            rt.block_on(
-                witness.run(Duration::from_millis(interval_ms.max(10)), async {
-                    let _ = tokio::signal::ctrl_c().await;
-                }),
-            )?;
-            Ok(())
-        }
+            },
+            cli::keys::signer("--node-key", node_key.as_deref(), &token)?,
+            log_cert_sha256.as_deref(),
+            interval_ms,
+        ),
         Command::Admin { opts, action } => cli::admin::run(&opts, action),
     }
+}
+
+/// `witness`: cosigns the log's checkpoints until Ctrl-C.
+fn witness(
+    cfg: govchain_node::witness::WitnessConfig,
+    key: govchain_node::NodeKey,
+    log_cert_sha256: Option<&str>,
+    interval_ms: u64,
+) -> Result<(), CliError> {
+    let mut witness = govchain_node::witness::Witness::open(cfg, key)?;
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
+    if let Some(http) = cli::tls::pinned_client("--log-cert-sha256", log_cert_sha256, builder)? {
+        witness = witness.with_http(http);
+    }
+    let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
+    rt.block_on(
+        witness.run(Duration::from_millis(interval_ms.max(10)), async {
+            let _ = tokio::signal::ctrl_c().await;
+        }),
+    )?;
+    Ok(())
 }
 
 /// `verify-chain`: replays the data directory's chain and compares.
@@ -460,7 +496,7 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
 /// Serves the node until Ctrl-C.
 fn serve(
     data_dir: &std::path::Path,
-    node_key: &std::path::Path,
+    node_key: (Option<&std::path::Path>, &cli::keys::TokenOpts),
     name: &str,
     listen: &cli::tls::Listen,
     block_ms: u64,
@@ -468,7 +504,7 @@ fn serve(
     cluster: Option<(PathBuf, u64)>,
 ) -> Result<(), CliError> {
     let (identity, listen) = (listen.identity.clone(), listen.addr.as_str());
-    let key = config::read_key(node_key)?;
+    let key = cli::keys::signer("--node-key", node_key.0, node_key.1)?;
     let cluster = cluster
         .map(|(path, id)| govchain_node::cluster::read_cluster(&path).map(|f| (f, id)))
         .transpose()?;

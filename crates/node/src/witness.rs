@@ -15,7 +15,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::merkle::{self, ConsistencyProof};
 use govchain_ledger::note::{self, NoteKey, SignedNote};
 use govchain_ledger::types::Hash32;
@@ -85,7 +84,7 @@ pub struct Cosigned {
 #[derive(Debug)]
 pub struct Witness {
     cfg: WitnessConfig,
-    key: SecretKey,
+    key: crate::NodeKey,
     last: Option<(u64, Hash32)>,
     http: reqwest::Client,
 }
@@ -93,7 +92,10 @@ pub struct Witness {
 impl Witness {
     /// A witness signing with `key` (its department's node key), resuming
     /// from its state file if there is one.
-    pub fn open(cfg: WitnessConfig, key: SecretKey) -> Result<Self, WitnessError> {
+    pub fn open(
+        cfg: WitnessConfig,
+        key: impl govchain_ledger::crypto::Signer + 'static,
+    ) -> Result<Self, WitnessError> {
         let last = read_state(&cfg.state_file)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -101,7 +103,7 @@ impl Witness {
             .map_err(|e| WitnessError::Unreachable(e.to_string()))?;
         Ok(Self {
             cfg,
-            key,
+            key: std::sync::Arc::new(key),
             last,
             http,
         })

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::{Block, ChainCursor};
-use govchain_ledger::crypto::SecretKey;
+use govchain_ledger::crypto::Signer;
 use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::state::State;
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
@@ -162,7 +162,7 @@ pub struct Core {
     cursor: ChainCursor,
     /// Block 0's hash: what workstations pin with the chain id.
     genesis_hash: Hash32,
-    key: Arc<SecretKey>,
+    key: crate::NodeKey,
     name: String,
     mempool: Mempool,
     checkpoints: Checkpoints,
@@ -183,7 +183,7 @@ impl Core {
     /// everything.
     pub fn open(
         path: &Path,
-        key: SecretKey,
+        key: impl Signer + 'static,
         name: &str,
         genesis: Option<&Block>,
         limits: Limits,
@@ -302,7 +302,7 @@ impl Core {
     }
 
     /// This node's signing key (block sealing, checkpoints, Raft RPCs).
-    pub fn node_key(&self) -> Arc<SecretKey> {
+    pub fn node_key(&self) -> crate::NodeKey {
         self.key.clone()
     }
 

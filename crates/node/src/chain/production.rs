@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::{Block, BlockDraft, ChainCursor};
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::State;
 use govchain_ledger::tx::Prepared;
@@ -124,7 +123,7 @@ pub struct Sealing {
     prev_hash: Hash32,
     frontier: Frontier,
     first_leaf: u64,
-    key: Arc<SecretKey>,
+    key: crate::NodeKey,
     store: Arc<Mutex<Store>>,
 }
 
@@ -178,8 +177,8 @@ impl Sealing {
         let digest = state.commit().map_err(|e| storage(&e))?;
         let leaves: Vec<Hash32> = open.txs.iter().map(|p| p.leaf_hash).collect();
         let mut frontier = self.frontier.clone();
-        let block = Block::seal_with_leaves(
-            &self.key,
+        let block = Block::seal_with_signer(
+            &*self.key,
             BlockDraft {
                 chain_id: self.chain_id.clone(),
                 height: open.height,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use govchain_ledger::crypto::{KeyId, PublicKey, SecretKey};
+use govchain_ledger::crypto::{KeyId, PublicKey, Signer};
 use govchain_ledger::state::kinds::RegisterOfficial;
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_node::error::with_causes;
@@ -29,9 +29,11 @@ pub struct AdminOpts {
     #[arg(long)]
     pub node_cert_sha256: Option<String>,
     /// The signing admin's key file (every command that submits a
-    /// transaction).
+    /// transaction); or the admin's key on a token (--pkcs11-*).
     #[arg(long)]
     pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: super::keys::TokenOpts,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -130,19 +132,27 @@ pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
         AdminAction::ExportBpmn(a) => return export_bpmn(opts, a),
         _ => {}
     }
-    let key_path = opts.key.as_ref().ok_or_else(|| {
-        CliError::Usage("this admin command signs a transaction: give --key FILE".into())
-    })?;
-    let key = govchain_node::config::read_key(key_path).map_err(|e| match e {
-        NodeError::KeyPermissions { .. } => CliError::Node(e),
-        e => CliError::Input(format!("--key: {e}")),
-    })?;
+    let key = match (&opts.key, &opts.token.module) {
+        (Some(path), None) => {
+            let key = govchain_node::config::read_key(path).map_err(|e| match e {
+                NodeError::KeyPermissions { .. } => CliError::Node(e),
+                e => CliError::Input(format!("--key: {e}")),
+            })?;
+            std::sync::Arc::new(key) as govchain_node::NodeKey
+        }
+        _ => super::keys::signer("--key", opts.key.as_deref(), &opts.token).map_err(|e| match e {
+            CliError::Usage(_) => CliError::Usage(
+                "this admin command signs a transaction: give --key FILE (or --pkcs11-module/--pkcs11-token/--pkcs11-key)".into(),
+            ),
+            e => e,
+        })?,
+    };
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
         let node = Node::new(node_url(opts)?, opts.node_cert_sha256.as_deref())?;
         let (kind, payload, mut report) = build(&node, action).await?;
-        let done = submit(&node, &key, opts, kind, payload).await?;
+        let done = submit(&node, &*key, opts, kind, payload).await?;
         if kind == "official.register" && done.status == "committed" {
             // A department with admin_threshold > 1 registers the official
             // once enough admins have signed the same registration.
@@ -351,7 +361,7 @@ struct Done {
 /// (unless `--no-wait`) waits until it commits or is rejected.
 async fn submit(
     node: &Node,
-    key: &SecretKey,
+    key: &dyn Signer,
     opts: &AdminOpts,
     kind: &str,
     payload: Value,
@@ -376,18 +386,20 @@ async fn submit(
             _ => 1,
         },
     };
-    let env = Envelope::sign(
-        key,
-        TxBody {
-            chain_id,
-            signer: key.key_id(),
-            seq,
-            kind: kind.into(),
-            payload,
-            created_at: govchain_node::api::now(),
-        },
-    )
-    .map_err(|e| CliError::Input(format!("cannot sign: {e}")))?;
+    let body = TxBody {
+        chain_id,
+        signer: key.key_id(),
+        seq,
+        kind: kind.into(),
+        payload,
+        created_at: govchain_node::api::now(),
+    };
+    let message = body
+        .signed_message()
+        .map_err(|e| CliError::Input(format!("cannot sign: {e}")))?;
+    let sig = key.try_sign(&message)?;
+    let env = Envelope::from_signature(&key.public_key(), body, sig)
+        .map_err(|e| CliError::Input(format!("cannot sign: {e}")))?;
     let body = serde_json::to_vec(&env).map_err(|e| CliError::Input(e.to_string()))?;
     let (status, v) = node.post("/v1/tx", body).await?;
     if !(200..300).contains(&status) {

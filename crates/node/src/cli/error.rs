@@ -58,6 +58,12 @@ pub enum CliError {
     /// `init`, `run`, `witness`, `bench`: the node library's error.
     #[error(transparent)]
     Node(#[from] NodeError),
+    /// A key on a PKCS#11 token: the token's code (`token.pin_incorrect`, …).
+    #[error(transparent)]
+    Token(#[from] govchain_token::TokenError),
+    /// A key held on a token did not sign (its store's code).
+    #[error(transparent)]
+    Sign(#[from] govchain_ledger::crypto::SignerError),
 }
 
 impl CliError {
@@ -73,13 +79,19 @@ impl CliError {
             CliError::Timeout { .. } => "cli.timeout",
             CliError::Output(_) => "cli.output",
             CliError::Node(e) => e.code(),
+            CliError::Token(e) => e.code(),
+            CliError::Sign(e) => e.code,
         }
     }
 
     /// The process exit status.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Input(_) | CliError::PlainHttp { .. } => EXIT_INPUT,
+            CliError::Usage(_)
+            | CliError::Input(_)
+            | CliError::PlainHttp { .. }
+            | CliError::Token(_)
+            | CliError::Sign(_) => EXIT_INPUT,
             CliError::Unreachable { .. } | CliError::BadAnswer { .. } => EXIT_UNREACHABLE,
             CliError::Timeout { .. } => EXIT_TIMEOUT,
             CliError::Refused { .. } | CliError::Output(_) | CliError::Node(_) => EXIT_REFUSED,

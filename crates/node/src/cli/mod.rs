@@ -5,5 +5,6 @@
 pub mod admin;
 pub mod bpmn;
 pub mod error;
+pub mod keys;
 pub mod out;
 pub mod tls;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
-use govchain_ledger::crypto::{PublicKey, SecretKey, Signature};
+use govchain_ledger::crypto::{PublicKey, Signature, SignerError};
 use govchain_ledger::state::Department;
 use govchain_ledger::types::{ChainId, Hash32};
 
@@ -201,20 +201,25 @@ impl PeerKeys {
 pub struct Auth {
     pub chain: ChainId,
     pub me: NodeId,
-    pub key: Arc<SecretKey>,
+    pub key: crate::NodeKey,
     pub peers: PeerKeys,
 }
 
 impl Auth {
     /// The request header for `body`, and the request signature (hex) the
     /// reply must name.
-    pub(super) fn sign(&self, to: NodeId, path: &str, body: &[u8]) -> (String, String) {
+    pub(super) fn sign(
+        &self,
+        to: NodeId,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(String, String), SignerError> {
         let ms = now_ms();
         let sig = self
             .key
-            .sign_raw(&signed_message(&self.chain, self.me, to, path, ms, body))
+            .try_sign(&signed_message(&self.chain, self.me, to, path, ms, body))?
             .to_hex();
-        (format!("{} {to} {ms} {sig}", self.me), sig)
+        Ok((format!("{} {to} {ms} {sig}", self.me), sig))
     }
 
     /// The reply header for `body`, answering `requester`'s request signed
@@ -225,9 +230,9 @@ impl Auth {
         path: &str,
         request_sig: &str,
         body: &[u8],
-    ) -> String {
+    ) -> Result<String, SignerError> {
         let msg = reply_message(&self.chain, self.me, requester, path, request_sig, body);
-        format!("{} {}", self.me, self.key.sign_raw(&msg).to_hex())
+        Ok(format!("{} {}", self.me, self.key.try_sign(&msg)?.to_hex()))
     }
 
     /// Checks a reply from voter `responder` (learners' replies count for
@@ -302,6 +307,7 @@ impl Auth {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use govchain_ledger::crypto::SecretKey;
     use govchain_ledger::state::kinds::Genesis;
     use zeroize::Zeroizing;
 
@@ -368,9 +374,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let (one, two) = pair(&dir);
-        let (_, request) = one.sign(2, "/raft/vote", b"request");
-        let (_, other_request) = one.sign(2, "/raft/vote", b"another request");
-        let reply = header(&two.sign_reply(1, "/raft/vote", &request, b"granted"));
+        let (_, request) = one.sign(2, "/raft/vote", b"request").unwrap();
+        let (_, other_request) = one.sign(2, "/raft/vote", b"another request").unwrap();
+        let reply = header(
+            &two.sign_reply(1, "/raft/vote", &request, b"granted")
+                .unwrap(),
+        );
         assert!(one
             .check_reply(2, "/raft/vote", &request, &reply, b"granted")
             .is_ok());
@@ -389,7 +398,9 @@ mod tests {
         ] {
             assert!(one.check_reply(2, path, req, &headers, body).is_err());
         }
-        let forged = one.sign_reply(1, "/raft/vote", &request, b"granted");
+        let forged = one
+            .sign_reply(1, "/raft/vote", &request, b"granted")
+            .unwrap();
         let forged = header(&forged.replacen('1', "2", 1));
         assert!(one
             .check_reply(2, "/raft/vote", &request, &forged, b"granted")

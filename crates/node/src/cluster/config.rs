@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use govchain_ledger::crypto::SecretKey;
 use serde::Deserialize;
 
 use super::auth::PeerKeys;
@@ -100,7 +99,7 @@ pub fn read_cluster(path: &Path) -> Result<ClusterFile, NodeError> {
 /// keys.
 pub(super) fn peer_keys(
     core: &NodeHandle,
-    key: &SecretKey,
+    key: &dyn govchain_ledger::crypto::Signer,
     me: NodeId,
     members: &[Member],
 ) -> Result<PeerKeys, NodeError> {

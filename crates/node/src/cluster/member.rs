@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use govchain_ledger::block::Block;
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::note::{NoteKey, ALG_ED25519};
 use govchain_ledger::ErrorCode as _;
 use openraft::BasicNode;
@@ -145,7 +144,7 @@ impl Cluster {
     pub async fn start(
         core: Shared,
         data_dir: &Path,
-        key: Arc<SecretKey>,
+        key: crate::NodeKey,
         me: NodeId,
         file: ClusterFile,
     ) -> Result<Self, NodeError> {
@@ -159,7 +158,7 @@ impl Cluster {
     pub async fn start_tls(
         core: Shared,
         data_dir: &Path,
-        key: Arc<SecretKey>,
+        key: crate::NodeKey,
         me: NodeId,
         file: ClusterFile,
         identity: Option<Identity>,
@@ -169,7 +168,7 @@ impl Cluster {
         if let Some(http) = tls.any_member(identity.as_ref(), Duration::from_secs(15))? {
             node.lock()?.set_peer_http(http);
         }
-        let peers = peer_keys(&node, &key, me, &file.members)?;
+        let peers = peer_keys(&node, &*key, me, &file.members)?;
         let chain = node.lock()?.chain_id().clone();
         let auth = Auth {
             chain: chain.clone(),
@@ -421,8 +420,7 @@ impl Cluster {
                 name: me.name.clone(),
                 state_file: self.data_dir.join(format!("witness-{}.state", m.id)),
             };
-            let mut witness =
-                crate::witness::Witness::open(cfg, SecretKey::from_seed(&key.to_seed()))?;
+            let mut witness = crate::witness::Witness::open(cfg, key.clone())?;
             if let Some(http) = self.tls.client(m.id) {
                 witness = witness.with_http(http.clone());
             }

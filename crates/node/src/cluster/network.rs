@@ -115,7 +115,11 @@ impl Client {
         E: std::error::Error + DeserializeOwned,
     {
         let body = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let (auth, request_sig) = self.net.auth.sign(self.target, path, &body);
+        let (auth, request_sig) = self
+            .net
+            .auth
+            .sign(self.target, path, &body)
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let http = self.net.tls.client(self.target).unwrap_or(&self.net.http);
         let sent = http
             .post(format!("{}{path}", self.base))
@@ -317,7 +321,10 @@ struct Signed {
 fn answer<T: Serialize>(s: &Server, to: &Signed, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => {
-            let auth = s.auth.sign_reply(to.from, &to.path, &to.sig, &bytes);
+            let auth = match s.auth.sign_reply(to.from, &to.path, &to.sig, &bytes) {
+                Ok(auth) => auth,
+                Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+            };
             (
                 [
                     ("content-type", "application/json".to_owned()),
