@@ -15,6 +15,9 @@ APT_PACKAGES=(
   imagemagick
   # audit report PDF in the E2E: rendered to PNG and read back by OCR
   poppler-utils poppler-data tesseract-ocr tesseract-ocr-eng
+  # hardware keys: SoftHSM2, a real PKCS#11 module, for the token tests;
+  # OpenSC's pkcs11-tool makes a key on it as a vendor tool would
+  softhsm2 opensc
 )
 
 SUDO=""

@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "export_backup",
     "delete_key",
     "rotate_key",
+    "set_active_key",
     "registration_request",
     "prepare_signature",
     "confirm_signature",
@@ -62,4 +63,9 @@ pub const COMMANDS: &[&str] = &[
     "revoke_request",
     "submit_consent",
     "certificate_code",
+    "token_overview",
+    "token_create_key",
+    "token_add_key",
+    "token_unlock",
+    "token_lock",
 ];

@@ -18,10 +18,11 @@ use govchain_workstation::dto::{
     Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OfficialRef,
     OutboxItem, PayrollImport, PersonRef, ProjectDetail, ProjectSummary, ProofReport,
     RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
-    StoredDocument, SyncStatus, TemplateOption, TxDetail,
+    StoredDocument, SyncStatus, TemplateOption, TokenOverview, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
+use zeroize::Zeroizing;
 
 type Ws<'a> = State<'a, Arc<Workstation>>;
 
@@ -65,6 +66,12 @@ pub fn export_backup(ws: Ws<'_>, passphrase: String) -> Result<String, WsError> 
 #[tauri::command]
 pub fn delete_key(ws: Ws<'_>, key_id: String) -> Result<(), WsError> {
     ws.delete_key(&key_id)
+}
+
+/// Makes one of this workstation's keys the one it signs with.
+#[tauri::command]
+pub fn set_active_key(ws: Ws<'_>, key_id: String) -> Result<KeyInfo, WsError> {
+    ws.set_active_key(&key_id)
 }
 
 #[tauri::command]
@@ -452,4 +459,49 @@ pub fn submit_consent(ws: Ws<'_>, answer: String) -> Result<OutboxItem, WsError>
 #[tauri::command(async)]
 pub fn certificate_code(ws: Ws<'_>, cert_id: String) -> Result<String, WsError> {
     ws.certificate_code(&cert_id)
+}
+
+/// The PKCS#11 modules found here and, for `module`, its tokens and keys.
+#[tauri::command(async)]
+pub fn token_overview(ws: Ws<'_>, module: Option<String>) -> Result<TokenOverview, WsError> {
+    ws.token_overview(module.as_deref())
+}
+
+/// Creates an Ed25519 key on a token. The PIN goes straight into
+/// zeroizing memory and the token's login; it is never stored.
+#[tauri::command]
+pub async fn token_create_key(
+    ws: Ws<'_>,
+    module: String,
+    token: String,
+    pin: String,
+    label: String,
+) -> Result<KeyInfo, WsError> {
+    ws.token_create_key(&module, &token, Zeroizing::new(pin), &label)
+        .await
+}
+
+/// Adds an Ed25519 key already on a token (no PIN: its public half).
+#[tauri::command]
+pub async fn token_add_key(
+    ws: Ws<'_>,
+    module: String,
+    token: String,
+    key_id: String,
+    label: String,
+) -> Result<KeyInfo, WsError> {
+    ws.token_add_key(&module, &token, &key_id, &label).await
+}
+
+/// Unlocks the active key's token with its PIN (zeroized, never stored).
+#[tauri::command(async)]
+pub fn token_unlock(ws: Ws<'_>, pin: String) -> Result<(), WsError> {
+    let pin = Zeroizing::new(pin);
+    ws.token_unlock(&pin)
+}
+
+/// Logs out of the token now.
+#[tauri::command(async)]
+pub fn token_lock(ws: Ws<'_>) -> Result<(), WsError> {
+    ws.token_lock()
 }

@@ -18,6 +18,8 @@ closed_set! {
         KeychainFailure = "keychain.failure",
         KeyNone = "key.none",
         KeyNotInKeychain = "key.not_in_keychain",
+        KeyOnToken = "key.on_token",
+        KeyNotOnToken = "key.not_on_token",
         BackupDecrypt = "backup.decrypt",
         BackupFormat = "backup.format",
         BackupWeakPassphrase = "backup.weak_passphrase",
@@ -50,6 +52,10 @@ pub enum WsError {
     NoKey,
     #[error("the key {0} is not in this computer's keychain")]
     KeyNotInKeychain(String),
+    #[error("this key lives on a hardware token and never leaves it, so it has no backup file; keep the token safe, or register a second key as a spare")]
+    KeyOnToken,
+    #[error("the active key is in the OS keychain, not on a token; there is nothing to unlock")]
+    KeyNotOnToken,
     #[error("the backup could not be opened: wrong passphrase or damaged file")]
     BackupDecrypt,
     #[error("the backup file is not a govchain key backup: {0}")]
@@ -127,6 +133,8 @@ impl WsError {
             Self::Keychain(_) => C::KeychainFailure,
             Self::NoKey => C::KeyNone,
             Self::KeyNotInKeychain(_) => C::KeyNotInKeychain,
+            Self::KeyOnToken => C::KeyOnToken,
+            Self::KeyNotOnToken => C::KeyNotOnToken,
             Self::BackupDecrypt => C::BackupDecrypt,
             Self::BackupFormat(_) => C::BackupFormat,
             Self::WeakPassphrase(_) => C::BackupWeakPassphrase,
@@ -218,6 +226,7 @@ keep_code!(
     govchain_ledger::domain::SignError,
     govchain_ledger::identity::IdentityError,
     govchain_ledger::citizen::CitizenError,
+    govchain_token::TokenError,
     govchain_node::NodeError,
     govchain_node::witness::WitnessError,
 );

@@ -35,6 +35,7 @@ pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod explorer;
+pub mod hardware;
 pub mod keys;
 pub mod payroll;
 pub mod proofs;

@@ -42,6 +42,7 @@ import type { StoredDocument } from './bindings/StoredDocument';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncStatus } from './bindings/SyncStatus';
 import type { TemplateOption } from './bindings/TemplateOption';
+import type { TokenOverview } from './bindings/TokenOverview';
 import type { TxDetail } from './bindings/TxDetail';
 
 export interface Transport {
@@ -142,6 +143,14 @@ export const api = {
 	exportBackup: (passphrase: string) => call<string>('export_backup', { passphrase }),
 	deleteKey: (keyId: string) => call<null>('delete_key', { keyId }),
 	rotateKey: () => call<OutboxItem>('rotate_key'),
+	setActiveKey: (keyId: string) => call<KeyInfo>('set_active_key', { keyId }),
+	tokenOverview: (module: string | null) => call<TokenOverview>('token_overview', { module }),
+	tokenCreateKey: (module: string, token: string, pin: string, label: string) =>
+		call<KeyInfo>('token_create_key', { module, token, pin, label }),
+	tokenAddKey: (module: string, token: string, keyId: string, label: string) =>
+		call<KeyInfo>('token_add_key', { module, token, keyId, label }),
+	tokenUnlock: (pin: string) => call<null>('token_unlock', { pin }),
+	tokenLock: () => call<null>('token_lock'),
 	registrationRequest: (name: string, department: string) =>
 		call<RegistrationRequest>('registration_request', { name, department }),
 	prepareSignature: (request: SignRequest) => call<SignPreview>('prepare_signature', { request }),

@@ -15,7 +15,8 @@ const preview: SignPreview = {
 	seq: 3,
 	would_reject: null,
 	follow_ups: 0,
-	commitment_matches: null
+	commitment_matches: null,
+	token: null
 };
 
 const queued: OutboxItem = {

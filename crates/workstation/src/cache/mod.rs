@@ -18,13 +18,14 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::WsError;
+use crate::hardware::TokenRef;
 
 pub use certificates::IssuedSalt;
 pub use rows::{
     AlarmRow, BlockText, CheckpointRow, HeaderText, KeyRow, MetaKey, OutboxRow, VerifiedBlock,
 };
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -125,6 +126,27 @@ CREATE TABLE IF NOT EXISTS certificate_salts (
 );
 ";
 
+/// Keys on a hardware token: which module, token and key label hold the
+/// secret (public facts; the PIN is never stored).
+const MIGRATION_6: &str = "
+CREATE TABLE IF NOT EXISTS token_keys (
+    key_id TEXT PRIMARY KEY,
+    module TEXT NOT NULL,
+    token_label TEXT NOT NULL,
+    token_serial TEXT NOT NULL,
+    key_label TEXT NOT NULL
+);
+";
+
+fn token_ref(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRef> {
+    Ok(TokenRef {
+        module: r.get(0)?,
+        token_label: r.get(1)?,
+        token_serial: r.get(2)?,
+        key_label: r.get(3)?,
+    })
+}
+
 #[derive(Debug)]
 pub struct Cache {
     conn: Connection,
@@ -180,6 +202,10 @@ impl Cache {
             conn.execute_batch(MIGRATION_5)?;
             conn.pragma_update(None, "user_version", 5)?;
         }
+        if version < 6 {
+            conn.execute_batch(MIGRATION_6)?;
+            conn.pragma_update(None, "user_version", 6)?;
+        }
         Ok(Self { conn })
     }
 
@@ -224,23 +250,57 @@ impl Cache {
         Ok(())
     }
 
+    /// Records that key `key_id`'s secret lives on a token.
+    pub fn add_token_key(&self, key_id: &str, r: &TokenRef) -> Result<(), WsError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO token_keys (key_id, module, token_label, token_serial, key_label) VALUES (?1, ?2, ?3, ?4, ?5)",
+            [key_id, &r.module, &r.token_label, &r.token_serial, &r.key_label],
+        )?;
+        Ok(())
+    }
+
+    /// Where key `key_id` lives, if on a token.
+    pub fn token_key(&self, key_id: &str) -> Result<Option<TokenRef>, WsError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT module, token_label, token_serial, key_label FROM token_keys WHERE key_id = ?1",
+                [key_id],
+                token_ref,
+            )
+            .optional()?)
+    }
+
     pub fn remove_key(&self, key_id: &str) -> Result<(), WsError> {
         self.conn
             .execute("DELETE FROM keys WHERE key_id = ?1", [key_id])?;
+        self.conn
+            .execute("DELETE FROM token_keys WHERE key_id = ?1", [key_id])?;
         Ok(())
     }
 
     /// Every key this workstation created or imported, oldest first.
     pub fn keys(&self) -> Result<Vec<KeyRow>, WsError> {
         let mut stmt = self.conn.prepare(
-            "SELECT key_id, public_key, label, created_at FROM keys ORDER BY created_at",
+            "SELECT k.key_id, k.public_key, k.label, k.created_at, t.module, t.token_label, t.token_serial, t.key_label \
+             FROM keys k LEFT JOIN token_keys t ON t.key_id = k.key_id ORDER BY k.created_at",
         )?;
         let rows = stmt.query_map([], |r| {
+            let module: Option<String> = r.get(4)?;
             Ok(KeyRow {
                 key_id: r.get(0)?,
                 public_key: r.get(1)?,
                 label: r.get(2)?,
                 created_at: r.get(3)?,
+                token: match module {
+                    Some(module) => Some(TokenRef {
+                        module,
+                        token_label: r.get(5)?,
+                        token_serial: r.get(6)?,
+                        key_label: r.get(7)?,
+                    }),
+                    None => None,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

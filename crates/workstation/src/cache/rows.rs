@@ -46,6 +46,8 @@ pub struct KeyRow {
     pub public_key: String,
     pub label: String,
     pub created_at: String,
+    /// The token holding its secret; `None`: the OS keychain.
+    pub token: Option<crate::hardware::TokenRef>,
 }
 
 /// A verified block to store: the parsed block, its hash and its wire text.

@@ -37,7 +37,10 @@ pub use explorer::{
     AccessRow, BlockDetail, BlockSummary, ProofKind, ProofReport, ProofStep, ProofStepId, TxDetail,
     TxRow,
 };
-pub use keys::{KeyInfo, OfficialInfo, RegistrationRequest};
+pub use keys::{
+    KeyInfo, OfficialInfo, RegistrationRequest, TokenKeyView, TokenOverview, TokenRef,
+    TokenSigning, TokenView,
+};
 pub use people::{
     BlacklistEntryView, BlacklistLookup, Capabilities, Capability, LookupCheck, TemplateOption,
 };
@@ -72,6 +75,11 @@ mod tests {
             ErrorBody,
             WsErrorCode,
             KeyInfo,
+            TokenRef,
+            TokenOverview,
+            TokenView,
+            TokenKeyView,
+            TokenSigning,
             OfficialInfo,
             RegistrationRequest,
             SignRequest,

@@ -208,6 +208,9 @@ pub struct SignPreview {
     /// match the certificate's commitment on the verified chain (a
     /// mismatch is recorded on the ledger for good, not refused).
     pub commitment_matches: Option<bool>,
+    /// The signer's key is on a hardware token: which, and whether the
+    /// dialog must ask for its PIN.
+    pub token: Option<super::TokenSigning>,
 }
 
 /// One signed transaction in the durable outbox.

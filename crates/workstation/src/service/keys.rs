@@ -50,7 +50,7 @@ impl Workstation {
             .map_or_else(|| "official".to_owned(), |k| k.label))
     }
 
-    fn remember_key(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
+    pub(super) fn remember_key(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
         let inner = self.lock()?;
         inner.cache.add_key(
             &key.key_id().to_hex(),
@@ -67,7 +67,11 @@ impl Workstation {
     }
 
     /// In embedded mode, the demo consortium registers the new key.
-    async fn register_with_demo(&self, key: &PublicKey, label: &str) -> Result<(), WsError> {
+    pub(super) async fn register_with_demo(
+        &self,
+        key: &PublicKey,
+        label: &str,
+    ) -> Result<(), WsError> {
         if let Some(d) = self.demo.lock().await.as_ref() {
             self.enrol_in_demo(d, key, label)?;
         }
@@ -112,13 +116,10 @@ impl Workstation {
 
     /// Creates a key in the OS keychain; the first key becomes active.
     pub async fn create_key(&self, label: &str) -> Result<KeyInfo, WsError> {
-        let label = label.trim();
-        if label.is_empty() || label.chars().count() > 64 {
-            return Err(WsError::BadRequest("a name of 1 to 64 characters".into()));
-        }
+        let label = checked_label(label)?;
         let pk = self.keychain.generate()?;
-        self.remember_key(&pk, label)?;
-        self.register_with_demo(&pk, label).await?;
+        self.remember_key(&pk, &label)?;
+        self.register_with_demo(&pk, &label).await?;
         self.key_info(&pk.key_id())
     }
 
@@ -142,14 +143,20 @@ impl Workstation {
     /// file; it holds the key only encrypted).
     pub fn export_backup(&self, passphrase: &str) -> Result<String, WsError> {
         let id = self.active_key_id()?.ok_or(WsError::NoKey)?;
+        if self.token_of(&id)?.is_some() {
+            return Err(WsError::KeyOnToken);
+        }
         let key = self.keychain.load(&id)?;
         backup::export(&key, passphrase)
     }
 
-    /// Removes a key from the keychain and from this workstation.
+    /// Removes a key from the keychain and from this workstation (a token
+    /// key stays on its token).
     pub fn delete_key(&self, key_id: &str) -> Result<(), WsError> {
         let id = parse_key_id(key_id)?;
-        self.keychain.delete(&id)?;
+        if self.token_of(&id)?.is_none() {
+            self.keychain.delete(&id)?;
+        }
         let inner = self.lock()?;
         inner.cache.remove_key(&id.to_hex())?;
         if inner.cache.meta(MetaKey::ActiveKey)?.as_deref() == Some(id.to_hex().as_str()) {
@@ -158,7 +165,20 @@ impl Workstation {
         Ok(())
     }
 
-    fn key_info(&self, id: &KeyId) -> Result<KeyInfo, WsError> {
+    /// Makes key `key_id`, one of this workstation's, the one it signs with.
+    pub fn set_active_key(&self, key_id: &str) -> Result<KeyInfo, WsError> {
+        let id = parse_key_id(key_id)?;
+        {
+            let inner = self.lock()?;
+            if !inner.cache.keys()?.iter().any(|k| k.key_id == id.to_hex()) {
+                return Err(WsError::NotFound(format!("key {}", id.fingerprint())));
+            }
+            inner.cache.set_meta(MetaKey::ActiveKey, &id.to_hex())?;
+        }
+        self.key_info(&id)
+    }
+
+    pub(super) fn key_info(&self, id: &KeyId) -> Result<KeyInfo, WsError> {
         self.keys()?
             .into_iter()
             .find(|k| k.key_id == id.to_hex())
@@ -177,7 +197,8 @@ impl Workstation {
             out.push(KeyInfo {
                 fingerprint: id.fingerprint(),
                 active: active == Some(id),
-                in_keychain: self.keychain.contains(&id)?,
+                in_keychain: row.token.is_none() && self.keychain.contains(&id)?,
+                token: row.token,
                 official: inner.chain.as_ref().and_then(|c| official_info(c, &id)),
                 key_id: row.key_id,
                 public_key: row.public_key,
@@ -304,4 +325,13 @@ fn official_info(chain: &LocalChain, key: &KeyId) -> Option<OfficialInfo> {
         roles,
         revoked: o.revoked_at.is_some(),
     })
+}
+
+/// A key's name: 1 to 64 characters after trimming.
+pub(super) fn checked_label(label: &str) -> Result<String, WsError> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 64 {
+        return Err(WsError::BadRequest("a name of 1 to 64 characters".into()));
+    }
+    Ok(label.to_owned())
 }

@@ -9,6 +9,7 @@
 //! * [`network`] — node list, connecting, the embedded demo node.
 //! * [`chains`] — one cache per chain, switching, first-run connect.
 //! * [`keys`] — keys of this workstation, backups, rotation.
+//! * [`tokens`] — signing with the keychain or a hardware token; token keys.
 //! * [`outbox`] — preview, sign, queue and deliver transactions.
 //! * [`people`] — capabilities, the identity key, templates, the blacklist.
 //! * [`certificates`] — certificates, consent requests for citizens, their signed answers.
@@ -35,6 +36,7 @@ mod queries;
 mod reports;
 mod status;
 mod sync;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -122,6 +124,8 @@ pub struct Workstation {
     payrolls: Mutex<Imports>,
     /// The key id of the identity key of a key scope, once read ([`people`]).
     known_identity_key: Mutex<Option<(String, Option<String>)>>,
+    /// The open session with a hardware token ([`tokens`]).
+    tokens: crate::hardware::TokenSessions,
 }
 
 impl std::fmt::Debug for Workstation {
@@ -217,6 +221,7 @@ impl Workstation {
             uploads: Mutex::new(HashMap::new()),
             payrolls: Mutex::new(HashMap::new()),
             known_identity_key: Mutex::new(None),
+            tokens: crate::hardware::TokenSessions::new(crate::hardware::idle_lock()),
         })
     }
 

@@ -63,6 +63,7 @@ impl Workstation {
             would_reject: d.would_reject.as_ref().map(signing::rejection_body),
             follow_ups: u32::try_from(d.follow_ups.len()).unwrap_or(u32::MAX),
             commitment_matches: d.commitment_matches,
+            token: self.token_signing(&d.body.signer)?,
         };
         self.lock()?.previews.insert(preview.preview_id.clone(), d);
         Ok(preview)
@@ -180,8 +181,11 @@ impl Workstation {
         Ok(())
     }
 
-    /// Signs a previewed body with the key from the keychain and queues the
-    /// envelope durably; delivery happens in the background.
+    /// Signs a previewed body (and its follow-ups) with the signer's key —
+    /// from the keychain or on its token — and queues the envelopes durably;
+    /// delivery happens in the background. Everything is signed before
+    /// anything is queued: a locked or pulled token signs nothing, queues
+    /// nothing, and the preview can be confirmed again.
     pub fn confirm(&self, preview_id: &str) -> Result<OutboxItem, WsError> {
         let draft = {
             let mut inner = self.lock()?;
@@ -198,26 +202,36 @@ impl Workstation {
             if inner.cache.max_seq(&me)? >= draft.body.seq {
                 return Err(WsError::UnknownPreview);
             }
-            // The salt is kept before the certificate is signed: a queued
-            // certificate always has it.
-            if let Some(issued) = &draft.issued {
-                inner
-                    .cache
-                    .store_certificate_salt(issued, &now().to_string())?;
-            }
             draft
         };
-        let first = self.sign_and_queue(draft.body)?;
-        for body in draft.follow_ups {
-            self.sign_and_queue(body)?;
+        let signed: Result<Vec<Envelope>, WsError> = std::iter::once(&draft.body)
+            .chain(&draft.follow_ups)
+            .map(|body| self.sign_envelope(body.clone()))
+            .collect();
+        let envelopes = match signed {
+            Ok(envelopes) => envelopes,
+            Err(e) => {
+                self.lock()?.previews.insert(preview_id.to_owned(), draft);
+                return Err(e);
+            }
+        };
+        // The salt is kept before the certificate is queued: a queued
+        // certificate always has it.
+        if let Some(issued) = &draft.issued {
+            self.lock()?
+                .cache
+                .store_certificate_salt(issued, &now().to_string())?;
         }
-        Ok(first)
+        let mut first = None;
+        for env in &envelopes {
+            let item = self.queue_signed(env, OutboxStatus::Queued)?;
+            first.get_or_insert(item);
+        }
+        first.ok_or(WsError::UnknownPreview)
     }
 
     pub(super) fn sign_and_queue(&self, body: TxBody) -> Result<OutboxItem, WsError> {
-        let key = self.keychain.load(&body.signer)?;
-        let env = Envelope::sign(&key, body)?;
-        drop(key);
+        let env = self.sign_envelope(body)?;
         self.queue_signed(&env, OutboxStatus::Queued)
     }
 

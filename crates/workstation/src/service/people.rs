@@ -10,7 +10,6 @@ use govchain_ledger::state::entitlement::AUDITOR_ROLE;
 use govchain_ledger::state::kinds::{DeptId, Role, Scope};
 use govchain_ledger::state::sharing::{BlacklistEntry, BLACKLIST_ROLE, ISSUER_ROLE};
 use govchain_ledger::state::State;
-use govchain_ledger::tx::Envelope;
 use govchain_ledger::types::Hash32;
 use serde::Deserialize;
 
@@ -276,9 +275,8 @@ impl Workstation {
             return Err(WsError::WouldReject(r));
         }
         let client = self.client()?;
-        let key = self.keychain.load(&draft.body.signer)?;
         let chain = draft.body.chain_id.clone();
-        let env = Envelope::sign(&key, draft.body)?;
+        let env = self.sign_envelope(draft.body)?;
         let record = B64URL
             .encode(serde_json::to_vec(&env).map_err(|e| WsError::BadRequest(e.to_string()))?);
         let created = now().unix_millis() / 1000;
@@ -298,10 +296,10 @@ impl Workstation {
                     created,
                     key_id,
                 };
-                Ok(read.sign(&key, &chain)?)
+                let sig = self.sign_message(&key_id, &read.signed_message(&chain)?)?;
+                Ok(read.headers(&sig))
             })
             .await;
-        drop(key);
         let body = match answer {
             Ok(body) => body,
             Err(e) => {

@@ -122,7 +122,8 @@ describe('case intake', () => {
 			seq: 3,
 			would_reject: null,
 			follow_ups: 0,
-			commitment_matches: null
+			commitment_matches: null,
+			token: null
 		};
 		setTransport(
 			fakeCore(

@@ -126,7 +126,8 @@ describe('the certificates screen', () => {
 			seq: 3,
 			would_reject: null,
 			follow_ups: 0,
-			commitment_matches: false
+			commitment_matches: false,
+			token: null
 		};
 		const dialog = mount(SignDialog, { target, props: { preview, busy: false, onconfirm: () => {}, oncancel: () => {} } });
 		flushSync();
