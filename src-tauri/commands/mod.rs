@@ -1,6 +1,8 @@
 //! The IPC commands: thin wrappers that call the workstation core and return
 //! its DTOs (TypeScript types in `ui/src/lib/bindings/`) or `{code, message}`.
-//! No command takes a file path, SQL or a key to use: backups travel as text
+//! No command takes a file path (but the path of a PKCS#11 driver, which the
+//! core loads only as an absolute, owner-writable shared library), SQL or a
+//! key to use: backups travel as text
 //! the UI reads or saves itself, keys never leave the keychain (the
 //! consortium identity key arrives once as text and goes straight into it),
 //! and attached files arrive as chunks the UI reads from the file the

@@ -297,13 +297,14 @@ mod tests {
             WsError::BadRequest(String::new()),
             WsError::Offline(String::new()),
             WsError::NotWitnessed { want: 2, got: 1 },
+            WsError::KeyOnToken,
         ];
         for e in &own {
             let code = e.own_code().unwrap();
             assert_eq!(e.code(), code.as_str());
             assert_eq!(WsErrorCode::parse(e.code()), Some(code));
         }
-        assert_eq!(WsErrorCode::ALL.len(), 22);
+        assert_eq!(WsErrorCode::ALL.len(), 24);
         assert_eq!(WsError::BadRequest(String::new()).code(), "request.invalid");
     }
 }

@@ -94,6 +94,12 @@ async fn an_official_signs_with_a_key_on_a_hardware_token() {
     seen(&keys);
     let official = keys[0].official.clone().expect("registered on the chain");
     assert_eq!(official.department, "fire");
+    let request = ws.registration_request("消防审批员", "fire").unwrap();
+    let text: serde_json::Value = serde_json::from_str(&request.text).unwrap();
+    assert_eq!(text["key_storage"]["kind"], "pkcs11");
+    assert_eq!(text["key_storage"]["token_label"], TOKEN);
+    let e = ws.token_overview(Some("libsofthsm2.so")).unwrap_err();
+    assert_eq!(e.code(), "token.module");
     let listed = ws.token_overview(None).unwrap();
     seen(&listed);
     assert_eq!(listed.module.as_deref(), Some(module.as_str()));

@@ -208,6 +208,9 @@ fn print(as_json: bool, kind: &str, r: &Map<String, Value>) -> Result<(), CliErr
             outln!("official id  {}", s("official"))?;
             outln!("key id       {}", s("key_id"))?;
             outln!("fingerprint  {}", s("fingerprint"))?;
+            if r.contains_key("key_storage") {
+                outln!("key storage  {}", s("key_storage"))?;
+            }
         }
         "role.grant" => {
             outln!("official id  {}", s("official"))?;
@@ -249,7 +252,11 @@ async fn build(
             public_key,
         } => {
             let r = if let Some(path) = request {
-                read_request(&path)?
+                let (r, storage) = read_request_with_storage(&path)?;
+                if let Some(storage) = storage {
+                    report.insert("key_storage".into(), json!(storage));
+                }
+                r
             } else {
                 serde_json::from_value::<RegisterOfficial>(json!({
                     "department": department, "name": name, "public_key": public_key
@@ -333,6 +340,27 @@ async fn build(
         }
     };
     Ok((out.0, out.1, report))
+}
+
+/// A registration request and where it says its key lives (`key_storage`:
+/// the OS keychain or a PKCS#11 token, PROTOCOL.md §16.5), in words.
+fn read_request_with_storage(path: &Path) -> Result<(RegisterOfficial, Option<String>), CliError> {
+    let r = read_request(path)?;
+    let v: Value = std::fs::read(path)
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok())
+        .unwrap_or_default();
+    let s = |k: &str| v["key_storage"][k].as_str().unwrap_or_default().to_owned();
+    let storage = match s("kind").as_str() {
+        "pkcs11" => Some(format!(
+            "hardware token {} (serial {})",
+            s("token_label"),
+            s("token_serial")
+        )),
+        "keychain" => Some("OS keychain".to_owned()),
+        _ => None,
+    };
+    Ok((r, storage))
 }
 
 /// Reads a registration request file (what the workstation's Settings

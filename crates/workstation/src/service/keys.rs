@@ -217,9 +217,18 @@ impl Workstation {
     ) -> Result<RegistrationRequest, WsError> {
         let pk = self.active_public_key()?.ok_or(WsError::NoKey)?;
         let payload = json!({"department": department, "name": name, "public_key": pk});
-        let text =
-            serde_json::to_string_pretty(&json!({"kind": "official.register", "payload": payload}))
-                .map_err(|e| WsError::BadRequest(e.to_string()))?;
+        // Where the key lives, for the admin to see (not part of the
+        // transaction).
+        let storage = match self.token_of(&pk.key_id())? {
+            Some(t) => {
+                json!({"kind": "pkcs11", "token_label": t.token_label, "token_serial": t.token_serial})
+            }
+            None => json!({"kind": "keychain"}),
+        };
+        let text = serde_json::to_string_pretty(
+            &json!({"kind": "official.register", "payload": payload, "key_storage": storage}),
+        )
+        .map_err(|e| WsError::BadRequest(e.to_string()))?;
         Ok(RegistrationRequest {
             public_key: pk.to_hex(),
             fingerprint: pk.key_id().fingerprint(),

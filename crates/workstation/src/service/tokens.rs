@@ -95,7 +95,7 @@ impl Workstation {
             .into_iter()
             .map(|k| k.key_id)
             .collect();
-        let loaded = Module::load(Path::new(&path))?;
+        let loaded = load_module(&path)?;
         let mut tokens = Vec::new();
         for info in loaded.tokens()? {
             let r = TokenRef {
@@ -137,7 +137,7 @@ impl Workstation {
     }
 
     fn token_ref(module: &str, token: &str) -> Result<TokenRef, WsError> {
-        let loaded = Module::load(Path::new(module.trim()))?;
+        let loaded = load_module(module)?;
         let info = loaded
             .tokens()?
             .into_iter()
@@ -183,9 +183,7 @@ impl Workstation {
         let label = checked_label(label)?;
         let id = super::parse_key_id(key_id)?;
         let mut r = Self::token_ref(module, token)?;
-        let key = Module::load(Path::new(&r.module))?
-            .open(&r.token_serial)?
-            .find(&id)?;
+        let key = load_module(&r.module)?.open(&r.token_serial)?.find(&id)?;
         r.key_label = key.label.clone();
         self.add_token_key(&r, &key, &label).await
     }
@@ -217,4 +215,37 @@ impl Workstation {
     pub fn token_lock(&self) -> Result<(), WsError> {
         self.tokens.lock()
     }
+}
+
+/// Loads a PKCS#11 module the UI names. Loading one runs its code in this
+/// process, so only a plausible driver is loaded: an absolute path to a
+/// shared library file that neither its group nor others may change.
+fn load_module(path: &str) -> Result<Module, WsError> {
+    let path = Path::new(path.trim());
+    let refuse = |why: &str| {
+        WsError::from(govchain_token::TokenError::Module {
+            path: path.display().to_string(),
+            detail: why.to_owned(),
+        })
+    };
+    let library = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["so", "dylib", "dll"].contains(&e));
+    if !path.is_absolute() || !library {
+        return Err(refuse(
+            "give the absolute path of the driver's shared library (.so)",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(path).map_err(|e| refuse(&e.to_string()))?;
+        if meta.mode() & 0o022 != 0 {
+            return Err(refuse(
+                "its group or others may change this file; a driver must be writable by its owner only",
+            ));
+        }
+    }
+    Ok(Module::load(path)?)
 }
