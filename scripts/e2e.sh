@@ -4,8 +4,9 @@
 # demo node: sign, pay, prove, …) and e2e_connect.py (first run connecting to a department node
 # started with NODE_BINARY, default: govchain-node next to BINARY; the demo and that chain side by
 # side), and e2e_hainan.py (two housing-fund centres' workstations on a node of their own and the
-# citizen signer: a certificate issued, consented to, verified, revoked). Screenshots go to OUT.
-#   scripts/e2e.sh BINARY OUT_DIR [NODE_BINARY]     (E2E_ONLY=demo|connect|hainan: that scenario only)
+# citizen signer: a certificate issued, consented to, verified, revoked), and e2e_token.py (an
+# official signing with a key on a SoftHSM2 token, PIN asked in the dialog). Screenshots go to OUT.
+#   scripts/e2e.sh BINARY OUT_DIR [NODE_BINARY]     (E2E_ONLY=demo|connect|hainan|token: that scenario only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1") out=$2
@@ -29,4 +30,5 @@ scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   [ -n "$only" ] && [ "$only" != demo ] || python3 scripts/e2e.py "$3" "$4" "http://127.0.0.1:$2"
   [ -n "$only" ] && [ "$only" != connect ] || python3 scripts/e2e_connect.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/connect"
   [ -n "$only" ] && [ "$only" != hainan ] || python3 scripts/e2e_hainan.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/hainan"
+  [ -n "$only" ] && [ "$only" != token ] || python3 scripts/e2e_token.py "$3" "$4" "http://127.0.0.1:$2" "$6" "$5/token"
 ' _ "$tools/bin/tauri-driver" "$port" "$bin" "$out" "$tmp" "$node_bin"

@@ -140,11 +140,13 @@ def admin(*args):
                           check=True, capture_output=True, text=True).stdout
 
 
-def session(data_dir):
-    """The app with its own data directory (a wrapper: WebDriver passes no environment)."""
+def session(data_dir, env=None):
+    """The app with its own data directory and `env` (a wrapper: WebDriver passes no environment)."""
+    os.makedirs(WORK, exist_ok=True)
     wrapper = os.path.join(WORK, f"app-{os.path.basename(data_dir)}.sh")
+    exports = "".join(f'export {k}="{v}"\n' for k, v in (env or {}).items())
     with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\nexport GOVCHAIN_DATA_DIR="{data_dir}"\nexec "{os.path.abspath(APP)}" "$@"\n')
+        f.write(f'#!/bin/sh\nexport GOVCHAIN_DATA_DIR="{data_dir}"\n{exports}exec "{os.path.abspath(APP)}" "$@"\n')
     os.chmod(wrapper, 0o755)
     e2e.APP = wrapper
     s = Session()
