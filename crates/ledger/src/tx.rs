@@ -120,6 +120,19 @@ impl TxBody {
         ))
     }
 
+    /// A body fit to be signed by the key `key`: well formed, naming that
+    /// key as its signer.
+    fn check_signed_by(&self, key: KeyId) -> Result<(), TxError> {
+        self.check()?;
+        if self.signer != key {
+            return Err(TxError::SignerMismatch {
+                signer: self.signer,
+                key,
+            });
+        }
+        Ok(())
+    }
+
     /// The transaction id this body will have once signed.
     pub fn id(&self) -> Result<Hash32, TxError> {
         Ok(Hash32::sha256(&self.signed_message()?))
@@ -172,14 +185,7 @@ pub struct Envelope {
 impl Envelope {
     /// Signs `body`; the key must be the one the body names as signer.
     pub fn sign(key: &SecretKey, body: TxBody) -> Result<Self, TxError> {
-        body.check()?;
-        let key_id = key.key_id();
-        if body.signer != key_id {
-            return Err(TxError::SignerMismatch {
-                signer: body.signer,
-                key: key_id,
-            });
-        }
+        body.check_signed_by(key.key_id())?;
         let sig = key.sign_raw(&body.signed_message()?);
         Ok(Self { body, sig })
     }
@@ -188,14 +194,7 @@ impl Envelope {
     /// [`TxBody::signed_message`]): the body is checked as by [`Self::sign`],
     /// `key` must be the signer's, and the signature must verify.
     pub fn from_signature(key: &PublicKey, body: TxBody, sig: Signature) -> Result<Self, TxError> {
-        body.check()?;
-        let key_id = key.key_id();
-        if body.signer != key_id {
-            return Err(TxError::SignerMismatch {
-                signer: body.signer,
-                key: key_id,
-            });
-        }
+        body.check_signed_by(key.key_id())?;
         key.verify(&body.signed_message()?, &sig)?;
         Ok(Self { body, sig })
     }

@@ -17,7 +17,7 @@ use govchain_workstation::Workstation;
 use zeroize::Zeroizing;
 
 mod support;
-use support::{capture_logs, open_quiet, temp_dir, until_committed};
+use support::{capture_logs, files_below, open_quiet, temp_dir, until_committed};
 
 /// Not hex, so that no digest in a database can contain it by chance.
 const PIN: &str = "Qz7-wKp9";
@@ -202,23 +202,9 @@ async fn an_official_signs_with_a_key_on_a_hardware_token() {
 
     // The PIN is nowhere: logs, every database, what crossed IPC.
     let mut haystack = logs.bytes();
-    let mut files = 0;
     // Everything the workstations wrote (the token's own files aside).
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p == dir.join("hsm") {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files += 1;
-                haystack.extend(std::fs::read(&p).unwrap());
-            }
-        }
-    }
+    let (written, files) = files_below(&dir, &[dir.join("hsm")]);
+    haystack.extend(written);
     assert!(files >= 2, "the databases were not found");
     haystack.extend(ipc.concat().into_bytes());
     assert!(!ipc.is_empty());

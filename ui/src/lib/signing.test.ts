@@ -4,20 +4,9 @@ import type { SignPreview } from './bindings/SignPreview';
 import { app } from './app.svelte';
 import { setTransport } from './ipc';
 import { SignFlow } from './signing.svelte';
+import { signPreview } from './testing/fixtures';
 
-const preview: SignPreview = {
-	preview_id: 'aa',
-	kind: 'case.sign_step',
-	canonical_json: '{"chain_id":"gov-demo"}',
-	sha256: '11',
-	tx_id: 'aa',
-	signer_fingerprint: '0000 1111',
-	seq: 3,
-	would_reject: null,
-	follow_ups: 0,
-	commitment_matches: null,
-	token: null
-};
+const preview: SignPreview = signPreview();
 
 const queued: OutboxItem = {
 	id: 'aa',

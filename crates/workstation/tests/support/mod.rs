@@ -85,3 +85,25 @@ pub fn capture_logs() -> Logs {
     })
     .clone()
 }
+
+/// The bytes of every file below `dir` (directories in `skip` aside) and
+/// how many files there were: what a secret search looks through.
+pub fn files_below(dir: &Path, skip: &[PathBuf]) -> (Vec<u8>, usize) {
+    let (mut bytes, mut files) = (Vec::new(), 0);
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if skip.contains(&p) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files += 1;
+                bytes.extend(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    (bytes, files)
+}

@@ -11,7 +11,7 @@ import type { SignPreview } from '$lib/bindings/SignPreview';
 import type { TokenOverview } from '$lib/bindings/TokenOverview';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
-import { fakeCore, mountAlone, settle, typeInto, unmountAll } from '$lib/testing/fixtures';
+import { fakeCore, mountAlone, settle, signPreview, typeInto, unmountAll } from '$lib/testing/fixtures';
 import { tokenErrorText } from '$lib/tokens';
 import SignDialog from './SignDialog.svelte';
 import TokenKeys from './TokenKeys.svelte';
@@ -19,19 +19,7 @@ import TokenKeys from './TokenKeys.svelte';
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
 function preview(unlocked: boolean): SignPreview {
-	return {
-		preview_id: 'aa',
-		kind: 'case.sign_step',
-		canonical_json: '{"chain_id":"gov-demo"}',
-		sha256: '11',
-		tx_id: 'aa',
-		signer_fingerprint: '0000 1111',
-		seq: 3,
-		would_reject: null,
-		follow_ups: 0,
-		commitment_matches: null,
-		token: { token_label: 'GovKey-Fire', token_serial: '2f709d3fd9999ead', unlocked }
-	};
+	return signPreview({ token: { token_label: 'GovKey-Fire', token_serial: '2f709d3fd9999ead', unlocked } });
 }
 
 function dialog(p: SignPreview, confirmed: { n: number }) {

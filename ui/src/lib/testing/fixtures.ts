@@ -1,6 +1,7 @@
 /** Test fixtures: the core's answers as the UI receives them. Used by Vitest only. */
 import { flushSync, mount, unmount, type Component } from 'svelte';
 import type { Alarm } from '../bindings/Alarm';
+import type { SignPreview } from '../bindings/SignPreview';
 import type { SyncStatus } from '../bindings/SyncStatus';
 import type { Transport } from '../ipc';
 
@@ -85,4 +86,22 @@ export function typeInto(el: HTMLInputElement | HTMLTextAreaElement, text: strin
 	el.value = text;
 	el.dispatchEvent(new Event('input', { bubbles: true }));
 	flushSync();
+}
+
+/** A signing preview of a fire-stage approval, with `over` replacing its members. */
+export function signPreview(over: Partial<SignPreview> = {}): SignPreview {
+	return {
+		preview_id: 'aa',
+		kind: 'case.sign_step',
+		canonical_json: '{"chain_id":"gov-demo"}',
+		sha256: '11',
+		tx_id: 'aa',
+		signer_fingerprint: '0000 1111',
+		seq: 3,
+		would_reject: null,
+		follow_ups: 0,
+		commitment_matches: null,
+		token: null,
+		...over
+	};
 }
