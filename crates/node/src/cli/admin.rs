@@ -252,7 +252,7 @@ async fn build(
             public_key,
         } => {
             let r = if let Some(path) = request {
-                let (r, storage) = read_request_with_storage(&path)?;
+                let (r, storage) = super::registration::read_with_storage(&path)?;
                 if let Some(storage) = storage {
                     report.insert("key_storage".into(), json!(storage));
                 }
@@ -340,41 +340,6 @@ async fn build(
         }
     };
     Ok((out.0, out.1, report))
-}
-
-/// A registration request and where it says its key lives (`key_storage`:
-/// the OS keychain or a PKCS#11 token, PROTOCOL.md §16.5), in words.
-fn read_request_with_storage(path: &Path) -> Result<(RegisterOfficial, Option<String>), CliError> {
-    let r = read_request(path)?;
-    let v: Value = std::fs::read(path)
-        .ok()
-        .and_then(|t| serde_json::from_slice(&t).ok())
-        .unwrap_or_default();
-    let s = |k: &str| v["key_storage"][k].as_str().unwrap_or_default().to_owned();
-    let storage = match s("kind").as_str() {
-        "pkcs11" => Some(format!(
-            "hardware token {} (serial {})",
-            s("token_label"),
-            s("token_serial")
-        )),
-        "keychain" => Some("OS keychain".to_owned()),
-        _ => None,
-    };
-    Ok((r, storage))
-}
-
-/// Reads a registration request file (what the workstation's Settings
-/// produces).
-fn read_request(path: &Path) -> Result<RegisterOfficial, CliError> {
-    let bad = |detail: String| CliError::Input(format!("{}: {detail}", path.display()));
-    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let v: Value = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
-    if v["kind"] != "official.register" {
-        return Err(bad(
-            "not a registration request: expected {\"kind\":\"official.register\",\"payload\":{\"department\",\"name\",\"public_key\"}}".into(),
-        ));
-    }
-    serde_json::from_value(v["payload"].clone()).map_err(|e| bad(format!("payload: {e}")))
 }
 
 /// Where a submitted transaction ended.
@@ -593,7 +558,7 @@ impl Node {
 
     /// The official registered from a registration request file.
     async fn official_of_request(&self, path: &Path) -> Result<KeyId, CliError> {
-        let r = read_request(path)?;
+        let r = super::registration::read(path)?;
         let id = r.public_key.key_id();
         self.official_of_key(&id).await?.ok_or_else(|| {
             CliError::refused(

@@ -7,4 +7,5 @@ pub mod bpmn;
 pub mod error;
 pub mod keys;
 pub mod out;
+pub mod registration;
 pub mod tls;
