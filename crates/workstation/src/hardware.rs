@@ -51,12 +51,6 @@ impl std::fmt::Debug for TokenSessions {
     }
 }
 
-impl Default for TokenSessions {
-    fn default() -> Self {
-        Self::new(IDLE_LOCK)
-    }
-}
-
 impl TokenSessions {
     pub fn new(idle: Duration) -> Self {
         Self {

@@ -12,7 +12,7 @@ import { app } from '$lib/app.svelte';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
 import { format } from '$lib/i18n';
-import { fakeCore, mountAlone, settle, typeInto, unmountAll } from '$lib/testing/fixtures';
+import { fakeCore, mountAlone, settle, signPreview, typeInto, unmountAll } from '$lib/testing/fixtures';
 import BlacklistPage from './+page.svelte';
 import CasesPage from '../cases/+page.svelte';
 
@@ -112,19 +112,14 @@ describe('case intake', () => {
 
 	it('signs a case with the template, the typed applicant and the stored documents', async () => {
 		const calls: Array<[string, unknown]> = [];
-		const preview = {
+		const preview = signPreview({
 			preview_id: 'p1',
 			kind: 'case.open',
 			canonical_json: JSON.stringify({ payload: { case_id: 'C-20261202-0A1B2C3D' } }),
 			sha256: '00'.repeat(32),
 			tx_id: '11'.repeat(32),
-			signer_fingerprint: 'aaaa',
-			seq: 3,
-			would_reject: null,
-			follow_ups: 0,
-			commitment_matches: null,
-			token: null
-		};
+			signer_fingerprint: 'aaaa'
+		});
 		setTransport(
 			fakeCore(
 				{

@@ -12,7 +12,7 @@ import type { CertificateView } from '$lib/bindings/CertificateView';
 import { app } from '$lib/app.svelte';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
-import { fakeCore, mountAlone, settle, typeInto, unmountAll } from '$lib/testing/fixtures';
+import { fakeCore, mountAlone, settle, signPreview, typeInto, unmountAll } from '$lib/testing/fixtures';
 import CertificatesPage from './+page.svelte';
 import SignDialog from '$lib/components/SignDialog.svelte';
 
@@ -116,19 +116,7 @@ describe('the certificates screen', () => {
 	it('warns before signing a verification whose document does not match', () => {
 		const target = document.createElement('main');
 		document.body.replaceChildren(target);
-		const preview = {
-			preview_id: 'aa',
-			kind: 'certificate.verify' as const,
-			canonical_json: '{"chain_id":"gov-demo"}',
-			sha256: '11',
-			tx_id: 'aa',
-			signer_fingerprint: '0000 1111',
-			seq: 3,
-			would_reject: null,
-			follow_ups: 0,
-			commitment_matches: false,
-			token: null
-		};
+		const preview = signPreview({ kind: 'certificate.verify', commitment_matches: false });
 		const dialog = mount(SignDialog, { target, props: { preview, busy: false, onconfirm: () => {}, oncancel: () => {} } });
 		flushSync();
 		const note = target.querySelector('[data-testid=sign-commitment]')!;
