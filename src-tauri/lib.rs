@@ -182,6 +182,10 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::export_payroll_key,
             commands::payroll_key_id,
             commands::officials,
+            commands::admin_view,
+            commands::check_registration,
+            commands::import_bpmn,
+            commands::export_bpmn,
         ])
 }
 

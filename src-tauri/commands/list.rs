@@ -68,4 +68,8 @@ pub const COMMANDS: &[&str] = &[
     "token_add_key",
     "token_unlock",
     "token_lock",
+    "admin_view",
+    "check_registration",
+    "import_bpmn",
+    "export_bpmn",
 ];

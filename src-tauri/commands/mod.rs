@@ -15,12 +15,13 @@
 use std::sync::Arc;
 
 use govchain_workstation::dto::{
-    AccessRow, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary, Capabilities,
-    CaseDetail, CaseSummary, CertificateView, ChainsView, CheckpointInfo, ConsentRequestView,
-    Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry, KeyInfo, NodeProbe, OfficialRef,
-    OutboxItem, PayrollImport, PersonRef, ProjectDetail, ProjectSummary, ProofReport,
-    RegistrationRequest, SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint,
-    StoredDocument, SyncStatus, TemplateOption, TokenOverview, TxDetail,
+    AccessRow, AdminView, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary,
+    BpmnGroup, BpmnImport, Capabilities, CaseDetail, CaseSummary, CertificateView, ChainsView,
+    CheckpointInfo, ConsentRequestView, Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry,
+    KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PersonRef, ProjectDetail,
+    ProjectSummary, ProofReport, RegistrationCheck, RegistrationRequest, SavedReport, SearchHit,
+    SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus, TemplateOption,
+    TokenOverview, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -506,4 +507,34 @@ pub fn token_unlock(ws: Ws<'_>, pin: String) -> Result<(), WsError> {
 #[tauri::command(async)]
 pub fn token_lock(ws: Ws<'_>) -> Result<(), WsError> {
     ws.token_lock()
+}
+
+/// The administration screen: departments, officials and roles, pending
+/// threshold actions, templates (from the verified chain).
+#[tauri::command(async)]
+pub fn admin_view(ws: Ws<'_>) -> Result<AdminView, WsError> {
+    ws.admin_view()
+}
+
+/// What a registration request's text says, checked against the chain.
+#[tauri::command]
+pub fn check_registration(ws: Ws<'_>, text: String) -> Result<RegistrationCheck, WsError> {
+    ws.check_registration(&text)
+}
+
+/// Imports a BPMN 2.0 document's text with the admin's group mapping.
+#[tauri::command(async)]
+pub fn import_bpmn(
+    ws: Ws<'_>,
+    xml: String,
+    groups: Vec<BpmnGroup>,
+    id: Option<String>,
+) -> Result<BpmnImport, WsError> {
+    ws.import_bpmn(&xml, &groups, id.as_deref())
+}
+
+/// A published template version as BPMN 2.0 text (the UI saves it).
+#[tauri::command]
+pub fn export_bpmn(ws: Ws<'_>, id: String, version: u32) -> Result<String, WsError> {
+    ws.export_bpmn(&id, version)
 }

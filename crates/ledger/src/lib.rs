@@ -6,7 +6,8 @@
 //! ([`types`]), transactions ([`tx`]), the RFC 6962 Merkle log ([`merkle`]),
 //! blocks ([`block`]) and C2SP signed-note checkpoints with witness
 //! cosignatures ([`note`]), the text forms of a citizen's consent request and
-//! signed answer ([`citizen`]), and the state machine that applies the rules of
+//! signed answer ([`citizen`]), a new official's registration request
+//! ([`registration`]), and the state machine that applies the rules of
 //! every transaction kind ([`state`]) with the state tree that commits to it
 //! ([`smt`]).
 //!
@@ -25,6 +26,7 @@ pub mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod read;
+pub mod registration;
 pub mod smt;
 pub mod state;
 pub mod state_proof;

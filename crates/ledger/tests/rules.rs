@@ -1135,6 +1135,47 @@ fn role_grants_expire_and_can_be_revoked() {
 }
 
 #[test]
+fn a_grant_made_in_advance_counts_from_its_date_only() {
+    let mut c = Chain::new();
+    c.renovation();
+    c.register("city-management-admin", "next", "city-management");
+    let from = Timestamp::from_unix_millis(c.now + 300_000).unwrap();
+    let until = Timestamp::from_unix_millis(c.now + 900_000).unwrap();
+    let next = c.id("next");
+    let grant = |from: Timestamp, until: Timestamp| {
+        json!({"official": next, "department": "city-management",
+        "role": "approver", "scope": "hz", "valid_from": from, "expires_at": until})
+    };
+    // A window that ends before it begins is refused.
+    let backwards = grant(until, from);
+    c.rejects(
+        "tx.bad_payload",
+        "city-management-admin",
+        "role.grant",
+        backwards,
+    );
+    let ahead = grant(from, until);
+    c.ok("city-management-admin", "role.grant", ahead);
+    open_case(&mut c, "zhao", "F-1", "hz");
+    open_case(&mut c, "zhao", "F-2", "hz");
+    assert_eq!(
+        c.sign_step("next", "F-1", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+    c.now += 300_000;
+    c.sign_step("next", "F-1", 0, "approve", "").unwrap();
+    c.now += 600_000;
+    assert_eq!(
+        c.sign_step("next", "F-2", 0, "approve", "")
+            .unwrap_err()
+            .code(),
+        "auth.role_missing"
+    );
+}
+
+#[test]
 fn cross_city_certificate_verification_with_and_without_consent() {
     let mut c = Chain::new();
     // Hainan's fund centre issues; another city's centre (bank here) verifies.

@@ -16,6 +16,7 @@
 //! * [`audit`] — search, chain graph, dashboards, spending over time.
 //! * [`report`] — PDF audit reports of a case or a project.
 //! * [`views`] — screen models (cases, stages, timelines, projects, payments).
+//! * [`admin`] — department administration: officials, roles, proposals, templates, BPMN.
 //! * [`service`] — [`Workstation`], what the Tauri commands call.
 //! * [`dto`] — IPC types, exported to TypeScript with ts-rs.
 //! * [`error`] — [`WsError`] and its codes.
@@ -25,6 +26,7 @@
 //! bottom, then `dto`, the pure modules, and [`service`] at the top.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod chains;

@@ -100,6 +100,12 @@ pub fn to_payload(req: &SignRequest, now: Timestamp) -> Result<(&'static str, Va
                 "a certificate's commitment is made by the workstation, not here".into(),
             ))
         }
+        SignRequest::CoSign { .. } => {
+            return Err(WsError::BadRequest(
+                "a co-signature's payload is the proposal's, found by the workstation".into(),
+            ))
+        }
+        _ => crate::admin::payload(req)?,
     };
     Ok((kind, payload))
 }
@@ -324,14 +330,23 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
         SignRequest::RecordAccess { purpose, .. } => vec![purpose],
         SignRequest::ExecutePayment { transfer_ref, .. } => vec![transfer_ref],
         SignRequest::OpenCase { title, .. } => vec![title],
-        SignRequest::CreateProject { name, .. } => vec![name],
+        SignRequest::CreateProject { name, .. } | SignRequest::RegisterOfficial { name, .. } => {
+            vec![name]
+        }
         SignRequest::RequestPayment {
             purpose, milestone, ..
         } => vec![purpose, milestone],
         SignRequest::IssueCertificate {
             cert_id, cert_type, ..
         } => vec![cert_id, cert_type],
-        SignRequest::VerifyCertificate { .. } => vec![],
+        SignRequest::DefineWorkflow { template } => std::iter::once(template.name.as_str())
+            .chain(template.stages.iter().map(|s| s.name.as_str()))
+            .collect(),
+        SignRequest::VerifyCertificate { .. }
+        | SignRequest::RevokeOfficial { .. }
+        | SignRequest::GrantRole { .. }
+        | SignRequest::RevokeRole { .. }
+        | SignRequest::CoSign { .. } => vec![],
     };
     if texts.iter().any(|t| holds_resident_id(t)) {
         return Err(WsError::BadRequest(

@@ -108,7 +108,7 @@ pub(crate) fn sign_block(
         .into_iter()
         .flatten()
         .filter_map(|id| s.grants.get(id))
-        .filter(|g| g.role == st.role && g.expires_at.is_none_or(|e| now < e))
+        .filter(|g| g.role == st.role && g.counts_at(now))
         .collect();
     Some(if roles.iter().any(|g| g.department == st.department) {
         SignBlock::WrongScope
@@ -140,7 +140,7 @@ pub(crate) fn signable_by(
             g.department == st.department
                 && g.role == st.role
                 && g.scope.covers(&c.scope)
-                && g.expires_at.is_none_or(|e| now < e)
+                && g.counts_at(now)
                 && !c.approvals[stage].contains(&g.official)
                 && s.officials
                     .get(&g.official)
@@ -505,6 +505,7 @@ mod tests {
                 scope: slug(scope),
                 granted_at: 0,
                 expires_at: None,
+                valid_from: None,
             },
         );
         s.grants_by_official.entry(id(n)).or_default().insert(gid);

@@ -85,6 +85,7 @@ fn install_department(s: &mut State, d: &DepartmentSpec, height: u64, tx_id: Has
             scope: star(),
             granted_at: height,
             expires_at: None,
+            valid_from: None,
         });
     }
 }
@@ -387,6 +388,14 @@ pub(super) fn grant_role(s: &mut State, ctx: &Ctx<'_>, g: &GrantRole) -> Result<
     if o.revoked_at.is_some() {
         return Err(Rejection::OfficialRevoked(g.official.to_string()));
     }
+    if let (Some(from), Some(until)) = (g.valid_from, g.expires_at) {
+        if from >= until {
+            return Err(Rejection::BadPayload {
+                kind: ctx.kind.to_owned(),
+                detail: format!("valid_from {from} is not before expires_at {until}"),
+            });
+        }
+    }
     if department_approval(s, ctx, &g.department)? {
         s.add_grant(Grant {
             id: ctx.tx_id,
@@ -396,6 +405,7 @@ pub(super) fn grant_role(s: &mut State, ctx: &Ctx<'_>, g: &GrantRole) -> Result<
             scope: g.scope.clone(),
             granted_at: ctx.height,
             expires_at: g.expires_at,
+            valid_from: g.valid_from,
         });
     }
     Ok(())

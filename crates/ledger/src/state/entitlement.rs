@@ -18,7 +18,7 @@ pub fn may_read_access_log(s: &State, official: &KeyId, dept: &DeptId, now: Time
         || s.grants_by_official.get(official).is_some_and(|ids| {
             ids.iter()
                 .filter_map(|id| s.grants.get(id))
-                .any(|g| g.role.as_str() == AUDITOR_ROLE && g.expires_at.is_none_or(|t| t > now))
+                .any(|g| g.role.as_str() == AUDITOR_ROLE && g.counts_at(now))
         })
 }
 
@@ -71,6 +71,7 @@ mod tests {
             scope: "*".to_owned().try_into().unwrap(),
             granted_at: 1,
             expires_at: expires.map(t),
+            valid_from: None,
         };
         s.add_grant(g);
     }

@@ -82,6 +82,9 @@ pub struct GrantRole {
     pub department: DeptId,
     pub role: Role,
     pub scope: Scope,
+    /// The role counts from this time on (a grant made in advance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
 }

@@ -91,6 +91,18 @@ pub struct Grant {
     pub scope: Scope,
     pub granted_at: u64,
     pub expires_at: Option<Timestamp>,
+    /// A grant made in advance counts from this time on. Absent from the
+    /// entry's JSON when the grant counts at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+}
+
+impl Grant {
+    /// Whether the grant counts at `time`: from `valid_from` (if any) up
+    /// to, not including, `expires_at` (if any).
+    pub fn counts_at(&self, time: Timestamp) -> bool {
+        self.valid_from.is_none_or(|f| time >= f) && self.expires_at.is_none_or(|t| time < t)
+    }
 }
 
 /// An admin action waiting for more admins' signatures.
@@ -248,7 +260,7 @@ impl State {
                 && g.department == *department
                 && g.role == *role
                 && g.scope.covers(scope)
-                && g.expires_at.is_none_or(|t| time < t)
+                && g.counts_at(time)
         })
     }
 
@@ -483,15 +495,8 @@ impl State {
                 last,
             });
         }
-        // SHA-256 of JCS({"kind", "payload"}), written without copying the payload.
-        let mut digested = Vec::with_capacity(128);
-        digested.extend_from_slice(b"{\"kind\":");
-        jcs::write_canonical_str(&mut digested, &body.kind);
-        digested.extend_from_slice(b",\"payload\":");
-        jcs::write_canonical(&mut digested, &body.payload)
+        let action_digest = action_digest(&body.kind, &body.payload)
             .map_err(|e| bad_payload(&body.kind, &e.to_string()))?;
-        digested.push(b'}');
-        let action_digest = Hash32::sha256(&digested);
         let ctx = Ctx {
             height,
             time,
@@ -534,6 +539,19 @@ impl State {
         self.tx_count += 1;
         Ok(())
     }
+}
+
+/// The digest that identifies an admin action (PROTOCOL.md §12.4):
+/// SHA-256 of `JCS({"kind", "payload"})`, written without copying the
+/// payload. Admins signing the same action count toward one proposal.
+pub fn action_digest(kind: &str, payload: &serde_json::Value) -> Result<Hash32, jcs::JcsError> {
+    let mut digested = Vec::with_capacity(128);
+    digested.extend_from_slice(b"{\"kind\":");
+    jcs::write_canonical_str(&mut digested, kind);
+    digested.extend_from_slice(b",\"payload\":");
+    jcs::write_canonical(&mut digested, payload)?;
+    digested.push(b'}');
+    Ok(Hash32::sha256(&digested))
 }
 
 /// The batch items of `block`'s signatures whose keys are known

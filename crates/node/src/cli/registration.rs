@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use govchain_ledger::registration::RegistrationRequest;
 use govchain_ledger::state::kinds::RegisterOfficial;
-use serde_json::Value;
 
 use super::error::CliError;
 
@@ -16,26 +16,9 @@ pub(super) fn read_with_storage(
     path: &Path,
 ) -> Result<(RegisterOfficial, Option<String>), CliError> {
     let bad = |detail: String| CliError::Input(format!("{}: {detail}", path.display()));
-    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let v: Value = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
-    if v["kind"] != "official.register" {
-        return Err(bad(
-            "not a registration request: expected {\"kind\":\"official.register\",\"payload\":{\"department\",\"name\",\"public_key\"}}".into(),
-        ));
-    }
-    let r =
-        serde_json::from_value(v["payload"].clone()).map_err(|e| bad(format!("payload: {e}")))?;
-    let s = |k: &str| v["key_storage"][k].as_str().unwrap_or_default().to_owned();
-    let storage = match s("kind").as_str() {
-        "pkcs11" => Some(format!(
-            "hardware token {} (serial {})",
-            s("token_label"),
-            s("token_serial")
-        )),
-        "keychain" => Some("OS keychain".to_owned()),
-        _ => None,
-    };
-    Ok((r, storage))
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let r = RegistrationRequest::from_text(&text).map_err(|e| bad(e.to_string()))?;
+    Ok((r.official, r.key_storage.describe()))
 }
 
 /// Reads a registration request file (what the workstation's Settings

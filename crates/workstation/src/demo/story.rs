@@ -6,7 +6,7 @@
 
 use std::sync::atomic::Ordering;
 
-use govchain_ledger::crypto::PublicKey;
+use govchain_ledger::crypto::{PublicKey, SecretKey};
 use govchain_ledger::identity::{cn_rid_check_char, identity_hash, DocumentType, IdentityKey};
 use govchain_ledger::state::fixtures::renovation_template;
 use govchain_ledger::types::{Hash32, Timestamp};
@@ -270,6 +270,21 @@ impl DemoNode {
         }
         let template = serde_json::to_value(renovation_template()).map_err(err)?;
         self.submit("city-management-admin", "workflow.define", template)?;
+        // A consortium action waiting for a second department's admin:
+        // the user, a fire admin, can co-sign it (Administration screen).
+        let civil = |what: &str| {
+            let seed = zeroize::Zeroizing::new(
+                Hash32::sha256(format!("govchain demo civil-affairs {what}").as_bytes()).0,
+            );
+            SecretKey::from_seed(&seed).public_key()
+        };
+        self.submit(
+            "city-management-admin",
+            "department.add",
+            json!({"id": "civil-affairs", "name": "杭州市民政局", "parent": "city-management",
+                   "node_key": civil("node"), "admin_threshold": 1,
+                   "admins": [{"name": "civil-affairs-admin", "public_key": civil("admin")}]}),
+        )?;
         self.commit()?;
         self.history()?;
         let now = govchain_node::api::now().unix_millis();
@@ -455,7 +470,8 @@ impl DemoNode {
     }
 
     /// Registers the user's key as a fire inspector (the renovation case's
-    /// next stage) and the fire department's blacklist officer, and — for
+    /// next stage), the fire department's blacklist officer and one of its
+    /// admins, and — for
     /// the first user — as the contractor of a second project, and — for the first user — as the supervisor of a demo
     /// engineering project with a payment request waiting for confirmation.
     /// Does nothing if the key is already registered.
@@ -479,6 +495,13 @@ impl DemoNode {
             "fire-admin",
             "role.grant",
             json!({"official": user, "department": "fire", "role": "blacklist-officer", "scope": "*"}),
+        )?;
+        // One of the fire department's admins too (threshold 1): registers
+        // officials, grants roles, publishes templates, co-signs.
+        self.submit(
+            "fire-admin",
+            "role.grant",
+            json!({"official": user, "department": "fire", "role": "admin", "scope": "*"}),
         )?;
         let project_exists = {
             let c = self.core.lock().map_err(|_| err("node lock poisoned"))?;

@@ -128,6 +128,45 @@ pub enum SignRequest {
         document: String,
         salt: String,
     },
+    /// `official.register` (department admin): the person of a checked
+    /// registration request.
+    RegisterOfficial {
+        department: String,
+        name: String,
+        /// 64 hex.
+        public_key: String,
+    },
+    /// `official.revoke` (department admin).
+    RevokeOfficial {
+        /// Official id (64 hex).
+        official: String,
+    },
+    /// `role.grant` (department admin).
+    GrantRole {
+        official: String,
+        department: String,
+        role: String,
+        /// `*` or a scope path (`hz/xihu`).
+        scope: String,
+        /// RFC 3339, the chain's time from which the role counts; none: at once.
+        valid_from: Option<String>,
+        /// RFC 3339; none: no expiry.
+        expires_at: Option<String>,
+    },
+    /// `role.revoke` (department admin).
+    RevokeRole {
+        /// The grant's id (64 hex).
+        grant: String,
+    },
+    /// `workflow.define` (admin of the template's department): a version
+    /// from the designer or a BPMN import.
+    DefineWorkflow { template: super::WorkflowDraft },
+    /// Co-signs a pending admin action: the same kind and payload as the
+    /// proposal with `digest`, signed by this admin.
+    CoSign {
+        /// The action digest (64 hex).
+        digest: String,
+    },
 }
 
 /// A citizen named in a request: the identity number as the clerk typed it

@@ -2,6 +2,8 @@
 //! deleting and rotating them, and what the verified chain says of each.
 
 use govchain_ledger::crypto::{KeyId, PublicKey};
+use govchain_ledger::registration::{KeyStorage, RegistrationRequest as Request};
+use govchain_ledger::state::kinds::{DeptId, RegisterOfficial};
 use govchain_ledger::tx::TxBody;
 use serde_json::json;
 
@@ -216,19 +218,25 @@ impl Workstation {
         department: &str,
     ) -> Result<RegistrationRequest, WsError> {
         let pk = self.active_public_key()?.ok_or(WsError::NoKey)?;
-        let payload = json!({"department": department, "name": name, "public_key": pk});
+        let official = RegisterOfficial {
+            department: DeptId::try_from(department.to_owned())?,
+            name: name.to_owned(),
+            public_key: pk,
+        };
         // Where the key lives, for the admin to see (not part of the
         // transaction).
-        let storage = match self.token_of(&pk.key_id())? {
-            Some(t) => {
-                json!({"kind": "pkcs11", "token_label": t.token_label, "token_serial": t.token_serial})
-            }
-            None => json!({"kind": "keychain"}),
+        let key_storage = match self.token_of(&pk.key_id())? {
+            Some(t) => KeyStorage::Pkcs11 {
+                token_label: t.token_label,
+                token_serial: t.token_serial,
+            },
+            None => KeyStorage::Keychain,
         };
-        let text = serde_json::to_string_pretty(
-            &json!({"kind": "official.register", "payload": payload, "key_storage": storage}),
-        )
-        .map_err(|e| WsError::BadRequest(e.to_string()))?;
+        let text = Request {
+            official,
+            key_storage,
+        }
+        .to_text();
         Ok(RegistrationRequest {
             public_key: pk.to_hex(),
             fingerprint: pk.key_id().fingerprint(),

@@ -6,6 +6,7 @@
 //! and replaying the cache); each concern is an `impl Workstation` block of
 //! its own:
 //!
+//! * [`admin`] — department administration: officials, roles, proposals, BPMN.
 //! * [`network`] — node list, connecting, the embedded demo node.
 //! * [`chains`] — one cache per chain, switching, first-run connect.
 //! * [`keys`] — keys of this workstation, backups, rotation.
@@ -22,6 +23,7 @@
 //! * [`reports`] — PDF audit reports.
 //! * [`background`] — the app's background delivery and sync loop.
 
+mod admin;
 mod background;
 mod certificates;
 mod chains;

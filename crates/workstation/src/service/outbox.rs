@@ -81,7 +81,9 @@ impl Workstation {
         signing::hash_people(&mut req, || self.consortium_identity_key())?;
         let mut payroll = None;
         let mut certificate = None;
+        let mut cosigned = None;
         match &mut req {
+            SignRequest::CoSign { digest } => cosigned = Some(self.pending_action(digest)?),
             SignRequest::OpenCase {
                 case_id, documents, ..
             } => {
@@ -147,6 +149,9 @@ impl Workstation {
             .ok_or_else(|| WsError::Offline("no verified chain yet; sync first".into()))?;
         let last = inner.cache.max_seq(&principal_hex(chain, &signer))?;
         let seq = signing::next_seq(&chain.state, &signer, last);
+        if let Some((kind, payload)) = cosigned {
+            return signing::draft_payload(&chain.state, signer, seq, &kind, payload, now());
+        }
         match (payroll, certificate) {
             (Some(lines), _) => {
                 signing::draft_payment(&chain.state, signer, seq, &req, &lines, now())

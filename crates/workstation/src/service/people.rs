@@ -92,7 +92,7 @@ fn capabilities_in(s: &State, official: &govchain_ledger::crypto::KeyId) -> Vec<
     let auditor = s.grants_by_official.get(official).is_some_and(|ids| {
         ids.iter()
             .filter_map(|g| s.grants.get(g))
-            .any(|g| g.role.as_str() == AUDITOR_ROLE && g.expires_at.is_none_or(|t| time < t))
+            .any(|g| g.role.as_str() == AUDITOR_ROLE && g.counts_at(time))
     });
     let mut may = vec![Capability::OpenCase, Capability::BlacklistLookup];
     if holds(BLACKLIST_ROLE) {

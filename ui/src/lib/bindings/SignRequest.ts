@@ -4,6 +4,7 @@ import type { PersonRef } from "./PersonRef";
 import type { ReviewStep } from "./ReviewStep";
 import type { StepDecision } from "./StepDecision";
 import type { Verdict } from "./Verdict";
+import type { WorkflowDraft } from "./WorkflowDraft";
 
 /**
  * What the official asks to sign; the workstation builds the transaction.
@@ -88,4 +89,32 @@ expires_at: string | null, } | { "kind": "verify_certificate", cert_id: string, 
 /**
  * SHA-256 hex of the presented document in the local store.
  */
-document: string, salt: string, };
+document: string, salt: string, } | { "kind": "register_official", department: string, name: string, 
+/**
+ * 64 hex.
+ */
+public_key: string, } | { "kind": "revoke_official", 
+/**
+ * Official id (64 hex).
+ */
+official: string, } | { "kind": "grant_role", official: string, department: string, role: string, 
+/**
+ * `*` or a scope path (`hz/xihu`).
+ */
+scope: string, 
+/**
+ * RFC 3339, the chain's time from which the role counts; none: at once.
+ */
+valid_from: string | null, 
+/**
+ * RFC 3339; none: no expiry.
+ */
+expires_at: string | null, } | { "kind": "revoke_role", 
+/**
+ * The grant's id (64 hex).
+ */
+grant: string, } | { "kind": "define_workflow", template: WorkflowDraft, } | { "kind": "co_sign", 
+/**
+ * The action digest (64 hex).
+ */
+digest: string, };
