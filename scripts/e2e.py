@@ -383,6 +383,100 @@ def intake_and_blacklist(s):
     s.find("p.muted", visible_text="本部门目前没有有效登记", timeout=60)
 
 
+def administration(s):
+    """The demo user is one of the fire department's admins: registers a new official from their
+    registration request, grants a scoped role valid from a future date, co-signs the consortium
+    action the city's admin proposed, imports a Flowable BPMN process into the designer and
+    publishes it, then a second version whose difference is shown."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    pk = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    request = json.dumps({"kind": "official.register",
+                          "payload": {"department": "fire", "name": "韩梅", "public_key": pk},
+                          "key_storage": {"kind": "keychain"}}, ensure_ascii=False)
+
+    def choose(css, value):
+        s.script("const e = document.querySelector(arguments[0]); e.value = arguments[1];"
+                 "e.dispatchEvent(new Event('change', {bubbles: true}));", css, value)
+
+    def sign(kind):
+        body = check_preview(s)
+        assert body["kind"] == kind, body
+        s.click(s.find("[data-testid=sign-confirm]"))
+        print(f"e2e: admin {kind}", wait_committed(s))
+        return body
+
+    s.go("/admin")
+    s.find("[data-testid=adm-request]", timeout=30)
+    set_value(s, "[data-testid=adm-request]", request)
+    s.click(s.find("[data-testid=adm-check]"))
+    fingerprint = s.text(s.find("[data-testid=adm-fingerprint]", timeout=30))
+    assert len(fingerprint.replace(" ", "")) >= 16, fingerprint
+    s.screenshot("admin-register")
+    s.click(s.find("[data-testid=adm-register]"))
+    sign("official.register")
+    s.find("[data-testid=adm-officials] td", visible_text="韩梅", timeout=60)
+    official = s.script("return [...document.querySelectorAll('[data-testid=adm-g-official] option')]"
+                        ".find(o => o.textContent.includes('韩梅')).value;")
+    choose("[data-testid=adm-g-official]", official)
+    set_value(s, "[data-testid=adm-g-role]", "fire-inspector")
+    set_value(s, "[data-testid=adm-g-scope]", "hz/xihu")
+    set_value(s, "[data-testid=adm-g-from]", "2099-01-01")
+    s.click(s.find("[data-testid=adm-grant]"))
+    body = sign("role.grant")
+    assert body["payload"]["valid_from"] == "2098-12-31T16:00:00.000Z", body
+    s.find("[data-testid=adm-officials] .chip.pending", timeout=60)
+    s.script("document.querySelector('[data-testid=adm-officials]').scrollIntoView({block: 'center'});")
+    s.screenshot("admin-officials")
+
+    s.click(s.find("[data-testid=admin-tab-proposals]"))
+    s.find("[data-testid=adm-proposal]", visible_text="department.add", timeout=30)
+    s.screenshot("admin-proposals")
+    s.click(s.find("[data-testid=adm-cosign]"))
+    sign("department.add")
+    s.find("[data-testid=adm-no-proposals]", timeout=60)
+
+    s.click(s.find("[data-testid=admin-tab-templates]"))
+    fixture = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates", "bpmn",
+                                           "tests", "fixtures", "flowable-renovation.bpmn20.xml"))
+    set_value(s, "[data-testid=adm-bpmn-id]", "fire-renovation")
+    pick_files(s, "[data-testid=adm-bpmn-file]", [fixture])
+    s.find("[data-testid=adm-bpmn-problems]", visible_text="bpmn.unmapped_group", timeout=30)
+    s.script("document.querySelectorAll('[data-testid=adm-bpmn-groups] tbody tr').forEach(r => {"
+             " const d = r.querySelector('select'); d.value = 'fire'; d.dispatchEvent(new Event('change', {bubbles: true}));"
+             " const i = r.querySelector('input'); i.value = 'fire-inspector'; i.dispatchEvent(new Event('input', {bubbles: true}));"
+             "});")
+    s.click(s.find("[data-testid=adm-bpmn-import]"))
+    s.find("[data-testid=adm-designer]", timeout=30)
+    s.script("document.querySelector('[data-testid=adm-designer]').scrollIntoView({block: 'start'});")
+    s.screenshot("admin-designer")
+    s.script("document.querySelector('[data-testid=adm-publish]').scrollIntoView({block: 'center'});")
+    s.click(s.find("[data-testid=adm-publish]"))
+    body = sign("workflow.define")
+    assert body["payload"]["id"] == "fire-renovation" and len(body["payload"]["stages"]) == 4, body
+    s.find(".templates button", visible_text="fire-renovation", timeout=60)
+    s.click(s.find(".templates button", visible_text="fire-renovation"))
+    s.click(s.find("[data-testid=adm-new-version]", timeout=30))
+    s.find("[data-testid=adm-d-version][data-version='2']", timeout=30)
+    s.script("document.querySelector('[data-testid=adm-d-add]').scrollIntoView({block: 'center'});")
+    s.click(s.find("[data-testid=adm-d-add]"))
+    s.find("tr:nth-child(5) [data-testid=adm-d-stage]", timeout=30)
+    s.script("const n = document.querySelectorAll('[data-testid=adm-d-stage]'); const e = n[n.length - 1];"
+             "e.value = '消防复查'; e.dispatchEvent(new Event('input', {bubbles: true}));"
+             "const r = e.closest('tr').querySelector('input.role'); r.value = 'fire-inspector';"
+             "r.dispatchEvent(new Event('input', {bubbles: true}));")
+    s.script("document.querySelector('[data-testid=adm-publish]').scrollIntoView({block: 'center'});")
+    s.click(s.find("[data-testid=adm-publish]"))
+    body = sign("workflow.define")
+    assert body["payload"]["version"] == 2 and len(body["payload"]["stages"]) == 5, body
+    s.find("[data-testid=adm-diff] tr[data-change=added]", timeout=60)
+    s.screenshot("admin-templates")
+    s.click(s.find("label[lang=en]"))
+    s.find("h1", visible_text="Administration")
+    s.screenshot("admin-templates-en")
+    s.click(s.find("label[lang=zh-CN]"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     started = time.monotonic()
@@ -537,6 +631,7 @@ def main():
 
         intake_and_blacklist(s)
         payment_request(s)
+        administration(s)
 
         s.go("/settings")
         s.find("[data-testid=key-card]")

@@ -12,6 +12,9 @@ their key with the citizen signer (`govchain-citizen init`, in the same real key
    `govchain-citizen sign` (the file the app showed); Sanya submits the answer, verifies the
    statement the citizen presents (the document matches the commitment), asks for revocation,
    which the citizen signs too, and is then refused: no consent, no verification.
+3. The two centres' admins (each of these officials is one) add a third centre to the consortium,
+   a consortium action needing admins of two departments: Haikou proposes it in its
+   Administration screen, Sanya co-signs it in its own (two app instances, two keys).
 
     e2e_hainan.py APP_BINARY OUT_DIR WEBDRIVER_URL NODE_BINARY WORK_DIR
 
@@ -51,7 +54,7 @@ def start_node():
         out = sh("keygen", "--out", f"{WORK}/{n}.key")
         pk[n] = next(l.split()[-1] for l in out.splitlines() if l.startswith("public key"))
     with open(f"{WORK}/genesis.toml", "w") as f:
-        f.write(f'chain_id = "{CHAIN}"\norigin = "govchain.example/{CHAIN}"\nconsortium_threshold = 1\n')
+        f.write(f'chain_id = "{CHAIN}"\norigin = "govchain.example/{CHAIN}"\nconsortium_threshold = 2\n')
         for (dept, name), node in zip(CENTRES.items(), ("node", "node-sy")):
             f.write(f'''
 [[departments]]
@@ -126,7 +129,7 @@ def open_screen(s, path, marker):
 
 
 def issue(url, genesis, holder_key, statement):
-    s = enrol(url, genesis, "hpf-haikou", "林海", ["certificate-issuer"])
+    s = enrol(url, genesis, "hpf-haikou", "林海", ["certificate-issuer", "admin"])
     try:
         s.click(open_screen(s, "/certificates", "[data-testid=cert-issue-open]"))
         s.find("[data-testid=cert-number]")
@@ -148,6 +151,7 @@ def issue(url, genesis, holder_key, statement):
         pdf = s.attr(s.find("[data-testid=report-saved]", timeout=30), "data-path")
         check_pdf(pdf, "CERT-", name="certificate-pdf-page1")
         shot(s, "[data-testid=cert-code]", "certificate-issued")
+        propose_department(s)
         return cert_id, code
     except Exception:
         s.screenshot("hainan-issue-failed")
@@ -155,6 +159,48 @@ def issue(url, genesis, holder_key, statement):
         raise
     finally:
         s.close()
+
+
+def new_public_key():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    return Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def propose_department(s):
+    """Haikou's admin proposes Danzhou's centre: one of the two departments the consortium needs."""
+    open_screen(s, "/admin", "[data-testid=admin-tab-proposals]")
+    s.click(s.find("[data-testid=admin-tab-proposals]"))
+    set_value(s, "[data-testid=adm-p-id]", "hpf-danzhou")
+    set_value(s, "[data-testid=adm-p-name]", "儋州市住房公积金管理局")
+    set_value(s, "[data-testid=adm-p-node]", new_public_key())
+    set_value(s, "[data-testid=adm-p-admins]", f"儋州管理员 {new_public_key()}")
+    s.click(s.find("[data-testid=adm-propose]"))
+    body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
+    assert body["kind"] == "department.add" and body["payload"]["id"] == "hpf-danzhou", body
+    s.click(s.find("[data-testid=sign-confirm]"))
+    print("e2e-hainan: department proposed", wait_committed(s))
+    s.find("[data-testid=adm-progress]", visible_text="已签 1 / 需 2", timeout=60)
+    shot(s, "[data-testid=adm-proposal]", "admin-proposed")
+
+
+def cosign_department(s):
+    """Sanya's admin co-signs the proposal in its own app: the third centre joins."""
+    open_screen(s, "/admin", "[data-testid=admin-tab-proposals]")
+    s.click(s.find("[data-testid=admin-tab-proposals]"))
+    s.find("[data-testid=adm-what]", visible_text="hpf-danzhou", timeout=30)
+    s.click(s.find("label[lang=en]"))
+    s.find("[data-testid=adm-progress]", visible_text="1 of 2 signed")
+    shot(s, "[data-testid=adm-proposal]", "admin-cosign-en")
+    s.click(s.find("label[lang=zh-CN]"))
+    s.click(s.find("[data-testid=adm-cosign]"))
+    body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
+    assert body["kind"] == "department.add" and body["payload"]["id"] == "hpf-danzhou", body
+    s.click(s.find("[data-testid=sign-confirm]"))
+    print("e2e-hainan: department co-signed", wait_committed(s))
+    s.find("[data-testid=adm-no-proposals]", timeout=60)
+    wait_until(s, lambda: "儋州市住房公积金管理局" in texts(s, "#adm-p-parent option"),
+               "the third centre on the chain", 30)
 
 
 def sign_as_citizen(s, name):
@@ -174,8 +220,8 @@ def sign_as_citizen(s, name):
 
 
 def verify(url, genesis, cert_id, code, statement):
-    # Sanya's official holds no role: any official may verify under the holder's consent.
-    s = enrol(url, genesis, "hpf-sanya", "陈岚", [])
+    # Sanya's official is an admin, not an issuer: any official may verify under the holder's consent.
+    s = enrol(url, genesis, "hpf-sanya", "陈岚", ["admin"])
     try:
         open_screen(s, "/certificates", "[data-testid=cert-ask-id]")
         assert not texts(s, "[data-testid=cert-issue-open]"), "issuing offered without the role"
@@ -215,6 +261,7 @@ def verify(url, genesis, cert_id, code, statement):
         s.find("h3", visible_text="Consents")
         shot(s, "[data-testid=consent-list]", "certificate-revoked-en")
         s.click(s.find("label[lang=zh-CN]"))
+        cosign_department(s)
     except Exception:
         s.screenshot("hainan-verify-failed")
         print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))

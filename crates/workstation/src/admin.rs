@@ -64,6 +64,22 @@ pub fn payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
             ("role.grant", p)
         }
         SignRequest::RevokeRole { grant } => ("role.revoke", json!({"grant": grant})),
+        SignRequest::AddDepartment {
+            id,
+            name,
+            parent,
+            node_key,
+            admin_threshold,
+            admins,
+        } => {
+            let mut p = json!({"id": id.trim(), "name": name.trim(), "node_key": node_key.trim(),
+                               "admin_threshold": admin_threshold,
+                               "admins": admins.iter().map(|a| json!({"name": a.name.trim(), "public_key": a.public_key.trim()})).collect::<Vec<_>>()});
+            if let Some(parent) = parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                p["parent"] = json!(parent);
+            }
+            ("department.add", p)
+        }
         SignRequest::DefineWorkflow { template } => (
             "workflow.define",
             serde_json::to_value(to_workflow(template)?).map_err(bad)?,

@@ -339,6 +339,9 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
         SignRequest::IssueCertificate {
             cert_id, cert_type, ..
         } => vec![cert_id, cert_type],
+        SignRequest::AddDepartment { name, admins, .. } => std::iter::once(name.as_str())
+            .chain(admins.iter().map(|a| a.name.as_str()))
+            .collect(),
         SignRequest::DefineWorkflow { template } => std::iter::once(template.name.as_str())
             .chain(template.stages.iter().map(|s| s.name.as_str()))
             .collect(),

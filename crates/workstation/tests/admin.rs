@@ -10,7 +10,8 @@
 use govchain_ledger::ErrorCode as _;
 use govchain_workstation::demo::DemoNode;
 use govchain_workstation::dto::{
-    BpmnGroup, Capability, ProposalScope, RejectAction, SignRequest, StageDraft, WorkflowDraft,
+    BpmnGroup, Capability, DepartmentAdmin, ProposalScope, RejectAction, SignRequest, StageDraft,
+    WorkflowDraft,
 };
 use govchain_workstation::Workstation;
 
@@ -290,6 +291,40 @@ async fn an_admin_registers_grants_publishes_and_cosigns_from_the_workstation() 
         })
         .unwrap_err();
     assert_eq!(gone.code(), "not_found");
+    // Proposing one: it waits for another department's admin.
+    let key = |n: u8| {
+        govchain_ledger::crypto::SecretKey::from_seed(&zeroize::Zeroizing::new([n; 32]))
+            .public_key()
+            .to_hex()
+    };
+    sign(
+        &admin,
+        &SignRequest::AddDepartment {
+            id: "water".into(),
+            name: "杭州市水务局".into(),
+            parent: Some("city-management".into()),
+            node_key: key(41),
+            admin_threshold: 1,
+            admins: vec![DepartmentAdmin {
+                name: "水务管理员".into(),
+                public_key: key(42),
+            }],
+        },
+    )
+    .await;
+    let view = admin.admin_view().unwrap();
+    let mine = view
+        .proposals
+        .iter()
+        .find(|p| {
+            p.payload
+                .as_deref()
+                .is_some_and(|x| x.contains("\"water\""))
+        })
+        .unwrap();
+    assert!(mine.signed_by_me && !mine.may_sign);
+    assert_eq!((mine.counted, mine.needed), (1, 2));
+    assert!(view.departments.iter().all(|d| d.id != "water"));
 
     // 6. Revocations.
     let first_grant = row(&admin).grants[0].id.clone();

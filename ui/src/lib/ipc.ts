@@ -6,6 +6,10 @@
  * The transport is replaceable so that Vitest runs the UI logic against a fake core.
  */
 import type { AccessRow } from './bindings/AccessRow';
+import type { AdminView } from './bindings/AdminView';
+import type { BpmnGroup } from './bindings/BpmnGroup';
+import type { BpmnImport } from './bindings/BpmnImport';
+import type { RegistrationCheck } from './bindings/RegistrationCheck';
 import type { BlacklistEntryView } from './bindings/BlacklistEntryView';
 import type { BlacklistLookup } from './bindings/BlacklistLookup';
 import type { BlockDetail } from './bindings/BlockDetail';
@@ -222,6 +226,15 @@ export const api = {
 	payrollKeyId: (projectId: string) => call<string | null>('payroll_key_id', { projectId }),
 	/** Registered officials, to choose a new project's parties from. */
 	officials: () => call<OfficialRef[]>('officials'),
+	/** The administration screen's model (departments, officials, proposals, templates). */
+	adminView: () => call<AdminView>('admin_view'),
+	/** What a registration request's text says, checked against the verified chain. */
+	checkRegistration: (text: string) => call<RegistrationCheck>('check_registration', { text }),
+	/** Imports a BPMN 2.0 document with the admin's candidate-group mapping. */
+	importBpmn: (xml: string, groups: BpmnGroup[], id: string | null) =>
+		call<BpmnImport>('import_bpmn', { xml, groups, id }),
+	/** A published template version as BPMN 2.0 text. */
+	exportBpmn: (id: string, version: number) => call<string>('export_bpmn', { id, version }),
 	/** Certificates this department issued or may verify under a holder's consent. */
 	certificates: () => call<CertificateView[]>('certificates'),
 	/** A consent request for the certificate's holder to sign with govchain-citizen. */

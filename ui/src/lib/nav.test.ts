@@ -8,7 +8,7 @@ import { HOME_SCREEN, SCREENS, SCREEN_IDS, activeScreen, screen, visibleScreens 
 const ROUTES_DIR = fileURLToPath(new URL('../routes', import.meta.url));
 
 describe('navigation model', () => {
-	it('lists the twelve screens in the agreed order', () => {
+	it('lists the thirteen screens in the agreed order', () => {
 		expect(SCREENS.map((s) => s.id)).toEqual([
 			'inbox',
 			'cases',
@@ -21,6 +21,7 @@ describe('navigation model', () => {
 			'access',
 			'blacklist',
 			'certificates',
+			'admin',
 			'settings'
 		]);
 	});
@@ -34,6 +35,8 @@ describe('navigation model', () => {
 		expect(lookup).not.toContain('certificates');
 		const verifier = visibleScreens((c) => c === 'verify_certificates').map((s) => s.id);
 		expect(verifier).toContain('certificates');
+		expect(verifier).not.toContain('admin');
+		expect(visibleScreens((c) => c === 'admin').map((s) => s.id)).toContain('admin');
 	});
 
 	it('has unique ids and hrefs', () => {

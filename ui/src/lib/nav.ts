@@ -17,6 +17,7 @@ export const SCREEN_IDS = [
 	'access',
 	'blacklist',
 	'certificates',
+	'admin',
 	'settings'
 ] as const;
 
@@ -47,7 +48,8 @@ export const SCREENS: readonly Screen[] = SCREEN_IDS.map((id) => ({
  */
 export const SCREEN_NEEDS: Partial<Record<ScreenId, Capability>> = {
 	blacklist: 'blacklist_lookup',
-	certificates: 'verify_certificates'
+	certificates: 'verify_certificates',
+	admin: 'admin'
 };
 
 /** The screens to offer, given what the active key may do. */

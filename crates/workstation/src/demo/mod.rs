@@ -353,3 +353,33 @@ impl DemoNode {
         Ok(())
     }
 }
+
+impl DemoNode {
+    /// Registers `key` as an official of `department` named `name`, holding
+    /// each of `roles` everywhere (`*`), signed by that department's demo
+    /// admin: how a test or an evaluator puts a second workstation's key in
+    /// another department of the demo consortium.
+    pub fn register_official(
+        &self,
+        key: &PublicKey,
+        department: &str,
+        name: &str,
+        roles: &[&str],
+    ) -> Result<(), WsError> {
+        let admin = format!("{department}-admin");
+        self.submit(
+            &admin,
+            "official.register",
+            json!({"department": department, "name": name, "public_key": key}),
+        )?;
+        self.commit()?;
+        for role in roles {
+            self.submit(
+                &admin,
+                "role.grant",
+                json!({"official": key.key_id(), "department": department, "role": role, "scope": "*"}),
+            )?;
+        }
+        self.commit()
+    }
+}

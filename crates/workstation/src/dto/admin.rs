@@ -220,3 +220,12 @@ pub struct BpmnImport {
     pub template: Option<WorkflowDraft>,
     pub problems: Vec<BpmnProblem>,
 }
+
+/// An admin of a department proposed with `department.add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentAdmin {
+    pub name: String,
+    /// 64 hex.
+    pub public_key: String,
+}

@@ -24,9 +24,9 @@ mod sync;
 pub use crate::error::{ErrorBody, WsErrorCode};
 
 pub use admin::{
-    AdminView, BpmnGroup, BpmnImport, BpmnProblem, DepartmentView, GrantView, OfficialRow,
-    ProposalScope, ProposalView, RegistrationCheck, RejectAction, StageDraft, TemplateHistory,
-    TemplateVersionView, WorkflowDraft,
+    AdminView, BpmnGroup, BpmnImport, BpmnProblem, DepartmentAdmin, DepartmentView, GrantView,
+    OfficialRow, ProposalScope, ProposalView, RegistrationCheck, RejectAction, StageDraft,
+    TemplateHistory, TemplateVersionView, WorkflowDraft,
 };
 pub use audit::{
     CodeCount, Dashboard, Graph, GraphEdge, GraphEdgeLabel, GraphNode, GraphNodeKind,
@@ -168,6 +168,7 @@ mod tests {
             VerificationView,
             ConsentRequestView,
             DepartmentView,
+            DepartmentAdmin,
             GrantView,
             OfficialRow,
             ProposalScope,

@@ -161,6 +161,17 @@ pub enum SignRequest {
     /// `workflow.define` (admin of the template's department): a version
     /// from the designer or a BPMN import.
     DefineWorkflow { template: super::WorkflowDraft },
+    /// `department.add`: proposes (or co-signs) a new consortium member, a
+    /// consortium action needing admins of `consortium_threshold` departments.
+    AddDepartment {
+        id: String,
+        name: String,
+        parent: Option<String>,
+        /// The new department's node key (64 hex).
+        node_key: String,
+        admin_threshold: u32,
+        admins: Vec<super::DepartmentAdmin>,
+    },
     /// Co-signs a pending admin action: the same kind and payload as the
     /// proposal with `digest`, signed by this admin.
     CoSign {
