@@ -470,6 +470,7 @@ def administration(s):
     body = sign("workflow.define")
     assert body["payload"]["version"] == 2 and len(body["payload"]["stages"]) == 5, body
     s.find("[data-testid=adm-diff] tr[data-change=added]", timeout=60)
+    s.script("document.querySelector('[data-testid=adm-diff]').scrollIntoView({block: 'center'});")
     s.screenshot("admin-templates")
     s.click(s.find("label[lang=en]"))
     s.find("h1", visible_text="Administration")

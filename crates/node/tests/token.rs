@@ -2,7 +2,8 @@
 //! (SoftHSM2, a real module), through the `govchain-node` binary: keys made
 //! on the token, block 0 sealed with the token's node key, the node run
 //! with it (every block it seals, and its checkpoints, signed on the
-//! token), an admin command signed with the token's admin key, the whole
+//! token), an admin command signed with the token's admin key (and one
+//! with a key from the OS keychain, as a workstation keeps it), the whole
 //! chain re-verified; a wrong PIN refused with its code before anything
 //! starts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
@@ -204,6 +205,50 @@ fn a_node_and_its_admin_sign_with_keys_on_a_token() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--pkcs11-module"));
+
+    // The founder signs from the OS keychain entry a workstation keeps
+    // (not the file): the CLI's third way to an admin key.
+    if std::env::var_os("GOVCHAIN_KEYRING").is_some() {
+        let service = format!("govchain-node-test-{}", std::process::id());
+        let founder_key = govchain_node::config::read_key(&founder).unwrap();
+        let founder_id = founder_key.key_id().to_hex();
+        let by_keychain = |id: &str, pk: &str| {
+            node(
+                &[
+                    "admin",
+                    "--node",
+                    &url,
+                    "--keychain-service",
+                    &service,
+                    "--keychain-key",
+                    id,
+                    "register-official",
+                    "--department",
+                    "hpf-haikou",
+                    "--name",
+                    "王窗口",
+                    "--public-key",
+                    pk,
+                ],
+                "",
+            )
+        };
+        let other = dir.join("other.key");
+        let other_pk = field(
+            &ok(&node(&["keygen", "--out", p(&other)], "")),
+            "public key",
+        )
+        .to_owned();
+        // Not in the keychain yet: refused with its code, exit status 2.
+        let out = by_keychain(&founder_id, &other_pk);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("[cli.keychain]"));
+        let entry = keyring::Entry::new(&service, &format!("official-key:{founder_id}")).unwrap();
+        entry.set_secret(founder_key.to_seed().as_slice()).unwrap();
+        let out = ok(&by_keychain(&founder_id, &other_pk));
+        assert!(out.contains("committed"), "{out}");
+        entry.delete_credential().unwrap();
+    }
 
     // The node's checkpoint is signed by the token's key.
     let rt = tokio::runtime::Runtime::new().unwrap();

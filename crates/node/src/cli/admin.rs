@@ -11,8 +11,6 @@ use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_node::error::with_causes;
 use serde_json::{json, Map, Value};
 
-use govchain_node::NodeError;
-
 use super::error::CliError;
 use super::out::outln;
 
@@ -29,11 +27,14 @@ pub struct AdminOpts {
     #[arg(long)]
     pub node_cert_sha256: Option<String>,
     /// The signing admin's key file (every command that submits a
-    /// transaction); or the admin's key on a token (--pkcs11-*).
+    /// transaction); or the admin's key on a token (--pkcs11-*) or in the
+    /// OS keychain (--keychain-key).
     #[arg(long)]
     pub key: Option<PathBuf>,
     #[command(flatten)]
     pub token: super::keys::TokenOpts,
+    #[command(flatten)]
+    pub keychain: super::keys::KeychainOpts,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -132,21 +133,7 @@ pub fn run(opts: &AdminOpts, action: AdminAction) -> Result<(), CliError> {
         AdminAction::ExportBpmn(a) => return export_bpmn(opts, a),
         _ => {}
     }
-    let key = match (&opts.key, &opts.token.module) {
-        (Some(path), None) => {
-            let key = govchain_node::config::read_key(path).map_err(|e| match e {
-                NodeError::KeyPermissions { .. } => CliError::Node(e),
-                e => CliError::Input(format!("--key: {e}")),
-            })?;
-            std::sync::Arc::new(key) as govchain_node::NodeKey
-        }
-        _ => super::keys::signer("--key", opts.key.as_deref(), &opts.token).map_err(|e| match e {
-            CliError::Usage(_) => CliError::Usage(
-                "this admin command signs a transaction: give --key FILE (or --pkcs11-module/--pkcs11-token/--pkcs11-key)".into(),
-            ),
-            e => e,
-        })?,
-    };
+    let key = super::keys::admin_signer(opts.key.as_deref(), &opts.token, &opts.keychain)?;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {

@@ -64,6 +64,9 @@ pub enum CliError {
     /// A key held on a token did not sign (its store's code).
     #[error(transparent)]
     Sign(#[from] govchain_ledger::crypto::SignerError),
+    /// The OS keychain did not give the admin's key.
+    #[error("{0}")]
+    Keychain(String),
 }
 
 impl CliError {
@@ -81,6 +84,7 @@ impl CliError {
             CliError::Node(e) => e.code(),
             CliError::Token(e) => e.code(),
             CliError::Sign(e) => e.code,
+            CliError::Keychain(_) => "cli.keychain",
         }
     }
 
@@ -91,7 +95,8 @@ impl CliError {
             | CliError::Input(_)
             | CliError::PlainHttp { .. }
             | CliError::Token(_)
-            | CliError::Sign(_) => EXIT_INPUT,
+            | CliError::Sign(_)
+            | CliError::Keychain(_) => EXIT_INPUT,
             CliError::Unreachable { .. } | CliError::BadAnswer { .. } => EXIT_UNREACHABLE,
             CliError::Timeout { .. } => EXIT_TIMEOUT,
             CliError::Refused { .. } | CliError::Output(_) | CliError::Node(_) => EXIT_REFUSED,

@@ -1,6 +1,7 @@
 //! Where a node's or an admin's key comes from: a key file (mode 0600,
-//! §16.1), or a key on a PKCS#11 token (`--pkcs11-module`,
-//! `--pkcs11-token`, `--pkcs11-key`) that never leaves it. The token's PIN
+//! §16.1), a key on a PKCS#11 token (`--pkcs11-module`,
+//! `--pkcs11-token`, `--pkcs11-key`) that never leaves it, or (an admin's)
+//! the workstation's own key in the OS keychain (`--keychain-key`). The token's PIN
 //! comes from `GOVCHAIN_PKCS11_PIN` or is asked on the terminal; it is held
 //! in zeroizing memory only while logging in.
 
@@ -88,4 +89,86 @@ pub fn token_keygen(module: &Path, token: &str, label: &str) -> Result<(), CliEr
     outln!("public key  {pk}")?;
     outln!("key id      {}", pk.key_id())?;
     outln!("fingerprint {}", pk.key_id().fingerprint())
+}
+
+/// The keychain service the desktop app keeps officials' keys under
+/// (`GOVCHAIN_KEYCHAIN_SERVICE` overrides it, as in the app).
+pub const KEYCHAIN_SERVICE: &str = "govchain";
+
+/// An admin's key in the OS keychain, where the workstation keeps it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeychainOpts {
+    /// Sign with the official's key the workstation keeps in the OS
+    /// keychain: its key id (64 hex, Settings → Keys).
+    #[arg(long = "keychain-key", conflicts_with_all = ["key", "pkcs11_module"])]
+    pub key_id: Option<String>,
+    /// The keychain service (default: the app's, or GOVCHAIN_KEYCHAIN_SERVICE).
+    #[arg(long = "keychain-service", requires = "key_id")]
+    pub service: Option<String>,
+}
+
+/// The key with id `key_id` from the OS keychain entry the workstation
+/// writes (`official-key:<64 hex>` under the service), in zeroizing memory;
+/// an entry holding another key is refused.
+pub fn keychain_key(opts: &KeychainOpts, key_id: &str) -> Result<NodeKey, CliError> {
+    use govchain_ledger::crypto::{KeyId, SecretKey};
+    let bad = |m: String| CliError::Keychain(m);
+    let id = KeyId::from_hex(key_id.trim())
+        .map_err(|e| CliError::Input(format!("--keychain-key: {e} (the key id is 64 hex)")))?;
+    let service = opts
+        .service
+        .clone()
+        .or_else(|| std::env::var("GOVCHAIN_KEYCHAIN_SERVICE").ok())
+        .unwrap_or_else(|| KEYCHAIN_SERVICE.to_owned());
+    keyring::Entry::store_status()
+        .as_ref()
+        .map_err(|e| bad(format!("no OS keychain is available ({e}); on Linux start a Secret Service (gnome-keyring or KeePassXC)")))?;
+    let entry = keyring::Entry::new(&service, &format!("official-key:{}", id.to_hex()))
+        .map_err(|e| bad(e.to_string()))?;
+    let secret = Zeroizing::new(entry.get_secret().map_err(|e| match e {
+        keyring::Error::NoEntry => bad(format!(
+            "the keychain (service {service}) holds no key {}: create or import it in the workstation, or give --keychain-service",
+            id.fingerprint()
+        )),
+        other => bad(other.to_string()),
+    })?);
+    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+        secret
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("the stored key is not 32 bytes".into()))?,
+    );
+    let key = SecretKey::from_seed(&seed);
+    if key.key_id() != id {
+        return Err(bad(
+            "the keychain entry holds a different key than its name says".into(),
+        ));
+    }
+    Ok(Arc::new(key))
+}
+
+/// The admin's signing key: `--key FILE` (mode checked), a token, or the keychain.
+pub fn admin_signer(
+    file: Option<&Path>,
+    token: &TokenOpts,
+    keychain: &KeychainOpts,
+) -> Result<NodeKey, CliError> {
+    if let Some(id) = &keychain.key_id {
+        return keychain_key(keychain, id);
+    }
+    match (file, &token.module) {
+        (Some(path), None) => {
+            let key = govchain_node::config::read_key(path).map_err(|e| match e {
+                govchain_node::NodeError::KeyPermissions { .. } => CliError::Node(e),
+                e => CliError::Input(format!("--key: {e}")),
+            })?;
+            Ok(Arc::new(key))
+        }
+        _ => signer("--key", file, token).map_err(|e| match e {
+            CliError::Usage(_) => CliError::Usage(
+                "this admin command signs a transaction: give --key FILE, --keychain-key KEY_ID (the workstation's key in the OS keychain), or --pkcs11-module/--pkcs11-token/--pkcs11-key".into(),
+            ),
+            e => e,
+        }),
+    }
 }
