@@ -215,6 +215,70 @@ async fn an_admin_registers_grants_publishes_and_cosigns_from_the_workstation() 
         "workflow.not_owner"
     );
 
+    // A case opened on a designed template runs to approval: a parallel
+    // pair, then a 2-of-n stage signed by the admin and the newcomer.
+    sign(
+        &admin,
+        &SignRequest::GrantRole {
+            official: key.key_id.clone(),
+            department: "fire".into(),
+            role: "fire-inspector".into(),
+            scope: "hz".into(),
+            valid_from: None,
+            expires_at: None,
+        },
+    )
+    .await;
+    let mut joint = WorkflowDraft {
+        id: "fire-joint".into(),
+        version: 1,
+        name: "联合验收".into(),
+        stages: vec![
+            stage("受理", "fire-inspector", None),
+            stage("现场检查", "fire-inspector", Some("p")),
+            stage("图纸复核", "fire-inspector", Some("p")),
+            stage("联合签认", "fire-inspector", None),
+        ],
+    };
+    joint.stages[3].threshold = 2;
+    sign(&admin, &SignRequest::DefineWorkflow { template: joint }).await;
+    let opened = admin
+        .prepare(&SignRequest::OpenCase {
+            case_id: "FJ-1".into(),
+            template: "fire-joint".into(),
+            version: 1,
+            scope: "hz/xihu".into(),
+            title: "西湖区某小区消防联合验收".into(),
+            applicant: None,
+            documents: vec![],
+        })
+        .unwrap();
+    assert!(opened.would_reject.is_none(), "{:?}", opened.would_reject);
+    let item = admin.confirm(&opened.preview_id).unwrap();
+    until_committed(&admin, &item.id).await;
+    newcomer.sync().await.unwrap();
+    let step = |stage: u32| SignRequest::SignStep {
+        case_id: "FJ-1".into(),
+        stage,
+        decision: govchain_workstation::dto::StepDecision::Approve,
+        comment: String::new(),
+        attachments: vec![],
+    };
+    sign(&admin, &step(0)).await;
+    newcomer.sync().await.unwrap();
+    sign(&newcomer, &step(2)).await;
+    admin.sync().await.unwrap();
+    sign(&admin, &step(1)).await;
+    sign(&admin, &step(3)).await;
+    assert_eq!(admin.case_detail("FJ-1").unwrap().status.as_str(), "open");
+    newcomer.sync().await.unwrap();
+    sign(&newcomer, &step(3)).await;
+    admin.sync().await.unwrap();
+    assert_eq!(
+        admin.case_detail("FJ-1").unwrap().status.as_str(),
+        "approved"
+    );
+
     // 4. BPMN: groups listed, mapped by the admin, imported, exported, re-imported.
     let xml = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

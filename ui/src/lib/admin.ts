@@ -2,6 +2,7 @@
  * Pure helpers of the administration screen: a stage-by-stage difference between two template
  * versions, a blank stage, and ledger times from date inputs.
  */
+import type { OfficialRow } from './bindings/OfficialRow';
 import type { StageDraft } from './bindings/StageDraft';
 import type { WorkflowDraft } from './bindings/WorkflowDraft';
 
@@ -107,4 +108,44 @@ export function summarizeAction(kind: string, payload: string | null): string {
 		default:
 			return '';
 	}
+}
+
+/** Who holds a role at a scope in a department: one row per (department, role, scope). */
+export interface RoleHolders {
+	department: string;
+	role: string;
+	scope: string;
+	/** Names of the active officials whose grant counts now. */
+	now: string[];
+	/** Names of those whose grant counts only from a later date. */
+	later: string[];
+}
+
+/** "Who can do what where": the grants of active officials, by department, role and scope. */
+export function byRole(officials: OfficialRow[]): RoleHolders[] {
+	const rows = new Map<string, RoleHolders>();
+	for (const o of officials) {
+		if (o.revoked_at !== null) continue;
+		for (const g of o.grants) {
+			const key = [g.department, g.role, g.scope].join('\u0000');
+			let row = rows.get(key);
+			if (!row) {
+				row = { department: g.department, role: g.role, scope: g.scope, now: [], later: [] };
+				rows.set(key, row);
+			}
+			(g.active ? row.now : row.later).push(o.official.name);
+		}
+	}
+	return [...rows.values()].sort(
+		(a, b) => a.department.localeCompare(b.department) || a.role.localeCompare(b.role) || a.scope.localeCompare(b.scope)
+	);
+}
+
+/** Whether `o` matches the filter text (name, fingerprint, department, a role or a scope). */
+export function officialMatches(o: OfficialRow, filter: string): boolean {
+	const f = filter.trim().toLowerCase();
+	if (f === '') return true;
+	const compact = f.replaceAll(' ', '');
+	const hay = [o.official.name, o.official.fingerprint.replaceAll(' ', ''), o.official.department, ...o.grants.flatMap((g) => [g.role, g.scope])];
+	return hay.some((h) => h.toLowerCase().includes(f) || h.toLowerCase().includes(compact));
 }

@@ -817,5 +817,12 @@ export const en: Catalog = {
 	"admin.propose.admins": "Admins",
 	"admin.propose.adminsHint": "One per line: name, a space, public key (64 hex, from their workstation or govchain-node keygen).",
 	"admin.propose.threshold": "Admin threshold",
-	"admin.propose.submit": "Preview and sign the proposal"
+	"admin.propose.submit": "Preview and sign the proposal",
+	"admin.officials.filter": "Filter by name, fingerprint, role or scope",
+	"admin.officials.more": "Showing the first {shown} of {count} matching: narrow the filter.",
+	"admin.roles.heading": "Who can do what where",
+	"admin.roles.explain": "Your officials' grants by department, role and scope; \"later\" are grants made in advance that do not count yet.",
+	"admin.roles.holders": "Held by",
+	"admin.roles.andMore": "and {count} more",
+	"admin.roles.later": "later: {names}"
 };

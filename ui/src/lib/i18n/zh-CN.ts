@@ -819,7 +819,14 @@ export const zhCN = {
 	"admin.propose.admins": "管理员",
 	"admin.propose.adminsHint": "每行一位：姓名、空格、公钥（64 位十六进制，来自其工作站或 govchain-node keygen）。",
 	"admin.propose.threshold": "管理员门限",
-	"admin.propose.submit": "预览并签署提议"
+	"admin.propose.submit": "预览并签署提议",
+	"admin.officials.filter": "按姓名、指纹、角色或范围筛选",
+	"admin.officials.more": "只显示前 {shown} 人（共 {count} 人符合）：请用筛选缩小范围。",
+	"admin.roles.heading": "谁能在哪里做什么",
+	"admin.roles.explain": "本部门人员的有效授权，按部门、角色和范围汇总；“将生效”为提前授予、尚未到生效日期的授权。",
+	"admin.roles.holders": "持有人",
+	"admin.roles.andMore": "等 {count} 人",
+	"admin.roles.later": "将生效：{names}"
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof zhCN;

@@ -12,7 +12,7 @@ import type { WorkflowDraft } from '$lib/bindings/WorkflowDraft';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
 import { format } from '$lib/i18n';
-import { diffTemplates, ledgerTime, deadlineSecs } from '$lib/admin';
+import { byRole, diffTemplates, ledgerTime, deadlineSecs, officialMatches } from '$lib/admin';
 import { fakeCore, mountAlone, settle, signPreview, typeInto, unmountAll } from '$lib/testing/fixtures';
 import AdminPage from './+page.svelte';
 
@@ -281,7 +281,60 @@ describe('the administration screen', () => {
 	});
 });
 
+describe('a department of 1,500 officials', () => {
+	it('draws at most 200 rows, finds anyone by the filter, and sums up who holds what where', async () => {
+		const many = Array.from({ length: 1500 }, (_, i) => {
+			const id = (i + 1).toString(16).padStart(4, '0');
+			return {
+				official: { ...ref(`人员${i}`, id), fingerprint: `${id}${id} ${id}${id}` },
+				public_key: id.repeat(16),
+				key_count: 1,
+				registered_at: 2,
+				revoked_at: null,
+				grants: [
+					{
+						id: id.repeat(16),
+						department: 'fire',
+						role: i % 3 === 0 ? 'approver' : 'fire-inspector',
+						scope: i % 2 === 0 ? 'hz' : 'hz/xihu',
+						granted_at: 3,
+						valid_from: null,
+						expires_at: null,
+						active: true
+					}
+				]
+			};
+		});
+		setTransport(fakeCore({ admin_view: view({ officials: many }) }));
+		const el = mountAlone(AdminPage as Component);
+		await settle(flushSync);
+		expect(el.querySelectorAll('[data-testid=adm-officials] tbody tr').length).toBe(200);
+		typeInto(el.querySelector<HTMLInputElement>('[data-testid=adm-filter]')!, '人员1499');
+		await settle(flushSync);
+		const rows = el.querySelectorAll('[data-testid=adm-officials] tbody tr');
+		expect(rows.length).toBe(1);
+		expect(rows[0]!.textContent).toContain('人员1499');
+		expect(el.querySelectorAll('[data-testid=adm-roles] tbody tr').length).toBe(4);
+		const table = byRole(many);
+		expect(table.map((r) => [r.role, r.scope, r.now.length])).toEqual([
+			['approver', 'hz', 250],
+			['approver', 'hz/xihu', 250],
+			['fire-inspector', 'hz', 500],
+			['fire-inspector', 'hz/xihu', 500]
+		]);
+	});
+});
+
 describe('administration helpers', () => {
+	it('finds an official by a fingerprint typed with or without spaces', () => {
+		const o = view().officials[0]!;
+		expect(officialMatches(o, 'bb bb')).toBe(true);
+		expect(officialMatches(o, 'bbbb')).toBe(true);
+		expect(officialMatches(o, 'hz/xihu')).toBe(true);
+		expect(officialMatches(o, '李')).toBe(false);
+		expect(byRole(view().officials)[0]!.later).toEqual(['韩梅']);
+	});
+
 	it('diffs stage by stage', () => {
 		const d = diffTemplates(v2, v1);
 		expect(d.map((x) => x.change)).toEqual(['same', 'changed', 'removed']);
