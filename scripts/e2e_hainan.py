@@ -50,7 +50,7 @@ def citizen(*args):
 def start_node():
     os.makedirs(WORK, exist_ok=True)
     pk = {}
-    for n in ("node", "node-sy", "admin-hpf-haikou", "admin-hpf-sanya"):
+    for n in ("node", "node-sy", "node-qh", "admin-hpf-haikou", "admin-hpf-sanya", "admin-hpf-qionghai"):
         out = sh("keygen", "--out", f"{WORK}/{n}.key")
         pk[n] = next(l.split()[-1] for l in out.splitlines() if l.startswith("public key"))
     with open(f"{WORK}/genesis.toml", "w") as f:
@@ -64,6 +64,15 @@ node_key = "{pk[node]}"
 admin_threshold = 1
 admins = [{{ name = "管理员", public_key = "{pk['admin-' + dept]}" }}]
 ''')
+        # A third member with no workstation here: the consortium action is 2 of 3.
+        f.write(f'''
+[[departments]]
+id = "hpf-qionghai"
+name = "琼海市住房公积金管理局"
+node_key = "{pk['node-qh']}"
+admin_threshold = 1
+admins = [{{ name = "管理员", public_key = "{pk['admin-hpf-qionghai']}" }}]
+''')
     proc, url = init_and_run("admin-hpf-haikou.key", "node.haikou.example")
     return proc, url, get(f"{url}/healthz")["genesis_hash"]
 
@@ -76,7 +85,9 @@ def admin(dept, url, *args):
 def enrol(url, genesis, dept, name, roles):
     """A fresh workstation connects, is registered in `dept` with `roles`, and imports the
     consortium identity key."""
-    s = session(os.path.join(WORK, f"ws-{dept}"))
+    # Each centre has its own keychain (service), as two computers would.
+    s = session(os.path.join(WORK, f"ws-{dept}"),
+                {"GOVCHAIN_KEYCHAIN_SERVICE": f"govchain-e2e-{dept}-{os.getpid()}"})
     s.click(s.find("[data-testid=first-run-connect]", timeout=60))
     set_value(s, "[data-testid=connect-nodes]", url)
     s.click(s.find("[data-testid=connect-probe]"))

@@ -43,8 +43,12 @@ pub fn payload(req: &SignRequest) -> Result<(&'static str, Value), WsError> {
             "official.register",
             json!({"department": department, "name": name.trim(), "public_key": public_key}),
         ),
-        SignRequest::RevokeOfficial { official } => {
-            ("official.revoke", json!({"official": official}))
+        SignRequest::RevokeOfficial { official, reason } => {
+            let mut p = json!({"official": official});
+            if !reason.trim().is_empty() {
+                p["reason"] = json!(reason.trim());
+            }
+            ("official.revoke", p)
         }
         SignRequest::GrantRole {
             official,
@@ -255,6 +259,7 @@ fn proposal_view(
     });
     ProposalView {
         digest: digest.to_hex(),
+        // A proposal's kind is one the ledger applied, so always known.
         kind: TxKind::parse(&p.kind).unwrap_or(TxKind::DepartmentAdd),
         scope: if consortium {
             ProposalScope::Consortium

@@ -325,6 +325,7 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
             vec![comment]
         }
         SignRequest::WithdrawCase { reason, .. }
+        | SignRequest::RevokeOfficial { reason, .. }
         | SignRequest::BlacklistAdd { reason, .. }
         | SignRequest::BlacklistRemove { reason, .. } => vec![reason],
         SignRequest::RecordAccess { purpose, .. } => vec![purpose],
@@ -346,7 +347,6 @@ pub fn refuse_identity_numbers(req: &SignRequest) -> Result<(), WsError> {
             .chain(template.stages.iter().map(|s| s.name.as_str()))
             .collect(),
         SignRequest::VerifyCertificate { .. }
-        | SignRequest::RevokeOfficial { .. }
         | SignRequest::GrantRole { .. }
         | SignRequest::RevokeRole { .. }
         | SignRequest::CoSign { .. } => vec![],

@@ -398,6 +398,7 @@ async fn an_admin_registers_grants_publishes_and_cosigns_from_the_workstation() 
         &admin,
         &SignRequest::RevokeOfficial {
             official: official.clone(),
+            reason: "调离消防支队".into(),
         },
     )
     .await;

@@ -65,6 +65,9 @@ pub struct RetireNode {
 #[serde(deny_unknown_fields)]
 pub struct RevokeOfficial {
     pub official: KeyId,
+    /// Why, for the record (at most 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,13 +530,17 @@ impl Action {
                     check_text(kind, "purpose", &e.purpose, 500)?;
                 }
             }
+            Action::RevokeOfficial(r) => {
+                if let Some(reason) = &r.reason {
+                    check_text(kind, "reason", reason, 500)?;
+                }
+            }
             Action::IssueCertificate(_)
             | Action::PayrollChunk(_)
             | Action::RevokeConsent(_)
             | Action::VerifyCertificate(_)
             | Action::BlacklistAdd(_)
             | Action::BlacklistRemove(_)
-            | Action::RevokeOfficial(_)
             | Action::RetireNode(_)
             | Action::RotateKey(_)
             | Action::GrantRole(_)

@@ -45,6 +45,8 @@ pub struct RegistrationRequest {
     pub department: String,
     /// The request as JSON text, to send to the admin.
     pub text: String,
+    /// The same text as a QR code (SVG), for a scanner at the admin's desk.
+    pub qr_svg: Option<String>,
 }
 
 /// Where a key on a hardware token lives: the PKCS#11 module (driver), the

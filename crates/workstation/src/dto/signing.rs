@@ -140,6 +140,8 @@ pub enum SignRequest {
     RevokeOfficial {
         /// Official id (64 hex).
         official: String,
+        /// Why, for the record.
+        reason: String,
     },
     /// `role.grant` (department admin).
     GrantRole {

@@ -25,6 +25,8 @@ impl Workstation {
     /// Everything the administration screen shows for the active key.
     pub fn admin_view(&self) -> Result<AdminView, WsError> {
         let me = self.active_official()?;
+        // A persistent map: the clone shares its nodes, and the lock is
+        // released before the cache is read for proposals' payloads.
         let state = {
             let inner = self.lock()?;
             inner.verified()?.state.clone()

@@ -242,6 +242,7 @@ impl Workstation {
             fingerprint: pk.key_id().fingerprint(),
             name: name.to_owned(),
             department: department.to_owned(),
+            qr_svg: super::certificates::qr_svg(&text).ok(),
             text,
         })
     }

@@ -7,4 +7,8 @@ export type RegistrationRequest = { public_key: string, fingerprint: string, nam
 /**
  * The request as JSON text, to send to the admin.
  */
-text: string, };
+text: string, 
+/**
+ * The same text as a QR code (SVG), for a scanner at the admin's desk.
+ */
+qr_svg: string | null, };

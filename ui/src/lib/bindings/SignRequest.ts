@@ -98,7 +98,11 @@ public_key: string, } | { "kind": "revoke_official",
 /**
  * Official id (64 hex).
  */
-official: string, } | { "kind": "grant_role", official: string, department: string, role: string, 
+official: string, 
+/**
+ * Why, for the record.
+ */
+reason: string, } | { "kind": "grant_role", official: string, department: string, role: string, 
 /**
  * `*` or a scope path (`hz/xihu`).
  */

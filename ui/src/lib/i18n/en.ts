@@ -824,5 +824,8 @@ export const en: Catalog = {
 	"admin.roles.explain": "Your officials' grants by department, role and scope; \"later\" are grants made in advance that do not count yet.",
 	"admin.roles.holders": "Held by",
 	"admin.roles.andMore": "and {count} more",
-	"admin.roles.later": "later: {names}"
+	"admin.roles.later": "later: {names}",
+	"admin.officials.reason": "Reason (kept on the ledger)",
+	"admin.officials.revokeSign": "Preview and sign the revocation",
+	"settings.registrationQr": "The registration request as a QR code (an admin can read it with a scanner)"
 };

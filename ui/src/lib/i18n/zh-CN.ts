@@ -826,7 +826,10 @@ export const zhCN = {
 	"admin.roles.explain": "本部门人员的有效授权，按部门、角色和范围汇总；“将生效”为提前授予、尚未到生效日期的授权。",
 	"admin.roles.holders": "持有人",
 	"admin.roles.andMore": "等 {count} 人",
-	"admin.roles.later": "将生效：{names}"
+	"admin.roles.later": "将生效：{names}",
+	"admin.officials.reason": "吊销原因（记入账本）",
+	"admin.officials.revokeSign": "预览并签署吊销",
+	"settings.registrationQr": "登记申请的二维码（管理员可用扫码枪读入）"
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof zhCN;

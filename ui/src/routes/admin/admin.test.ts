@@ -186,6 +186,23 @@ describe('the administration screen', () => {
 		});
 	});
 
+	it('asks why before it revokes an official, and signs the reason with it', async () => {
+		const calls: Array<[string, unknown]> = [];
+		setTransport(fakeCore({ admin_view: view(), prepare_signature: signPreview({ kind: 'official.revoke' }) }, calls));
+		const el = mountAlone(AdminPage as Component);
+		await settle(flushSync);
+		click(el, 'adm-revoke');
+		await settle(flushSync);
+		const go = el.querySelector<HTMLButtonElement>('[data-testid=adm-revoke-sign]')!;
+		expect(go.disabled).toBe(true);
+		typeInto(el.querySelector<HTMLInputElement>('[data-testid=adm-revoke-reason]')!, '调离');
+		go.click();
+		await settle(flushSync);
+		expect(calls.find(([c]) => c === 'prepare_signature')?.[1]).toEqual({
+			request: { kind: 'revoke_official', official: 'b'.repeat(64), reason: '调离' }
+		});
+	});
+
 	it('co-signs a pending action by its digest', async () => {
 		const calls: Array<[string, unknown]> = [];
 		setTransport(fakeCore({ admin_view: view(), prepare_signature: signPreview({ kind: 'department.add' }) }, calls));
