@@ -55,7 +55,9 @@ def start_node():
         pk[n] = next(l.split()[-1] for l in out.splitlines() if l.startswith("public key"))
     with open(f"{WORK}/genesis.toml", "w") as f:
         f.write(f'chain_id = "{CHAIN}"\norigin = "govchain.example/{CHAIN}"\nconsortium_threshold = 2\n')
-        for (dept, name), node in zip(CENTRES.items(), ("node", "node-sy")):
+        # The third member has no workstation here: the consortium action is 2 of 3.
+        members = [*zip(CENTRES.items(), ("node", "node-sy")), (("hpf-qionghai", "琼海市住房公积金管理局"), "node-qh")]
+        for (dept, name), node in members:
             f.write(f'''
 [[departments]]
 id = "{dept}"
@@ -63,15 +65,6 @@ name = "{name}"
 node_key = "{pk[node]}"
 admin_threshold = 1
 admins = [{{ name = "管理员", public_key = "{pk['admin-' + dept]}" }}]
-''')
-        # A third member with no workstation here: the consortium action is 2 of 3.
-        f.write(f'''
-[[departments]]
-id = "hpf-qionghai"
-name = "琼海市住房公积金管理局"
-node_key = "{pk['node-qh']}"
-admin_threshold = 1
-admins = [{{ name = "管理员", public_key = "{pk['admin-hpf-qionghai']}" }}]
 ''')
     proc, url = init_and_run("admin-hpf-haikou.key", "node.haikou.example")
     return proc, url, get(f"{url}/healthz")["genesis_hash"]

@@ -72,6 +72,12 @@ export function ledgerTime(date: string): string | null {
 	return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
 
+/** The date (`YYYY-MM-DD`) a ledger time falls on in China Standard Time: the inverse of `ledgerTime`. */
+export function chinaDate(time: string): string {
+	const t = Date.parse(time);
+	return Number.isNaN(t) ? time : new Date(t + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
 /** Days (whole or fractional) of a stage deadline in seconds, for display and editing. */
 export function deadlineDays(secs: number | null): string {
 	return secs == null ? '' : String(Math.round((secs / 86400) * 100) / 100);

@@ -12,7 +12,7 @@ import type { WorkflowDraft } from '$lib/bindings/WorkflowDraft';
 import { setTransport } from '$lib/ipc';
 import { zhCN } from '$lib/i18n/zh-CN';
 import { format } from '$lib/i18n';
-import { byRole, diffTemplates, ledgerTime, deadlineSecs, officialMatches } from '$lib/admin';
+import { byRole, chinaDate, diffTemplates, ledgerTime, deadlineSecs, officialMatches } from '$lib/admin';
 import { fakeCore, mountAlone, settle, signPreview, typeInto, unmountAll } from '$lib/testing/fixtures';
 import AdminPage from './+page.svelte';
 
@@ -361,6 +361,7 @@ describe('administration helpers', () => {
 	it('turns a date into the ledger time of its midnight in China and a deadline into seconds', () => {
 		expect(ledgerTime('2026-12-03')).toBe('2026-12-02T16:00:00.000Z');
 		expect(ledgerTime('')).toBeNull();
+		expect(chinaDate(ledgerTime('2099-01-01')!)).toBe('2099-01-01');
 		expect(ledgerTime('03/12/2026')).toBeNull();
 		expect(deadlineSecs('1.5')).toBe(129600);
 		expect(deadlineSecs('0')).toBeNull();
