@@ -179,6 +179,17 @@ def wait_committed(s):
     return s.text(status)
 
 
+def confirm_and_wait(s):
+    """Confirms the signing dialog, waits for it to close (the screen then follows the new
+    transaction, not an earlier one still shown as committed), then for the commit."""
+    s.click(s.find("[data-testid=sign-confirm]"))
+    deadline = time.time() + 30
+    while s.script("return !!document.querySelector('[data-testid=sign-confirm]');"):
+        assert time.time() < deadline, "the signing dialog did not close"
+        time.sleep(0.2)
+    return wait_committed(s)
+
+
 def process_tree_memory_mib(name):
     """Memory of the newest process called `name` and all its descendants (the web and network
     processes), in MiB: (RSS, PSS). PSS counts shared pages (libraries) in proportion."""
@@ -419,8 +430,7 @@ def administration(s):
     def sign(kind):
         body = check_preview(s)
         assert body["kind"] == kind, body
-        press(s, "[data-testid=sign-confirm]")
-        print(f"e2e: admin {kind}", wait_committed(s))
+        print(f"e2e: admin {kind}", confirm_and_wait(s))
         return body
 
     s.go("/admin")

@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
-from e2e import check_pdf, pick_files, set_value, wait_committed  # noqa: E402
+from e2e import check_pdf, confirm_and_wait, navigate, pick_files, press, set_value, wait_committed  # noqa: E402
 from e2e_connect import get, init_and_run, session, sh, texts, wait_until  # noqa: E402
 
 APP, OUT, NODE_BIN, WORK = sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5]
@@ -75,8 +75,9 @@ def admin(dept, url, *args):
                           check=True, capture_output=True, text=True).stdout
 
 
-def enrol(url, genesis, dept, name, roles):
-    """A fresh workstation connects, is registered in `dept` with `roles`, and imports the
+def enrol(url, genesis, dept, name, roles, elsewhere=()):
+    """A fresh workstation connects, is registered in `dept` with `roles` (and with each
+    `(department, role)` of `elsewhere`, granted by that department's admin), and imports the
     consortium identity key."""
     # Each centre has its own keychain (service), as two computers would.
     s = session(os.path.join(WORK, f"ws-{dept}"),
@@ -101,6 +102,8 @@ def enrol(url, genesis, dept, name, roles):
     admin(dept, url, "register-official", "--request", request)
     for role in roles:
         admin(dept, url, "grant-role", "--request", request, "--department", dept, "--role", role, "--scope", "*")
+    for other, role in elsewhere:
+        admin(other, url, "grant-role", "--request", request, "--department", other, "--role", role, "--scope", "*")
     s.click(s.find("[data-testid=first-run-done]"))
     s.go("/settings")
     s.find("#identity-key", timeout=30)
@@ -156,7 +159,7 @@ def issue(url, genesis, holder_key, statement):
         check_pdf(pdf, "CERT-", name="certificate-pdf-page1")
         shot(s, "[data-testid=cert-code]", "certificate-issued")
         propose_department(s)
-        return cert_id, code
+        return cert_id, code, design_and_open(s)
     except Exception:
         s.screenshot("hainan-issue-failed")
         print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))
@@ -174,16 +177,14 @@ def new_public_key():
 def propose_department(s):
     """Haikou's admin proposes Danzhou's centre: one of the two departments the consortium needs."""
     open_screen(s, "/admin", "[data-testid=admin-tab-proposals]")
-    s.click(s.find("[data-testid=admin-tab-proposals]"))
+    press(s, "[data-testid=admin-tab-proposals]")
     set_value(s, "[data-testid=adm-p-id]", "hpf-danzhou")
     set_value(s, "[data-testid=adm-p-name]", "儋州市住房公积金管理局")
     set_value(s, "[data-testid=adm-p-node]", new_public_key())
     set_value(s, "[data-testid=adm-p-admins]", f"儋州管理员 {new_public_key()}")
-    s.click(s.find("[data-testid=adm-propose]"))
-    body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
-    assert body["kind"] == "department.add" and body["payload"]["id"] == "hpf-danzhou", body
-    s.click(s.find("[data-testid=sign-confirm]"))
-    print("e2e-hainan: department proposed", wait_committed(s))
+    press(s, "[data-testid=adm-propose]")
+    body = signed(s, "department.add")
+    assert body["payload"]["id"] == "hpf-danzhou", body
     s.find("[data-testid=adm-progress]", visible_text="已签 1 / 需 2", timeout=60)
     shot(s, "[data-testid=adm-proposal]", "admin-proposed")
 
@@ -191,20 +192,97 @@ def propose_department(s):
 def cosign_department(s):
     """Sanya's admin co-signs the proposal in its own app: the third centre joins."""
     open_screen(s, "/admin", "[data-testid=admin-tab-proposals]")
-    s.click(s.find("[data-testid=admin-tab-proposals]"))
+    press(s, "[data-testid=admin-tab-proposals]")
     s.find("[data-testid=adm-what]", visible_text="hpf-danzhou", timeout=30)
     s.click(s.find("label[lang=en]"))
     s.find("[data-testid=adm-progress]", visible_text="1 of 2 signed")
     shot(s, "[data-testid=adm-proposal]", "admin-cosign-en")
     s.click(s.find("label[lang=zh-CN]"))
-    s.click(s.find("[data-testid=adm-cosign]"))
-    body = json.loads(s.text(s.find("[data-testid=sign-canonical]")))
-    assert body["kind"] == "department.add" and body["payload"]["id"] == "hpf-danzhou", body
-    s.click(s.find("[data-testid=sign-confirm]"))
-    print("e2e-hainan: department co-signed", wait_committed(s))
+    press(s, "[data-testid=adm-cosign]")
+    body = signed(s, "department.add")
+    assert body["payload"]["id"] == "hpf-danzhou", body
     s.find("[data-testid=adm-no-proposals]", timeout=60)
     wait_until(s, lambda: "儋州市住房公积金管理局" in texts(s, "#adm-p-parent option"),
                "the third centre on the chain", 30)
+
+
+def signed(s, kind):
+    """Checks the preview's kind, confirms, waits for the commit; the body."""
+    body = json.loads(s.text(s.find("[data-testid=sign-canonical]", timeout=30)))
+    assert body["kind"] == kind, body
+    print(f"e2e-hainan: {kind}", confirm_and_wait(s))
+    return body
+
+
+JOINT = [("受理", None, 1), ("材料核验", "p", 1), ("缴存核验", "p", 1), ("两地联合签认", None, 2)]
+
+
+def design_and_open(s):
+    """Haikou's admin designs a 4-stage joint review in the designer (a parallel pair, then a
+    2-of-n stage), publishes it, opens a case on it and signs all it can: the last stage then
+    waits for a second reviewer."""
+    open_screen(s, "/admin", "[data-testid=admin-tab-templates]")
+    press(s, "[data-testid=admin-tab-templates]")
+    press(s, "[data-testid=adm-new-template]")
+    for _ in JOINT[1:]:
+        s.script("document.querySelector('[data-testid=adm-d-add]').click();")
+    wait_until(s, lambda: len(texts(s, "[data-testid=adm-d-stage]")) == len(JOINT), "four stages", 10)
+    set_value(s, "[data-testid=adm-d-id]", "hpf-joint-review")
+    set_value(s, "[data-testid=adm-d-name]", "异地缴存联合核验")
+    s.script("""
+        const rows = arguments[0];
+        const put = (e, v, ev) => { e.value = v; e.dispatchEvent(new Event(ev, {bubbles: true})); };
+        document.querySelectorAll('[data-testid=adm-d-stage]').forEach((e, i) => {
+            const tr = e.closest('tr'), [name, group, k] = rows[i];
+            put(e, name, 'input');
+            put(tr.querySelector('input.role'), 'joint-reviewer', 'input');
+            put(tr.querySelector('[data-testid=adm-d-group]'), group || '', 'input');
+            put(tr.querySelector('[data-testid=adm-d-threshold]'), String(k), 'input');
+        });""", JOINT)
+    shot(s, "[data-testid=adm-designer]", "admin-designer-joint")
+    press(s, "[data-testid=adm-publish]")
+    body = signed(s, "workflow.define")
+    assert [(st["name"], st.get("group"), st["threshold"]) for st in body["payload"]["stages"]] == JOINT, body
+    # Haikou's official reviews too (its admin grants the role; the CLI would do the same).
+    press(s, "[data-testid=admin-tab-officials]")
+    me = s.script("return [...document.querySelectorAll('[data-testid=adm-g-official] option')]"
+                  ".find(o => o.textContent.includes('林海')).value;")
+    s.script("const e = document.querySelector('[data-testid=adm-g-official]'); e.value = arguments[0];"
+             "e.dispatchEvent(new Event('change', {bubbles: true}));", me)
+    set_value(s, "[data-testid=adm-g-role]", "joint-reviewer")
+    set_value(s, "[data-testid=adm-g-scope]", "*")
+    press(s, "[data-testid=adm-grant]")
+    signed(s, "role.grant")
+
+    s.go("/cases")
+    press(s, "[data-testid=intake-open]", timeout=30)
+    s.find("#intake-template option[value='hpf-joint-review@1']", timeout=30)
+    for css, value in (("#intake-template", "hpf-joint-review@1"), ("#intake-doctype", "")):
+        s.script("const e = document.querySelector(arguments[0]); e.value = arguments[1];"
+                 "e.dispatchEvent(new Event('change', {bubbles: true}));", css, value)
+    set_value(s, "[data-testid=intake-scope]", "hi/haikou")
+    set_value(s, "[data-testid=intake-title]", "三亚购房：海口缴存联合核验")
+    press(s, "[data-testid=intake-sign]")
+    case_id = signed(s, "case.open")["payload"]["case_id"]
+    for stage in range(len(JOINT)):
+        navigate(s, "/inbox")
+        navigate(s, f"/cases/{case_id}")
+        s.find(f"[data-testid=stage-{stage}][data-state=current]", timeout=60)
+        press(s, "[data-testid=approve]", timeout=60)
+        assert signed(s, "case.sign_step")["payload"]["stage"] == stage
+    s.find("[data-testid=stage-3-signed]", visible_text="1", timeout=60)
+    s.find("[data-testid=case-status][data-status=open]")
+    return case_id
+
+
+def second_signature(s, case_id):
+    """Sanya's reviewer gives the 2-of-n stage its second signature: the case is approved."""
+    navigate(s, f"/cases/{case_id}")
+    s.find("[data-testid=stage-3][data-state=current]", timeout=60)
+    press(s, "[data-testid=approve]", timeout=60)
+    assert signed(s, "case.sign_step")["payload"]["stage"] == 3
+    s.find("[data-testid=case-status][data-status=approved]", timeout=60)
+    shot(s, "[data-testid=stage-3]", "admin-joint-case-approved")
 
 
 def sign_as_citizen(s, name):
@@ -223,9 +301,10 @@ def sign_as_citizen(s, name):
     return shown
 
 
-def verify(url, genesis, cert_id, code, statement):
-    # Sanya's official is an admin, not an issuer: any official may verify under the holder's consent.
-    s = enrol(url, genesis, "hpf-sanya", "陈岚", ["admin"])
+def verify(url, genesis, cert_id, code, statement, case_id):
+    # Sanya's official is an admin, not an issuer at home: any official may verify under the
+    # holder's consent. Haikou's admin makes them a reviewer of Haikou's joint review.
+    s = enrol(url, genesis, "hpf-sanya", "陈岚", ["admin"], [("hpf-haikou", "joint-reviewer")])
     try:
         open_screen(s, "/certificates", "[data-testid=cert-ask-id]")
         assert not texts(s, "[data-testid=cert-issue-open]"), "issuing offered without the role"
@@ -266,6 +345,7 @@ def verify(url, genesis, cert_id, code, statement):
         shot(s, "[data-testid=consent-list]", "certificate-revoked-en")
         s.click(s.find("label[lang=zh-CN]"))
         cosign_department(s)
+        second_signature(s, case_id)
     except Exception:
         s.screenshot("hainan-verify-failed")
         print(s.script("return document.querySelector('main').innerText.slice(0, 800);"))
@@ -285,8 +365,8 @@ def main():
     proc, url, genesis = start_node()
     print(f"e2e-hainan: node {url}, chain {CHAIN}")
     try:
-        cert_id, code = issue(url, genesis, holder_key, statement)
-        verify(url, genesis, cert_id, code, statement)
+        cert_id, code, case_id = issue(url, genesis, holder_key, statement)
+        verify(url, genesis, cert_id, code, statement, case_id)
         print("e2e-hainan: passed")
     finally:
         proc.terminate()

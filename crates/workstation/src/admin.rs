@@ -172,6 +172,7 @@ fn grant_view(s: &State, g: &Grant) -> GrantView {
         valid_from: g.valid_from.map(|t| t.to_string()),
         expires_at: g.expires_at.map(|t| t.to_string()),
         active: g.counts_at(time_of(s)),
+        later: g.valid_from.is_some_and(|f| time_of(s) < f),
     }
 }
 
@@ -317,10 +318,20 @@ pub fn view(
             .map(|g| grant_view(s, g))
             .collect()
     };
+    // Officials of the administered departments, and others holding a
+    // role in one of them (a grant the admin may revoke).
+    let holds_here = |o: &KeyId| {
+        s.grants_by_official
+            .get(o)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| s.grants.get(g))
+            .any(|g| mine.contains(&g.department))
+    };
     let mut officials: Vec<OfficialRow> = s
         .officials
         .values()
-        .filter(|o| mine.contains(&o.department))
+        .filter(|o| mine.contains(&o.department) || holds_here(&o.id))
         .map(|o| OfficialRow {
             official: official_ref(s, &o.id),
             public_key: o.keys.last().map(|k| k.key.to_hex()).unwrap_or_default(),

@@ -123,7 +123,7 @@ export interface RoleHolders {
 	scope: string;
 	/** Names of the active officials whose grant counts now. */
 	now: string[];
-	/** Names of those whose grant counts only from a later date. */
+	/** Names of those whose grant counts only from a later date (expired grants are left out). */
 	later: string[];
 }
 
@@ -134,6 +134,7 @@ export function byRole(officials: OfficialRow[]): RoleHolders[] {
 		if (o.revoked_at !== null) continue;
 		for (const g of o.grants) {
 			const key = [g.department, g.role, g.scope].join('\u0000');
+			if (!g.active && !g.later) continue; // expired
 			let row = rows.get(key);
 			if (!row) {
 				row = { department: g.department, role: g.role, scope: g.scope, now: [], later: [] };

@@ -132,12 +132,11 @@ pub fn keychain_key(opts: &KeychainOpts, key_id: &str) -> Result<NodeKey, CliErr
         )),
         other => bad(other.to_string()),
     })?);
-    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
-        secret
-            .as_slice()
-            .try_into()
-            .map_err(|_| bad("the stored key is not 32 bytes".into()))?,
-    );
+    if secret.len() != 32 {
+        return Err(bad("the stored key is not 32 bytes".into()));
+    }
+    let mut seed: Zeroizing<[u8; 32]> = Zeroizing::new([0; 32]);
+    seed.copy_from_slice(&secret);
     let key = SecretKey::from_seed(&seed);
     if key.key_id() != id {
         return Err(bad(

@@ -40,6 +40,8 @@ pub struct GrantView {
     pub expires_at: Option<String>,
     /// Counts at the chain's time (begun, not expired).
     pub active: bool,
+    /// Made in advance: counts only from `valid_from`, still ahead.
+    pub later: bool,
 }
 
 /// An official of a department the active official administers.

@@ -27,4 +27,8 @@ expires_at: string | null,
 /**
  * Counts at the chain's time (begun, not expired).
  */
-active: boolean, };
+active: boolean, 
+/**
+ * Made in advance: counts only from `valid_from`, still ahead.
+ */
+later: boolean, };

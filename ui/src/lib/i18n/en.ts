@@ -827,5 +827,6 @@ export const en: Catalog = {
 	"admin.roles.later": "later: {names}",
 	"admin.officials.reason": "Reason (kept on the ledger)",
 	"admin.officials.revokeSign": "Preview and sign the revocation",
-	"settings.registrationQr": "The registration request as a QR code (an admin can read it with a scanner)"
+	"settings.registrationQr": "The registration request as a QR code (an admin can read it with a scanner)",
+	"admin.grant.expiresHint": "No longer counts from that date's midnight (China Standard Time); empty: no expiry."
 };

@@ -829,7 +829,8 @@ export const zhCN = {
 	"admin.roles.later": "将生效：{names}",
 	"admin.officials.reason": "吊销原因（记入账本）",
 	"admin.officials.revokeSign": "预览并签署吊销",
-	"settings.registrationQr": "登记申请的二维码（管理员可用扫码枪读入）"
+	"settings.registrationQr": "登记申请的二维码（管理员可用扫码枪读入）",
+	"admin.grant.expiresHint": "自该日零时（北京时间）起不再有效；留空则长期有效。"
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof zhCN;

@@ -64,7 +64,8 @@ function view(over: Partial<AdminView> = {}): AdminView {
 						granted_at: 13,
 						valid_from: '2099-06-01T00:00:00.000Z',
 						expires_at: null,
-						active: false
+						active: false,
+						later: true
 					}
 				]
 			}
@@ -317,7 +318,8 @@ describe('a department of 1,500 officials', () => {
 						granted_at: 3,
 						valid_from: null,
 						expires_at: null,
-						active: true
+						active: true,
+						later: false
 					}
 				]
 			};
@@ -350,6 +352,9 @@ describe('administration helpers', () => {
 		expect(officialMatches(o, 'hz/xihu')).toBe(true);
 		expect(officialMatches(o, '李')).toBe(false);
 		expect(byRole(view().officials)[0]!.later).toEqual(['韩梅']);
+		// An expired grant is neither held now nor later.
+		const expired = { ...o, grants: [{ ...o.grants[0]!, later: false, expires_at: '2020-01-01T00:00:00.000Z' }] };
+		expect(byRole([expired])).toEqual([]);
 	});
 
 	it('diffs stage by stage', () => {
