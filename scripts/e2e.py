@@ -396,19 +396,26 @@ def intake_and_blacklist(s):
 
 def press(s, css, timeout=30.0):
     """Clicks the element `css` after bringing it to the middle of the window (a click at the
-    window's edge can land on the sticky status bar instead)."""
-    el = s.find(css, timeout=timeout)
-    s.script("arguments[0].scrollIntoView({block: 'center'});", el)
-    try:
-        s.click(el)
-    except RuntimeError as e:
-        if "intercepted" not in str(e):
-            raise
-        over = s.script("const r = arguments[0].getBoundingClientRect();"
-                        "const o = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
-                        "return o ? o.outerHTML.slice(0, 160) : 'nothing';", el)
-        print(f"e2e: a click on {css} was intercepted by {over}; clicking it from the page")
-        s.script("arguments[0].click();", el)
+    window's edge can land on the sticky status bar instead). An element the screen drew again
+    meanwhile is looked up again."""
+    for attempt in range(3):
+        el = s.find(css, timeout=timeout)
+        try:
+            s.script("arguments[0].scrollIntoView({block: 'center'});", el)
+            s.click(el)
+            return
+        except RuntimeError as e:
+            if "stale element" in str(e) and attempt < 2:
+                time.sleep(0.3)
+                continue
+            if "intercepted" not in str(e):
+                raise
+            over = s.script("const r = arguments[0].getBoundingClientRect();"
+                            "const o = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
+                            "return o ? o.outerHTML.slice(0, 160) : 'nothing';", el)
+            print(f"e2e: a click on {css} was intercepted by {over}; clicking it from the page")
+            s.script("arguments[0].click();", el)
+            return
 
 
 def administration(s):
