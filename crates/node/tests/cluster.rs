@@ -67,12 +67,21 @@ async fn proxy(to: SocketAddr) -> Proxy {
     Proxy { addr, blocked }
 }
 
+/// A port free now, taken below Linux's ephemeral range (32768–60999):
+/// the nodes' own outgoing connections take their local ports from that
+/// range, and one of them could hold a port picked there by the time its
+/// node starts listening (`Address already in use`).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % 12_000;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(20_000 + (start + n * 7) % 12_000).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// What runs as node 3, besides the three voters of `DEPTS`.
