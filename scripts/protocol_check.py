@@ -1096,7 +1096,33 @@ def parse_checkpoint_body(text: str):
         raise ProtocolError("checkpoint.malformed", "root is not base64") from None
     if len(root) != 32:
         raise ProtocolError("checkpoint.malformed", f"root is {len(root)} bytes")
-    return origin, int(size_s), root, lines[3:-1]
+    ext = lines[3:-1]
+    state_line(ext)
+    return origin, int(size_s), root, ext
+
+
+def state_line(ext):
+    """§8.3: the one `state <height> <base64 state root>` line among the
+    extension lines, as (height, root), or None; a malformed or second one
+    is checkpoint.malformed."""
+    found = None
+    for line in ext:
+        if not line.startswith("state "):
+            continue
+        if found is not None:
+            raise ProtocolError("checkpoint.malformed", "a second state line")
+        parts = line.split(" ")
+        if len(parts) != 3 or not re.fullmatch(r"0|[1-9][0-9]*", parts[1]) \
+                or int(parts[1]) > 2**53 - 1:
+            raise ProtocolError("checkpoint.malformed", f"state line {line!r}")
+        try:
+            root = b64decode_strict(parts[2])
+        except ValueError:
+            raise ProtocolError("checkpoint.malformed", "state root is not base64") from None
+        if len(root) != 32:
+            raise ProtocolError("checkpoint.malformed", f"state root is {len(root)} bytes")
+        found = (int(parts[1]), root)
+    return found
 
 
 def verify_checkpoint(note, origin: str, log_vkey, witness_vkeys, quorum: int):
@@ -1867,7 +1893,21 @@ def sec_checkpoint(c: Checker, x) -> None:
     c.eq("checkpoint-note/origin", origin, origin_cfg)
     c.eq("checkpoint-note/size 5", size, 5)
     c.eq("checkpoint-note/root = merkle root_5", root, roots[5])
-    c.eq("checkpoint-note/one extension line", ext, ["example extension line: covered by every signature"])
+    c.eq("checkpoint-note/extension lines: the state line, then an opaque one", ext,
+         [f"state 4 {base64.b64encode(sha256(b'example state')).decode()}",
+          "example extension line: covered by every signature"])
+    c.eq("checkpoint-note/state line parses (height, root)", lambda: state_line(ext),
+         (4, sha256(b"example state")))
+    for name, bad in [("leading zero in height", "state 04 " + ext[0].split(" ")[2]),
+                      ("no root", "state 4"),
+                      ("31-byte root", "state 4 " + base64.b64encode(bytes(31)).decode()),
+                      ("root not base64", "state 4 !!!!")]:
+        c.code(f"checkpoint-note/neg: state line with {name}", lambda b=bad: state_line([b]),
+               "checkpoint.malformed")
+    c.code("checkpoint-note/neg: two state lines", lambda: state_line([ext[0], ext[0]]),
+           "checkpoint.malformed")
+    c.eq("checkpoint-note/a line merely starting with 'state' is opaque",
+         lambda: state_line(["statement"]), None)
     c.eq("checkpoint-note/signature lines", lambda: [(n, k) for n, k, _ in sigs],
          [(log_vk[0], log_vk[1]), (wit_vk[0], wit_vk[1])])
     log_sig = next(s for n, k, s in sigs if (n, k) == log_vk[:2])
@@ -1890,7 +1930,7 @@ def sec_checkpoint(c: Checker, x) -> None:
          (None, (origin, 5, roots[5], ext)))
 
     # The extension line is covered by both signatures (§8.4: whole text).
-    ext_line = ext[0]
+    ext_line = ext[1]
     altered = text.replace(ext_line, ext_line + "!")
     dropped = text.replace(ext_line + "\n", "")
     c.rejects("checkpoint-note/neg: altered extension line breaks the log signature",

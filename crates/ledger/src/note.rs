@@ -355,6 +355,37 @@ pub fn verify_signature(
     Ok(Some(ts))
 }
 
+/// A decimal without leading zeros, at most 2^53−1 (sizes and heights).
+fn parse_size(s: &str) -> Option<u64> {
+    let ok =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    s.parse::<u64>()
+        .ok()
+        .filter(|n| ok && *n <= crate::jcs::MAX_SAFE_INTEGER)
+}
+
+const STATE_LINE_PREFIX: &str = "state ";
+
+/// The `state <height> <base64 state root>` extension line a govchain node
+/// puts in every checkpoint it signs (PROTOCOL.md §8.3): the block whose
+/// `log_size` and `log_root` the checkpoint's size and root are, and that
+/// block's `state_root`. Witnesses cosign it with the rest of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLine {
+    pub height: u64,
+    pub state_root: Hash32,
+}
+
+impl StateLine {
+    pub fn to_line(&self) -> String {
+        format!(
+            "{STATE_LINE_PREFIX}{} {}",
+            self.height,
+            B64.encode(self.state_root.0)
+        )
+    }
+}
+
 /// A tlog-checkpoint body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -383,20 +414,12 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(bad(1, "origin is empty"));
         }
-        let size_str = lines[1];
-        let size_ok = !size_str.is_empty()
-            && size_str.bytes().all(|b| b.is_ascii_digit())
-            && (size_str == "0" || !size_str.starts_with('0'));
-        let size = size_str
-            .parse::<u64>()
-            .ok()
-            .filter(|n| size_ok && *n <= crate::jcs::MAX_SAFE_INTEGER)
-            .ok_or_else(|| {
-                bad(
-                    2,
-                    "tree size must be a decimal without leading zeros, at most 2^53-1",
-                )
-            })?;
+        let size = parse_size(lines[1]).ok_or_else(|| {
+            bad(
+                2,
+                "tree size must be a decimal without leading zeros, at most 2^53-1",
+            )
+        })?;
         let root_raw = B64
             .decode(lines[2])
             .map_err(|_| bad(3, "root hash must be standard base64"))?;
@@ -404,12 +427,49 @@ impl Checkpoint {
             .as_slice()
             .try_into()
             .map_err(|_| bad(3, "root hash must be 32 bytes"))?;
-        Ok(Self {
+        let cp = Self {
             origin: origin.to_owned(),
             size,
             root: Hash32(root),
             extensions: lines[3..].iter().map(|s| (*s).to_owned()).collect(),
-        })
+        };
+        cp.state_line()?;
+        Ok(cp)
+    }
+
+    /// The `state` extension line (PROTOCOL.md §8.3), if the checkpoint has
+    /// one: the block that closes the log at this size, and its state root.
+    /// A line starting `state ` that is not exactly one well-formed state
+    /// line is `checkpoint.malformed`.
+    pub fn state_line(&self) -> Result<Option<StateLine>, NoteError> {
+        let mut found = None;
+        for (i, line) in self.extensions.iter().enumerate() {
+            let Some(rest) = line.strip_prefix(STATE_LINE_PREFIX) else {
+                continue;
+            };
+            let bad = |reason: &str| NoteError::BadCheckpoint {
+                line: i + 4,
+                reason: reason.to_owned(),
+            };
+            if found.is_some() {
+                return Err(bad("a second state line"));
+            }
+            let (height, root) = rest
+                .split_once(' ')
+                .ok_or_else(|| bad("a state line is 'state <height> <base64 root>'"))?;
+            let height = parse_size(height)
+                .ok_or_else(|| bad("height must be a decimal without leading zeros"))?;
+            let root: [u8; 32] = B64
+                .decode(root)
+                .ok()
+                .and_then(|r| r.as_slice().try_into().ok())
+                .ok_or_else(|| bad("state root must be 32 bytes in standard base64"))?;
+            found = Some(StateLine {
+                height,
+                state_root: Hash32(root),
+            });
+        }
+        Ok(found)
     }
 
     pub fn to_body(&self) -> String {
@@ -552,6 +612,26 @@ mod tests {
         assert!(bad("origin\n1\nnot base64!\n").contains("base64"));
         assert!(bad(&format!("\n1\n{root}\n")).contains("blank lines"));
         assert!(Checkpoint::parse_body(&format!("o\n0\n{root}\n")).is_ok());
+
+        // The state line: at most one, well formed; other extension lines are opaque.
+        let line = StateLine {
+            height: 9,
+            state_root: Hash32([7u8; 32]),
+        };
+        let ok = Checkpoint::parse_body(&format!("o\n1\n{root}\nx y\n{}\n", line.to_line()));
+        assert_eq!(ok.unwrap().state_line().unwrap(), Some(line));
+        assert_eq!(line.to_line(), format!("state 9 {root}"));
+        let none = Checkpoint::parse_body(&format!("o\n1\n{root}\nstatement\n")).unwrap();
+        assert_eq!(none.state_line().unwrap(), None);
+        assert!(bad(&format!("o\n1\n{root}\nstate 09 {root}\n")).contains("leading zeros"));
+        assert!(bad(&format!("o\n1\n{root}\nstate 9\n")).contains("state <height>"));
+        assert!(bad(&format!("o\n1\n{root}\nstate 9 AAAA\n")).contains("32 bytes"));
+        let twice = format!("o\n1\n{root}\n{0}\n{0}\n", line.to_line());
+        assert!(bad(&twice).contains("second state line"));
+        assert_eq!(
+            Checkpoint::parse_body(&twice).unwrap_err().code(),
+            "checkpoint.malformed"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::block::BlockHeader;
 use crate::crypto::{KeyId, PublicKey, Signature};
 use crate::jcs::{self, JcsError};
-use crate::note::{self, NoteError, NoteKey};
+use crate::note::{self, NoteError, NoteKey, StateLine};
 use crate::smt::{StateProof, StateProofError};
 use crate::state::{BadEntryKey, EntryKey};
 use crate::types::ChainId;
@@ -76,6 +76,12 @@ pub enum StateProofsError {
         log_size: u64,
         log_root: crate::types::Hash32,
     },
+    #[error("the checkpoint's state line ({found}) is not the header's block {height} with state root {state_root}")]
+    CheckpointState {
+        found: String,
+        height: u64,
+        state_root: crate::types::Hash32,
+    },
     #[error(transparent)]
     Key(#[from] BadEntryKey),
     #[error("entry {key}: {source}")]
@@ -94,7 +100,9 @@ impl ErrorCode for StateProofsError {
             Self::UnknownProposer(_) => "state_proof.unknown_proposer",
             Self::HeaderSignature => "state_proof.header_signature",
             Self::Checkpoint(e) => e.code(),
-            Self::CheckpointMismatch { .. } => "state_proof.checkpoint_mismatch",
+            Self::CheckpointMismatch { .. } | Self::CheckpointState { .. } => {
+                "state_proof.checkpoint_mismatch"
+            }
             Self::Key(e) => e.code(),
             Self::Entry { source, .. } => source.code(),
             Self::Jcs(e) => e.code(),
@@ -112,8 +120,10 @@ pub struct VerifiedEntry {
 impl StateProofs {
     /// Checks the header's chain and signature (`node_key` gives the
     /// trusted key of a node key id), the checkpoint against `trust` and
-    /// against the header's `log_size`/`log_root`, and every entry's proof
-    /// against the header's `state_root`. Returns the entries in order.
+    /// against the header's `log_size`/`log_root`, its `state` line against
+    /// the header's `height`/`state_root` (so the witnesses' cosignatures
+    /// cover the state root), and every entry's proof against the header's
+    /// `state_root`. Returns the entries in order.
     pub fn verify(
         &self,
         chain_id: &ChainId,
@@ -147,6 +157,19 @@ impl StateProofs {
                 root: cp.root,
                 log_size: h.log_size,
                 log_root: h.log_root,
+            });
+        }
+        // The state line is what the witnesses cosigned about the state.
+        let line = cp.state_line()?;
+        let want = StateLine {
+            height: h.height,
+            state_root: h.state_root,
+        };
+        if line != Some(want) {
+            return Err(StateProofsError::CheckpointState {
+                found: line.map_or_else(|| "none".to_owned(), |l| l.to_line()),
+                height: h.height,
+                state_root: h.state_root,
             });
         }
         self.entries

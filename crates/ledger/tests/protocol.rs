@@ -673,7 +673,14 @@ fn render_checkpoint(out: &mut String, node: &SecretKey, witness: &SecretKey, tr
         origin: "govchain.example/gov-demo".into(),
         size: 5,
         root: tree.root(),
-        extensions: vec!["example extension line: covered by every signature".into()],
+        extensions: vec![
+            note::StateLine {
+                height: 4,
+                state_root: Hash32::sha256(b"example state"),
+            }
+            .to_line(),
+            "example extension line: covered by every signature".into(),
+        ],
     };
     let mut signed = cp.sign("node.city.example", node).unwrap();
     signed.signatures.push(

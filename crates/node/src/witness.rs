@@ -8,15 +8,26 @@
 //! that requires k cosignatures from distinct departments cannot be shown a
 //! history that k witnesses did not see as one append-only log.
 //!
+//! Every checkpoint of a govchain node carries a `state` line (the block
+//! closing the log at that size and its state root, §8.3), which the
+//! cosignature covers. A witness that runs inside a department's node (the
+//! cluster's members witness each other) cosigns a state line only once its
+//! own node has verified that block, with the same log and state roots
+//! ([`Witness::with_own_chain`]): a quorum of such cosignatures means that
+//! many departments re-executed the block and reached the same state. A
+//! witness without a chain of its own (`govchain-node witness`) still refuses
+//! to cosign two state lines for one size.
+//!
 //! The first checkpoint a witness sees is trusted as the start (trust on
-//! first use); the state file keeps the latest cosigned size and root.
+//! first use); the state file keeps the latest cosigned size, root and state
+//! line.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use govchain_ledger::merkle::{self, ConsistencyProof};
-use govchain_ledger::note::{self, NoteKey, SignedNote};
+use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, StateLine};
 use govchain_ledger::types::Hash32;
 use govchain_ledger::ErrorCode;
 
@@ -49,6 +60,8 @@ pub enum WitnessError {
     State { path: String, reason: String },
     #[error("the log refused the cosignature: {0}")]
     Refused(String),
+    #[error("this node has not verified block {0} yet")]
+    Behind(u64),
 }
 
 impl ErrorCode for WitnessError {
@@ -60,6 +73,7 @@ impl ErrorCode for WitnessError {
             Self::SplitView(_) => "witness.split_view",
             Self::State { .. } => "witness.state",
             Self::Refused(_) => "witness.refused",
+            Self::Behind(_) => "witness.behind",
         }
     }
 }
@@ -81,12 +95,30 @@ pub struct Cosigned {
     pub cosignatures: u64,
 }
 
-#[derive(Debug)]
+/// What the witness's own node verified at a height: the block's
+/// `log_size`, `log_root` and `state_root` (`None`: not yet).
+pub type OwnChain =
+    std::sync::Arc<dyn Fn(u64) -> Result<Option<(u64, Hash32, Hash32)>, String> + Send + Sync>;
+
+/// The last checkpoint cosigned: size, root and state line.
+type Last = (u64, Hash32, Option<StateLine>);
+
 pub struct Witness {
     cfg: WitnessConfig,
     key: crate::NodeKey,
-    last: Option<(u64, Hash32)>,
+    last: Option<Last>,
     http: reqwest::Client,
+    own_chain: Option<OwnChain>,
+}
+
+impl std::fmt::Debug for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Witness")
+            .field("cfg", &self.cfg)
+            .field("last", &self.last)
+            .field("own_chain", &self.own_chain.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Witness {
@@ -106,7 +138,17 @@ impl Witness {
             key: std::sync::Arc::new(key),
             last,
             http,
+            own_chain: None,
         })
+    }
+
+    /// Cosigns a checkpoint only once this witness's own node has verified
+    /// the block its state line names, with the same log size, log root and
+    /// state root (a difference is evidence, `witness.split_view`).
+    #[must_use]
+    pub fn with_own_chain(mut self, own_chain: OwnChain) -> Self {
+        self.own_chain = Some(own_chain);
+        self
     }
 
     /// Reaches the log with `http` (e.g. a client pinning the log's TLS
@@ -119,7 +161,7 @@ impl Witness {
 
     /// The last checkpoint cosigned: size and root.
     pub fn last(&self) -> Option<(u64, Hash32)> {
-        self.last
+        self.last.map(|(size, root, _)| (size, root))
     }
 
     /// Picks a checkpoint, checks it against the last one cosigned, records
@@ -136,14 +178,24 @@ impl Witness {
             Some(text) => text,
             None => self.get("/v1/checkpoint").await?,
         };
-        let (size, root) = self.verify(&text)?;
-        if let Some((had, had_root)) = self.last {
+        let cp = self.verify(&text)?;
+        let (size, root) = (cp.size, cp.root);
+        let line = cp
+            .state_line()
+            .map_err(|e| WitnessError::BadCheckpoint(e.to_string()))?;
+        self.check_own_chain(size, &root, line.as_ref())?;
+        if let Some((had, had_root, had_line)) = self.last {
             if size < had {
                 return Err(WitnessError::Rollback { had, got: size });
             }
             if size == had && root != had_root {
                 return Err(WitnessError::SplitView(format!(
                     "two roots for size {size}"
+                )));
+            }
+            if size == had && had_line.is_some() && line != had_line {
+                return Err(WitnessError::SplitView(format!(
+                    "two state lines for size {size}"
                 )));
             }
             if size > had {
@@ -166,8 +218,8 @@ impl Witness {
         }
         // Durable before the cosignature leaves: a restarted witness never
         // cosigns an older or different history.
-        write_state(&self.cfg.state_file, size, &root)?;
-        self.last = Some((size, root));
+        write_state(&self.cfg.state_file, size, &root, line.as_ref())?;
+        self.last = Some((size, root, line));
         let parsed =
             SignedNote::parse(&text).map_err(|e| WitnessError::BadCheckpoint(e.to_string()))?;
         let line = note::cosign_note(&parsed.text, &self.cfg.name, &self.key, now_secs)
@@ -199,19 +251,55 @@ impl Witness {
         })
     }
 
-    /// The checkpoint's size and root, if the log signed it.
-    fn verify(&self, text: &str) -> Result<(u64, Hash32), WitnessError> {
+    /// The checkpoint, if the log signed it.
+    fn verify(&self, text: &str) -> Result<Checkpoint, WitnessError> {
         let v = note::verify_checkpoint(text, &self.cfg.origin, &self.cfg.log_key, &[], 0)
             .map_err(|e| WitnessError::BadCheckpoint(format!("{e} ({})", e.code())))?;
-        Ok((v.checkpoint.size, v.checkpoint.root))
+        Ok(v.checkpoint)
+    }
+
+    /// With a chain of its own: the checkpoint's state line names a block
+    /// this node verified, and its log and state roots are that block's.
+    fn check_own_chain(
+        &self,
+        size: u64,
+        root: &Hash32,
+        line: Option<&StateLine>,
+    ) -> Result<(), WitnessError> {
+        let Some(own) = &self.own_chain else {
+            return Ok(());
+        };
+        let line = line.ok_or_else(|| {
+            WitnessError::BadCheckpoint("no state line: the state root is not named".into())
+        })?;
+        let (log_size, log_root, state_root) = own(line.height)
+            .map_err(|e| WitnessError::State {
+                path: "the node's own chain".into(),
+                reason: e,
+            })?
+            .ok_or(WitnessError::Behind(line.height))?;
+        if (log_size, log_root) != (size, *root) {
+            return Err(WitnessError::SplitView(format!(
+                "block {} closes the log at size {log_size} here, the checkpoint says {size} with another root",
+                line.height
+            )));
+        }
+        if state_root != line.state_root {
+            return Err(WitnessError::SplitView(format!(
+                "block {}: this node computed state root {state_root}, the log signed {}",
+                line.height, line.state_root
+            )));
+        }
+        Ok(())
     }
 
     /// Whether `text` is a checkpoint newer than the last one cosigned here
     /// that carries another witness's cosignature.
     fn worth_joining(&self, text: &str) -> bool {
-        let (Ok((size, _)), Ok(parsed)) = (self.verify(text), SignedNote::parse(text)) else {
+        let (Ok(cp), Ok(parsed)) = (self.verify(text), SignedNote::parse(text)) else {
             return false;
         };
+        let size = cp.size;
         let mine = NoteKey::new(
             &self.cfg.name,
             note::ALG_COSIGNATURE_V1,
@@ -223,7 +311,7 @@ impl Witness {
             .signatures
             .iter()
             .any(|s| !is(&self.cfg.log_key, s) && mine.as_ref().is_none_or(|k| !is(k, s)));
-        other && self.last.is_none_or(|(had, _)| size > had)
+        other && self.last.is_none_or(|(had, _, _)| size > had)
     }
 
     async fn get(&self, path: &str) -> Result<String, WitnessError> {
@@ -271,6 +359,7 @@ impl Witness {
                 .map_or(0, |d| d.as_secs());
             match self.step(now).await {
                 Ok(c) => tracing::debug!(size = c.size, "cosigned"),
+                Err(e @ WitnessError::Behind(_)) => tracing::debug!("{e}"),
                 Err(e) if e.is_evidence() => {
                     tracing::error!(code = e.code(), "{e}");
                     return Err(e);
@@ -292,26 +381,50 @@ fn state_error(path: &Path, reason: impl std::fmt::Display) -> WitnessError {
     }
 }
 
-/// `<size> <root hex>\n`, or nothing yet.
-fn read_state(path: &Path) -> Result<Option<(u64, Hash32)>, WitnessError> {
+/// `<size> <root hex>[ <height> <state root hex>]\n`, or nothing yet.
+fn read_state(path: &Path) -> Result<Option<Last>, WitnessError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(state_error(path, e)),
     };
-    let bad = || state_error(path, "expected '<size> <root hex>'");
-    let (size, root) = text.trim().split_once(' ').ok_or_else(bad)?;
+    let bad = || {
+        state_error(
+            path,
+            "expected '<size> <root hex> [<height> <state root hex>]'",
+        )
+    };
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let (size, root, line) = match parts.as_slice() {
+        [size, root] => (size, root, None),
+        [size, root, height, state] => {
+            let line = StateLine {
+                height: height.parse().map_err(|_| bad())?,
+                state_root: Hash32::from_hex(state).map_err(|_| bad())?,
+            };
+            (size, root, Some(line))
+        }
+        _ => return Err(bad()),
+    };
     let size = size.parse().map_err(|_| bad())?;
     let root = Hash32::from_hex(root).map_err(|_| bad())?;
-    Ok(Some((size, root)))
+    Ok(Some((size, root, line)))
 }
 
 /// Replaces the state file atomically and durably (write, fsync, rename,
 /// fsync the directory).
-fn write_state(path: &Path, size: u64, root: &Hash32) -> Result<(), WitnessError> {
+fn write_state(
+    path: &Path,
+    size: u64,
+    root: &Hash32,
+    line: Option<&StateLine>,
+) -> Result<(), WitnessError> {
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| state_error(&tmp, e))?;
-    writeln!(f, "{size} {}", root.to_hex()).map_err(|e| state_error(&tmp, e))?;
+    let line = line.map_or_else(String::new, |l| {
+        format!(" {} {}", l.height, l.state_root.to_hex())
+    });
+    writeln!(f, "{size} {}{line}", root.to_hex()).map_err(|e| state_error(&tmp, e))?;
     f.sync_all().map_err(|e| state_error(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| state_error(path, e))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

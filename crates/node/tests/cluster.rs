@@ -888,5 +888,23 @@ async fn over_mutual_tls_the_leader_fails_over_and_strangers_are_refused() {
         .await
         .unwrap();
     assert_eq!(cosigned.status().as_u16(), 200, "no cosigned checkpoint");
+    // What they cosigned names a block and its state root, as stored.
+    let note = cosigned.text().await.unwrap();
+    let parsed = govchain_ledger::note::SignedNote::parse(&note).unwrap();
+    let cp = govchain_ledger::note::Checkpoint::parse_body(&parsed.text).unwrap();
+    let line = cp.state_line().unwrap().expect("a state line");
+    let block: Value = http()
+        .get(format!("{}/v1/blocks/{}", c.url(next), line.height))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        block["header"]["state_root"].as_str(),
+        Some(line.state_root.to_hex().as_str())
+    );
+    assert_eq!(block["header"]["log_size"].as_u64(), Some(cp.size));
     assert_eq!(c.verify_all(&[]), height);
 }

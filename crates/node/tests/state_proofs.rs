@@ -2,10 +2,10 @@
 //! entry's value, or its absence, proven against the head block's signed
 //! header and checkpoint, checked here with the ledger crate alone; forged
 //! answers and bad keys are refused with their codes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use govchain_ledger::crypto::KeyId;
-use govchain_ledger::note::{NoteKey, ALG_ED25519};
+use govchain_ledger::note::{Checkpoint, NoteKey, SignedNote, StateLine, ALG_ED25519};
 use govchain_ledger::state::EntryKey;
 use govchain_ledger::state_proof::{CheckpointTrust, StateProofs};
 use govchain_ledger::types::{ChainId, Hash32};
@@ -114,6 +114,7 @@ async fn entries_are_proven_against_a_signed_header_and_checkpoint() {
         proofs.verify(&other, node_key, &trust).unwrap_err().code(),
         "state_proof.wrong_chain"
     );
+    state_line_binds_the_header(&proofs, &chain, &node_key, &trust);
     let stranger = |_: &KeyId| None;
     assert_eq!(
         proofs.verify(&chain, stranger, &trust).unwrap_err().code(),
@@ -133,4 +134,44 @@ async fn entries_are_proven_against_a_signed_header_and_checkpoint() {
         assert_eq!((s, v["code"].as_str()), (400, Some(code)), "{path}: {v}");
     }
     node.stop().await;
+}
+
+/// The checkpoint names the header's block and state root in its state
+/// line, which the witnesses cosign; one signed by the log key without it,
+/// or with another state root, does not stand for the header.
+fn state_line_binds_the_header(
+    proofs: &StateProofs,
+    chain: &ChainId,
+    node_key: &dyn Fn(&KeyId) -> Option<govchain_ledger::crypto::PublicKey>,
+    trust: &CheckpointTrust,
+) {
+    let signed = SignedNote::parse(&proofs.checkpoint).unwrap();
+    let cp = Checkpoint::parse_body(&signed.text).unwrap();
+    assert_eq!(
+        cp.state_line().unwrap(),
+        Some(StateLine {
+            height: proofs.block.header.height,
+            state_root: proofs.block.header.state_root
+        })
+    );
+    let resign = |extensions: Vec<String>| {
+        let mut f = proofs.clone();
+        f.checkpoint = Checkpoint {
+            extensions,
+            ..cp.clone()
+        }
+        .sign("node.haikou.example", &key("node-haikou"))
+        .unwrap()
+        .to_string();
+        f.verify(chain, node_key, trust).unwrap_err().code()
+    };
+    assert_eq!(resign(vec![]), "state_proof.checkpoint_mismatch");
+    let forged = StateLine {
+        height: proofs.block.header.height,
+        state_root: Hash32::sha256(b"another state"),
+    };
+    assert_eq!(
+        resign(vec![forged.to_line()]),
+        "state_proof.checkpoint_mismatch"
+    );
 }

@@ -270,3 +270,65 @@ fn a_damaged_state_file_is_an_error_not_a_fresh_start() {
     assert_eq!(e.code(), "witness.state");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A witness inside a department's node cosigns a checkpoint's state line
+/// only once its own node verified that block with the same roots: behind,
+/// it waits (`witness.behind`, not evidence, nothing recorded); another
+/// state root is evidence (`witness.split_view`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_with_a_chain_cosigns_only_the_state_it_verified() {
+    use govchain_ledger::types::Hash32;
+    use govchain_node::witness::OwnChain;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    type Verified = BTreeMap<u64, (u64, Hash32, Hash32)>;
+
+    let d = dir("own");
+    let log = log_node(&d).await;
+    grow(&log, 2, &["o1"]).await;
+    let text = checkpoint(&log, 0).await.1;
+    let cp = note::Checkpoint::parse_body(&SignedNote::parse(&text).unwrap().text).unwrap();
+    let line = cp.state_line().unwrap().expect("a state line");
+    let block: Value = reqwest::get(format!("{}/v1/blocks/{}", log.url, line.height))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let h = &block["header"];
+    let hash = |v: &Value| Hash32::from_hex(v.as_str().unwrap()).unwrap();
+    assert_eq!(hash(&h["state_root"]), line.state_root);
+    assert_eq!(h["log_size"].as_u64(), Some(cp.size));
+
+    let seen: Arc<Mutex<Verified>> = Arc::default();
+    let own: OwnChain = {
+        let seen = seen.clone();
+        Arc::new(move |height| Ok(seen.lock().unwrap().get(&height).copied()))
+    };
+    let state = d.join("fire.w");
+    let mut fire = witness(&log, "fire", &state).with_own_chain(own);
+    let e = fire.step(1_795_000_100).await.unwrap_err();
+    assert_eq!(e.code(), "witness.behind", "{e}");
+    assert!(!e.is_evidence());
+    assert!(fire.last().is_none() && !state.exists());
+
+    // Its node computed another state for that block: evidence.
+    let ours = (cp.size, cp.root, Hash32::sha256(b"another state"));
+    seen.lock().unwrap().insert(line.height, ours);
+    let e = fire.step(1_795_000_101).await.unwrap_err();
+    assert_eq!(e.code(), "witness.split_view", "{e}");
+    assert!(e.is_evidence());
+    assert!(!state.exists());
+
+    // The same block and state: cosigned, and the state line recorded.
+    let ours = (cp.size, cp.root, line.state_root);
+    seen.lock().unwrap().insert(line.height, ours);
+    let done = fire.step(1_795_000_102).await.unwrap();
+    assert_eq!((done.size, done.cosignatures), (cp.size, 1));
+    let recorded = std::fs::read_to_string(&state).unwrap();
+    assert!(recorded.contains(&line.state_root.to_hex()), "{recorded}");
+    assert_eq!(witness(&log, "fire", &state).last(), fire.last());
+
+    log.stop().await;
+    let _ = std::fs::remove_dir_all(&d);
+}

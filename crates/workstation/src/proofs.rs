@@ -60,14 +60,17 @@ impl Steps {
     }
 
     /// Verifies a checkpoint note as step `step`: a department node's
-    /// signature, witnesses' cosignatures. Returns its size and root.
+    /// signature, witnesses' cosignatures, its state line against this
+    /// copy's verified blocks. Returns its size and root.
     fn checkpoint(
         &mut self,
         chain: &LocalChain,
         step: ProofStepId,
         note: &str,
     ) -> Option<(u64, Hash32)> {
-        match verify_department_checkpoint(&chain.state, note) {
+        let verified = verify_department_checkpoint(&chain.state, note)
+            .and_then(|r| chain.check_state_line(&r.0.checkpoint).map(|()| r));
+        match verified {
             Ok((v, key, dept)) => {
                 let witnesses = if v.cosigners.is_empty() {
                     "0".to_owned()

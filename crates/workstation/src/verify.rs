@@ -23,12 +23,20 @@ use crate::error::WsError;
 pub struct LocalChain {
     pub state: State,
     pub cursor: ChainCursor,
-    /// Log size → log root after each block (checkpoints name one of them).
-    roots: BTreeMap<u64, Hash32>,
+    /// Log size → the last block ending there (checkpoints name one).
+    roots: BTreeMap<u64, BlockEnd>,
     genesis_hash: Option<Hash32>,
     /// Per block, its transaction ids' first 8 bytes with their index,
     /// sorted: finds a transaction by id without a table (cheap to clone).
     tx_keys: imbl::Vector<Arc<BlockTxKeys>>,
+}
+
+/// What a checkpoint of a block's log size is checked against.
+#[derive(Debug, Clone, Copy)]
+struct BlockEnd {
+    log_root: Hash32,
+    height: u64,
+    state_root: Hash32,
 }
 
 #[derive(Debug)]
@@ -211,7 +219,7 @@ impl LocalChain {
 
     /// Log sizes at which a block ends, with the root there (ascending).
     pub fn roots(&self) -> impl DoubleEndedIterator<Item = (u64, Hash32)> + '_ {
-        self.roots.iter().map(|(s, r)| (*s, *r))
+        self.roots.iter().map(|(s, r)| (*s, r.log_root))
     }
 
     pub fn height(&self) -> Option<u64> {
@@ -228,7 +236,7 @@ impl LocalChain {
 
     /// The log root after the block that ended at `size` transactions.
     pub fn root_at(&self, size: u64) -> Option<Hash32> {
-        self.roots.get(&size).copied()
+        self.roots.get(&size).map(|e| e.log_root)
     }
 
     /// Verifies `block` as the next one and applies it; on any failure
@@ -300,8 +308,14 @@ impl LocalChain {
         }
         self.cursor = cursor;
         self.state = next;
-        self.roots
-            .insert(block.header.log_size, block.header.log_root);
+        self.roots.insert(
+            block.header.log_size,
+            BlockEnd {
+                log_root: block.header.log_root,
+                height,
+                state_root: block.header.state_root,
+            },
+        );
         let mut keys: Vec<(u64, u32)> = digests
             .iter()
             .zip(0u32..)
@@ -332,6 +346,7 @@ impl LocalChain {
         if cp.size > self.log_size() {
             return Ok(None);
         }
+        self.check_state_line(&cp)?;
         match self.root_at(cp.size) {
             // The history first (a contradiction is an alarm), then the quorum.
             Some(root) if root == cp.root && verified.cosigners.len() < quorum => {
@@ -359,5 +374,39 @@ impl LocalChain {
                 format!("no block ends at log size {}", cp.size),
             )),
         }
+    }
+
+    /// The checkpoint's `state` line (PROTOCOL.md §8.3), if any, against
+    /// the verified block that closes the log at its size: another state
+    /// root for that block, or a verified block of another log size, is
+    /// `checkpoint.split_view`. (A line naming an earlier block of the same
+    /// size, behind empty blocks, or one not yet synced, is not compared.)
+    pub(crate) fn check_state_line(&self, cp: &note::Checkpoint) -> Result<(), WsError> {
+        let line = cp
+            .state_line()
+            .map_err(|e| WsError::verification(e.code(), e.to_string()))?;
+        let (Some(line), Some(end)) = (line, self.roots.get(&cp.size)) else {
+            return Ok(());
+        };
+        if line.height == end.height && line.state_root != end.state_root {
+            return Err(WsError::verification(
+                "checkpoint.split_view",
+                format!(
+                    "a signed checkpoint names state root {} for block {}, the verified chain has {}: the node shows another state",
+                    line.state_root, line.height, end.state_root
+                ),
+            ));
+        }
+        // A later verified block with this log size would be `end`.
+        if line.height > end.height && self.height().is_some_and(|h| line.height <= h) {
+            return Err(WsError::verification(
+                "checkpoint.split_view",
+                format!(
+                    "a signed checkpoint of size {} names block {}, but block {} closes the log there",
+                    cp.size, line.height, end.height
+                ),
+            ));
+        }
+        Ok(())
     }
 }

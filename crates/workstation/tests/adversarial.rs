@@ -29,6 +29,7 @@ enum Mode {
     TamperBlock,
     BadCheckpointSignature,
     SplitView,
+    StateSplitView,
     Fork,
 }
 
@@ -109,6 +110,23 @@ async fn checkpoint(State(p): State<Proxy>) -> Result<String, StatusCode> {
             .unwrap()
             .to_string()
         }
+        Mode::StateSplitView => {
+            // The same log, signed with another state root for its block.
+            let honest = govchain_ledger::note::SignedNote::parse(&note).unwrap();
+            let cp = Checkpoint::parse_body(&honest.text).unwrap();
+            let line = cp.state_line().unwrap().expect("a state line");
+            let other = govchain_ledger::note::StateLine {
+                state_root: Hash32::sha256(b"another state"),
+                ..line
+            };
+            Checkpoint {
+                extensions: vec![other.to_line()],
+                ..cp
+            }
+            .sign("demo.govchain.local", &p.node_key)
+            .unwrap()
+            .to_string()
+        }
         _ => note,
     })
 }
@@ -171,6 +189,7 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
         (Mode::TamperBlock, "block.tx_root"),
         (Mode::BadCheckpointSignature, "note.invalid_signature"),
         (Mode::SplitView, "checkpoint.split_view"),
+        (Mode::StateSplitView, "checkpoint.split_view"),
     ];
     for (mode, code) in cases {
         grow(&a);
@@ -187,6 +206,10 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
         assert_eq!(after.checkpoint_size, before.checkpoint_size, "{mode:?}");
         // Never "verified" while the alarm is open.
         assert_eq!(after.state, StatusState::Alarm, "{mode:?}");
+        if mode == Mode::StateSplitView {
+            let detail = &after.alarms[0].detail;
+            assert!(detail.contains("state root"), "{detail}");
+        }
         if mode == Mode::SplitView {
             // The same failure again is counted in the same alarm, not repeated.
             ws.sync().await.unwrap_err();
@@ -234,7 +257,7 @@ async fn tampered_block_bad_checkpoint_split_view_and_fork_are_refused() {
     let ws = Workstation::open(&ws_dir, "govchain-test-unused", Arc::new(|_| {})).unwrap();
     assert_eq!(ws.status().unwrap().height, Some(ours));
     let st = ws.status().unwrap();
-    assert_eq!(st.alarms.len(), 4);
+    assert_eq!(st.alarms.len(), 5);
     // Restarted: nothing verified in this session, and the fork's alarm is open.
     assert_eq!(st.state, StatusState::Alarm);
     a.stop().await.unwrap();

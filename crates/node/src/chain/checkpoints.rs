@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, ALG_COSIGNATURE_V1};
+use govchain_ledger::note::{self, Checkpoint, NoteKey, SignedNote, StateLine, ALG_COSIGNATURE_V1};
 
 use super::Core;
 use crate::error::NodeError;
@@ -101,12 +101,19 @@ impl Core {
             .unwrap_or_else(|| format!("govchain/{}", self.cursor.chain_id))
     }
 
+    /// Signs a checkpoint of the log as the head block closes it, with the
+    /// head's `state` line (PROTOCOL.md §8.3). `self.state` is the head
+    /// block's committed state here, so its root is the header's.
     pub(super) fn sign_checkpoint(&mut self) -> Result<(), NodeError> {
+        let line = StateLine {
+            height: self.height(),
+            state_root: self.state.state_root(),
+        };
         let cp = Checkpoint {
             origin: self.origin(),
             size: self.tree.len(),
             root: self.tree.root(),
-            extensions: vec![],
+            extensions: vec![line.to_line()],
         };
         let note = cp
             .sign(&self.name, &self.key)

@@ -420,7 +420,14 @@ impl Cluster {
                 name: me.name.clone(),
                 state_file: self.data_dir.join(format!("witness-{}.state", m.id)),
             };
-            let mut witness = crate::witness::Witness::open(cfg, key.clone())?;
+            let reads = core.lock()?.reads();
+            let own: crate::witness::OwnChain = std::sync::Arc::new(move |height| {
+                Ok(reads
+                    .signed_header(height)
+                    .map_err(|e| e.to_string())?
+                    .map(|b| (b.header.log_size, b.header.log_root, b.header.state_root)))
+            });
+            let mut witness = crate::witness::Witness::open(cfg, key.clone())?.with_own_chain(own);
             if let Some(http) = self.tls.client(m.id) {
                 witness = witness.with_http(http.clone());
             }
