@@ -50,6 +50,10 @@ pub enum NodeError {
     NoLeader,
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A block below the first one a member holds after joining from a
+    /// snapshot.
+    #[error("block {height} is not on this node: it joined from a snapshot and holds block 0 and blocks {first} onwards; read older blocks from another member")]
+    Pruned { height: u64, first: u64 },
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
 }
@@ -107,6 +111,7 @@ impl NodeError {
             | NodeError::KeyPermissions { .. } => StatusCode::BAD_REQUEST,
             NodeError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             NodeError::NotFound(_) => StatusCode::NOT_FOUND,
+            NodeError::Pruned { .. } => StatusCode::GONE,
             NodeError::Storage(_)
             | NodeError::Corrupt(_)
             | NodeError::StateMismatch(_)
@@ -144,6 +149,7 @@ impl ErrorCode for NodeError {
             NodeError::Halted(_) => "node.halted",
             NodeError::NoLeader => "node.no_leader",
             NodeError::Cluster(_) => "node.cluster",
+            NodeError::Pruned { .. } => "node.pruned",
         }
     }
 }

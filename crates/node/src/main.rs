@@ -440,14 +440,27 @@ fn verify_chain(data_dir: &std::path::Path, rebuild: bool) -> Result<(), CliErro
     let db = existing_db(data_dir)?;
     let started = std::time::Instant::now();
     let r = govchain_node::verify_chain(&db, rebuild)?;
-    outln!(
-        "chain         blocks 0..={} verified: hash chain, roots, every signature and rule",
-        r.height
-    )?;
+    if let Some(first) = r.first_block {
+        outln!(
+            "chain         this node joined from a snapshot: it holds block 0 and blocks {first}..={}",
+            r.height
+        )?;
+        outln!(
+            "              verified: the stored state and log against block {}, and the blocks it holds against the log (no replay: replay on a member that holds every block)",
+            r.height
+        )?;
+    } else {
+        outln!(
+            "chain         blocks 0..={} verified: hash chain, roots, every signature and rule",
+            r.height
+        )?;
+    }
     outln!("transactions  {}", r.transactions)?;
     outln!("state root    {} ({} entries)", r.state_root, r.entries)?;
     if r.rebuilt {
         outln!("stored state  rebuilt from the replay")?;
+    } else if r.first_block.is_some() {
+        outln!("stored state  matches block {}", r.height)?;
     } else {
         outln!("stored state  matches the replay")?;
     }

@@ -185,7 +185,7 @@ impl Consortium {
         for i in 0..n {
             let d = label(i, fourth);
             let mut toml = format!(
-                "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\n"
+                "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\nsnapshot_blocks = 4\n"
             );
             for j in 0..n {
                 let dj = label(j, fourth);
@@ -527,6 +527,94 @@ async fn leader_killed_under_load_fails_over_and_catches_up() {
     all_committed_everywhere(&c, &acked).await;
     assert_eq!(c.verify_all(&[]), height);
     eprintln!("{} acknowledged transactions, height {height}", acked.len());
+}
+
+/// A member down while the others commit more blocks than a snapshot
+/// carries (4 here) and compact their logs past them comes back: it
+/// installs the leader's snapshot — the state, the log's leaf hashes and
+/// the last blocks — instead of replaying the chain, serves block 0 and
+/// those blocks but not older ones (`node.pruned`), goes on applying new
+/// blocks, restarts from its stored state, and its state and log check out
+/// against its head block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_far_behind_installs_a_snapshot_of_the_state() {
+    let mut c = Consortium::new("snapshot", 6, Fourth::Nothing).await;
+    let leader = c.wait_leader(Duration::from_secs(15)).await;
+    let behind = (leader + 1) % 3;
+    c.wait_converged(Duration::from_secs(10)).await;
+    c.kill(behind);
+    let others: Vec<String> = (0..3).filter(|&i| i != behind).map(|i| c.url(i)).collect();
+    let mut old_id = None;
+    for s in 2..16 {
+        let one = registrations("d1", s, 1);
+        old_id.get_or_insert_with(|| ids(&one).pop().unwrap());
+        assert!(commit(&others, &one, Duration::from_secs(20)).await);
+    }
+    let top = head(&others[0]).await.unwrap().0;
+    assert!(top >= 14, "{top}");
+    c.start(behind);
+    let height = c.wait_converged(Duration::from_secs(30)).await;
+    assert!(height >= top);
+    let url = c.url(behind);
+    let old = http()
+        .get(format!("{url}/v1/blocks/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status().as_u16(), 410);
+    let body: Value = old.json().await.unwrap();
+    assert_eq!(body["code"], "node.pruned", "{body}");
+    let page = http()
+        .get(format!("{url}/v1/blocks?from=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 410);
+    for h in [0, height] {
+        let mine = get_json(&format!("{url}/v1/blocks/{h}")).await.unwrap();
+        let theirs = get_json(&format!("{}/v1/blocks/{h}", others[0]))
+            .await
+            .unwrap();
+        assert_eq!(mine, theirs, "block {h}");
+    }
+    // The log is whole there: witnesses get consistency proofs from any
+    // earlier size.
+    let proof = get_json(&format!("{url}/v1/proof/consistency?size1=3&size2=5"))
+        .await
+        .unwrap();
+    let theirs = get_json(&format!(
+        "{}/v1/proof/consistency?size1=3&size2=5",
+        others[0]
+    ))
+    .await
+    .unwrap();
+    assert!(proof["path"].is_array(), "{proof}");
+    assert_eq!(proof, theirs);
+    // A transaction of a block it does not hold: committed, with the same
+    // inclusion proof as a member that holds the block.
+    let old_id = old_id.unwrap();
+    assert_eq!(tx_status(&url, &old_id).await.as_deref(), Some("committed"));
+    let path = format!("/v1/proof/inclusion/{old_id}?tree_size=5");
+    let mine = get_json(&format!("{url}{path}")).await.unwrap();
+    assert_eq!(
+        mine,
+        get_json(&format!("{}{path}", others[0])).await.unwrap()
+    );
+    assert!(mine["proof"]["path"].is_array(), "{mine}");
+    // It follows new blocks, and restarts from what it stored.
+    assert!(
+        commit(
+            &c.urls(),
+            &registrations("d1", 16, 3),
+            Duration::from_secs(20)
+        )
+        .await
+    );
+    c.kill(behind);
+    c.start(behind);
+    let after = c.wait_converged(Duration::from_secs(20)).await;
+    assert!(after > height);
+    assert_eq!(c.verify_all(&[]), after);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

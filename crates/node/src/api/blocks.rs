@@ -33,11 +33,20 @@ fn cap_page(page: Vec<String>, max: usize) -> Vec<String> {
 }
 
 /// A JSON response from text that is already JSON (stored blocks).
+/// `node.pruned` for a block below the first one a member that joined
+/// from a snapshot holds.
+fn held(reads: &crate::store::ReadPool, height: u64) -> Result<(), NodeError> {
+    match reads.first_block()? {
+        Some(first) if height > 0 && height < first => Err(NodeError::Pruned { height, first }),
+        _ => Ok(()),
+    }
+}
+
 fn raw_json(text: String) -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height", minimum = 0, maximum = 9_223_372_036_854_775_807_u64), ("limit" = Option<u64>, Query, description = "at most 100", minimum = 1, maximum = 100)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "`{blocks, height}`: blocks in height order (fewer than `limit` when they would pass 96 MiB; always at least one if any), and the node's height", body = BlocksPage)))]
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain", params(("from" = Option<u64>, Query, description = "first height", minimum = 0, maximum = 9_223_372_036_854_775_807_u64), ("limit" = Option<u64>, Query, description = "at most 100", minimum = 1, maximum = 100)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 410, description = "`from` is below the first block a member that joined from a snapshot holds (node.pruned)", body = ErrorBody), (status = 200, description = "`{blocks, height}`: blocks in height order (fewer than `limit` when they would pass 96 MiB; always at least one if any), and the node's height", body = BlocksPage)))]
 pub(super) async fn blocks(
     State(node): State<NodeHandle>,
     Query(r): Query<Range>,
@@ -56,6 +65,7 @@ pub(super) async fn blocks(
         });
     }
     let limit = page_size(r.limit, MAX_BLOCKS_PER_PAGE, MAX_BLOCKS_PER_PAGE)?;
+    held(&reads, from)?;
     let to = from.saturating_add(limit - 1).min(height);
     let page = tokio::task::spawn_blocking(move || {
         if from > to {
@@ -76,7 +86,7 @@ pub(super) async fn blocks(
     Ok(raw_json(text))
 }
 
-#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path, minimum = 0)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "the block (PROTOCOL.md §7.2)", body = BlockJson), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path, minimum = 0)), responses((status = 400, description = "bad input", body = ErrorBody), (status = 200, description = "the block (PROTOCOL.md §7.2)", body = BlockJson), (status = 404, description = "not found", body = ErrorBody), (status = 410, description = "below the first block a member that joined from a snapshot holds (node.pruned)", body = ErrorBody)))]
 pub(super) async fn block(
     State(node): State<NodeHandle>,
     Path(height): Path<u64>,
@@ -88,6 +98,7 @@ pub(super) async fn block(
     let found = if height > top {
         None
     } else {
+        held(&reads, height)?;
         reads.block_json(height)?
     };
     found

@@ -19,6 +19,7 @@ mod cluster_view;
 mod mempool;
 mod production;
 mod restore;
+mod snapshot;
 mod verify;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ use crate::store::{ReadPool, Store, TxLocation};
 pub use checkpoints::RECENT_CHECKPOINTS;
 pub use production::{ApplyJob, Proposal, Sealed, Sealing};
 pub use restore::{verify_chain, ChainReport};
+pub use snapshot::{verify_snapshot, VerifiedSnapshot};
 pub use verify::verify_signatures;
 
 use checkpoints::Checkpoints;

@@ -122,6 +122,10 @@ pub struct ChainReport {
     pub entries: usize,
     /// Whether the stored state was rewritten from the replay.
     pub rebuilt: bool,
+    /// For a member that joined from a snapshot: the first block above 0
+    /// it holds. Its state and log were checked against its head block and
+    /// the blocks it holds against the log, without a replay.
+    pub first_block: Option<u64>,
 }
 
 /// Replays every block of the database at `path` on one snapshot and
@@ -134,6 +138,14 @@ pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport
         return Err(NodeError::Corrupt(
             "the database has no blocks (was the chain created with `govchain-node init`?)".into(),
         ));
+    }
+    if let Some(first) = store.first_block()? {
+        if rebuild {
+            return Err(NodeError::Config(format!(
+                "this node joined from a snapshot and holds no blocks below {first}: its state cannot be rebuilt by a replay; install a snapshot from another member instead"
+            )));
+        }
+        return store.snapshot(|s| verify_held(s, first));
     }
     let (state, tree, cursor, stored) = store.snapshot(|s| {
         let (state, tree, cursor) = replay(s)?;
@@ -173,5 +185,52 @@ pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport
         state_root: state.state_root(),
         entries: state.entry_keys().len(),
         rebuilt: was_rewritten,
+        first_block: None,
+    })
+}
+
+/// A member that joined from a snapshot: its stored state and log against
+/// its head block ([`restore`]), and every block it holds from `first` on
+/// hash-chained to the head and holding the transactions the log names.
+fn verify_held(s: &Store, first: u64) -> Result<ChainReport, NodeError> {
+    let head = s
+        .head()?
+        .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
+    let (state, tree, _) = restore(s, &head)?.ok_or_else(|| {
+        NodeError::StateMismatch(format!(
+            "no state is stored for block {}",
+            head.header.height
+        ))
+    })?;
+    let mut prev: Option<Hash32> = None;
+    for height in first..=head.header.height {
+        let corrupt = |what: &str| NodeError::Corrupt(format!("block {height}: {what}"));
+        let b = s.block(height)?.ok_or_else(|| corrupt("missing"))?;
+        let h = &b.header;
+        if prev.is_some_and(|p| p != h.prev_hash) || h.height != height {
+            return Err(corrupt("does not follow the block before it"));
+        }
+        let own = tx_leaf_hashes(&b.txs).map_err(|e| corrupt(&e.to_string()))?;
+        let at = usize::try_from(h.log_size)
+            .ok()
+            .and_then(|end| end.checked_sub(own.len()).map(|start| start..end));
+        let in_log = at.and_then(|r| tree.leaf_hashes().get(r));
+        if in_log != Some(&own[..])
+            || merkle::root_of(&own) != h.tx_root
+            || tree.root_at(h.log_size).ok() != Some(h.log_root)
+        {
+            return Err(corrupt(
+                "its transactions are not the ones its header and the log commit to",
+            ));
+        }
+        prev = Some(h.hash().map_err(|e| corrupt(&e.to_string()))?);
+    }
+    Ok(ChainReport {
+        height: head.header.height,
+        transactions: tree.len(),
+        state_root: state.state_root(),
+        entries: state.entry_keys().len(),
+        rebuilt: false,
+        first_block: Some(first),
     })
 }

@@ -35,6 +35,10 @@ pub struct ClusterFile {
     /// Take a snapshot (and compact the log) after this many entries.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
+    /// How many of the latest blocks a snapshot carries besides the state
+    /// (a member that installs it serves those, not older ones).
+    #[serde(default = "default_snapshot_blocks")]
+    pub snapshot_blocks: u64,
     pub members: Vec<Member>,
 }
 
@@ -46,6 +50,9 @@ fn default_election_ms() -> u64 {
 }
 fn default_snapshot_every() -> u64 {
     1000
+}
+fn default_snapshot_blocks() -> u64 {
+    256
 }
 
 #[derive(Debug, Clone, Deserialize)]

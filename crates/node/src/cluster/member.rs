@@ -201,7 +201,7 @@ impl Cluster {
                 tls.clone(),
             )?,
             log_store::LogStore::new(db.clone()),
-            state_machine::StateMachine::new(node.clone(), db)?,
+            state_machine::StateMachine::new(node.clone(), db, file.snapshot_blocks)?,
         )
         .await
         .map_err(|e| NodeError::Cluster(e.to_string()))?;

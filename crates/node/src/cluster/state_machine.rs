@@ -1,8 +1,12 @@
 //! The replicated state machine: the chain itself. Applying a log entry
 //! verifies its block exactly as start-up replay does and stores it
 //! ([`apply_block`]); a block that does not verify halts this node rather
-//! than letting it diverge. A snapshot is the chain's blocks up to the
-//! applied point: a node installing one verifies every block it lacks.
+//! than letting it diverge. A snapshot is the stored state of the head
+//! block, every log leaf hash, block 0 and the latest blocks
+//! ([`ChainSnapshot`], PROTOCOL.md §14.4): a member whose head is within
+//! those blocks applies the ones it lacks, verifying each; one further
+//! behind checks the snapshot against its head block and installs it
+//! ([`crate::chain::verify_snapshot`]), replaying nothing.
 
 use std::io::Cursor;
 use std::sync::{Arc, Mutex};
@@ -16,6 +20,7 @@ use super::log_store::{se as sm_error, RaftDb};
 use super::{Applied, NodeId, TypeConfig};
 use crate::error::NodeError;
 use crate::handle::NodeHandle;
+use crate::store::ChainSnapshot;
 
 type Membership = StoredMembership<NodeId, openraft::BasicNode>;
 
@@ -66,10 +71,12 @@ pub struct StateMachine {
     db: RaftDb,
     applied: AppliedPoint,
     current: SnapshotCache,
+    /// Blocks a snapshot carries besides the state.
+    recent_blocks: u64,
 }
 
 impl StateMachine {
-    pub fn new(core: NodeHandle, db: RaftDb) -> Result<Self, NodeError> {
+    pub fn new(core: NodeHandle, db: RaftDb, recent_blocks: u64) -> Result<Self, NodeError> {
         let applied = db
             .get::<AppliedPoint>("applied")
             .map_err(|e| NodeError::Storage(e.to_string()))?
@@ -79,48 +86,41 @@ impl StateMachine {
             db,
             applied,
             current: SnapshotCache::default(),
+            recent_blocks,
         })
     }
 }
 
-/// Builds snapshots: the stored blocks up to the applied point.
+/// Builds snapshots of the stored chain.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
     core: NodeHandle,
     applied: AppliedPoint,
-    /// The chain's height at `applied` (`None`: the node's state could not
-    /// be read).
-    height: Option<u64>,
     current: SnapshotCache,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SnapshotData {
-    /// Stored wire JSON of blocks 0..=height.
-    blocks: Vec<Block>,
+    recent_blocks: u64,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
         let reads = self.core.lock().map_err(|e| sm_error(&e))?.reads();
-        let height = self
-            .height
-            .ok_or_else(|| sm_error(&NodeError::Storage("node state lock poisoned".into())))?;
-        let applied = self.applied.clone();
-        let json = tokio::task::spawn_blocking(move || {
-            let blocks = reads.blocks_json(0, height)?;
-            Ok::<_, NodeError>(format!("{{\"blocks\":[{}]}}", blocks.join(",")))
+        let recent = self.recent_blocks;
+        // The stored head may be past the applied point by then: entries
+        // replayed after installing are blocks it has, which are skipped.
+        let (height, bytes) = tokio::task::spawn_blocking(move || {
+            let snap = reads.chain_snapshot(recent)?;
+            let bytes = serde_json::to_vec(&snap).map_err(|e| NodeError::Storage(e.to_string()))?;
+            Ok::<_, NodeError>((snap.height(), bytes))
         })
         .await
         .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
         .map_err(|e| sm_error(&e))?;
+        let applied = self.applied.clone();
         let id = applied.log_id.map_or(0, |l| l.index);
         let meta = SnapshotMeta {
             last_log_id: applied.log_id,
             last_membership: applied.membership,
             snapshot_id: format!("{id}-{height}"),
         };
-        let bytes = json.into_bytes();
         if let Ok(mut current) = self.current.lock() {
             *current = Some((meta.clone(), Arc::new(bytes.clone())));
         }
@@ -129,6 +129,51 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             snapshot: Box::new(Cursor::new(bytes)),
         })
     }
+}
+
+/// Brings `core` to the snapshot's head: nothing if it is there already
+/// (its blocks must be the snapshot's), the missing blocks verified one by
+/// one if its head is within the snapshot's blocks, otherwise the checked
+/// snapshot installed in place of its chain.
+async fn catch_up(core: &NodeHandle, snap: ChainSnapshot) -> Result<(), NodeError> {
+    let (head, reads) = {
+        let c = core.lock()?;
+        (c.height(), c.reads())
+    };
+    for block in snap.blocks.iter().filter(|b| b.header.height <= head) {
+        let height = block.header.height;
+        let ours = reads.block(height)?;
+        if ours.as_ref().is_some_and(|o| o != block) {
+            let e = NodeError::Diverged(format!("snapshot block {height} differs"));
+            return Err(match core.lock() {
+                Ok(mut c) => halt(&mut c, e),
+                Err(_) => e,
+            });
+        }
+    }
+    if snap.height() <= head {
+        return Ok(());
+    }
+    let first = snap.blocks.first().map_or(0, |b| b.header.height);
+    if first <= head + 1 {
+        for block in snap.blocks.into_iter().filter(|b| b.header.height > head) {
+            // Blocks above the head either apply or halt the node.
+            apply_block(core, block).await?;
+        }
+        return Ok(());
+    }
+    let genesis = reads
+        .block(0)?
+        .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
+    let (snap, verified) = tokio::task::spawn_blocking(move || {
+        let v = crate::chain::verify_snapshot(&snap, &genesis);
+        (snap, v)
+    })
+    .await
+    .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))?;
+    let verified = verified?;
+    core.lock()?.install_snapshot(&snap, verified)?;
+    Ok(())
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -169,14 +214,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        // Entries are applied one batch at a time, so the head is the
-        // applied point's block.
-        let height = self.core.lock().ok().map(|c| c.height());
         SnapshotBuilder {
             core: self.core.clone(),
             applied: self.applied.clone(),
-            height,
             current: self.current.clone(),
+            recent_blocks: self.recent_blocks,
         }
     }
 
@@ -192,35 +234,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let bytes = snapshot.into_inner();
-        let data: SnapshotData = serde_json::from_slice(&bytes)
+        let snap: ChainSnapshot = serde_json::from_slice(&bytes)
             .map_err(|e| sm_error(&NodeError::Cluster(format!("snapshot: {e}"))))?;
-        let head = self.core.lock().map_err(|e| sm_error(&e))?.height();
-        for block in data.blocks {
-            let height = block.header.height;
-            if height <= head {
-                // Blocks this node has must be the same blocks.
-                let ours = self
-                    .core
-                    .lock()
-                    .map_err(|e| sm_error(&e))?
-                    .reads()
-                    .block(height)
-                    .map_err(|e| sm_error(&e))?;
-                if ours.as_ref() != Some(&block) {
-                    let e = NodeError::Diverged(format!("snapshot block {height} differs"));
-                    let e = match self.core.lock() {
-                        Ok(mut c) => halt(&mut c, e),
-                        Err(_) => e,
-                    };
-                    return Err(sm_error(&e));
-                }
-                continue;
-            }
-            // Blocks above the head either apply or halt the node.
-            apply_block(&self.core, block)
-                .await
-                .map_err(|e| sm_error(&e))?;
-        }
+        catch_up(&self.core, snap).await.map_err(|e| sm_error(&e))?;
         self.applied = AppliedPoint {
             log_id: meta.last_log_id,
             membership: meta.last_membership.clone(),

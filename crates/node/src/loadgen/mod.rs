@@ -183,6 +183,7 @@ async fn serve(
             heartbeat_ms: 100,
             election_timeout_ms: 1000,
             snapshot_every: 1000,
+            snapshot_blocks: 256,
             members: members.clone(),
         };
         let key = Arc::new(node_key(i));

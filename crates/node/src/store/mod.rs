@@ -6,7 +6,10 @@
 //! leads to are written in one transaction, so a half-written block is never
 //! visible and the stored state is always the head block's.
 
+mod snapshot;
 mod state;
+
+pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -19,7 +22,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::error::NodeError;
 
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATION_1: &str = "
 CREATE TABLE blocks (
@@ -92,6 +95,12 @@ impl Store {
                 state::MIGRATION_2
             ))?;
         }
+        if version < 3 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version = 3; COMMIT;",
+                snapshot::MIGRATION_3
+            ))?;
+        }
         Ok(Self { conn })
     }
 
@@ -108,37 +117,9 @@ impl Store {
         leaves: &[Hash32],
         state: &govchain_ledger::state::State,
     ) -> Result<(), NodeError> {
-        let json = serde_json::to_string(block).map_err(|e| NodeError::Storage(e.to_string()))?;
         let tx = self.conn.transaction()?;
-        let h = &block.header;
-        tx.execute(
-            "INSERT INTO blocks (height, hash, time, tx_count, log_size, block) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                to_i64(h.height),
-                hash.0.as_slice(),
-                h.time.to_string(),
-                to_i64(h.tx_count),
-                to_i64(h.log_size),
-                json
-            ],
-        )?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT INTO txs (id, height, idx, leaf_index, kind, signer, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for (i, ((env, id), leaf)) in block.txs.iter().zip(ids).zip(leaves).enumerate() {
-                stmt.execute(params![
-                    id.0.as_slice(),
-                    to_i64(h.height),
-                    to_i64(i as u64),
-                    to_i64(first_leaf + i as u64),
-                    env.body.kind,
-                    env.body.signer.as_bytes().as_slice(),
-                    leaf.0.as_slice()
-                ])?;
-            }
-        }
-        state::write_changes(&tx, h.height, state, state.last_commit())?;
+        insert_block(&tx, block, hash, first_leaf, ids, leaves)?;
+        state::write_changes(&tx, block.header.height, state, state.last_commit())?;
         tx.commit()?;
         Ok(())
     }
@@ -214,6 +195,75 @@ impl Store {
     }
 }
 
+/// Inserts one block and its transaction index (`ids[i]`, `leaves[i]`: the
+/// id and log leaf hash of `block.txs[i]`; `first_leaf`: the first one's
+/// leaf index).
+fn insert_block(
+    tx: &Connection,
+    block: &Block,
+    hash: Hash32,
+    first_leaf: u64,
+    ids: &[Hash32],
+    leaves: &[Hash32],
+) -> Result<(), NodeError> {
+    let json = serde_json::to_string(block).map_err(|e| NodeError::Storage(e.to_string()))?;
+    let h = &block.header;
+    tx.execute(
+            "INSERT INTO blocks (height, hash, time, tx_count, log_size, block) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_i64(h.height),
+                hash.0.as_slice(),
+                h.time.to_string(),
+                to_i64(h.tx_count),
+                to_i64(h.log_size),
+                json
+            ],
+        )?;
+    {
+        let mut stmt = tx.prepare(
+                "INSERT INTO txs (id, height, idx, leaf_index, kind, signer, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+        for (i, ((env, id), leaf)) in block.txs.iter().zip(ids).zip(leaves).enumerate() {
+            stmt.execute(params![
+                id.0.as_slice(),
+                to_i64(h.height),
+                to_i64(i as u64),
+                to_i64(first_leaf + i as u64),
+                env.body.kind,
+                env.body.signer.as_bytes().as_slice(),
+                leaf.0.as_slice()
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// The log's leaf hashes in order (those of transactions in held blocks,
+/// and of the ones before a snapshot's blocks); `None` if some were never
+/// stored (transactions written before leaf hashes were).
+fn leaf_hashes(conn: &Connection) -> Result<Option<Vec<Hash32>>, NodeError> {
+    let mut stmt = conn.prepare(
+        "SELECT leaf_index, leaf_hash FROM txs UNION ALL SELECT leaf_index, leaf_hash FROM log_prefix ORDER BY 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        if to_u64(row.get(0)?) != out.len() as u64 {
+            return Err(NodeError::StateMismatch(format!(
+                "the stored log has no leaf {}",
+                out.len()
+            )));
+        }
+        let Some(bytes) = row.get::<_, Option<Vec<u8>>>(1)? else {
+            return Ok(None);
+        };
+        let hash = <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| NodeError::StateMismatch("a stored leaf hash is not 32 bytes".into()))?;
+        out.push(Hash32(hash));
+    }
+    Ok(Some(out))
+}
+
 fn parse_block(json: Option<String>) -> Result<Option<Block>, NodeError> {
     json.map(|j| Block::from_json(j.as_bytes()).map_err(|e| NodeError::Corrupt(e.to_string())))
         .transpose()
@@ -252,7 +302,8 @@ fn block_json(conn: &Connection, height: u64) -> Result<Option<String>, NodeErro
 fn locate(conn: &Connection, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
     Ok(conn
         .query_row(
-            "SELECT height, idx, leaf_index FROM txs WHERE id = ?1",
+            "SELECT height, idx, leaf_index FROM txs WHERE id = ?1
+             UNION ALL SELECT height, idx, leaf_index FROM log_prefix WHERE id = ?1",
             [id.0.as_slice()],
             |r| {
                 Ok((
@@ -310,6 +361,22 @@ impl ReadPool {
             }
         }
         out
+    }
+
+    /// The stored chain as a Raft snapshot with at most `recent` blocks
+    /// above 0, read on one consistent view while the node goes on writing.
+    pub fn chain_snapshot(&self, recent: u64) -> Result<ChainSnapshot, NodeError> {
+        self.with(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let out = snapshot::read_snapshot(conn, recent);
+            conn.execute_batch("COMMIT")?;
+            out
+        })
+    }
+
+    /// The lowest block above 0 held, if this node joined from a snapshot.
+    pub fn first_block(&self) -> Result<Option<u64>, NodeError> {
+        self.with(snapshot::first_block)
     }
 
     /// The stored wire JSON of blocks `from..=to` that exist, in order.

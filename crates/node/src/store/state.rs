@@ -133,21 +133,7 @@ impl Store {
     /// The log's leaf hashes in order; `None` if some were never stored
     /// (transactions written before leaf hashes were).
     pub fn leaf_hashes(&self) -> Result<Option<Vec<Hash32>>, NodeError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT leaf_hash FROM txs ORDER BY leaf_index")?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let Some(bytes) = row.get::<_, Option<Vec<u8>>>(0)? else {
-                return Ok(None);
-            };
-            let hash = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-                NodeError::StateMismatch("a stored leaf hash is not 32 bytes".into())
-            })?;
-            out.push(Hash32(hash));
-        }
-        Ok(Some(out))
+        super::leaf_hashes(&self.conn)
     }
 
     /// The stored state, if it is exactly the state `head` commits to
