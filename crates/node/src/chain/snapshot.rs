@@ -196,21 +196,20 @@ fn load_state(
     loader.finish(head).map_err(|e| bad(&e))
 }
 
-impl Core {
-    /// Stores a checked snapshot in place of this node's chain (block 0
-    /// stays) and makes its head this node's head: blocks below its first
-    /// one are no longer served here (`node.pruned`). Whatever this node
-    /// had open is dropped (a member that needs a snapshot produces
-    /// nothing).
-    pub fn install_snapshot(
-        &mut self,
+impl VerifiedSnapshot {
+    /// Stores the snapshot in place of the chain in `store` (block 0
+    /// stays), in one SQLite transaction; then [`Core::adopt_snapshot`]
+    /// makes it the node's head. Needs no node lock: a member that needs a
+    /// snapshot writes nothing else meanwhile.
+    pub fn store(
+        &self,
         snap: &ChainSnapshot,
-        v: VerifiedSnapshot,
-    ) -> Result<u64, NodeError> {
+        store: &std::sync::Mutex<crate::store::Store>,
+    ) -> Result<(), NodeError> {
         let rows: Vec<SnapshotBlock<'_>> = snap
             .blocks
             .iter()
-            .zip(&v.blocks)
+            .zip(&self.blocks)
             .map(|(block, (hash, first_leaf, ids, leaves))| SnapshotBlock {
                 block,
                 hash: *hash,
@@ -219,10 +218,40 @@ impl Core {
                 leaves: leaves.clone(),
             })
             .collect();
-        self.store
+        store
             .lock()
             .map_err(|_| NodeError::Storage("store lock poisoned".into()))?
-            .install_snapshot(snap, &rows, &v.log)?;
+            .install_snapshot(snap, &rows, &self.log)
+    }
+}
+
+impl Core {
+    /// The writer connection, for [`VerifiedSnapshot::store`].
+    pub fn store(&self) -> std::sync::Arc<std::sync::Mutex<crate::store::Store>> {
+        self.store.clone()
+    }
+
+    /// Stores a checked snapshot in place of this node's chain and makes
+    /// its head this node's head ([`VerifiedSnapshot::store`], then
+    /// [`Core::adopt_snapshot`]).
+    pub fn install_snapshot(
+        &mut self,
+        snap: &ChainSnapshot,
+        v: VerifiedSnapshot,
+    ) -> Result<u64, NodeError> {
+        v.store(snap, &self.store)?;
+        self.adopt_snapshot(snap, v)
+    }
+
+    /// Makes a stored snapshot's head this node's head: blocks below its
+    /// first one are no longer served here (`node.pruned`). Whatever this
+    /// node had open is dropped (a member that needs a snapshot produces
+    /// nothing).
+    pub fn adopt_snapshot(
+        &mut self,
+        snap: &ChainSnapshot,
+        v: VerifiedSnapshot,
+    ) -> Result<u64, NodeError> {
         self.abandon_pending();
         self.state = v.state;
         self.tree = v.tree;

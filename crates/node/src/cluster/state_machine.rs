@@ -165,14 +165,16 @@ async fn catch_up(core: &NodeHandle, snap: ChainSnapshot) -> Result<(), NodeErro
     let genesis = reads
         .block(0)?
         .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
+    // Checked and stored off the runtime and without the node's lock.
+    let store = core.lock()?.store();
     let (snap, verified) = tokio::task::spawn_blocking(move || {
-        let v = crate::chain::verify_snapshot(&snap, &genesis);
+        let v = crate::chain::verify_snapshot(&snap, &genesis)
+            .and_then(|v| v.store(&snap, &store).map(|()| v));
         (snap, v)
     })
     .await
     .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))?;
-    let verified = verified?;
-    core.lock()?.install_snapshot(&snap, verified)?;
+    core.lock()?.adopt_snapshot(&snap, verified?)?;
     Ok(())
 }
 

@@ -58,6 +58,20 @@ pub struct Report {
     /// Opening the node again on the preloaded database (a restart: the
     /// stored state loaded and checked, nothing replayed).
     pub restart_secs: f64,
+    /// A Raft snapshot of the preloaded chain (`--snapshot`).
+    pub snapshot: Option<SnapshotFigures>,
+}
+
+/// A Raft snapshot made, checked and installed into a fresh node.
+#[derive(Debug, Clone)]
+pub struct SnapshotFigures {
+    pub bytes: u64,
+    pub make_secs: f64,
+    pub check_secs: f64,
+    pub install_secs: f64,
+    /// The baseline: `verify-chain`'s full replay of the same chain.
+    pub replay_secs: f64,
+    pub blocks: u64,
 }
 
 /// The longest a refused batch waits before resubmitting, whatever its
@@ -252,6 +266,14 @@ pub struct Load {
     /// to time `run` or `verify-chain` on a preloaded chain.
     #[arg(long)]
     pub keep: bool,
+    /// Also time a Raft snapshot of the preloaded chain: made, checked and
+    /// installed into a fresh node (PROTOCOL.md §14).
+    #[arg(long)]
+    pub snapshot: bool,
+    /// The measured node's admission bound: what it commits in this many
+    /// milliseconds (`run --max-queue-ms`).
+    #[arg(long, default_value_t = crate::Limits::default().max_queue_ms)]
+    pub max_queue_ms: u64,
 }
 
 /// Runs the load test.
@@ -266,6 +288,8 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         preload_cases,
         tls,
         keep,
+        snapshot,
+        max_queue_ms,
     } = load;
     let officials = batch.max(1) * concurrency.max(1);
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
@@ -287,7 +311,16 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
     let preload_secs = started.elapsed().as_secs_f64();
     let rss_after_preload_mib = rss_mib();
     drop(core);
-    let (core, restart_secs) = setup::reopen(&dir.join("node0/chain.sqlite"))?;
+    let (core, restart_secs) = setup::reopen(&dir.join("node0/chain.sqlite"), max_queue_ms)?;
+    let snapshot = if snapshot {
+        Some(setup::snapshot_figures(
+            &core,
+            &dir.join("node0/chain.sqlite"),
+            &dir.join("snapshot"),
+        )?)
+    } else {
+        None
+    };
 
     // Pre-sign the load.
     let entry = json!({"dataset": "fund/accounts", "operation": "read", "purpose": "bench", "at": api::now()});
@@ -515,5 +548,6 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         preload_secs,
         rss_after_preload_mib,
         restart_secs,
+        snapshot,
     })
 }

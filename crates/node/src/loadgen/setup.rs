@@ -61,10 +61,61 @@ fn limits() -> Limits {
 
 /// Opens the node of [`setup`]'s database again, as a restart does; and
 /// how long that took (seconds).
-pub(super) fn reopen(db: &std::path::Path) -> Result<(Core, f64), NodeError> {
+/// `max_queue_ms`: the node's admission bound (`run --max-queue-ms`).
+pub(super) fn reopen(db: &std::path::Path, max_queue_ms: u64) -> Result<(Core, f64), NodeError> {
     let started = std::time::Instant::now();
-    let core = Core::open(db, node_key(0), "bench.node", None, limits())?;
+    let limits = Limits {
+        max_queue_ms,
+        ..limits()
+    };
+    let core = Core::open(db, node_key(0), "bench.node", None, limits)?;
     Ok((core, started.elapsed().as_secs_f64()))
+}
+
+/// A Raft snapshot of `core`'s chain (stored at `db`; PROTOCOL.md §14)
+/// made, checked and installed into a fresh node in `dir`, timed; and, as
+/// the baseline, a full replay of the same chain (`verify-chain`).
+pub(super) fn snapshot_figures(
+    core: &Core,
+    db: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<super::SnapshotFigures, NodeError> {
+    let t = std::time::Instant::now();
+    let snap = core.reads().chain_snapshot(256)?;
+    let bytes = serde_json::to_vec(&snap).map_err(err)?;
+    let make_secs = t.elapsed().as_secs_f64();
+    drop(snap);
+    let genesis = core
+        .reads()
+        .block(0)?
+        .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
+    let t = std::time::Instant::now();
+    let snap: crate::store::ChainSnapshot = serde_json::from_slice(&bytes).map_err(err)?;
+    let checked = crate::chain::verify_snapshot(&snap, &genesis)?;
+    let check_secs = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut fresh = Core::open(
+        &dir.join("chain.sqlite"),
+        node_key(0),
+        "bench.node",
+        Some(&genesis),
+        limits(),
+    )?;
+    fresh.install_snapshot(&snap, checked)?;
+    let install_secs = t.elapsed().as_secs_f64();
+    drop((fresh, snap));
+    let t = std::time::Instant::now();
+    let replay = crate::chain::verify_chain(db, false)?;
+    Ok(super::SnapshotFigures {
+        bytes: bytes.len() as u64,
+        make_secs,
+        check_secs,
+        install_secs,
+        replay_secs: t.elapsed().as_secs_f64(),
+        blocks: replay.height + 1,
+    })
 }
 
 /// A node database with genesis (`nodes` departments; the officials are
