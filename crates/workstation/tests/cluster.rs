@@ -120,6 +120,7 @@ async fn consortium(dir: &std::path::Path, chain: &ChainId) -> (Vec<String>, Vec
             heartbeat_ms: 100,
             election_timeout_ms: 600,
             snapshot_every: 1000,
+            snapshot_blocks: 256,
             members: members.clone(),
         };
         let member = Cluster::start(

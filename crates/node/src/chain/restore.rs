@@ -43,26 +43,8 @@ pub(super) fn restore(
             h.log_size
         )));
     }
-    let message = h
-        .signed_message()
-        .map_err(|e| NodeError::Corrupt(e.to_string()))?;
-    let signed = state.departments.values().any(|d| {
-        d.node_key.key_id() == h.proposer && d.node_key.verify(&message, &head.sig).is_ok()
-    });
-    if !signed {
-        return Err(NodeError::Corrupt(format!(
-            "block {}'s signature does not verify under its proposer's node key",
-            h.height
-        )));
-    }
+    let cursor = head_cursor(&state, h, &head.sig, &tree).map_err(NodeError::Corrupt)?;
     check_head_txs(store, h, &leaves)?;
-    let cursor = ChainCursor {
-        chain_id: h.chain_id.clone(),
-        next_height: h.height + 1,
-        last_hash: Hash32::sha256(&message),
-        last_time: Some(h.time),
-        log: tree.frontier(),
-    };
     tracing::info!(
         "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
         h.height,
@@ -73,6 +55,35 @@ pub(super) fn restore(
         started.elapsed().as_secs_f64()
     );
     Ok(Some((state, tree, cursor)))
+}
+
+/// The cursor after head block `h` with log `tree`, once its signature
+/// `sig` verifies under its proposer's node key in `state` (the state after
+/// it); otherwise why not.
+pub(super) fn head_cursor(
+    state: &State,
+    h: &BlockHeader,
+    sig: &govchain_ledger::crypto::Signature,
+    tree: &MerkleTree,
+) -> Result<ChainCursor, String> {
+    let message = h.signed_message().map_err(|e| e.to_string())?;
+    let signed = state
+        .departments
+        .values()
+        .any(|d| d.node_key.key_id() == h.proposer && d.node_key.verify(&message, sig).is_ok());
+    if !signed {
+        return Err(format!(
+            "block {}'s signature does not verify under its proposer's node key",
+            h.height
+        ));
+    }
+    Ok(ChainCursor {
+        chain_id: h.chain_id.clone(),
+        next_height: h.height + 1,
+        last_hash: Hash32::sha256(&message),
+        last_time: Some(h.time),
+        log: tree.frontier(),
+    })
 }
 
 /// The head block's transactions are the ones its header and the stored

@@ -76,23 +76,7 @@ pub fn verify_snapshot(
         return Err(refused("its log records are not in chain order"));
     }
     let state = load_state(snap, h)?;
-    let message = h.signed_message().map_err(|e| refused(e.to_string()))?;
-    let signed = state.departments.values().any(|d| {
-        d.node_key.key_id() == h.proposer && d.node_key.verify(&message, &head.sig).is_ok()
-    });
-    if !signed {
-        return Err(refused(format!(
-            "block {}'s signature does not verify under its proposer's node key",
-            h.height
-        )));
-    }
-    let cursor = ChainCursor {
-        chain_id: h.chain_id.clone(),
-        next_height: h.height + 1,
-        last_hash: Hash32::sha256(&message),
-        last_time: Some(h.time),
-        log: tree.frontier(),
-    };
+    let cursor = super::restore::head_cursor(&state, h, &head.sig, &tree).map_err(refused)?;
     Ok(VerifiedSnapshot {
         state,
         tree,
