@@ -234,11 +234,17 @@ impl NodeClient {
         Ok((url, text))
     }
 
-    /// Blocks from height `from` (at most 100), and the node's height.
+    /// Blocks from height `from` (at most 100), and the node's height. A
+    /// member that joined its consortium from a snapshot and does not hold
+    /// those blocks (`410 node.pruned`) is passed over for the next node.
     pub async fn blocks(&self, from: u64, limit: u64) -> Result<(String, BlockPage), WsError> {
-        let (url, body) = self
-            .get_ok(&format!("/v1/blocks?from={from}&limit={limit}"))
+        let path = format!("/v1/blocks?from={from}&limit={limit}");
+        let (url, status, body) = self
+            .send_skipping(|http, base| http.get(format!("{base}{path}")), |s| s == 410)
             .await?;
+        if status != 200 {
+            return Err(Self::node_error(status, &body));
+        }
         let page: BlockPage = serde_json::from_slice(&body)
             .map_err(|e| WsError::verification("block.shape", format!("{url}: {e}")))?;
         Ok((url, page))
