@@ -1,4 +1,4 @@
-//! Raft snapshots of the state (PROTOCOL.md §14.4), without a cluster: a
+//! Raft snapshots of the state (PROTOCOL.md §14, "Snapshots"), without a cluster: a
 //! node's snapshot installs into a fresh node of the same chain, which then
 //! holds the same head, state and log but only the last blocks (older ones
 //! are `node.pruned`), restarts from what it stored, and passes

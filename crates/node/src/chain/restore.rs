@@ -4,7 +4,7 @@
 //! a stored state, and `verify-chain`); [`verify_chain`] does both and
 //! compares them.
 
-use govchain_ledger::block::{tx_leaf_hashes, BlockHeader, ChainCursor};
+use govchain_ledger::block::{tx_leaf_hashes, Block, BlockHeader, ChainCursor};
 use govchain_ledger::merkle::{self, MerkleTree};
 use govchain_ledger::state::State;
 use govchain_ledger::state_proof::SignedHeader;
@@ -44,7 +44,7 @@ pub(super) fn restore(
         )));
     }
     let cursor = head_cursor(&state, h, &head.sig, &tree).map_err(NodeError::Corrupt)?;
-    check_head_txs(store, h, &leaves)?;
+    check_head_txs(store, h, &tree)?;
     tracing::info!(
         "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
         h.height,
@@ -88,19 +88,47 @@ pub(super) fn head_cursor(
 
 /// The head block's transactions are the ones its header and the stored
 /// log name: O(one block), so that a damaged head is not served.
-fn check_head_txs(store: &Store, h: &BlockHeader, leaves: &[Hash32]) -> Result<(), NodeError> {
-    let corrupt = |what: &str| NodeError::Corrupt(format!("block {}: {what}", h.height));
-    let block = store.block(h.height)?.ok_or_else(|| corrupt("missing"))?;
-    let own = tx_leaf_hashes(&block.txs).map_err(|e| corrupt(&e.to_string()))?;
-    let first = leaves
-        .len()
-        .checked_sub(own.len())
-        .ok_or_else(|| corrupt("more transactions than the log"))?;
-    if block.header != *h || merkle::root_of(&own) != h.tx_root || leaves[first..] != own[..] {
-        return Err(corrupt(
-            "its transactions are not the ones its header and the log commit to",
+fn check_head_txs(store: &Store, h: &BlockHeader, tree: &MerkleTree) -> Result<(), NodeError> {
+    let block = store
+        .block(h.height)?
+        .filter(|b| b.header == *h)
+        .ok_or_else(|| NodeError::Corrupt(format!("block {}: missing or altered", h.height)))?;
+    check_block_in_log(&block, tree)
+}
+
+/// A block's transactions, whose leaf hashes are `own`, are the ones its
+/// header `h` and the log `tree` commit to: `own` are the log's leaves at
+/// the block's place, their root is its `tx_root`, their count its
+/// `tx_count`, and the log's root at its `log_size` is its `log_root`.
+/// Returns the block's first leaf index.
+pub(super) fn check_in_log(
+    h: &BlockHeader,
+    own: &[Hash32],
+    tree: &MerkleTree,
+) -> Result<u64, String> {
+    let first = h.log_size.checked_sub(own.len() as u64);
+    let in_log = first
+        .and_then(|f| usize::try_from(f).ok())
+        .and_then(|f| tree.leaf_hashes().get(f..f + own.len()));
+    if in_log != Some(own)
+        || merkle::root_of(own) != h.tx_root
+        || h.tx_count != own.len() as u64
+        || tree.root_at(h.log_size).ok() != Some(h.log_root)
+    {
+        return Err(format!(
+            "block {}: its transactions are not the ones its header and the log commit to",
+            h.height
         ));
     }
+    Ok(first.unwrap_or(0))
+}
+
+/// [`check_in_log`] for a whole block.
+fn check_block_in_log(b: &Block, tree: &MerkleTree) -> Result<(), NodeError> {
+    let corrupt = |e: String| NodeError::Corrupt(e);
+    let own =
+        tx_leaf_hashes(&b.txs).map_err(|e| corrupt(format!("block {}: {e}", b.header.height)))?;
+    check_in_log(&b.header, &own, tree).map_err(corrupt)?;
     Ok(())
 }
 
@@ -221,19 +249,7 @@ fn verify_held(s: &Store, first: u64) -> Result<ChainReport, NodeError> {
         if prev.is_some_and(|p| p != h.prev_hash) || h.height != height {
             return Err(corrupt("does not follow the block before it"));
         }
-        let own = tx_leaf_hashes(&b.txs).map_err(|e| corrupt(&e.to_string()))?;
-        let at = usize::try_from(h.log_size)
-            .ok()
-            .and_then(|end| end.checked_sub(own.len()).map(|start| start..end));
-        let in_log = at.and_then(|r| tree.leaf_hashes().get(r));
-        if in_log != Some(&own[..])
-            || merkle::root_of(&own) != h.tx_root
-            || tree.root_at(h.log_size).ok() != Some(h.log_root)
-        {
-            return Err(corrupt(
-                "its transactions are not the ones its header and the log commit to",
-            ));
-        }
+        check_block_in_log(&b, &tree)?;
         prev = Some(h.hash().map_err(|e| corrupt(&e.to_string()))?);
     }
     Ok(ChainReport {

@@ -1,4 +1,4 @@
-//! Installing a Raft snapshot (PROTOCOL.md §14.4) into a member too far
+//! Installing a Raft snapshot (PROTOCOL.md §14, "Snapshots") into a member too far
 //! behind for blocks: [`verify_snapshot`] checks it against the head block
 //! it carries — the state hashes to the head's `state_root` (and its meta
 //! matches the header), the leaf hashes to its `log_root`, its proposer's
@@ -9,7 +9,7 @@
 //! log leaves), not O(chain): nothing is replayed.
 
 use govchain_ledger::block::{Block, ChainCursor};
-use govchain_ledger::merkle::{self, MerkleTree};
+use govchain_ledger::merkle::MerkleTree;
 use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::{State, StateLoader};
 use govchain_ledger::types::Hash32;
@@ -115,35 +115,19 @@ fn check_blocks(
             return Err(refused("block 0 among the recent blocks"));
         }
         prev = Some((bh.height, hash));
-        let block_leaves = tx_leaves(b)?;
-        let first = bh.log_size.checked_sub(block_leaves.len() as u64);
-        let in_log = first
-            .and_then(|f| usize::try_from(f).ok())
-            .and_then(|f| log.get(f..f + block_leaves.len()))
-            .map(|r| r.iter().map(|r| r.leaf_hash).collect::<Vec<_>>());
-        let root_ok = tree.root_at(bh.log_size).is_ok_and(|r| r == bh.log_root);
-        if in_log.as_deref() != Some(&block_leaves[..])
-            || merkle::root_of(&block_leaves) != bh.tx_root
-            || bh.tx_count != block_leaves.len() as u64
-            || !root_ok
-        {
-            return Err(refused(format!(
-                "block {}'s transactions are not the ones its header and the log commit to",
-                bh.height
-            )));
-        }
-        let ids = b
+        let digests = b
             .txs
             .iter()
-            .map(|t| {
-                t.digests()
-                    .map(|d| d.id)
-                    .map_err(|e| refused(e.to_string()))
-            })
+            .map(|t| t.digests().map_err(|e| refused(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let start = first.and_then(|f| usize::try_from(f).ok()).unwrap_or(0);
+        let (ids, block_leaves): (Vec<Hash32>, Vec<Hash32>) =
+            digests.into_iter().map(|d| (d.id, d.leaf_hash)).unzip();
+        let first = super::restore::check_in_log(bh, &block_leaves, tree).map_err(refused)?;
+        let start = usize::try_from(first).unwrap_or(usize::MAX);
         let named = ids.iter().zip(0u32..).all(|(id, i)| {
-            log.get(start + i as usize)
+            start
+                .checked_add(i as usize)
+                .and_then(|k| log.get(k))
                 .is_some_and(|r| r.id == *id && r.height == bh.height && r.index == i)
         });
         if !named {
@@ -152,7 +136,7 @@ fn check_blocks(
                 bh.height
             )));
         }
-        blocks.push((hash, first.unwrap_or(0), ids, block_leaves));
+        blocks.push((hash, first, ids, block_leaves));
     }
     Ok(blocks)
 }

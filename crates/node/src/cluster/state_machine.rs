@@ -3,7 +3,7 @@
 //! ([`apply_block`]); a block that does not verify halts this node rather
 //! than letting it diverge. A snapshot is the stored state of the head
 //! block, every log leaf hash, block 0 and the latest blocks
-//! ([`ChainSnapshot`], PROTOCOL.md §14.4): a member whose head is within
+//! ([`ChainSnapshot`], PROTOCOL.md §14, "Snapshots"): a member whose head is within
 //! those blocks applies the ones it lacks, verifying each; one further
 //! behind checks the snapshot against its head block and installs it
 //! ([`crate::chain::verify_snapshot`]), replaying nothing.

@@ -1,4 +1,4 @@
-//! Raft snapshots of the stored chain (PROTOCOL.md §14.4): the state as of
+//! Raft snapshots of the stored chain (PROTOCOL.md §14, "Snapshots"): the state as of
 //! the head block (its entries, committed payrolls' lines and the access
 //! log), the log (each transaction's leaf hash, id, height and index), block
 //! 0 and the latest blocks. O(state) plus 76 bytes per transaction, not the
