@@ -18,7 +18,10 @@ use govchain_ledger::state::fixtures::{renovation_template, THIRTY_DAYS};
 use govchain_ledger::state::kinds::PayrollLine;
 use govchain_ledger::state::payroll::payroll_line_jcs;
 use govchain_ledger::state::{funds, views};
-use govchain_ledger::state::{Rejection, SigCheck, State, StateLoader};
+use govchain_ledger::state::kinds::RefId;
+use govchain_ledger::state::{
+    CaseSource, Rejection, SigCheck, State, StateLoader, StoredStateError,
+};
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
@@ -45,6 +48,31 @@ struct Chain {
     /// The state entries as a node stores them: updated from each block's
     /// `last_commit` only.
     stored: BTreeMap<String, Vec<u8>>,
+    /// The same chain as a node runs it: after each block, the state
+    /// loaded from `stored` with its cases read from there on use.
+    backed: State,
+}
+
+/// Stored case entries, as a node's store gives them to a backed state.
+#[derive(Debug)]
+struct StoredCases(BTreeMap<String, Vec<u8>>);
+
+impl CaseSource for StoredCases {
+    fn case_value(&self, id: &RefId) -> Result<Option<Vec<u8>>, StoredStateError> {
+        Ok(self.0.get(&format!("case/{id}")).cloned())
+    }
+
+    fn each_case(
+        &self,
+        f: &mut dyn FnMut(RefId, Vec<u8>) -> Result<(), StoredStateError>,
+    ) -> Result<(), StoredStateError> {
+        for (k, v) in &self.0 {
+            if let Some(id) = k.strip_prefix("case/") {
+                f(RefId::try_from(id.to_owned()).unwrap(), v.clone())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A block the scenario tried to apply, and what the rules said.
@@ -98,6 +126,7 @@ impl Chain {
             blocks: Vec::new(),
             attempts: Vec::new(),
             stored: BTreeMap::new(),
+            backed: State::new(),
         };
         let depts = [
             "city-management",
@@ -194,6 +223,19 @@ impl Chain {
                 .err()
                 .map(|(i, r)| (*i, r.code().to_owned())),
         });
+        // A backed state applies the block with the same verdict and root.
+        let shadow = self.backed.apply_block(&probe, SigCheck::Verify);
+        assert_eq!(
+            shadow
+                .as_ref()
+                .map(State::state_root)
+                .map_err(|(i, r)| (*i, r.code())),
+            applied
+                .as_ref()
+                .map(State::state_root)
+                .map_err(|(i, r)| (*i, r.code())),
+            "a backed state applies block {height} otherwise"
+        );
         let next = applied?;
         // The incremental commitment equals the tree rebuilt from scratch:
         // every rule marks what it changes.
@@ -262,6 +304,68 @@ impl Chain {
         // A row given twice would decode as two objects: refused.
         let err = load(&self.stored, self.stored.keys().next()).unwrap_err();
         assert_eq!(err.code(), "state.stored_mismatch", "{err}");
+        self.backed = self.check_backed(next, block);
+    }
+
+    /// The stored rows load into a state that reads its cases from them:
+    /// same root, same cases and inboxes, and a tampered case is refused
+    /// when read.
+    fn check_backed(&self, next: &State, block: &Block) -> State {
+        let load = |stored: &BTreeMap<String, Vec<u8>>| {
+            let mut l = StateLoader::new().with_case_source(std::sync::Arc::new(StoredCases(
+                stored.clone(),
+            )));
+            let mut leaves = Vec::new();
+            for (k, v) in stored {
+                if k.starts_with("case/") {
+                    leaves.push((k.clone(), govchain_ledger::smt::value_hash(v)));
+                } else {
+                    l.entry(k, v).unwrap();
+                }
+            }
+            l.case_leaves(&leaves).unwrap();
+            for (p, q, lines) in next.committed_payrolls() {
+                for (i, line) in lines.iter().enumerate() {
+                    l.payroll_line(p, q, i as u64, &payroll_line_jcs(line)).unwrap();
+                }
+            }
+            for r in &next.access_log {
+                l.access_record(&r.canonical_json()).unwrap();
+            }
+            l.finish(&block.header).unwrap()
+        };
+        let backed = load(&self.stored);
+        assert!(backed.cases.is_backed() && backed.cases.resident().is_empty());
+        assert_eq!(backed.state_root(), next.state_root());
+        let mut seen = 0;
+        backed
+            .each_case(|c| {
+                assert_eq!(Some(c), next.cases.resident().get(&c.id));
+                seen += 1;
+            })
+            .unwrap();
+        assert_eq!(seen, next.cases.resident().len());
+        let now = Timestamp::from_unix_millis(self.now).unwrap();
+        for id in next.officials.keys() {
+            assert_eq!(
+                views::inbox(&backed, id, now).unwrap(),
+                views::inbox(next, id, now).unwrap()
+            );
+        }
+        if let Some((id, case)) = next.cases.resident().iter().next() {
+            assert_eq!(backed.case(id).unwrap().as_deref(), Some(case));
+            let mut tampered = self.stored.clone();
+            let v = tampered.get_mut(&format!("case/{id}")).unwrap();
+            let at = v.len() / 2;
+            v[at] ^= 0x01;
+            let mut bad = backed.clone();
+            bad.attach_case_source(std::sync::Arc::new(StoredCases(tampered)));
+            assert!(bad.has_case(id));
+            assert_eq!(bad.case(id).unwrap_err().code(), "state.stored_mismatch");
+            let missing = RefId::try_from("NO-SUCH-CASE".to_owned()).unwrap();
+            assert!(!bad.has_case(&missing) && bad.case(&missing).unwrap().is_none());
+        }
+        backed
     }
 
     /// One transaction in its own block.
@@ -366,8 +470,11 @@ fn renovation_case_runs_in_order_with_a_reject_and_resubmit() {
     c.renovation();
     open_case(&mut c, "zhao", "RN-1", "hz/xihu");
     let now = Timestamp::from_unix_millis(c.now).unwrap();
-    assert_eq!(views::inbox(&c.state, &c.id("zhang"), now).len(), 1);
-    assert!(views::inbox(&c.state, &c.id("li"), now).is_empty());
+    assert_eq!(
+        views::inbox(&c.state, &c.id("zhang"), now).unwrap().len(),
+        1
+    );
+    assert!(views::inbox(&c.state, &c.id("li"), now).unwrap().is_empty());
 
     // Out of order, wrong role, then the right signer.
     assert_eq!(
@@ -401,7 +508,7 @@ fn renovation_case_runs_in_order_with_a_reject_and_resubmit() {
     c.sign_step("li", "RN-1", 1, "reject", "消防通道宽度不足")
         .unwrap();
     assert_eq!(
-        c.state.cases[&"RN-1".to_owned().try_into().unwrap()].current,
+        c.state.cases.resident()[&"RN-1".to_owned().try_into().unwrap()].current,
         0
     );
     c.sign_step("zhang", "RN-1", 0, "approve", "已整改")
@@ -409,7 +516,7 @@ fn renovation_case_runs_in_order_with_a_reject_and_resubmit() {
     c.sign_step("li", "RN-1", 1, "approve", "复查通过").unwrap();
     c.sign_step("wang", "RN-1", 2, "approve", "").unwrap();
     c.sign_step("zhao", "RN-1", 3, "approve", "").unwrap();
-    let case = &c.state.cases[&"RN-1".to_owned().try_into().unwrap()];
+    let case = &c.state.cases.resident()[&"RN-1".to_owned().try_into().unwrap()];
     assert_eq!(case.status.as_str(), "approved");
     assert_eq!(case.round, 1);
     let actions: Vec<&str> = case.events.iter().map(|e| e.action.as_str()).collect();
@@ -512,11 +619,11 @@ fn workflow_rejections() {
         json!({"case_id": "RN-A", "template": "old-city-renovation", "version": 1, "scope": "hz",
                "title": "t", "documents": [], "applicant": applicant}),
     );
-    let with = &c.state.cases[&"RN-A".to_owned().try_into().unwrap()];
+    let with = &c.state.cases.resident()[&"RN-A".to_owned().try_into().unwrap()];
     assert_eq!(with.applicant, Some(applicant));
     let stored = serde_json::to_value(with).unwrap();
     assert_eq!(stored["applicant"], json!(applicant.to_hex()));
-    let without = &c.state.cases[&"RN-2".to_owned().try_into().unwrap()];
+    let without = &c.state.cases.resident()[&"RN-2".to_owned().try_into().unwrap()];
     assert!(serde_json::to_value(without)
         .unwrap()
         .get("applicant")
@@ -533,9 +640,10 @@ fn workflow_rejections() {
     open_case(&mut c, "zhao", "RN-3", "hz");
     c.now += i64::try_from(THIRTY_DAYS * 1000).unwrap() + 1;
     let now = Timestamp::from_unix_millis(c.now).unwrap();
-    let case = &c.state.cases[&"RN-3".to_owned().try_into().unwrap()];
+    let case = &c.state.cases.resident()[&"RN-3".to_owned().try_into().unwrap()];
     assert_eq!(views::case_status(&c.state, case, now), "expired");
     assert!(views::inbox(&c.state, &c.id("zhang"), now)
+        .unwrap()
         .iter()
         .all(|i| i.case_id.as_str() != "RN-3"));
     assert_eq!(
@@ -622,7 +730,7 @@ fn parallel_groups_and_thresholds() {
     );
     c.sign_step("a2", "J-1", 0, "approve", "").unwrap();
     c.sign_step("a1", "J-1", 2, "approve", "").unwrap();
-    let case = &c.state.cases[&"J-1".to_owned().try_into().unwrap()];
+    let case = &c.state.cases.resident()[&"J-1".to_owned().try_into().unwrap()];
     assert_eq!(case.status.as_str(), "approved");
 }
 
@@ -817,7 +925,7 @@ fn key_rotation_mid_case() {
     // The official's sequence continues across keys.
     c.sign_step("zhang-new", "RN-R", 0, "approve", "用新密钥签署")
         .unwrap();
-    let case = &c.state.cases[&"RN-R".to_owned().try_into().unwrap()];
+    let case = &c.state.cases.resident()[&"RN-R".to_owned().try_into().unwrap()];
     assert_eq!(
         case.events[1].official,
         c.id("zhang"),
@@ -1467,7 +1575,7 @@ fn check_invariants(s: &State) {
             }
         }
     }
-    for case in s.cases.values() {
+    for case in s.cases.resident().values() {
         let t = &s.templates[&format!("{}@{}", case.template, case.version)];
         assert!(case.current <= t.stages.len());
         for a in &case.approvals {

@@ -64,6 +64,12 @@ impl From<rusqlite::types::FromSqlError> for NodeError {
     }
 }
 
+impl From<govchain_ledger::state::StoredStateError> for NodeError {
+    fn from(e: govchain_ledger::state::StoredStateError) -> Self {
+        NodeError::StateMismatch(e.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for NodeError {
     fn from(e: rusqlite::Error) -> Self {
         NodeError::Storage(e.to_string())

@@ -383,7 +383,7 @@ pub fn view(
 /// Every template with its versions, newest first.
 fn templates(s: &State, mine: &BTreeSet<DeptId>) -> Vec<TemplateHistory> {
     let mut cases: BTreeMap<String, u32> = BTreeMap::new();
-    for c in s.cases.values() {
+    for c in s.cases.resident().values() {
         *cases
             .entry(Template::key(&c.template, c.version))
             .or_default() += 1;

@@ -163,6 +163,7 @@ pub(crate) fn signable_by(
 pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> {
     let mut out: Vec<CaseSummary> = s
         .cases
+        .resident()
         .values()
         .filter_map(|c| {
             let t = template(s, c)?;
@@ -243,7 +244,7 @@ pub fn case_detail(
     me: Option<&KeyId>,
     now: Timestamp,
 ) -> Option<CaseDetail> {
-    let c = s.cases.get(id)?;
+    let c = s.cases.resident().get(id)?;
     let t = template(s, c)?;
     let group = t.group_of(c.current);
     let (durations, longest) = stage_durations(c, t, &group, now);
@@ -597,13 +598,13 @@ mod tests {
         assert_eq!(block(&s, Some(21)), Some(SignBlock::WrongDepartment));
         assert_eq!(block(&s, Some(22)), Some(SignBlock::NoRole));
         assert_eq!(block(&s, Some(3)), None);
-        let c = s.cases.get_mut(&case).unwrap();
+        let c = s.cases.get_mut_resident(&case).unwrap();
         c.approvals[0].push(id(2));
         // Both signatures in: the stage no longer waits, nobody else may sign.
         assert_eq!(block(&s, Some(3)), Some(SignBlock::NotThisStage));
         let d = case_detail(&s, &case, Some(&id(3)), at(1)).unwrap();
         assert!(d.stages[0].signable_by.is_empty());
-        s.cases.get_mut(&case).unwrap().status = CaseStatus::Withdrawn;
+        s.cases.get_mut_resident(&case).unwrap().status = CaseStatus::Withdrawn;
         assert_eq!(block(&s, Some(3)), Some(SignBlock::CaseClosed));
     }
 }

@@ -195,9 +195,39 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JcsError> {
     jcs::canonicalize_serialize(v)
 }
 
+/// Why an entry's value could not be given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("encoding the entry: {0}")]
+    Encode(#[from] JcsError),
+    #[error(transparent)]
+    Stored(#[from] super::StoredStateError),
+}
+
+impl ErrorCode for EntryError {
+    fn code(&self) -> &'static str {
+        match self {
+            EntryError::Encode(e) => e.code(),
+            EntryError::Stored(e) => e.code(),
+        }
+    }
+}
+
 impl State {
-    /// The canonical value of one entry (JCS bytes), `None` if absent.
-    pub fn entry(&self, key: &EntryKey) -> Result<Option<Vec<u8>>, JcsError> {
+    /// The canonical value of one entry (JCS bytes), `None` if absent; a
+    /// backed state's stored case is read and checked
+    /// ([`super::cases`]).
+    pub fn entry(&self, key: &EntryKey) -> Result<Option<Vec<u8>>, EntryError> {
+        if let EntryKey::Case(c) = key {
+            if !self.cases.resident().contains_key(c) {
+                return Ok(self.read_case_value(c)?);
+            }
+        }
+        Ok(self.encode_entry(key)?)
+    }
+
+    /// The canonical value of one entry as held in memory.
+    fn encode_entry(&self, key: &EntryKey) -> Result<Option<Vec<u8>>, JcsError> {
         fn some<T: Serialize>(v: Option<&T>) -> Result<Option<Vec<u8>>, JcsError> {
             v.map(encode).transpose()
         }
@@ -219,7 +249,7 @@ impl State {
             EntryKey::Grant(h) => some(self.grants.get(h)),
             EntryKey::Proposal(h) => some(self.proposals.get(h)),
             EntryKey::Template(t) => some(self.templates.get(t)),
-            EntryKey::Case(c) => some(self.cases.get(c)),
+            EntryKey::Case(c) => some(self.cases.resident().get(c)),
             EntryKey::Project(p) => some(
                 self.projects
                     .get(p)
@@ -247,12 +277,14 @@ impl State {
         }
     }
 
-    /// Every entry's key, in no particular order.
+    /// Every entry's key held in memory, in no particular order: every
+    /// key of a state without a case source (a backed state lists its
+    /// held cases only).
     pub fn entry_keys(&self) -> Vec<EntryKey> {
         let mut keys = vec![EntryKey::Meta];
         macro_rules! keys_of {
             ($c:ident, $v:ident) => {
-                keys.extend(self.$c.keys().cloned().map(EntryKey::$v));
+                keys.extend(self.$c.resident_keys().map(EntryKey::$v));
             };
         }
         for_each_collection!(keys_of);
@@ -286,7 +318,7 @@ impl State {
         let mut written = Vec::with_capacity(changed.len());
         for key in changed {
             let kh = smt::key_hash(key.to_string().as_bytes());
-            let value = self.entry(&key)?;
+            let value = self.encode_entry(&key)?;
             match &value {
                 Some(value) => self.tree.insert(kh, smt::value_hash(value)),
                 None => {
@@ -331,13 +363,14 @@ impl State {
         any
     }
 
-    /// The state tree rebuilt from every entry, from scratch: O(state). Its
-    /// root equals [`State::state_root`] after a commit, or the incremental
-    /// commit has a bug (tests, `verify-chain`, start-up checks).
+    /// The state tree rebuilt from every entry held in memory, from
+    /// scratch: O(state). For a state without a case source its root
+    /// equals [`State::state_root`] after a commit, or the incremental
+    /// commit has a bug (tests, `verify-chain`).
     pub fn rebuild_tree(&self) -> Result<StateTree, JcsError> {
         let mut leaves = Vec::new();
         for key in self.entry_keys() {
-            if let Some(value) = self.entry(&key)? {
+            if let Some(value) = self.encode_entry(&key)? {
                 leaves.push((
                     smt::key_hash(key.to_string().as_bytes()),
                     smt::value_hash(&value),

@@ -8,6 +8,7 @@
 //! Collections are persistent maps (`imbl`), so cloning a state to apply a
 //! block atomically costs O(1), and iteration order is by key everywhere.
 
+mod cases;
 mod commitment;
 mod consortium;
 pub mod entitlement;
@@ -31,7 +32,8 @@ use crate::crypto::{BatchItem, KeyId, PublicKey};
 use crate::jcs;
 use crate::tx::{Envelope, TxDigests};
 use crate::types::{ChainId, Hash32, Timestamp};
-pub use commitment::{BadEntryKey, EntryKey};
+pub use cases::{CaseSource, Cases};
+pub use commitment::{BadEntryKey, EntryError, EntryKey};
 pub use kinds::Action;
 pub use rejection::Rejection;
 pub use stored::{StateLoader, StoredStateError};
@@ -137,7 +139,9 @@ pub struct State {
     /// Pending multi-admin actions, by action digest.
     pub proposals: Tracked<Hash32, Proposal>,
     pub templates: Tracked<String, workflow::Template>,
-    pub cases: Tracked<kinds::RefId, workflow::Case>,
+    /// Every case, or (a node's state) the recently changed ones with the
+    /// rest read from its store: see [`Cases`].
+    pub cases: Cases,
     pub projects: Tracked<kinds::RefId, funds::Project>,
     /// Citizens' keys named in certificates (they sign consents only).
     pub holders: Tracked<KeyId, PublicKey>,

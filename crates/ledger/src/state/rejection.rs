@@ -161,11 +161,18 @@ pub enum Rejection {
     BlacklistExists(String),
     #[error("no blacklist entry of this department for that subject and reason")]
     BlacklistUnknown,
+
+    // --- the node, not the transaction ---
+    /// The node's stored state could not be read as the state root commits
+    /// to (a node fault: its operator must repair or restore the store).
+    #[error("the node could not read its stored state: {0}; the node's operator must check its database (govchain-node verify-chain)")]
+    Stored(#[from] super::StoredStateError),
 }
 
 impl ErrorCode for Rejection {
     fn code(&self) -> &'static str {
         match self {
+            Self::Stored(e) => e.code(),
             Self::WrongChain { .. } => "tx.wrong_chain",
             Self::Replayed { .. } => "tx.replayed",
             Self::UnknownKind(_) => "tx.unknown_kind",

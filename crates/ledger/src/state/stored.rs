@@ -83,6 +83,7 @@ pub struct StateLoader {
     payroll: HashMap<(RefId, RefId), Vec<PayrollLine>>,
     access: Vec<AccessRecord>,
     access_head: Hash32,
+    case_source: Option<std::sync::Arc<dyn super::CaseSource>>,
 }
 
 impl State {
@@ -116,6 +117,37 @@ impl StateLoader {
         self.decode_entry(key, value)?;
         self.leaves
             .push((smt::key_hash(key.as_bytes()), smt::value_hash(value)));
+        Ok(())
+    }
+
+    /// Makes the state read its cases from `source` (see
+    /// [`super::cases`]): their rows are then given as leaves
+    /// ([`StateLoader::case_leaves`]), not decoded.
+    pub fn with_case_source(mut self, source: std::sync::Arc<dyn super::CaseSource>) -> Self {
+        self.case_source = Some(source);
+        self
+    }
+
+    /// Case entries by key and stored value hash, for a loader with a case
+    /// source: they count in the root the state must have, and each value
+    /// is checked against its hash when the state reads it.
+    pub fn case_leaves(&mut self, rows: &[(String, Hash32)]) -> Result<(), StoredStateError> {
+        if self.case_source.is_none() {
+            return Err(StoredStateError::Mismatch(
+                "case leaves given to a loader without a case source".into(),
+            ));
+        }
+        self.leaves.reserve(rows.len());
+        for (key, value_hash) in rows {
+            if !matches!(key.parse::<EntryKey>(), Ok(EntryKey::Case(_))) {
+                return Err(StoredStateError::BadRow {
+                    key: key.clone(),
+                    reason: "not a case entry key".into(),
+                });
+            }
+            self.leaves
+                .push((smt::key_hash(key.as_bytes()), *value_hash));
+        }
         Ok(())
     }
 
@@ -318,6 +350,9 @@ impl StateLoader {
             s.projects.insert(id, p);
         }
         s.set_committed(tree);
+        if let Some(source) = self.case_source {
+            s.attach_case_source(source);
+        }
         Ok(s)
     }
 }

@@ -118,6 +118,11 @@ impl<K: Ord + Clone, V: Clone> Tracked<K, V> {
         self.changed = Changes::default();
     }
 
+    /// Every key, in key order.
+    pub(crate) fn resident_keys(&self) -> impl Iterator<Item = K> + '_ {
+        self.map.keys().cloned()
+    }
+
     /// Whether any key changed since the last commit.
     pub fn has_changes(&self) -> bool {
         !self.changed.is_empty()

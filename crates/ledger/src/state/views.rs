@@ -28,46 +28,60 @@ pub struct InboxItem {
 
 /// Cases whose current stages the official may sign now (role, department
 /// and scope at `now`; not yet signed by them), soonest deadline first.
-pub fn inbox(s: &State, official: &KeyId, now: Timestamp) -> Vec<InboxItem> {
+/// Reads every case: a backed state's stored ones too.
+pub fn inbox(
+    s: &State,
+    official: &KeyId,
+    now: Timestamp,
+) -> Result<Vec<InboxItem>, super::StoredStateError> {
     let mut items = Vec::new();
-    for case in s.cases.values() {
-        let Some(t) = s
-            .templates
-            .get(&Template::key(&case.template, case.version))
-        else {
-            continue;
-        };
-        if case.expired_stage(t, now).is_some() {
-            continue;
-        }
-        for stage in case.waiting_stages(t) {
-            let st = &t.stages[stage];
-            if case.approvals[stage].contains(official)
-                || !s.has_role(official, &st.department, &st.role, &case.scope, now)
-            {
-                continue;
-            }
-            let deadline = st.deadline_secs.and_then(|secs| {
-                let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
-                Timestamp::from_unix_millis(case.reached_at.unix_millis().saturating_add(ms))
-            });
-            items.push(InboxItem {
-                case_id: case.id.clone(),
-                title: case.title.clone(),
-                template: t.name.clone(),
-                stage,
-                stage_name: st.name.clone(),
-                department: st.department.to_string(),
-                waiting_since: case.reached_at,
-                deadline,
-            });
-        }
-    }
+    s.each_case(|case| inbox_items(s, case, official, now, &mut items))?;
     items.sort_by(|a, b| {
         let key = |i: &InboxItem| (i.deadline.is_none(), i.deadline, i.waiting_since);
         key(a).cmp(&key(b)).then_with(|| a.case_id.cmp(&b.case_id))
     });
-    items
+    Ok(items)
+}
+
+/// The inbox items of one case.
+fn inbox_items(
+    s: &State,
+    case: &Case,
+    official: &KeyId,
+    now: Timestamp,
+    items: &mut Vec<InboxItem>,
+) {
+    let Some(t) = s
+        .templates
+        .get(&Template::key(&case.template, case.version))
+    else {
+        return;
+    };
+    if case.expired_stage(t, now).is_some() {
+        return;
+    }
+    for stage in case.waiting_stages(t) {
+        let st = &t.stages[stage];
+        if case.approvals[stage].contains(official)
+            || !s.has_role(official, &st.department, &st.role, &case.scope, now)
+        {
+            continue;
+        }
+        let deadline = st.deadline_secs.and_then(|secs| {
+            let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
+            Timestamp::from_unix_millis(case.reached_at.unix_millis().saturating_add(ms))
+        });
+        items.push(InboxItem {
+            case_id: case.id.clone(),
+            title: case.title.clone(),
+            template: t.name.clone(),
+            stage,
+            stage_name: st.name.clone(),
+            department: st.department.to_string(),
+            waiting_since: case.reached_at,
+            deadline,
+        });
+    }
 }
 
 /// The status a person should see: `expired` when an open case's current

@@ -244,7 +244,7 @@ pub(super) fn open(s: &mut State, ctx: &Ctx<'_>, o: &OpenCase) -> Result<(), Rej
         .templates
         .get(&key)
         .ok_or_else(|| Rejection::UnknownTemplate(key.clone()))?;
-    if s.cases.contains_key(&o.case_id) {
+    if s.has_case(&o.case_id) {
         return Err(Rejection::CaseExists(o.case_id.to_string()));
     }
     if o.documents.len() > 100 {
@@ -303,8 +303,7 @@ struct SignPlan {
 fn plan_sign(s: &State, ctx: &Ctx<'_>, x: &SignStep) -> Result<SignPlan, Rejection> {
     let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
     let case = s
-        .cases
-        .get(&x.case_id)
+        .case(&x.case_id)?
         .ok_or_else(|| Rejection::UnknownCase(x.case_id.to_string()))?;
     if case.status != CaseStatus::Open {
         return Err(Rejection::CaseClosed {
@@ -381,7 +380,7 @@ pub(super) fn sign_step(s: &mut State, ctx: &Ctx<'_>, x: &SignStep) -> Result<()
         on_reject,
         thresholds,
     } = plan_sign(s, ctx, x)?;
-    let Some(case) = s.cases.get_mut(&x.case_id) else {
+    let Some(case) = s.case_mut(&x.case_id)? else {
         return Err(Rejection::UnknownCase(x.case_id.to_string()));
     };
     let action = match x.decision {
@@ -430,8 +429,7 @@ pub(super) fn sign_step(s: &mut State, ctx: &Ctx<'_>, x: &SignStep) -> Result<()
 pub(super) fn withdraw(s: &mut State, ctx: &Ctx<'_>, w: &WithdrawCase) -> Result<(), Rejection> {
     let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
     let case = s
-        .cases
-        .get_mut(&w.case_id)
+        .case_mut(&w.case_id)?
         .ok_or_else(|| Rejection::UnknownCase(w.case_id.to_string()))?;
     if case.status != CaseStatus::Open {
         return Err(Rejection::CaseClosed {

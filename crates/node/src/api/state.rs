@@ -116,7 +116,7 @@ pub(super) async fn inbox(
 ) -> Result<Json<Value>, NodeError> {
     let id = key_id(&official)?;
     let c = node.lock()?;
-    to_json(&views::inbox(c.state(), &id, c.view_time()))
+    to_json(&views::inbox(c.state(), &id, c.view_time())?)
 }
 
 /// A case, its status and its template (fields in the order always sent).
@@ -141,15 +141,14 @@ pub(super) async fn case(
     let c = node.lock()?;
     let s = c.state();
     let case = s
-        .cases
-        .get(&id)
+        .case(&id)?
         .ok_or_else(|| NodeError::NotFound(format!("case {id}")))?;
     let template = s
         .templates
         .get(&Template::key(&case.template, case.version));
-    let status = views::case_status(s, case, c.view_time());
+    let status = views::case_status(s, &case, c.view_time());
     Ok(Json(CaseBody {
-        case: value(case)?,
+        case: value(&*case)?,
         status: status.to_owned(),
         template: value(&template)?,
     }))

@@ -37,10 +37,6 @@ CREATE TABLE state_head (
 );
 ";
 
-fn stored_err(e: &govchain_ledger::state::StoredStateError) -> NodeError {
-    NodeError::StateMismatch(e.to_string())
-}
-
 /// Writes what a block's commit changed (`entries`), the new lines of the
 /// committed payrolls among them, the new access records, and the height
 /// the stored state is now of.
@@ -150,20 +146,16 @@ impl Store {
             let p = RefId::try_from(row.get::<_, String>(0)?).map_err(|_| bad("bad project id"))?;
             let q = RefId::try_from(row.get::<_, String>(1)?).map_err(|_| bad("bad payment id"))?;
             let idx = to_u64(row.get(2)?);
-            loader
-                .payroll_line(&p, &q, idx, row.get_ref(3)?.as_blob()?)
-                .map_err(|e| stored_err(&e))?;
+            loader.payroll_line(&p, &q, idx, row.get_ref(3)?.as_blob()?)?;
         }
         let mut stmt = self
             .conn
             .prepare("SELECT record FROM access_log ORDER BY idx")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            loader
-                .access_record(row.get_ref(0)?.as_blob()?)
-                .map_err(|e| stored_err(&e))?;
+            loader.access_record(row.get_ref(0)?.as_blob()?)?;
         }
-        loader.finish(head).map_err(|e| stored_err(&e))
+        Ok(loader.finish(head)?)
     }
 
     /// Every stored entry, read here and decoded on another thread (each
@@ -175,7 +167,7 @@ impl Store {
             let decoding = scope.spawn(move || {
                 let mut loader = StateLoader::new();
                 for batch in receive {
-                    loader.entries(&batch).map_err(|e| stored_err(&e))?;
+                    loader.entries(&batch)?;
                 }
                 Ok::<_, NodeError>(loader)
             });

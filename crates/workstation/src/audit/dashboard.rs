@@ -48,7 +48,7 @@ fn department_name(s: &State, id: &str) -> String {
 
 fn approvals_per_week(s: &State) -> Vec<WeekCount> {
     let mut weeks: BTreeMap<(String, String), u32> = BTreeMap::new();
-    for c in s.cases.values() {
+    for c in s.cases.resident().values() {
         for e in c.events.iter().filter(|e| e.action == "approve") {
             let dept = s
                 .officials
@@ -71,7 +71,7 @@ fn approvals_per_week(s: &State) -> Vec<WeekCount> {
 
 fn stage_times(s: &State) -> Vec<StageTime> {
     let mut stage_ms: BTreeMap<(String, u32), Vec<u64>> = BTreeMap::new();
-    for c in s.cases.values() {
+    for c in s.cases.resident().values() {
         let Some(t) = s.templates.get(&Template::key(&c.template, c.version)) else {
             continue;
         };

@@ -185,7 +185,12 @@ impl G {
         self.edge(&official, &me, GraphEdgeLabel::Signed);
         let payload = &tx.body.payload;
         if let Some(id) = payload["case_id"].as_str() {
-            if let Some(case) = state.cases.values().find(|c| c.id.as_str() == id) {
+            if let Some(case) = state
+                .cases
+                .resident()
+                .values()
+                .find(|c| c.id.as_str() == id)
+            {
                 let node = self.node(
                     format!("case:{id}"),
                     GraphNodeKind::Case,
@@ -222,7 +227,11 @@ impl G {
 
     fn around_case(&mut self, chain: &LocalChain, key: &str) -> Option<()> {
         let state = &chain.state;
-        let case = state.cases.values().find(|c| c.id.as_str() == key)?;
+        let case = state
+            .cases
+            .resident()
+            .values()
+            .find(|c| c.id.as_str() == key)?;
         let me = self.node(
             format!("case:{key}"),
             GraphNodeKind::Case,
@@ -277,6 +286,7 @@ impl G {
         self.edge(&me, &node, GraphEdgeLabel::MemberOf);
         let cases = state
             .cases
+            .resident()
             .values()
             .filter(|c| c.opener == *id || c.events.iter().any(|e| e.official == *id));
         for case in cases.take(MAX_NEIGHBOURS) {

@@ -79,7 +79,7 @@ pub fn search(
             hits.push(x);
         }
     }
-    for c in s.cases.values() {
+    for c in s.cases.resident().values() {
         if c.id.as_str().to_lowercase().contains(&lower) || c.title.to_lowercase().contains(&lower)
         {
             hits.push(hit(

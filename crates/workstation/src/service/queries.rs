@@ -16,12 +16,12 @@ use super::{now, ref_id, Workstation};
 impl Workstation {
     /// Cases waiting for the active key's official, from the verified cache.
     pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
-        Ok(self
-            .view(|s, me, t| {
-                let Some(me) = me else {
-                    return Vec::new();
-                };
-                views::inbox(s, me, t)
+        let entries = self.view(|s, me, t| {
+            let Some(me) = me else {
+                return Ok(Vec::new());
+            };
+            views::inbox(s, me, t).map(|items| {
+                items
                     .into_iter()
                     .map(|i| InboxEntry {
                         case_id: i.case_id.to_string(),
@@ -42,8 +42,13 @@ impl Workstation {
                         deadline: i.deadline.map(|d| d.to_string()),
                     })
                     .collect()
-            })?
-            .unwrap_or_default())
+            })
+        })?;
+        // A workstation's state holds every case: nothing to read fails.
+        entries
+            .transpose()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| WsError::Storage(e.to_string()))
     }
 
     /// The active key's official and the view time, with the state.
