@@ -16,9 +16,9 @@ use govchain_ledger::crypto::{KeyId, SecretKey};
 use govchain_ledger::merkle::Frontier;
 use govchain_ledger::state::fixtures::{renovation_template, THIRTY_DAYS};
 use govchain_ledger::state::kinds::PayrollLine;
+use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::payroll::payroll_line_jcs;
 use govchain_ledger::state::{funds, views};
-use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::{
     CaseSource, Rejection, SigCheck, State, StateLoader, StoredStateError,
 };
@@ -312,9 +312,8 @@ impl Chain {
     /// when read.
     fn check_backed(&self, next: &State, block: &Block) -> State {
         let load = |stored: &BTreeMap<String, Vec<u8>>| {
-            let mut l = StateLoader::new().with_case_source(std::sync::Arc::new(StoredCases(
-                stored.clone(),
-            )));
+            let mut l = StateLoader::new()
+                .with_case_source(std::sync::Arc::new(StoredCases(stored.clone())));
             let mut leaves = Vec::new();
             for (k, v) in stored {
                 if k.starts_with("case/") {
@@ -326,7 +325,8 @@ impl Chain {
             l.case_leaves(&leaves).unwrap();
             for (p, q, lines) in next.committed_payrolls() {
                 for (i, line) in lines.iter().enumerate() {
-                    l.payroll_line(p, q, i as u64, &payroll_line_jcs(line)).unwrap();
+                    l.payroll_line(p, q, i as u64, &payroll_line_jcs(line))
+                        .unwrap();
                 }
             }
             for r in &next.access_log {

@@ -85,7 +85,9 @@ async fn a_snapshot_installs_into_a_fresh_node_and_tampering_is_refused() {
     assert_eq!(b.height(), a.height());
     assert_eq!(b.log_size(), a.log_size());
     assert_eq!(b.state().state_root(), a.state().state_root());
-    assert_eq!(b.state(), a.state());
+    // Both read their cases from their own stores: compare what is held.
+    assert_eq!(b.state().officials, a.state().officials);
+    assert_eq!(b.state().access_log, a.state().access_log);
     assert_eq!(b.reads().first_block().unwrap(), Some(8));
     assert_eq!(b.reads().block(9).unwrap(), a.reads().block(9).unwrap());
     // Every transaction's status and inclusion proof, held block or not.

@@ -34,6 +34,9 @@ pub enum StoredStateError {
     /// Rows that decode but do not match the signed commitments.
     #[error("{0}")]
     Mismatch(String),
+    /// The store could not be read.
+    #[error("reading the stored state: {0}")]
+    Unreadable(String),
 }
 
 impl ErrorCode for StoredStateError {
@@ -41,6 +44,7 @@ impl ErrorCode for StoredStateError {
         match self {
             StoredStateError::BadRow { .. } => "state.stored_bad_row",
             StoredStateError::Mismatch(_) => "state.stored_mismatch",
+            StoredStateError::Unreadable(_) => "state.stored_unreadable",
         }
     }
 }
@@ -123,6 +127,7 @@ impl StateLoader {
     /// Makes the state read its cases from `source` (see
     /// [`super::cases`]): their rows are then given as leaves
     /// ([`StateLoader::case_leaves`]), not decoded.
+    #[must_use]
     pub fn with_case_source(mut self, source: std::sync::Arc<dyn super::CaseSource>) -> Self {
         self.case_source = Some(source);
         self

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::Signer;
 use govchain_ledger::merkle::{self, MerkleTree};
-use govchain_ledger::state::State;
+use govchain_ledger::state::{CaseSource, State};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 
 use crate::error::NodeError;
@@ -191,6 +191,7 @@ impl Core {
         limits: Limits,
     ) -> Result<Self, NodeError> {
         let mut store = Store::open(path)?;
+        let reads = Arc::new(ReadPool::new(path));
         let (state, tree, cursor) = match store.head()? {
             None => {
                 let g = genesis.ok_or_else(|| {
@@ -210,7 +211,10 @@ impl Core {
                 (state, MerkleTree::from_leaf_hashes(&leaves), cursor)
             }
             Some(head) => {
-                if let Some(restored) = restore(&store, &head)? {
+                let cases = reads
+                    .pin_cases(head.header.height)?
+                    .map(|p| p as Arc<dyn CaseSource>);
+                if let Some(restored) = restore(&store, &head, cases)? {
                     restored
                 } else {
                     let (state, tree, cursor) = replay(&store)?;
@@ -224,7 +228,7 @@ impl Core {
             .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
         let mut core = Self {
             store: Arc::new(Mutex::new(store)),
-            reads: Arc::new(ReadPool::new(path)),
+            reads,
             state,
             tree,
             cursor,
@@ -239,8 +243,26 @@ impl Core {
             events: tokio::sync::broadcast::channel(256).0,
             clock: Clock::System,
         };
+        if !core.state.cases.is_backed() {
+            core.back_cases();
+        }
         core.sign_checkpoint()?;
         Ok(core)
+    }
+
+    /// Makes the head state read its cases from the store, holding none:
+    /// for a head state just stored or loaded. If the store is not at the
+    /// head's height, the cases stay in memory.
+    fn back_cases(&mut self) {
+        let height = self.height();
+        if self.state.has_uncommitted_changes() || self.state.next_height != height + 1 {
+            return;
+        }
+        match self.reads.pin_cases(height) {
+            Ok(Some(pin)) => self.state.attach_case_source(pin),
+            Ok(None) => tracing::debug!("the store is not at block {height}: cases stay in memory"),
+            Err(e) => tracing::warn!("cases stay in memory: {e}"),
+        }
     }
 
     pub fn chain_id(&self) -> &ChainId {

@@ -95,6 +95,7 @@ impl Core {
         self.cursor.last_time = Some(open.time);
         self.cursor.log = stored.frontier;
         self.state = stored.state;
+        self.back_cases();
         self.sign_checkpoint()?;
         // Nobody listening is fine.
         let _ = self.events.send(Event::Block {

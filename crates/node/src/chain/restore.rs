@@ -21,6 +21,7 @@ use crate::store::Store;
 pub(super) fn restore(
     store: &Store,
     head: &SignedHeader,
+    cases: Option<std::sync::Arc<dyn govchain_ledger::state::CaseSource>>,
 ) -> Result<Option<(State, MerkleTree, ChainCursor)>, NodeError> {
     let h = &head.header;
     if store.state_height()? != Some(h.height) {
@@ -31,7 +32,7 @@ pub(super) fn restore(
         return Ok(None);
     };
     let read_log = started.elapsed();
-    let state = store.load_state(h)?;
+    let state = store.load_state(h, cases)?;
     let read_state = started.elapsed().saturating_sub(read_log);
     let mismatch = |what: String| NodeError::StateMismatch(what);
     let tree = MerkleTree::from_leaf_hashes(&leaves);
@@ -191,7 +192,7 @@ pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport
         let head = s
             .head()?
             .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
-        let stored = match restore(s, &head) {
+        let stored = match restore(s, &head, None) {
             Ok(Some((stored, stored_tree, _))) => {
                 if stored != state || stored_tree.leaf_hashes() != tree.leaf_hashes() {
                     Err(NodeError::StateMismatch(
@@ -222,7 +223,7 @@ pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport
         height,
         transactions: tree.len(),
         state_root: state.state_root(),
-        entries: state.entry_keys().len(),
+        entries: state.tree_len(),
         rebuilt: was_rewritten,
         first_block: None,
     })
@@ -235,7 +236,7 @@ fn verify_held(s: &Store, first: u64) -> Result<ChainReport, NodeError> {
     let head = s
         .head()?
         .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
-    let (state, tree, _) = restore(s, &head)?.ok_or_else(|| {
+    let (state, tree, _) = restore(s, &head, None)?.ok_or_else(|| {
         NodeError::StateMismatch(format!(
             "no state is stored for block {}",
             head.header.height
@@ -256,7 +257,7 @@ fn verify_held(s: &Store, first: u64) -> Result<ChainReport, NodeError> {
         height: head.header.height,
         transactions: tree.len(),
         state_root: state.state_root(),
-        entries: state.entry_keys().len(),
+        entries: state.tree_len(),
         rebuilt: false,
         first_block: Some(first),
     })

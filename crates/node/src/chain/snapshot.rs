@@ -224,6 +224,7 @@ impl Core {
         self.state = v.state;
         self.tree = v.tree;
         self.cursor = v.cursor;
+        self.back_cases();
         let height = self.height();
         self.sign_checkpoint()?;
         tracing::info!(

@@ -6,9 +6,11 @@
 //! leads to are written in one transaction, so a half-written block is never
 //! visible and the stored state is always the head block's.
 
+mod cases;
 mod snapshot;
 mod state;
 
+pub use cases::PinnedCases;
 pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
 
 use std::path::{Path, PathBuf};
@@ -22,7 +24,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::error::NodeError;
 
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATION_1: &str = "
 CREATE TABLE blocks (
@@ -100,6 +102,13 @@ impl Store {
                 "BEGIN; {} PRAGMA user_version = 3; COMMIT;",
                 snapshot::MIGRATION_3
             ))?;
+        }
+        if version < 4 {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(cases::MIGRATION_4)?;
+            cases::fill_value_hashes(&tx)?;
+            tx.pragma_update(None, "user_version", 4)?;
+            tx.commit()?;
         }
         Ok(Self { conn })
     }
@@ -340,6 +349,13 @@ impl ReadPool {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A read transaction on the stored state of block `height`, for a
+    /// state to read its cases from (`None` if the store is at another
+    /// height).
+    pub fn pin_cases(&self, height: u64) -> Result<Option<std::sync::Arc<PinnedCases>>, NodeError> {
+        PinnedCases::open(&self.path, height)
     }
 
     fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, NodeError>) -> Result<R, NodeError> {

@@ -276,9 +276,12 @@ impl Store {
             insert_block(&tx, b.block, b.hash, b.first_leaf, &b.ids, &b.leaves)?;
         }
         {
-            let mut put = tx.prepare("INSERT INTO state_entries (key, value) VALUES (?1, ?2)")?;
+            let mut put = tx.prepare(
+                "INSERT INTO state_entries (key, value, value_hash) VALUES (?1, ?2, ?3)",
+            )?;
             for (k, v) in &snap.entries {
-                put.execute(params![k, v.as_bytes()])?;
+                let hash = govchain_ledger::smt::value_hash(v.as_bytes());
+                put.execute(params![k, v.as_bytes(), hash.0.as_slice()])?;
             }
             let mut put = tx.prepare(
                 "INSERT INTO payroll_lines (project, payment, idx, line) VALUES (?1, ?2, ?3, ?4)",

@@ -5,9 +5,12 @@
 //! [`StateLoader`], which refuses rows that are not the head block's state.
 
 use govchain_ledger::block::BlockHeader;
+use govchain_ledger::smt;
 use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::payroll::payroll_line_jcs;
-use govchain_ledger::state::{EntryKey, State, StateLoader};
+use std::sync::Arc;
+
+use govchain_ledger::state::{CaseSource, EntryKey, State, StateLoader};
 use govchain_ledger::types::Hash32;
 use rusqlite::{params, Connection};
 
@@ -46,13 +49,14 @@ pub(super) fn write_changes(
     state: &State,
     entries: &[(EntryKey, Option<Vec<u8>>)],
 ) -> Result<(), NodeError> {
-    let mut put =
-        conn.prepare_cached("INSERT OR REPLACE INTO state_entries (key, value) VALUES (?1, ?2)")?;
+    let mut put = conn.prepare_cached(
+        "INSERT OR REPLACE INTO state_entries (key, value, value_hash) VALUES (?1, ?2, ?3)",
+    )?;
     let mut del = conn.prepare_cached("DELETE FROM state_entries WHERE key = ?1")?;
     for (key, value) in entries {
         let k = key.to_string();
         match value {
-            Some(v) => put.execute(params![k, v])?,
+            Some(v) => put.execute(params![k, v, smt::value_hash(v).0.as_slice()])?,
             None => del.execute([k])?,
         };
         if let EntryKey::Payment(p, q) = key {
@@ -133,9 +137,20 @@ impl Store {
     }
 
     /// The stored state, if it is exactly the state `head` commits to
-    /// (`node.state_mismatch` otherwise).
-    pub fn load_state(&self, head: &BlockHeader) -> Result<State, NodeError> {
-        let mut loader = self.load_entries()?;
+    /// (`node.state_mismatch` otherwise). With `cases`, the state reads
+    /// its cases from there on use and only their leaves are read here
+    /// (each value is checked when read); without, every case is decoded
+    /// and checked now.
+    pub fn load_state(
+        &self,
+        head: &BlockHeader,
+        cases: Option<Arc<dyn CaseSource>>,
+    ) -> Result<State, NodeError> {
+        let backed = cases.is_some();
+        let mut loader = self.load_entries(cases)?;
+        if backed {
+            loader.case_leaves(&self.case_leaves()?)?;
+        }
         let mut stmt = self.conn.prepare(
             "SELECT project, payment, idx, line FROM payroll_lines ORDER BY project, payment, idx",
         )?;
@@ -160,19 +175,30 @@ impl Store {
 
     /// Every stored entry, read here and decoded on another thread (each
     /// batch's leaves hashed on a third).
-    fn load_entries(&self) -> Result<StateLoader, NodeError> {
+    fn load_entries(&self, cases: Option<Arc<dyn CaseSource>>) -> Result<StateLoader, NodeError> {
         const BATCH: usize = 4096;
+        let backed = cases.is_some();
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(4);
         std::thread::scope(|scope| {
             let decoding = scope.spawn(move || {
-                let mut loader = StateLoader::new();
+                let mut loader = match cases {
+                    Some(source) => StateLoader::new().with_case_source(source),
+                    None => StateLoader::new(),
+                };
                 for batch in receive {
                     loader.entries(&batch)?;
                 }
                 Ok::<_, NodeError>(loader)
             });
             let read = (|| {
-                let mut stmt = self.conn.prepare("SELECT key, value FROM state_entries")?;
+                let mut stmt = self.conn.prepare(&format!(
+                    "SELECT key, value FROM state_entries{}",
+                    if backed {
+                        format!(" WHERE {}", super::cases::NOT_CASES)
+                    } else {
+                        String::new()
+                    }
+                ))?;
                 let mut rows = stmt.query([])?;
                 let mut batch = Vec::with_capacity(BATCH);
                 while let Some(row) = rows.next()? {
