@@ -20,7 +20,7 @@ use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::payroll::payroll_line_jcs;
 use govchain_ledger::state::{funds, views};
 use govchain_ledger::state::{
-    CaseSource, Rejection, SigCheck, State, StateLoader, StoredStateError,
+    CaseSource, Rejection, SigCheck, State, StateLoader, StoredCase, StoredStateError,
 };
 use govchain_ledger::tx::{Envelope, TxBody};
 use govchain_ledger::types::{ChainId, Fen, Hash32, Timestamp};
@@ -53,22 +53,40 @@ struct Chain {
     backed: State,
 }
 
-/// Stored case entries, as a node's store gives them to a backed state.
+/// Stored case entries, as a node's store gives them to a backed state
+/// attached at `base`; every row written at `row_height`.
 #[derive(Debug)]
-struct StoredCases(BTreeMap<String, Vec<u8>>);
+struct StoredCases {
+    rows: BTreeMap<String, Vec<u8>>,
+    base: u64,
+    row_height: u64,
+}
+
+impl StoredCases {
+    fn row(&self, value: &[u8]) -> StoredCase {
+        StoredCase {
+            value: value.to_vec(),
+            height: self.row_height,
+        }
+    }
+}
 
 impl CaseSource for StoredCases {
-    fn case_value(&self, id: &RefId) -> Result<Option<Vec<u8>>, StoredStateError> {
-        Ok(self.0.get(&format!("case/{id}")).cloned())
+    fn base_height(&self) -> u64 {
+        self.base
+    }
+
+    fn case_value(&self, id: &RefId) -> Result<Option<StoredCase>, StoredStateError> {
+        Ok(self.rows.get(&format!("case/{id}")).map(|v| self.row(v)))
     }
 
     fn each_case(
         &self,
-        f: &mut dyn FnMut(RefId, Vec<u8>) -> Result<(), StoredStateError>,
+        f: &mut dyn FnMut(RefId, StoredCase) -> Result<(), StoredStateError>,
     ) -> Result<(), StoredStateError> {
-        for (k, v) in &self.0 {
+        for (k, v) in &self.rows {
             if let Some(id) = k.strip_prefix("case/") {
-                f(RefId::try_from(id.to_owned()).unwrap(), v.clone())?;
+                f(RefId::try_from(id.to_owned()).unwrap(), self.row(v))?;
             }
         }
         Ok(())
@@ -311,9 +329,13 @@ impl Chain {
     /// same root, same cases and inboxes, and a tampered case is refused
     /// when read.
     fn check_backed(&self, next: &State, block: &Block) -> State {
+        let height = block.header.height;
         let load = |stored: &BTreeMap<String, Vec<u8>>| {
-            let mut l = StateLoader::new()
-                .with_case_source(std::sync::Arc::new(StoredCases(stored.clone())));
+            let mut l = StateLoader::new().with_case_source(std::sync::Arc::new(StoredCases {
+                rows: stored.clone(),
+                base: height,
+                row_height: height,
+            }));
             let mut leaves = Vec::new();
             for (k, v) in stored {
                 if k.starts_with("case/") {
@@ -359,9 +381,27 @@ impl Chain {
             let at = v.len() / 2;
             v[at] ^= 0x01;
             let mut bad = backed.clone();
-            bad.attach_case_source(std::sync::Arc::new(StoredCases(tampered)));
+            bad.attach_case_source(std::sync::Arc::new(StoredCases {
+                rows: tampered,
+                base: height,
+                row_height: height,
+            }));
             assert!(bad.has_case(id));
             assert_eq!(bad.case(id).unwrap_err().code(), "state.stored_mismatch");
+            // A row a later block wrote is not this state's.
+            let mut older = backed.clone();
+            older.attach_case_source(std::sync::Arc::new(StoredCases {
+                rows: self.stored.clone(),
+                base: height,
+                row_height: height + 1,
+            }));
+            assert_eq!(older.case(id).unwrap_err().code(), "state.superseded");
+            assert_eq!(
+                views::inbox(&older, next.officials.keys().next().unwrap(), now)
+                    .unwrap_err()
+                    .code(),
+                "state.superseded"
+            );
             let missing = RefId::try_from("NO-SUCH-CASE".to_owned()).unwrap();
             assert!(!bad.has_case(&missing) && bad.case(&missing).unwrap().is_none());
         }

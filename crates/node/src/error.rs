@@ -21,6 +21,10 @@ pub enum NodeError {
     /// The stored state is not the state the head block commits to.
     #[error("the stored state is not the head block's: {0}; the state tables were altered or damaged. Run `govchain-node verify-chain --data-dir DIR --rebuild-state` to rebuild them from the blocks")]
     StateMismatch(String),
+    /// A read met a newer stored block than the state it read from (the
+    /// head moved meanwhile): transient, read again.
+    #[error("{0}")]
+    Superseded(String),
     /// Admission is bounded by queueing delay: the mempool holds what the
     /// node can commit within its target latency (`Limits::max_queue_ms`).
     #[error("the node is busy ({pending} transactions waiting); retry in {retry_after} s")]
@@ -66,7 +70,12 @@ impl From<rusqlite::types::FromSqlError> for NodeError {
 
 impl From<govchain_ledger::state::StoredStateError> for NodeError {
     fn from(e: govchain_ledger::state::StoredStateError) -> Self {
-        NodeError::StateMismatch(e.to_string())
+        use govchain_ledger::state::StoredStateError as S;
+        match e {
+            S::Superseded(_) => NodeError::Superseded(e.to_string()),
+            S::Unreadable(_) => NodeError::Storage(e.to_string()),
+            S::BadRow { .. } | S::Mismatch(_) => NodeError::StateMismatch(e.to_string()),
+        }
     }
 }
 
@@ -103,8 +112,9 @@ impl NodeError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             NodeError::Busy { retry_after, .. } => Some(*retry_after),
-            // A token comes back within 1/rate ≤ 1 s.
-            NodeError::RateLimited(_) => Some(1),
+            // A token comes back within 1/rate ≤ 1 s; a head moves on
+            // within a block.
+            NodeError::RateLimited(_) | NodeError::Superseded(_) => Some(1),
             _ => None,
         }
     }
@@ -122,7 +132,9 @@ impl NodeError {
             | NodeError::Corrupt(_)
             | NodeError::StateMismatch(_)
             | NodeError::Diverged(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            NodeError::Halted(_) | NodeError::NoLeader => StatusCode::SERVICE_UNAVAILABLE,
+            NodeError::Halted(_) | NodeError::NoLeader | NodeError::Superseded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             NodeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             NodeError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             NodeError::Busy { .. } | NodeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -142,6 +154,7 @@ impl ErrorCode for NodeError {
             NodeError::Storage(_) => "node.storage",
             NodeError::Corrupt(_) => "node.corrupt",
             NodeError::StateMismatch(_) => "node.state_mismatch",
+            NodeError::Superseded(_) => "state.superseded",
             NodeError::Busy { .. } => "node.busy",
             NodeError::Body(_) => "node.bad_body",
             NodeError::BodyTooLarge(_) => "node.body_too_large",

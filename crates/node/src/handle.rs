@@ -49,6 +49,30 @@ impl NodeHandle {
             .map_err(|_| NodeError::Storage("node state lock poisoned by an earlier panic".into()))
     }
 
+    /// Runs `read` on the node under its lock, and again, with the lock
+    /// released between tries, while it meets `state.superseded`: a
+    /// block was stored and is being made the head (at most 200 tries,
+    /// 1 ms apart; then the error goes to the client, who retries).
+    pub async fn read_head<R>(
+        &self,
+        mut read: impl FnMut(&Core) -> Result<R, NodeError>,
+    ) -> Result<R, NodeError> {
+        let mut tries = 0;
+        loop {
+            let result = {
+                let c = self.lock()?;
+                read(&c)
+            };
+            match result {
+                Err(NodeError::Superseded(_)) if tries < 200 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Admits envelopes: keys looked up under the lock, signatures
     /// batch-verified off the async runtime without the lock, then admission
     /// under the lock. One result per envelope, in order.

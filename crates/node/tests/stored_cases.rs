@@ -132,7 +132,13 @@ fn cases_are_read_from_the_store_and_checked() {
         ),
         Err("workflow.case_exists".to_owned())
     );
+    // A state kept while the next block is stored does not read that
+    // block's cases as its own.
+    let old = core.state().clone();
     core.produce().unwrap();
+    let e = old.case(&id("C-2")).unwrap_err();
+    assert_eq!(e.code(), "state.superseded", "{e}");
+    assert_eq!(old.case(&id("C-4")).unwrap().unwrap().current, 0);
     assert!(core.state().cases.resident().is_empty());
     assert_eq!(core.state().case(&id("C-2")).unwrap().unwrap().current, 1);
     assert_eq!(inbox(&core).len(), 19);
@@ -153,7 +159,7 @@ fn cases_are_read_from_the_store_and_checked() {
     // them at the next start.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "DROP INDEX state_leaves; ALTER TABLE state_entries DROP COLUMN value_hash; PRAGMA user_version = 3;",
+        "DROP INDEX state_leaves; ALTER TABLE state_entries DROP COLUMN value_hash; ALTER TABLE state_entries DROP COLUMN height; PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(conn);
@@ -178,7 +184,7 @@ fn cases_are_read_from_the_store_and_checked() {
     assert_eq!(e.code(), "state.stored_mismatch", "{e}");
     assert_eq!(
         zhang.submit(&mut core, "case.sign_step", sign_step("C-7")),
-        Err("state.stored_mismatch".to_owned())
+        Err("node.state_mismatch".to_owned())
     );
     assert_eq!(
         views::inbox(core.state(), &me, core.view_time())

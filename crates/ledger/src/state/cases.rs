@@ -9,6 +9,14 @@
 //! source is used only if its bytes hash to that case's leaf
 //! (`state.stored_mismatch` otherwise). Whether a case exists is answered by
 //! the tree alone, without reading the source.
+//!
+//! The store moves on while states live: a source names the height it was
+//! attached at (its base), and each stored row the height of the block that
+//! wrote it. A state holds every case changed since its base, so a row it
+//! reads must be from its base or before; a newer row means the state is
+//! older than the store (a reader that kept a state while the next block
+//! was stored), and the read fails with `state.superseded` instead of
+//! mixing two blocks' states: read again from the newer state.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -22,16 +30,27 @@ use super::{State, StoredStateError, Tracked};
 use crate::smt;
 use crate::types::Hash32;
 
-/// Where a backed state reads the cases it does not hold: a node's stored
-/// state entries, as of the state the source was attached to.
-pub trait CaseSource: Send + Sync + fmt::Debug {
-    /// The stored canonical value of entry `case/<id>`, `None` if none.
-    fn case_value(&self, id: &RefId) -> Result<Option<Vec<u8>>, StoredStateError>;
+/// One stored case entry: its canonical value and the height of the block
+/// that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCase {
+    pub value: Vec<u8>,
+    pub height: u64,
+}
 
-    /// Every stored case entry, `(id, canonical value)`, in any order.
+/// Where a backed state reads the cases it does not hold: a node's stored
+/// state entries.
+pub trait CaseSource: Send + Sync + fmt::Debug {
+    /// The height of the stored state this source was attached at.
+    fn base_height(&self) -> u64;
+
+    /// The stored entry `case/<id>` as the store holds it now.
+    fn case_value(&self, id: &RefId) -> Result<Option<StoredCase>, StoredStateError>;
+
+    /// Every stored case entry, in any order.
     fn each_case(
         &self,
-        f: &mut dyn FnMut(RefId, Vec<u8>) -> Result<(), StoredStateError>,
+        f: &mut dyn FnMut(RefId, StoredCase) -> Result<(), StoredStateError>,
     ) -> Result<(), StoredStateError>;
 }
 
@@ -139,11 +158,12 @@ impl State {
         let Some(source) = &self.cases.source else {
             return Ok(());
         };
-        source.each_case(&mut |id, value| {
+        let base = source.base_height();
+        source.each_case(&mut |id, row| {
             if self.cases.map.contains_key(&id) {
                 return Ok(());
             }
-            if let Some(c) = self.checked_case(&id, Some(value))? {
+            if let Some(c) = self.checked_case(&id, Some(row), base)? {
                 f(&c);
             }
             Ok(())
@@ -174,27 +194,37 @@ impl State {
         if self.tree.get(&case_key_hash(id)).is_none() {
             return Ok(None);
         }
-        self.checked_value(id, source.case_value(id)?)
+        self.checked_value(id, source.case_value(id)?, source.base_height())
     }
 
     fn checked_case(
         &self,
         id: &RefId,
-        value: Option<Vec<u8>>,
+        row: Option<StoredCase>,
+        base: u64,
     ) -> Result<Option<Case>, StoredStateError> {
-        match self.checked_value(id, value)? {
+        match self.checked_value(id, row, base)? {
             Some(v) => decode_case(id, &v).map(Some),
             None => Ok(None),
         }
     }
 
-    /// A stored case's value if it is the committed one: its bytes hash to
-    /// the tree's leaf, or both are absent.
+    /// A stored case's value if it is the committed one: written at or
+    /// before the source's base, its bytes hash to the tree's leaf, or both
+    /// are absent.
     fn checked_value(
         &self,
         id: &RefId,
-        value: Option<Vec<u8>>,
+        row: Option<StoredCase>,
+        base: u64,
     ) -> Result<Option<Vec<u8>>, StoredStateError> {
+        if let Some(r) = row.as_ref().filter(|r| r.height > base) {
+            return Err(StoredStateError::Superseded(format!(
+                "case/{id} was stored by block {}, after this state's block {base}",
+                r.height
+            )));
+        }
+        let value = row.map(|r| r.value);
         let leaf = self.tree.get(&case_key_hash(id));
         let mismatch = |what: &str| StoredStateError::Mismatch(format!("case/{id} {what}"));
         match (value, leaf) {

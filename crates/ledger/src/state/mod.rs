@@ -32,7 +32,7 @@ use crate::crypto::{BatchItem, KeyId, PublicKey};
 use crate::jcs;
 use crate::tx::{Envelope, TxDigests};
 use crate::types::{ChainId, Hash32, Timestamp};
-pub use cases::{CaseSource, Cases};
+pub use cases::{CaseSource, Cases, StoredCase};
 pub use commitment::{BadEntryKey, EntryError, EntryKey};
 pub use kinds::Action;
 pub use rejection::Rejection;

@@ -37,6 +37,9 @@ pub enum StoredStateError {
     /// The store could not be read.
     #[error("reading the stored state: {0}")]
     Unreadable(String),
+    /// The store holds a newer block's state than the state reading it.
+    #[error("{0}; read it again from the newer state")]
+    Superseded(String),
 }
 
 impl ErrorCode for StoredStateError {
@@ -45,6 +48,7 @@ impl ErrorCode for StoredStateError {
             StoredStateError::BadRow { .. } => "state.stored_bad_row",
             StoredStateError::Mismatch(_) => "state.stored_mismatch",
             StoredStateError::Unreadable(_) => "state.stored_unreadable",
+            StoredStateError::Superseded(_) => "state.superseded",
         }
     }
 }

@@ -115,8 +115,10 @@ pub(super) async fn inbox(
     Path(official): Path<String>,
 ) -> Result<Json<Value>, NodeError> {
     let id = key_id(&official)?;
-    let c = node.lock()?;
-    to_json(&views::inbox(c.state(), &id, c.view_time())?)
+    let items = node
+        .read_head(|c| Ok(views::inbox(c.state(), &id, c.view_time())?))
+        .await?;
+    to_json(&items)
 }
 
 /// A case, its status and its template (fields in the order always sent).
@@ -138,20 +140,22 @@ pub(super) async fn case(
     Path(id): Path<String>,
 ) -> Result<Json<CaseBody>, NodeError> {
     let id = ref_id(&id)?;
-    let c = node.lock()?;
-    let s = c.state();
-    let case = s
-        .case(&id)?
-        .ok_or_else(|| NodeError::NotFound(format!("case {id}")))?;
-    let template = s
-        .templates
-        .get(&Template::key(&case.template, case.version));
-    let status = views::case_status(s, &case, c.view_time());
-    Ok(Json(CaseBody {
-        case: value(&*case)?,
-        status: status.to_owned(),
-        template: value(&template)?,
-    }))
+    node.read_head(|c| {
+        let s = c.state();
+        let case = s
+            .case(&id)?
+            .ok_or_else(|| NodeError::NotFound(format!("case {id}")))?;
+        let template = s
+            .templates
+            .get(&Template::key(&case.template, case.version));
+        let status = views::case_status(s, &case, c.view_time());
+        Ok(Json(CaseBody {
+            case: value(&*case)?,
+            status: status.to_owned(),
+            template: value(&template)?,
+        }))
+    })
+    .await
 }
 
 /// Every published version of a workflow template.

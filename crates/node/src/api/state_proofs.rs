@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use govchain_ledger::state::{EntryKey, State as LedgerState};
+use govchain_ledger::state::{EntryError, EntryKey, State as LedgerState};
 use govchain_ledger::state_proof::{EntryProof, StateProofs};
 use serde_json::Value;
 
@@ -59,7 +59,10 @@ impl Snapshot {
                 let value = self
                     .state
                     .entry(key)
-                    .map_err(|e| storage(&e))?
+                    .map_err(|e| match e {
+                        EntryError::Stored(e) => NodeError::from(e),
+                        EntryError::Encode(e) => storage(&e),
+                    })?
                     .map(|bytes| serde_json::from_slice::<Value>(&bytes))
                     .transpose()
                     .map_err(|e| storage(&e))?;
@@ -93,5 +96,15 @@ pub(super) async fn entry(
             ),
         });
     }
-    Snapshot::take(&node)?.prove(&[key]).map(Json)
+    // A case read after the next block was stored: prove from the new head.
+    let mut tries = 0;
+    loop {
+        match Snapshot::take(&node)?.prove(std::slice::from_ref(&key)) {
+            Err(NodeError::Superseded(_)) if tries < 200 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            other => return other.map(Json),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use govchain_ledger::crypto::{KeyId, PublicKey};
-use govchain_ledger::state::State;
+use govchain_ledger::state::{Rejection, State};
 use govchain_ledger::tx::{Envelope, Prepared};
 use govchain_ledger::types::{Hash32, Timestamp};
 use govchain_ledger::ErrorCode;
@@ -236,6 +236,11 @@ impl Core {
             // number is used): look it up only then.
             if let Some(loc) = self.committed(&id)? {
                 return Ok((id, TxStatus::Committed(loc)));
+            }
+            // The node could not read its own stored state: not the
+            // transaction's fault, so nothing is remembered against it.
+            if let Rejection::Stored(e) = r {
+                return Err(NodeError::from(e));
             }
             self.metrics.rejected_total += 1;
             self.remember_rejection(id, r.code(), r.to_string());

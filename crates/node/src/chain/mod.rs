@@ -32,7 +32,7 @@ use govchain_ledger::state::{CaseSource, State};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 
 use crate::error::NodeError;
-use crate::store::{ReadPool, Store, TxLocation};
+use crate::store::{ReadPool, Store, StoredCases, TxLocation};
 
 pub use checkpoints::RECENT_CHECKPOINTS;
 pub use production::{ApplyJob, Proposal, Sealed, Sealing};
@@ -211,9 +211,8 @@ impl Core {
                 (state, MerkleTree::from_leaf_hashes(&leaves), cursor)
             }
             Some(head) => {
-                let cases = reads
-                    .pin_cases(head.header.height)?
-                    .map(|p| p as Arc<dyn CaseSource>);
+                let cases = StoredCases::attach(&reads, head.header.height)?
+                    .map(|c| Arc::new(c) as Arc<dyn CaseSource>);
                 if let Some(restored) = restore(&store, &head, cases)? {
                     restored
                 } else {
@@ -258,8 +257,8 @@ impl Core {
         if self.state.has_uncommitted_changes() || self.state.next_height != height + 1 {
             return;
         }
-        match self.reads.pin_cases(height) {
-            Ok(Some(pin)) => self.state.attach_case_source(pin),
+        match StoredCases::attach(&self.reads, height) {
+            Ok(Some(cases)) => self.state.attach_case_source(Arc::new(cases)),
             Ok(None) => tracing::debug!("the store is not at block {height}: cases stay in memory"),
             Err(e) => tracing::warn!("cases stay in memory: {e}"),
         }

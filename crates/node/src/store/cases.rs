@@ -1,28 +1,29 @@
 //! Cases read on use: the node's states hold only the cases changed since
 //! they were stored, and read the rest from `state_entries` through
-//! [`PinnedCases`], the ledger's [`CaseSource`]. Each source is a read-only
-//! connection holding one SQLite read transaction, opened when its state
-//! is the stored head: in WAL mode it goes on seeing that block's state
-//! while the next blocks are written, so a state never reads a case newer
-//! than itself. The ledger checks every value it reads against the state
-//! root (`state.stored_mismatch`).
+//! [`StoredCases`], the ledger's [`CaseSource`]: short reads on the node's
+//! read-only connections (no read transaction is held, so the WAL is
+//! checkpointed as usual). Each row carries the height of the block that
+//! wrote it; the ledger refuses a row newer than the reading state's base
+//! (`state.superseded`) and checks every value against the state root
+//! (`state.stored_mismatch`).
 //!
-//! Also owns the `value_hash` column (schema 4), which lets a start read
-//! the cases' tree leaves without their values.
+//! Also owns the `value_hash` and `height` columns (schema 4): a start
+//! reads the cases' tree leaves from the index `state_leaves`, without
+//! their values.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use govchain_ledger::smt;
 use govchain_ledger::state::kinds::RefId;
-use govchain_ledger::state::{CaseSource, StoredStateError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use govchain_ledger::state::{CaseSource, StoredCase, StoredStateError};
+use rusqlite::{Connection, OptionalExtension};
 
-use super::{to_u64, Store};
+use super::{to_u64, ReadPool, Store};
 use crate::error::NodeError;
 
 pub(super) const MIGRATION_4: &str = "
 ALTER TABLE state_entries ADD COLUMN value_hash BLOB;
+ALTER TABLE state_entries ADD COLUMN height INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX state_leaves ON state_entries (key, value_hash);
 ";
 
@@ -44,88 +45,94 @@ pub(super) fn fill_value_hashes(conn: &Connection) -> Result<(), NodeError> {
     Ok(())
 }
 
-fn unreadable(e: &rusqlite::Error) -> StoredStateError {
+fn unreadable(e: &impl std::fmt::Display) -> StoredStateError {
     StoredStateError::Unreadable(e.to_string())
 }
 
-/// A read transaction on the stored state of one block.
+/// The stored cases, for a state attached when the store held block `base`.
 #[derive(Debug)]
-pub struct PinnedCases {
-    conn: Mutex<Connection>,
+pub struct StoredCases {
+    reads: Arc<ReadPool>,
+    base: u64,
 }
 
-impl PinnedCases {
-    /// Pins the stored state at `path`, which must be of block `height`
-    /// (`None` if the store has moved on or holds no state).
-    pub fn open(path: &Path, height: u64) -> Result<Option<Arc<Self>>, NodeError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch("BEGIN")?;
-        // The first read starts the transaction's snapshot.
-        let stored: Option<i64> = conn
-            .query_row("SELECT height FROM state_head WHERE one = 1", [], |r| {
-                r.get(0)
+impl StoredCases {
+    /// A source for the head state of block `height`, if the store holds
+    /// exactly that block's state (`None` otherwise).
+    pub fn attach(reads: &Arc<ReadPool>, height: u64) -> Result<Option<Self>, NodeError> {
+        let stored = reads.with(|c| {
+            Ok(
+                c.query_row("SELECT height FROM state_head WHERE one = 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?,
+            )
+        })?;
+        Ok((stored.map(to_u64) == Some(height)).then(|| Self {
+            reads: reads.clone(),
+            base: height,
+        }))
+    }
+}
+
+impl CaseSource for StoredCases {
+    fn base_height(&self) -> u64 {
+        self.base
+    }
+
+    fn case_value(&self, id: &RefId) -> Result<Option<StoredCase>, StoredStateError> {
+        self.reads
+            .with(|c| {
+                Ok(
+                    c.prepare_cached("SELECT value, height FROM state_entries WHERE key = ?1")?
+                        .query_row([format!("{CASES_FROM}{id}")], |r| {
+                            Ok(StoredCase {
+                                value: r.get(0)?,
+                                height: to_u64(r.get(1)?),
+                            })
+                        })
+                        .optional()?,
+                )
             })
-            .optional()?;
-        if stored.map(to_u64) != Some(height) {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(Self {
-            conn: Mutex::new(conn),
-        })))
-    }
-
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, rusqlite::Error>,
-    ) -> Result<R, StoredStateError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoredStateError::Unreadable("a case reader panicked".into()))?;
-        f(&conn).map_err(|e| unreadable(&e))
-    }
-}
-
-impl CaseSource for PinnedCases {
-    fn case_value(&self, id: &RefId) -> Result<Option<Vec<u8>>, StoredStateError> {
-        self.with(|conn| {
-            conn.prepare_cached("SELECT value FROM state_entries WHERE key = ?1")?
-                .query_row([format!("case/{id}")], |r| r.get(0))
-                .optional()
-        })
+            .map_err(|e| unreadable(&e))
     }
 
     fn each_case(
         &self,
-        f: &mut dyn FnMut(RefId, Vec<u8>) -> Result<(), StoredStateError>,
+        f: &mut dyn FnMut(RefId, StoredCase) -> Result<(), StoredStateError>,
     ) -> Result<(), StoredStateError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoredStateError::Unreadable("a case reader panicked".into()))?;
-        let mut stmt = conn
-            .prepare_cached("SELECT key, value FROM state_entries WHERE key >= ?1 AND key < ?2")
+        let mut failed = None;
+        self.reads
+            .with(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT key, value, height FROM state_entries WHERE key >= ?1 AND key < ?2",
+                )?;
+                let mut rows = stmt.query([CASES_FROM, CASES_UNTIL])?;
+                while let Some(row) = rows.next()? {
+                    let key: String = row.get(0)?;
+                    let Some(id) = key
+                        .strip_prefix(CASES_FROM)
+                        .and_then(|id| RefId::try_from(id.to_owned()).ok())
+                    else {
+                        failed = Some(StoredStateError::BadRow {
+                            key,
+                            reason: "not a case key".into(),
+                        });
+                        break;
+                    };
+                    let case = StoredCase {
+                        value: row.get(1)?,
+                        height: to_u64(row.get(2)?),
+                    };
+                    if let Err(e) = f(id, case) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                Ok(())
+            })
             .map_err(|e| unreadable(&e))?;
-        let mut rows = stmt
-            .query([CASES_FROM, CASES_UNTIL])
-            .map_err(|e| unreadable(&e))?;
-        while let Some(row) = rows.next().map_err(|e| unreadable(&e))? {
-            let key: String = row.get(0).map_err(|e| unreadable(&e))?;
-            let bad = || StoredStateError::BadRow {
-                key: key.clone(),
-                reason: "not a case key".into(),
-            };
-            let id = key
-                .strip_prefix(CASES_FROM)
-                .and_then(|id| RefId::try_from(id.to_owned()).ok())
-                .ok_or_else(bad)?;
-            f(id, row.get(1).map_err(|e| unreadable(&e))?)?;
-        }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 }
 

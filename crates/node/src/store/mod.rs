@@ -10,7 +10,7 @@ mod cases;
 mod snapshot;
 mod state;
 
-pub use cases::PinnedCases;
+pub use cases::StoredCases;
 pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
 
 use std::path::{Path, PathBuf};
@@ -349,13 +349,6 @@ impl ReadPool {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         }
-    }
-
-    /// A read transaction on the stored state of block `height`, for a
-    /// state to read its cases from (`None` if the store is at another
-    /// height).
-    pub fn pin_cases(&self, height: u64) -> Result<Option<std::sync::Arc<PinnedCases>>, NodeError> {
-        PinnedCases::open(&self.path, height)
     }
 
     fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, NodeError>) -> Result<R, NodeError> {

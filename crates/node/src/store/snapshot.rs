@@ -277,11 +277,12 @@ impl Store {
         }
         {
             let mut put = tx.prepare(
-                "INSERT INTO state_entries (key, value, value_hash) VALUES (?1, ?2, ?3)",
+                "INSERT INTO state_entries (key, value, value_hash, height) VALUES (?1, ?2, ?3, ?4)",
             )?;
+            let height = to_i64(snap.height());
             for (k, v) in &snap.entries {
                 let hash = govchain_ledger::smt::value_hash(v.as_bytes());
-                put.execute(params![k, v.as_bytes(), hash.0.as_slice()])?;
+                put.execute(params![k, v.as_bytes(), hash.0.as_slice(), height])?;
             }
             let mut put = tx.prepare(
                 "INSERT INTO payroll_lines (project, payment, idx, line) VALUES (?1, ?2, ?3, ?4)",

@@ -50,13 +50,18 @@ pub(super) fn write_changes(
     entries: &[(EntryKey, Option<Vec<u8>>)],
 ) -> Result<(), NodeError> {
     let mut put = conn.prepare_cached(
-        "INSERT OR REPLACE INTO state_entries (key, value, value_hash) VALUES (?1, ?2, ?3)",
+        "INSERT OR REPLACE INTO state_entries (key, value, value_hash, height) VALUES (?1, ?2, ?3, ?4)",
     )?;
     let mut del = conn.prepare_cached("DELETE FROM state_entries WHERE key = ?1")?;
     for (key, value) in entries {
         let k = key.to_string();
         match value {
-            Some(v) => put.execute(params![k, v, smt::value_hash(v).0.as_slice()])?,
+            Some(v) => put.execute(params![
+                k,
+                v,
+                smt::value_hash(v).0.as_slice(),
+                to_i64(height)
+            ])?,
             None => del.execute([k])?,
         };
         if let EntryKey::Payment(p, q) = key {
