@@ -241,6 +241,10 @@ fn build(entries: &[(Hash32, Hash32)]) -> Option<Arc<Node>> {
     }
 }
 
+/// From this many entries on, [`StateTree::from_entries`] hashes the two
+/// halves of the tree on two threads.
+const PARALLEL_HASHING: usize = 1 << 16;
+
 /// The state tree: a persistent map from key hash to value hash with a
 /// Merkle root (see the module documentation for the construction).
 #[derive(Clone, Default)]
@@ -430,8 +434,18 @@ impl StateTree {
                 _ => unique.push(e),
             }
         }
+        let root = build(&unique);
+        if unique.len() >= PARALLEL_HASHING {
+            if let Some(Node::Branch(b)) = root.as_deref() {
+                // The two halves' hashes on two threads (a node's start).
+                std::thread::scope(|scope| {
+                    scope.spawn(|| b.children[0].hash_at(usize::from(b.bit) + 1));
+                    b.children[1].hash_at(usize::from(b.bit) + 1);
+                });
+            }
+        }
         Self {
-            root: build(&unique),
+            root,
             len: unique.len(),
             root_hash: OnceLock::new(),
         }

@@ -213,7 +213,7 @@ impl Core {
             Some(head) => {
                 let cases = StoredCases::attach(&reads, head.header.height)?
                     .map(|c| Arc::new(c) as Arc<dyn CaseSource>);
-                if let Some(restored) = restore(&store, &head, cases)? {
+                if let Some(restored) = restore(&store, &head, cases, Some(&reads))? {
                     restored
                 } else {
                     let (state, tree, cursor) = replay(&store)?;

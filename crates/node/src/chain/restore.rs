@@ -12,7 +12,7 @@ use govchain_ledger::types::Hash32;
 
 use super::verify::verify_block;
 use crate::error::NodeError;
-use crate::store::Store;
+use crate::store::{ReadPool, Store};
 
 /// The head block's state, log and cursor from storage, checked against
 /// the head block: its state root and log root, and its proposer's
@@ -22,20 +22,40 @@ pub(super) fn restore(
     store: &Store,
     head: &SignedHeader,
     cases: Option<std::sync::Arc<dyn govchain_ledger::state::CaseSource>>,
+    reads: Option<&ReadPool>,
 ) -> Result<Option<(State, MerkleTree, ChainCursor)>, NodeError> {
     let h = &head.header;
     if store.state_height()? != Some(h.height) {
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let Some(leaves) = store.leaf_hashes()? else {
+    // The log (from `reads`, on another thread) while the state loads.
+    let tree_of = |leaves: Option<Vec<Hash32>>| {
+        leaves.map(|l| (l.len(), MerkleTree::from_leaf_hashes(&l), started.elapsed()))
+    };
+    let (log, state) = match reads {
+        Some(r) => std::thread::scope(|scope| {
+            let reading = scope.spawn(|| r.leaf_hashes().map(tree_of));
+            let state = store.load_state(h, cases);
+            let log = reading
+                .join()
+                .map_err(|_| NodeError::Storage("the log reading thread failed".into()));
+            (log, state)
+        }),
+        None => {
+            let log = store.leaf_hashes()?.map(|l| tree_of(Some(l)));
+            let Some(log) = log.flatten() else {
+                return Ok(None);
+            };
+            (Ok(Ok(Some(log))), store.load_state(h, cases))
+        }
+    };
+    let Some((leaf_count, tree, read_log)) = log?? else {
         return Ok(None);
     };
-    let read_log = started.elapsed();
-    let state = store.load_state(h, cases)?;
-    let read_state = started.elapsed().saturating_sub(read_log);
+    let state = state?;
+    let read_state = started.elapsed();
     let mismatch = |what: String| NodeError::StateMismatch(what);
-    let tree = MerkleTree::from_leaf_hashes(&leaves);
     if tree.len() != h.log_size || tree.root() != h.log_root {
         return Err(mismatch(format!(
             "the stored log ({} leaves) is not block {}'s ({} leaves)",
@@ -47,9 +67,9 @@ pub(super) fn restore(
     let cursor = head_cursor(&state, h, &head.sig, &tree).map_err(NodeError::Corrupt)?;
     check_head_txs(store, h, &tree)?;
     tracing::info!(
-        "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s, {:.2} s in all",
+        "loaded the stored state of block {}: {} log leaves read in {:.2} s, {} state entries read and checked in {:.2} s (together), {:.2} s in all",
         h.height,
-        leaves.len(),
+        leaf_count,
         read_log.as_secs_f64(),
         state.tree_len(),
         read_state.as_secs_f64(),
@@ -192,7 +212,7 @@ pub fn verify_chain(path: &std::path::Path, rebuild: bool) -> Result<ChainReport
         let head = s
             .head()?
             .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
-        let stored = match restore(s, &head, None) {
+        let stored = match restore(s, &head, None, None) {
             Ok(Some((stored, stored_tree, _))) => {
                 if stored != state || stored_tree.leaf_hashes() != tree.leaf_hashes() {
                     Err(NodeError::StateMismatch(
@@ -236,7 +256,7 @@ fn verify_held(s: &Store, first: u64) -> Result<ChainReport, NodeError> {
     let head = s
         .head()?
         .ok_or_else(|| NodeError::Corrupt("no blocks".into()))?;
-    let (state, tree, _) = restore(s, &head, None)?.ok_or_else(|| {
+    let (state, tree, _) = restore(s, &head, None, None)?.ok_or_else(|| {
         NodeError::StateMismatch(format!(
             "no state is stored for block {}",
             head.header.height
