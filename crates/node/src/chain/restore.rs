@@ -33,22 +33,20 @@ pub(super) fn restore(
     let tree_of = |leaves: Option<Vec<Hash32>>| {
         leaves.map(|l| (l.len(), MerkleTree::from_leaf_hashes(&l), started.elapsed()))
     };
-    let (log, state) = match reads {
-        Some(r) => std::thread::scope(|scope| {
+    let (log, state) = if let Some(r) = reads {
+        std::thread::scope(|scope| {
             let reading = scope.spawn(|| r.leaf_hashes().map(tree_of));
             let state = store.load_state(h, cases);
             let log = reading
                 .join()
                 .map_err(|_| NodeError::Storage("the log reading thread failed".into()));
             (log, state)
-        }),
-        None => {
-            let log = store.leaf_hashes()?.map(|l| tree_of(Some(l)));
-            let Some(log) = log.flatten() else {
-                return Ok(None);
-            };
-            (Ok(Ok(Some(log))), store.load_state(h, cases))
-        }
+        })
+    } else {
+        let Some(log) = tree_of(store.leaf_hashes()?) else {
+            return Ok(None);
+        };
+        (Ok(Ok(Some(log))), store.load_state(h, cases))
     };
     let Some((leaf_count, tree, read_log)) = log?? else {
         return Ok(None);

@@ -11,7 +11,7 @@
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::merkle::MerkleTree;
 use govchain_ledger::state::kinds::RefId;
-use govchain_ledger::state::{State, StateLoader};
+use govchain_ledger::state::{CaseSource, State, StateLoader, StoredCase, StoredStateError};
 use govchain_ledger::types::Hash32;
 
 use super::Core;
@@ -142,15 +142,23 @@ fn check_blocks(
 }
 
 /// The snapshot's state, which must be exactly the one `head` commits to.
+/// Its cases count in the root by their hashes and are not decoded: the
+/// state reads them once the snapshot is stored ([`Core::adopt_snapshot`]).
 fn load_state(
     snap: &ChainSnapshot,
     head: &govchain_ledger::block::BlockHeader,
 ) -> Result<State, NodeError> {
     let bad = |e: &dyn std::fmt::Display| refused(format!("its state: {e}"));
-    let mut loader = StateLoader::new();
+    let mut loader = StateLoader::new().with_case_source(std::sync::Arc::new(NotStoredYet));
+    let mut cases = Vec::new();
     for (k, v) in &snap.entries {
-        loader.entry(k, v.as_bytes()).map_err(|e| bad(&e))?;
+        if k.starts_with("case/") {
+            cases.push((k.clone(), govchain_ledger::smt::value_hash(v.as_bytes())));
+        } else {
+            loader.entry(k, v.as_bytes()).map_err(|e| bad(&e))?;
+        }
     }
+    loader.case_leaves(&cases).map_err(|e| bad(&e))?;
     for (p, q, i, line) in &snap.payroll {
         let p = RefId::try_from(p.clone()).map_err(|e| bad(&e))?;
         let q = RefId::try_from(q.clone()).map_err(|e| bad(&e))?;
@@ -162,6 +170,33 @@ fn load_state(
         loader.access_record(r.as_bytes()).map_err(|e| bad(&e))?;
     }
     loader.finish(head).map_err(|e| bad(&e))
+}
+
+/// The cases of a verified snapshot before it is stored: nothing reads
+/// them (the store's cases replace this source when the snapshot becomes
+/// the head).
+#[derive(Debug)]
+struct NotStoredYet;
+
+impl CaseSource for NotStoredYet {
+    fn base_height(&self) -> u64 {
+        0
+    }
+
+    fn case_value(&self, _: &RefId) -> Result<Option<StoredCase>, StoredStateError> {
+        Err(not_stored_yet())
+    }
+
+    fn each_case(
+        &self,
+        _: &mut dyn FnMut(RefId, StoredCase) -> Result<(), StoredStateError>,
+    ) -> Result<(), StoredStateError> {
+        Err(not_stored_yet())
+    }
+}
+
+fn not_stored_yet() -> StoredStateError {
+    StoredStateError::Unreadable("the snapshot's cases are not stored yet".into())
 }
 
 impl VerifiedSnapshot {

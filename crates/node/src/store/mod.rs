@@ -78,10 +78,6 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // 64 MiB of pages (SQLite's default is 2 MiB): a block's inserts
-        // into the transaction index and state entries of a chain of
-        // millions of rows stay off the disk's read path.
-        conn.pragma_update(None, "cache_size", -65536)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(NodeError::Storage(format!(
@@ -265,9 +261,7 @@ fn leaf_hashes(conn: &Connection) -> Result<Option<Vec<Hash32>>, NodeError> {
         Leaves::OutOfOrder => match read_leaves(conn, SORTED)? {
             Leaves::Read(l) => Ok(Some(l)),
             Leaves::Missing => Ok(None),
-            Leaves::OutOfOrder => Err(NodeError::StateMismatch(
-                "the stored log has a gap".into(),
-            )),
+            Leaves::OutOfOrder => Err(NodeError::StateMismatch("the stored log has a gap".into())),
         },
         Leaves::Read(l) => Ok(Some(l)),
         Leaves::Missing => Ok(None),
