@@ -201,7 +201,12 @@ impl Cluster {
                 tls.clone(),
             )?,
             log_store::LogStore::new(db.clone()),
-            state_machine::StateMachine::new(node.clone(), db, file.snapshot_blocks)?,
+            state_machine::StateMachine::new(
+                node.clone(),
+                db,
+                file.snapshot_blocks,
+                data_dir.join("raft-snapshot.json"),
+            )?,
         )
         .await
         .map_err(|e| NodeError::Cluster(e.to_string()))?;

@@ -61,9 +61,44 @@ struct AppliedPoint {
     membership: Membership,
 }
 
-/// The latest snapshot built or installed: what `get_current_snapshot`
-/// serves to followers that need one.
-type SnapshotCache = Arc<Mutex<Option<(SnapshotMeta<NodeId, openraft::BasicNode>, Arc<Vec<u8>>)>>>;
+type Meta = SnapshotMeta<NodeId, openraft::BasicNode>;
+
+/// The latest snapshot built or installed, what `get_current_snapshot`
+/// serves to followers that need one: its meta here, its bytes in a file
+/// (a snapshot of a seed-scale state is a gigabyte; it is not kept in
+/// memory between uses).
+#[derive(Debug, Clone)]
+struct SnapshotCache {
+    meta: Arc<Mutex<Option<Meta>>>,
+    file: std::path::PathBuf,
+}
+
+impl SnapshotCache {
+    /// Keeps `bytes` as the current snapshot (written to a temporary file,
+    /// then renamed over the last one).
+    fn keep(&self, meta: &Meta, bytes: &[u8]) -> Result<(), NodeError> {
+        let tmp = self.file.with_extension("json.tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &self.file))
+            .map_err(|e| file_error(&e))?;
+        if let Ok(mut current) = self.meta.lock() {
+            *current = Some(meta.clone());
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Result<Option<(Meta, Vec<u8>)>, NodeError> {
+        let Some(meta) = self.meta.lock().ok().and_then(|m| m.clone()) else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(&self.file).map_err(|e| file_error(&e))?;
+        Ok(Some((meta, bytes)))
+    }
+}
+
+fn file_error(e: &std::io::Error) -> NodeError {
+    NodeError::Storage(format!("raft snapshot file: {e}"))
+}
 
 #[derive(Debug)]
 pub struct StateMachine {
@@ -76,7 +111,13 @@ pub struct StateMachine {
 }
 
 impl StateMachine {
-    pub fn new(core: NodeHandle, db: RaftDb, recent_blocks: u64) -> Result<Self, NodeError> {
+    /// `snapshot_file`: where the current snapshot's bytes are kept.
+    pub fn new(
+        core: NodeHandle,
+        db: RaftDb,
+        recent_blocks: u64,
+        snapshot_file: std::path::PathBuf,
+    ) -> Result<Self, NodeError> {
         let applied = db
             .get::<AppliedPoint>("applied")
             .map_err(|e| NodeError::Storage(e.to_string()))?
@@ -85,7 +126,10 @@ impl StateMachine {
             core,
             db,
             applied,
-            current: SnapshotCache::default(),
+            current: SnapshotCache {
+                meta: Arc::default(),
+                file: snapshot_file,
+            },
             recent_blocks,
         })
     }
@@ -121,9 +165,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: applied.membership,
             snapshot_id: format!("{id}-{height}"),
         };
-        if let Ok(mut current) = self.current.lock() {
-            *current = Some((meta.clone(), Arc::new(bytes.clone())));
-        }
+        let (current, kept) = (self.current.clone(), meta.clone());
+        let bytes =
+            tokio::task::spawn_blocking(move || current.keep(&kept, &bytes).map(|()| bytes))
+                .await
+                .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
+                .map_err(|e| sm_error(&e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(bytes)),
@@ -232,7 +279,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn install_snapshot(
         &mut self,
-        meta: &SnapshotMeta<NodeId, openraft::BasicNode>,
+        meta: &Meta,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let bytes = snapshot.into_inner();
@@ -243,9 +290,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             log_id: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
-        if let Ok(mut current) = self.current.lock() {
-            *current = Some((meta.clone(), Arc::new(bytes)));
-        }
+        let (current, kept) = (self.current.clone(), meta.clone());
+        tokio::task::spawn_blocking(move || current.keep(&kept, &bytes))
+            .await
+            .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
+            .map_err(|e| sm_error(&e))?;
         self.db
             .put("applied", &self.applied)
             .map_err(|e| sm_error(&e))?;
@@ -256,10 +305,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         // None after a restart: openraft then builds one if it needs it.
-        let current = self.current.lock().ok().and_then(|c| c.clone());
+        let cache = self.current.clone();
+        let current = tokio::task::spawn_blocking(move || cache.current())
+            .await
+            .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
+            .map_err(|e| sm_error(&e))?;
         Ok(current.map(|(meta, bytes)| Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(bytes.to_vec())),
+            snapshot: Box::new(Cursor::new(bytes)),
         }))
     }
 }
