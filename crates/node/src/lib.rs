@@ -135,15 +135,9 @@ pub async fn run_cluster_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let api = app(core.clone());
-    cluster::serve(
-        listener,
-        NodeHandle::from(core),
-        cluster,
-        api,
-        block_interval,
-        shutdown,
-    )
-    .await
+    let node = NodeHandle::from(core);
+    check_stored_cases(&node);
+    cluster::serve(listener, node, cluster, api, block_interval, shutdown).await
 }
 
 /// Serves `core` on `listener`, cutting a block every `block_interval` (or
@@ -161,6 +155,26 @@ pub async fn run(
     run_on(listener, core, block_interval, shutdown).await
 }
 
+/// Checks every stored case's value against the state root in the
+/// background (a start reads only their hashes; each case is checked again
+/// when read): a mismatch halts the node (`node.halted`, with the
+/// `node.state_mismatch` message naming the fix in `/healthz`).
+pub fn check_stored_cases(node: &NodeHandle) {
+    let Ok(reads) = node.lock().map(|c| c.reads()) else {
+        return;
+    };
+    let node = node.clone();
+    std::thread::spawn(move || match reads.check_case_values() {
+        Ok(n) => tracing::info!("checked the {n} stored cases against the state root"),
+        Err(e) => {
+            tracing::error!("error [{}] {e}: the node halts", e.code());
+            if let Ok(mut c) = node.lock() {
+                c.halt(e.to_string());
+            }
+        }
+    });
+}
+
 /// [`run`] on a plain or TLS listener ([`tls::serve::NodeListener`]).
 pub async fn run_on(
     listener: tls::serve::NodeListener,
@@ -174,6 +188,7 @@ pub async fn run_on(
     // than accepting transactions no block will hold.
     let (ended, production_ended) = tokio::sync::oneshot::channel::<()>();
     let node = NodeHandle::from(core.clone());
+    check_stored_cases(&node);
     let producer = {
         let node = node.clone();
         let stop = stop.clone();

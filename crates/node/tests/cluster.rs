@@ -570,7 +570,10 @@ async fn a_member_far_behind_installs_a_snapshot_of_the_state() {
         .join(label(behind, c.fourth))
         .join("raft-snapshot.json");
     let snap: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
-    assert!(snap["blocks"].as_array().is_some_and(|b| !b.is_empty()), "{kept:?}");
+    assert!(
+        snap["blocks"].as_array().is_some_and(|b| !b.is_empty()),
+        "{kept:?}"
+    );
     let page = http()
         .get(format!("{url}/v1/blocks?from=1"))
         .send()

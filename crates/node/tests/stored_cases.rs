@@ -143,6 +143,7 @@ fn cases_are_read_from_the_store_and_checked() {
     assert_eq!(core.state().case(&id("C-2")).unwrap().unwrap().current, 1);
     assert_eq!(inbox(&core).len(), 19);
     let root = core.state().state_root();
+    assert_eq!(core.reads().check_case_values().unwrap(), 20);
     drop(core);
 
     // A start reads the cases' leaves only.
@@ -180,6 +181,9 @@ fn cases_are_read_from_the_store_and_checked() {
     );
     drop(conn);
     let mut core = open(&db).unwrap();
+    // The background check a serving node runs finds it too.
+    let e = core.reads().check_case_values().unwrap_err();
+    assert_eq!(e.code(), "node.state_mismatch", "{e}");
     let e = core.state().case(&id("C-7")).unwrap_err();
     assert_eq!(e.code(), "state.stored_mismatch", "{e}");
     assert_eq!(
