@@ -6,36 +6,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::state::kinds::Genesis;
-use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Hash32};
+use govchain_ledger::tx::Envelope;
+use govchain_ledger::types::ChainId;
 use govchain_node::cluster::{Cluster, ClusterFile, Member};
 use govchain_node::{Core, Limits};
 use govchain_workstation::client::{NodeClient, Submitted};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
-fn key(label: &str) -> SecretKey {
-    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(label.as_bytes()).0))
-}
-
-fn register(chain: &ChainId, seq: u64) -> Envelope {
-    let admin = key("admin d0");
-    let official = key(&format!("official {seq}"));
-    Envelope::sign(
-        &admin,
-        TxBody {
-            chain_id: chain.clone(),
-            signer: admin.key_id(),
-            seq,
-            kind: "official.register".into(),
-            payload: json!({"department": "d0", "name": format!("o{seq}"), "public_key": official.public_key()}),
-            created_at: govchain_node::api::now(),
-        },
-    )
-    .unwrap()
-}
+mod support;
+use support::{key, register};
 
 async fn get(url: &str) -> Option<Value> {
     reqwest::get(url).await.ok()?.json().await.ok()

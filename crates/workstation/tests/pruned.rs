@@ -8,19 +8,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::state::kinds::Genesis;
-use govchain_ledger::tx::{Envelope, TxBody};
-use govchain_ledger::types::{ChainId, Hash32};
+use govchain_ledger::types::ChainId;
 use govchain_node::chain::verify_snapshot;
 use govchain_node::{Core, Limits};
 use govchain_workstation::client::NodeClient;
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
-fn key(label: &str) -> SecretKey {
-    SecretKey::from_seed(&Zeroizing::new(Hash32::sha256(label.as_bytes()).0))
-}
+mod support;
+use support::{key, register};
 
 fn open(dir: &std::path::Path, block0: &govchain_ledger::block::Block) -> Core {
     std::fs::create_dir_all(dir).unwrap();
@@ -72,22 +68,8 @@ async fn sync_passes_over_a_member_without_the_old_blocks() {
     // A member with 8 blocks, and one that installed its snapshot of the
     // last 2.
     let mut full = open(&dir.join("full"), &block0);
-    let admin = key("admin d0");
     for seq in 2..10 {
-        let official = key(&format!("official {seq}"));
-        let env = Envelope::sign(
-            &admin,
-            TxBody {
-                chain_id: chain.clone(),
-                signer: admin.key_id(),
-                seq,
-                kind: "official.register".into(),
-                payload: json!({"department": "d0", "name": format!("o{seq}"),
-                                "public_key": official.public_key()}),
-                created_at: now,
-            },
-        )
-        .unwrap();
+        let env = register(&chain, seq);
         let t = full.now();
         full.submit(env, t).unwrap();
         full.produce().unwrap().unwrap();

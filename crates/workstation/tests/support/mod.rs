@@ -107,3 +107,33 @@ pub fn files_below(dir: &Path, skip: &[PathBuf]) -> (Vec<u8>, usize) {
     }
     (bytes, files)
 }
+
+/// A test key from a label.
+pub fn key(label: &str) -> govchain_ledger::crypto::SecretKey {
+    govchain_ledger::crypto::SecretKey::from_seed(&zeroize::Zeroizing::new(
+        govchain_ledger::types::Hash32::sha256(label.as_bytes()).0,
+    ))
+}
+
+/// `official.register` of official `o<seq>` in department `d0`, signed by
+/// its admin (`key("admin d0")`) with sequence number `seq`.
+pub fn register(
+    chain: &govchain_ledger::types::ChainId,
+    seq: u64,
+) -> govchain_ledger::tx::Envelope {
+    let admin = key("admin d0");
+    let official = key(&format!("official {seq}"));
+    govchain_ledger::tx::Envelope::sign(
+        &admin,
+        govchain_ledger::tx::TxBody {
+            chain_id: chain.clone(),
+            signer: admin.key_id(),
+            seq,
+            kind: "official.register".into(),
+            payload: serde_json::json!({"department": "d0", "name": format!("o{seq}"),
+                                        "public_key": official.public_key()}),
+            created_at: govchain_node::api::now(),
+        },
+    )
+    .unwrap()
+}
