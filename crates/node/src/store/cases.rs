@@ -32,17 +32,28 @@ const CASES_FROM: &str = "case/";
 const CASES_UNTIL: &str = "case0";
 
 /// Fills `value_hash` for rows stored before schema 4 (inside the
-/// migration's transaction).
+/// migration's transaction), a batch of rows at a time: a seed-scale state
+/// is gigabytes of values.
 pub(super) fn fill_value_hashes(conn: &Connection) -> Result<(), NodeError> {
-    let rows: Vec<(String, Vec<u8>)> = conn
-        .prepare("SELECT key, value FROM state_entries WHERE value_hash IS NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    const BATCH: i64 = 4096;
+    let mut next =
+        conn.prepare("SELECT key, value FROM state_entries WHERE key > ?1 ORDER BY key LIMIT ?2")?;
     let mut set = conn.prepare("UPDATE state_entries SET value_hash = ?1 WHERE key = ?2")?;
-    for (k, v) in rows {
-        set.execute(rusqlite::params![smt::value_hash(&v).0.as_slice(), k])?;
+    let mut after = String::new();
+    loop {
+        let rows: Vec<(String, Vec<u8>)> = next
+            .query_map(rusqlite::params![after, BATCH], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        after.clone_from(last);
+        for (k, v) in rows {
+            set.execute(rusqlite::params![smt::value_hash(&v).0.as_slice(), k])?;
+        }
     }
-    Ok(())
 }
 
 fn unreadable(e: &impl std::fmt::Display) -> StoredStateError {
