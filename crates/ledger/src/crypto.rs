@@ -83,6 +83,18 @@ pub(crate) fn decode_hex_array<const N: usize>(
     Ok(out)
 }
 
+/// Lowercase hex of `bytes`, written into `buf` (twice as long), without
+/// allocating: hashes and key ids are encoded by the thousand per block.
+pub(crate) fn hex_into<'b>(bytes: &[u8], buf: &'b mut [u8]) -> &'b str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xF)];
+    }
+    // Only ASCII hex digits were written.
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 /// Implements lowercase-hex `Display`/`FromStr`/serde for a fixed-size byte newtype.
 macro_rules! hex_newtype {
     ($ty:ident, $len:expr, $what:literal) => {
@@ -96,7 +108,8 @@ macro_rules! hex_newtype {
         }
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&hex::encode(self.0))
+                let mut buf = [0u8; 2 * $len];
+                f.write_str($crate::crypto::hex_into(&self.0, &mut buf))
             }
         }
         impl std::str::FromStr for $ty {
@@ -107,7 +120,8 @@ macro_rules! hex_newtype {
         }
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.to_hex())
+                let mut buf = [0u8; 2 * $len];
+                s.serialize_str($crate::crypto::hex_into(&self.0, &mut buf))
             }
         }
         impl<'de> serde::Deserialize<'de> for $ty {

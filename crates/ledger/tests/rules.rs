@@ -283,6 +283,16 @@ impl Chain {
     /// back into exactly `next`; and a flipped byte is refused.
     fn check_stored(&mut self, next: &State, block: &Block) {
         for (k, v) in next.last_commit() {
+            if let Some(v) = v {
+                // Written straight from the objects, the bytes are what RFC
+                // 8785 makes of them as JSON values.
+                let value = govchain_ledger::jcs::parse_strict(v).unwrap();
+                assert_eq!(
+                    &govchain_ledger::jcs::canonicalize(&value).unwrap(),
+                    v,
+                    "entry {k} is not in canonical form"
+                );
+            }
             match v {
                 Some(v) => self.stored.insert(k.to_string(), v.clone()),
                 None => self.stored.remove(&k.to_string()),

@@ -14,6 +14,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::ErrorCode;
 
+mod ser;
+
 /// Largest integer magnitude that every JSON implementation represents exactly
 /// (2^53 − 1, RFC 7493 §2.2).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -77,10 +79,34 @@ pub fn write_canonical_str(out: &mut Vec<u8>, s: &str) {
     write_string(out, s);
 }
 
-/// Canonical bytes (govchain profile) of any serializable value.
-pub fn canonicalize_serialize<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, JcsError> {
-    let v = serde_json::to_value(value).map_err(|e| JcsError::Syntax(e.to_string()))?;
-    canonicalize(&v)
+/// Canonical bytes (govchain profile) of any serializable value: the bytes
+/// [`canonicalize`] gives for its `serde_json::to_value`, written directly.
+pub fn canonicalize_serialize<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, JcsError> {
+    ser::to_canonical(value)
+}
+
+/// RFC 8785 §3.2.3 order of member names: by UTF-16 code units. That is
+/// UTF-8 byte order unless a name holds a character beyond U+FFFF (a
+/// surrogate pair in UTF-16, sorting before U+E000–U+FFFF).
+fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
+    let supplementary = |s: &str| s.bytes().any(|b| b >= 0xF0);
+    if supplementary(a) || supplementary(b) {
+        a.encode_utf16().cmp(b.encode_utf16())
+    } else {
+        a.as_bytes().cmp(b.as_bytes())
+    }
+}
+
+/// Refuses a float beyond ±(2^53−1) under the govchain profile.
+fn check_safe_f64(f: f64) -> Result<(), JcsError> {
+    if f.abs() > MAX_SAFE_F64 {
+        return Err(JcsError::IntegerOutOfRange(
+            ryu_js::Buffer::new().format(f).to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 fn write_value(out: &mut Vec<u8>, value: &Value, safe_only: bool) -> Result<(), JcsError> {
@@ -103,7 +129,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, safe_only: bool) -> Result<(), 
         Value::Object(map) => {
             // RFC 8785 §3.2.3: sort by the UTF-16 code units of the names.
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            entries.sort_by(|a, b| cmp_utf16(a.0, b.0));
             out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
@@ -124,15 +150,15 @@ fn write_number(out: &mut Vec<u8>, n: &Number, safe_only: bool) -> Result<(), Jc
         if u > MAX_SAFE_INTEGER {
             return Err(JcsError::IntegerOutOfRange(u.to_string()));
         }
-        out.extend_from_slice(u.to_string().as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
     } else if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_SAFE_INTEGER {
             return Err(JcsError::IntegerOutOfRange(i.to_string()));
         }
-        out.extend_from_slice(i.to_string().as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
     } else if let Some(f) = n.as_f64() {
-        if safe_only && f.abs() > MAX_SAFE_F64 {
-            return Err(JcsError::IntegerOutOfRange(n.to_string()));
+        if safe_only {
+            check_safe_f64(f)?;
         }
         // ECMAScript Number.prototype.toString (RFC 8785 §3.2.2.3); -0 → "0".
         let mut buf = ryu_js::Buffer::new();
@@ -141,26 +167,36 @@ fn write_number(out: &mut Vec<u8>, n: &Number, safe_only: bool) -> Result<(), Jc
     Ok(())
 }
 
+/// Writes `s` as a JSON string: `"`, `\\` and controls escaped (the short
+/// forms where JSON has one, else `\u00xx` in lowercase), all else as is.
 fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{08}' => out.extend_from_slice(b"\\b"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\u{0C}' => out.extend_from_slice(b"\\f"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-            }
-            c => {
-                let mut b = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-            }
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0C => b"\\f",
+            b'\r' => b"\\r",
+            0x00..=0x1F => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xF)]);
+        } else {
+            out.extend_from_slice(escape);
         }
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
