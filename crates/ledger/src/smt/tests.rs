@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::json;
 
+use super::tree::Node;
 use super::*;
 
 /// The compact tree's root straight from the definition: recursion over
