@@ -1,7 +1,8 @@
 //! Criterion benchmark of the state tree (`govchain_ledger::smt`): for maps
 //! of 10k, 100k and 1M entries, one block's worth of changes (2,000 updates:
 //! 1,000 new keys and 1,000 changed values) applied to a clone of the tree
-//! followed by `root()`, and proving plus verifying one key. Building each
+//! followed by `root()`, one by one (`insert`) and as a batch (`apply`, two
+//! threads), and proving plus verifying one key. Building each
 //! map also prints (to stderr) the bulk-build time, the time of its first
 //! full `root()` and the resident memory per entry.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
@@ -76,6 +77,18 @@ fn state_tree(c: &mut Criterion) {
                     for (k, v) in &updates {
                         tree.insert(*k, *v);
                     }
+                    black_box(tree.root());
+                    tree
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let changes: Vec<_> = updates.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        g.bench_with_input(BenchmarkId::new("apply_2000_then_root", n), &n, |b, _| {
+            b.iter_batched(
+                || base.clone(),
+                |mut tree| {
+                    tree.apply(&changes);
                     black_box(tree.root());
                     tree
                 },

@@ -278,7 +278,38 @@ array_impl!(
 /// One member written so far: its name and where its value's bytes are.
 struct Member {
     name: Cow<'static, str>,
+    /// The name's first 8 bytes, big-endian, zero-padded: sorting compares
+    /// these integers first (they order as the bytes do).
+    head: u64,
+    /// Whether the name has a character beyond U+FFFF (4-byte UTF-8).
+    supplementary: bool,
     value: Range<usize>,
+}
+
+impl Member {
+    fn new(name: Cow<'static, str>, value: Range<usize>) -> Self {
+        let mut head = [0u8; 8];
+        for (h, b) in head.iter_mut().zip(name.bytes()) {
+            *h = b;
+        }
+        Member {
+            head: u64::from_be_bytes(head),
+            supplementary: name.bytes().any(|b| b >= 0xF0),
+            name,
+            value,
+        }
+    }
+
+    /// RFC 8785 order: UTF-16 code units, which is byte order for names
+    /// without characters beyond U+FFFF.
+    fn order(&self, other: &Member) -> std::cmp::Ordering {
+        if self.supplementary || other.supplementary {
+            return cmp_utf16(&self.name, &other.name);
+        }
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.name.as_bytes().cmp(other.name.as_bytes()))
+    }
 }
 
 /// An object being written: member values are appended to `out` from
@@ -301,10 +332,7 @@ impl Object<'_> {
     ) -> Result<(), JcsError> {
         let at = self.out.len();
         v.serialize(Canon { out: self.out })?;
-        self.members.push(Member {
-            name,
-            value: at..self.out.len(),
-        });
+        self.members.push(Member::new(name, at..self.out.len()));
         Ok(())
     }
 
@@ -312,7 +340,7 @@ impl Object<'_> {
         let values = self.out.split_off(self.start);
         // Stable sort: of members with the same name the last written wins,
         // as in a `serde_json::Map`.
-        self.members.sort_by(|a, b| cmp_utf16(&a.name, &b.name));
+        self.members.sort_by(Member::order);
         self.out.push(b'{');
         let mut first = true;
         for (i, m) in self.members.iter().enumerate() {

@@ -75,7 +75,7 @@ use crate::types::Hash32;
 use crate::ErrorCode;
 
 mod tree;
-pub use tree::StateTree;
+pub use tree::{StateTree, PARALLEL_BATCH};
 
 /// Key hashes have 256 bits, so no proof is longer than this.
 pub const MAX_SIBLINGS: usize = 256;

@@ -156,6 +156,88 @@ fn check_proofs(tree: &StateTree, queries: &[Hash32], stride: usize) {
     }
 }
 
+/// A base of entries and a batch of changes to it large enough for
+/// [`StateTree::apply`]'s two-thread path: updates, removals (some of keys
+/// never present), new keys and keys changed twice.
+type Batch = (Vec<(Hash32, Hash32)>, Vec<(Hash32, Option<Hash32>)>);
+
+fn batch() -> impl Strategy<Value = Batch> {
+    let key = || prop_oneof![1 => clustered_hash(), 6 => any_hash()];
+    let n = tree::PARALLEL_BATCH;
+    (prop::collection::vec((key(), any_hash()), n..n + 400)).prop_flat_map(move |base| {
+        let m = base.len();
+        let change = prop_oneof![
+            3 => (0..m, any_hash()).prop_map(|(i, v)| (i, Some(v))),
+            1 => (0..m).prop_map(|i| (i, None)),
+        ];
+        let fresh = (key(), prop::option::weighted(0.8, any_hash()));
+        (
+            Just(base.clone()),
+            prop::collection::vec(change, n..n + 200),
+            prop::collection::vec(fresh, 0..200),
+        )
+            .prop_map(|(base, changes, fresh)| {
+                let mut batch: Vec<_> = changes.into_iter().map(|(i, v)| (base[i].0, v)).collect();
+                batch.extend(fresh);
+                (base, batch)
+            })
+    })
+}
+
+fn check_batch(
+    base: &[(Hash32, Hash32)],
+    changes: &[(Hash32, Option<Hash32>)],
+) -> Result<(), TestCaseError> {
+    let mut model: BTreeMap<Hash32, Hash32> = base.iter().copied().collect();
+    let before = StateTree::from_entries(base.iter().copied());
+    let before_root = before.root();
+    for (k, v) in changes {
+        match v {
+            Some(v) => model.insert(*k, *v),
+            None => model.remove(k),
+        };
+    }
+    let mut tree = before.clone();
+    tree.apply(changes);
+    prop_assert_eq!(tree.root(), reference(&model));
+    prop_assert_eq!(tree.len(), model.len());
+    let want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+    prop_assert_eq!(tree.iter().collect::<Vec<_>>(), want);
+    // The tree it was cloned from is untouched.
+    prop_assert_eq!(before.root(), before_root);
+    prop_assert_eq!(before.iter().collect::<Vec<_>>().len(), before.len());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn a_batch_equals_its_updates_one_by_one((base, changes) in batch()) {
+        check_batch(&base, &changes)?;
+    }
+}
+
+/// The two-thread path when a whole side of the root empties, or both do.
+#[test]
+fn a_batch_may_empty_a_side_or_the_tree() {
+    let with_first_bit = |i: usize, one: bool| {
+        let mut k = h(&format!("side/{i}"));
+        k.0[0] = if one { k.0[0] | 0x80 } else { k.0[0] & 0x7F };
+        k
+    };
+    let n = tree::PARALLEL_BATCH;
+    let mut base: Vec<_> = (0..n)
+        .map(|i| (with_first_bit(i, true), h(&format!("v{i}"))))
+        .collect();
+    base.push((with_first_bit(0, false), h("lonely")));
+    let mut changes: Vec<_> = base.iter().skip(1).map(|(k, _)| (*k, None)).collect();
+    changes.extend(base.iter().take(n / 2).map(|(k, _)| (*k, Some(h("new")))));
+    check_batch(&base, &changes).unwrap();
+    let everything: Vec<_> = base.iter().map(|(k, _)| (*k, None)).collect();
+    check_batch(&base, &everything).unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

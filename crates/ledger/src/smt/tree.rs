@@ -163,84 +163,109 @@ impl StateTree {
     /// Sets the value hash of `key_hash` (adding the entry if it is new).
     /// O(log n); no hash is computed here (see [`StateTree::root`]).
     pub fn insert(&mut self, key_hash: Hash32, value_hash: Hash32) {
-        let Some(root) = self.root.as_mut() else {
-            self.root = Some(Node::leaf(key_hash, value_hash));
-            self.len = 1;
+        let delta = insert_into(&mut self.root, key_hash, value_hash);
+        self.changed(delta);
+    }
+
+    /// Removes the entry of `key_hash`; false if there was none.
+    pub fn remove(&mut self, key_hash: &Hash32) -> bool {
+        let delta = remove_from(&mut self.root, key_hash);
+        self.changed(delta);
+        delta.removed == 1
+    }
+
+    fn changed(&mut self, delta: Delta) {
+        if delta.touched {
+            self.len = self.len + delta.added - delta.removed;
             self.root_hash = OnceLock::new();
-            return;
-        };
-        let (near_key, near_value) = closest_leaf(root, &key_hash);
-        let Some(crit) = first_diff_bit(near_key, &key_hash) else {
-            if *near_value != value_hash {
-                set_value(root, &key_hash, value_hash);
-                self.root_hash = OnceLock::new();
-            }
-            return;
-        };
-        // Go down to the first node below bit `crit` (or a leaf), and put a
-        // branch on bit `crit` in its place with the new leaf beside it.
-        let mut n = root;
-        loop {
-            if let Node::Branch(b) = &**n {
-                if b.bit < crit {
-                    let Node::Branch(b) = Arc::make_mut(n) else {
-                        return;
-                    };
-                    b.hash = OnceLock::new();
-                    n = &mut b.children[bit(&key_hash, usize::from(b.bit))];
-                    continue;
-                }
-            }
-            let old = Arc::clone(n);
-            let leaf = Node::leaf(key_hash, value_hash);
-            let children = if bit(&key_hash, usize::from(crit)) == 0 {
-                [leaf, old]
-            } else {
-                [old, leaf]
-            };
-            *n = Arc::new(Node::Branch(Branch {
-                bit: crit,
-                children,
-                hash: OnceLock::new(),
-            }));
-            self.len += 1;
-            self.root_hash = OnceLock::new();
-            return;
         }
     }
 
-    /// Removes the entry of `key_hash`; false if there was none. The other
-    /// side of the removed leaf's parent takes the parent's place, so a lone
-    /// sibling leaf moves up to where it is alone.
-    pub fn remove(&mut self, key_hash: &Hash32) -> bool {
-        if self.get(key_hash).is_none() {
-            return false;
-        }
-        self.root_hash = OnceLock::new();
-        let Some(mut n) = self.root.as_mut() else {
-            return false;
+    /// Applies a block's changes: each key hash gets the value hash given,
+    /// or is removed for `None`; a key changed twice keeps its last change.
+    /// The same tree as that many [`Self::insert`]s and [`Self::remove`]s;
+    /// from [`PARALLEL_BATCH`] changes on a large tree, the two halves of
+    /// the tree are updated and re-hashed on two threads.
+    pub fn apply(&mut self, changes: &[(Hash32, Option<Hash32>)]) {
+        let Some(root) = self.root.take() else {
+            return self.apply_serially(changes);
         };
-        if let Node::Leaf { .. } = **n {
-            self.root = None;
-            self.len = 0;
-            return true;
-        }
-        loop {
-            let Node::Branch(b) = &**n else {
-                return false;
-            };
-            let side = bit(key_hash, usize::from(b.bit));
-            if matches!(&*b.children[side], Node::Leaf { key, .. } if key == key_hash) {
-                let other = Arc::clone(&b.children[1 - side]);
-                *n = other;
-                self.len -= 1;
-                return true;
+        let split = match &*root {
+            Node::Branch(b)
+                if changes.len() >= PARALLEL_BATCH
+                    && self.len >= PARALLEL_BATCH
+                    && changes.iter().all(|(k, _)| {
+                        super::share_prefix(k, root.any_key(), usize::from(b.bit))
+                    }) =>
+            {
+                usize::from(b.bit)
             }
-            let Node::Branch(b) = Arc::make_mut(n) else {
-                return false;
-            };
-            b.hash = OnceLock::new();
-            n = &mut b.children[side];
+            _ => {
+                self.root = Some(root);
+                return self.apply_serially(changes);
+            }
+        };
+        let mut root = root;
+        let Node::Branch(b) = Arc::make_mut(&mut root) else {
+            self.root = Some(root);
+            return self.apply_serially(changes);
+        };
+        let (left, right): (Vec<_>, Vec<_>) = changes.iter().partition(|(k, _)| bit(k, split) == 0);
+        let placeholder = Node::leaf(Hash32::ZERO, Hash32::ZERO);
+        let mut sides = [
+            Some(std::mem::replace(
+                &mut b.children[0],
+                Arc::clone(&placeholder),
+            )),
+            Some(std::mem::replace(&mut b.children[1], placeholder)),
+        ];
+        let [l, r] = &mut sides;
+        let update = |side: &mut Option<Arc<Node>>, changes: &[&(Hash32, Option<Hash32>)]| {
+            let mut total = Delta::default();
+            for (k, v) in changes {
+                total.add(match v {
+                    Some(v) => insert_into(side, *k, *v),
+                    None => remove_from(side, k),
+                });
+            }
+            if let Some(n) = side {
+                n.hash_at(split + 1);
+            }
+            total
+        };
+        let (dl, dr) = std::thread::scope(|s| {
+            let left = s.spawn(|| update(l, &left));
+            let dr = update(r, &right);
+            (
+                left.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                dr,
+            )
+        });
+        let [l, r] = sides;
+        self.root = match (l, r) {
+            (Some(l), Some(r)) => {
+                b.children = [l, r];
+                b.hash = OnceLock::new();
+                Some(root)
+            }
+            // A side emptied: the other takes the branch's place.
+            (Some(n), None) | (None, Some(n)) => Some(n),
+            (None, None) => None,
+        };
+        let mut total = dl;
+        total.add(dr);
+        total.touched = true;
+        self.changed(total);
+    }
+
+    fn apply_serially(&mut self, changes: &[(Hash32, Option<Hash32>)]) {
+        for (k, v) in changes {
+            match v {
+                Some(v) => self.insert(*k, *v),
+                None => {
+                    self.remove(k);
+                }
+            }
         }
     }
 
@@ -343,6 +368,125 @@ impl StateTree {
             }
             None
         })
+    }
+}
+
+/// What an update did to a (sub)tree: entries added and removed, and
+/// whether anything changed at all.
+#[derive(Default, Clone, Copy)]
+struct Delta {
+    added: usize,
+    removed: usize,
+    touched: bool,
+}
+
+impl Delta {
+    const SAME: Delta = Delta {
+        added: 0,
+        removed: 0,
+        touched: false,
+    };
+    const CHANGED: Delta = Delta {
+        added: 0,
+        removed: 0,
+        touched: true,
+    };
+    const ADDED: Delta = Delta {
+        added: 1,
+        removed: 0,
+        touched: true,
+    };
+    const REMOVED: Delta = Delta {
+        added: 0,
+        removed: 1,
+        touched: true,
+    };
+
+    fn add(&mut self, other: Delta) {
+        self.added += other.added;
+        self.removed += other.removed;
+        self.touched |= other.touched;
+    }
+}
+
+/// From this many changes on a tree of at least as many entries,
+/// [`StateTree::apply`] works on two threads.
+pub const PARALLEL_BATCH: usize = 512;
+
+/// Sets the value hash of `key_hash` in the subtree at `slot`.
+fn insert_into(slot: &mut Option<Arc<Node>>, key_hash: Hash32, value_hash: Hash32) -> Delta {
+    let Some(root) = slot.as_mut() else {
+        *slot = Some(Node::leaf(key_hash, value_hash));
+        return Delta::ADDED;
+    };
+    let (near_key, near_value) = closest_leaf(root, &key_hash);
+    let Some(crit) = first_diff_bit(near_key, &key_hash) else {
+        if *near_value == value_hash {
+            return Delta::SAME;
+        }
+        set_value(root, &key_hash, value_hash);
+        return Delta::CHANGED;
+    };
+    // Go down to the first node below bit `crit` (or a leaf), and put a
+    // branch on bit `crit` in its place with the new leaf beside it.
+    let mut n = root;
+    loop {
+        if let Node::Branch(b) = &**n {
+            if b.bit < crit {
+                let Node::Branch(b) = Arc::make_mut(n) else {
+                    return Delta::SAME;
+                };
+                b.hash = OnceLock::new();
+                n = &mut b.children[bit(&key_hash, usize::from(b.bit))];
+                continue;
+            }
+        }
+        let old = Arc::clone(n);
+        let leaf = Node::leaf(key_hash, value_hash);
+        let children = if bit(&key_hash, usize::from(crit)) == 0 {
+            [leaf, old]
+        } else {
+            [old, leaf]
+        };
+        *n = Arc::new(Node::Branch(Branch {
+            bit: crit,
+            children,
+            hash: OnceLock::new(),
+        }));
+        return Delta::ADDED;
+    }
+}
+
+/// Removes the entry of `key_hash` from the subtree at `slot`. The other
+/// side of the removed leaf's parent takes the parent's place, so a lone
+/// sibling leaf moves up to where it is alone.
+fn remove_from(slot: &mut Option<Arc<Node>>, key_hash: &Hash32) -> Delta {
+    let Some(root) = slot.as_mut() else {
+        return Delta::SAME;
+    };
+    if closest_leaf(root, key_hash).0 != key_hash {
+        return Delta::SAME;
+    }
+    if let Node::Leaf { .. } = **root {
+        *slot = None;
+        return Delta::REMOVED;
+    }
+    let mut n = root;
+    loop {
+        let Node::Branch(b) = &**n else {
+            return Delta::SAME;
+        };
+        let side = bit(key_hash, usize::from(b.bit));
+        if matches!(&*b.children[side], Node::Leaf { key, .. } if key == key_hash) {
+            let other = Arc::clone(&b.children[1 - side]);
+            *n = other;
+            return Delta::REMOVED;
+        }
+        let Node::Branch(b) = Arc::make_mut(n) else {
+            return Delta::SAME;
+        };
+        b.hash = OnceLock::new();
+        n = &mut b.children[side];
     }
 }
 

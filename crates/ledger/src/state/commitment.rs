@@ -315,18 +315,10 @@ impl State {
                 .into_iter()
                 .map(|(p, q)| EntryKey::Payment(p, q)),
         );
-        let mut written = Vec::with_capacity(changed.len());
-        for key in changed {
-            let kh = smt::key_hash(key.to_string().as_bytes());
-            let value = self.encode_entry(&key)?;
-            match &value {
-                Some(value) => self.tree.insert(kh, smt::value_hash(value)),
-                None => {
-                    self.tree.remove(&kh);
-                }
-            }
-            written.push((key, value));
-        }
+        let encoded = self.encode_all(changed)?;
+        let tree_changes: Vec<_> = encoded.iter().map(|e| (e.key_hash, e.value_hash)).collect();
+        self.tree.apply(&tree_changes);
+        let written = encoded.into_iter().map(|e| (e.key, e.value)).collect();
         self.last_commit = LastCommit(std::sync::Arc::new(written));
         Ok(self.tree.root())
     }
@@ -335,6 +327,34 @@ impl State {
     /// values (`None`: removed): what a node stores with the
     /// block (each entry at most once; an entry may be listed although its
     /// value did not change).
+    /// Each key's hash, value and value hash: on two threads from
+    /// [`smt::PARALLEL_BATCH`] keys on (encoding is most of a commit).
+    fn encode_all(&self, keys: Vec<EntryKey>) -> Result<Vec<Encoded>, JcsError> {
+        let one = |key: EntryKey| -> Result<Encoded, JcsError> {
+            let value = self.encode_entry(&key)?;
+            Ok(Encoded {
+                key_hash: smt::key_hash(key.to_string().as_bytes()),
+                value_hash: value.as_deref().map(smt::value_hash),
+                key,
+                value,
+            })
+        };
+        let mut left = keys;
+        if left.len() < smt::PARALLEL_BATCH {
+            return left.into_iter().map(one).collect();
+        }
+        let right = left.split_off(left.len() / 2);
+        std::thread::scope(|s| {
+            let left = s.spawn(|| left.into_iter().map(one).collect::<Result<Vec<_>, _>>());
+            let right = right.into_iter().map(one).collect::<Result<Vec<_>, _>>();
+            let mut all = left
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+            all.extend(right?);
+            Ok(all)
+        })
+    }
+
     pub fn last_commit(&self) -> &[(EntryKey, Option<Vec<u8>>)] {
         &self.last_commit.0
     }
@@ -402,6 +422,14 @@ impl State {
 
 /// What the last commit wrote ([`State::last_commit`]); never makes two
 /// states unequal.
+/// One changed entry, encoded for the tree.
+struct Encoded {
+    key: EntryKey,
+    key_hash: Hash32,
+    value: Option<Vec<u8>>,
+    value_hash: Option<Hash32>,
+}
+
 #[derive(Clone, Default)]
 pub(super) struct LastCommit(std::sync::Arc<Vec<(EntryKey, Option<Vec<u8>>)>>);
 
