@@ -159,16 +159,18 @@ async fn serve(
         return Err(err("--tls is for a standalone node (--nodes 1)"));
     }
     let limits = core.limits().clone();
-    // Closing the only connections checkpoints the WAL into the file.
     drop(core);
+    // A consistent copy with what is still in the WAL (a copy of the file
+    // alone can miss the latest commits).
+    let source = rusqlite::Connection::open(dir.join("node0/chain.sqlite")).map_err(err)?;
     for i in 1..nodes {
         std::fs::create_dir_all(dir.join(format!("node{i}"))).map_err(err)?;
-        std::fs::copy(
-            dir.join("node0/chain.sqlite"),
-            dir.join(format!("node{i}/chain.sqlite")),
-        )
-        .map_err(err)?;
+        let to = dir.join(format!("node{i}/chain.sqlite"));
+        source
+            .execute("VACUUM INTO ?1", [to.to_string_lossy()])
+            .map_err(err)?;
     }
+    drop(source);
     let members: Vec<crate::cluster::Member> = listeners
         .iter()
         .enumerate()
