@@ -103,7 +103,8 @@ macro_rules! hex_newtype {
                 $crate::crypto::decode_hex_array::<$len>($what, s).map(Self)
             }
             pub fn to_hex(&self) -> String {
-                hex::encode(self.0)
+                let mut buf = [0u8; 2 * $len];
+                $crate::crypto::hex_into(&self.0, &mut buf).to_owned()
             }
         }
         impl std::fmt::Display for $ty {
