@@ -160,7 +160,8 @@ fn cases_are_read_from_the_store_and_checked() {
     // them at the next start.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "DROP INDEX state_leaves; ALTER TABLE state_entries DROP COLUMN value_hash; ALTER TABLE state_entries DROP COLUMN height; PRAGMA user_version = 3;",
+        "DROP INDEX state_leaves; ALTER TABLE state_entries DROP COLUMN value_hash; ALTER TABLE state_entries DROP COLUMN height;
+         DROP TABLE tx_ids; DROP TABLE tx_ids_merged; PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(conn);

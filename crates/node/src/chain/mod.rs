@@ -191,7 +191,7 @@ impl Core {
         limits: Limits,
     ) -> Result<Self, NodeError> {
         let mut store = Store::open(path)?;
-        let reads = Arc::new(ReadPool::new(path));
+        let reads = Arc::new(store.read_pool());
         let (state, tree, cursor) = match store.head()? {
             None => {
                 let g = genesis.ok_or_else(|| {

@@ -9,12 +9,14 @@
 mod cases;
 mod snapshot;
 mod state;
+mod tx_ids;
 
 pub use cases::StoredCases;
 pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
+pub use tx_ids::RecentIds;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::Block;
 use govchain_ledger::state_proof::SignedHeader;
@@ -24,7 +26,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::error::NodeError;
 
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATION_1: &str = "
 CREATE TABLE blocks (
@@ -57,6 +59,9 @@ pub struct TxLocation {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
+    /// Ids not merged into `tx_ids` yet (shared with the read pool).
+    recent: Arc<RecentIds>,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -71,10 +76,10 @@ impl Store {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, NodeError> {
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        Self::init(conn, path)
     }
 
-    fn init(conn: Connection) -> Result<Self, NodeError> {
+    fn init(conn: Connection, path: &Path) -> Result<Self, NodeError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -110,7 +115,30 @@ impl Store {
             tx.pragma_update(None, "user_version", 4)?;
             tx.commit()?;
         }
-        Ok(Self { conn })
+        if version < 5 {
+            // The transaction index moves from `txs.id` to `tx_ids`.
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(tx_ids::MIGRATION_5)?;
+            tx_ids::fill(&tx)?;
+            tx.pragma_update(None, "user_version", 5)?;
+            tx.commit()?;
+        }
+        let recent = Arc::new(RecentIds::load(&conn)?);
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            recent,
+        })
+    }
+
+    /// Read-only connections to this database that see the ids this store
+    /// has not merged into the index yet.
+    pub fn read_pool(&self) -> ReadPool {
+        ReadPool {
+            path: self.path.clone(),
+            idle: Mutex::new(Vec::new()),
+            recent: self.recent.clone(),
+        }
     }
 
     /// Appends one block, its transaction index and the state after it
@@ -128,8 +156,12 @@ impl Store {
     ) -> Result<(), NodeError> {
         let tx = self.conn.transaction()?;
         insert_block(&tx, block, hash, first_leaf, ids, leaves)?;
+        let staged = self
+            .recent
+            .merge(&tx, block.header.height, first_leaf, ids)?;
         state::write_changes(&tx, block.header.height, state, state.last_commit())?;
         tx.commit()?;
+        self.recent.apply(staged);
         Ok(())
     }
 
@@ -200,7 +232,7 @@ impl Store {
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
-        locate(&self.conn, id)
+        tx_ids::locate(&self.conn, &self.recent, id)
     }
 }
 
@@ -329,28 +361,6 @@ fn block_json(conn: &Connection, height: u64) -> Result<Option<String>, NodeErro
         .optional()?)
 }
 
-fn locate(conn: &Connection, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
-    Ok(conn
-        .query_row(
-            "SELECT height, idx, leaf_index FROM txs WHERE id = ?1
-             UNION ALL SELECT height, idx, leaf_index FROM log_prefix WHERE id = ?1",
-            [id.0.as_slice()],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
-        )
-        .optional()?
-        .map(|(h, i, l)| TxLocation {
-            height: to_u64(h),
-            index: usize::try_from(i).unwrap_or(0),
-            leaf_index: to_u64(l),
-        }))
-}
-
 /// Idle read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 4;
 
@@ -362,16 +372,10 @@ const MAX_IDLE_READERS: usize = 4;
 pub struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    recent: Arc<RecentIds>,
 }
 
 impl ReadPool {
-    pub fn new(path: &Path) -> Self {
-        Self {
-            path: path.to_owned(),
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
     /// The log's leaf hashes in order (`None` if some were never stored).
     pub fn leaf_hashes(&self) -> Result<Option<Vec<Hash32>>, NodeError> {
         self.with(leaf_hashes)
@@ -440,6 +444,6 @@ impl ReadPool {
     }
 
     pub fn locate(&self, id: &Hash32) -> Result<Option<TxLocation>, NodeError> {
-        self.with(|conn| locate(conn, id))
+        self.with(|conn| tx_ids::locate(conn, &self.recent, id))
     }
 }

@@ -251,7 +251,7 @@ impl Store {
         tx.execute_batch(
             "DELETE FROM txs WHERE height > 0; DELETE FROM blocks WHERE height > 0;
              DELETE FROM state_entries; DELETE FROM payroll_lines; DELETE FROM access_log;
-             DELETE FROM log_prefix;",
+             DELETE FROM log_prefix; DELETE FROM tx_ids; DELETE FROM tx_ids_merged;",
         )?;
         let genesis_leaves = snap.genesis.txs.len() as u64;
         {
@@ -275,6 +275,7 @@ impl Store {
         for b in blocks {
             insert_block(&tx, b.block, b.hash, b.first_leaf, &b.ids, &b.leaves)?;
         }
+        super::tx_ids::fill(&tx)?;
         {
             let mut put = tx.prepare(
                 "INSERT INTO state_entries (key, value, value_hash, height) VALUES (?1, ?2, ?3, ?4)",
@@ -304,7 +305,7 @@ impl Store {
             [to_i64(first.block.header.height)],
         )?;
         tx.commit()?;
-        Ok(())
+        self.recent.reload(&self.conn)
     }
 
     /// The lowest block above 0 held, if this database joined from a
