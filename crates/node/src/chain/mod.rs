@@ -18,6 +18,7 @@ mod checkpoints;
 mod cluster_view;
 mod mempool;
 mod production;
+mod reclaim;
 mod restore;
 mod snapshot;
 mod verify;

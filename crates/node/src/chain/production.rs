@@ -94,7 +94,7 @@ impl Core {
         self.cursor.last_hash = stored.hash;
         self.cursor.last_time = Some(open.time);
         self.cursor.log = stored.frontier;
-        self.state = stored.state;
+        let replaced = std::mem::replace(&mut self.state, stored.state);
         self.back_cases();
         self.sign_checkpoint()?;
         // Nobody listening is fine.
@@ -105,7 +105,9 @@ impl Core {
             log_size: self.tree.len(),
         });
         let _ = self.events.send(Event::Checkpoint(self.checkpoint()));
-        Ok(Some(open.height))
+        let height = open.height;
+        super::reclaim::reclaim((replaced, open));
+        Ok(Some(height))
     }
 
     /// Whether this node's key may propose the next block: it is an active

@@ -110,11 +110,6 @@ impl RecentIds {
         Ok(())
     }
 
-    /// How many ids wait in memory.
-    pub fn len(&self) -> usize {
-        self.read().iter().map(HashMap::len).sum()
-    }
-
     pub(super) fn get(&self, id: &Hash32) -> Option<TxLocation> {
         self.read()[slice_of(id)].get(id).copied()
     }
@@ -175,11 +170,15 @@ impl RecentIds {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<HashMap<Hash32, TxLocation>>> {
         // A panic while holding the lock leaves whole maps: keep using them.
-        self.slices.read().unwrap_or_else(|p| p.into_inner())
+        self.slices
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<HashMap<Hash32, TxLocation>>> {
-        self.slices.write().unwrap_or_else(|p| p.into_inner())
+        self.slices
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
