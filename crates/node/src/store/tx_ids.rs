@@ -3,8 +3,9 @@
 //! Ids are hashes, so one B-tree keyed by id takes every insert at a random
 //! place: a block of 2,000 transactions dirtied about as many index pages,
 //! and that cost grew with the chain (BENCHMARKS.md, "The transaction id
-//! index"). Instead the id space is cut into [`SLICES`] ranges by the id's
-//! first bits. A block's ids wait in memory ([`RecentIds`]); each block
+//! index, and freeing old heads"). Instead the id space is cut into
+//! [`SLICES`] ranges by the id's first bits. A block's ids wait in memory
+//! ([`RecentIds`]); each block
 //! moves one slice's waiting ids, sorted, into `tx_ids` (an 8-byte id
 //! prefix → log leaf), so one block writes into 1/64th of the index, in
 //! order. `tx_ids_merged` records, per slice, the leaf index below which
