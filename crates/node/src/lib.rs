@@ -165,7 +165,12 @@ pub fn check_stored_cases(node: &NodeHandle) {
     };
     let node = node.clone();
     std::thread::spawn(move || match reads.check_case_values() {
-        Ok(n) => tracing::info!("checked the {n} stored cases against the state root"),
+        Ok(n) => {
+            tracing::info!("checked the {n} stored cases against the state root");
+            if let Ok(mut c) = node.lock() {
+                c.set_stored_cases_checked(n);
+            }
+        }
         Err(e) => {
             tracing::error!("error [{}] {e}: the node halts", e.code());
             if let Ok(mut c) = node.lock() {

@@ -483,6 +483,10 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
         "restart             {:.2} s (stored state loaded and checked)",
         r.restart_secs
     )?;
+    outln!(
+        "case check          {:.2} s (every stored case against the state root, in the background; the load starts after it)",
+        r.case_check_secs
+    )?;
     if let Some(s) = &r.snapshot {
         outln!(
             "raft snapshot       {} MiB; made {:.2} s, checked {:.2} s, installed {:.2} s",

@@ -241,6 +241,30 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
         "{metrics}"
     );
     assert!(metrics.contains("govchain_block_height 1"), "{metrics}");
+    // The start-up check of the stored cases reports when it has passed.
+    let mut checked = metrics;
+    for _ in 0..500 {
+        if checked.contains("govchain_stored_cases_check_done 1\n") {
+            break;
+        }
+        assert!(
+            checked.contains("govchain_stored_cases_check_done 0\n"),
+            "{checked}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        checked = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    }
+    assert!(
+        checked.contains("govchain_stored_cases_check_done 1\n"),
+        "{checked}"
+    );
 
     // The inclusion proof verifies against the node's signed checkpoint.
     let note_text = client

@@ -113,7 +113,9 @@ pub(super) async fn metrics(
          # HELP govchain_block_fsync_seconds_max Longest durable block write.\n\
          # TYPE govchain_block_fsync_seconds_max gauge\ngovchain_block_fsync_seconds_max {}\n\
          # HELP govchain_production_errors_total Blocks that could not be stored (retried).\n\
-         # TYPE govchain_production_errors_total counter\ngovchain_production_errors_total {}\n",
+         # TYPE govchain_production_errors_total counter\ngovchain_production_errors_total {}\n\
+         # HELP govchain_stored_cases_check_done Whether the start-up check of the stored cases has passed (1) or is still running (0).\n\
+         # TYPE govchain_stored_cases_check_done gauge\ngovchain_stored_cases_check_done {}\n",
         c.height(),
         c.log_size(),
         c.mempool_len(),
@@ -124,6 +126,7 @@ pub(super) async fn metrics(
         m.fsync_seconds_sum,
         m.fsync_seconds_max,
         m.production_errors_total,
+        u8::from(m.stored_cases_checked.is_some()),
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -97,6 +97,9 @@ pub struct Metrics {
     pub production_errors_total: u64,
     /// The last such failure, until a block is stored again.
     pub production_error: Option<String>,
+    /// How many stored cases the start-up background check found sound,
+    /// once it has finished.
+    pub stored_cases_checked: Option<u64>,
 }
 
 /// What subscribers of `/v1/events` hear about.
@@ -308,6 +311,11 @@ impl Core {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Records that the start-up check of the stored cases passed.
+    pub fn set_stored_cases_checked(&mut self, cases: u64) {
+        self.metrics.stored_cases_checked = Some(cases);
     }
 
     /// A receiver of new blocks and checkpoints.
