@@ -94,6 +94,17 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn wait_committed(client: &reqwest::Client, base: &str, id: &str) -> Value {
     for _ in 0..200 {
         let v: Value = client
@@ -228,14 +239,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
             "{path}: {v}"
         );
     }
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&client, &base).await;
     assert!(
         metrics.contains("govchain_committed_tx_total 1"),
         "{metrics}"
@@ -252,14 +256,7 @@ async fn submit_commit_prove_restart_and_refuse_tampering() {
             "{checked}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        checked = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        checked = metrics_text(&client, &base).await;
     }
     assert!(
         checked.contains("govchain_stored_cases_check_done 1\n"),
