@@ -168,7 +168,7 @@ pub fn check_stored_cases(node: &NodeHandle) {
         Ok(n) => {
             tracing::info!("checked the {n} stored cases against the state root");
             if let Ok(mut c) = node.lock() {
-                c.set_stored_cases_checked(n);
+                c.set_stored_cases_checked();
             }
         }
         Err(e) => {

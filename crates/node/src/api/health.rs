@@ -126,7 +126,7 @@ pub(super) async fn metrics(
         m.fsync_seconds_sum,
         m.fsync_seconds_max,
         m.production_errors_total,
-        u8::from(m.stored_cases_checked.is_some()),
+        u8::from(m.stored_cases_check_done),
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

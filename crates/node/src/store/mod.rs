@@ -13,7 +13,8 @@ mod tx_ids;
 
 pub use cases::StoredCases;
 pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
-pub use tx_ids::RecentIds;
+
+use tx_ids::RecentIds;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

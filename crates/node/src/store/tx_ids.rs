@@ -5,10 +5,9 @@
 //! and that cost grew with the chain (BENCHMARKS.md, "The transaction id
 //! index, and freeing old heads"). Instead the id space is cut into
 //! [`SLICES`] ranges by the id's first bits. A block's ids wait in memory
-//! ([`RecentIds`]); each block
-//! moves one slice's waiting ids, sorted, into `tx_ids` (an 8-byte id
-//! prefix → log leaf), so one block writes into 1/64th of the index, in
-//! order. `tx_ids_merged` records, per slice, the leaf index below which
+//! ([`RecentIds`]); each block moves one slice's waiting ids, sorted, into
+//! `tx_ids` (an 8-byte id prefix → log leaf), so one block writes into
+//! 1/64th of the index, in order. `tx_ids_merged` records, per slice, the leaf index below which
 //! that slice's ids are all in `tx_ids`; at start-up the ids above it are
 //! read back from `txs` (at most [`SLICES`] blocks' worth).
 //!
@@ -70,7 +69,7 @@ fn slice_of(id: &Hash32) -> usize {
 /// Shared by the writer ([`super::Store`]) and the readers
 /// ([`super::ReadPool`]).
 #[derive(Debug)]
-pub struct RecentIds {
+pub(crate) struct RecentIds {
     slices: RwLock<Vec<HashMap<Hash32, TxLocation>>>,
 }
 
@@ -199,13 +198,16 @@ fn merged_below(conn: &Connection) -> Result<Vec<u64>, NodeError> {
     Ok(below)
 }
 
-fn location(row: &rusqlite::Row<'_>) -> Result<(Hash32, TxLocation), NodeError> {
-    let bytes = row.get_ref(0)?.as_blob()?;
-    let id = <[u8; 32]>::try_from(bytes)
+/// Column `i` of `row`: a stored transaction id.
+fn stored_id(row: &rusqlite::Row<'_>, i: usize) -> Result<Hash32, NodeError> {
+    <[u8; 32]>::try_from(row.get_ref(i)?.as_blob()?)
         .map(Hash32)
-        .map_err(|_| NodeError::Corrupt("a stored transaction id is not 32 bytes".into()))?;
+        .map_err(|_| NodeError::Corrupt("a stored transaction id is not 32 bytes".into()))
+}
+
+fn location(row: &rusqlite::Row<'_>) -> Result<(Hash32, TxLocation), NodeError> {
     Ok((
-        id,
+        stored_id(row, 0)?,
         TxLocation {
             height: to_u64(row.get(1)?),
             index: usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
@@ -235,9 +237,10 @@ pub(super) fn locate(
         .transpose()
 }
 
-/// Fills `tx_ids` from `txs` (the schema-5 migration, inside its
-/// transaction): a batch of rows at a time, each sorted before it is
-/// written; then every slice is merged up to the end of the log.
+/// Fills `tx_ids` from `txs` (the schema-5 migration and a snapshot
+/// install, inside their transactions): a batch of rows at a time, each
+/// sorted before it is written; then every slice is merged up to the end
+/// of the log.
 pub(super) fn fill(conn: &Connection) -> Result<(), NodeError> {
     const BATCH: i64 = 1 << 20;
     let mut next = conn.prepare(
@@ -246,16 +249,12 @@ pub(super) fn fill(conn: &Connection) -> Result<(), NodeError> {
     let mut put = conn.prepare("INSERT OR IGNORE INTO tx_ids (prefix, leaf) VALUES (?1, ?2)")?;
     let mut from = 0i64;
     loop {
-        let mut batch: Vec<(i64, i64)> = next
-            .query_map(params![from, BATCH], |r| {
-                let id: Vec<u8> = r.get(0)?;
-                let mut b = [0u8; 8];
-                if let Some(p) = id.get(..8) {
-                    b.copy_from_slice(p);
-                }
-                Ok((i64::from_be_bytes(b), r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut batch: Vec<(i64, i64)> = Vec::new();
+        let mut rows = next.query(params![from, BATCH])?;
+        while let Some(row) = rows.next()? {
+            batch.push((prefix(&stored_id(row, 0)?), row.get(1)?));
+        }
+        drop(rows);
         let Some(last) = batch.iter().map(|&(_, leaf)| leaf).max() else {
             break;
         };
