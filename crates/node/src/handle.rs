@@ -73,54 +73,85 @@ impl NodeHandle {
         }
     }
 
-    /// Admits envelopes: keys looked up under the lock, signatures
-    /// batch-verified off the async runtime without the lock, then admission
-    /// under the lock. One result per envelope, in order.
+    /// Admits envelopes: room in the mempool claimed first, then the
+    /// signatures of what fits batch-verified off the async runtime without
+    /// the lock, then admission under the lock. One result per envelope, in
+    /// order.
     ///
-    /// A batch that does not fit in the mempool waits for room, re-checked
-    /// under the lock (so waiting batches cannot overshoot together) after
-    /// each committed block, at most `max_queue_ms`; then admission refuses
-    /// what still does not fit (`node.busy`). A burst is thus queued for a
-    /// moment instead of costing its client a whole `Retry-After` second
-    /// while the node idles, and latency stays bounded by twice
-    /// `max_queue_ms`.
-    pub async fn admit(&self, envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
+    /// Admission is bounded by expected delay: a submission is taken only
+    /// while what is pending, being checked and waiting for room together
+    /// is what the node commits within `max_queue_ms` at its service rate
+    /// ([`Core::queue_room`]); the rest is refused at once (`node.busy`),
+    /// its signatures unchecked, so a node offered more than it commits
+    /// spends its cores on what it admits. What is taken waits for room in
+    /// the mempool, re-checked after each committed block, which the bound
+    /// makes come within `max_queue_ms` (after that, what still does not
+    /// fit is refused). A burst thus waits a moment instead of costing its
+    /// client a whole `Retry-After` second while the node idles.
+    ///
+    /// `node.busy` for the whole call if nothing is taken.
+    pub async fn admit(&self, mut envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
+        let held = {
+            let mut c = self.lock()?;
+            if let Some(why) = c.halted() {
+                return Err(NodeError::Halted(why.to_owned()));
+            }
+            c.hold_room(envs.len())
+        };
+        if held == 0 && !envs.is_empty() {
+            return Err(self.lock()?.busy());
+        }
+        let room = self.claim_room(held).await?;
+        let over = envs.split_off(room.min(envs.len()));
         let keys = self.lock()?.keys_for(&envs);
-        let (envs, verified) = tokio::task::spawn_blocking(move || {
-            let prepared: Vec<_> = envs
-                .into_iter()
-                .map(|e| e.prepare().map_err(|e| NodeError::bad(&e)))
-                .collect();
+        let checked = tokio::task::spawn_blocking(move || {
+            let prepare = |e: Envelope| e.prepare().map_err(|e| NodeError::bad(&e));
+            let prepared: Vec<_> = envs.into_iter().map(prepare).collect();
             let ok = verify_signatures(&prepared, &keys);
-            (prepared, ok)
+            (
+                prepared,
+                ok,
+                over.into_iter().map(prepare).collect::<Vec<_>>(),
+            )
         })
-        .await
-        .map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
-        let n = envs.len();
+        .await;
+        let mut c = self.lock()?;
+        c.release_room(room);
+        let (envs, verified, over) =
+            checked.map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
+        if let Some(why) = c.halted() {
+            return Err(NodeError::Halted(why.to_owned()));
+        }
+        let t = c.now();
+        let mut admitted = c.admit_batch(envs, &verified, t);
+        admitted.extend(over.into_iter().map(|p| c.refuse_busy(p?.id)));
+        Ok(admitted)
+    }
+
+    /// Waits for room in the mempool for `held` transactions queued by
+    /// [`Core::hold_room`], re-checked after each committed block, at most
+    /// `max_queue_ms`; then takes whatever room there is. The room returned
+    /// is promised until released.
+    async fn claim_room(&self, held: usize) -> Result<usize, NodeError> {
         let mut waiting = None;
-        let mut give_up = false;
         loop {
+            let last_try = waiting
+                .as_ref()
+                .is_some_and(|(_, deadline)| tokio::time::Instant::now() >= *deadline);
             {
                 let mut c = self.lock()?;
-                if let Some(why) = c.halted() {
-                    return Err(NodeError::Halted(why.to_owned()));
-                }
-                let bound = c.admission_bound();
-                if give_up || c.mempool_len() + n.min(bound) <= bound {
-                    let t = c.now();
-                    return Ok(c.admit_batch(envs, &verified, t));
+                if let Some(taken) = c.claim_room(held, last_try) {
+                    return Ok(taken);
                 }
                 if waiting.is_none() {
-                    let wait = std::time::Duration::from_millis(c.limits().max_queue_ms);
-                    waiting = Some((c.subscribe(), tokio::time::Instant::now() + wait));
+                    let longest = std::time::Duration::from_millis(c.limits().max_queue_ms);
+                    waiting = Some((c.subscribe(), tokio::time::Instant::now() + longest));
                 }
             }
             if let Some((events, deadline)) = waiting.as_mut() {
-                match tokio::time::timeout_at(*deadline, events.recv()).await {
-                    Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
-                        give_up = true;
-                    }
-                    Ok(_) => {}
+                let heard = tokio::time::timeout_at(*deadline, events.recv()).await;
+                if let Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) = heard {
+                    *deadline = tokio::time::Instant::now();
                 }
             }
         }

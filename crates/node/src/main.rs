@@ -124,9 +124,10 @@ enum Command {
         /// twice that); 0 turns the limit off.
         #[arg(long, default_value_t = Limits::default().requests_per_sec)]
         rate_limit: u32,
-        /// Target queueing delay (milliseconds): submissions are refused
-        /// `429 node.busy` once the mempool holds what the node commits in
-        /// this long at its measured rate (at least 2000 transactions).
+        /// Target submit-to-commit delay (milliseconds): submissions are
+        /// refused `429 node.busy` once the transactions admitted and
+        /// waiting for room are what the node commits in this long at its
+        /// service rate (at least 2000).
         #[arg(long, default_value_t = Limits::default().max_queue_ms)]
         max_queue_ms: u64,
         /// Run as a member of a consortium cluster (cluster.toml, see

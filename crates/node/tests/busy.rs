@@ -139,8 +139,8 @@ async fn drain(url: &str, deadline: Instant) {
 
 /// Slow blocks (one every 2 s) and a queue bound of 8: a flood of 20
 /// submissions in a batch admits 8 and answers `node.busy` for the other 12
-/// (with `Retry-After` on the answer); single submissions meanwhile get
-/// `429 node.busy` with `Retry-After`. Every accepted one commits; after the
+/// (with `Retry-After` on the answer); single submissions and whole batches
+/// meanwhile get `429 node.busy` with `Retry-After`. Every accepted one commits; after the
 /// drain, the refused ones are accepted (honouring `Retry-After`) and commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
@@ -160,10 +160,18 @@ async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
         .map(|seq| register(&chain, &admin, seq, t0))
         .collect();
 
-    let (status, retry_after, answers) = post(&client, &format!("{url}/v1/txs"), &envs).await;
+    // A 21st entry whose signature is another's: beyond the bound, it is
+    // refused busy without its signature being checked.
+    let mut flood = envs.clone();
+    let mut forged = register(&chain, &admin, 22, t0);
+    forged.sig = envs[0].sig;
+    flood.push(forged);
+    let (status, retry_after, answers) = post(&client, &format!("{url}/v1/txs"), &flood).await;
     assert_eq!(status, 200, "{answers}");
     let answers = answers.as_array().unwrap();
-    assert_eq!(answers.len(), 20);
+    assert_eq!(answers.len(), 21);
+    assert_eq!(answers[20]["code"], "node.busy", "{answers:?}");
+    let answers = &answers[..20];
     let accepted: Vec<&Value> = answers
         .iter()
         .filter(|a| a["status"] == "pending")
@@ -198,6 +206,18 @@ async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
     let id = envs[refused[5]].id().unwrap();
     let s = tx_status(&client, &url, id).await;
     assert_eq!(s["status"], "unknown");
+    // A batch while the mempool is full: refused whole, unread.
+    let (status, retry_after, body) = post(
+        &client,
+        &format!("{url}/v1/txs"),
+        &envs[refused[0]..].to_vec(),
+    )
+    .await;
+    if health(&url).await["height"] == 0 {
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["code"], "node.busy");
+        assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    }
 
     // Every accepted transaction commits.
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -208,41 +228,9 @@ async fn a_flood_is_pushed_back_and_what_was_accepted_commits() {
         assert_eq!(s["status"], "committed", "{s}");
     }
 
-    // After the drain: accepted again. Resubmit what was refused, waiting
-    // Retry-After whenever some are refused.
-    let mut todo: Vec<Envelope> = refused.iter().map(|&i| envs[i].clone()).collect();
-    let mut first = true;
-    while !todo.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the refused ones were never accepted"
-        );
-        let (status, retry_after, answers) = post(&client, &format!("{url}/v1/txs"), &todo).await;
-        assert_eq!(status, 200, "{answers}");
-        let answers = answers.as_array().unwrap();
-        if first {
-            assert!(
-                answers.iter().take(8).all(|a| a["status"] == "pending"),
-                "{answers:?}"
-            );
-            first = false;
-        }
-        let mut left = Vec::new();
-        for (a, env) in answers.iter().zip(&todo) {
-            match a["status"].as_str().unwrap() {
-                "pending" | "committed" => {}
-                _ => {
-                    assert_eq!(a["code"], "node.busy", "{a}");
-                    left.push(env.clone());
-                }
-            }
-        }
-        if !left.is_empty() {
-            let secs = retry_after.expect("a busy answer says when to retry");
-            tokio::time::sleep(Duration::from_secs(secs.min(5))).await;
-        }
-        todo = left;
-    }
+    // After the drain: accepted again.
+    let todo: Vec<Envelope> = refused.iter().map(|&i| envs[i].clone()).collect();
+    resubmit(&client, &url, todo, deadline).await;
     drain(&url, deadline).await;
     assert_eq!(
         health(&url).await["log_size"],
@@ -282,6 +270,54 @@ async fn a_rate_limited_answer_carries_retry_after() {
     assert_eq!(v["code"], "node.rate_limited");
     node.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Resubmits `todo` until all of it is accepted, waiting `Retry-After`
+/// whenever some are refused; the first answer, after a drain, takes the
+/// first 8 (the queue bound).
+async fn resubmit(client: &reqwest::Client, url: &str, mut todo: Vec<Envelope>, deadline: Instant) {
+    let mut first = true;
+    while !todo.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the refused ones were never accepted"
+        );
+        let (status, retry_after, answers) = post(client, &format!("{url}/v1/txs"), &todo).await;
+        if status == 429 && !first {
+            // Nothing fitted: the whole batch again, later.
+            assert_eq!(answers["code"], "node.busy", "{answers}");
+            let secs = retry_after.expect("a busy answer says when to retry");
+            tokio::time::sleep(Duration::from_secs(secs.min(5))).await;
+            continue;
+        }
+        assert_eq!(status, 200, "{answers}");
+        let answers = answers.as_array().unwrap();
+        if first {
+            assert!(
+                answers
+                    .iter()
+                    .take(8)
+                    .all(|a| a["status"] == "pending" || a["status"] == "committed"),
+                "{answers:?}"
+            );
+            first = false;
+        }
+        let mut left = Vec::new();
+        for (a, env) in answers.iter().zip(&todo) {
+            match a["status"].as_str().unwrap() {
+                "pending" | "committed" => {}
+                _ => {
+                    assert_eq!(a["code"], "node.busy", "{a}");
+                    left.push(env.clone());
+                }
+            }
+        }
+        if !left.is_empty() {
+            let secs = retry_after.expect("a busy answer says when to retry");
+            tokio::time::sleep(Duration::from_secs(secs.min(5))).await;
+        }
+        todo = left;
+    }
 }
 
 /// A follower passes the leader's `429 node.busy` and its `Retry-After` on

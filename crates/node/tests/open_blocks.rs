@@ -345,3 +345,74 @@ fn blocks_are_also_cut_by_size() {
     drop(core);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A cluster leader's pipeline: the next block is sealed on top of the one
+/// proposed before it, while that one replicates; each is recognized as
+/// this node's own when the log applies it, also when the second is
+/// proposed in the moment between applying the first and making it the
+/// head; no third block is taken while two are proposed.
+#[test]
+fn a_leader_seals_the_next_block_while_the_last_replicates() {
+    let dir = std::env::temp_dir().join(format!("govchain-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain: ChainId = "open-blocks".parse().unwrap();
+    let mut core = open(&dir, &chain, 2);
+    let admin = key("d-admin");
+    let now = core.now();
+    // Blocks 1 and 2 (two registrations each) and block 3 (one).
+    for (seq, name) in [(2, "a"), (3, "b"), (4, "c"), (5, "e"), (6, "f")] {
+        let reg = tx(
+            &chain,
+            &admin,
+            seq,
+            "official.register",
+            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
+        );
+        core.submit(reg, now).unwrap();
+    }
+    let first = core.begin_proposal().expect("an open block");
+    assert!(
+        core.begin_proposal().is_none(),
+        "the block before is not proposed yet"
+    );
+    let b1 = core.propose(first.seal().unwrap()).unwrap();
+    let second = core.begin_proposal().expect("a second block in flight");
+    let p2 = second.seal().unwrap();
+    // The log applies block 1 while block 2 is sealed.
+    let job = core
+        .begin_apply(b1.clone())
+        .unwrap()
+        .expect("block 1 applies");
+    assert!(
+        core.begin_proposal().is_none(),
+        "block 1 is applied but not the head yet"
+    );
+    let b2 = core
+        .propose(p2)
+        .expect("block 2 is still this node's to propose");
+    core.finish_block(job.run().unwrap()).unwrap();
+    assert_eq!(core.height(), 1);
+    assert_eq!(b2.header.height, 2);
+    assert_eq!(b2.header.prev_hash, b1.header.hash().unwrap());
+    let third = core.begin_proposal().expect("block 3 follows block 2");
+    let b3 = core.propose(third.seal().unwrap()).unwrap();
+    assert_eq!(b3.header.prev_hash, b2.header.hash().unwrap());
+    assert!(
+        core.begin_proposal().is_none(),
+        "two blocks proposed: no third"
+    );
+    for b in [b2, b3] {
+        let job = core.begin_apply(b).unwrap().expect("applies");
+        core.finish_block(job.run().unwrap()).unwrap();
+    }
+    assert_eq!(core.height(), 3);
+    assert_eq!(core.mempool_len(), 0);
+    let digest = core.state().digest().unwrap();
+    drop(core);
+    // Stored as made: a restart verifies the chain to the same state.
+    let again = open(&dir, &chain, 2);
+    assert_eq!(again.height(), 3);
+    assert_eq!(again.state().digest().unwrap(), digest);
+    let _ = std::fs::remove_dir_all(&dir);
+}

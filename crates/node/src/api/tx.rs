@@ -206,7 +206,7 @@ pub(super) async fn submit_one(
     Ok(Json(TxStatusBody::new(id, &status)).into_response())
 }
 
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order; entries the node was too busy to admit are errors with code node.busy, and the answer then carries Retry-After", body = Vec<BatchItem>, headers(("Retry-After" = u64, description = "only when some entries are node.busy: seconds to wait before resubmitting them (at least 1)"))), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content = Vec<serde_json::Value>, description = "a JSON array of envelopes (at most 2000; an entry that is not an envelope gets its own error in the answer)", content_type = "application/json"), responses((status = 200, description = "one status or error per envelope, in order; entries the node was too busy to admit are errors with code node.busy, and the answer then carries Retry-After", body = Vec<BatchItem>, headers(("Retry-After" = u64, description = "only when some entries are node.busy: seconds to wait before resubmitting them (at least 1)"))), (status = 400, description = "bad input", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 429, description = "node.busy: the mempool has no room for any of the batch (none of it was read); node.rate_limited: the client is over its request rate", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait before resubmitting the batch (at least 1)"))), (status = 503, description = "the node has halted or no cluster leader is known", body = ErrorBody)))]
 pub(super) async fn submit_batch(
     State(node): State<NodeHandle>,
     headers: axum::http::HeaderMap,
@@ -214,6 +214,14 @@ pub(super) async fn submit_batch(
 ) -> Result<axum::response::Response, NodeError> {
     if let Some(relayed) = forward(&node, &headers, "/v1/txs", &body).await? {
         return Ok(relayed);
+    }
+    // A node with no room refuses the whole batch before reading it: an
+    // overloaded node spends nothing on what it cannot take.
+    {
+        let c = node.lock()?;
+        if c.queue_room() == 0 {
+            return Err(c.busy());
+        }
     }
     let value = jcs::parse_strict(&body).map_err(|e| NodeError::bad(&e))?;
     let Value::Array(items) = value else {

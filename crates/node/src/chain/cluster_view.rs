@@ -1,7 +1,9 @@
 //! The cluster view part of [`Core`]: the node's role in a consortium, the
-//! membership Raft last reported, why the node halted, and the block it
+//! membership Raft last reported, why the node halted, and the blocks it
 //! proposed and has not applied yet; applying blocks from the replicated
 //! log starts here.
+
+use std::collections::VecDeque;
 
 use govchain_ledger::block::Block;
 
@@ -17,8 +19,9 @@ pub(super) struct ClusterView {
     pub(super) membership: Option<(Vec<u64>, Vec<u64>)>,
     /// Why this node stopped (its copy disagrees with the cluster's).
     pub(super) halted: Option<String>,
-    /// The block proposed to the cluster and not yet applied.
-    pub(super) proposed: Option<Proposal>,
+    /// The blocks proposed to the cluster and not yet applied, oldest
+    /// first (at most [`super::production::MAX_PROPOSALS`]).
+    pub(super) proposed: VecDeque<Proposal>,
     /// How this node reaches the other members' APIs (pinned TLS, with
     /// this node's certificate), when the cluster pins certificates.
     pub(super) peer_http: Option<reqwest::Client>,
@@ -68,11 +71,19 @@ impl Core {
     }
 
     /// Records a sealed block as proposed to the cluster and returns it, to
-    /// be replicated; [`Core::begin_apply`] recognizes it.
-    pub fn propose(&mut self, p: Proposal) -> Block {
+    /// be replicated; [`Core::begin_apply`] recognizes it. `None` if the
+    /// pending blocks were dropped while it was sealed (leadership lost):
+    /// it is not proposed.
+    pub fn propose(&mut self, p: Proposal) -> Option<Block> {
+        // Only this node's producer takes blocks to seal, one at a time: a
+        // height still being sealed is this block's.
+        let height = p.open.height;
+        if !self.mempool.sealing.iter().any(|t| t.height == height) {
+            return None;
+        }
         let block = p.block.clone();
-        self.cluster.proposed = Some(p);
-        block
+        self.cluster.proposed.push_back(p);
+        Some(block)
     }
 
     /// Starts applying a block from the replicated log. A block below this
@@ -87,7 +98,7 @@ impl Core {
             .header
             .hash()
             .map_err(|e| NodeError::Diverged(format!("replicated block: {e}")))?;
-        let proposed = self.cluster.proposed.as_ref().map(|p| p.hash);
+        let ours = self.cluster.proposed.iter().any(|p| p.hash == hash);
         let (height, next) = (block.header.height, self.cursor.next_height);
         if height < next {
             tracing::warn!(
@@ -95,7 +106,7 @@ impl Core {
                 head = self.height(),
                 "stale replicated block: skipped"
             );
-            if proposed == Some(hash) {
+            if ours {
                 self.abandon_pending();
             }
             return Ok(None);
@@ -106,8 +117,13 @@ impl Core {
                 self.height()
             )));
         }
-        let known = if proposed == Some(hash) {
-            self.cluster.proposed.take()
+        let known = if self
+            .cluster
+            .proposed
+            .front()
+            .is_some_and(|p| p.hash == hash)
+        {
+            self.cluster.proposed.pop_front()
         } else {
             // Another node's block: what this node had open builds on a
             // state that is not the chain's any more.

@@ -40,38 +40,59 @@ impl OpenBlock {
     }
 }
 
+/// A block taken from the open ones and not yet the head.
+#[derive(Debug)]
+pub(super) struct Taken {
+    pub(super) height: u64,
+    pub(super) time: Timestamp,
+    /// The state after it (before its commitment), which the next open
+    /// block follows.
+    pub(super) state: State,
+    /// When it was taken: its service time ends when it is the head.
+    pub(super) began: Instant,
+}
+
 /// What the node admitted and has not committed yet.
 #[derive(Debug, Default)]
 pub(super) struct Mempool {
     /// Admitted transactions, already applied, in the blocks they will be
     /// written as (oldest first; only the last one takes more).
     pub(super) open: VecDeque<OpenBlock>,
-    /// The block being sealed and stored, if any: its height, time and
-    /// state, which the next open block follows.
-    pub(super) sealing: Option<(u64, Timestamp, State)>,
-    /// Transactions in `open` and in the block being sealed, by id.
+    /// Blocks taken from `open` and not yet the head (being sealed and
+    /// stored; in a cluster also proposed and replicating), oldest first.
+    /// The first open block follows the last one.
+    pub(super) sealing: VecDeque<Taken>,
+    /// Transactions in `open` and in the blocks being sealed, by id.
     pub(super) pending: HashSet<Hash32>,
+    /// Room promised to submissions whose signatures are being checked.
+    reserved: usize,
+    /// Transactions of submissions waiting for room (they count against
+    /// the admission bound: the expected delay of what is admitted).
+    held: usize,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
-    /// When recent blocks were committed and how many transactions each
-    /// took (the last [`DRAIN_WINDOW`]): the measured commit rate.
-    drained: VecDeque<(Instant, usize)>,
+    /// The last [`SERVICE_WINDOW`] blocks made the head: when, how many
+    /// transactions, and how long the node worked on each (from when it
+    /// was taken, or the block before it was made the head if that was
+    /// later). Their rate is the node's service rate.
+    drained: VecDeque<(Instant, usize, Duration)>,
 }
 
-/// How far back the commit rate is measured.
-const DRAIN_WINDOW: Duration = Duration::from_secs(2);
+/// How many recent blocks the service rate is measured over. Whatever
+/// their age: a node idle for a while still knows how fast it works.
+const SERVICE_WINDOW: usize = 32;
 /// The longest `Retry-After` the node advises (seconds).
 const MAX_RETRY_AFTER: u64 = 30;
 
 impl Core {
-    /// Drops the open blocks, the block being sealed and the proposed block:
+    /// Drops the open blocks, the blocks being sealed and the proposed ones:
     /// on a leader that lost leadership, or whose proposal failed. Their
     /// transactions were never reported committed; they become unknown.
     pub fn abandon_pending(&mut self) {
         let dropped = self.mempool.pending.len();
         self.mempool.open.clear();
-        self.mempool.sealing = None;
-        self.cluster.proposed = None;
+        self.mempool.sealing.clear();
+        self.cluster.proposed.clear();
         self.mempool.pending.clear();
         if dropped > 0 {
             tracing::warn!(
@@ -81,12 +102,17 @@ impl Core {
         }
     }
 
-    /// Whether a full block waits to be cut (by count or by bytes): blocks
-    /// are then cut back to back rather than on the interval.
+    /// Whether a full block waits to be cut (by count or by bytes, or the
+    /// mempool is at its admission bound): blocks are then cut back to back
+    /// rather than on the interval.
     pub fn full_block_waiting(&self) -> bool {
         self.mempool.open.len() > 1
             || self.mempool.open.front().is_some_and(|b| {
-                b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
+                b.txs.len() >= self.limits.max_block_txs
+                    || b.bytes >= self.limits.max_block_bytes
+                    // Submissions wait for room: waiting for the interval
+                    // would only add to their delay.
+                    || self.mempool.pending.len() >= self.admission_bound()
             })
     }
 
@@ -94,43 +120,44 @@ impl Core {
         self.mempool.pending.len()
     }
 
-    /// Notes that a block of `txs` transactions was committed (the commit
-    /// rate behind admission).
-    pub(super) fn record_drain(&mut self, txs: usize) {
+    /// Notes that a block of `txs` transactions, taken at `began` (`None`:
+    /// another node's block), was made the head.
+    pub(super) fn record_drain(&mut self, txs: usize, began: Option<Instant>) {
         let now = Instant::now();
         let d = &mut self.mempool.drained;
-        d.push_back((now, txs));
-        while d
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > DRAIN_WINDOW)
-            || d.len() > 256
-        {
+        let previous = d.back().map(|(t, ..)| *t);
+        let start = match (began, previous) {
+            (Some(b), Some(p)) => b.max(p),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => now,
+        };
+        d.push_back((now, txs, now.saturating_duration_since(start)));
+        while d.len() > SERVICE_WINDOW {
             d.pop_front();
         }
     }
 
-    /// Transactions committed per second over the last blocks (within
-    /// [`DRAIN_WINDOW`]); `None` until two recent blocks were committed.
+    /// Transactions per second of the node's work on its last blocks
+    /// (up to [`SERVICE_WINDOW`]): what it commits while it has work, not
+    /// the rate clients happen to submit at (which falls when they back
+    /// off, and would shrink the admission bound with it). `None` before
+    /// the first block.
     pub fn commit_rate(&self) -> Option<f64> {
-        let now = Instant::now();
-        let mut recent = self
+        let (txs, busy) = self
             .mempool
             .drained
             .iter()
-            .filter(|(t, _)| now.duration_since(*t) <= DRAIN_WINDOW);
-        let (first, _) = recent.next()?;
-        let (mut last, mut txs) = (*first, 0usize);
-        for (t, n) in recent {
-            last = *t;
-            txs += n;
-        }
-        let span = last.duration_since(*first).as_secs_f64();
+            .fold((0usize, Duration::ZERO), |(n, b), (_, txs, s)| {
+                (n + txs, b + *s)
+            });
+        let busy = busy.as_secs_f64();
         #[allow(clippy::cast_precision_loss)]
-        (span > 0.0 && txs > 0).then(|| txs as f64 / span)
+        (busy > 0.0 && txs > 0).then(|| txs as f64 / busy)
     }
 
-    /// How many transactions the mempool takes: what the node commits
-    /// within `max_queue_ms` at its measured rate, at least `min_queue`
+    /// How many transactions the mempool takes, with the submissions
+    /// waiting for room: what the node commits within `max_queue_ms` at its
+    /// service rate, at least `min_queue`
     /// (also while no rate is known), at most `max_mempool`.
     pub fn admission_bound(&self) -> usize {
         let l = &self.limits;
@@ -145,9 +172,49 @@ impl Core {
         by_delay.max(l.min_queue).min(l.max_mempool)
     }
 
+    /// Room for submissions: the admission bound less what is pending,
+    /// promised and waiting. 0: a submission is refused at once.
+    pub fn queue_room(&self) -> usize {
+        let m = &self.mempool;
+        self.admission_bound()
+            .saturating_sub(m.pending.len() + m.reserved + m.held)
+    }
+
+    /// Queues up to `n` transactions of a submission for room (at most
+    /// [`Core::queue_room`]); how many. The caller then claims them
+    /// ([`Core::claim_room`]).
+    pub fn hold_room(&mut self, n: usize) -> usize {
+        let k = n.min(self.queue_room());
+        self.mempool.held += k;
+        k
+    }
+
+    /// Room in the mempool now for `k` held transactions: `Some(k)` once
+    /// they fit; with `last_try`, whatever fits. What is returned is
+    /// promised to the caller until [`Core::release_room`]; the rest of
+    /// the `k` is no longer held.
+    pub fn claim_room(&mut self, k: usize, last_try: bool) -> Option<usize> {
+        let m = &self.mempool;
+        let room = self
+            .admission_bound()
+            .saturating_sub(m.pending.len() + m.reserved);
+        if room < k && !last_try {
+            return None;
+        }
+        let take = room.min(k);
+        self.mempool.held = self.mempool.held.saturating_sub(k);
+        self.mempool.reserved += take;
+        Some(take)
+    }
+
+    /// Gives up a promise of [`Core::claim_room`] (before admitting).
+    pub fn release_room(&mut self, n: usize) {
+        self.mempool.reserved = self.mempool.reserved.saturating_sub(n);
+    }
+
     /// `429 node.busy`, with the seconds the waiting transactions take to
     /// commit at the measured rate (at least 1).
-    fn busy(&self) -> NodeError {
+    pub fn busy(&self) -> NodeError {
         let pending = self.mempool.pending.len();
         #[allow(
             clippy::cast_precision_loss,
@@ -161,6 +228,19 @@ impl Core {
             pending,
             retry_after: secs.clamp(1, MAX_RETRY_AFTER),
         }
+    }
+
+    /// Refuses a transaction the mempool has no room for (`node.busy`),
+    /// unless it is pending or committed already: submission is idempotent
+    /// even when the node is busy.
+    pub fn refuse_busy(&self, id: Hash32) -> Result<(Hash32, TxStatus), NodeError> {
+        if self.mempool.pending.contains(&id) {
+            return Ok((id, TxStatus::Pending));
+        }
+        if let Some(loc) = self.committed(&id)? {
+            return Ok((id, TxStatus::Committed(loc)));
+        }
+        Err(self.busy())
     }
 
     /// Admits a transaction to the mempool after checking it against the
@@ -211,11 +291,7 @@ impl Core {
             return Ok((id, TxStatus::Pending));
         }
         if self.mempool.pending.len() >= self.admission_bound() {
-            // Submission is idempotent even when the node is busy.
-            if let Some(loc) = self.committed(&id)? {
-                return Ok((id, TxStatus::Committed(loc)));
-            }
-            return Err(self.busy());
+            return self.refuse_busy(id);
         }
         let block = self.open_block(now);
         // Rules validate before they mutate: a rejected transaction leaves
@@ -266,12 +342,12 @@ impl Core {
             b.txs.len() >= self.limits.max_block_txs || b.bytes >= self.limits.max_block_bytes
         });
         if full {
-            let (height, time, mut state) = match (self.mempool.open.back(), &self.mempool.sealing)
-            {
-                (Some(b), _) => (b.height + 1, b.time.max(now), b.state.clone()),
-                (None, Some((h, t, st))) => (h + 1, (*t).max(now), st.clone()),
-                (None, None) => (self.cursor.next_height, self.clock(now), self.state.clone()),
-            };
+            let (height, time, mut state) =
+                match (self.mempool.open.back(), self.mempool.sealing.back()) {
+                    (Some(b), _) => (b.height + 1, b.time.max(now), b.state.clone()),
+                    (None, Some(t)) => (t.height + 1, t.time.max(now), t.state.clone()),
+                    (None, None) => (self.cursor.next_height, self.clock(now), self.state.clone()),
+                };
             state.next_height = height;
             state.time = Some(time);
             self.mempool.open.push_back(OpenBlock {
@@ -291,9 +367,9 @@ impl Core {
     /// not committed yet (the committed one when it admitted none; a
     /// follower passes submissions on, so it counts only committed ones).
     pub fn pending_seq(&self, key_id: &KeyId) -> u64 {
-        let state = match (self.mempool.open.back(), &self.mempool.sealing) {
+        let state = match (self.mempool.open.back(), self.mempool.sealing.back()) {
             (Some(b), _) => &b.state,
-            (None, Some((_, _, st))) => st,
+            (None, Some(t)) => &t.state,
             (None, None) => &self.state,
         };
         let principal = state.key_index.get(key_id).unwrap_or(key_id);

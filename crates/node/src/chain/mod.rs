@@ -7,7 +7,7 @@
 //! - `checkpoints`: the recent signed checkpoints and their witnesses'
 //!   cosignatures;
 //! - `cluster_view`: the node's role, membership, halt and the proposed
-//!   block, and applying replicated blocks;
+//!   blocks, and applying replicated blocks;
 //! - `production`: cutting, sealing and storing blocks (without the lock);
 //! - `verify`: block and signature verification.
 //!
@@ -36,7 +36,7 @@ use crate::error::NodeError;
 use crate::store::{ReadPool, Store, StoredCases, TxLocation};
 
 pub use checkpoints::RECENT_CHECKPOINTS;
-pub use production::{ApplyJob, Proposal, Sealed, Sealing};
+pub use production::{ApplyJob, Proposal, Sealed, Sealing, MAX_PROPOSALS};
 pub use restore::{verify_chain, ChainReport};
 pub use snapshot::{verify_snapshot, VerifiedSnapshot};
 pub use verify::verify_signatures;
@@ -57,11 +57,13 @@ pub struct Limits {
     pub max_block_bytes: usize,
     /// The hard cap on transactions waiting.
     pub max_mempool: usize,
-    /// Target queueing delay: admission stops (`429 node.busy`) once the
-    /// mempool holds what the node commits in this many milliseconds at its
-    /// measured commit rate (at least `min_queue`, at most `max_mempool`).
+    /// Target submit-to-commit delay: admission stops (`429 node.busy`)
+    /// once the transactions admitted and waiting for room are what the
+    /// node commits in this many milliseconds at its service rate (at least
+    /// `min_queue`, at most `max_mempool`).
     pub max_queue_ms: u64,
-    /// The admission bound's floor, used too while no commit rate is known.
+    /// The admission bound's floor, used too while no service rate is
+    /// known: one full block.
     pub min_queue: usize,
     /// Rejections remembered for status queries.
     pub max_remembered_rejections: usize,

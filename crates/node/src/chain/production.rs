@@ -1,4 +1,5 @@
-//! Block production: [`Core::begin_block`] takes the oldest open block,
+//! Block production: [`Core::begin_block`] (on a cluster's leader
+//! [`Core::begin_proposal`]) takes the oldest open block,
 //! [`Sealing`] seals and stores it without the node's lock, and
 //! [`Core::finish_block`] makes it the head. In a cluster the sealed block
 //! is a [`Proposal`]; a replicated block is verified and stored by an
@@ -12,7 +13,7 @@ use govchain_ledger::state::State;
 use govchain_ledger::tx::Prepared;
 use govchain_ledger::types::{ChainId, Hash32};
 
-use super::mempool::OpenBlock;
+use super::mempool::{OpenBlock, Taken};
 use super::verify::verify_block;
 use super::{Core, Event};
 use crate::error::NodeError;
@@ -28,7 +29,13 @@ pub struct Proposal {
     pub(super) hash: Hash32,
     pub(super) state: State,
     pub(super) frontier: Frontier,
+    /// The log index the block after it starts at.
+    pub(super) next_leaf: u64,
 }
+
+/// How many blocks a cluster's leader keeps proposed and not yet applied:
+/// the next block is sealed while the one before it replicates.
+pub const MAX_PROPOSALS: usize = 2;
 
 impl Core {
     /// Writes the oldest open block: [`Core::begin_block`],
@@ -48,17 +55,58 @@ impl Core {
     /// a block is being sealed already. Admission goes on meanwhile, into
     /// the blocks after it.
     pub fn begin_block(&mut self) -> Option<Sealing> {
-        if self.mempool.sealing.is_some() || !self.may_propose() {
+        if !self.mempool.sealing.is_empty() {
+            return None;
+        }
+        let head = (
+            self.cursor.last_hash,
+            self.cursor.log.clone(),
+            self.tree.len(),
+        );
+        self.take_open(head)
+    }
+
+    /// [`Core::begin_block`] on a cluster's leader, which keeps up to
+    /// [`MAX_PROPOSALS`] blocks replicating at once: the block follows the
+    /// last one proposed, not the head. `None` also while a block taken
+    /// before has not been proposed yet, or has been applied and is not the
+    /// head yet.
+    pub fn begin_proposal(&mut self) -> Option<Sealing> {
+        let proposed = &self.cluster.proposed;
+        if self.mempool.sealing.len() != proposed.len() || proposed.len() >= MAX_PROPOSALS {
+            return None;
+        }
+        let tip = match proposed.back() {
+            Some(p) => (p.hash, p.frontier.clone(), p.next_leaf),
+            None => (
+                self.cursor.last_hash,
+                self.cursor.log.clone(),
+                self.tree.len(),
+            ),
+        };
+        self.take_open(tip)
+    }
+
+    /// Moves the oldest open block to `sealing`, to follow the block whose
+    /// hash, log frontier and next leaf index are `after`.
+    fn take_open(&mut self, after: (Hash32, Frontier, u64)) -> Option<Sealing> {
+        if !self.may_propose() {
             return None;
         }
         let open = self.mempool.open.pop_front()?;
-        self.mempool.sealing = Some((open.height, open.time, open.state.clone()));
+        let (prev_hash, frontier, first_leaf) = after;
+        self.mempool.sealing.push_back(Taken {
+            height: open.height,
+            time: open.time,
+            state: open.state.clone(),
+            began: std::time::Instant::now(),
+        });
         Some(Sealing {
             open,
             chain_id: self.cursor.chain_id.clone(),
-            prev_hash: self.cursor.last_hash,
-            frontier: self.cursor.log.clone(),
-            first_leaf: self.tree.len(),
+            prev_hash,
+            frontier,
+            first_leaf,
             key: self.key.clone(),
             store: self.store.clone(),
         })
@@ -69,8 +117,13 @@ impl Core {
     /// and subscribers hear of it. If storing failed, the block is open
     /// again (first in line) and the error is returned.
     pub fn finish_block(&mut self, sealed: Sealed) -> Result<Option<u64>, NodeError> {
-        self.mempool.sealing = None;
         let Sealed { open, result } = sealed;
+        let ours = self.mempool.sealing.front();
+        let began = if ours.is_some_and(|t| t.height == open.height) {
+            self.mempool.sealing.pop_front().map(|t| t.began)
+        } else {
+            None
+        };
         let stored = match result {
             Ok(stored) => stored,
             Err(e) => {
@@ -85,7 +138,7 @@ impl Core {
         self.metrics.fsync_seconds_max = self.metrics.fsync_seconds_max.max(stored.fsync_seconds);
         self.metrics.blocks_total += 1;
         self.metrics.committed_total += open.txs.len() as u64;
-        self.record_drain(open.txs.len());
+        self.record_drain(open.txs.len(), began);
         for p in &open.txs {
             self.tree.push_hash(p.leaf_hash);
             self.mempool.pending.remove(&p.id);
@@ -164,6 +217,7 @@ impl Sealing {
         let (block, hash, frontier, state) = self.seal_block()?;
         Ok(Proposal {
             block,
+            next_leaf: self.first_leaf + self.open.txs.len() as u64,
             open: self.open,
             hash,
             state,

@@ -119,13 +119,19 @@ impl Replicator for Cluster {
         leads(&self.raft.metrics().borrow())
     }
 
-    async fn replicate(&self, block: Block) -> Result<Option<u64>, NodeError> {
+    async fn propose(&self, block: Block) -> Result<super::Committing, NodeError> {
         let written = self
             .raft
-            .client_write(block)
+            .client_write_ff(block)
             .await
             .map_err(|e| NodeError::Cluster(e.to_string()))?;
-        Ok(written.data.height)
+        Ok(Box::pin(async move {
+            written
+                .await
+                .map_err(|e| NodeError::Cluster(format!("proposal dropped: {e}")))?
+                .map(|w| w.data.height)
+                .map_err(|e| NodeError::Cluster(e.to_string()))
+        }))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Consortium mode: departments' nodes replicate one chain with Raft
 //! (openraft). The leader cuts and seals blocks from its mempool and
-//! proposes each as one log entry ([`Replicator::replicate`]); every node,
+//! proposes each as one log entry ([`Replicator::propose`]); every node,
 //! the leader included, applies committed entries through
 //! [`state_machine::apply_block`], which re-verifies other nodes' blocks and
 //! halts on any disagreement. Followers forward submissions to the leader.
@@ -63,18 +63,22 @@ pub struct Applied {
     pub height: Option<u64>,
 }
 
+/// A proposed block's outcome, once it is committed and applied here: the
+/// height it was applied at, or `None` if it was skipped (another block took
+/// its place).
+pub type Committing =
+    std::pin::Pin<Box<dyn Future<Output = Result<Option<u64>, NodeError>> + Send>>;
+
 /// What block production needs from a replication engine. Raft implements
 /// it; a BFT engine could, behind the same seam (ADR 0002).
 pub trait Replicator: Send + Sync {
     /// Whether this node may propose now.
     fn is_leader(&self) -> bool;
-    /// Replicates a sealed block and returns once it is committed and
-    /// applied here: the height it was applied at, or `None` if it was
-    /// skipped (another block took its place).
-    fn replicate(
-        &self,
-        block: Block,
-    ) -> impl Future<Output = Result<Option<u64>, NodeError>> + Send;
+    /// Submits a sealed block for replication, ordered after every block
+    /// submitted before it, and returns once it is submitted: the returned
+    /// future follows it to its outcome, so that the next block can be
+    /// sealed and submitted meanwhile.
+    fn propose(&self, block: Block) -> impl Future<Output = Result<Committing, NodeError>> + Send;
 }
 
 /// Whether this node leads and has applied an entry of its own term: only
