@@ -45,8 +45,8 @@ pub struct Report {
     /// (including the waits of refused attempts).
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Submissions refused `429 node.busy` (each resubmitted after the
-    /// answer's `Retry-After`).
+    /// Submissions refused `429 node.busy` (unpaced: each resubmitted
+    /// after the answer's `Retry-After`; paced: not offered again).
     pub refused: usize,
     /// Submit→commit from the submission that was accepted.
     pub accepted_p99_ms: f64,
@@ -77,11 +77,8 @@ pub struct SnapshotFigures {
     pub blocks: u64,
 }
 
-/// The longest a refused batch waits before resubmitting, whatever its
-/// `Retry-After` says.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
-
 mod setup;
+mod submit;
 
 use setup::{err, key, node_key, rss_mib, setup, tx};
 
@@ -245,7 +242,9 @@ pub struct Load {
     /// Transactions per `POST /v1/txs`.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
-    /// Batches in flight at once.
+    /// Batches uncommitted at once (unpaced: a batch leaves once the one
+    /// this many before it is committed; with `--rate` every batch leaves
+    /// when it is due).
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// The node's block interval (milliseconds).
@@ -255,8 +254,10 @@ pub struct Load {
     /// leader (1: a standalone node).
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
-    /// Pace the submissions at this many transactions per second (an
-    /// offered load; default: as fast as the node admits them).
+    /// Pace the submissions at this many transactions per second, an
+    /// open-loop offered load: batches leave on time whatever the node has
+    /// not answered, and each official signs one transaction (default: as
+    /// fast as the node admits them).
     #[arg(long)]
     pub rate: Option<f64>,
     /// Open this many cases before measuring, so the load meets a state of
@@ -296,7 +297,14 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         snapshot,
         max_queue_ms,
     } = load;
-    let officials = batch.max(1) * concurrency.max(1);
+    // Unpaced, each official's transactions go in sequence order (see the
+    // submission below). An offered load is open-loop: batches leave on
+    // time whatever is still waiting, and refused entries are resubmitted
+    // later, so each official signs one transaction (no sequence gaps).
+    let officials = match rate {
+        Some(r) if r > 0.0 => txs.max(1),
+        _ => batch.max(1) * concurrency.max(1),
+    };
     let dir = std::env::temp_dir().join(format!("govchain-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(err)?;
@@ -425,7 +433,12 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         }
     };
 
-    // Watch the log grow: (time, log_size) samples.
+    // Watch the log grow: (time, log_size) samples; the latest size also
+    // goes to the unpaced submitters.
+    let (grown, log_size) = tokio::sync::watch::channel(0u64);
+    // How many transactions were accepted, once all were submitted: the
+    // watcher stops when the log holds them.
+    let (accepted_tx, accepted_rx) = tokio::sync::watch::channel(None::<u64>);
     let watcher = {
         let client = client.clone();
         let url = url.clone();
@@ -438,79 +451,46 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
                 };
                 let size = h["log_size"].as_u64().unwrap_or(0);
                 samples.push((Instant::now(), size));
-                if size >= base + txs as u64 {
+                grown.send_replace(size);
+                if accepted_rx.borrow().is_some_and(|n| size >= base + n) {
                     return samples;
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })
     };
-    // `concurrency` batches in flight; a batch starts only after the one
-    // `concurrency` places before it was answered, and `officials` is at
-    // least `concurrency × batch`, so one official's transactions are
-    // admitted in sequence order.
+    // Unpaced: `concurrency` batches uncommitted at most; a batch leaves
+    // once the one `concurrency` places before it was answered and the log
+    // holds as many transactions as the batches up to that one (a client
+    // waiting for its commits, not one the node must push back);
+    // `officials` is at least `concurrency × batch`, so one official's
+    // transactions are admitted in sequence order. Paced: every batch
+    // leaves when it is due.
     let t0 = Instant::now();
     let batch = batch.max(1);
+    let window = concurrency.max(1);
+    let paced = rate.is_some_and(|r| r > 0.0);
     let sent = futures_util::stream::iter(envs.chunks(batch).enumerate().map(|(k, chunk)| {
         let client = client.clone();
         let url = url.clone();
+        let mut log_size = log_size.clone();
         async move {
-            // An offered load: batch k leaves at k × batch / rate.
             if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                // An offered load: batch k leaves at k × batch / rate.
                 let due = t0 + Duration::from_secs_f64((k * batch) as f64 / rate);
                 tokio::time::sleep_until(due.into()).await;
+            } else if let Some(before) = k.checked_sub(window) {
+                let needed = base + ((before + 1) * batch) as u64;
+                log_size.wait_for(|s| *s >= needed).await.map_err(err)?;
             }
-            let first = Instant::now();
-            // Per entry: when it was first sent and when it was accepted.
-            let mut sent: Vec<Option<Instant>> = vec![None; chunk.len()];
-            let mut refused = 0usize;
-            loop {
-                let todo: Vec<usize> = (0..chunk.len()).filter(|&i| sent[i].is_none()).collect();
-                if todo.is_empty() {
-                    break;
-                }
-                let body: Vec<&Envelope> = todo.iter().map(|&i| &chunk[i]).collect();
-                let body = serde_json::to_vec(&body).map_err(err)?;
-                let now = Instant::now();
-                let r = client
-                    .post(format!("{url}/v1/txs"))
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(err)?;
-                // Bounded: a node's advice is not followed past MAX_RETRY_WAIT.
-                let wait = r
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                    .map_or(Duration::from_secs(1), Duration::from_secs)
-                    .min(MAX_RETRY_WAIT);
-                let answers: Value = r.json().await.map_err(err)?;
-                let answers = answers
-                    .as_array()
-                    .filter(|a| a.len() == todo.len())
-                    .ok_or_else(|| err(format!("not one answer per envelope: {answers}")))?;
-                let mut busy = false;
-                for (&i, x) in todo.iter().zip(answers) {
-                    if x["status"] == "pending" {
-                        sent[i] = Some(now);
-                    } else if x["code"] == "node.busy" {
-                        refused += 1;
-                        busy = true;
-                    } else {
-                        return Err(err(format!("a submission was not admitted: {x}")));
-                    }
-                }
-                if busy {
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            let accepted: Vec<(Instant, Instant)> =
-                sent.into_iter().flatten().map(|t| (first, t)).collect();
-            Ok::<_, NodeError>((accepted, refused))
+            submit::batch(&client, &url, chunk, paced).await
         }
     }))
-    .buffered(concurrency.max(1))
+    .buffered(if paced {
+        txs.div_ceil(batch).max(1)
+    } else {
+        window
+    })
     .collect::<Vec<_>>()
     .await;
     // (first sent, accepted) per transaction, in the order they were
@@ -522,6 +502,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         times.extend(accepted);
         refused += n;
     }
+    accepted_tx.send_replace(Some(times.len() as u64));
     times.sort_by_key(|(_, accepted)| *accepted);
     let sent_at: Vec<Instant> = times.iter().map(|(first, _)| *first).collect();
     let accepted_at: Vec<Instant> = times.iter().map(|(_, accepted)| *accepted).collect();
@@ -567,7 +548,7 @@ pub async fn run(load: Load) -> Result<Report, NodeError> {
         nodes: nodes.max(1),
         raw_verify_per_sec,
         direct_per_sec,
-        committed_per_sec: txs as f64 / finished.duration_since(t0).as_secs_f64(),
+        committed_per_sec: accepted_at.len() as f64 / finished.duration_since(t0).as_secs_f64(),
         offered_per_sec: rate,
         p50_ms: pct(&from_first, 0.5),
         p99_ms: pct(&from_first, 0.99),

@@ -141,7 +141,12 @@ pub(super) fn setup(
         "origin": "govchain.example/bench", "consortium_threshold": 1, "departments": departments}))
     .map_err(err)?;
     let block = crate::genesis_block(chain, &genesis, &admin, &node, api::now())?;
-    let mut core = Core::open(db, node, "bench.node", Some(&block), limits())?;
+    // Built a block at a time, before any commit rate is known.
+    let building = Limits {
+        min_queue: Limits::default().max_block_txs,
+        ..limits()
+    };
+    let mut core = Core::open(db, node, "bench.node", Some(&block), building)?;
     for (i, p) in people.iter().enumerate() {
         let reg = tx(
             chain,
