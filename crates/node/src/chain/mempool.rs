@@ -78,6 +78,9 @@ pub(super) struct Mempool {
     drained: VecDeque<(Instant, usize, Duration)>,
 }
 
+/// The smallest admission bound once the service rate is known.
+const MIN_BOUND: usize = 100;
+
 /// How many recent blocks the service rate is measured over. Whatever
 /// their age: a node idle for a while still knows how fast it works.
 const SERVICE_WINDOW: usize = 32;
@@ -156,9 +159,12 @@ impl Core {
     }
 
     /// How many transactions the mempool takes, with the submissions
-    /// waiting for room: what the node commits within `max_queue_ms` at its
-    /// service rate, at least `min_queue`
-    /// (also while no rate is known), at most `max_mempool`.
+    /// waiting for room: what the node commits within half of
+    /// `max_queue_ms` at its service rate, at least [`MIN_BOUND`] (the other
+    /// half is the blocks ahead and its own: p99 submit→commit measured
+    /// about `max_queue_ms` at overload); `min_queue` before any block; at
+    /// most `max_mempool`. A slow node thus cuts smaller blocks rather than
+    /// let a full block's worth wait longer than the target.
     pub fn admission_bound(&self) -> usize {
         let l = &self.limits;
         #[allow(
@@ -166,10 +172,10 @@ impl Core {
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss
         )]
-        let by_delay = self
-            .commit_rate()
-            .map_or(0, |r| (r * l.max_queue_ms as f64 / 1000.0) as usize);
-        by_delay.max(l.min_queue).min(l.max_mempool)
+        let bound = self.commit_rate().map_or(l.min_queue, |r| {
+            ((r * l.max_queue_ms as f64 / 2000.0) as usize).max(MIN_BOUND)
+        });
+        bound.min(l.max_mempool)
     }
 
     /// Room for submissions: the admission bound less what is pending,

@@ -59,11 +59,11 @@ pub struct Limits {
     pub max_mempool: usize,
     /// Target submit-to-commit delay: admission stops (`429 node.busy`)
     /// once the transactions admitted and waiting for room are what the
-    /// node commits in this many milliseconds at its service rate (at least
-    /// `min_queue`, at most `max_mempool`).
+    /// node commits in half this many milliseconds at its service rate (at
+    /// most `max_mempool`).
     pub max_queue_ms: u64,
-    /// The admission bound's floor, used too while no service rate is
-    /// known: one full block.
+    /// The admission bound before the node has made a block (no service
+    /// rate known yet): one full block.
     pub min_queue: usize,
     /// Rejections remembered for status queries.
     pub max_remembered_rejections: usize,

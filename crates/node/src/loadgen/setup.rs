@@ -141,12 +141,7 @@ pub(super) fn setup(
         "origin": "govchain.example/bench", "consortium_threshold": 1, "departments": departments}))
     .map_err(err)?;
     let block = crate::genesis_block(chain, &genesis, &admin, &node, api::now())?;
-    // Built a block at a time, before any commit rate is known.
-    let building = Limits {
-        min_queue: Limits::default().max_block_txs,
-        ..limits()
-    };
-    let mut core = Core::open(db, node, "bench.node", Some(&block), building)?;
+    let mut core = Core::open(db, node, "bench.node", Some(&block), limits())?;
     for (i, p) in people.iter().enumerate() {
         let reg = tx(
             chain,
@@ -156,7 +151,7 @@ pub(super) fn setup(
             json!({"department": "d0", "name": format!("o{i}"), "public_key": p.public_key()}),
         )?;
         core.submit(reg, api::now())?;
-        // Within the node's admission bound (`Limits::min_queue`).
+        // Within the node's admission bound: a block cut when it is reached.
         if core.full_block_waiting() {
             core.produce()?;
         }
