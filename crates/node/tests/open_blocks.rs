@@ -46,6 +46,25 @@ fn open(dir: &std::path::Path, chain: &ChainId, max_block_txs: usize) -> Core {
     .unwrap()
 }
 
+/// A node cutting blocks of two with `names` registered by the admin
+/// (pending, in order from `seq` 2; the genesis used 1).
+fn with_officials(dir: &std::path::Path, chain: &ChainId, names: &[&str]) -> Core {
+    let mut core = open(dir, chain, 2);
+    let admin = key("d-admin");
+    let now = core.now();
+    for (seq, name) in (2..).zip(names) {
+        let reg = tx(
+            chain,
+            &admin,
+            seq,
+            "official.register",
+            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
+        );
+        core.submit(reg, now).unwrap();
+    }
+    core
+}
+
 #[test]
 fn pending_transactions_are_judged_against_each_other() {
     let dir = std::env::temp_dir().join(format!("govchain-open-blocks-{}", std::process::id()));
@@ -124,19 +143,8 @@ fn blocks_are_stored_without_the_lock_and_a_failed_write_loses_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let chain: ChainId = "open-blocks".parse().unwrap();
-    let mut core = open(&dir, &chain, 2);
-    let admin = key("d-admin");
+    let mut core = with_officials(&dir, &chain, &["a", "b"]);
     let now = core.now();
-    for (seq, name) in [(2, "a"), (3, "b")] {
-        let reg = tx(
-            &chain,
-            &admin,
-            seq,
-            "official.register",
-            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
-        );
-        core.submit(reg, now).unwrap();
-    }
     // Block 1 is being written; meanwhile admission goes on into block 2,
     // which follows block 1's state (official "a" is known there).
     let job = core.begin_block().expect("an open block");
@@ -357,20 +365,8 @@ fn a_leader_seals_the_next_block_while_the_last_replicates() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let chain: ChainId = "open-blocks".parse().unwrap();
-    let mut core = open(&dir, &chain, 2);
-    let admin = key("d-admin");
-    let now = core.now();
     // Blocks 1 and 2 (two registrations each) and block 3 (one).
-    for (seq, name) in [(2, "a"), (3, "b"), (4, "c"), (5, "e"), (6, "f")] {
-        let reg = tx(
-            &chain,
-            &admin,
-            seq,
-            "official.register",
-            json!({"department": "d", "name": name, "public_key": key(name).public_key()}),
-        );
-        core.submit(reg, now).unwrap();
-    }
+    let mut core = with_officials(&dir, &chain, &["a", "b", "c", "e", "f"]);
     let first = core.begin_proposal().expect("an open block");
     assert!(
         core.begin_proposal().is_none(),
