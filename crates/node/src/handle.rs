@@ -73,37 +73,36 @@ impl NodeHandle {
         }
     }
 
-    /// Admits envelopes: room in the mempool claimed first, then the
+    /// Admits envelopes: room in the mempool promised first, then the
     /// signatures of what fits batch-verified off the async runtime without
     /// the lock, then admission under the lock. One result per envelope, in
     /// order.
     ///
     /// Admission is bounded by expected delay: a submission is taken only
-    /// while what is pending, being checked and waiting for room together
-    /// is what the node commits within `max_queue_ms` at its service rate
+    /// while what is pending and being checked together is what the node
+    /// commits within half of `max_queue_ms` at its service rate
     /// ([`Core::queue_room`]); the rest is refused at once (`node.busy`),
     /// its signatures unchecked, so a node offered more than it commits
-    /// spends its cores on what it admits. What is taken waits for room in
-    /// the mempool, re-checked after each committed block, which the bound
-    /// makes come within `max_queue_ms` (after that, what still does not
-    /// fit is refused). A burst thus waits a moment instead of costing its
-    /// client a whole `Retry-After` second while the node idles.
-    ///
-    /// `node.busy` for the whole call if nothing is taken.
+    /// spends its cores on what it admits, and what it admits does not
+    /// queue past the target. `node.busy` for the whole call if nothing
+    /// fits.
     pub async fn admit(&self, mut envs: Vec<Envelope>) -> Result<Vec<Admitted>, NodeError> {
-        let held = {
+        let (mut room, keys) = {
             let mut c = self.lock()?;
             if let Some(why) = c.halted() {
                 return Err(NodeError::Halted(why.to_owned()));
             }
-            c.hold_room(envs.len())
+            let taken = c.reserve_room(envs.len());
+            if taken == 0 && !envs.is_empty() {
+                return Err(c.busy());
+            }
+            let room = Room {
+                node: self,
+                promised: taken,
+            };
+            (room, c.keys_for(&envs[..taken.min(envs.len())]))
         };
-        if held == 0 && !envs.is_empty() {
-            return Err(self.lock()?.busy());
-        }
-        let room = self.claim_room(held).await?;
-        let over = envs.split_off(room.min(envs.len()));
-        let keys = self.lock()?.keys_for(&envs);
+        let over = envs.split_off(room.promised.min(envs.len()));
         let checked = tokio::task::spawn_blocking(move || {
             let prepare = |e: Envelope| e.prepare().map_err(|e| NodeError::bad(&e));
             let prepared: Vec<_> = envs.into_iter().map(prepare).collect();
@@ -116,7 +115,7 @@ impl NodeHandle {
         })
         .await;
         let mut c = self.lock()?;
-        c.release_room(room);
+        c.release_room(std::mem::take(&mut room.promised));
         let (envs, verified, over) =
             checked.map_err(|e| NodeError::Storage(format!("signature check task: {e}")))?;
         if let Some(why) = c.halted() {
@@ -128,40 +127,30 @@ impl NodeHandle {
         Ok(admitted)
     }
 
-    /// Waits for room in the mempool for `held` transactions queued by
-    /// [`Core::hold_room`], re-checked after each committed block, at most
-    /// `max_queue_ms`; then takes whatever room there is. The room returned
-    /// is promised until released.
-    async fn claim_room(&self, held: usize) -> Result<usize, NodeError> {
-        let mut waiting = None;
-        loop {
-            let last_try = waiting
-                .as_ref()
-                .is_some_and(|(_, deadline)| tokio::time::Instant::now() >= *deadline);
-            {
-                let mut c = self.lock()?;
-                if let Some(taken) = c.claim_room(held, last_try) {
-                    return Ok(taken);
-                }
-                if waiting.is_none() {
-                    let longest = std::time::Duration::from_millis(c.limits().max_queue_ms);
-                    waiting = Some((c.subscribe(), tokio::time::Instant::now() + longest));
-                }
-            }
-            if let Some((events, deadline)) = waiting.as_mut() {
-                let heard = tokio::time::timeout_at(*deadline, events.recv()).await;
-                if let Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) = heard {
-                    *deadline = tokio::time::Instant::now();
-                }
-            }
-        }
-    }
-
     /// Admits one envelope; its id and status, or why it was refused.
     pub async fn admit_one(&self, env: Envelope) -> Admitted {
         self.admit(vec![env])
             .await?
             .pop()
             .ok_or_else(|| NodeError::Storage("no admission result".into()))?
+    }
+}
+
+/// Room in the mempool promised to one submission while its signatures
+/// are checked. Given back when dropped, so a submission whose client went
+/// away (its handler dropped mid-check) or that failed does not keep it.
+/// Dropped with the node's lock held only once emptied.
+struct Room<'a> {
+    node: &'a NodeHandle,
+    promised: usize,
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        if self.promised > 0 {
+            if let Ok(mut c) = self.node.lock() {
+                c.release_room(self.promised);
+            }
+        }
     }
 }

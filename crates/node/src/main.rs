@@ -126,7 +126,7 @@ enum Command {
         rate_limit: u32,
         /// Target submit-to-commit delay (milliseconds): submissions are
         /// refused `429 node.busy` once the transactions admitted and
-        /// waiting for room are what the node commits in half of this at its
+        /// being checked are what the node commits in half of this at its
         /// service rate (at least 100; 2000 before its first block).
         #[arg(long, default_value_t = Limits::default().max_queue_ms)]
         max_queue_ms: u64,

@@ -104,6 +104,41 @@ fn the_core_refuses_beyond_its_bound_and_accepts_after_a_block() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Room promised to a submission while its signatures are checked is
+/// given back if the submission is dropped (its client went away): the
+/// node does not shrink its mempool for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_submission_gives_its_room_back() {
+    let dir = temp_dir("dropped");
+    let chain: ChainId = "busy".parse().unwrap();
+    let t0 = now_ms() - 1000;
+    let limits = Limits {
+        min_queue: 2,
+        ..Limits::default()
+    };
+    let node = govchain_node::NodeHandle::from(open(&dir, &chain, t0, limits));
+    let admin = key("d-admin");
+    let envs = vec![
+        register(&chain, &admin, 2, t0),
+        register(&chain, &admin, 3, t0),
+    ];
+    // Polled once (it promises the room and starts checking), then dropped.
+    let mut first = Box::pin(node.admit(envs.clone()));
+    assert!(
+        futures_util::poll!(&mut first).is_pending(),
+        "the signature check finished at once"
+    );
+    assert_eq!(node.lock().unwrap().queue_room(), 0, "the room is promised");
+    drop(first);
+    assert_eq!(node.lock().unwrap().queue_room(), 2);
+    let admitted = node.admit(envs).await.unwrap();
+    assert!(admitted
+        .iter()
+        .all(|a| matches!(a, Ok((_, TxStatus::Pending)))));
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 async fn post(
     client: &reqwest::Client,
     url: &str,

@@ -66,9 +66,6 @@ pub(super) struct Mempool {
     pub(super) pending: HashSet<Hash32>,
     /// Room promised to submissions whose signatures are being checked.
     reserved: usize,
-    /// Transactions of submissions waiting for room (they count against
-    /// the admission bound: the expected delay of what is admitted).
-    held: usize,
     rejected: HashMap<Hash32, (&'static str, String)>,
     rejected_order: VecDeque<Hash32>,
     /// The last [`SERVICE_WINDOW`] blocks made the head: when, how many
@@ -145,7 +142,7 @@ impl Core {
     /// the rate clients happen to submit at (which falls when they back
     /// off, and would shrink the admission bound with it). `None` before
     /// the first block.
-    pub fn commit_rate(&self) -> Option<f64> {
+    pub fn service_rate(&self) -> Option<f64> {
         let (txs, busy) = self
             .mempool
             .drained
@@ -158,8 +155,8 @@ impl Core {
         (busy > 0.0 && txs > 0).then(|| txs as f64 / busy)
     }
 
-    /// How many transactions the mempool takes, with the submissions
-    /// waiting for room: what the node commits within half of
+    /// How many transactions the mempool takes, with the submissions being
+    /// checked: what the node commits within half of
     /// `max_queue_ms` at its service rate, at least [`MIN_BOUND`] (the other
     /// half is the blocks ahead and its own: p99 submit→commit measured
     /// about `max_queue_ms` at overload); `min_queue` before any block; at
@@ -172,48 +169,31 @@ impl Core {
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss
         )]
-        let bound = self.commit_rate().map_or(l.min_queue, |r| {
+        let bound = self.service_rate().map_or(l.min_queue, |r| {
             ((r * l.max_queue_ms as f64 / 2000.0) as usize).max(MIN_BOUND)
         });
         bound.min(l.max_mempool)
     }
 
-    /// Room for submissions: the admission bound less what is pending,
-    /// promised and waiting. 0: a submission is refused at once.
+    /// Room for submissions: the admission bound less what is pending and
+    /// promised. 0: a submission is refused at once.
     pub fn queue_room(&self) -> usize {
         let m = &self.mempool;
         self.admission_bound()
-            .saturating_sub(m.pending.len() + m.reserved + m.held)
+            .saturating_sub(m.pending.len() + m.reserved)
     }
 
-    /// Queues up to `n` transactions of a submission for room (at most
-    /// [`Core::queue_room`]); how many. The caller then claims them
-    /// ([`Core::claim_room`]).
-    pub fn hold_room(&mut self, n: usize) -> usize {
+    /// Promises room to up to `n` transactions of a submission (at most
+    /// [`Core::queue_room`]) while their signatures are checked without the
+    /// lock; how many. Given back with [`Core::release_room`].
+    pub fn reserve_room(&mut self, n: usize) -> usize {
         let k = n.min(self.queue_room());
-        self.mempool.held += k;
+        self.mempool.reserved += k;
         k
     }
 
-    /// Room in the mempool now for `k` held transactions: `Some(k)` once
-    /// they fit; with `last_try`, whatever fits. What is returned is
-    /// promised to the caller until [`Core::release_room`]; the rest of
-    /// the `k` is no longer held.
-    pub fn claim_room(&mut self, k: usize, last_try: bool) -> Option<usize> {
-        let m = &self.mempool;
-        let room = self
-            .admission_bound()
-            .saturating_sub(m.pending.len() + m.reserved);
-        if room < k && !last_try {
-            return None;
-        }
-        let take = room.min(k);
-        self.mempool.held = self.mempool.held.saturating_sub(k);
-        self.mempool.reserved += take;
-        Some(take)
-    }
-
-    /// Gives up a promise of [`Core::claim_room`] (before admitting).
+    /// Gives back room promised by [`Core::reserve_room`] (before admitting
+    /// those transactions, or when the submission is dropped).
     pub fn release_room(&mut self, n: usize) {
         self.mempool.reserved = self.mempool.reserved.saturating_sub(n);
     }
@@ -228,7 +208,7 @@ impl Core {
             clippy::cast_sign_loss
         )]
         let secs = self
-            .commit_rate()
+            .service_rate()
             .map_or(1, |r| (pending as f64 / r).ceil() as u64);
         NodeError::Busy {
             pending,

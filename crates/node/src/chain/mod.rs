@@ -58,7 +58,7 @@ pub struct Limits {
     /// The hard cap on transactions waiting.
     pub max_mempool: usize,
     /// Target submit-to-commit delay: admission stops (`429 node.busy`)
-    /// once the transactions admitted and waiting for room are what the
+    /// once the transactions admitted and being checked are what the
     /// node commits in half this many milliseconds at its service rate (at
     /// most `max_mempool`).
     pub max_queue_ms: u64,
