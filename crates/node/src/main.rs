@@ -490,11 +490,12 @@ fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     )?;
     if let Some(s) = &r.snapshot {
         outln!(
-            "raft snapshot       {} MiB; made {:.2} s, checked {:.2} s, installed {:.2} s",
+            "raft snapshot       {} MiB; made {:.2} s, checked {:.2} s, installed {:.2} s; memory rose at most {:.0} MiB",
             s.bytes / 1_048_576,
             s.make_secs,
             s.check_secs,
-            s.install_secs
+            s.install_secs,
+            s.peak_mib
         )?;
         outln!(
             "  vs full replay    {:.2} s for the same {} blocks (verify-chain): made + checked + installed = {:.2} x",

@@ -185,7 +185,7 @@ impl Consortium {
         for i in 0..n {
             let d = label(i, fourth);
             let mut toml = format!(
-                "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\nsnapshot_blocks = 4\n"
+                "heartbeat_ms = 100\nelection_timeout_ms = 800\nsnapshot_every = {snapshot_every}\nsnapshot_blocks = 4\nsnapshot_chunk_bytes = 4096\n"
             );
             for j in 0..n {
                 let dj = label(j, fourth);
@@ -564,16 +564,17 @@ async fn a_member_far_behind_installs_a_snapshot_of_the_state() {
     assert_eq!(old.status().as_u16(), 410);
     let body: Value = old.json().await.unwrap();
     assert_eq!(body["code"], "node.pruned", "{body}");
-    // The snapshot it installed is kept in a file, not in memory.
-    let kept = c
-        .dir
-        .join(label(behind, c.fourth))
-        .join("raft-snapshot.json");
-    let snap: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
-    assert!(
-        snap["blocks"].as_array().is_some_and(|b| !b.is_empty()),
-        "{kept:?}"
-    );
+    // The snapshot it received and installed is kept in a file of frames
+    // (not in memory), whole: the receiving file became it.
+    let member = c.dir.join(label(behind, c.fourth));
+    let kept = member.join("raft-snapshot.jsonl");
+    let mut frames = govchain_node::store::FrameReader::open(&kept).unwrap();
+    let mut blocks = 0;
+    while let Some(f) = frames.next_frame().unwrap() {
+        blocks += u32::from(matches!(f, govchain_node::store::Frame::Block(_)));
+    }
+    assert!(blocks > 0, "{kept:?}");
+    assert!(!member.join("raft-snapshot.recv").exists());
     let page = http()
         .get(format!("{url}/v1/blocks?from=1"))
         .send()

@@ -101,6 +101,7 @@ async fn consortium(dir: &std::path::Path, chain: &ChainId) -> (Vec<String>, Vec
             election_timeout_ms: 600,
             snapshot_every: 1000,
             snapshot_blocks: 256,
+            snapshot_chunk_bytes: govchain_node::cluster::MAX_SNAPSHOT_CHUNK_BYTES,
             members: members.clone(),
         };
         let member = Cluster::start(

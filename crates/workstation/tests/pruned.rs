@@ -74,7 +74,8 @@ async fn sync_passes_over_a_member_without_the_old_blocks() {
         full.submit(env, t).unwrap();
         full.produce().unwrap().unwrap();
     }
-    let snap = full.reads().chain_snapshot(2).unwrap();
+    let snap = dir.join("snapshot.jsonl");
+    full.reads().snapshot_file(2, &snap).unwrap();
     let mut pruned = open(&dir.join("pruned"), &block0);
     let checked = verify_snapshot(&snap, &block0).unwrap();
     pruned.install_snapshot(&snap, checked).unwrap();

@@ -39,6 +39,9 @@ pub struct ClusterFile {
     /// (a member that installs it serves those, not older ones).
     #[serde(default = "default_snapshot_blocks")]
     pub snapshot_blocks: u64,
+    /// A snapshot is sent in chunks of at most this many bytes.
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: u64,
     pub members: Vec<Member>,
 }
 
@@ -53,6 +56,12 @@ fn default_snapshot_every() -> u64 {
 }
 fn default_snapshot_blocks() -> u64 {
     256
+}
+/// Openraft's own default; what a chunk request may carry is bounded
+/// (`network::MAX_CHUNK_BYTES`).
+pub const MAX_SNAPSHOT_CHUNK_BYTES: u64 = 3 << 20;
+fn default_snapshot_chunk_bytes() -> u64 {
+    MAX_SNAPSHOT_CHUNK_BYTES
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,7 +107,15 @@ pub fn member_pins(file: &ClusterFile) -> Option<Arc<crate::tls::verify::PinnedC
 pub fn read_cluster(path: &Path) -> Result<ClusterFile, NodeError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
+    let file: ClusterFile =
+        toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    if !(1024..=MAX_SNAPSHOT_CHUNK_BYTES).contains(&file.snapshot_chunk_bytes) {
+        return Err(NodeError::Config(format!(
+            "{}: snapshot_chunk_bytes must be 1024 … {MAX_SNAPSHOT_CHUNK_BYTES}",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 /// Checks the members (ids unique, voters with a department, this node's

@@ -193,6 +193,7 @@ impl Cluster {
             max_in_snapshot_log_to_keep: file.snapshot_every / 2,
             // Installing a snapshot verifies every block the node lacks.
             install_snapshot_timeout: 30_000,
+            snapshot_max_chunk_size: file.snapshot_chunk_bytes,
             ..Default::default()
         }
         .validate()
@@ -211,7 +212,7 @@ impl Cluster {
                 node.clone(),
                 db,
                 file.snapshot_blocks,
-                data_dir.join("raft-snapshot.json"),
+                data_dir.join("raft-snapshot.jsonl"),
             )?,
         )
         .await

@@ -39,7 +39,7 @@ use crate::handle::NodeHandle;
 /// under its old name; the crate root wires the API in).
 pub use crate::run_cluster as run;
 pub use auth::{Auth, PeerKeys};
-pub use config::{member_pins, read_cluster, ClusterFile, Member};
+pub use config::{member_pins, read_cluster, ClusterFile, Member, MAX_SNAPSHOT_CHUNK_BYTES};
 pub use member::{Cluster, PeerTls};
 
 pub type NodeId = u64;
@@ -51,7 +51,7 @@ openraft::declare_raft_types!(
         R = Applied,
         NodeId = NodeId,
         Node = BasicNode,
-        SnapshotData = std::io::Cursor<Vec<u8>>,
+        SnapshotData = state_machine::SnapshotFile,
 );
 
 pub type Raft = openraft::Raft<TypeConfig>;

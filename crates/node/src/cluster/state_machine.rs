@@ -2,14 +2,18 @@
 //! verifies its block exactly as start-up replay does and stores it
 //! ([`apply_block`]); a block that does not verify halts this node rather
 //! than letting it diverge. A snapshot is the stored state of the head
-//! block, every log leaf hash, block 0 and the latest blocks
-//! ([`ChainSnapshot`], PROTOCOL.md §14, "Snapshots"): a member whose head is within
-//! those blocks applies the ones it lacks, verifying each; one further
-//! behind checks the snapshot against its head block and installs it
-//! ([`crate::chain::verify_snapshot`]), replaying nothing.
+//! block, every log leaf hash, block 0 and the latest blocks, as a file of
+//! frames (PROTOCOL.md §14, "Snapshots"; `store::FrameReader`): a member
+//! whose head is within those blocks applies the ones it lacks, verifying
+//! each; one further behind checks the snapshot against its head block and
+//! installs it ([`crate::chain::verify_snapshot`]), replaying nothing.
+//! Snapshots are built into, sent from, received into and installed from
+//! files ([`SnapshotFile`]), never held whole in memory.
 
-use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use govchain_ledger::block::Block;
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
@@ -20,7 +24,6 @@ use super::log_store::{se as sm_error, RaftDb};
 use super::{Applied, NodeId, TypeConfig};
 use crate::error::NodeError;
 use crate::handle::NodeHandle;
-use crate::store::ChainSnapshot;
 
 type Membership = StoredMembership<NodeId, openraft::BasicNode>;
 
@@ -63,41 +66,104 @@ struct AppliedPoint {
 
 type Meta = SnapshotMeta<NodeId, openraft::BasicNode>;
 
+/// Raft's snapshot data: a file and where it is. Reads, writes and seeks
+/// go to the file.
+#[derive(Debug)]
+pub struct SnapshotFile {
+    file: tokio::fs::File,
+    path: PathBuf,
+}
+
+impl SnapshotFile {
+    async fn open(path: &Path) -> Result<Self, NodeError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| file_error(&e))?;
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl tokio::io::AsyncRead for SnapshotFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for SnapshotFile {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().file).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
+    }
+}
+
+impl tokio::io::AsyncSeek for SnapshotFile {
+    fn start_seek(self: Pin<&mut Self>, position: std::io::SeekFrom) -> std::io::Result<()> {
+        Pin::new(&mut self.get_mut().file).start_seek(position)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<u64>> {
+        Pin::new(&mut self.get_mut().file).poll_complete(cx)
+    }
+}
+
 /// The latest snapshot built or installed, what `get_current_snapshot`
-/// serves to followers that need one: its meta here, its bytes in a file
-/// (a snapshot of a seed-scale state is a gigabyte; it is not kept in
-/// memory between uses).
+/// serves to followers that need one: its meta here, its frames in a file.
+/// Building writes `*.tmp` beside it and receiving `*.recv`; each is
+/// renamed over it once complete (a sender still reading the previous one
+/// keeps reading that).
 #[derive(Debug, Clone)]
 struct SnapshotCache {
     meta: Arc<Mutex<Option<Meta>>>,
-    file: std::path::PathBuf,
+    file: PathBuf,
 }
 
 impl SnapshotCache {
-    /// Keeps `bytes` as the current snapshot (written to a temporary file,
-    /// then renamed over the last one).
-    fn keep(&self, meta: &Meta, bytes: &[u8]) -> Result<(), NodeError> {
-        let tmp = self.file.with_extension("json.tmp");
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &self.file))
-            .map_err(|e| file_error(&e))?;
+    /// Makes the complete snapshot file at `from` the current one.
+    fn keep(&self, meta: &Meta, from: &Path) -> Result<(), NodeError> {
+        std::fs::rename(from, &self.file).map_err(|e| file_error(&e))?;
         if let Ok(mut current) = self.meta.lock() {
             *current = Some(meta.clone());
         }
         Ok(())
     }
 
-    fn current(&self) -> Result<Option<(Meta, Vec<u8>)>, NodeError> {
+    fn receiving(&self) -> PathBuf {
+        self.file.with_extension("recv")
+    }
+
+    async fn current(&self) -> Result<Option<Snapshot<TypeConfig>>, NodeError> {
         let Some(meta) = self.meta.lock().ok().and_then(|m| m.clone()) else {
             return Ok(None);
         };
-        let bytes = std::fs::read(&self.file).map_err(|e| file_error(&e))?;
-        Ok(Some((meta, bytes)))
+        let snapshot = Box::new(SnapshotFile::open(&self.file).await?);
+        Ok(Some(Snapshot { meta, snapshot }))
     }
 }
 
 fn file_error(e: &std::io::Error) -> NodeError {
     NodeError::Storage(format!("raft snapshot file: {e}"))
+}
+
+fn task_error(e: &tokio::task::JoinError) -> StorageError<NodeId> {
+    sm_error(&NodeError::Storage(format!("snapshot task: {e}")))
 }
 
 #[derive(Debug)]
@@ -118,6 +184,8 @@ impl StateMachine {
         recent_blocks: u64,
         snapshot_file: std::path::PathBuf,
     ) -> Result<Self, NodeError> {
+        // Snapshots were one JSON document before they were frames.
+        let _ = std::fs::remove_file(snapshot_file.with_extension("json"));
         let applied = db
             .get::<AppliedPoint>("applied")
             .map_err(|e| NodeError::Storage(e.to_string()))?
@@ -148,65 +216,73 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
         let reads = self.core.lock().map_err(|e| sm_error(&e))?.reads();
         let recent = self.recent_blocks;
+        let built = self.current.file.with_extension("building");
+        let path = built.clone();
         // The stored head may be past the applied point by then: entries
         // replayed after installing are blocks it has, which are skipped.
-        let (height, bytes) = tokio::task::spawn_blocking(move || {
-            let snap = reads.chain_snapshot(recent)?;
-            let bytes = serde_json::to_vec(&snap).map_err(|e| NodeError::Storage(e.to_string()))?;
-            Ok::<_, NodeError>((snap.height(), bytes))
-        })
-        .await
-        .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
-        .map_err(|e| sm_error(&e))?;
+        let info = tokio::task::spawn_blocking(move || reads.snapshot_file(recent, &path))
+            .await
+            .map_err(|e| task_error(&e))?
+            .map_err(|e| sm_error(&e))?;
         let applied = self.applied.clone();
         let id = applied.log_id.map_or(0, |l| l.index);
         let meta = SnapshotMeta {
             last_log_id: applied.log_id,
             last_membership: applied.membership,
-            snapshot_id: format!("{id}-{height}"),
+            snapshot_id: format!("{id}-{}", info.height),
         };
-        let (current, kept) = (self.current.clone(), meta.clone());
-        let bytes =
-            tokio::task::spawn_blocking(move || current.keep(&kept, &bytes).map(|()| bytes))
+        self.current.keep(&meta, &built).map_err(|e| sm_error(&e))?;
+        let snapshot = Box::new(
+            SnapshotFile::open(&self.current.file)
                 .await
-                .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
-                .map_err(|e| sm_error(&e))?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(bytes)),
-        })
+                .map_err(|e| sm_error(&e))?,
+        );
+        Ok(Snapshot { meta, snapshot })
     }
 }
 
-/// Brings `core` to the snapshot's head: nothing if it is there already
-/// (its blocks must be the snapshot's), the missing blocks verified one by
-/// one if its head is within the snapshot's blocks, otherwise the checked
-/// snapshot installed in place of its chain.
-async fn catch_up(core: &NodeHandle, snap: ChainSnapshot) -> Result<(), NodeError> {
+/// Brings `core` to the head of the snapshot file at `file`: nothing if it
+/// is there already (its blocks must be the snapshot's), the missing blocks
+/// verified one by one if its head is within the snapshot's blocks,
+/// otherwise the checked snapshot installed in place of its chain. The
+/// blocks are read from the file as they are needed.
+async fn catch_up(core: &NodeHandle, file: &Path) -> Result<(), NodeError> {
     let (head, reads) = {
         let c = core.lock()?;
         (c.height(), c.reads())
     };
-    for block in snap.blocks.iter().filter(|b| b.header.height <= head) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Block>(2);
+    let path = file.to_owned();
+    let reader = tokio::task::spawn_blocking(move || {
+        crate::store::leading_blocks(&path, |b| Ok(tx.blocking_send(b).is_ok()))
+    });
+    let mut install = false;
+    let mut first = None;
+    while let Some(block) = rx.recv().await {
         let height = block.header.height;
-        let ours = reads.block(height)?;
-        if ours.as_ref().is_some_and(|o| o != block) {
-            let e = NodeError::Diverged(format!("snapshot block {height} differs"));
-            return Err(match core.lock() {
-                Ok(mut c) => halt(&mut c, e),
-                Err(_) => e,
-            });
-        }
-    }
-    if snap.height() <= head {
-        return Ok(());
-    }
-    let first = snap.blocks.first().map_or(0, |b| b.header.height);
-    if first <= head + 1 {
-        for block in snap.blocks.into_iter().filter(|b| b.header.height > head) {
+        let first = *first.get_or_insert(height);
+        if height <= head {
+            let ours = reads.block(height)?;
+            if ours.as_ref().is_some_and(|o| *o != block) {
+                let e = NodeError::Diverged(format!("snapshot block {height} differs"));
+                return Err(match core.lock() {
+                    Ok(mut c) => halt(&mut c, e),
+                    Err(_) => e,
+                });
+            }
+        } else if first <= head + 1 {
             // Blocks above the head either apply or halt the node.
             apply_block(core, block).await?;
+        } else {
+            install = true;
+            break;
         }
+    }
+    drop(rx);
+    reader
+        .await
+        .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))??;
+    if !install {
         return Ok(());
     }
     let genesis = reads
@@ -214,14 +290,14 @@ async fn catch_up(core: &NodeHandle, snap: ChainSnapshot) -> Result<(), NodeErro
         .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
     // Checked and stored off the runtime and without the node's lock.
     let store = core.lock()?.store();
-    let (snap, verified) = tokio::task::spawn_blocking(move || {
-        let v = crate::chain::verify_snapshot(&snap, &genesis)
-            .and_then(|v| v.store(&snap, &store).map(|()| v));
-        (snap, v)
+    let path = file.to_owned();
+    let verified = tokio::task::spawn_blocking(move || {
+        crate::chain::verify_snapshot(&path, &genesis)
+            .and_then(|v| v.store(&path, &store).map(|()| v))
     })
     .await
     .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))?;
-    core.lock()?.adopt_snapshot(&snap, verified?)?;
+    core.lock()?.adopt_snapshot(verified?)?;
     Ok(())
 }
 
@@ -273,28 +349,35 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn begin_receiving_snapshot(
         &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    ) -> Result<Box<SnapshotFile>, StorageError<NodeId>> {
+        let path = self.current.receiving();
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| sm_error(&file_error(&e)))?;
+        Ok(Box::new(SnapshotFile { file, path }))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &Meta,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<SnapshotFile>,
     ) -> Result<(), StorageError<NodeId>> {
-        let bytes = snapshot.into_inner();
-        let snap: ChainSnapshot = serde_json::from_slice(&bytes)
-            .map_err(|e| sm_error(&NodeError::Cluster(format!("snapshot: {e}"))))?;
-        catch_up(&self.core, snap).await.map_err(|e| sm_error(&e))?;
+        let SnapshotFile { mut file, path } = *snapshot;
+        let synced = async {
+            use tokio::io::AsyncWriteExt as _;
+            file.flush().await?;
+            file.sync_all().await
+        };
+        synced.await.map_err(|e| sm_error(&file_error(&e)))?;
+        drop(file);
+        catch_up(&self.core, &path)
+            .await
+            .map_err(|e| sm_error(&e))?;
         self.applied = AppliedPoint {
             log_id: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
-        let (current, kept) = (self.current.clone(), meta.clone());
-        tokio::task::spawn_blocking(move || current.keep(&kept, &bytes))
-            .await
-            .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
-            .map_err(|e| sm_error(&e))?;
+        self.current.keep(meta, &path).map_err(|e| sm_error(&e))?;
         self.db
             .put("applied", &self.applied)
             .map_err(|e| sm_error(&e))?;
@@ -305,14 +388,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         // None after a restart: openraft then builds one if it needs it.
-        let cache = self.current.clone();
-        let current = tokio::task::spawn_blocking(move || cache.current())
-            .await
-            .map_err(|e| sm_error(&NodeError::Storage(e.to_string())))?
-            .map_err(|e| sm_error(&e))?;
-        Ok(current.map(|(meta, bytes)| Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(bytes)),
-        }))
+        self.current.current().await.map_err(|e| sm_error(&e))
     }
 }

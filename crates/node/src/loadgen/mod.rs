@@ -72,6 +72,9 @@ pub struct SnapshotFigures {
     pub make_secs: f64,
     pub check_secs: f64,
     pub install_secs: f64,
+    /// The most the process's resident memory rose above where it was
+    /// while the snapshot was made, checked and installed (Linux).
+    pub peak_mib: f64,
     /// The baseline: `verify-chain`'s full replay of the same chain.
     pub replay_secs: f64,
     pub blocks: u64,
@@ -200,6 +203,7 @@ async fn serve(
             election_timeout_ms: 1000,
             snapshot_every: 1000,
             snapshot_blocks: 256,
+            snapshot_chunk_bytes: crate::cluster::MAX_SNAPSHOT_CHUNK_BYTES,
             members: members.clone(),
         };
         let key = Arc::new(node_key(i));

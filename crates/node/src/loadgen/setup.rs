@@ -80,22 +80,23 @@ pub(super) fn snapshot_figures(
     db: &std::path::Path,
     dir: &std::path::Path,
 ) -> Result<super::SnapshotFigures, NodeError> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let file = dir.join("snapshot.jsonl");
+    reset_peak_rss();
+    let rss_before = rss_mib();
     let t = std::time::Instant::now();
-    let snap = core.reads().chain_snapshot(256)?;
-    let bytes = serde_json::to_vec(&snap).map_err(err)?;
+    core.reads().snapshot_file(256, &file)?;
     let make_secs = t.elapsed().as_secs_f64();
-    drop(snap);
+    let bytes = std::fs::metadata(&file).map_err(err)?.len();
     let genesis = core
         .reads()
         .block(0)?
         .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
     let t = std::time::Instant::now();
-    let snap: crate::store::ChainSnapshot = serde_json::from_slice(&bytes).map_err(err)?;
-    let checked = crate::chain::verify_snapshot(&snap, &genesis)?;
+    let checked = crate::chain::verify_snapshot(&file, &genesis)?;
     let check_secs = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(err)?;
     let mut fresh = Core::open(
         &dir.join("chain.sqlite"),
         node_key(0),
@@ -103,16 +104,18 @@ pub(super) fn snapshot_figures(
         Some(&genesis),
         limits(),
     )?;
-    fresh.install_snapshot(&snap, checked)?;
+    fresh.install_snapshot(&file, checked)?;
     let install_secs = t.elapsed().as_secs_f64();
-    drop((fresh, snap));
+    drop(fresh);
+    let peak_mib = peak_rss_mib() - rss_before;
     let t = std::time::Instant::now();
     let replay = crate::chain::verify_chain(db, false)?;
     Ok(super::SnapshotFigures {
-        bytes: bytes.len() as u64,
+        bytes,
         make_secs,
         check_secs,
         install_secs,
+        peak_mib,
         replay_secs: t.elapsed().as_secs_f64(),
         blocks: replay.height + 1,
     })
@@ -225,11 +228,27 @@ fn preload_cases(
 /// The process's resident memory in MiB (Linux `/proc/self/status`; 0
 /// elsewhere).
 pub(super) fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// The process's peak resident memory in MiB since the last
+/// [`reset_peak_rss`] (Linux; 0 elsewhere).
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// Starts a new peak for [`peak_rss_mib`] (Linux `clear_refs`; a no-op
+/// elsewhere).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

@@ -8,11 +8,13 @@
 
 mod cases;
 mod snapshot;
+mod snapshot_file;
 mod state;
 mod tx_ids;
 
 pub use cases::StoredCases;
-pub use snapshot::{ChainSnapshot, LogRecord, SnapshotBlock};
+pub use snapshot::{LogRecord, SnapshotBlock, SnapshotInfo};
+pub use snapshot_file::{leading_blocks, Counts, Frame, FrameReader, FrameWriter, LogChunk};
 
 use tx_ids::RecentIds;
 
@@ -403,15 +405,37 @@ impl ReadPool {
         out
     }
 
-    /// The stored chain as a Raft snapshot with at most `recent` blocks
-    /// above 0, read on one consistent view while the node goes on writing.
-    pub fn chain_snapshot(&self, recent: u64) -> Result<ChainSnapshot, NodeError> {
+    /// Writes the stored chain as a Raft snapshot file (§14) with at most
+    /// `recent` blocks above 0 to `out`, row by row, from one consistent
+    /// view while the node goes on writing.
+    pub fn write_snapshot(
+        &self,
+        recent: u64,
+        out: impl std::io::Write,
+    ) -> Result<SnapshotInfo, NodeError> {
         self.with(|conn| {
             conn.execute_batch("BEGIN")?;
-            let out = snapshot::read_snapshot(conn, recent);
+            let out = snapshot::write_snapshot(conn, recent, out);
             conn.execute_batch("COMMIT")?;
             out
         })
+    }
+
+    /// [`ReadPool::write_snapshot`] into a file at `path` (written beside it,
+    /// synced, then renamed into place).
+    pub fn snapshot_file(
+        &self,
+        recent: u64,
+        path: &std::path::Path,
+    ) -> Result<SnapshotInfo, NodeError> {
+        let io = |e: std::io::Error| NodeError::Storage(format!("snapshot file: {e}"));
+        let tmp = path.with_extension("tmp");
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let info =
+            self.write_snapshot(recent, std::io::BufWriter::with_capacity(1 << 20, &file))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(info)
     }
 
     /// The lowest block above 0 held, if this node joined from a snapshot.
