@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::Signer;
-use govchain_ledger::merkle::{self, MerkleTree};
+use govchain_ledger::merkle::{self, CompactTree, MerkleTree, TreeError};
 use govchain_ledger::state::{CaseSource, State};
 use govchain_ledger::types::{ChainId, Hash32, Timestamp};
 
@@ -165,7 +165,10 @@ pub struct Core {
     store: Arc<Mutex<Store>>,
     reads: Arc<ReadPool>,
     state: State,
-    tree: MerkleTree,
+    /// The log's tree from [`LOG_FLOOR`] up; leaves below are read back
+    /// from `reads` (every leaf in it is stored: blocks join it in
+    /// `finish_block`, after their write).
+    tree: CompactTree,
     cursor: ChainCursor,
     /// Block 0's hash: what workstations pin with the chain id.
     genesis_hash: Hash32,
@@ -227,6 +230,7 @@ impl Core {
                 }
             }
         };
+        let tree = tree.into_compact(LOG_FLOOR);
         let genesis_hash = store
             .block_hash(0)?
             .ok_or_else(|| NodeError::Corrupt("no block 0".into()))?;
@@ -362,13 +366,16 @@ impl Core {
             .committed(id)?
             .ok_or_else(|| NodeError::NotFound(format!("committed transaction {id}")))?;
         let size = size.unwrap_or(self.tree.len());
+        let i = loc.leaf_index;
         let proof = self
             .tree
-            .inclusion_proof(loc.leaf_index, size)
-            .map_err(|e| NodeError::bad(&e))?;
+            .inclusion_proof(i, size, &*self.reads)
+            .map_err(tree_error)?;
         let leaf = self
             .tree
-            .leaf_hash_at(loc.leaf_index)
+            .leaf_hashes(i, i + 1, &*self.reads)
+            .map_err(tree_error)?
+            .pop()
             .ok_or_else(|| NodeError::Corrupt("log shorter than the index".into()))?;
         Ok((loc, leaf, proof))
     }
@@ -379,7 +386,22 @@ impl Core {
         size2: u64,
     ) -> Result<merkle::ConsistencyProof, NodeError> {
         self.tree
-            .consistency_proof(size1, size2)
-            .map_err(|e| NodeError::bad(&e))
+            .consistency_proof(size1, size2, &*self.reads)
+            .map_err(tree_error)
+    }
+}
+
+/// The lowest level of the log's tree a node holds: one hash per 256
+/// leaves and their parents (256 KB at a million transactions); proofs
+/// read the leaves below it back from the store, a chunk at a time.
+pub const LOG_FLOOR: u32 = 8;
+
+/// A request the tree refuses (`proof.*`), or stored leaves that could not
+/// be read or do not hash to the tree.
+fn tree_error(e: TreeError<NodeError>) -> NodeError {
+    match e {
+        TreeError::Proof(p) => NodeError::bad(&p),
+        TreeError::Source { error, .. } => error,
+        e @ TreeError::Mismatch { .. } => NodeError::StateMismatch(e.to_string()),
     }
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use govchain_ledger::block::{Block, BlockHeader, ChainCursor};
 use govchain_ledger::crypto::Signature;
-use govchain_ledger::merkle::MerkleTree;
+use govchain_ledger::merkle::{CompactTree, MerkleTree};
 use govchain_ledger::state::kinds::RefId;
 use govchain_ledger::state::{CaseSource, State, StateLoader, StoredCase, StoredStateError};
 use govchain_ledger::types::Hash32;
@@ -28,7 +28,7 @@ use crate::store::{Frame, FrameReader, LogRecord, SnapshotBlock};
 #[derive(Debug)]
 pub struct VerifiedSnapshot {
     state: State,
-    tree: MerkleTree,
+    tree: CompactTree,
     cursor: ChainCursor,
     genesis_leaves: u64,
     blocks: Vec<SnapshotBlock>,
@@ -254,7 +254,7 @@ impl Check {
         let cursor = super::restore::head_cursor(&state, h, &sig, &tree).map_err(refused)?;
         Ok(VerifiedSnapshot {
             state,
-            tree,
+            tree: tree.into_compact(super::LOG_FLOOR),
             cursor,
             genesis_leaves: self.genesis_leaves.len() as u64,
             head_txs: h.tx_count,

@@ -378,6 +378,39 @@ pub struct ReadPool {
     recent: Arc<RecentIds>,
 }
 
+/// The log's stored leaf hashes, which the node's `CompactTree` reads back
+/// below its floor.
+impl govchain_ledger::merkle::LeafSource for ReadPool {
+    type Error = NodeError;
+
+    fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Hash32>, NodeError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT leaf_index, leaf_hash FROM txs WHERE leaf_index >= ?1 AND leaf_index < ?2
+                 UNION ALL
+                 SELECT leaf_index, leaf_hash FROM log_prefix WHERE leaf_index >= ?1 AND leaf_index < ?2
+                 ORDER BY 1",
+            )?;
+            let mut rows = stmt.query([to_i64(from), to_i64(to)])?;
+            let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
+            while let Some(row) = rows.next()? {
+                let at = from + out.len() as u64;
+                let hash: Option<Vec<u8>> = row.get(1)?;
+                let hash = hash.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+                match hash {
+                    Some(h) if to_u64(row.get(0)?) == at => out.push(Hash32(h)),
+                    _ => {
+                        return Err(NodeError::Corrupt(format!(
+                            "the stored log has no leaf hash {at}"
+                        )))
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
 impl ReadPool {
     /// The log's leaf hashes in order (`None` if some were never stored).
     pub fn leaf_hashes(&self) -> Result<Option<Vec<Hash32>>, NodeError> {
