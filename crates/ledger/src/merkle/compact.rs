@@ -8,8 +8,8 @@
 //! leaves hold about 8,000 hashes (256 KB) instead of two million (64 MB).
 
 use super::{
-    consistency_proof, inclusion_proof, node_hash, root_at, root_of, ConsistencyProof, Frontier,
-    InclusionProof, Perfect, ProofError,
+    consistency_proof, inclusion_proof, node_hash, root_at, ConsistencyProof, Frontier,
+    InclusionProof, Levels, MerkleTree, Perfect, ProofError,
 };
 use crate::types::Hash32;
 
@@ -201,17 +201,17 @@ impl CompactTree {
 }
 
 /// One computation's view of a tree and its source, with the chunks of
-/// leaves it has read.
+/// leaves it has read (each as the whole subtree over them).
 struct Reading<'a, S> {
     tree: &'a CompactTree,
     source: &'a S,
-    chunks: Vec<(u64, Vec<Hash32>)>,
+    chunks: Vec<(u64, MerkleTree)>,
 }
 
 impl<S: LeafSource> Reading<'_, S> {
-    /// The leaves of finished chunk `c`, read once and checked against the
-    /// node the tree holds for it.
-    fn chunk(&mut self, c: u64) -> Result<&[Hash32], TreeError<S::Error>> {
+    /// The subtree over the leaves of finished chunk `c`, read once and
+    /// checked against the node the tree holds for it.
+    fn chunk(&mut self, c: u64) -> Result<&MerkleTree, TreeError<S::Error>> {
         let floor = self.tree.floor;
         if let Some(at) = self.chunks.iter().position(|(k, _)| *k == c) {
             return Ok(&self.chunks[at].1);
@@ -221,11 +221,11 @@ impl<S: LeafSource> Reading<'_, S> {
             .source
             .leaf_hashes(from, to)
             .map_err(|error| TreeError::Source { from, to, error })?;
-        let held = self.tree.node(floor, c);
-        if leaves.len() as u64 != to - from || held != Some(root_of(&leaves)) {
+        let sub = MerkleTree::from_leaf_hashes(&leaves);
+        if sub.len() != to - from || self.tree.node(floor, c) != Some(sub.root()) {
             return Err(TreeError::Mismatch { from, to });
         }
-        self.chunks.push((c, leaves));
+        self.chunks.push((c, sub));
         Ok(&self.chunks[self.chunks.len() - 1].1)
     }
 }
@@ -247,16 +247,9 @@ impl<S: LeafSource> Perfect for Reading<'_, S> {
         }
         let floor = self.tree.floor;
         let c = lo >> floor;
-        let leaves = self.chunk(c)?;
-        let start = usize::try_from(lo - (c << floor)).unwrap_or(usize::MAX);
-        let end = start.saturating_add(usize::try_from(width).unwrap_or(usize::MAX));
-        leaves
-            .get(start..end)
-            .map(root_of)
-            .ok_or(TreeError::Mismatch {
-                from: lo,
-                to: lo + width,
-            })
+        let sub = self.chunk(c)?;
+        // Within the chunk: the same level, the index from its start.
+        Ok(Levels(&sub.levels).perfect(level, index - ((c << floor) >> level))?)
     }
 }
 
@@ -264,7 +257,7 @@ impl<S: LeafSource> Perfect for Reading<'_, S> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::merkle::{leaf_hash, MerkleTree};
+    use crate::merkle::leaf_hash;
     use std::cell::Cell;
 
     /// Leaves from a whole tree, counting reads; `bad` alters one leaf.
