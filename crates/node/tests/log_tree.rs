@@ -12,7 +12,6 @@ use govchain_ledger::merkle::MerkleTree;
 use govchain_ledger::types::ChainId;
 use govchain_ledger::ErrorCode as _;
 use govchain_node::{Core, Limits};
-use serde_json::json;
 
 mod support;
 use support::{genesis, key};
@@ -97,10 +96,7 @@ fn a_node_proves_old_leaves_it_no_longer_holds_and_refuses_altered_ones() {
     let admin = key("d-admin");
     // 900 registrations in blocks of up to 200: three and a half chunks.
     for seq in 2..902u64 {
-        let name = format!("o{seq}");
-        let payload =
-            json!({"department": "d", "name": name, "public_key": key(&name).public_key()});
-        let env = support::tx(&chain(), &admin, seq, "official.register", payload, T0);
+        let env = support::registration(&chain(), &admin, "d", seq, T0);
         let now = core.now();
         core.submit(env, now).unwrap();
         if seq % 200 == 0 {

@@ -12,7 +12,6 @@ use govchain_ledger::ErrorCode as _;
 use govchain_node::chain::verify_snapshot;
 use govchain_node::store::{Frame, FrameWriter};
 use govchain_node::{Core, Limits};
-use serde_json::json;
 
 mod support;
 use support::{genesis, key, serve};
@@ -52,10 +51,7 @@ fn grown(dir: &std::path::Path, blocks: u64) -> Core {
     let mut core = open(dir);
     let admin = key("d-admin");
     for seq in 2..2 + blocks {
-        let name = format!("o{seq}");
-        let payload =
-            json!({"department": "d", "name": name, "public_key": key(&name).public_key()});
-        let env = support::tx(&chain(), &admin, seq, "official.register", payload, T0);
+        let env = support::registration(&chain(), &admin, "d", seq, T0);
         let now = core.now();
         core.submit(env, now).unwrap();
         assert!(core.produce().unwrap().is_some());

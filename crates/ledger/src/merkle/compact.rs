@@ -7,10 +7,8 @@
 //! must hash to the node the tree kept for it. At `floor` 8 a million
 //! leaves hold about 8,000 hashes (256 KB) instead of two million (64 MB).
 
-use super::{
-    consistency_proof, inclusion_proof, node_hash, root_at, ConsistencyProof, Frontier,
-    InclusionProof, Levels, MerkleTree, Perfect, ProofError,
-};
+use super::paths::{consistency_proof, inclusion_proof, root_at, Levels, Perfect};
+use super::{node_hash, ConsistencyProof, Frontier, InclusionProof, MerkleTree, ProofError};
 use crate::types::Hash32;
 
 /// Where a [`CompactTree`] reads back the leaf hashes it no longer holds.

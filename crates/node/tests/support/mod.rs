@@ -38,6 +38,20 @@ pub fn tx(
     .unwrap()
 }
 
+/// `admin` registers official `o{seq}` (key `key("o{seq}")`) in
+/// department `dept`, with `seq`.
+pub fn registration(
+    chain: &ChainId,
+    admin: &SecretKey,
+    dept: &str,
+    seq: u64,
+    time_ms: i64,
+) -> Envelope {
+    let name = format!("o{seq}");
+    let payload = json!({"department": dept, "name": name, "public_key": key(&name).public_key()});
+    tx(chain, admin, seq, "official.register", payload, time_ms)
+}
+
 /// The node's `/healthz` answer (height, log size, mempool).
 pub async fn health(url: &str) -> Value {
     reqwest::get(format!("{url}/healthz"))
