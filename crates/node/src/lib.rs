@@ -20,6 +20,7 @@ pub mod api;
 pub mod chain;
 pub mod cluster;
 pub mod config;
+pub mod demo_data;
 pub mod error;
 pub mod handle;
 pub mod loadgen;

@@ -188,6 +188,10 @@ enum Command {
     /// Load test a node, or a Raft cluster, in-process over loopback HTTP
     /// (see BENCHMARKS.md).
     Bench(govchain_node::loadgen::Load),
+    /// Write a chain of the seed's size (a node's data directory, its node
+    /// key, the officials and a sample of their keys) for evaluation;
+    /// deterministic from --seed (see BENCHMARKS.md).
+    DemoData(govchain_node::demo_data::DemoData),
     /// Sign and submit an admin transaction, wait for it to commit and
     /// print what it did.
     Admin {
@@ -379,6 +383,7 @@ fn dispatch(cmd: Command) -> Result<(), CliError> {
             cluster.zip(node_id),
         ),
         Command::Bench(load) => bench(load),
+        Command::DemoData(opts) => demo_data(&opts),
         Command::VerifyChain {
             data_dir,
             rebuild_state,
@@ -472,59 +477,13 @@ fn verify_chain(data_dir: &std::path::Path, rebuild: bool) -> Result<(), CliErro
 fn bench(load: govchain_node::loadgen::Load) -> Result<(), CliError> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| NodeError::Config(e.to_string()))?;
     let r = rt.block_on(govchain_node::loadgen::run(load))?;
-    if r.preload_cases > 0 {
-        outln!(
-            "preloaded cases     {} in {:.1} s; process RSS after it {:.0} MiB",
-            r.preload_cases,
-            r.preload_secs,
-            r.rss_after_preload_mib
-        )?;
-    }
-    outln!(
-        "restart             {:.2} s (stored state loaded and checked)",
-        r.restart_secs
-    )?;
-    outln!(
-        "case check          {:.2} s (every stored case against the state root, in the background; the load starts after it)",
-        r.case_check_secs
-    )?;
-    if let Some(s) = &r.snapshot {
-        outln!(
-            "raft snapshot       {} MiB; made {:.2} s, checked {:.2} s, installed {:.2} s; memory rose at most {:.0} MiB",
-            s.bytes / 1_048_576,
-            s.make_secs,
-            s.check_secs,
-            s.install_secs,
-            s.peak_mib
-        )?;
-        outln!(
-            "  vs full replay    {:.2} s for the same {} blocks (verify-chain): made + checked + installed = {:.2} x",
-            s.replay_secs,
-            s.blocks,
-            (s.make_secs + s.check_secs + s.install_secs) / s.replay_secs
-        )?;
-    }
-    outln!("transactions        {}", r.txs)?;
-    outln!("nodes               {}", r.nodes)?;
-    outln!("raw batch verify    {:.0} tx/s", r.raw_verify_per_sec)?;
-    outln!(
-        "node core, no HTTP  {:.0} tx/s ({:.2} x raw verify)",
-        r.direct_per_sec,
-        r.direct_per_sec / r.raw_verify_per_sec
-    )?;
-    outln!(
-        "committed via HTTP  {:.0} tx/s ({:.2} x raw verify)",
-        r.committed_per_sec,
-        r.committed_per_sec / r.raw_verify_per_sec
-    )?;
-    if let Some(rate) = r.offered_per_sec {
-        outln!("offered load        {rate:.0} tx/s")?;
-    }
-    outln!("submit->commit p50  {:.1} ms", r.p50_ms)?;
-    outln!("submit->commit p99  {:.1} ms", r.p99_ms)?;
-    outln!("refused (node.busy) {}", r.refused)?;
-    outln!("accepted->commit p99 {:.1} ms", r.accepted_p99_ms)?;
-    Ok(())
+    cli::reports::bench(&r)
+}
+
+/// `demo-data`: a seed-scale chain in a new data directory.
+fn demo_data(opts: &govchain_node::demo_data::DemoData) -> Result<(), CliError> {
+    let summary = govchain_node::demo_data::run(opts)?;
+    cli::reports::demo_data(opts, &summary)
 }
 
 /// Serves the node until Ctrl-C.

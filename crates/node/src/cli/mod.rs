@@ -8,4 +8,5 @@ pub mod error;
 pub mod keys;
 pub mod out;
 pub mod registration;
+pub mod reports;
 pub mod tls;
