@@ -161,7 +161,7 @@ fn cases_are_read_from_the_store_and_checked() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         "DROP INDEX state_leaves; ALTER TABLE state_entries DROP COLUMN value_hash; ALTER TABLE state_entries DROP COLUMN height;
-         DROP TABLE tx_ids; DROP TABLE tx_ids_merged; PRAGMA user_version = 3;",
+         DROP TABLE tx_ids; DROP TABLE case_waiting; DROP TABLE case_waiting_built; DROP TABLE tx_ids_merged; PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(conn);

@@ -135,7 +135,7 @@ fn every_committed_transaction_is_found_by_its_id() {
          INSERT INTO old_txs SELECT id, height, idx, leaf_index, kind, signer, leaf_hash FROM txs;
          DROP TABLE txs; ALTER TABLE old_txs RENAME TO txs;
          CREATE INDEX txs_signer ON txs(signer);
-         DROP TABLE tx_ids; DROP TABLE tx_ids_merged;
+         DROP TABLE tx_ids; DROP TABLE case_waiting; DROP TABLE case_waiting_built; DROP TABLE tx_ids_merged;
          PRAGMA user_version = 4;
          COMMIT;",
     )
@@ -144,7 +144,7 @@ fn every_committed_transaction_is_found_by_its_id() {
     let core = open(&db);
     assert_all_found(&core, &ids);
     drop(core);
-    assert_eq!(count(&db, "PRAGMA user_version"), 5);
+    assert_eq!(count(&db, "PRAGMA user_version"), 6);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM tx_ids"), all);
     assert_eq!(
         count(

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::kinds::{DeptId, Party, RefId};
+use super::kinds::{DeptId, Party, RefId, Role};
 use super::sharing::{AccessRecord, BlacklistEntry};
 use super::workflow::{Case, Template};
 use super::State;
@@ -36,11 +36,82 @@ pub fn inbox(
 ) -> Result<Vec<InboxItem>, super::StoredStateError> {
     let mut items = Vec::new();
     s.each_case(|case| inbox_items(s, case, official, now, &mut items))?;
+    sort_inbox(&mut items);
+    Ok(items)
+}
+
+/// [`inbox`] over the cases `ids` only: what a node's index of waiting
+/// cases ([`waiting_roles`]) names for the official's roles. Each case is
+/// judged as [`inbox`] judges it, so an id that no longer waits is left
+/// out.
+pub fn inbox_among(
+    s: &State,
+    ids: &[RefId],
+    official: &KeyId,
+    now: Timestamp,
+) -> Result<Vec<InboxItem>, super::StoredStateError> {
+    let mut items = Vec::new();
+    for id in ids {
+        if let Some(case) = s.case(id)? {
+            inbox_items(s, &case, official, now, &mut items);
+        }
+    }
+    sort_inbox(&mut items);
+    Ok(items)
+}
+
+fn sort_inbox(items: &mut [InboxItem]) {
     items.sort_by(|a, b| {
         let key = |i: &InboxItem| (i.deadline.is_none(), i.deadline, i.waiting_since);
         key(a).cmp(&key(b)).then_with(|| a.case_id.cmp(&b.case_id))
     });
-    Ok(items)
+}
+
+/// Where a case waits: the department and role of each stage of its
+/// current group that still needs approvals (none once it is closed), and
+/// when that group expires (its earliest deadline), if it has a deadline.
+pub fn waiting_roles(s: &State, case: &Case) -> (Vec<(DeptId, Role)>, Option<Timestamp>) {
+    let Some(t) = s
+        .templates
+        .get(&Template::key(&case.template, case.version))
+    else {
+        return (Vec::new(), None);
+    };
+    let mut roles: Vec<(DeptId, Role)> = case
+        .waiting_stages(t)
+        .into_iter()
+        .map(|i| (t.stages[i].department.clone(), t.stages[i].role.clone()))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return (roles, None);
+    }
+    let expires = t
+        .group_of(case.current)
+        .filter_map(|i| t.stages[i].deadline_secs)
+        .min()
+        .and_then(|secs| {
+            let ms = i64::try_from(secs.saturating_mul(1000)).ok()?;
+            Timestamp::from_unix_millis(case.reached_at.unix_millis().saturating_add(ms))
+        });
+    (roles, expires)
+}
+
+/// The departments and roles `official` holds at `now`.
+pub fn roles_of(s: &State, official: &KeyId, now: Timestamp) -> Vec<(DeptId, Role)> {
+    let mut roles: Vec<(DeptId, Role)> = s
+        .grants_by_official
+        .get(official)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| s.grants.get(id))
+        .filter(|g| g.official == *official && g.counts_at(now))
+        .map(|g| (g.department.clone(), g.role.clone()))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
 }
 
 /// The inbox items of one case.

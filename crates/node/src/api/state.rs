@@ -115,9 +115,7 @@ pub(super) async fn inbox(
     Path(official): Path<String>,
 ) -> Result<Json<Value>, NodeError> {
     let id = key_id(&official)?;
-    let items = node
-        .read_head(|c| Ok(views::inbox(c.state(), &id, c.view_time())?))
-        .await?;
+    let items = node.read_head(|c| c.inbox(&id)).await?;
     to_json(&items)
 }
 

@@ -16,6 +16,7 @@
 
 mod checkpoints;
 mod cluster_view;
+mod inbox;
 mod mempool;
 mod production;
 mod reclaim;
@@ -254,6 +255,7 @@ impl Core {
         if !core.state.cases.is_backed() {
             core.back_cases();
         }
+        core.index_waiting()?;
         core.sign_checkpoint()?;
         Ok(core)
     }

@@ -343,6 +343,7 @@ impl Core {
         self.tree = v.tree;
         self.cursor = v.cursor;
         self.back_cases();
+        self.index_waiting()?;
         let height = self.height();
         self.sign_checkpoint()?;
         tracing::info!(

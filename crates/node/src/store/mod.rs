@@ -11,6 +11,7 @@ mod snapshot;
 mod snapshot_file;
 mod state;
 mod tx_ids;
+mod waiting;
 
 pub use cases::StoredCases;
 pub use snapshot::{LogRecord, SnapshotBlock, SnapshotInfo};
@@ -29,7 +30,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::error::NodeError;
 
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const MIGRATION_1: &str = "
 CREATE TABLE blocks (
@@ -125,6 +126,13 @@ impl Store {
             tx_ids::fill(&tx)?;
             tx.pragma_update(None, "user_version", 5)?;
             tx.commit()?;
+        }
+        if version < 6 {
+            // Built from the cases at the next start (`Core::open`).
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version = 6; COMMIT;",
+                waiting::MIGRATION_6
+            ))?;
         }
         let recent = Arc::new(RecentIds::load(&conn)?);
         Ok(Self {

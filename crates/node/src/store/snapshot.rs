@@ -300,6 +300,8 @@ impl Store {
              DELETE FROM state_entries; DELETE FROM payroll_lines; DELETE FROM access_log;
              DELETE FROM log_prefix; DELETE FROM tx_ids; DELETE FROM tx_ids_merged;",
         )?;
+        // Its cases are indexed at the next start (`Core::open`).
+        super::waiting::clear(&tx)?;
         let mut put_log = tx.prepare(
             "INSERT INTO log_prefix (leaf_index, leaf_hash, id, height, idx) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;

@@ -64,8 +64,10 @@ pub(super) fn write_changes(
             ])?,
             None => del.execute([k])?,
         };
-        if let EntryKey::Payment(p, q) = key {
-            write_payroll(conn, state, p, q)?;
+        match key {
+            EntryKey::Payment(p, q) => write_payroll(conn, state, p, q)?,
+            EntryKey::Case(id) => super::waiting::write_case(conn, state, id)?,
+            _ => {}
         }
     }
     let stored: i64 = conn.query_row(
@@ -248,6 +250,7 @@ impl Store {
         tx.execute_batch(
             "DELETE FROM state_entries; DELETE FROM payroll_lines; DELETE FROM access_log;",
         )?;
+        super::waiting::clear(&tx)?;
         let mut entries = Vec::new();
         for key in state.entry_keys() {
             let value = state
