@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Times a running node's proof endpoints (BENCHMARKS.md).
+"""Times a running node's proof endpoints, and with --officials its
+inbox endpoint (BENCHMARKS.md).
 
     python3 scripts/bench_proofs.py --db DIR/chain.sqlite --url http://127.0.0.1:17777 [--n 200]
+        [--officials DIR/officials.csv]
 
 Picks `n` transactions spread over the whole log from the node's database
 (read-only) and asks for each one's inclusion proof at the current size,
 then `n` consistency proofs from random earlier sizes, over one kept-alive
-connection, one request at a time. Prints p50/p99/max per endpoint in ms.
+connection, one request at a time; with --officials (a `demo-data`
+officials.csv), the inbox of `n` of its officials. Prints p50/p99/max per
+endpoint in ms.
 """
 
 import argparse
@@ -39,6 +43,7 @@ def main():
     ap.add_argument("--db", required=True)
     ap.add_argument("--url", required=True)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--officials")
     a = ap.parse_args()
     db = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True)
     size = db.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
@@ -59,6 +64,17 @@ def main():
         cons.append(timed(conn, f"/v1/proof/consistency?size1={s1}&size2={size}")[0])
     summary("inclusion proof", incl)
     summary("consistency proof", cons)
+    if a.officials:
+        with open(a.officials) as f:
+            people = [line.split(",")[2] for line in f.read().splitlines()[1:]]
+        picked = [people[rng.randrange(len(people))] for _ in range(a.n)]
+        sizes, times = [], []
+        for o in picked:
+            ms, body = timed(conn, f"/v1/inbox/{o}")
+            times.append(ms)
+            sizes.append(body.count(b'"case_id"'))
+        summary("inbox", times)
+        print(f"{'':<22} items per inbox: median {sorted(sizes)[len(sizes) // 2]}, max {max(sizes)}")
 
 
 if __name__ == "__main__":
