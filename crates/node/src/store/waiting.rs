@@ -8,7 +8,7 @@
 //! A database made before schema 6 (or a snapshot just installed) builds it
 //! once from every stored case ([`Store::fill_waiting`]).
 
-use govchain_ledger::state::kinds::RefId;
+use govchain_ledger::state::kinds::{DeptId, RefId, Role};
 use govchain_ledger::state::{views, State};
 use govchain_ledger::types::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -40,6 +40,16 @@ pub(super) fn write_case(conn: &Connection, state: &State, id: &RefId) -> Result
         return Ok(());
     };
     let (roles, expires) = views::waiting_roles(state, &case);
+    insert(conn, id, &roles, expires.as_ref())
+}
+
+/// Case `id`'s rows: waiting for `roles`, expiring at `expires`.
+fn insert(
+    conn: &Connection,
+    id: &RefId,
+    roles: &[(DeptId, Role)],
+    expires: Option<&Timestamp>,
+) -> Result<(), NodeError> {
     let mut put = conn.prepare_cached(
         "INSERT OR REPLACE INTO case_waiting (department, role, case_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -48,7 +58,7 @@ pub(super) fn write_case(conn: &Connection, state: &State, id: &RefId) -> Result
             dept.as_str(),
             role.as_str(),
             id.as_str(),
-            expires.as_ref().map(Timestamp::unix_millis)
+            expires.map(Timestamp::unix_millis)
         ])?;
     }
     Ok(())
@@ -86,20 +96,8 @@ impl Store {
             .map_err(|e| NodeError::Storage(e.to_string()))?;
         let tx = self.conn.transaction()?;
         tx.execute_batch("DELETE FROM case_waiting;")?;
-        {
-            let mut put = tx.prepare(
-                "INSERT OR REPLACE INTO case_waiting (department, role, case_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (id, roles, expires) in &waiting {
-                for (dept, role) in roles {
-                    put.execute(params![
-                        dept.as_str(),
-                        role.as_str(),
-                        id.as_str(),
-                        expires.as_ref().map(Timestamp::unix_millis)
-                    ])?;
-                }
-            }
+        for (id, roles, expires) in &waiting {
+            insert(&tx, id, roles, expires.as_ref())?;
         }
         tx.execute_batch("INSERT OR REPLACE INTO case_waiting_built (one) VALUES (1);")?;
         tx.commit()?;
