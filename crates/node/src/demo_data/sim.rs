@@ -138,12 +138,24 @@ pub(super) fn run(
         let at = sim.open_time();
         sim.push(at, 0, Kind::Open);
     }
+    let started = std::time::Instant::now();
     while let Some(Reverse((at, _, case, kind))) = sim.queue.pop() {
         if at >= world.year_end {
             break;
         }
         match kind {
-            Kind::Open => sim.open(at, w)?,
+            Kind::Open => {
+                sim.open(at, w)?;
+                let opened = sim.cases.len();
+                if opened.is_multiple_of((n / 10).max(1)) {
+                    tracing::info!(
+                        "demo-data: {opened} of {n} cases opened, ledger time {}, {:.0} s",
+                        govchain_ledger::types::Timestamp::from_unix_millis(at)
+                            .map_or_else(|| at.to_string(), |t| t.to_string()),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
             Kind::Sign { stage, round, who } => {
                 sim.sign(case as usize, stage, round, who, at, w)?;
             }
