@@ -161,6 +161,19 @@ impl CompactTree {
         inclusion_proof(&mut self.reading(source), self.len, index, size)
     }
 
+    /// Leaf `index`'s hash and its audit path in the tree of `size`
+    /// leaves, from one reading (the leaf's chunk is read once).
+    pub fn leaf_and_inclusion_proof<S: LeafSource>(
+        &self,
+        index: u64,
+        size: u64,
+        source: &S,
+    ) -> Result<(Hash32, InclusionProof), TreeError<S::Error>> {
+        let mut r = self.reading(source);
+        let proof = inclusion_proof(&mut r, self.len, index, size)?;
+        Ok((r.perfect(0, index)?, proof))
+    }
+
     /// RFC 9162 §2.1.4.1 consistency proof between sizes `size1 ≤ size2`.
     pub fn consistency_proof<S: LeafSource>(
         &self,
@@ -316,6 +329,13 @@ mod tests {
                             assert_eq!(
                                 t.inclusion_proof(i, size, &src).unwrap(),
                                 whole.inclusion_proof(i, size).unwrap()
+                            );
+                            assert_eq!(
+                                t.leaf_and_inclusion_proof(i, size, &src).unwrap(),
+                                (
+                                    whole.leaf_hash_at(i).unwrap(),
+                                    whole.inclusion_proof(i, size).unwrap()
+                                )
                             );
                         }
                         for s1 in 0..=size {

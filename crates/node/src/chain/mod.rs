@@ -368,17 +368,10 @@ impl Core {
             .committed(id)?
             .ok_or_else(|| NodeError::NotFound(format!("committed transaction {id}")))?;
         let size = size.unwrap_or(self.tree.len());
-        let i = loc.leaf_index;
-        let proof = self
+        let (leaf, proof) = self
             .tree
-            .inclusion_proof(i, size, &*self.reads)
+            .leaf_and_inclusion_proof(loc.leaf_index, size, &*self.reads)
             .map_err(tree_error)?;
-        let leaf = self
-            .tree
-            .leaf_hashes(i, i + 1, &*self.reads)
-            .map_err(tree_error)?
-            .pop()
-            .ok_or_else(|| NodeError::Corrupt("log shorter than the index".into()))?;
         Ok((loc, leaf, proof))
     }
 

@@ -126,7 +126,7 @@ impl tokio::io::AsyncSeek for SnapshotFile {
 
 /// The latest snapshot built or installed, what `get_current_snapshot`
 /// serves to followers that need one: its meta here, its frames in a file.
-/// Building writes `*.tmp` beside it and receiving `*.recv`; each is
+/// Building writes `*.building` beside it and receiving `*.recv`; each is
 /// renamed over it once complete (a sender still reading the previous one
 /// keeps reading that).
 #[derive(Debug, Clone)]
@@ -162,8 +162,12 @@ fn file_error(e: &std::io::Error) -> NodeError {
     NodeError::Storage(format!("raft snapshot file: {e}"))
 }
 
+fn task_failed(e: &tokio::task::JoinError) -> NodeError {
+    NodeError::Storage(format!("snapshot task: {e}"))
+}
+
 fn task_error(e: &tokio::task::JoinError) -> StorageError<NodeId> {
-    sm_error(&NodeError::Storage(format!("snapshot task: {e}")))
+    sm_error(&task_failed(e))
 }
 
 #[derive(Debug)]
@@ -279,9 +283,7 @@ async fn catch_up(core: &NodeHandle, file: &Path) -> Result<(), NodeError> {
         }
     }
     drop(rx);
-    reader
-        .await
-        .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))??;
+    reader.await.map_err(|e| task_failed(&e))??;
     if !install {
         return Ok(());
     }
@@ -296,7 +298,7 @@ async fn catch_up(core: &NodeHandle, file: &Path) -> Result<(), NodeError> {
             .and_then(|v| v.store(&path, &store).map(|()| v))
     })
     .await
-    .map_err(|e| NodeError::Storage(format!("snapshot task: {e}")))?;
+    .map_err(|e| task_failed(&e))?;
     core.lock()?.adopt_snapshot(verified?)?;
     Ok(())
 }

@@ -228,7 +228,7 @@ impl Writer {
         kind: &str,
         payload: Value,
         at: i64,
-    ) -> Result<Hash32, NodeError> {
+    ) -> Result<(), NodeError> {
         if self.pending_since.is_some_and(|t| at > t + BLOCK_MS) {
             self.block()?;
         }
@@ -251,13 +251,13 @@ impl Writer {
             },
         )
         .map_err(|e| NodeError::bad(&e))?;
-        let (id, _) = self.core.submit(env, created_at)?;
+        self.core.submit(env, created_at)?;
         self.pending += 1;
         self.pending_since.get_or_insert(self.now);
         if self.pending >= BLOCK_TXS {
             self.block()?;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Cuts the waiting transactions into blocks at the current time.

@@ -128,10 +128,14 @@ pub(super) fn generate(opts: &DemoData, db: &std::path::Path) -> Result<Summary,
     let start = YEAR_START - 14 * DAY;
     let time = ts(start)?;
     let block0 = crate::genesis_block(&chain, &genesis, &admins[0], &nodes[0], time)?;
-    crate::config::write_key(&opts.out.join("node.key"), &nodes[0])?;
+    let node_key = nodes
+        .into_iter()
+        .next()
+        .ok_or_else(|| NodeError::Config("demo-data: no departments".into()))?;
+    crate::config::write_key(&opts.out.join("node.key"), &node_key)?;
     let mut w = Writer::open(
         db,
-        key(seed, &format!("node {}", DEPARTMENTS[0].0)),
+        node_key,
         &block0,
         HashMap::from([(admins[0].key_id(), 1)]),
     )?;

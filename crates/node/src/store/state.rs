@@ -258,7 +258,9 @@ impl Store {
                 .map_err(|e| NodeError::Storage(e.to_string()))?;
             entries.push((key, value));
         }
+        // Every case's rows are written with its entry: the index is whole.
         write_changes(&tx, height, state, &entries)?;
+        super::waiting::mark_built(&tx)?;
         {
             let mut set = tx.prepare("UPDATE txs SET leaf_hash = ?1 WHERE leaf_index = ?2")?;
             for (i, leaf) in leaves.iter().enumerate() {

@@ -70,6 +70,12 @@ pub(super) fn clear(conn: &Connection) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// Records that the index covers every stored case.
+pub(super) fn mark_built(conn: &Connection) -> Result<(), NodeError> {
+    conn.execute_batch("INSERT OR REPLACE INTO case_waiting_built (one) VALUES (1);")?;
+    Ok(())
+}
+
 impl Store {
     /// Whether the index covers every stored case.
     pub fn waiting_built(&self) -> Result<bool, NodeError> {
@@ -99,7 +105,7 @@ impl Store {
         for (id, roles, expires) in &waiting {
             insert(&tx, id, roles, expires.as_ref())?;
         }
-        tx.execute_batch("INSERT OR REPLACE INTO case_waiting_built (one) VALUES (1);")?;
+        mark_built(&tx)?;
         tx.commit()?;
         Ok(cases)
     }
