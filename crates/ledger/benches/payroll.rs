@@ -199,7 +199,7 @@ fn payroll(c: &mut Criterion) {
         assert!(after
             .projects
             .values()
-            .all(|p| p.payments.values().all(funds::Payment::payroll_complete)));
+            .all(|p| p.payments.values().all(|pay| pay.payroll_complete())));
         g.throughput(Throughput::Elements(n));
         g.bench_function(format!("chunks_{n}_one_block"), |bn| {
             bn.iter(|| before.apply_block(&one, SigCheck::Verify).unwrap());

@@ -10,7 +10,7 @@
 //! match the commitment (PROTOCOL.md §12.5); that part is
 //! [`super::payroll`], re-exported here.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -178,10 +178,18 @@ pub struct Project {
     pub created_at: u64,
     pub paid: Fen,
     pub pending: Fen,
-    pub payments: BTreeMap<RefId, Payment>,
+    /// Shared maps of shared payments: changing one payment (after the
+    /// copy-on-write of a scratch state) copies that payment, not the
+    /// project's others.
+    pub payments: imbl::OrdMap<RefId, Arc<Payment>>,
 }
 
 impl Project {
+    /// The payment `id` to change (copied first if a scratch state shares it).
+    pub fn payment_mut(&mut self, id: &RefId) -> Option<&mut Payment> {
+        self.payments.get_mut(id).map(Arc::make_mut)
+    }
+
     /// What the next step of `p` is and who must sign it.
     pub fn next_step(&self, p: &Payment) -> Option<(&'static str, Party)> {
         match p.status {
@@ -256,7 +264,7 @@ pub(super) fn create_project(
             created_at: ctx.height,
             paid: Fen::ZERO,
             pending: Fen::ZERO,
-            payments: BTreeMap::new(),
+            payments: imbl::OrdMap::new(),
         },
     );
     Ok(())
@@ -354,7 +362,7 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
     p.pending = pending;
     p.payments.insert(
         r.payment_id.clone(),
-        Payment {
+        Arc::new(Payment {
             id: r.payment_id.clone(),
             amount: r.amount,
             purpose: r.purpose.clone(),
@@ -373,7 +381,7 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
                 step: "request".into(),
                 comment: String::new(),
             }],
-        },
+        }),
     );
     s.payment_changes
         .push((r.project_id.clone(), r.payment_id.clone()));
@@ -381,13 +389,14 @@ pub(super) fn request(s: &mut State, ctx: &Ctx<'_>, r: &RequestPayment) -> Resul
 }
 
 /// Checks that `payment` is at step `kind` and that the signer is the party
-/// that must sign it. Returns the project (cloned for mutation) and payment id.
+/// that must sign it; returns that party. Then [`project_mut`] changes the
+/// project in place: a step never copies the project's other payments.
 fn at_step(
     s: &State,
     ctx: &Ctx<'_>,
     project_id: &RefId,
     payment_id: &RefId,
-) -> Result<(Project, Party), Rejection> {
+) -> Result<Party, Rejection> {
     let official = ctx.official.ok_or(Rejection::UnknownSigner)?;
     let p = project(s, project_id)?;
     let pay = p
@@ -406,11 +415,17 @@ fn at_step(
         return Err(out_of_order(format!("{step} by the {}", party.as_str())));
     }
     require_party(p, official, party)?;
-    Ok((p.clone(), party))
+    Ok(party)
+}
+
+fn project_mut<'a>(s: &'a mut State, id: &RefId) -> Result<&'a mut Project, Rejection> {
+    s.projects
+        .get_mut(id)
+        .ok_or_else(|| Rejection::UnknownProject(id.to_string()))
 }
 
 fn record(p: &mut Project, payment_id: &RefId, ctx: &Ctx<'_>, step: &str, comment: &str) {
-    if let (Some(pay), Some(official)) = (p.payments.get_mut(payment_id), ctx.official) {
+    if let (Some(pay), Some(official)) = (p.payment_mut(payment_id), ctx.official) {
         pay.events.push(PaymentEvent {
             height: ctx.height,
             time: ctx.time,
@@ -422,13 +437,14 @@ fn record(p: &mut Project, payment_id: &RefId, ctx: &Ctx<'_>, step: &str, commen
     }
 }
 
+/// Refuses the payment; changes nothing when it fails.
 fn refuse(p: &mut Project, payment_id: &RefId, comment: &str) -> Result<(), Rejection> {
     if comment.trim().is_empty() {
         return Err(Rejection::CommentRequired);
     }
     let amount = p.payments.get(payment_id).map_or(Fen::ZERO, |x| x.amount);
     p.pending = p.pending.checked_sub(amount).map_err(|e| overflow(&e))?;
-    if let Some(pay) = p.payments.get_mut(payment_id) {
+    if let Some(pay) = p.payment_mut(payment_id) {
         pay.status = PaymentStatus::Refused;
     }
     Ok(())
@@ -443,22 +459,22 @@ fn review(
     step: &str,
     accept: impl FnOnce(&mut Payment, usize),
 ) -> Result<(), Rejection> {
-    let (mut p, _) = at_step(s, ctx, &r.project_id, &r.payment_id)?;
+    at_step(s, ctx, &r.project_id, &r.payment_id)?;
+    let p = project_mut(s, &r.project_id)?;
     let n = p.approvers.len();
     let step = match r.verdict {
         Verdict::Accept => {
-            if let Some(pay) = p.payments.get_mut(&r.payment_id) {
+            if let Some(pay) = p.payment_mut(&r.payment_id) {
                 accept(pay, n);
             }
             step
         }
         Verdict::Refuse => {
-            refuse(&mut p, &r.payment_id, &r.comment)?;
+            refuse(p, &r.payment_id, &r.comment)?;
             "refuse"
         }
     };
-    record(&mut p, &r.payment_id, ctx, step, &r.comment);
-    s.projects.insert(r.project_id.clone(), p);
+    record(p, &r.payment_id, ctx, step, &r.comment);
     s.payment_changes
         .push((r.project_id.clone(), r.payment_id.clone()));
     Ok(())
@@ -497,22 +513,23 @@ pub(super) fn approve(s: &mut State, ctx: &Ctx<'_>, r: &ReviewPayment) -> Result
 }
 
 pub(super) fn execute(s: &mut State, ctx: &Ctx<'_>, e: &ExecutePayment) -> Result<(), Rejection> {
-    let (mut p, _) = at_step(s, ctx, &e.project_id, &e.payment_id)?;
+    at_step(s, ctx, &e.project_id, &e.payment_id)?;
     if e.transfer_ref.trim().is_empty() {
         return Err(bad_payload(ctx.kind, "transfer_ref is required"));
     }
+    let p = project_mut(s, &e.project_id)?;
     let amount = p
         .payments
         .get(&e.payment_id)
         .map_or(Fen::ZERO, |x| x.amount);
-    p.pending = p.pending.checked_sub(amount).map_err(|x| overflow(&x))?;
-    p.paid = p.paid.checked_add(amount).map_err(|x| overflow(&x))?;
-    if let Some(pay) = p.payments.get_mut(&e.payment_id) {
+    let pending = p.pending.checked_sub(amount).map_err(|x| overflow(&x))?;
+    let paid = p.paid.checked_add(amount).map_err(|x| overflow(&x))?;
+    (p.pending, p.paid) = (pending, paid);
+    if let Some(pay) = p.payment_mut(&e.payment_id) {
         pay.status = PaymentStatus::Executed;
         pay.transfer_ref = Some(e.transfer_ref.clone());
     }
-    record(&mut p, &e.payment_id, ctx, "execute", &e.transfer_ref);
-    s.projects.insert(e.project_id.clone(), p);
+    record(p, &e.payment_id, ctx, "execute", &e.transfer_ref);
     s.payment_changes
         .push((e.project_id.clone(), e.payment_id.clone()));
     Ok(())

@@ -183,7 +183,7 @@ pub(super) fn payroll_chunk(
     let Some(pay) = s
         .projects
         .get_mut(&c.project_id)
-        .and_then(|p| p.payments.get_mut(&c.payment_id))
+        .and_then(|p| p.payment_mut(&c.payment_id))
     else {
         return Err(Rejection::UnknownPayment(c.payment_id.to_string()));
     };

@@ -336,7 +336,7 @@ impl StateLoader {
                     created_at: p.created_at,
                     paid: p.paid,
                     pending: p.pending,
-                    payments: BTreeMap::new(),
+                    payments: imbl::OrdMap::new(),
                 };
                 (p.id, project)
             })
@@ -360,7 +360,7 @@ impl StateLoader {
             let p = projects
                 .get_mut(&project)
                 .ok_or_else(|| mismatch(format!("payment/{}/{} has no project", key.0, key.1)))?;
-            p.payments.insert(pay.id.clone(), pay);
+            p.payments.insert(pay.id.clone(), std::sync::Arc::new(pay));
         }
         if let Some(((p, q), _)) = self.payroll.into_iter().next() {
             return Err(mismatch(format!(
