@@ -3,14 +3,15 @@
 inbox endpoint (BENCHMARKS.md).
 
     python3 scripts/bench_proofs.py --db DIR/chain.sqlite --url http://127.0.0.1:17777 [--n 200]
-        [--officials DIR/officials.csv]
+        [--officials DIR/officials.csv] [--projects]
 
 Picks `n` transactions spread over the whole log from the node's database
 (read-only) and asks for each one's inclusion proof at the current size,
 then `n` consistency proofs from random earlier sizes, over one kept-alive
 connection, one request at a time; with --officials (a `demo-data`
-officials.csv), the inbox of `n` of its officials. Prints p50/p99/max per
-endpoint in ms.
+officials.csv), the inbox of `n` of its officials; with --projects (a
+chain with engineering-fund projects), `n` random projects and their fund
+traces. Prints p50/p99/max per endpoint in ms.
 """
 
 import argparse
@@ -44,6 +45,7 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--officials")
+    ap.add_argument("--projects", action="store_true")
     a = ap.parse_args()
     db = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True)
     size = db.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
@@ -75,6 +77,20 @@ def main():
             sizes.append(body.count(b'"case_id"'))
         summary("inbox", times)
         print(f"{'':<22} items per inbox: median {sorted(sizes)[len(sizes) // 2]}, max {max(sizes)}")
+    if a.projects:
+        projects = [
+            r[0][len("project/"):]
+            for r in db.execute("SELECT key FROM state_entries WHERE key LIKE 'project/%'")
+        ]
+        picked = [projects[rng.randrange(len(projects))] for _ in range(a.n)]
+        for name, suffix in [("project", ""), ("project trace", "/trace")]:
+            times, sizes = [], []
+            for p in picked:
+                ms, body = timed(conn, f"/v1/projects/{urllib.parse.quote(p)}{suffix}")
+                times.append(ms)
+                sizes.append(len(body))
+            summary(name, times)
+            print(f"{'':<22} bytes: median {sorted(sizes)[len(sizes) // 2]}, max {max(sizes)}")
 
 
 if __name__ == "__main__":

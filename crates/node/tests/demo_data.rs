@@ -22,6 +22,15 @@ fn opts(dir: &std::path::Path, seed: u64) -> DemoData {
     }
 }
 
+fn xiongan(dir: &std::path::Path, seed: u64) -> DemoData {
+    DemoData {
+        profile: Profile::Xiongan,
+        out: dir.to_owned(),
+        seed,
+        scale: 0.02,
+    }
+}
+
 fn dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("govchain-demo-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -32,9 +41,9 @@ fn dir(name: &str) -> std::path::PathBuf {
 fn a_nansha_chain_verifies_serves_and_is_deterministic() {
     let a = dir("a");
     let s = run(&opts(&a, 7)).unwrap();
-    assert_eq!(s.departments, 19);
-    assert_eq!(s.cases, 600);
-    assert_eq!(s.templates, 4);
+    assert_eq!(s.count("departments"), 19);
+    assert_eq!(s.count("cases"), 600);
+    assert_eq!(s.count("matter templates"), 4);
     assert_eq!(s.statuses.values().sum::<u64>(), 600, "{s}");
     for status in ["approved", "in progress"] {
         assert!(s.statuses.get(status).is_some_and(|n| *n > 0), "{s}");
@@ -59,7 +68,10 @@ fn a_nansha_chain_verifies_serves_and_is_deterministic() {
     assert_eq!(core.height() + 1, s.blocks);
     drop(core);
     let csv = std::fs::read_to_string(a.join("officials.csv")).unwrap();
-    assert_eq!(csv.lines().count(), s.officials + 1);
+    assert_eq!(
+        csv.lines().count(),
+        usize::try_from(s.count("officials")).unwrap() + 1
+    );
     assert!(a.join("keys/ns-zwfw-admin.key").exists());
 
     // The same seed: the same chain. Another: another.
@@ -79,6 +91,86 @@ fn a_nansha_chain_verifies_serves_and_is_deterministic() {
     let e = run(&opts(&a, 7)).unwrap_err();
     assert_eq!(e.code(), "node.config", "{e}");
     for d in [a, b, c] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_xiongan_chain_pays_builders_within_budgets_and_verifies() {
+    let a = dir("xa");
+    let s = run(&xiongan(&a, 3)).unwrap();
+    assert_eq!(s.count("departments"), 9, "{s}");
+    assert_eq!(s.count("projects"), 2, "{s}");
+    assert_eq!(s.count("budgets (yuan)"), 40_000_000, "{s}");
+    assert!(s.count("firms") >= 40, "{s}");
+    // Every payment request ends in a status; most are paid, some refused
+    // and requested again, none would have overrun a budget.
+    let requests = s.count("payment requests");
+    assert!(requests >= 100, "{s}");
+    let requested: u64 = s
+        .statuses
+        .iter()
+        .filter(|(k, _)| !["not yet requested", "withheld (budget)"].contains(k))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(requested, requests, "{s}");
+    assert!(
+        s.statuses
+            .get("executed")
+            .is_some_and(|n| *n * 10 > requests * 8),
+        "{s}"
+    );
+    assert!(s.statuses.get("refused").is_some_and(|n| *n > 0), "{s}");
+    assert!(!s.statuses.contains_key("withheld (budget)"), "{s}");
+    assert!(s.count("paid (yuan)") < 40_000_000, "{s}");
+    // Wages reach the builders, some payrolls in chunks.
+    assert!(s.count("payrolls in chunks") > 0, "{s}");
+    assert!(
+        s.count("payroll lines") > s.count("builders on payroll"),
+        "{s}"
+    );
+    assert!(s.count("builders paid") * 10 > 800 * 9, "{s}");
+    assert!(s.count("builders on payroll") <= 800, "{s}");
+    assert!(s.count("access entries") > 0, "{s}");
+
+    // Everything replays, fully verified; a node opens it.
+    let db = a.join("chain.sqlite");
+    let report = govchain_node::verify_chain(&db, false).unwrap();
+    assert_eq!(report.height + 1, s.blocks);
+    assert_eq!(report.transactions, s.transactions);
+    let key = govchain_node::config::read_key(&a.join("node.key")).unwrap();
+    let core = Core::open(&db, key, "node.demo.example", None, Limits::default()).unwrap();
+    let project = core.state().projects.values().next().cloned().unwrap();
+    assert!(project.paid.get() > 0 && project.paid <= project.budget);
+    drop(core);
+
+    // The officials' list, the workers' list and the identity keys are
+    // beside the chain; a builder's payroll hash follows from their id
+    // number and the payroll key.
+    let officials = std::fs::read_to_string(a.join("officials.csv")).unwrap();
+    let accounts = s.count("firms") + s.count("officials");
+    assert_eq!(
+        officials.lines().count(),
+        usize::try_from(accounts).unwrap() + 1
+    );
+    let workers = std::fs::read_to_string(a.join("workers.csv")).unwrap();
+    assert_eq!(workers.lines().count(), 801);
+    let line: Vec<&str> = workers.lines().nth(1).unwrap().split(',').collect();
+    let hex = std::fs::read_to_string(a.join("keys/payroll.key.hex")).unwrap();
+    let payroll = govchain_ledger::identity::IdentityKey::from_hex(hex.trim()).unwrap();
+    let id = govchain_ledger::identity::normalize(
+        govchain_ledger::identity::DocumentType::CnResidentId,
+        line[1],
+    )
+    .unwrap();
+    assert_eq!(payroll.hash(&id).to_hex(), line[3]);
+
+    // The same seed: the same chain.
+    let b = dir("xb");
+    run(&xiongan(&b, 3)).unwrap();
+    let again = govchain_node::verify_chain(&b.join("chain.sqlite"), false).unwrap();
+    assert_eq!(again.state_root, report.state_root);
+    for d in [a, b] {
         let _ = std::fs::remove_dir_all(d);
     }
 }

@@ -69,6 +69,10 @@ pub fn demo_data(opts: &DemoData, s: &Summary) -> Result<(), CliError> {
     outln!("{s}")?;
     let dir = opts.out.display();
     outln!("officials           {dir}/officials.csv (keys of each department's admin and first officials in {dir}/keys/)")?;
+    if opts.profile == govchain_node::demo_data::Profile::Xiongan {
+        outln!("projects' parties   {dir}/keys/XA-P…-<party>.key for the three largest projects")?;
+        outln!("builders            {dir}/workers.csv (synthetic id numbers and their hashes); payroll and identity keys in {dir}/keys/*.key.hex")?;
+    }
     outln!(
         "serve it            govchain-node run --data-dir {dir} --node-key {dir}/node.key --name node.demo.example --listen 127.0.0.1:7700"
     )

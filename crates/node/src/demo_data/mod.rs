@@ -7,9 +7,9 @@
 //! year of work in minutes.
 //!
 //! Deterministic: the same profile, seed and scale give the same chain,
-//! byte for byte. Owns the profile's world ([`nansha`]), the case
-//! simulation ([`sim`]) and [`Writer`], which signs, submits and cuts
-//! blocks at simulated times.
+//! byte for byte. Owns the profiles' worlds ([`nansha`], [`xiongan`]),
+//! their simulations ([`sim`]: cases; [`funds`]: payments) and [`Writer`],
+//! which signs, submits and cuts blocks at simulated times.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -26,8 +26,10 @@ use crate::chain::Clock;
 use crate::error::NodeError;
 use crate::{Core, Limits};
 
+mod funds;
 mod nansha;
 mod sim;
+mod xiongan;
 
 /// Which of the seed's systems a chain models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +37,10 @@ pub enum Profile {
     /// Nansha's approval platform: 19 departments, 2,000 matters, 1,500
     /// officials, 300,000 cases over a year.
     Nansha,
+    /// Xiong'an's engineering-fund platform: 1,000+ firms, 100 projects
+    /// with budgets adding up to ¥2 billion, 5,000 payment requests, wages
+    /// paid to 40,000 builders, and the access records of their checks.
+    Xiongan,
 }
 
 /// `demo-data`'s options.
@@ -49,8 +55,9 @@ pub struct DemoData {
     /// Every key, choice and time follows from this value.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Multiplies the counts of officials, templates and cases (e.g. 0.01
-    /// for a quick chain); the departments stay.
+    /// Multiplies the counts (officials, templates and cases; firms,
+    /// projects, budgets, payments and workers), e.g. 0.01 for a quick
+    /// chain; the departments stay.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
 }
@@ -58,11 +65,11 @@ pub struct DemoData {
 /// What a generated chain holds.
 #[derive(Debug, Clone)]
 pub struct Summary {
-    pub departments: usize,
-    pub officials: usize,
-    pub templates: usize,
-    pub cases: usize,
-    /// Cases by their status at the chain's last block.
+    /// What the world holds, in the order shown: `("departments", 19)` …
+    pub counts: Vec<(&'static str, u64)>,
+    /// The count that `statuses` breaks down (`cases`, `payment requests`).
+    pub statuses_of: &'static str,
+    /// Those objects by their status at the chain's last block.
     pub statuses: BTreeMap<&'static str, u64>,
     pub blocks: u64,
     pub transactions: u64,
@@ -97,6 +104,7 @@ pub fn run(opts: &DemoData) -> Result<Summary, NodeError> {
     let started = std::time::Instant::now();
     let mut summary = match opts.profile {
         Profile::Nansha => nansha::generate(opts, &db)?,
+        Profile::Xiongan => xiongan::generate(opts, &db)?,
     };
     summary.secs = started.elapsed().as_secs_f64();
     summary.bytes = ["chain.sqlite", "chain.sqlite-wal"]
@@ -105,6 +113,107 @@ pub fn run(opts: &DemoData) -> Result<Summary, NodeError> {
         .map(|m| m.len())
         .sum();
     Ok(summary)
+}
+
+impl Summary {
+    /// The count labelled `what` (0 if the profile has none).
+    pub fn count(&self, what: &str) -> u64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| *k == what)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// 2026-01-01T00:00:00Z: the simulated year starts here.
+pub(crate) const YEAR_START: i64 = 1_767_225_600_000;
+pub(crate) const DAY: i64 = 86_400_000;
+
+/// `n` × `scale`, at least 1.
+pub(crate) fn scaled(n: usize, scale: f64) -> usize {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let s = (n as f64 * scale).round() as usize;
+    s.max(1)
+}
+
+/// `n` as a float (the generator's counts and amounts are far below 2^52).
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn float(n: u64) -> f64 {
+    n as f64
+}
+
+/// `x` rounded down to a whole number (0 if negative).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub(crate) fn floor(x: f64) -> u64 {
+    x.max(0.0) as u64
+}
+
+pub(crate) fn ts(ms: i64) -> Result<Timestamp, NodeError> {
+    Timestamp::from_unix_millis(ms)
+        .ok_or_else(|| NodeError::Config(format!("demo-data: time {ms} out of range")))
+}
+
+/// A department: id, name, parent.
+pub(crate) type Department = (&'static str, &'static str, Option<&'static str>);
+
+/// Founds the chain `<profile>-demo` (origin `govchain.example/<profile>`)
+/// at `start` with `departments`, each with one admin (threshold 1) and a
+/// node key; the first department's node produces the blocks and its key
+/// is written to `node.key`. Returns the admins' keys and the writer.
+pub(crate) fn found(
+    opts: &DemoData,
+    db: &std::path::Path,
+    profile: &str,
+    departments: &[Department],
+    start: i64,
+) -> Result<(Vec<SecretKey>, Writer), NodeError> {
+    let key_of = |what: &str| -> Vec<SecretKey> {
+        departments
+            .iter()
+            .map(|(id, ..)| key(opts.seed, &format!("{what} {id}")))
+            .collect()
+    };
+    let (admins, nodes) = (key_of("admin"), key_of("node"));
+    let list: Vec<Value> = departments
+        .iter()
+        .zip(admins.iter().zip(&nodes))
+        .map(|((id, name, parent), (admin, node))| {
+            let mut d = serde_json::json!({"id": id, "name": name, "node_key": node.public_key(),
+                "admin_threshold": 1,
+                "admins": [{"name": format!("{id}-admin"), "public_key": admin.public_key()}]});
+            if let Some(p) = parent {
+                d["parent"] = serde_json::json!(p);
+            }
+            d
+        })
+        .collect();
+    let genesis: govchain_ledger::state::kinds::Genesis =
+        serde_json::from_value(serde_json::json!({
+            "origin": format!("govchain.example/{profile}"), "consortium_threshold": 1,
+            "departments": list}))
+        .map_err(|e| NodeError::Config(format!("demo-data: genesis: {e}")))?;
+    let chain: ChainId = format!("{profile}-demo")
+        .parse()
+        .map_err(|e| NodeError::Config(format!("demo-data: {e}")))?;
+    let (Some(first_admin), Some(node_key)) = (admins.first(), nodes.into_iter().next()) else {
+        return Err(NodeError::Config("demo-data: no departments".into()));
+    };
+    let block0 = crate::genesis_block(&chain, &genesis, first_admin, &node_key, ts(start)?)?;
+    crate::config::write_key(&opts.out.join("node.key"), &node_key)?;
+    let w = Writer::open(
+        db,
+        node_key,
+        &block0,
+        HashMap::from([(first_admin.key_id(), 1)]),
+    )?;
+    for ((id, ..), admin) in departments.iter().zip(&admins) {
+        write_key(&opts.out, &format!("{id}-admin"), admin)?;
+    }
+    Ok((admins, w))
 }
 
 fn io(e: &std::io::Error) -> NodeError {
@@ -260,6 +369,35 @@ impl Writer {
         Ok(())
     }
 
+    /// Registers `official` as `name` in `department` and grants it `role`
+    /// at `scope`, both signed by the department's `admin`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn enrol(
+        &mut self,
+        admin: &SecretKey,
+        department: &str,
+        name: &str,
+        official: &SecretKey,
+        role: &str,
+        scope: &str,
+        at: i64,
+    ) -> Result<(), NodeError> {
+        self.submit(
+            admin,
+            "official.register",
+            serde_json::json!({"department": department, "name": name,
+                "public_key": official.public_key()}),
+            at,
+        )?;
+        self.submit(
+            admin,
+            "role.grant",
+            serde_json::json!({"official": official.key_id(), "department": department,
+                "role": role, "scope": scope}),
+            at,
+        )
+    }
+
     /// Cuts the waiting transactions into blocks at the current time.
     pub(crate) fn block(&mut self) -> Result<(), NodeError> {
         while self.core.produce()?.is_some() {}
@@ -291,12 +429,13 @@ pub(crate) fn write_key(
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "departments         {}", self.departments)?;
-        writeln!(f, "officials           {}", self.officials)?;
-        writeln!(f, "matter templates    {}", self.templates)?;
-        writeln!(f, "cases               {}", self.cases)?;
-        for (status, n) in &self.statuses {
-            writeln!(f, "  {status:<17} {n}")?;
+        for (what, n) in &self.counts {
+            writeln!(f, "{what:<19} {n}")?;
+            if *what == self.statuses_of {
+                for (status, n) in &self.statuses {
+                    writeln!(f, "  {status:<17} {n}")?;
+                }
+            }
         }
         writeln!(f, "blocks              {}", self.blocks)?;
         writeln!(f, "transactions        {}", self.transactions)?;

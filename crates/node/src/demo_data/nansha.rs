@@ -6,20 +6,18 @@
 //! case or returns it to acceptance), then 300,000 cases over 2026
 //! ([`super::sim`]).
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use govchain_ledger::crypto::SecretKey;
-use govchain_ledger::state::kinds::Genesis;
-use govchain_ledger::types::{ChainId, Timestamp};
 use serde_json::{json, Value};
 
 use super::sim::{Matter, Reviewer, Stage, World};
-use super::{key, write_key, DemoData, Rng, Summary, Writer};
+use super::{
+    key, scaled, ts, write_key, DemoData, Department, Rng, Summary, Writer, DAY, YEAR_START,
+};
 use crate::error::NodeError;
 
-/// Department id, name, parent.
-const DEPARTMENTS: [(&str, &str, Option<&str>); 19] = [
+const DEPARTMENTS: [Department; 19] = [
     ("ns-gov", "南沙区人民政府", None),
     ("ns-zwfw", "区政务服务和数据管理局", Some("ns-gov")),
     ("ns-fgj", "区发展和改革局", Some("ns-gov")),
@@ -81,73 +79,16 @@ const MATTERS: [&str; 20] = [
     "房屋安全鉴定",
 ];
 
-/// 2026-01-01T00:00:00Z: the simulated year starts here.
-const YEAR_START: i64 = 1_767_225_600_000;
-const DAY: i64 = 86_400_000;
-
-fn scaled(n: usize, scale: f64) -> usize {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let s = (n as f64 * scale).round() as usize;
-    s.max(1)
-}
-
 pub(super) fn generate(opts: &DemoData, db: &std::path::Path) -> Result<Summary, NodeError> {
     let seed = opts.seed;
-    let admins: Vec<SecretKey> = DEPARTMENTS
-        .iter()
-        .map(|(id, ..)| key(seed, &format!("admin {id}")))
-        .collect();
-    let nodes: Vec<SecretKey> = DEPARTMENTS
-        .iter()
-        .map(|(id, ..)| key(seed, &format!("node {id}")))
-        .collect();
-    let departments: Vec<Value> = DEPARTMENTS
-        .iter()
-        .zip(admins.iter().zip(&nodes))
-        .map(|((id, name, parent), (admin, node))| {
-            let mut d = json!({"id": id, "name": name, "node_key": node.public_key(),
-                "admin_threshold": 1,
-                "admins": [{"name": format!("{id}-admin"), "public_key": admin.public_key()}]});
-            if let Some(p) = parent {
-                d["parent"] = json!(p);
-            }
-            d
-        })
-        .collect();
-    let genesis: Genesis = serde_json::from_value(json!({
-        "origin": "govchain.example/nansha", "consortium_threshold": 1,
-        "departments": departments}))
-    .map_err(|e| NodeError::Config(format!("demo-data: genesis: {e}")))?;
-    let chain: ChainId = "nansha-demo"
-        .parse()
-        .map_err(|e| NodeError::Config(format!("demo-data: {e}")))?;
     let start = YEAR_START - 14 * DAY;
-    let time = ts(start)?;
-    let block0 = crate::genesis_block(&chain, &genesis, &admins[0], &nodes[0], time)?;
-    let node_key = nodes
-        .into_iter()
-        .next()
-        .ok_or_else(|| NodeError::Config("demo-data: no departments".into()))?;
-    crate::config::write_key(&opts.out.join("node.key"), &node_key)?;
-    let mut w = Writer::open(
-        db,
-        node_key,
-        &block0,
-        HashMap::from([(admins[0].key_id(), 1)]),
-    )?;
+    let (admins, mut w) = super::found(opts, db, "nansha", &DEPARTMENTS, start)?;
 
     let mut rng = Rng::new(seed, "nansha world");
     let (reviewers, clerks, list) = officials(opts, &admins, &mut w, &mut rng, start)?;
     let matters = templates(opts, &admins, &mut w, &mut rng, start + DAY)?;
     w.block()?;
     std::fs::write(opts.out.join("officials.csv"), list).map_err(|e| super::io(&e))?;
-    for (i, (id, ..)) in DEPARTMENTS.iter().enumerate() {
-        write_key(&opts.out, &format!("{id}-admin"), &admins[i])?;
-    }
 
     let world = World {
         towns: TOWNS.len(),
@@ -163,15 +104,19 @@ pub(super) fn generate(opts: &DemoData, db: &std::path::Path) -> Result<Summary,
     let statuses = super::sim::run(&world, cases, seed, &mut w)?;
     let ended_at = w.now();
     let core = w.finish()?;
+    let officials = world.clerks.len() + world.reviewers.iter().map(Vec::len).sum::<usize>();
     Ok(Summary {
-        departments: DEPARTMENTS.len(),
-        officials: world.clerks.len() + world.reviewers.iter().map(Vec::len).sum::<usize>(),
-        templates: world.matters.len(),
-        cases,
+        counts: vec![
+            ("departments", DEPARTMENTS.len() as u64),
+            ("officials", officials as u64),
+            ("matter templates", world.matters.len() as u64),
+            ("cases", cases as u64),
+        ],
+        statuses_of: "cases",
         statuses,
         blocks: core.height() + 1,
         transactions: core.log_size(),
-        first_time: time,
+        first_time: ts(start)?,
         last_time: ts(ended_at)?,
         secs: 0.0,
         bytes: 0,
@@ -201,12 +146,6 @@ fn officials(
         let k = key(opts.seed, &format!("official {name}"));
         let id = k.key_id();
         let t = at + i64::try_from(i).unwrap_or(0);
-        w.submit(
-            &admins[d],
-            "official.register",
-            json!({"department": dept, "name": name, "public_key": k.public_key()}),
-            t,
-        )?;
         let clerk = d == WINDOW && i % 2 == 0;
         // The first two of each department serve the whole district, so
         // every town has officials for every stage.
@@ -214,12 +153,7 @@ fn officials(
         let town = (!clerk && nth >= 2 && rng.chance(0.3)).then(|| 1 + rng.below(TOWNS.len() - 1));
         let scope = town.map_or_else(|| "nansha".to_owned(), |t| format!("nansha/{}", TOWNS[t]));
         let role = if clerk { "clerk" } else { "reviewer" };
-        w.submit(
-            &admins[d],
-            "role.grant",
-            json!({"official": id, "department": dept, "role": role, "scope": scope}),
-            t,
-        )?;
+        w.enrol(&admins[d], dept, &name, &k, role, &scope, t)?;
         let _ = writeln!(csv, "{name},{dept},{id},{role},{scope}");
         if i / (DEPARTMENTS.len() - 1) < 3 {
             write_key(&opts.out, &name, &k)?;
@@ -294,11 +228,6 @@ fn templates(
         matters.push(Matter { id, name, stages });
     }
     Ok(matters)
-}
-
-fn ts(ms: i64) -> Result<Timestamp, NodeError> {
-    Timestamp::from_unix_millis(ms)
-        .ok_or_else(|| NodeError::Config(format!("demo-data: time {ms} out of range")))
 }
 
 fn stage_json(st: &Stage) -> Value {
