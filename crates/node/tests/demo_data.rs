@@ -10,7 +10,7 @@
 )]
 
 use govchain_ledger::ErrorCode as _;
-use govchain_node::demo_data::{run, DemoData, Profile};
+use govchain_node::demo_data::{run, DemoData, Profile, Summary};
 use govchain_node::{Core, Limits};
 
 fn opts(dir: &std::path::Path, seed: u64) -> DemoData {
@@ -37,6 +37,19 @@ fn dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Everything in `dir` replays, fully verified, to the stored state; a node
+/// opens it with the key written beside it.
+fn replay_and_open(dir: &std::path::Path, s: &Summary) -> (govchain_node::ChainReport, Core) {
+    let db = dir.join("chain.sqlite");
+    let report = govchain_node::verify_chain(&db, false).unwrap();
+    assert_eq!(report.height + 1, s.blocks);
+    assert_eq!(report.transactions, s.transactions);
+    let key = govchain_node::config::read_key(&dir.join("node.key")).unwrap();
+    let core = Core::open(&db, key, "node.demo.example", None, Limits::default()).unwrap();
+    assert_eq!(core.height() + 1, s.blocks);
+    (report, core)
+}
+
 #[test]
 fn a_nansha_chain_verifies_serves_and_is_deterministic() {
     let a = dir("a");
@@ -56,16 +69,7 @@ fn a_nansha_chain_verifies_serves_and_is_deterministic() {
     assert!(s.transactions > 3_000, "{s}");
     assert!(s.last_time.unix_millis() - s.first_time.unix_millis() > 300 * 86_400_000);
 
-    // Everything replays, fully verified, to the stored state.
-    let db = a.join("chain.sqlite");
-    let report = govchain_node::verify_chain(&db, false).unwrap();
-    assert_eq!(report.height + 1, s.blocks);
-    assert_eq!(report.transactions, s.transactions);
-
-    // A node opens it with the key written beside it.
-    let key = govchain_node::config::read_key(&a.join("node.key")).unwrap();
-    let core = Core::open(&db, key, "node.demo.example", None, Limits::default()).unwrap();
-    assert_eq!(core.height() + 1, s.blocks);
+    let (report, core) = replay_and_open(&a, &s);
     drop(core);
     let csv = std::fs::read_to_string(a.join("officials.csv")).unwrap();
     assert_eq!(
@@ -133,13 +137,7 @@ fn a_xiongan_chain_pays_builders_within_budgets_and_verifies() {
     assert!(s.count("builders on payroll") <= 800, "{s}");
     assert!(s.count("access entries") > 0, "{s}");
 
-    // Everything replays, fully verified; a node opens it.
-    let db = a.join("chain.sqlite");
-    let report = govchain_node::verify_chain(&db, false).unwrap();
-    assert_eq!(report.height + 1, s.blocks);
-    assert_eq!(report.transactions, s.transactions);
-    let key = govchain_node::config::read_key(&a.join("node.key")).unwrap();
-    let core = Core::open(&db, key, "node.demo.example", None, Limits::default()).unwrap();
+    let (report, core) = replay_and_open(&a, &s);
     let project = core.state().projects.values().next().cloned().unwrap();
     assert!(project.paid.get() > 0 && project.paid <= project.budget);
     drop(core);

@@ -18,68 +18,18 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
-use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::state::funds::{payroll_root, PAYROLL_CHUNK_LINES};
 use govchain_ledger::state::kinds::PayrollLine;
 use govchain_ledger::types::Hash32;
 use serde_json::{json, Value};
 
+use super::xiongan::{Approver, World};
 use super::{float, floor, ts, Rng, Writer, DAY};
 use crate::error::NodeError;
 
 /// A payroll longer than this is committed and sent in chunks.
 pub(super) const INLINE_LINES: usize = 100;
 const HOUR: i64 = 3_600_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Approver {
-    Developer,
-    Operator,
-}
-
-#[derive(Debug)]
-pub(super) struct Project {
-    pub id: String,
-    pub name: String,
-    /// Fen.
-    pub budget: u64,
-    /// Indices into the world's developers, contractors, supervisors and
-    /// operators.
-    pub developer: usize,
-    pub contractor: usize,
-    pub supervisor: usize,
-    pub operator: usize,
-    pub approvers: Vec<Approver>,
-    pub created: i64,
-    /// Indices into the world's workers.
-    pub team: Vec<u32>,
-}
-
-/// A builder, on one project's team for `months` from `first_month`.
-#[derive(Debug)]
-pub(super) struct Worker {
-    /// Identity hash under the payroll key.
-    pub payroll: Hash32,
-    /// Identity hash under the consortium identity key.
-    pub identity: Hash32,
-    /// Fen per full month.
-    pub wage: u64,
-    pub first_month: u8,
-    pub months: u8,
-}
-
-pub(super) struct World {
-    pub developers: Vec<SecretKey>,
-    pub contractors: Vec<SecretKey>,
-    pub supervisors: Vec<SecretKey>,
-    pub operators: Vec<SecretKey>,
-    pub inspectors: Vec<SecretKey>,
-    pub auditors: Vec<SecretKey>,
-    pub projects: Vec<Project>,
-    pub workers: Vec<Worker>,
-    pub year_start: i64,
-    pub year_end: i64,
-}
 
 /// What the year left on chain.
 #[derive(Debug, Default)]

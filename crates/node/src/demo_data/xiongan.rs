@@ -19,11 +19,60 @@ use govchain_ledger::crypto::SecretKey;
 use govchain_ledger::identity::{cn_rid_check_char, normalize, DocumentType, IdentityKey};
 use govchain_ledger::types::Hash32;
 
-use super::funds::{Approver, Project, Worker, World};
 use super::{
     float, floor, key, scaled, ts, DemoData, Department, Rng, Summary, Writer, DAY, YEAR_START,
 };
 use crate::error::NodeError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Approver {
+    Developer,
+    Operator,
+}
+
+#[derive(Debug)]
+pub(super) struct Project {
+    pub id: String,
+    pub name: String,
+    /// Fen.
+    pub budget: u64,
+    /// Indices into the world's developers, contractors, supervisors and
+    /// operators.
+    pub developer: usize,
+    pub contractor: usize,
+    pub supervisor: usize,
+    pub operator: usize,
+    pub approvers: Vec<Approver>,
+    pub created: i64,
+    /// Indices into the world's workers.
+    pub team: Vec<u32>,
+}
+
+/// A builder, on one project's team for `months` from `first_month`.
+#[derive(Debug)]
+pub(super) struct Worker {
+    /// Identity hash under the payroll key.
+    pub payroll: Hash32,
+    /// Identity hash under the consortium identity key.
+    pub identity: Hash32,
+    /// Fen per full month.
+    pub wage: u64,
+    pub first_month: u8,
+    pub months: u8,
+}
+
+pub(super) struct World {
+    pub developers: Vec<SecretKey>,
+    pub contractors: Vec<SecretKey>,
+    pub supervisors: Vec<SecretKey>,
+    pub operators: Vec<SecretKey>,
+    pub inspectors: Vec<SecretKey>,
+    pub auditors: Vec<SecretKey>,
+    pub projects: Vec<Project>,
+    pub workers: Vec<Worker>,
+    pub year_start: i64,
+    pub year_end: i64,
+}
 
 const DEPARTMENTS: [Department; 9] = [
     ("xa-gwh", "河北雄安新区管理委员会", None),
