@@ -309,6 +309,15 @@ def payment_request(s):
     s.click(s.find("[data-testid=sign-confirm]"))
     print("e2e: payment request", wait_committed(s))
     s.screenshot("payment-requested")
+    # Its 1,000 lines are listed a page at a time, the next page from the core.
+    pager = "[data-testid^=payroll-pager-]"
+    s.find(pager, visible_text="1–100", timeout=60)
+    s.script(f"document.querySelector('{pager}').scrollIntoView({{block: 'center'}});")
+    started = time.monotonic()
+    s.click(s.find(f"{pager} button:nth-of-type(2)"))
+    s.find(pager, visible_text="101–200")
+    print(f"e2e: next payroll page shown in {(time.monotonic() - started) * 1000:.0f} ms (1,000 lines)")
+    s.screenshot("payroll-paged")
     # The same, in English: the payroll refused by row, then the signed request.
     s.click(s.find("label[lang=en]"))
     s.find("h2", visible_text="Request a payment")

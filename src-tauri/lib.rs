@@ -140,6 +140,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
             commands::case_detail,
             commands::projects,
             commands::project_detail,
+            commands::payroll_page,
             commands::explorer_blocks,
             commands::block_detail,
             commands::tx_detail,

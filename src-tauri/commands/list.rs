@@ -26,6 +26,7 @@ pub const COMMANDS: &[&str] = &[
     "case_detail",
     "projects",
     "project_detail",
+    "payroll_page",
     "explorer_blocks",
     "block_detail",
     "tx_detail",

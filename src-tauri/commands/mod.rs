@@ -18,10 +18,10 @@ use govchain_workstation::dto::{
     AccessRow, AdminView, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary,
     BpmnGroup, BpmnImport, Capabilities, CaseDetail, CaseSummary, CertificateView, ChainsView,
     CheckpointInfo, ConsentRequestView, Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry,
-    KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PersonRef, ProjectDetail,
-    ProjectSummary, ProofReport, RegistrationCheck, RegistrationRequest, SavedReport, SearchHit,
-    SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus, TemplateOption,
-    TokenOverview, TxDetail,
+    KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PayrollPage, PersonRef,
+    ProjectDetail, ProjectSummary, ProofReport, RegistrationCheck, RegistrationRequest,
+    SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus,
+    TemplateOption, TokenOverview, TxDetail,
 };
 use govchain_workstation::{Workstation, WsError};
 use tauri::{Manager, State};
@@ -195,6 +195,17 @@ pub fn projects(ws: Ws<'_>) -> Result<Vec<ProjectSummary>, WsError> {
 #[tauri::command]
 pub fn project_detail(ws: Ws<'_>, project_id: String) -> Result<ProjectDetail, WsError> {
     ws.project_detail(&project_id)
+}
+
+#[tauri::command]
+pub fn payroll_page(
+    ws: Ws<'_>,
+    project_id: String,
+    payment_id: String,
+    offset: u32,
+    limit: u32,
+) -> Result<PayrollPage, WsError> {
+    ws.payroll_page(&project_id, &payment_id, offset, limit)
 }
 
 #[tauri::command]

@@ -4,7 +4,7 @@
 
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::funds::Project;
-use govchain_ledger::state::kinds::{Party, RefId};
+use govchain_ledger::state::kinds::{Party, PayrollLine, RefId};
 use govchain_ledger::state::views;
 use govchain_ledger::state::workflow::{Case, CaseStatus, Template};
 use govchain_ledger::state::State;
@@ -12,8 +12,8 @@ use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::dto::{
     CaseAction, CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentNextStep,
-    PaymentStep, PaymentView, PayrollLineView, ProjectDetail, ProjectSummary, SignBlock,
-    StageState, StageView, TimelineEntry,
+    PaymentStep, PaymentView, PayrollLineView, PayrollPage, ProjectDetail, ProjectSummary,
+    SignBlock, StageState, StageView, TimelineEntry,
 };
 
 /// How many of the officials who may still sign a stage are listed.
@@ -389,8 +389,46 @@ pub fn projects(s: &State, me: Option<&KeyId>) -> Vec<ProjectSummary> {
         .collect()
 }
 
-/// One project with its payments.
-pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<ProjectDetail> {
+/// Payroll lines a payment lists at first; the rest come in pages.
+pub const PAYROLL_SHOWN: usize = 100;
+
+fn line_view(l: &PayrollLine) -> PayrollLineView {
+    PayrollLineView {
+        worker: l.worker.to_hex(),
+        amount: l.amount.get(),
+    }
+}
+
+/// Lines `offset..offset + limit` of a payment's payroll.
+pub fn payroll_page(
+    s: &State,
+    project: &RefId,
+    payment: &RefId,
+    offset: usize,
+    limit: usize,
+) -> Option<PayrollPage> {
+    let pay = s.projects.get(project)?.payments.get(payment)?;
+    Some(PayrollPage {
+        offset: u32_of(offset),
+        total: u32_of(pay.payroll.len()),
+        lines: pay
+            .payroll
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(line_view)
+            .collect(),
+    })
+}
+
+/// One project with its payments, each listing its first `payroll_shown`
+/// payroll lines.
+pub fn project_detail(
+    s: &State,
+    id: &RefId,
+    me: Option<&KeyId>,
+    payroll_shown: usize,
+) -> Option<ProjectDetail> {
     let p = s.projects.get(id)?;
     let parties = [
         Party::Developer,
@@ -418,11 +456,10 @@ pub fn project_detail(s: &State, id: &RefId, me: Option<&KeyId>) -> Option<Proje
                 payroll: pay
                     .payroll
                     .iter()
-                    .map(|l| PayrollLineView {
-                        worker: l.worker.to_hex(),
-                        amount: l.amount.get(),
-                    })
+                    .take(payroll_shown)
+                    .map(line_view)
                     .collect(),
+                payroll_lines: u32_of(pay.payroll.len()),
                 payroll_total: pay.payroll_total().get(),
                 status: pay.status.into(),
                 next_step: next.and_then(|(kind, _)| PaymentNextStep::parse(kind)),

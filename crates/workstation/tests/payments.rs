@@ -105,8 +105,40 @@ async fn projects_and_payment_requests_with_imported_payrolls() {
         .iter()
         .find(|p| p.payment_id == payment_id)
         .unwrap();
-    assert_eq!(pay.payroll.len(), n as usize);
+    // The project lists the first lines; the rest come in pages.
+    assert_eq!(pay.payroll_lines, n);
+    assert_eq!(
+        pay.payroll.len(),
+        govchain_workstation::views::PAYROLL_SHOWN
+    );
     assert_eq!(pay.payroll_total, total);
+    let mut lines = Vec::new();
+    while lines.len() < n as usize {
+        let page = ws
+            .payroll_page(
+                DEMO_CONTRACT,
+                &payment_id,
+                u32::try_from(lines.len()).unwrap(),
+                300,
+            )
+            .unwrap();
+        assert_eq!((page.offset as usize, page.total), (lines.len(), n));
+        assert!(!page.lines.is_empty());
+        lines.extend(page.lines);
+    }
+    assert_eq!(lines.len(), n as usize);
+    assert_eq!(lines[..pay.payroll.len()], pay.payroll[..]);
+    assert_eq!(lines.iter().map(|l| l.amount).sum::<u64>(), total);
+    let past = ws.payroll_page(DEMO_CONTRACT, &payment_id, n, 10).unwrap();
+    assert!(past.lines.is_empty());
+    for limit in [0, 5_001] {
+        let e = ws
+            .payroll_page(DEMO_CONTRACT, &payment_id, 0, limit)
+            .unwrap_err();
+        assert_eq!(e.code(), "request.invalid", "{e}");
+    }
+    let e = ws.payroll_page(DEMO_CONTRACT, "P-NONE", 0, 10).unwrap_err();
+    assert_eq!(e.code(), "not_found", "{e}");
 
     // A small payroll goes inside the request.
     let csv = format!(
@@ -314,7 +346,7 @@ async fn a_payroll_signed_offline_survives_a_restart_and_commits_once() {
         .into_iter()
         .find(|p| p.payment_id == "P-OFFLINE")
         .unwrap();
-    assert_eq!(pay.payroll.len(), 1200);
+    assert_eq!(pay.payroll_lines, 1200);
     ws.delete_key(&key.key_id).unwrap();
     node.stop().await.unwrap();
 }

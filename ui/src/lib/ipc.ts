@@ -33,6 +33,7 @@ import type { OutboxItem } from './bindings/OutboxItem';
 import type { PayrollImport } from './bindings/PayrollImport';
 import type { PersonRef } from './bindings/PersonRef';
 import type { OfficialRef } from './bindings/OfficialRef';
+import type { PayrollPage } from './bindings/PayrollPage';
 import type { ProjectDetail } from './bindings/ProjectDetail';
 import type { ProofReport } from './bindings/ProofReport';
 import type { ProjectSummary } from './bindings/ProjectSummary';
@@ -165,6 +166,9 @@ export const api = {
 	caseDetail: (caseId: string) => call<CaseDetail>('case_detail', { caseId }),
 	projects: () => call<ProjectSummary[]>('projects'),
 	projectDetail: (projectId: string) => call<ProjectDetail>('project_detail', { projectId }),
+	/** Up to `limit` (≤ 5,000) payroll lines of a payment from line `offset`. */
+	payrollPage: (projectId: string, paymentId: string, offset: number, limit: number) =>
+		call<PayrollPage>('payroll_page', { projectId, paymentId, offset, limit }),
 	setNodes: (urls: string[]) => call<SyncStatus>('set_nodes', { urls }),
 	testNode: (url: string) => call<NodeProbe>('test_node', { url }),
 	/** The known chains (demo and real), the active one, whether first run has yet to choose. */

@@ -52,8 +52,8 @@ pub use people::{
 };
 pub use projects::{
     FlowStatus, FundFlow, Party, PartyView, PaymentEventView, PaymentNextStep, PaymentStatus,
-    PaymentStep, PaymentView, PayrollImport, PayrollLineView, PayrollProblem, PayrollRowError,
-    ProjectDetail, ProjectSummary, SpendPoint,
+    PaymentStep, PaymentView, PayrollImport, PayrollLineView, PayrollPage, PayrollProblem,
+    PayrollRowError, ProjectDetail, ProjectSummary, SpendPoint,
 };
 pub use signing::{
     OutboxItem, OutboxStatus, PersonRef, ReviewStep, SignPreview, SignRequest, StepDecision,
@@ -111,6 +111,7 @@ mod tests {
             ProjectSummary,
             PartyView,
             PayrollLineView,
+            PayrollPage,
             PaymentEventView,
             PaymentView,
             ProjectDetail,

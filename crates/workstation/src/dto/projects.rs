@@ -74,7 +74,11 @@ pub struct PaymentView {
     pub purpose: String,
     pub milestone: String,
     pub invoices: Vec<String>,
+    /// The first payroll lines (at most `views::PAYROLL_SHOWN`); the rest
+    /// come in pages (`payroll_page`).
     pub payroll: Vec<PayrollLineView>,
+    /// Payroll lines on chain (of a committed payroll: received so far).
+    pub payroll_lines: u32,
     pub payroll_total: u64,
     pub status: PaymentStatus,
     /// The transaction kind of the next step, and whose it is.
@@ -103,6 +107,16 @@ closed_set! {
         Approve = "payment.approve",
         Execute = "payment.execute",
     }
+}
+
+/// A page of one payment's payroll lines, in payroll order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PayrollPage {
+    /// Index of the first line of `lines`.
+    pub offset: u32,
+    /// Lines on chain in all.
+    pub total: u32,
+    pub lines: Vec<PayrollLineView>,
 }
 
 /// Everything the project screen shows (amounts in fen).

@@ -13,6 +13,9 @@ use crate::verify::LocalChain;
 
 use super::{now, ref_id, Workstation};
 
+/// The most payroll lines one `payroll_page` returns.
+pub const PAYROLL_PAGE_MAX: u32 = 5_000;
+
 impl Workstation {
     /// Cases waiting for the active key's official, from the verified cache.
     pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
@@ -83,11 +86,45 @@ impl Workstation {
             .unwrap_or_default())
     }
 
+    /// One project; each payment lists its first payroll lines
+    /// ([`crate::views::PAYROLL_SHOWN`]).
     pub fn project_detail(&self, project_id: &str) -> Result<crate::dto::ProjectDetail, WsError> {
+        self.project_with_payroll(project_id, crate::views::PAYROLL_SHOWN)
+    }
+
+    /// One project with up to `payroll_shown` payroll lines per payment.
+    pub(crate) fn project_with_payroll(
+        &self,
+        project_id: &str,
+        payroll_shown: usize,
+    ) -> Result<crate::dto::ProjectDetail, WsError> {
         let id = ref_id(project_id)?;
-        self.view(|s, me, _| crate::views::project_detail(s, &id, me))?
+        self.view(|s, me, _| crate::views::project_detail(s, &id, me, payroll_shown))?
             .flatten()
             .ok_or_else(|| WsError::NotFound(format!("project {project_id}")))
+    }
+
+    /// Up to `limit` (1 … [`PAYROLL_PAGE_MAX`]) payroll lines of a payment
+    /// from line `offset`.
+    pub fn payroll_page(
+        &self,
+        project_id: &str,
+        payment_id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<crate::dto::PayrollPage, WsError> {
+        if limit == 0 || limit > PAYROLL_PAGE_MAX {
+            return Err(WsError::BadRequest(format!(
+                "a page has 1 to {PAYROLL_PAGE_MAX} payroll lines, not {limit}"
+            )));
+        }
+        let (project, payment) = (ref_id(project_id)?, ref_id(payment_id)?);
+        let (offset, limit) = (offset as usize, limit as usize);
+        self.view(|s, _, _| crate::views::payroll_page(s, &project, &payment, offset, limit))?
+            .flatten()
+            .ok_or_else(|| {
+                WsError::NotFound(format!("payment {payment_id} of project {project_id}"))
+            })
     }
 
     /// Blocks of the verified cache below `before`, newest first.

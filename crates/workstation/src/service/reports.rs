@@ -35,7 +35,8 @@ impl Workstation {
                 )
             }
             "project" => {
-                let d = self.project_detail(id)?;
+                // A report lists every payroll line.
+                let d = self.project_with_payroll(id, usize::MAX)?;
                 let flows = self.fund_trace(id)?;
                 let txs = d
                     .payments

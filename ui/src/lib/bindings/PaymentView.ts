@@ -5,7 +5,16 @@ import type { PaymentNextStep } from "./PaymentNextStep";
 import type { PaymentStatus } from "./PaymentStatus";
 import type { PayrollLineView } from "./PayrollLineView";
 
-export type PaymentView = { payment_id: string, amount: number, purpose: string, milestone: string, invoices: Array<string>, payroll: Array<PayrollLineView>, payroll_total: number, status: PaymentStatus, 
+export type PaymentView = { payment_id: string, amount: number, purpose: string, milestone: string, invoices: Array<string>, 
+/**
+ * The first payroll lines (at most `views::PAYROLL_SHOWN`); the rest
+ * come in pages (`payroll_page`).
+ */
+payroll: Array<PayrollLineView>, 
+/**
+ * Payroll lines on chain (of a committed payroll: received so far).
+ */
+payroll_lines: number, payroll_total: number, status: PaymentStatus, 
 /**
  * The transaction kind of the next step, and whose it is.
  */
