@@ -365,6 +365,13 @@ def intake_and_blacklist(s):
     pdf = s.attr(s.find("[data-testid=report-saved]", timeout=60), "data-path")
     check_pdf(pdf, case_id, "intake-receipt-page1")
     s.screenshot("intake-receipt")
+    # The case list finds it by its number: filtered in the core, one row.
+    s.go("/cases")
+    set_value(s, "[data-testid=cases-search]", case_id)
+    s.find("[data-testid=cases-pager]", visible_text="共 1 条", timeout=30)
+    rows = s.script("return document.querySelectorAll('main tbody tr').length;")
+    assert rows == 1, rows
+    s.screenshot("cases-search")
     s.go(f"/cases/{case_id}")
     s.find("h1", visible_text="窗口受理")
     s.find("[data-testid=case-document][data-state=matches]", visible_text="总平面图.pdf", timeout=30)

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use govchain_workstation::dto::{
     AccessRow, AdminView, BlacklistEntryView, BlacklistLookup, BlockDetail, BlockSummary,
-    BpmnGroup, BpmnImport, Capabilities, CaseDetail, CaseSummary, CertificateView, ChainsView,
-    CheckpointInfo, ConsentRequestView, Dashboard, DocumentCheck, FundFlow, Graph, InboxEntry,
-    KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PayrollPage, PersonRef,
+    BpmnGroup, BpmnImport, Capabilities, CaseDetail, CasePage, CaseQuery, CertificateView,
+    ChainsView, CheckpointInfo, ConsentRequestView, Dashboard, DocumentCheck, FundFlow, Graph,
+    InboxEntry, KeyInfo, NodeProbe, OfficialRef, OutboxItem, PayrollImport, PayrollPage, PersonRef,
     ProjectDetail, ProjectSummary, ProofReport, RegistrationCheck, RegistrationRequest,
     SavedReport, SearchHit, SignPreview, SignRequest, SpendPoint, StoredDocument, SyncStatus,
     TemplateOption, TokenOverview, TxDetail,
@@ -178,8 +178,8 @@ pub fn acknowledge_alarm(ws: Ws<'_>, id: i64) -> Result<(), WsError> {
 }
 
 #[tauri::command]
-pub fn cases(ws: Ws<'_>) -> Result<Vec<CaseSummary>, WsError> {
-    ws.cases()
+pub fn cases(ws: Ws<'_>, query: CaseQuery) -> Result<CasePage, WsError> {
+    ws.case_page(&query)
 }
 
 #[tauri::command]

@@ -11,9 +11,9 @@ use govchain_ledger::state::State;
 use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::dto::{
-    CaseAction, CaseDetail, CaseSummary, OfficialRef, PartyView, PaymentEventView, PaymentNextStep,
-    PaymentStep, PaymentView, PayrollLineView, PayrollPage, ProjectDetail, ProjectSummary,
-    SignBlock, StageState, StageView, TimelineEntry,
+    CaseAction, CaseDetail, CasePage, CaseQuery, CaseSummary, OfficialRef, PartyView,
+    PaymentEventView, PaymentNextStep, PaymentStep, PaymentView, PayrollLineView, PayrollPage,
+    ProjectDetail, ProjectSummary, SignBlock, StageState, StageView, TimelineEntry,
 };
 
 /// How many of the officials who may still sign a stage are listed.
@@ -161,41 +161,82 @@ pub(crate) fn signable_by(
 
 /// Every case, most recently changed first.
 pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> {
-    let mut out: Vec<CaseSummary> = s
+    let all = CaseQuery {
+        limit: u32::MAX,
+        ..CaseQuery::default()
+    };
+    case_page(s, me, now, &all).items
+}
+
+/// The cases that match `q`, most recently changed first, from `q.offset`:
+/// the filters run over the cases themselves; only the page's cases become
+/// summaries.
+pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -> CasePage {
+    let text = q
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase);
+    let mut hits: Vec<(Option<Timestamp>, &Case, &Template)> = s
         .cases
         .resident()
         .values()
-        .filter_map(|c| {
-            let t = template(s, c)?;
-            let open = c.status == CaseStatus::Open;
-            Some(CaseSummary {
-                case_id: c.id.to_string(),
-                title: c.title.clone(),
-                template: t.name.clone(),
-                status: case_status(s, c, now),
-                current_stage: open.then(|| u32_of(c.current)),
-                current_stage_name: open.then(|| t.stages[c.current].name.clone()),
-                scope: c.scope.to_string(),
-                opened_at: c
-                    .events
-                    .first()
-                    .map(|e| e.time.to_string())
-                    .unwrap_or_default(),
-                updated_at: c
-                    .events
-                    .last()
-                    .map(|e| e.time.to_string())
-                    .unwrap_or_default(),
-                waiting_for_me: (0..t.stages.len()).any(|i| may_sign(s, me, c, t, i, now)),
+        .filter_map(|c| Some((c, template(s, c)?)))
+        .filter(|(c, t)| {
+            text.as_ref().is_none_or(|w| {
+                [c.id.as_str(), c.title.as_str(), t.name.as_str()]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(w.as_str()))
             })
         })
+        .filter(|(c, _)| q.status.is_none_or(|st| case_status(s, c, now) == st))
+        .filter(|(c, t)| !q.waiting_for_me || waiting_for(s, me, c, t, now))
+        .map(|(c, t)| (c.events.last().map(|e| e.time), c, t))
         .collect();
-    out.sort_by(|a, b| {
-        b.updated_at
-            .cmp(&a.updated_at)
-            .then_with(|| a.case_id.cmp(&b.case_id))
-    });
-    out
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    let offset = q.offset as usize;
+    CasePage {
+        offset: q.offset,
+        total: u32_of(hits.len()),
+        items: hits
+            .iter()
+            .skip(offset)
+            .take(q.limit as usize)
+            .map(|(_, c, t)| case_summary(s, me, now, c, t))
+            .collect(),
+    }
+}
+
+fn waiting_for(s: &State, me: Option<&KeyId>, c: &Case, t: &Template, now: Timestamp) -> bool {
+    (0..t.stages.len()).any(|i| may_sign(s, me, c, t, i, now))
+}
+
+fn case_summary(
+    s: &State,
+    me: Option<&KeyId>,
+    now: Timestamp,
+    c: &Case,
+    t: &Template,
+) -> CaseSummary {
+    let open = c.status == CaseStatus::Open;
+    let time = |e: Option<&govchain_ledger::state::workflow::CaseEvent>| {
+        e.map(|e| e.time.to_string()).unwrap_or_default()
+    };
+    CaseSummary {
+        case_id: c.id.to_string(),
+        title: c.title.clone(),
+        template: t.name.clone(),
+        status: case_status(s, c, now),
+        current_stage: open.then(|| u32_of(c.current)),
+        current_stage_name: open
+            .then(|| t.stages.get(c.current).map(|st| st.name.clone()))
+            .flatten(),
+        scope: c.scope.to_string(),
+        opened_at: time(c.events.first()),
+        updated_at: time(c.events.last()),
+        waiting_for_me: waiting_for(s, me, c, t, now),
+    }
 }
 
 /// How long each stage took: from the moment the case reached it (the
@@ -643,5 +684,73 @@ mod tests {
         assert!(d.stages[0].signable_by.is_empty());
         s.cases.get_mut_resident(&case).unwrap().status = CaseStatus::Withdrawn;
         assert_eq!(block(&s, Some(3)), Some(SignBlock::CaseClosed));
+    }
+
+    #[test]
+    fn the_case_list_filters_and_pages_in_the_core() {
+        let (mut s, case) = state();
+        let base = s.cases.resident().get(&case).cloned().unwrap();
+        for i in 0..120 {
+            let mut c = base.clone();
+            c.id = slug(&format!("C-{:03}", i + 2));
+            c.title = if i % 3 == 0 {
+                format!("消防验收 {i}")
+            } else {
+                format!("Case {i}")
+            };
+            if i % 2 == 1 {
+                c.status = CaseStatus::Approved;
+            }
+            s.cases.insert(c.id.clone(), c);
+        }
+        let q = |status, text: Option<&str>, waiting_for_me, offset, limit| CaseQuery {
+            status,
+            text: text.map(str::to_owned),
+            waiting_for_me,
+            offset,
+            limit,
+        };
+        let page = |me: Option<u8>, q: &CaseQuery| case_page(&s, me.map(id).as_ref(), at(1), q);
+        let first = page(None, &q(None, None, false, 0, 50));
+        assert_eq!((first.total, first.items.len()), (121, 50));
+        let mut seen: Vec<String> = Vec::new();
+        for offset in [0, 50, 100] {
+            let p = page(None, &q(None, None, false, offset, 50));
+            assert_eq!(p.offset, offset);
+            seen.extend(p.items.into_iter().map(|c| c.case_id));
+        }
+        assert_eq!(seen.len(), 121);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 121, "pages overlap");
+        assert!(page(None, &q(None, None, false, 200, 50)).items.is_empty());
+
+        let approved = page(
+            None,
+            &q(Some(crate::dto::CaseStatus::Approved), None, false, 0, 500),
+        );
+        assert_eq!(approved.total, 60);
+        assert!(approved
+            .items
+            .iter()
+            .all(|c| c.status == crate::dto::CaseStatus::Approved));
+        // Text in the title, the id or the template's name, letters in any case.
+        assert_eq!(page(None, &q(None, Some("消防"), false, 0, 500)).total, 40);
+        assert_eq!(
+            page(None, &q(None, Some("  case "), false, 0, 500)).total,
+            81
+        );
+        assert_eq!(page(None, &q(None, Some("c-00"), false, 0, 500)).total, 8);
+        assert_eq!(
+            page(None, &q(None, Some("RENOVATION"), false, 0, 500)).total,
+            121
+        );
+        assert_eq!(page(None, &q(None, Some(" "), false, 0, 500)).total, 121);
+        // Waiting for the official: the open cases a fire inspector of hz may sign.
+        let mine = page(Some(2), &q(None, None, true, 0, 500));
+        assert_eq!(mine.total, 61);
+        assert!(mine.items.iter().all(|c| c.waiting_for_me));
+        assert_eq!(page(Some(22), &q(None, None, true, 0, 500)).total, 0);
+        assert_eq!(cases(&s, None, at(1)).len(), 121);
     }
 }

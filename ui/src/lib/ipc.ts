@@ -16,7 +16,8 @@ import type { BlockDetail } from './bindings/BlockDetail';
 import type { BlockSummary } from './bindings/BlockSummary';
 import type { Capabilities } from './bindings/Capabilities';
 import type { CaseDetail } from './bindings/CaseDetail';
-import type { CaseSummary } from './bindings/CaseSummary';
+import type { CasePage } from './bindings/CasePage';
+import type { CaseQuery } from './bindings/CaseQuery';
 import type { CertificateView } from './bindings/CertificateView';
 import type { ChainsView } from './bindings/ChainsView';
 import type { ConsentRequestView } from './bindings/ConsentRequestView';
@@ -162,7 +163,8 @@ export const api = {
 	confirmSignature: (previewId: string) => call<OutboxItem>('confirm_signature', { previewId }),
 	outbox: () => call<OutboxItem[]>('outbox'),
 	inbox: () => call<InboxEntry[]>('inbox'),
-	cases: () => call<CaseSummary[]>('cases'),
+	/** The cases that match `query`, a page (≤ 500) at a time, most recently changed first. */
+	cases: (query: CaseQuery) => call<CasePage>('cases', { query }),
 	caseDetail: (caseId: string) => call<CaseDetail>('case_detail', { caseId }),
 	projects: () => call<ProjectSummary[]>('projects'),
 	projectDetail: (projectId: string) => call<ProjectDetail>('project_detail', { projectId }),

@@ -1,6 +1,6 @@
 //! Cases: the inbox, the case list and a case's stages and timeline.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::closed::closed_set;
@@ -42,6 +42,32 @@ pub struct CaseSummary {
     pub opened_at: String,
     pub updated_at: String,
     pub waiting_for_me: bool,
+}
+
+/// Which cases the case list shows: filtered and paged by the core, most
+/// recently changed first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CaseQuery {
+    /// Only cases with this status; every case without.
+    pub status: Option<CaseStatus>,
+    /// Only cases whose id, title or template name contain this text
+    /// (letters in any case); none or blank: every case.
+    pub text: Option<String>,
+    /// Only the cases waiting for the active official's signature.
+    pub waiting_for_me: bool,
+    /// Cases to skip (of those that match).
+    pub offset: u32,
+    /// Cases on the page, 1 to 500.
+    pub limit: u32,
+}
+
+/// One page of the case list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CasePage {
+    pub offset: u32,
+    /// Cases that match the query in all.
+    pub total: u32,
+    pub items: Vec<CaseSummary>,
 }
 
 closed_set! {

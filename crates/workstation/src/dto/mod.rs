@@ -33,8 +33,8 @@ pub use audit::{
     ProjectPayments, SavedReport, SearchHit, SearchHitKind, StageTime, WeekCount,
 };
 pub use cases::{
-    CaseAction, CaseDetail, CaseStatus, CaseSummary, InboxEntry, OfficialRef, SignBlock,
-    StageState, StageView, TimelineEntry,
+    CaseAction, CaseDetail, CasePage, CaseQuery, CaseStatus, CaseSummary, InboxEntry, OfficialRef,
+    SignBlock, StageState, StageView, TimelineEntry,
 };
 pub use certificates::{CertificateView, ConsentRequestView, ConsentView, VerificationView};
 pub use chains::{ChainInfo, ChainsView};
@@ -105,6 +105,8 @@ mod tests {
             InboxEntry,
             OfficialRef,
             CaseSummary,
+            CaseQuery,
+            CasePage,
             StageView,
             TimelineEntry,
             CaseDetail,

@@ -13,6 +13,8 @@ use crate::verify::LocalChain;
 
 use super::{now, ref_id, Workstation};
 
+/// The most cases one `case_page` returns.
+pub const CASE_PAGE_MAX: u32 = 500;
 /// The most payroll lines one `payroll_page` returns.
 pub const PAYROLL_PAGE_MAX: u32 = 5_000;
 
@@ -69,8 +71,31 @@ impl Workstation {
         Ok(Some(f(&chain.state, me.as_ref(), t)))
     }
 
+    /// Every case (the case list pages with [`Self::case_page`]).
     pub fn cases(&self) -> Result<Vec<crate::dto::CaseSummary>, WsError> {
         Ok(self.view(crate::views::cases)?.unwrap_or_default())
+    }
+
+    /// The cases that match `q`, a page at a time (1 … [`CASE_PAGE_MAX`]).
+    pub fn case_page(&self, q: &crate::dto::CaseQuery) -> Result<crate::dto::CasePage, WsError> {
+        if q.limit == 0 || q.limit > CASE_PAGE_MAX {
+            return Err(WsError::BadRequest(format!(
+                "a page has 1 to {CASE_PAGE_MAX} cases, not {}",
+                q.limit
+            )));
+        }
+        if q.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(WsError::BadRequest(
+                "search for at most 200 characters".into(),
+            ));
+        }
+        Ok(self
+            .view(|s, me, t| crate::views::case_page(s, me, t, q))?
+            .unwrap_or(crate::dto::CasePage {
+                offset: q.offset,
+                total: 0,
+                items: Vec::new(),
+            }))
     }
 
     pub fn case_detail(&self, case_id: &str) -> Result<crate::dto::CaseDetail, WsError> {

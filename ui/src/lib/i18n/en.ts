@@ -152,6 +152,9 @@ export const en: Catalog = {
 	'stage.mayStillSign': 'May still sign:',
 	'stage.more': '+{count} more',
 	'stage.nobodyMaySign': 'No official may sign this stage now',
+	'cases.allStatuses': 'Every status',
+	'cases.noMatch': 'No case matches these filters.',
+	'cases.search': 'Search case number, title or matter',
 	'case.block.heading': 'You cannot sign this case',
 	'case.block.no_key': 'There is no active signing key on this workstation. Create or import one in Settings.',
 	'case.block.not_registered': 'Your key is not registered as an official on the chain (or was revoked). Send a registration request to your department admin (Settings).',
@@ -271,8 +274,6 @@ export const en: Catalog = {
 	'pager.prev': 'Previous',
 	'pager.next': 'Next',
 	'pager.range': '{from}–{to} of {total}',
-	'payroll.exportAll': 'Export all {total} lines (CSV)',
-	'payroll.exporting': 'Reading lines {done} of {total}…',
 	'payment.payrollTotal': 'Wages total',
 	'payment.refuse': 'Refuse',
 	'payment.state.approved': 'Awaiting transfer',
@@ -418,6 +419,8 @@ export const en: Catalog = {
 	'case.took': 'took {time}',
 	'case.waitingFor': 'waiting {time}',
 
+	'export.all': 'Export all {total} rows (CSV)',
+	'export.reading': 'Reading {done} of {total} rows…',
 	'export.csv': 'Export CSV',
 
 	'error.title': 'Something went wrong',

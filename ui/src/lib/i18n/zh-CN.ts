@@ -155,6 +155,9 @@ export const zhCN = {
 	'stage.mayStillSign': '尚可签署：',
 	'stage.more': '等另外 {count} 人',
 	'stage.nobodyMaySign': '当前没有可签署此环节的官员',
+	'cases.allStatuses': '全部状态',
+	'cases.noMatch': '没有符合筛选条件的案件。',
+	'cases.search': '搜索案件编号、标题或事项',
 	'case.block.heading': '您不能签署此案件',
 	'case.block.no_key': '本机没有启用的签名密钥。请在“设置”中创建或导入密钥。',
 	'case.block.not_registered': '您的密钥未在链上登记为官员（或已被吊销），不能签署。请将登记申请发给部门管理员（设置页）。',
@@ -274,8 +277,6 @@ export const zhCN = {
 	'pager.prev': '上一页',
 	'pager.next': '下一页',
 	'pager.range': '第 {from}–{to} 条，共 {total} 条',
-	'payroll.exportAll': '导出全部 {total} 条（CSV）',
-	'payroll.exporting': '正在读取第 {done} / {total} 条…',
 	'payment.payrollTotal': '工资合计',
 	'payment.refuse': '拒绝',
 	'payment.state.approved': '待拨付',
@@ -420,6 +421,8 @@ export const zhCN = {
 	'case.took': '用时 {time}',
 	'case.waitingFor': '已等待 {time}',
 
+	'export.all': '导出全部 {total} 条（CSV）',
+	'export.reading': '正在读取 {done} / {total} 条…',
 	'export.csv': '导出 CSV',
 
 	'error.title': '出错了',
