@@ -98,7 +98,7 @@ describe('the blacklist screen', () => {
 
 describe('case intake', () => {
 	it('is offered only to a key the chain lets open cases', async () => {
-		setTransport(fakeCore({ cases: [] }));
+		setTransport(fakeCore({ cases: { offset: 0, total: 0, items: [] } }));
 		app.capabilities = caps([]);
 		let el = mountAlone(CasesPage as Component);
 		await settle(flushSync);
@@ -123,7 +123,7 @@ describe('case intake', () => {
 		setTransport(
 			fakeCore(
 				{
-					cases: [],
+					cases: { offset: 0, total: 0, items: [] },
 					templates: [
 						{ id: 'old-city-renovation', version: 2, name: '老旧小区改造', stages: ['城管', '消防'], latest: true },
 						{ id: 'old-city-renovation', version: 1, name: '老旧小区改造', stages: ['城管'], latest: false }
