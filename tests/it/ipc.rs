@@ -56,6 +56,8 @@ fn no_command_takes_a_path_sql_or_a_key() {
         "i64",
         "SignRequest",
         "PersonRef",
+        // The case list's filters and page (status, text, offset, limit).
+        "CaseQuery",
         // BPMN candidate group names mapped to a department and role.
         "Vec<BpmnGroup>",
         "Ws<'_>",

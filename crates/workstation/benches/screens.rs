@@ -15,6 +15,7 @@ use std::time::Instant;
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::{views as ledger_views, State};
 use govchain_ledger::types::Timestamp;
+use govchain_workstation::case_index::CaseIndex;
 use govchain_workstation::dto::{CaseQuery, CaseStatus};
 use govchain_workstation::views;
 
@@ -75,37 +76,75 @@ fn screens(dir: &Path) {
         started.elapsed().as_secs_f64(),
         peak_mib()
     );
+    case_screens(&s, now, head.header.state_root);
+    project_screens(&s);
+}
+
+/// A query of the case list: who asks, and what.
+type Query<'a> = Box<dyn Fn(usize) -> (Option<KeyId>, CaseQuery) + 'a>;
+
+/// The case list and the inbox, by scanning the cases and from the index.
+fn case_screens(s: &State, now: Timestamp, head: govchain_ledger::types::Hash32) {
     let officials: Vec<KeyId> = s.officials.keys().copied().collect();
     let official = |i: usize| officials[(i * 7919) % officials.len()];
     let cases = s.cases.resident().len();
     if cases > 0 {
         let last = u32::try_from(cases.saturating_sub(50)).unwrap_or(0);
-        measure("cases: first page", |_| {
-            views::case_page(&s, None, now, &query(None, None, false, 0))
+        let queries: [(&str, Query); 5] = [
+            (
+                "first page",
+                Box::new(|_| (None, query(None, None, false, 0))),
+            ),
+            (
+                "last page",
+                Box::new(move |_| (None, query(None, None, false, last))),
+            ),
+            (
+                "status expired",
+                Box::new(|_| (None, query(Some(CaseStatus::Expired), None, false, 0))),
+            ),
+            (
+                "text search (a case number)",
+                Box::new(move |i| {
+                    let id = format!("{:06}", (i * 1543) % cases);
+                    (None, query(None, Some(&id), false, 0))
+                }),
+            ),
+            (
+                "waiting for me (200 officials)",
+                Box::new(|i| (Some(official(i)), query(None, None, true, 0))),
+            ),
+        ];
+        for (name, q) in &queries {
+            measure(&format!("cases, scan: {name}"), |i| {
+                let (me, q) = q(i);
+                views::case_page(s, me.as_ref(), now, &q)
+            });
+        }
+        measure("inbox, scan (200 officials)", |i| {
+            ledger_views::inbox(s, &official(i), now)
         });
-        measure("cases: last page", |_| {
-            views::case_page(&s, None, now, &query(None, None, false, last))
-        });
-        measure("cases: status expired", |_| {
-            views::case_page(
-                &s,
-                None,
-                now,
-                &query(Some(CaseStatus::Expired), None, false, 0),
-            )
-        });
-        measure("cases: text search (a case number)", |i| {
-            let id = format!("{:06}", (i * 1543) % cases);
-            views::case_page(&s, None, now, &query(None, Some(&id), false, 0))
-        });
-        measure("cases: waiting for me (200 officials)", |i| {
-            let me = official(i);
-            views::case_page(&s, Some(&me), now, &query(None, None, true, 0))
-        });
-        measure("inbox (200 officials)", |i| {
-            ledger_views::inbox(&s, &official(i), now)
+        let started = Instant::now();
+        let index = CaseIndex::build(s, head);
+        println!(
+            "  case index built in {:.0} ms, peak RSS {} MiB",
+            started.elapsed().as_secs_f64() * 1000.0,
+            peak_mib()
+        );
+        for (name, q) in &queries {
+            measure(&format!("cases, index: {name}"), |i| {
+                let (me, q) = q(i);
+                index.page(s, me.as_ref(), now, &q)
+            });
+        }
+        measure("inbox, index (200 officials)", |i| {
+            index.inbox(s, &official(i), now)
         });
     }
+}
+
+/// The project screens.
+fn project_screens(s: &State) {
     if !s.projects.is_empty() {
         let ids: Vec<_> = s.projects.keys().cloned().collect();
         let largest = s
@@ -129,19 +168,19 @@ fn screens(dir: &Path) {
                 .sum::<usize>(),
             biggest_payment.payroll.len()
         );
-        measure("projects", |_| views::projects(&s, None));
+        measure("projects", |_| views::projects(s, None));
         measure("project detail (random)", |i| {
-            views::project_detail(&s, &ids[(i * 31) % ids.len()], None, views::PAYROLL_SHOWN)
+            views::project_detail(s, &ids[(i * 31) % ids.len()], None, views::PAYROLL_SHOWN)
         });
         measure("project detail (largest)", |_| {
-            views::project_detail(&s, &largest.id, None, views::PAYROLL_SHOWN)
+            views::project_detail(s, &largest.id, None, views::PAYROLL_SHOWN)
         });
         let lines = biggest_payment.payroll.len().max(1);
         measure("payroll page of 100 (largest payroll)", |i| {
-            views::payroll_page(&s, &largest.id, &biggest_payment.id, (i * 100) % lines, 100)
+            views::payroll_page(s, &largest.id, &biggest_payment.id, (i * 100) % lines, 100)
         });
         measure("fund trace (largest)", |_| {
-            ledger_views::fund_trace(&s, &largest.id)
+            ledger_views::fund_trace(s, &largest.id)
         });
     }
 }

@@ -29,6 +29,7 @@
 pub mod admin;
 pub mod audit;
 pub mod cache;
+pub mod case_index;
 pub mod chains;
 pub mod client;
 mod closed;

@@ -2,6 +2,8 @@
 //! with its stages and timeline, the project list and a project with its
 //! payments. Pure functions of the state, the active official and the time.
 
+use std::collections::HashMap;
+
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::funds::Project;
 use govchain_ledger::state::kinds::{Party, PayrollLine, RefId};
@@ -49,7 +51,7 @@ pub fn official_ref(s: &State, id: &KeyId) -> OfficialRef {
     }
 }
 
-fn template<'a>(s: &'a State, c: &Case) -> Option<&'a Template> {
+pub(crate) fn template<'a>(s: &'a State, c: &Case) -> Option<&'a Template> {
     s.templates.get(&Template::key(&c.template, c.version))
 }
 
@@ -169,8 +171,9 @@ pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> 
 }
 
 /// The cases that match `q`, most recently changed first, from `q.offset`:
-/// the filters run over the cases themselves; only the page's cases become
-/// summaries.
+/// the filters run over the cases themselves (each template looked up once),
+/// only the cases up to the page's end are put in order, and only the
+/// page's cases become summaries.
 pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -> CasePage {
     let text = q
         .text
@@ -178,41 +181,67 @@ pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_lowercase);
-    let mut hits: Vec<(Option<Timestamp>, &Case, &Template)> = s
-        .cases
-        .resident()
-        .values()
-        .filter_map(|c| Some((c, template(s, c)?)))
-        .filter(|(c, t)| {
-            text.as_ref().is_none_or(|w| {
-                [c.id.as_str(), c.title.as_str(), t.name.as_str()]
-                    .iter()
-                    .any(|f| f.to_lowercase().contains(w.as_str()))
-            })
-        })
-        .filter(|(c, _)| q.status.is_none_or(|st| case_status(s, c, now) == st))
-        .filter(|(c, t)| !q.waiting_for_me || waiting_for(s, me, c, t, now))
-        .map(|(c, t)| (c.events.last().map(|e| e.time), c, t))
-        .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    let mut templates: HashMap<(&RefId, u32), Option<&Template>> = HashMap::new();
+    let mut hits: Vec<(i64, &Case, &Template)> = Vec::new();
+    for c in s.cases.resident().values() {
+        let Some(t) = *templates
+            .entry((&c.template, c.version))
+            .or_insert_with(|| template(s, c))
+        else {
+            continue;
+        };
+        let matches = text.as_deref().is_none_or(|w| {
+            [c.id.as_str(), c.title.as_str(), t.name.as_str()]
+                .iter()
+                .any(|f| contains_folded(f, w))
+        }) && q.status.is_none_or(|st| case_status(s, c, now) == st)
+            && (!q.waiting_for_me || waiting_for(s, me, c, t, now));
+        if matches {
+            let changed = c.events.last().map_or(i64::MIN, |e| e.time.unix_millis());
+            hits.push((changed, c, t));
+        }
+    }
+    let newest_first = |a: &(i64, &Case, &Template), b: &(i64, &Case, &Template)| {
+        b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
+    };
     let offset = q.offset as usize;
+    let end = offset.saturating_add(q.limit as usize).min(hits.len());
+    if end > 0 && end < hits.len() {
+        hits.select_nth_unstable_by(end - 1, newest_first);
+    }
+    hits[..end].sort_unstable_by(newest_first);
     CasePage {
         offset: q.offset,
         total: u32_of(hits.len()),
-        items: hits
+        items: hits[offset.min(end)..end]
             .iter()
-            .skip(offset)
-            .take(q.limit as usize)
             .map(|(_, c, t)| case_summary(s, me, now, c, t))
             .collect(),
     }
 }
 
-fn waiting_for(s: &State, me: Option<&KeyId>, c: &Case, t: &Template, now: Timestamp) -> bool {
+/// Whether `hay` contains `needle` (already lower case), letters in any
+/// case; without allocating when `needle` is ASCII.
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
+pub(crate) fn waiting_for(
+    s: &State,
+    me: Option<&KeyId>,
+    c: &Case,
+    t: &Template,
+    now: Timestamp,
+) -> bool {
     (0..t.stages.len()).any(|i| may_sign(s, me, c, t, i, now))
 }
 
-fn case_summary(
+pub(crate) fn case_summary(
     s: &State,
     me: Option<&KeyId>,
     now: Timestamp,
@@ -686,10 +715,19 @@ mod tests {
         assert_eq!(block(&s, Some(3)), Some(SignBlock::CaseClosed));
     }
 
-    #[test]
-    fn the_case_list_filters_and_pages_in_the_core() {
+    /// The fixture's case and 120 more: every third titled 消防验收, every
+    /// other approved; `varied`: half on a template with a one-second
+    /// deadline (expired at `at(5_000)`), and changed at various times.
+    fn many_cases(varied: bool) -> State {
         let (mut s, case) = state();
         let base = s.cases.resident().get(&case).cloned().unwrap();
+        if varied {
+            let mut t = template(&s, &base).unwrap().clone();
+            t.id = slug("reno-fast");
+            t.name = "fast renovation".into();
+            t.stages[0].deadline_secs = Some(1);
+            s.templates.insert(Template::key(&t.id, 1), t);
+        }
         for i in 0..120 {
             let mut c = base.clone();
             c.id = slug(&format!("C-{:03}", i + 2));
@@ -701,8 +739,72 @@ mod tests {
             if i % 2 == 1 {
                 c.status = CaseStatus::Approved;
             }
+            if varied {
+                if i % 4 < 2 {
+                    c.template = slug("reno-fast");
+                }
+                c.events.push(govchain_ledger::state::workflow::CaseEvent {
+                    height: 1,
+                    time: at(i64::from(i % 7) * 1_000),
+                    tx_id: Hash32::ZERO,
+                    official: id(1),
+                    action: "open".into(),
+                    stage: None,
+                    comment: String::new(),
+                    attachments: Vec::new(),
+                });
+            }
             s.cases.insert(c.id.clone(), c);
         }
+        s
+    }
+
+    #[test]
+    fn the_case_index_answers_as_the_scan() {
+        use crate::dto::CaseStatus as Shown;
+        let s = many_cases(true);
+        let index = crate::case_index::CaseIndex::build(&s, Hash32::ZERO);
+        let now = at(5_000);
+        let mut checked = 0;
+        for me in [None, Some(2), Some(20), Some(22)] {
+            let me = me.map(id);
+            for status in [
+                None,
+                Some(Shown::Open),
+                Some(Shown::Approved),
+                Some(Shown::Expired),
+            ] {
+                for text in [None, Some("消防"), Some("CASE 1"), Some("FAST")] {
+                    for waiting_for_me in [false, true] {
+                        for (offset, limit) in [(0, 50), (50, 50), (100, 50), (0, 500), (7, 3)] {
+                            let q = CaseQuery {
+                                status,
+                                text: text.map(str::to_owned),
+                                waiting_for_me,
+                                offset,
+                                limit,
+                            };
+                            let scan = case_page(&s, me.as_ref(), now, &q);
+                            assert_eq!(index.page(&s, me.as_ref(), now, &q), scan, "{q:?} {me:?}");
+                            checked += usize::from(scan.total > 0);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "{checked}");
+        for n in [1, 2, 13, 20, 21, 22] {
+            assert_eq!(
+                index.inbox(&s, &id(n), at(500)).unwrap(),
+                views::inbox(&s, &id(n), at(500)).unwrap()
+            );
+        }
+        assert!(!index.inbox(&s, &id(2), at(500)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_case_list_filters_and_pages_in_the_core() {
+        let s = many_cases(false);
         let q = |status, text: Option<&str>, waiting_for_me, offset, limit| CaseQuery {
             status,
             text: text.map(str::to_owned),

@@ -85,6 +85,9 @@ type Imports = HashMap<String, (String, crate::payroll::ImportedPayroll)>;
 struct Inner {
     cache: Cache,
     chain: Option<LocalChain>,
+    /// The case index of the verified state at some head (rebuilt for a
+    /// new head when a query or the background loop needs it).
+    case_index: Option<Arc<crate::case_index::CaseIndex>>,
     previews: HashMap<String, Draft>,
     /// The highest sequence number put in a citizen's consent request
     /// (by holder key), so that two requests open at once never share one.
@@ -201,6 +204,7 @@ impl Workstation {
         let inner = Inner {
             cache,
             chain,
+            case_index: None,
             previews: HashMap::new(),
             requested: HashMap::new(),
             online: false,

@@ -2,11 +2,14 @@
 //! explorer's blocks and transactions, access log, fund trace, search,
 //! graph, dashboards and spending.
 
+use std::sync::Arc;
+
 use govchain_ledger::block::Block;
 use govchain_ledger::crypto::KeyId;
-use govchain_ledger::state::views;
+use govchain_ledger::state::{views, State};
 use govchain_ledger::types::Timestamp;
 
+use crate::case_index::CaseIndex;
 use crate::dto::{FlowStatus, InboxEntry, OutboxStatus};
 use crate::error::WsError;
 use crate::verify::LocalChain;
@@ -19,13 +22,14 @@ pub const CASE_PAGE_MAX: u32 = 500;
 pub const PAYROLL_PAGE_MAX: u32 = 5_000;
 
 impl Workstation {
-    /// Cases waiting for the active key's official, from the verified cache.
+    /// Cases waiting for the active key's official, from the verified cache
+    /// (the cases its case index names for the official's roles).
     pub fn inbox(&self) -> Result<Vec<InboxEntry>, WsError> {
-        let entries = self.view(|s, me, t| {
+        let entries = self.indexed(|s, index, me, t| {
             let Some(me) = me else {
                 return Ok(Vec::new());
             };
-            views::inbox(s, me, t).map(|items| {
+            index.inbox(s, me, t).map(|items| {
                 items
                     .into_iter()
                     .map(|i| InboxEntry {
@@ -57,6 +61,49 @@ impl Workstation {
     }
 
     /// The active key's official and the view time, with the state.
+    /// Like [`Self::view`], on a snapshot of the verified state with its
+    /// case index: built here, off the lock, when the head has moved since
+    /// the last one (the snapshot is what it indexes, so both agree).
+    pub(super) fn indexed<R>(
+        &self,
+        f: impl FnOnce(&State, &CaseIndex, Option<&KeyId>, Timestamp) -> R,
+    ) -> Result<Option<R>, WsError> {
+        let signer = self.active_key_id()?;
+        let (state, me, t, index) = {
+            let inner = self.lock()?;
+            let Some(chain) = inner.chain.as_ref() else {
+                return Ok(None);
+            };
+            let me = signer.map(|k| chain.state.key_index.get(&k).copied().unwrap_or(k));
+            let t = chain.state.time.map_or_else(now, |t| t.max(now()));
+            let head = chain.cursor.last_hash;
+            let index = inner.case_index.clone().filter(|i| i.head == head);
+            (chain.state.clone(), me, t, index.ok_or(head))
+        };
+        let index = match index {
+            Ok(index) => index,
+            Err(head) => {
+                let built = Arc::new(CaseIndex::build(&state, head));
+                let mut inner = self.lock()?;
+                if inner
+                    .chain
+                    .as_ref()
+                    .is_some_and(|c| c.cursor.last_hash == head)
+                {
+                    inner.case_index = Some(built.clone());
+                }
+                built
+            }
+        };
+        Ok(Some(f(&state, &index, me.as_ref(), t)))
+    }
+
+    /// Builds the case index of the current head if it is not built yet
+    /// (the background loop calls this after a sync).
+    pub fn warm_case_index(&self) -> Result<(), WsError> {
+        self.indexed(|_, _, _, _| ()).map(drop)
+    }
+
     pub(super) fn view<R>(
         &self,
         f: impl FnOnce(&govchain_ledger::state::State, Option<&KeyId>, Timestamp) -> R,
@@ -90,7 +137,7 @@ impl Workstation {
             ));
         }
         Ok(self
-            .view(|s, me, t| crate::views::case_page(s, me, t, q))?
+            .indexed(|s, index, me, t| index.page(s, me, t, q))?
             .unwrap_or(crate::dto::CasePage {
                 offset: q.offset,
                 total: 0,
