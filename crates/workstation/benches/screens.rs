@@ -4,6 +4,10 @@
 //! holds it), then each screen's query runs 200 times and its p50 / p99 /
 //! max are printed.
 //!
+//! Then a workstation syncs the chain from an in-process node (full mode)
+//! and the queries run again through its API (`through_workstation.rs`;
+//! `--no-sync` skips this).
+//!
 //! `cargo bench -p govchain-workstation --bench screens -- DIR [DIR …]`
 //! (each DIR a `demo-data --out` directory); without DIR it generates
 //! small nansha and xiongan chains first.
@@ -19,14 +23,22 @@ use govchain_workstation::case_index::CaseIndex;
 use govchain_workstation::dto::{CaseQuery, CaseStatus};
 use govchain_workstation::views;
 
+#[path = "screens/through_workstation.rs"]
+mod through_workstation;
+
 const RUNS: usize = 200;
 
 /// Kernel's peak resident set of this process (MiB), from /proc.
 fn peak_mib() -> u64 {
+    proc_status_mib("VmHWM:")
+}
+
+/// A memory figure of this process (MiB) from /proc/self/status.
+fn proc_status_mib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
 }
@@ -60,7 +72,7 @@ fn query(status: Option<CaseStatus>, text: Option<&str>, mine: bool, offset: u32
     }
 }
 
-fn screens(dir: &Path) {
+fn screens(dir: &Path, sync: bool) {
     let store = govchain_node::store::Store::open(&dir.join("chain.sqlite")).unwrap();
     let head = store.head().unwrap().unwrap();
     let started = Instant::now();
@@ -76,15 +88,21 @@ fn screens(dir: &Path) {
         started.elapsed().as_secs_f64(),
         peak_mib()
     );
-    case_screens(&s, now, head.header.state_root);
+    case_screens(&s, now);
     project_screens(&s);
+    measure("dashboard", |_| {
+        govchain_workstation::audit::dashboard(&s, &[])
+    });
+    if sync {
+        through_workstation::run(dir, &s);
+    }
 }
 
 /// A query of the case list: who asks, and what.
 type Query<'a> = Box<dyn Fn(usize) -> (Option<KeyId>, CaseQuery) + 'a>;
 
 /// The case list and the inbox, by scanning the cases and from the index.
-fn case_screens(s: &State, now: Timestamp, head: govchain_ledger::types::Hash32) {
+fn case_screens(s: &State, now: Timestamp) {
     let officials: Vec<KeyId> = s.officials.keys().copied().collect();
     let official = |i: usize| officials[(i * 7919) % officials.len()];
     let cases = s.cases.resident().len();
@@ -125,7 +143,7 @@ fn case_screens(s: &State, now: Timestamp, head: govchain_ledger::types::Hash32)
             ledger_views::inbox(s, &official(i), now)
         });
         let started = Instant::now();
-        let index = CaseIndex::build(s, head);
+        let index = CaseIndex::build(s);
         println!(
             "  case index built in {:.0} ms, peak RSS {} MiB",
             started.elapsed().as_secs_f64() * 1000.0,
@@ -186,6 +204,7 @@ fn project_screens(s: &State) {
 }
 
 fn main() {
+    let sync = !std::env::args().any(|a| a == "--no-sync");
     let dirs: Vec<PathBuf> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -214,12 +233,12 @@ fn main() {
                 scale,
             })
             .unwrap();
-            screens(&out);
+            screens(&out, sync);
         }
         let _ = std::fs::remove_dir_all(tmp);
     } else {
         for d in dirs {
-            screens(&d);
+            screens(&d, sync);
         }
     }
 }

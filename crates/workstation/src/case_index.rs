@@ -5,10 +5,10 @@
 //! order (most recently changed first) with what the filters need, and per
 //! (department, role) the open cases waiting for it.
 //!
-//! Invariant: an index answers only for the state it was built from (`head`,
-//! that state's last block); the service builds one per new head, off the
-//! lock, from a snapshot of the state (a clone of the persistent maps), and
-//! answers a query from that same snapshot. Its answers equal
+//! Invariant: an index answers only for the state it was built from; the
+//! service builds one per new head, off the lock, from a snapshot of the
+//! state (a clone of the persistent maps), and answers a query from that
+//! same snapshot. Its answers equal
 //! [`crate::views::case_page`]'s and the ledger's full inbox scan (tests).
 
 use std::collections::HashMap;
@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::kinds::{DeptId, RefId, Role};
 use govchain_ledger::state::views::{self, InboxItem};
-use govchain_ledger::state::workflow::{Case, CaseStatus};
+use govchain_ledger::state::workflow::{Case, CaseStatus, Template};
 use govchain_ledger::state::State;
 use govchain_ledger::state::StoredStateError;
-use govchain_ledger::types::{Hash32, Timestamp};
+use govchain_ledger::types::Timestamp;
 
 use crate::dto::{CasePage, CaseQuery};
 use crate::views::{case_summary, template, u32_of, waiting_for};
@@ -36,20 +36,26 @@ struct Row {
     text: Box<str>,
 }
 
+/// What a text search of cases looks in: the case id, title and matter
+/// name, lower case, NUL-separated.
+pub fn case_text(c: &Case, t: &Template) -> String {
+    format!("{}\0{}\0{}", c.id.as_str(), c.title, t.name).to_lowercase()
+}
+
 /// The cases of one state, in list order.
 #[derive(Debug)]
 pub struct CaseIndex {
-    /// The last block of the state it indexes.
-    pub head: Hash32,
     rows: Vec<Row>,
+    /// Rows of the cases each official opened or signed a step of.
+    by_official: HashMap<KeyId, Vec<u32>>,
     /// Open cases (row numbers, ascending) by the department and role of a
     /// stage of their current group that still needs approvals.
     waiting: HashMap<(DeptId, Role), Vec<u32>>,
 }
 
 impl CaseIndex {
-    /// Indexes every case of `s` (the state after block `head`).
-    pub fn build(s: &State, head: Hash32) -> Self {
+    /// Indexes every case of `s`.
+    pub fn build(s: &State) -> Self {
         let mut order: Vec<(i64, &Case)> = s
             .cases
             .resident()
@@ -65,6 +71,7 @@ impl CaseIndex {
         order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let mut rows = Vec::with_capacity(order.len());
         let mut waiting: HashMap<(DeptId, Role), Vec<u32>> = HashMap::new();
+        let mut by_official: HashMap<KeyId, Vec<u32>> = HashMap::new();
         for (n, (_, c)) in order.into_iter().enumerate() {
             let Some(t) = template(s, c) else { continue };
             let expires = (c.status == CaseStatus::Open)
@@ -87,19 +94,42 @@ impl CaseIndex {
                     list.push(u32_of(n));
                 }
             }
-            let text = format!("{}\0{}\0{}", c.id.as_str(), c.title, t.name).to_lowercase();
+            for who in std::iter::once(&c.opener).chain(c.events.iter().map(|e| &e.official)) {
+                let list = by_official.entry(*who).or_default();
+                if list.last() != Some(&u32_of(n)) {
+                    list.push(u32_of(n));
+                }
+            }
             rows.push(Row {
                 id: c.id.clone(),
                 status: c.status,
                 expires,
-                text: text.into_boxed_str(),
+                text: case_text(c, t).into_boxed_str(),
             });
         }
         Self {
-            head,
             rows,
+            by_official,
             waiting,
         }
+    }
+
+    /// The cases whose id, title or matter name contains `lower` (lower
+    /// case), in list order.
+    pub fn matching<'a>(&'a self, lower: &'a str) -> impl Iterator<Item = &'a RefId> + 'a {
+        self.rows
+            .iter()
+            .filter(move |r| r.text.contains(lower))
+            .map(|r| &r.id)
+    }
+
+    /// The cases `official` opened or signed a step of, in list order.
+    pub fn cases_of(&self, official: &KeyId) -> impl Iterator<Item = &RefId> + '_ {
+        self.by_official
+            .get(official)
+            .into_iter()
+            .flatten()
+            .map(|n| &self.rows[*n as usize].id)
     }
 
     /// Rows of open cases waiting for a role `me` holds, in list order.

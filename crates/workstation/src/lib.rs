@@ -46,6 +46,7 @@ pub mod report;
 pub mod service;
 pub mod signing;
 pub mod trust;
+pub mod tx_index;
 pub mod verify;
 pub mod views;
 

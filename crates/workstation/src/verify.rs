@@ -6,7 +6,6 @@
 //! computed at that size.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::{BatchItem, PublicKey};
@@ -26,9 +25,8 @@ pub struct LocalChain {
     /// Log size → the last block ending there (checkpoints name one).
     roots: BTreeMap<u64, BlockEnd>,
     genesis_hash: Option<Hash32>,
-    /// Per block, its transaction ids' first 8 bytes with their index,
-    /// sorted: finds a transaction by id without a table (cheap to clone).
-    tx_keys: imbl::Vector<Arc<BlockTxKeys>>,
+    /// Finds a transaction by id without a table (cheap to clone).
+    tx_index: crate::tx_index::TxIndex,
 }
 
 /// What a checkpoint of a block's log size is checked against.
@@ -37,12 +35,6 @@ struct BlockEnd {
     log_root: Hash32,
     height: u64,
     state_root: Hash32,
-}
-
-#[derive(Debug)]
-struct BlockTxKeys {
-    height: u64,
-    keys: Vec<(u64, u32)>,
 }
 
 /// The search key of a transaction id: its first 8 bytes.
@@ -198,23 +190,14 @@ impl LocalChain {
             cursor: ChainCursor::genesis(chain_id),
             roots: BTreeMap::new(),
             genesis_hash: None,
-            tx_keys: imbl::Vector::new(),
+            tx_index: crate::tx_index::TxIndex::default(),
         }
     }
 
     /// `(height, index)` of every transaction whose id starts with the 8
     /// bytes `key`; callers compare the full id (8 bytes can collide).
     pub fn locate_tx(&self, key: u64) -> Vec<(u64, u32)> {
-        self.tx_keys
-            .iter()
-            .flat_map(|b| {
-                let from = b.keys.partition_point(|k| k.0 < key);
-                b.keys[from..]
-                    .iter()
-                    .take_while(move |k| k.0 == key)
-                    .map(move |k| (b.height, k.1))
-            })
-            .collect()
+        self.tx_index.locate(key)
     }
 
     /// Log sizes at which a block ends, with the root there (ascending).
@@ -316,14 +299,13 @@ impl LocalChain {
                 state_root: block.header.state_root,
             },
         );
-        let mut keys: Vec<(u64, u32)> = digests
-            .iter()
-            .zip(0u32..)
-            .map(|(d, i)| (tx_key(&d.id.0), i))
-            .collect();
-        keys.sort_unstable();
-        self.tx_keys
-            .push_back(Arc::new(BlockTxKeys { height, keys }));
+        self.tx_index.add_block(
+            height,
+            digests
+                .iter()
+                .zip(0u32..)
+                .map(|(d, i)| (tx_key(&d.id.0), i)),
+        );
         if height == 0 {
             self.genesis_hash = Some(hash);
         }

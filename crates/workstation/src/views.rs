@@ -190,11 +190,8 @@ pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -
         else {
             continue;
         };
-        let matches = text.as_deref().is_none_or(|w| {
-            [c.id.as_str(), c.title.as_str(), t.name.as_str()]
-                .iter()
-                .any(|f| contains_folded(f, w))
-        }) && q.status.is_none_or(|st| case_status(s, c, now) == st)
+        let matches = text.as_deref().is_none_or(|w| case_matches(c, t, w))
+            && q.status.is_none_or(|st| case_status(s, c, now) == st)
             && (!q.waiting_for_me || waiting_for(s, me, c, t, now));
         if matches {
             let changed = c.events.last().map_or(i64::MIN, |e| e.time.unix_millis());
@@ -218,6 +215,14 @@ pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -
             .map(|(_, c, t)| case_summary(s, me, now, c, t))
             .collect(),
     }
+}
+
+/// Whether a case's id, title or matter name contains `lower` (lower
+/// case): the text search of the case list and of search.
+pub(crate) fn case_matches(c: &Case, t: &Template, lower: &str) -> bool {
+    [c.id.as_str(), c.title.as_str(), t.name.as_str()]
+        .iter()
+        .any(|f| contains_folded(f, lower))
 }
 
 /// Whether `hay` contains `needle` (already lower case), letters in any
@@ -763,7 +768,7 @@ mod tests {
     fn the_case_index_answers_as_the_scan() {
         use crate::dto::CaseStatus as Shown;
         let s = many_cases(true);
-        let index = crate::case_index::CaseIndex::build(&s, Hash32::ZERO);
+        let index = crate::case_index::CaseIndex::build(&s);
         let now = at(5_000);
         let mut checked = 0;
         for me in [None, Some(2), Some(20), Some(22)] {
@@ -800,6 +805,64 @@ mod tests {
             );
         }
         assert!(!index.inbox(&s, &id(2), at(500)).unwrap().is_empty());
+    }
+
+    /// Search's and the graph's reads of the index (cases by text, an
+    /// official's cases) equal a scan of every case, in list order.
+    #[test]
+    fn the_case_index_finds_text_and_an_officials_cases_as_a_scan() {
+        let mut s = many_cases(true);
+        let ids: Vec<RefId> = s.cases.resident().keys().cloned().collect();
+        for (i, case) in ids.iter().enumerate().filter(|(i, _)| i % 5 == 0) {
+            let c = s.cases.get_mut_resident(case).unwrap();
+            let mut e = c.events[0].clone();
+            e.official = id(20);
+            e.time = at(i64::try_from(i).unwrap() * 10);
+            c.events.push(e);
+        }
+        let index = crate::case_index::CaseIndex::build(&s);
+        let q = CaseQuery {
+            status: None,
+            text: None,
+            waiting_for_me: false,
+            offset: 0,
+            limit: 500,
+        };
+        let in_order: Vec<String> = case_page(&s, None, at(0), &q)
+            .items
+            .into_iter()
+            .map(|c| c.case_id)
+            .collect();
+        let ordered = |mut found: Vec<String>| {
+            found.sort_by_key(|c| in_order.iter().position(|x| x == c));
+            found
+        };
+        for who in [1, 2, 20, 99] {
+            let scan: Vec<String> = s
+                .cases
+                .resident()
+                .values()
+                .filter(|c| c.opener == id(who) || c.events.iter().any(|e| e.official == id(who)))
+                .map(|c| c.id.to_string())
+                .collect();
+            let from_index: Vec<String> =
+                index.cases_of(&id(who)).map(ToString::to_string).collect();
+            assert_eq!(from_index, ordered(scan), "official {who}");
+        }
+        assert_eq!(index.cases_of(&id(20)).count(), 25);
+        for text in ["消防", "case 1", "fast", "c-00", "nothing"] {
+            let scan: Vec<String> = s
+                .cases
+                .resident()
+                .values()
+                .filter(|c| template(&s, c).is_some_and(|t| case_matches(c, t, text)))
+                .map(|c| c.id.to_string())
+                .collect();
+            let from_index: Vec<String> = index.matching(text).map(ToString::to_string).collect();
+            assert_eq!(from_index, ordered(scan), "{text}");
+        }
+        assert!(index.matching("nothing").next().is_none());
+        assert_eq!(index.matching("fast").count(), 60);
     }
 
     #[test]

@@ -128,7 +128,8 @@ fn payments(s: &State) -> Vec<ProjectPayments> {
         .collect()
 }
 
-fn rejections(codes: &[String]) -> Vec<CodeCount> {
+/// How often each rejection code was met, most frequent first.
+pub fn rejections(codes: &[String]) -> Vec<CodeCount> {
     let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
     for c in codes {
         *counts.entry(c).or_default() += 1;

@@ -1,18 +1,30 @@
 //! The chain graph: the neighbourhood of one node (a block, transaction,
 //! case, project, official, department or certificate) and what links them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use govchain_ledger::block::Block;
 use govchain_ledger::crypto::KeyId;
-use govchain_ledger::state::kinds::Party;
+use govchain_ledger::state::kinds::{DeptId, Party, RefId};
+use govchain_ledger::state::workflow::Case;
 use govchain_ledger::state::State;
 
+use crate::case_index::CaseIndex;
 use crate::dto::{Graph, GraphEdge, GraphEdgeLabel, GraphNode, GraphNodeKind};
 use crate::verify::{tx_key, LocalChain};
 
 /// At most this many graph neighbours of each kind per node.
 const MAX_NEIGHBOURS: usize = 40;
+
+fn ref_of(id: &str) -> Option<RefId> {
+    RefId::try_from(id.to_owned()).ok()
+}
+
+/// A case by id (keyed, not searched).
+fn case_of<'s>(s: &'s State, id: &str) -> Option<Cow<'s, Case>> {
+    s.case(&ref_of(id)?).ok().flatten()
+}
 
 /// The label of the edge from a project's party to the project.
 fn party_label(party: Party) -> GraphEdgeLabel {
@@ -114,9 +126,11 @@ impl G {
 /// The neighbourhood of one node (`block:H`, `tx:H:I`, `case:ID`,
 /// `project:ID`, `official:KEYID`, `department:ID`, `certificate:ID`): the
 /// node and what it links to, at most 40 of each kind. `None` if it does not
-/// exist.
+/// exist. The case `index` of the chain's head, if there is one, finds an
+/// official's cases without reading every case.
 pub fn graph(
     chain: &LocalChain,
+    index: Option<&CaseIndex>,
     focus: &str,
     block_at: impl Fn(u64) -> Option<Block>,
 ) -> Option<Graph> {
@@ -131,7 +145,7 @@ pub fn graph(
         }
         "case" => g.around_case(chain, key)?,
         "project" => g.around_project(chain, key)?,
-        "official" => g.around_official(&chain.state, &KeyId::from_hex(key).ok()?)?,
+        "official" => g.around_official(&chain.state, index, &KeyId::from_hex(key).ok()?)?,
         "department" => g.around_department(&chain.state, key)?,
         "certificate" => g.around_certificate(chain, key)?,
         _ => return None,
@@ -185,12 +199,7 @@ impl G {
         self.edge(&official, &me, GraphEdgeLabel::Signed);
         let payload = &tx.body.payload;
         if let Some(id) = payload["case_id"].as_str() {
-            if let Some(case) = state
-                .cases
-                .resident()
-                .values()
-                .find(|c| c.id.as_str() == id)
-            {
+            if let Some(case) = case_of(state, id) {
                 let node = self.node(
                     format!("case:{id}"),
                     GraphNodeKind::Case,
@@ -201,7 +210,7 @@ impl G {
             }
         }
         if let Some(id) = payload["project_id"].as_str() {
-            if let Some(project) = state.projects.values().find(|p| p.id.as_str() == id) {
+            if let Some(project) = ref_of(id).and_then(|id| state.projects.get(&id)) {
                 let node = self.node(
                     format!("project:{id}"),
                     GraphNodeKind::Project,
@@ -212,7 +221,7 @@ impl G {
             }
         }
         if let Some(id) = payload["cert_id"].as_str() {
-            if let Some(cert) = state.certificates.values().find(|c| c.id.as_str() == id) {
+            if let Some(cert) = ref_of(id).and_then(|id| state.certificates.get(&id)) {
                 let node = self.node(
                     format!("certificate:{id}"),
                     GraphNodeKind::Certificate,
@@ -227,11 +236,7 @@ impl G {
 
     fn around_case(&mut self, chain: &LocalChain, key: &str) -> Option<()> {
         let state = &chain.state;
-        let case = state
-            .cases
-            .resident()
-            .values()
-            .find(|c| c.id.as_str() == key)?;
+        let case = case_of(state, key)?;
         let me = self.node(
             format!("case:{key}"),
             GraphNodeKind::Case,
@@ -249,7 +254,7 @@ impl G {
 
     fn around_project(&mut self, chain: &LocalChain, key: &str) -> Option<()> {
         let state = &chain.state;
-        let project = state.projects.values().find(|p| p.id.as_str() == key)?;
+        let project = state.projects.get(&ref_of(key)?)?;
         let me = self.node(
             format!("project:{key}"),
             GraphNodeKind::Project,
@@ -273,7 +278,12 @@ impl G {
         Some(())
     }
 
-    fn around_official(&mut self, state: &State, id: &KeyId) -> Option<()> {
+    fn around_official(
+        &mut self,
+        state: &State,
+        index: Option<&CaseIndex>,
+        id: &KeyId,
+    ) -> Option<()> {
         let official = state.officials.get(id)?;
         let me = self.official(state, id);
         let dept = state.departments.get(&official.department)?;
@@ -284,12 +294,21 @@ impl G {
             dept.id.to_string(),
         );
         self.edge(&me, &node, GraphEdgeLabel::MemberOf);
-        let cases = state
-            .cases
-            .resident()
-            .values()
-            .filter(|c| c.opener == *id || c.events.iter().any(|e| e.official == *id));
-        for case in cases.take(MAX_NEIGHBOURS) {
+        let cases: Vec<&Case> = match index {
+            Some(index) => index
+                .cases_of(id)
+                .filter_map(|c| state.cases.resident().get(c))
+                .take(MAX_NEIGHBOURS)
+                .collect(),
+            None => state
+                .cases
+                .resident()
+                .values()
+                .filter(|c| c.opener == *id || c.events.iter().any(|e| e.official == *id))
+                .take(MAX_NEIGHBOURS)
+                .collect(),
+        };
+        for case in cases {
             let node = self.node(
                 format!("case:{}", case.id),
                 GraphNodeKind::Case,
@@ -316,7 +335,9 @@ impl G {
     }
 
     fn around_department(&mut self, state: &State, key: &str) -> Option<()> {
-        let dept = state.departments.values().find(|d| d.id.as_str() == key)?;
+        let dept = state
+            .departments
+            .get(&DeptId::try_from(key.to_owned()).ok()?)?;
         let me = self.node(
             format!("department:{key}"),
             GraphNodeKind::Department,
@@ -333,7 +354,7 @@ impl G {
 
     fn around_certificate(&mut self, chain: &LocalChain, key: &str) -> Option<()> {
         let state = &chain.state;
-        let cert = state.certificates.values().find(|c| c.id.as_str() == key)?;
+        let cert = state.certificates.get(&ref_of(key)?)?;
         let me = self.node(
             format!("certificate:{key}"),
             GraphNodeKind::Certificate,

@@ -13,10 +13,15 @@ mod graph;
 use govchain_ledger::block::Block;
 use govchain_ledger::tx::Envelope;
 
+use govchain_ledger::state::workflow::Case;
+use govchain_ledger::state::State;
+
+use crate::case_index::CaseIndex;
 use crate::dto::{SearchHit, SearchHitKind};
 use crate::verify::{tx_key, LocalChain};
+use crate::views::{case_matches, template};
 
-pub use dashboard::{dashboard, spending};
+pub use dashboard::{dashboard, rejections, spending};
 pub use graph::graph;
 
 /// At most this many search hits.
@@ -35,10 +40,12 @@ fn hit(kind: SearchHitKind, key: String, label: String, detail: String) -> Searc
 
 /// Finds what `query` names. A number is a block height; 16–64 hex digits
 /// are a transaction id prefix (or an official's key id); any text matches
-/// case ids and titles, project ids and names, official names and
+/// case ids, titles and matter names (newest first with the case `index`
+/// of this chain's head), project ids and names, official names and
 /// fingerprints, certificate ids (case-insensitive substring).
 pub fn search(
     chain: &LocalChain,
+    index: Option<&CaseIndex>,
     query: &str,
     block_at: impl Fn(u64) -> Option<Block>,
 ) -> Vec<SearchHit> {
@@ -79,17 +86,7 @@ pub fn search(
             hits.push(x);
         }
     }
-    for c in s.cases.resident().values() {
-        if c.id.as_str().to_lowercase().contains(&lower) || c.title.to_lowercase().contains(&lower)
-        {
-            hits.push(hit(
-                SearchHitKind::Case,
-                c.id.to_string(),
-                c.id.to_string(),
-                c.title.clone(),
-            ));
-        }
-    }
+    hits.extend(case_hits(s, index, &lower));
     for p in s.projects.values() {
         if p.id.as_str().to_lowercase().contains(&lower) || p.name.to_lowercase().contains(&lower) {
             hits.push(hit(
@@ -131,6 +128,35 @@ pub fn search(
     }
     hits.truncate(MAX_HITS);
     hits
+}
+
+/// The cases whose id, title or matter name contains `lower`: newest
+/// first from the case index, else by a scan.
+fn case_hits(s: &State, index: Option<&CaseIndex>, lower: &str) -> Vec<SearchHit> {
+    let case_hit = |c: &Case| {
+        hit(
+            SearchHitKind::Case,
+            c.id.to_string(),
+            c.id.to_string(),
+            c.title.clone(),
+        )
+    };
+    match index {
+        Some(index) => index
+            .matching(lower)
+            .filter_map(|id| s.cases.resident().get(id))
+            .take(MAX_HITS)
+            .map(case_hit)
+            .collect(),
+        None => s
+            .cases
+            .resident()
+            .values()
+            .filter(|c| template(s, c).is_some_and(|t| case_matches(c, t, lower)))
+            .take(MAX_HITS)
+            .map(case_hit)
+            .collect(),
+    }
 }
 
 /// A verified transaction found by id: where it is, and the transaction.

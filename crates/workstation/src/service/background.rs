@@ -34,10 +34,10 @@ pub async fn run_background(ws: Arc<Workstation>) {
         if let Err(e) = ws.sync().await {
             tracing::info!(code = e.code(), "sync: {e}");
         }
-        // The case list and inbox answer at once after a new block.
+        // The case list, inbox and dashboards answer at once after a new block.
         let warm = ws.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || warm.warm_case_index()).await {
-            tracing::debug!(code = e.code(), "case index: {e}");
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || warm.warm_derived()).await {
+            tracing::debug!(code = e.code(), "derived views: {e}");
         }
         let wait = async {
             match ws.client() {

@@ -85,9 +85,14 @@ type Imports = HashMap<String, (String, crate::payroll::ImportedPayroll)>;
 struct Inner {
     cache: Cache,
     chain: Option<LocalChain>,
-    /// The case index of the verified state at some head (rebuilt for a
-    /// new head when a query or the background loop needs it).
-    case_index: Option<Arc<crate::case_index::CaseIndex>>,
+    /// What is derived from the verified state once per head — the case
+    /// index, the dashboards' figures — with the head it was built for
+    /// (rebuilt for a new head when a query or the background loop needs it).
+    case_index: Option<(
+        govchain_ledger::types::Hash32,
+        Arc<crate::case_index::CaseIndex>,
+    )>,
+    dashboard: Option<(govchain_ledger::types::Hash32, Arc<crate::dto::Dashboard>)>,
     previews: HashMap<String, Draft>,
     /// The highest sequence number put in a citizen's consent request
     /// (by holder key), so that two requests open at once never share one.
@@ -205,6 +210,7 @@ impl Workstation {
             cache,
             chain,
             case_index: None,
+            dashboard: None,
             previews: HashMap::new(),
             requested: HashMap::new(),
             online: false,

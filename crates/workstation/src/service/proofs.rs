@@ -106,7 +106,7 @@ impl Workstation {
         if note.len() > govchain_ledger::note::MAX_NOTE_BYTES || proof.len() > 256 * 1024 {
             return Err(WsError::BadRequest("the pasted text is too long".into()));
         }
-        self.audit(|chain, block_at| {
+        self.audit(|chain, _, block_at| {
             let leaf_of = |id: &str| {
                 if id.len() != 64 {
                     return None; // a full id, not a prefix

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use govchain_ledger::block::Block;
 use govchain_ledger::crypto::KeyId;
 use govchain_ledger::state::{views, State};
-use govchain_ledger::types::Timestamp;
+use govchain_ledger::types::{Hash32, Timestamp};
 
 use crate::case_index::CaseIndex;
 use crate::dto::{FlowStatus, InboxEntry, OutboxStatus};
 use crate::error::WsError;
 use crate::verify::LocalChain;
 
-use super::{now, ref_id, Workstation};
+use super::{now, ref_id, Inner, Workstation};
 
 /// The most cases one `case_page` returns.
 pub const CASE_PAGE_MAX: u32 = 500;
@@ -62,46 +62,65 @@ impl Workstation {
 
     /// The active key's official and the view time, with the state.
     /// Like [`Self::view`], on a snapshot of the verified state with its
-    /// case index: built here, off the lock, when the head has moved since
-    /// the last one (the snapshot is what it indexes, so both agree).
+    /// case index.
     pub(super) fn indexed<R>(
         &self,
         f: impl FnOnce(&State, &CaseIndex, Option<&KeyId>, Timestamp) -> R,
     ) -> Result<Option<R>, WsError> {
+        Ok(self
+            .derived(|i| &mut i.case_index, CaseIndex::build)?
+            .map(|(s, index, me, t)| f(&s, &index, me.as_ref(), t)))
+    }
+
+    /// A snapshot of the verified state (a clone of its persistent maps),
+    /// the active official, the time, and what `build` derives from that
+    /// state: kept in `slot` per head, built here off the lock when the head
+    /// has moved (the snapshot is what it was built from, so both agree).
+    #[allow(clippy::type_complexity)]
+    fn derived<T>(
+        &self,
+        slot: fn(&mut Inner) -> &mut Option<(Hash32, Arc<T>)>,
+        build: impl FnOnce(&State) -> T,
+    ) -> Result<Option<(State, Arc<T>, Option<KeyId>, Timestamp)>, WsError> {
         let signer = self.active_key_id()?;
-        let (state, me, t, index) = {
-            let inner = self.lock()?;
+        let (state, me, t, head, kept) = {
+            let mut inner = self.lock()?;
             let Some(chain) = inner.chain.as_ref() else {
                 return Ok(None);
             };
             let me = signer.map(|k| chain.state.key_index.get(&k).copied().unwrap_or(k));
             let t = chain.state.time.map_or_else(now, |t| t.max(now()));
-            let head = chain.cursor.last_hash;
-            let index = inner.case_index.clone().filter(|i| i.head == head);
-            (chain.state.clone(), me, t, index.ok_or(head))
+            let (state, head) = (chain.state.clone(), chain.cursor.last_hash);
+            let kept = slot(&mut inner)
+                .as_ref()
+                .filter(|(h, _)| *h == head)
+                .map(|(_, v)| v.clone());
+            (state, me, t, head, kept)
         };
-        let index = match index {
-            Ok(index) => index,
-            Err(head) => {
-                let built = Arc::new(CaseIndex::build(&state, head));
-                let mut inner = self.lock()?;
-                if inner
-                    .chain
-                    .as_ref()
-                    .is_some_and(|c| c.cursor.last_hash == head)
-                {
-                    inner.case_index = Some(built.clone());
-                }
-                built
+        let value = if let Some(v) = kept {
+            v
+        } else {
+            let fresh = Arc::new(build(&state));
+            let mut inner = self.lock()?;
+            if inner
+                .chain
+                .as_ref()
+                .is_some_and(|c| c.cursor.last_hash == head)
+            {
+                *slot(&mut inner) = Some((head, fresh.clone()));
             }
+            fresh
         };
-        Ok(Some(f(&state, &index, me.as_ref(), t)))
+        Ok(Some((state, value, me, t)))
     }
 
-    /// Builds the case index of the current head if it is not built yet
-    /// (the background loop calls this after a sync).
-    pub fn warm_case_index(&self) -> Result<(), WsError> {
-        self.indexed(|_, _, _, _| ()).map(drop)
+    /// Builds what is derived once per head (the case index, the
+    /// dashboards' figures) if the current head has none yet; the
+    /// background loop calls this after a sync.
+    pub fn warm_derived(&self) -> Result<(), WsError> {
+        self.derived(|i| &mut i.case_index, CaseIndex::build)?;
+        self.derived(|i| &mut i.dashboard, |s| crate::audit::dashboard(s, &[]))?;
+        Ok(())
     }
 
     pub(super) fn view<R>(
@@ -320,15 +339,23 @@ impl Workstation {
             .collect()
     }
 
-    /// Runs `f` on the verified chain and a reader of cached blocks.
+    /// Runs `f` on the verified chain, its head's case index (built first
+    /// if it is missing; `None` only if a block arrived meanwhile) and a
+    /// reader of cached blocks.
     pub(super) fn audit<R>(
         &self,
-        f: impl FnOnce(&LocalChain, &dyn Fn(u64) -> Option<Block>) -> R,
+        f: impl FnOnce(&LocalChain, Option<&CaseIndex>, &dyn Fn(u64) -> Option<Block>) -> R,
     ) -> Result<Option<R>, WsError> {
+        self.derived(|i| &mut i.case_index, CaseIndex::build)?;
         let inner = self.lock()?;
         let Some(chain) = inner.chain.as_ref() else {
             return Ok(None);
         };
+        let index = inner
+            .case_index
+            .as_ref()
+            .filter(|(head, _)| *head == chain.cursor.last_hash)
+            .map(|(_, index)| index.as_ref());
         let cache = &inner.cache;
         let block_at = |h: u64| {
             cache
@@ -337,7 +364,7 @@ impl Workstation {
                 .flatten()
                 .and_then(|b| Block::from_json(b.json.as_bytes()).ok())
         };
-        Ok(Some(f(chain, &block_at)))
+        Ok(Some(f(chain, index, &block_at)))
     }
 
     /// Search by transaction id, block height, case, project, official
@@ -347,14 +374,14 @@ impl Workstation {
             return Err(WsError::BadRequest("a search is at most 200 bytes".into()));
         }
         Ok(self
-            .audit(|chain, block_at| crate::audit::search(chain, query, block_at))?
+            .audit(|chain, index, block_at| crate::audit::search(chain, index, query, block_at))?
             .unwrap_or_default())
     }
 
     /// The neighbourhood of one graph node (`block:7`, `tx:7:0`, `case:ID`,
     /// `project:ID`, `official:KEYID`, `department:ID`).
     pub fn graph(&self, focus: &str) -> Result<crate::dto::Graph, WsError> {
-        self.audit(|chain, block_at| crate::audit::graph(chain, focus, block_at))?
+        self.audit(|chain, index, block_at| crate::audit::graph(chain, index, focus, block_at))?
             .flatten()
             .ok_or_else(|| WsError::NotFound(format!("graph node {focus}")))
     }
@@ -370,11 +397,13 @@ impl Workstation {
             .filter(|r| r.status == OutboxStatus::Rejected)
             .filter_map(|r| r.code)
             .collect();
-        Ok(self
-            .view(|s, _, _| crate::audit::dashboard(s, &rejected))?
-            .unwrap_or_else(|| {
-                crate::audit::dashboard(&govchain_ledger::state::State::new(), &rejected)
-            }))
+        let derived = self.derived(|i| &mut i.dashboard, |s| crate::audit::dashboard(s, &[]))?;
+        let mut d = match derived {
+            Some((_, d, _, _)) => (*d).clone(),
+            None => crate::audit::dashboard(&govchain_ledger::state::State::new(), &[]),
+        };
+        d.rejections = crate::audit::rejections(&rejected);
+        Ok(d)
     }
 
     /// A project's paid and pending money after each payment event.
