@@ -5,12 +5,13 @@
 //! a department node key signed them and their root is the root this copy
 //! computed at that size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use govchain_ledger::block::{Block, ChainCursor};
 use govchain_ledger::crypto::{BatchItem, PublicKey};
+use govchain_ledger::merkle::Frontier;
 use govchain_ledger::note::{self, NoteKey, SignedNote, ALG_COSIGNATURE_V1, ALG_ED25519};
-use govchain_ledger::state::{SigCheck, State};
+use govchain_ledger::state::{EntryKey, SigCheck, State};
 use govchain_ledger::tx::{Envelope, TxDigests};
 use govchain_ledger::types::{ChainId, Hash32};
 use govchain_ledger::ErrorCode;
@@ -27,6 +28,60 @@ pub struct LocalChain {
     genesis_hash: Option<Hash32>,
     /// Finds a transaction by id without a table (cheap to clone).
     tx_index: crate::tx_index::TxIndex,
+    /// State entries changed by blocks applied since the cache last stored
+    /// the state ([`LocalChain::take_changes`]).
+    changed: BTreeSet<EntryKey>,
+    /// Those blocks' transaction search keys, packed per block.
+    unsaved_tx_keys: Vec<(u64, Vec<u8>)>,
+}
+
+/// What the blocks applied since the last [`LocalChain::take_changes`]
+/// changed: the cache writes it with those blocks, in one transaction, so
+/// that a restart reads the state instead of re-applying every block.
+#[derive(Debug)]
+pub struct StateChanges {
+    /// The height the state is now of.
+    pub height: u64,
+    /// Each changed entry's value now (`None`: removed).
+    pub entries: Vec<(EntryKey, Option<Vec<u8>>)>,
+    /// Per block, its transactions' search keys ([`pack_tx_keys`]).
+    pub tx_keys: Vec<(u64, Vec<u8>)>,
+    /// The log's frontier after the last block.
+    pub frontier: Frontier,
+}
+
+/// A block's transaction search keys as stored: per transaction its id's
+/// first 8 bytes, then its index in the block (4 bytes), big-endian.
+pub fn pack_tx_keys(keys: &[(u64, u32)]) -> Vec<u8> {
+    keys.iter()
+        .flat_map(|(k, i)| k.to_be_bytes().into_iter().chain(i.to_be_bytes()))
+        .collect()
+}
+
+/// The keys [`pack_tx_keys`] packed; `None` if the bytes are not such.
+pub fn unpack_tx_keys(bytes: &[u8]) -> Option<Vec<(u64, u32)>> {
+    if !bytes.len().is_multiple_of(12) {
+        return None;
+    }
+    bytes
+        .chunks_exact(12)
+        .map(|c| {
+            let (k, i) = c.split_at(8);
+            Some((
+                u64::from_be_bytes(k.try_into().ok()?),
+                u32::from_be_bytes(i.try_into().ok()?),
+            ))
+        })
+        .collect()
+}
+
+/// One cached block as [`LocalChain::restore`] needs it.
+#[derive(Debug)]
+pub struct CachedBlockEnd {
+    pub hash: Hash32,
+    pub header: govchain_ledger::block::BlockHeader,
+    /// Its transactions' search keys.
+    pub tx_keys: Vec<(u64, u32)>,
 }
 
 /// What a checkpoint of a block's log size is checked against.
@@ -191,7 +246,90 @@ impl LocalChain {
             roots: BTreeMap::new(),
             genesis_hash: None,
             tx_index: crate::tx_index::TxIndex::default(),
+            changed: BTreeSet::new(),
+            unsaved_tx_keys: Vec::new(),
         }
+    }
+
+    /// The verified chain as the cache stored it, without re-applying a
+    /// block: `state` (read back and checked against the last block's state
+    /// root), the log `frontier` after the last block, and every cached
+    /// block from genesis in height order (their headers were verified when
+    /// they were received). Checks the blocks' heights run on from 0 and
+    /// that the state and frontier are the last block's.
+    pub fn restore(
+        state: State,
+        frontier: Frontier,
+        blocks: impl IntoIterator<Item = CachedBlockEnd>,
+    ) -> Result<Self, WsError> {
+        let bad = |what: String| WsError::verification("cache.state_mismatch", what);
+        let mut chain: Option<Self> = None;
+        let mut last = None;
+        for b in blocks {
+            let c = chain.get_or_insert_with(|| Self::new(b.header.chain_id.clone()));
+            let height = b.header.height;
+            if height != c.cursor.next_height {
+                return Err(bad(format!(
+                    "the cached blocks skip from {} to {height}",
+                    c.cursor.next_height
+                )));
+            }
+            if height == 0 {
+                c.genesis_hash = Some(b.hash);
+            }
+            c.roots.insert(
+                b.header.log_size,
+                BlockEnd {
+                    log_root: b.header.log_root,
+                    height,
+                    state_root: b.header.state_root,
+                },
+            );
+            c.tx_index.add_block(height, b.tx_keys);
+            c.cursor.next_height = height + 1;
+            c.cursor.last_hash = b.hash;
+            c.cursor.last_time = Some(b.header.time);
+            last = Some(b.header);
+        }
+        let (Some(mut c), Some(head)) = (chain, last) else {
+            return Err(bad("no cached blocks".into()));
+        };
+        if frontier.size != head.log_size || frontier.root() != head.log_root {
+            return Err(bad(format!(
+                "the stored log frontier is not block {}'s log",
+                head.height
+            )));
+        }
+        if state.state_root() != head.state_root {
+            return Err(bad(format!(
+                "the stored state is not block {}'s state",
+                head.height
+            )));
+        }
+        c.cursor.log = frontier;
+        c.state = state;
+        Ok(c)
+    }
+
+    /// What the blocks applied since the last call changed, for the cache
+    /// to store with them.
+    pub fn take_changes(&mut self) -> Result<StateChanges, WsError> {
+        let entries = std::mem::take(&mut self.changed)
+            .into_iter()
+            .map(|k| {
+                let v = self
+                    .state
+                    .entry(&k)
+                    .map_err(|e| WsError::Storage(format!("state entry {k}: {e}")))?;
+                Ok((k, v))
+            })
+            .collect::<Result<_, WsError>>()?;
+        Ok(StateChanges {
+            height: self.height().unwrap_or(0),
+            entries,
+            tx_keys: std::mem::take(&mut self.unsaved_tx_keys),
+            frontier: self.cursor.log.clone(),
+        })
     }
 
     /// `(height, index)` of every transaction whose id starts with the 8
@@ -299,13 +437,15 @@ impl LocalChain {
                 state_root: block.header.state_root,
             },
         );
-        self.tx_index.add_block(
-            height,
-            digests
-                .iter()
-                .zip(0u32..)
-                .map(|(d, i)| (tx_key(&d.id.0), i)),
-        );
+        let keys: Vec<(u64, u32)> = digests
+            .iter()
+            .zip(0u32..)
+            .map(|(d, i)| (tx_key(&d.id.0), i))
+            .collect();
+        self.unsaved_tx_keys.push((height, pack_tx_keys(&keys)));
+        self.tx_index.add_block(height, keys);
+        self.changed
+            .extend(self.state.last_commit().iter().map(|(k, _)| k.clone()));
         if height == 0 {
             self.genesis_hash = Some(hash);
         }

@@ -45,7 +45,8 @@ export const ALARM_CODES = {
 	'checkpoint.inconsistent': 'fork',
 	'proof.shape': 'node',
 	'blacklist.shape': 'node',
-	'blacklist.differs': 'node'
+	'blacklist.differs': 'node',
+	'cache.state_mismatch': 'cache'
 } as const satisfies Record<string, AlarmNext>;
 
 export type AlarmCode = keyof typeof ALARM_CODES;
@@ -59,7 +60,7 @@ export function isKnownAlarmCode(code: string): code is AlarmCode {
 
 /** The catalog keys that explain an alarm: title, explanation and next step. */
 export function alarmText(a: Pick<Alarm, 'code' | 'node'>): { title: MessageKey; detail: MessageKey; next: MessageKey } {
-	if (a.node === LOCAL_CACHE) {
+	if (a.node === LOCAL_CACHE && a.code !== 'cache.state_mismatch') {
 		return { title: 'alarm.cache.title', detail: 'alarm.cache.detail', next: 'alarm.next.cache' };
 	}
 	if (isKnownAlarmCode(a.code)) {

@@ -16,6 +16,7 @@ mod waiting;
 pub use cases::StoredCases;
 pub use snapshot::{LogRecord, SnapshotBlock, SnapshotInfo};
 pub use snapshot_file::{leading_blocks, Counts, Frame, FrameReader, FrameWriter, LogChunk};
+pub use state::{read_state, stored_height, write_state, STATE_TABLES};
 
 use tx_ids::RecentIds;
 

@@ -1,6 +1,6 @@
 //! Verified blocks (with their headers apart) and verified checkpoints.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::WsError;
 
@@ -8,34 +8,6 @@ use super::rows::checkpoint_row;
 use super::{to_i64, BlockText, Cache, CheckpointRow, HeaderText, VerifiedBlock};
 
 impl Cache {
-    /// Stores verified blocks (with their hashes) in one transaction.
-    pub fn append_blocks(&mut self, blocks: &[VerifiedBlock]) -> Result<(), WsError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO blocks (height, hash, log_size, block, header) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for VerifiedBlock {
-                block: b,
-                hash,
-                json,
-            } in blocks
-            {
-                let header = serde_json::to_string(&b.header)
-                    .map_err(|e| WsError::Storage(e.to_string()))?;
-                stmt.execute(params![
-                    to_i64(b.header.height),
-                    hash.to_hex(),
-                    to_i64(b.header.log_size),
-                    json,
-                    header
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The stored JSON of blocks `from..` (at most `limit`), in order.
     pub fn blocks_json(&self, from: u64, limit: u64) -> Result<Vec<String>, WsError> {
         let mut stmt = self.conn.prepare_cached(
@@ -137,4 +109,28 @@ impl Cache {
             )
             .optional()?)
     }
+}
+
+/// Inserts verified blocks in `conn`'s open transaction.
+pub(super) fn insert_blocks(conn: &Connection, blocks: &[VerifiedBlock]) -> Result<(), WsError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO blocks (height, hash, log_size, block, header) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for VerifiedBlock {
+        block: b,
+        hash,
+        json,
+    } in blocks
+    {
+        let header =
+            serde_json::to_string(&b.header).map_err(|e| WsError::Storage(e.to_string()))?;
+        stmt.execute(params![
+            to_i64(b.header.height),
+            hash.to_hex(),
+            to_i64(b.header.log_size),
+            json,
+            header
+        ])?;
+    }
+    Ok(())
 }

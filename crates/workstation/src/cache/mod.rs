@@ -1,17 +1,19 @@
 //! The offline cache: one SQLite file in the app's data directory (WAL,
-//! `synchronous=FULL`). It holds verified blocks (the views are recomputed
-//! from them by the ledger's state machine), the last verified checkpoint,
+//! `synchronous=FULL`). It holds verified blocks and the state after them
+//! (read back at start, not recomputed), the last verified checkpoint,
 //! the outbox of signed transactions, node URLs, alarms and public key
 //! records. It never holds a secret key.
 //!
 //! This module owns the schema, opening and migrating the file, settings
 //! (`meta`), key records, nodes and alarms; [`rows`] the typed rows,
-//! `blocks` the verified blocks and checkpoints, `outbox` the outbox.
+//! `blocks` the verified blocks and checkpoints, `state` the verified state
+//! after the last block, `outbox` the outbox.
 
 mod blocks;
 mod certificates;
 mod outbox;
 mod rows;
+mod state;
 
 use std::path::Path;
 
@@ -25,7 +27,7 @@ pub use rows::{
     AlarmRow, BlockText, CheckpointRow, HeaderText, KeyRow, MetaKey, OutboxRow, VerifiedBlock,
 };
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -205,6 +207,10 @@ impl Cache {
         if version < 6 {
             conn.execute_batch(MIGRATION_6)?;
             conn.pragma_update(None, "user_version", 6)?;
+        }
+        if version < 7 {
+            state::migration_7(&conn)?;
+            conn.pragma_update(None, "user_version", 7)?;
         }
         Ok(Self { conn })
     }

@@ -22,6 +22,9 @@ pub enum MetaKey {
     PinGenesisHash,
     /// How many other departments must cosign a checkpoint.
     WitnessQuorum,
+    /// The log's frontier after the last cached block (JSON), written with
+    /// the stored state.
+    LogFrontier,
 }
 
 impl MetaKey {
@@ -33,6 +36,7 @@ impl MetaKey {
             Self::PinChainId => "pin.chain_id",
             Self::PinGenesisHash => "pin.genesis_hash",
             Self::WitnessQuorum => "witness.quorum",
+            Self::LogFrontier => "state.log_frontier",
         }
     }
 }

@@ -185,11 +185,43 @@ fn copy_trust(from: &Cache, to: &Cache) -> Result<(), WsError> {
 }
 
 impl Workstation {
-    /// The verified chain rebuilt from `cache`, or none (with an alarm) when
-    /// it no longer verifies.
-    pub(super) fn load_chain(cache: &Cache) -> Result<Option<LocalChain>, WsError> {
+    /// The verified chain of `cache`: its stored state read back and
+    /// checked against the last cached block; else (a cache from before
+    /// states were stored, or a stored state that does not match, with an
+    /// alarm) rebuilt by re-applying the cached blocks, and its state
+    /// stored for the next start. None (with an alarm) when the cached
+    /// blocks no longer verify.
+    pub(super) fn load_chain(cache: &mut Cache) -> Result<Option<LocalChain>, WsError> {
+        let restored = cache.stored_chain().and_then(|stored| {
+            stored
+                .map(|(state, frontier, blocks)| LocalChain::restore(state, frontier, blocks))
+                .transpose()
+        });
+        match restored {
+            Ok(Some(chain)) => return Ok(Some(chain)),
+            Ok(None) => {}
+            Err(e) => cache.raise_alarm(
+                &now().to_string(),
+                "cache.state_mismatch",
+                "local cache",
+                &format!(
+                    "the stored state was not the last cached block's ({}: {e}); it is rebuilt from the cached blocks",
+                    e.code()
+                ),
+            )?,
+        }
         match Self::replay(cache) {
-            Ok(c) => Ok(c),
+            Ok(Some(mut c)) => {
+                // Not stored (e.g. a full disk): the next start re-applies again.
+                if let Err(e) = c
+                    .take_changes()
+                    .and_then(|changes| cache.rewrite_state(&c.state, &changes))
+                {
+                    tracing::warn!(code = e.code(), "storing the verified state: {e}");
+                }
+                Ok(Some(c))
+            }
+            Ok(None) => Ok(None),
             Err(e) => {
                 cache.raise_alarm(
                     &now().to_string(),
@@ -213,14 +245,14 @@ impl Workstation {
         }
         let mut inner = self.lock()?;
         if inner.active.as_deref() != Some(entry.id.as_str()) {
-            let cache = Cache::open(&chains::cache_path(&self.data_dir, &entry.id))?;
+            let mut cache = Cache::open(&chains::cache_path(&self.data_dir, &entry.id))?;
             copy_keys(&inner.cache, &cache)?;
             if inner.active.is_none() {
                 // Trust settings made before any chain was chosen (a pin,
                 // a witness quorum) are the chosen chain's.
                 copy_trust(&inner.cache, &cache)?;
             }
-            let chain = Self::load_chain(&cache)?;
+            let chain = Self::load_chain(&mut cache)?;
             inner.cache = cache;
             inner.chain = chain;
             inner.previews.clear();

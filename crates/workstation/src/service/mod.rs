@@ -205,7 +205,7 @@ impl Workstation {
         if let Some(q) = managed.witness_quorum {
             cache.set_meta(crate::cache::MetaKey::WitnessQuorum, &q.to_string())?;
         }
-        let chain = Self::load_chain(&cache)?;
+        let chain = Self::load_chain(&mut cache)?;
         let inner = Inner {
             cache,
             chain,

@@ -13,7 +13,7 @@ use crate::cache::{CheckpointRow, VerifiedBlock};
 use crate::client::NodeClient;
 use crate::dto::{OutboxStatus, SyncProgress, SyncStatus};
 use crate::error::WsError;
-use crate::verify::LocalChain;
+use crate::verify::{LocalChain, StateChanges};
 
 use super::outbox::outbox_item;
 use super::status::Pin;
@@ -149,6 +149,7 @@ impl Workstation {
             let PageResult {
                 chain: next_chain,
                 verified,
+                changes,
                 committed,
                 failure,
             } = tokio::task::spawn_blocking(move || {
@@ -159,8 +160,10 @@ impl Workstation {
             chain = next_chain;
             let height = {
                 let mut inner = self.lock()?;
-                if !verified.is_empty() {
-                    inner.cache.append_blocks(&verified)?;
+                if let (false, Some(changes), Some(c)) =
+                    (verified.is_empty(), &changes, chain.as_ref())
+                {
+                    inner.cache.append_verified(&verified, &c.state, changes)?;
                     inner.chain.clone_from(&chain);
                     let at = now().to_string();
                     for (id, h) in &committed {
@@ -218,6 +221,8 @@ const VERIFY_THREADS: usize = 2;
 struct PageResult {
     chain: Option<LocalChain>,
     verified: Vec<VerifiedBlock>,
+    /// What the verified blocks changed, to store with them.
+    changes: Option<StateChanges>,
     /// This workstation's transactions among them: `(id, height)`.
     committed: Vec<(String, u64)>,
     failure: Option<WsError>,
@@ -270,9 +275,19 @@ fn verify_page(
             }
         }
     }
+    let changes = match chain.as_mut().map(LocalChain::take_changes).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            // Nothing of this page is stored: the next sync verifies it again.
+            verified.clear();
+            failure = Some(e);
+            None
+        }
+    };
     PageResult {
         chain,
         verified,
+        changes,
         committed,
         failure,
     }

@@ -119,6 +119,8 @@ export const en: Catalog = {
 	'alarm.blacklist.shape.detail': 'The node answered a blacklist lookup with data that cannot be parsed, so it cannot be checked against the verified chain.',
 	'alarm.blacklist.differs.title': 'Blacklist answer differs from the chain',
 	'alarm.blacklist.differs.detail': 'A node answered a blacklist lookup with entries that differ from the chain verified here: the node may be faulty or tampered with.',
+	'alarm.cache.state_mismatch.title': 'Stored state rebuilt',
+	'alarm.cache.state_mismatch.detail': 'The verified state stored on this workstation did not match the last cached block. It was rebuilt by re-applying the cached blocks with the ledger rules; nothing was lost.',
 	'alarm.cache.title': 'Local cache failed verification',
 	'alarm.cache.detail': 'The chain cached on this workstation no longer verifies; it was dropped and will be synced and verified again.',
 	'alarm.checkpoint.title': 'Checkpoint failed verification',

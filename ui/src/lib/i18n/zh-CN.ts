@@ -122,6 +122,8 @@ export const zhCN = {
 	'alarm.blacklist.shape.detail': '节点对黑名单查询的答复无法解析，因此无法与已验证的链核对。',
 	'alarm.blacklist.differs.title': '黑名单答复与链不符',
 	'alarm.blacklist.differs.detail': '节点对黑名单查询的答复与本机已验证的链不一致：节点可能有误或被篡改。',
+	'alarm.cache.state_mismatch.title': '本地状态已重建',
+	'alarm.cache.state_mismatch.detail': '本机保存的已验证状态与最后缓存的区块不符，已按账本规则重新执行缓存的区块并重建，数据未丢失。',
 	'alarm.cache.title': '本地缓存验证失败',
 	'alarm.cache.detail': '本机缓存的链数据重新验证未通过，已丢弃，将从节点重新同步并验证。',
 	'alarm.checkpoint.title': '检查点验证失败',
