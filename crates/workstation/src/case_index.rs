@@ -117,9 +117,12 @@ impl CaseIndex {
     /// The cases whose id, title or matter name contains `lower` (lower
     /// case), in list order.
     pub fn matching<'a>(&'a self, lower: &'a str) -> impl Iterator<Item = &'a RefId> + 'a {
+        // One searcher for every row (building one per row cost more than
+        // the search itself with a long needle such as a transaction id).
+        let finder = memchr::memmem::Finder::new(lower);
         self.rows
             .iter()
-            .filter(move |r| r.text.contains(lower))
+            .filter(move |r| finder.find(r.text.as_bytes()).is_some())
             .map(|r| &r.id)
     }
 
@@ -162,8 +165,11 @@ impl CaseIndex {
                 r.status.into()
             }
         };
+        let finder = text.as_deref().map(memchr::memmem::Finder::new);
         let fits = |r: &Row| {
-            text.as_deref().is_none_or(|w| r.text.contains(w))
+            finder
+                .as_ref()
+                .is_none_or(|f| f.find(r.text.as_bytes()).is_some())
                 && q.status.is_none_or(|st| shown(r) == st)
         };
         let case = |r: &Row| s.cases.resident().get(&r.id);

@@ -11,7 +11,7 @@ import { alarmText } from './alarms';
 import { setLocale } from './i18n';
 import { zhCN } from './i18n/zh-CN';
 import { en } from './i18n/en';
-import { emptyReason, statusView } from './status';
+import { emptyReason, statusView, syncingText } from './status';
 import { alarm, syncStatus } from './testing/fixtures';
 import StatusBar from './components/StatusBar.svelte';
 import AlarmBanner from './components/AlarmBanner.svelte';
@@ -35,6 +35,19 @@ afterEach(() => {
 });
 
 describe('the status bar', () => {
+	it('shows a first sync with its pace and the time left once they are known', () => {
+		const p = { height: 12_000, target: 50_652, blocks_per_second: null, seconds_left: null };
+		expect(syncingText(p)).toBe('正在同步并验证 12,000/50,652');
+		expect(syncingText({ ...p, blocks_per_second: 1450, seconds_left: 27 })).toBe('正在同步并验证 12,000/50,652 · 1,450 块/秒 · 约剩 27 秒');
+		setLocale('en');
+		expect(syncingText({ ...p, blocks_per_second: 120, seconds_left: 322 })).toBe('Syncing and verifying 12,000/50,652 · 120 blocks/s · about 5 min left');
+		app.status = syncStatus({ state: 'syncing' });
+		app.progress = { ...p, blocks_per_second: 120, seconds_left: 322 };
+		const el = render(StatusBar);
+		expect(el.textContent).toContain('120 blocks/s · about 5 min left');
+		expect(el.querySelector('progress')?.getAttribute('value')).toBe('12000');
+	});
+
 	it('shows the alarm state while an alarm is open, never verified', () => {
 		app.status = syncStatus({ state: 'alarm', alarms: [alarm()] });
 		const el = render(StatusBar);

@@ -22,6 +22,14 @@ export function openAlarms(s: SyncStatus | null): number {
 	return (s?.alarms ?? []).filter((a) => !a.acknowledged).length;
 }
 
+/** "Syncing 1,200/50,652 · 1,450 blocks/s · about 35 s left" (pace and time once known). */
+export function syncingText(p: SyncProgress): string {
+	const text = t('status.syncing', { height: p.height.toLocaleString(), target: p.target.toLocaleString() });
+	if (p.blocks_per_second == null || p.seconds_left == null) return text;
+	const left = p.seconds_left >= 90 ? t('status.minutesLeft', { count: Math.round(p.seconds_left / 60) }) : t('status.secondsLeft', { count: p.seconds_left });
+	return `${text} · ${t('status.pace', { rate: p.blocks_per_second.toLocaleString() })} · ${left}`;
+}
+
 export function statusView(s: SyncStatus | null, progress: SyncProgress | null): StatusView {
 	if (!s) return { state: 'unknown', tone: 'muted', text: t('status.disconnected'), alarms: 0 };
 	const alarms = openAlarms(s);
@@ -36,7 +44,7 @@ export function statusView(s: SyncStatus | null, progress: SyncProgress | null):
 			return {
 				state,
 				tone: 'busy',
-				text: progress ? t('status.syncing', { height: progress.height, target: progress.target }) : t('status.syncingIdle'),
+				text: progress ? syncingText(progress) : t('status.syncingIdle'),
 				alarms
 			};
 		case 'offline':

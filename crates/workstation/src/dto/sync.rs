@@ -97,6 +97,11 @@ pub struct NodeProbe {
 pub struct SyncProgress {
     pub height: u64,
     pub target: u64,
+    /// Blocks verified per second in this sync so far (`None` before a
+    /// second has passed).
+    pub blocks_per_second: Option<u32>,
+    /// At that pace, the seconds until `target` is verified.
+    pub seconds_left: Option<u32>,
 }
 
 /// A checkpoint this workstation verified and kept.

@@ -131,6 +131,7 @@ impl Workstation {
             (inner.chain.clone(), from, Self::pinned(&inner.cache)?)
         };
         let mut pending = fetch(from);
+        let (first, started) = (from, std::time::Instant::now());
         loop {
             let (_, page) = pending
                 .await
@@ -188,7 +189,7 @@ impl Workstation {
                     (self.notify)(Event::Outbox(outbox_item(&r)));
                 }
             }
-            (self.notify)(Event::Progress(SyncProgress { height, target }));
+            (self.notify)(Event::Progress(progress(height, target, first, started)));
             if let Some(e) = failure {
                 pending.abort();
                 return Err(e);
@@ -211,6 +212,22 @@ impl Workstation {
             .chain(relayed.iter().map(|r| r.signer.as_str()))
             .map(parse_key_id)
             .collect()
+    }
+}
+
+/// Where a sync that began at block `first` at `started` stands, with its
+/// pace and the time left at that pace.
+fn progress(height: u64, target: u64, first: u64, started: std::time::Instant) -> SyncProgress {
+    let ms = started.elapsed().as_millis();
+    let done = u128::from((height + 1).saturating_sub(first));
+    let known = ms >= 1000 && done > 0;
+    let small = |v: u128| u32::try_from(v).unwrap_or(u32::MAX);
+    SyncProgress {
+        height,
+        target,
+        blocks_per_second: known.then(|| small(done * 1000 / ms)),
+        seconds_left: known
+            .then(|| small(u128::from(target.saturating_sub(height)) * ms / done / 1000)),
     }
 }
 
@@ -318,5 +335,23 @@ fn check_pin(
             }
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn progress_gives_the_pace_and_time_left_once_a_second_has_passed() {
+        let now = Instant::now();
+        let p = super::progress(10, 100, 0, now);
+        assert_eq!((p.blocks_per_second, p.seconds_left), (None, None));
+        let two_s_ago = now.checked_sub(Duration::from_secs(2)).unwrap();
+        // Blocks 1000..=2999 (2,000) in 2 s: 1,000 a second, 4 s for 4,000 more.
+        let p = super::progress(2_999, 6_999, 1_000, two_s_ago);
+        assert_eq!(p.blocks_per_second, Some(1_000));
+        assert_eq!(p.seconds_left, Some(4));
+        assert_eq!((p.height, p.target), (2_999, 6_999));
     }
 }

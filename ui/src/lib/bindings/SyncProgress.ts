@@ -3,4 +3,13 @@
 /**
  * Sync progress, sent as events while blocks are fetched and verified.
  */
-export type SyncProgress = { height: number, target: number, };
+export type SyncProgress = { height: number, target: number, 
+/**
+ * Blocks verified per second in this sync so far (`None` before a
+ * second has passed).
+ */
+blocks_per_second: number | null, 
+/**
+ * At that pace, the seconds until `target` is verified.
+ */
+seconds_left: number | null, };
