@@ -23,6 +23,8 @@ use govchain_workstation::case_index::CaseIndex;
 use govchain_workstation::dto::{CaseQuery, CaseStatus};
 use govchain_workstation::views;
 
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "screens/through_workstation.rs"]
 mod through_workstation;
 

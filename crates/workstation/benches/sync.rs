@@ -20,8 +20,13 @@
     clippy::too_many_lines
 )]
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "support/serve.rs"]
+mod serve;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serve::serve;
 
 use govchain_ledger::crypto::{self, BatchItem, SecretKey};
 use govchain_ledger::state::kinds::Genesis;
@@ -206,20 +211,10 @@ fn main() {
             Limits::default(),
         )
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(govchain_node::run(
-            listener,
-            Arc::new(Mutex::new(core)),
-            Duration::from_millis(100),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let served = serve(core).await;
         let ws =
             Workstation::open(&base.join("ws"), "govchain-bench-unused", Arc::new(|_| {})).unwrap();
-        ws.set_nodes(vec![url]).await.unwrap();
+        ws.set_nodes(vec![served.url.clone()]).await.unwrap();
         let t = Instant::now();
         let status = ws.sync().await.unwrap();
         let secs = t.elapsed().as_secs_f64();
@@ -239,8 +234,7 @@ fn main() {
             secs / (n / raw)
         );
         queries(&ws, status.height.unwrap());
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        served.stop().await;
 
         if std::env::var_os("GOVCHAIN_KEYRING").is_some() {
             sign_latency(&base).await;

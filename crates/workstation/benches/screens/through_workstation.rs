@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use govchain_ledger::crypto::{self, BatchItem, KeyId, PublicKey};
 use govchain_ledger::state::State;
@@ -15,6 +15,7 @@ use govchain_node::{Core, Limits};
 use govchain_workstation::dto::CaseQuery;
 use govchain_workstation::Workstation;
 
+use super::serve::serve;
 use super::{measure, proc_status_mib};
 
 /// Signatures in the raw-verification sample.
@@ -83,24 +84,14 @@ pub fn run(dir: &Path, s: &State) {
             Limits::default(),
         )
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(govchain_node::run(
-            listener,
-            Arc::new(Mutex::new(core)),
-            Duration::from_millis(100),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let served = serve(core).await;
         let t = Instant::now();
         let ws = Workstation::open(&base, "govchain-bench-unused", Arc::new(|_| {})).unwrap();
         let opened = t.elapsed().as_secs_f64();
         if ws.with_chain(|_| ()).unwrap().is_some() {
             println!("  (a kept workstation, opened in {opened:.2} s)");
         }
-        ws.set_nodes(vec![url]).await.unwrap();
+        ws.set_nodes(vec![served.url.clone()]).await.unwrap();
         let rss_before = proc_status_mib("VmRSS:");
         let t = Instant::now();
         let status = ws.sync().await.unwrap();
@@ -135,8 +126,7 @@ pub fn run(dir: &Path, s: &State) {
         );
         assert_eq!(ws.with_chain(|c| c.state.state_root()).unwrap(), root);
         drop(ws);
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        served.stop().await;
     });
     if kept.is_none() {
         let _ = std::fs::remove_dir_all(&base);
