@@ -372,7 +372,7 @@ impl Chain {
         let mut seen = 0;
         backed
             .each_case(|c| {
-                assert_eq!(Some(c), next.cases.resident().get(&c.id));
+                assert_eq!(Some(c), next.cases.resident().get(&c.id).map(|v| &**v));
                 seen += 1;
             })
             .unwrap();
@@ -385,7 +385,7 @@ impl Chain {
             );
         }
         if let Some((id, case)) = next.cases.resident().iter().next() {
-            assert_eq!(backed.case(id).unwrap().as_deref(), Some(case));
+            assert_eq!(backed.case(id).unwrap().as_deref(), Some(&**case));
             let mut tampered = self.stored.clone();
             let v = tampered.get_mut(&format!("case/{id}")).unwrap();
             let at = v.len() / 2;

@@ -64,7 +64,7 @@ impl CaseIndex {
             .map(|c| {
                 (
                     c.events.last().map_or(i64::MIN, |e| e.time.unix_millis()),
-                    c,
+                    &**c,
                 )
             })
             .collect();

@@ -725,7 +725,7 @@ mod tests {
     /// deadline (expired at `at(5_000)`), and changed at various times.
     fn many_cases(varied: bool) -> State {
         let (mut s, case) = state();
-        let base = s.cases.resident().get(&case).cloned().unwrap();
+        let base = Case::clone(s.cases.resident().get(&case).unwrap());
         if varied {
             let mut t = template(&s, &base).unwrap().clone();
             t.id = slug("reno-fast");

@@ -58,7 +58,9 @@ pub trait CaseSource: Send + Sync + fmt::Debug {
 /// changed since the source's state (with one).
 #[derive(Debug, Clone, Default)]
 pub struct Cases {
-    map: Tracked<RefId, Case>,
+    /// Each case behind an `Arc`: a block's copy of the map copies a
+    /// touched node's cases as pointers, not as whole cases.
+    map: Tracked<RefId, Arc<Case>>,
     source: Option<Arc<dyn CaseSource>>,
 }
 
@@ -82,7 +84,7 @@ impl Cases {
     /// (a workstation's, a replay's); only the recently changed ones of a
     /// backed state. Use [`State::case`] and [`State::each_case`] for reads
     /// that must see every case.
-    pub fn resident(&self) -> &OrdMap<RefId, Case> {
+    pub fn resident(&self) -> &OrdMap<RefId, Arc<Case>> {
         &self.map
     }
 
@@ -92,13 +94,13 @@ impl Cases {
     }
 
     /// Adds or replaces a case (the rules; tests building states by hand).
-    pub fn insert(&mut self, id: RefId, case: Case) -> Option<Case> {
-        self.map.insert(id, case)
+    pub fn insert(&mut self, id: RefId, case: Case) -> Option<Arc<Case>> {
+        self.map.insert(id, Arc::new(case))
     }
 
     /// A held case, mutably (the key counts as changed).
     pub fn get_mut_resident(&mut self, id: &RefId) -> Option<&mut Case> {
-        self.map.get_mut(id)
+        self.map.get_mut(id).map(Arc::make_mut)
     }
 
     pub(super) fn resident_keys(&self) -> impl Iterator<Item = RefId> + '_ {
@@ -133,7 +135,7 @@ impl State {
     /// committed tree.
     pub fn case(&self, id: &RefId) -> Result<Option<Cow<'_, Case>>, StoredStateError> {
         if let Some(c) = self.cases.map.get(id) {
-            return Ok(Some(Cow::Borrowed(c)));
+            return Ok(Some(Cow::Borrowed(&**c)));
         }
         Ok(self.read_case(id)?.map(Cow::Owned))
     }
@@ -143,18 +145,18 @@ impl State {
         if !self.cases.map.contains_key(id) {
             match self.read_case(id)? {
                 Some(c) => {
-                    self.cases.map.insert(id.clone(), c);
+                    self.cases.map.insert(id.clone(), Arc::new(c));
                 }
                 None => return Ok(None),
             }
         }
-        Ok(self.cases.map.get_mut(id))
+        Ok(self.cases.map.get_mut(id).map(Arc::make_mut))
     }
 
     /// Calls `f` with every case, held ones and stored ones, in no
     /// particular order.
     pub fn each_case(&self, mut f: impl FnMut(&Case)) -> Result<(), StoredStateError> {
-        self.cases.map.values().for_each(&mut f);
+        self.cases.map.values().for_each(|c| f(c));
         let Some(source) = &self.cases.source else {
             return Ok(());
         };

@@ -299,6 +299,7 @@ impl G {
                 .cases_of(id)
                 .filter_map(|c| state.cases.resident().get(c))
                 .take(MAX_NEIGHBOURS)
+                .map(|c| &**c)
                 .collect(),
             None => state
                 .cases
@@ -306,6 +307,7 @@ impl G {
                 .values()
                 .filter(|c| c.opener == *id || c.events.iter().any(|e| e.official == *id))
                 .take(MAX_NEIGHBOURS)
+                .map(|c| &**c)
                 .collect(),
         };
         for case in cases {

@@ -146,7 +146,7 @@ fn case_hits(s: &State, index: Option<&CaseIndex>, lower: &str) -> Vec<SearchHit
             .matching(lower)
             .filter_map(|id| s.cases.resident().get(id))
             .take(MAX_HITS)
-            .map(case_hit)
+            .map(|c| case_hit(c))
             .collect(),
         None => s
             .cases
@@ -154,7 +154,7 @@ fn case_hits(s: &State, index: Option<&CaseIndex>, lower: &str) -> Vec<SearchHit
             .values()
             .filter(|c| template(s, c).is_some_and(|t| case_matches(c, t, lower)))
             .take(MAX_HITS)
-            .map(case_hit)
+            .map(|c| case_hit(c))
             .collect(),
     }
 }
