@@ -22,7 +22,7 @@ use govchain_ledger::state::StoredStateError;
 use govchain_ledger::types::Timestamp;
 
 use crate::dto::{CasePage, CaseQuery};
-use crate::views::{case_summary, template, u32_of, waiting_for};
+use crate::views::{case_summary, query_text, template, u32_of, waiting_for};
 
 /// One case as the filters see it.
 #[derive(Debug)]
@@ -151,12 +151,7 @@ impl CaseIndex {
     /// [`crate::views::case_page`] from the index: the filters run over the
     /// rows; only a "waiting for me" candidate and the page's cases are read.
     pub fn page(&self, s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -> CasePage {
-        let text = q
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_lowercase);
+        let text = query_text(q);
         let now_ms = now.unix_millis();
         let shown = |r: &Row| {
             if r.status == CaseStatus::Open && r.expires.is_some_and(|e| now_ms > e) {

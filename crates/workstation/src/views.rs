@@ -175,12 +175,7 @@ pub fn cases(s: &State, me: Option<&KeyId>, now: Timestamp) -> Vec<CaseSummary> 
 /// only the cases up to the page's end are put in order, and only the
 /// page's cases become summaries.
 pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -> CasePage {
-    let text = q
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase);
+    let text = query_text(q);
     let mut templates: HashMap<(&RefId, u32), Option<&Template>> = HashMap::new();
     let mut hits: Vec<(i64, &Case, &Template)> = Vec::new();
     for c in s.cases.resident().values() {
@@ -215,6 +210,16 @@ pub fn case_page(s: &State, me: Option<&KeyId>, now: Timestamp, q: &CaseQuery) -
             .map(|(_, c, t)| case_summary(s, me, now, c, t))
             .collect(),
     }
+}
+
+/// The text a case query searches for: trimmed, lower case; `None` if
+/// there is none.
+pub(crate) fn query_text(q: &CaseQuery) -> Option<String> {
+    q.text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
 }
 
 /// Whether a case's id, title or matter name contains `lower` (lower

@@ -339,14 +339,13 @@ impl Workstation {
             .collect()
     }
 
-    /// Runs `f` on the verified chain, its head's case index (built first
-    /// if it is missing; `None` only if a block arrived meanwhile) and a
-    /// reader of cached blocks.
+    /// Runs `f` on the verified chain, its head's case index if one is
+    /// built (callers that want it build it first) and a reader of cached
+    /// blocks.
     pub(super) fn audit<R>(
         &self,
         f: impl FnOnce(&LocalChain, Option<&CaseIndex>, &dyn Fn(u64) -> Option<Block>) -> R,
     ) -> Result<Option<R>, WsError> {
-        self.derived(|i| &mut i.case_index, CaseIndex::build)?;
         let inner = self.lock()?;
         let Some(chain) = inner.chain.as_ref() else {
             return Ok(None);
@@ -373,6 +372,9 @@ impl Workstation {
         if query.len() > 200 {
             return Err(WsError::BadRequest("a search is at most 200 bytes".into()));
         }
+        // The head's index (none only if a block arrived meanwhile: then
+        // search scans).
+        self.derived(|i| &mut i.case_index, CaseIndex::build)?;
         Ok(self
             .audit(|chain, index, block_at| crate::audit::search(chain, index, query, block_at))?
             .unwrap_or_default())
@@ -381,6 +383,7 @@ impl Workstation {
     /// The neighbourhood of one graph node (`block:7`, `tx:7:0`, `case:ID`,
     /// `project:ID`, `official:KEYID`, `department:ID`).
     pub fn graph(&self, focus: &str) -> Result<crate::dto::Graph, WsError> {
+        self.derived(|i| &mut i.case_index, CaseIndex::build)?;
         self.audit(|chain, index, block_at| crate::audit::graph(chain, index, focus, block_at))?
             .flatten()
             .ok_or_else(|| WsError::NotFound(format!("graph node {focus}")))
